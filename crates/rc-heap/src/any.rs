@@ -1,0 +1,289 @@
+//! `GcAny`: a strong handle whose type is known only at run time.
+
+use std::fmt;
+use std::ptr::NonNull;
+
+use crate::error::AccessError;
+use crate::header::{ObjHeader, flags};
+use crate::trace::{Edge, LabelPath, Segment, Trace, Visitor};
+use crate::type_info::TypeInfo;
+use crate::{Gc, ObjectId, dealloc, heap};
+
+/// A strong handle to an object of any type: what introspection returns.
+///
+/// It counts as a reference like a `Gc` does. [`GcAny::downcast`] gets the typed handle back.
+///
+/// ```
+/// use rc_heap::{Gc, GcAny};
+///
+/// let any: GcAny = Gc::into_any(Gc::new(42_u32));
+/// assert_eq!(any.short_type_name(), "u32");
+/// let typed: Gc<u32> = any.downcast().unwrap();
+/// assert_eq!(*typed, 42);
+/// ```
+pub struct GcAny {
+    header: NonNull<ObjHeader>,
+}
+
+/// One outgoing edge of an object, with its label (`attr_b`, `children[3]`, `[key]`).
+#[derive(Debug, Clone)]
+pub struct Referent {
+    /// How the object reaches the target; empty when the type gives no label.
+    pub label: String,
+    /// The target.
+    pub target: GcAny,
+}
+
+impl GcAny {
+    /// # Safety
+    /// `header` is a live object.
+    pub(crate) unsafe fn clone_from_header(header: NonNull<ObjHeader>) -> GcAny {
+        // SAFETY: the caller guarantees a live header.
+        unsafe { header.as_ref() }.inc_strong();
+        GcAny { header }
+    }
+
+    /// # Safety
+    /// `header` is an object and the caller gives up one count to the result.
+    pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> GcAny {
+        GcAny { header }
+    }
+
+    fn header_ref(&self) -> &ObjHeader {
+        // SAFETY: a `GcAny` keeps its object's memory allocated.
+        unsafe { self.header.as_ref() }
+    }
+
+    /// A handle to the object `id` names, if it is still alive.
+    pub fn from_id(id: ObjectId) -> Option<GcAny> {
+        let header = heap::lookup_id(id)?;
+        // SAFETY: the id map holds only allocated objects (entries go when they die).
+        if !unsafe { header.as_ref() }.is_live() {
+            return None;
+        }
+        // SAFETY: checked live just above.
+        Some(unsafe { GcAny::clone_from_header(header) })
+    }
+
+    /// The object's header, for the collector and introspection.
+    pub fn header(&self) -> NonNull<ObjHeader> {
+        self.header
+    }
+
+    /// The type's information.
+    pub fn type_info(&self) -> &'static TypeInfo {
+        self.header_ref().type_info()
+    }
+
+    /// The full type name.
+    pub fn type_name(&self) -> &'static str {
+        self.type_info().name()
+    }
+
+    /// The type name with paths shortened (`Node<String>`).
+    pub fn short_type_name(&self) -> String {
+        self.type_info().short_name()
+    }
+
+    /// Whether the object is of type `T`.
+    pub fn is<T: Trace>(&self) -> bool {
+        self.type_info().type_id() == std::any::TypeId::of::<T>()
+    }
+
+    /// The typed handle, or `self` back if the object is not a `T`.
+    pub fn downcast<T: Trace>(self) -> Result<Gc<T>, GcAny> {
+        if !self.is::<T>() {
+            return Err(self);
+        }
+        let header = self.header;
+        std::mem::forget(self);
+        // SAFETY: the type matches and the count moves from `self` to the result.
+        Ok(unsafe { Gc::from_header_owned(header) })
+    }
+
+    /// The object's id (assigned on first request).
+    pub fn id(&self) -> ObjectId {
+        heap::id_of(self.header)
+    }
+
+    /// The number of strong handles.
+    pub fn strong_count(&self) -> usize {
+        self.header_ref().strong()
+    }
+
+    /// The number of weak-reference handles.
+    pub fn weak_count(&self) -> usize {
+        weak_handle_count(self.header)
+    }
+
+    /// Whether the object is tracked by the cycle collector.
+    pub fn is_tracked(&self) -> bool {
+        self.type_info().is_tracked()
+    }
+
+    /// Whether the object's finalizer has run.
+    pub fn is_finalized(&self) -> bool {
+        self.header_ref().has(flags::FINALIZED)
+    }
+
+    /// Whether the collector has dropped the value.
+    pub fn is_dropped(&self) -> bool {
+        self.header_ref().has(flags::DROPPED)
+    }
+
+    /// Whether both handles point to the same object.
+    pub fn ptr_eq(&self, other: &GcAny) -> bool {
+        self.header == other.header
+    }
+
+    /// The object's address, for display.
+    pub fn addr(&self) -> usize {
+        self.header.as_ptr() as usize
+    }
+
+    /// The value's description ([`Trace::describe`]), if it has one.
+    pub fn describe(&self) -> Option<String> {
+        if self.is_dropped() {
+            return None;
+        }
+        // SAFETY: the value is not dropped and we hold a count.
+        unsafe { (self.type_info().describe)(self.header) }
+    }
+
+    /// Where the object was created (`alloc-site` feature, tracked objects).
+    pub fn alloc_site(&self) -> Option<&'static std::panic::Location<'static>> {
+        alloc_site_of(self.header)
+    }
+
+    /// Traces the value with `visitor`.
+    pub fn trace_with(&self, visitor: &mut dyn Visitor) -> Result<(), AccessError> {
+        if self.is_dropped() {
+            return Err(AccessError::dropped(self.type_info()));
+        }
+        // SAFETY: the value is not dropped and we hold a count.
+        unsafe { (self.type_info().trace_dyn)(self.header, visitor) };
+        Ok(())
+    }
+
+    /// The objects this one holds, with edge labels (Python's `gc.get_referents` plus the
+    /// attribute names objgraph draws). Empty once the value has been dropped.
+    pub fn referents(&self) -> Vec<Referent> {
+        let mut collect = CollectReferents::default();
+        let _ = self.trace_with(&mut collect);
+        collect.out
+    }
+}
+
+#[derive(Default)]
+struct CollectReferents {
+    path: LabelPath,
+    out: Vec<Referent>,
+}
+
+impl Visitor for CollectReferents {
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        self.out.push(Referent {
+            label: self.path.as_str().to_owned(),
+            target: edge.to_any(),
+        });
+    }
+
+    fn enter(&mut self, segment: Segment<'_>) {
+        self.path.enter(segment);
+    }
+
+    fn leave(&mut self) {
+        self.path.leave();
+    }
+}
+
+pub(crate) fn weak_handle_count(header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: callers hold a count on `header`.
+    if !unsafe { header.as_ref() }.has(flags::SIDE) {
+        return 0;
+    }
+    heap::with_extras(|extras| {
+        extras
+            .side
+            .get(&(header.as_ptr() as usize))
+            .map_or(0, |entry| {
+                entry.weak.iter().map(std::rc::Weak::strong_count).sum()
+            })
+    })
+}
+
+#[cfg(feature = "alloc-site")]
+pub(crate) fn alloc_site_of(
+    header: NonNull<ObjHeader>,
+) -> Option<&'static std::panic::Location<'static>> {
+    // SAFETY: callers hold a count on `header`.
+    if !unsafe { header.as_ref() }.type_info().is_tracked() {
+        return None;
+    }
+    // SAFETY: tracked objects have links in front of their header.
+    unsafe { crate::header::Links::of(header).as_ref() }
+        .site
+        .get()
+}
+
+#[cfg(not(feature = "alloc-site"))]
+pub(crate) fn alloc_site_of(
+    _header: NonNull<ObjHeader>,
+) -> Option<&'static std::panic::Location<'static>> {
+    None
+}
+
+impl Clone for GcAny {
+    fn clone(&self) -> Self {
+        self.header_ref().inc_strong();
+        GcAny {
+            header: self.header,
+        }
+    }
+}
+
+impl Drop for GcAny {
+    fn drop(&mut self) {
+        if self.header_ref().dec_strong() {
+            // SAFETY: the count just reached zero on an allocated object.
+            unsafe { dealloc::on_zero(self.header) };
+        }
+    }
+}
+
+impl<T: Trace> From<Gc<T>> for GcAny {
+    fn from(gc: Gc<T>) -> Self {
+        Gc::into_any(gc)
+    }
+}
+
+impl PartialEq for GcAny {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+    }
+}
+
+impl Eq for GcAny {}
+
+impl std::hash::Hash for GcAny {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.header.hash(state);
+    }
+}
+
+impl fmt::Debug for GcAny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} {:#x}>", self.short_type_name(), self.addr())
+    }
+}
+
+// SAFETY: a `GcAny` owns exactly one edge, to its object, and reports it once.
+unsafe impl Trace for GcAny {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        visitor.visit_edge(Edge::new(self.header, self.is_tracked()));
+    }
+
+    fn describe(&self) -> Option<String> {
+        GcAny::describe(self)
+    }
+}

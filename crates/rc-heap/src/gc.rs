@@ -1,0 +1,355 @@
+//! `Gc<T>`: the strong, counted handle.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use crate::error::AccessError;
+use crate::header::{GcBox, Links, ObjHeader, TrackedLayout, flags};
+use crate::trace::{Edge, Trace, Visitor};
+use crate::type_info::TypeInfo;
+use crate::{GcAny, ObjectId, Weak, dealloc, heap};
+
+/// A strong, reference-counted handle to a heap object, like `Rc<T>`.
+///
+/// Cloning adds a reference; dropping the last one destroys the object at once (finalizer,
+/// weak callbacks, `Drop`, free), as CPython's reference counting does. Objects that only
+/// reference cycles keep alive are left for the cycle collector (the `gen-gc` crate).
+///
+/// `Gc` is neither `Send` nor `Sync`: each thread has its own heap.
+///
+/// Associated functions (`Gc::ptr_eq(&a, &b)`) rather than methods keep `Gc` from hiding
+/// methods of `T`, as `Rc` does.
+///
+/// ```
+/// use rc_heap::Gc;
+///
+/// let a = Gc::new(String::from("hello"));
+/// let b = a.clone();
+/// assert!(Gc::ptr_eq(&a, &b));
+/// assert_eq!(Gc::strong_count(&a), 2);
+/// assert!(!Gc::is_tracked(&a)); // a String holds no Gc: a leaf, invisible to the collector
+/// ```
+pub struct Gc<T: Trace> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<T>,
+}
+
+impl<T: Trace> Gc<T> {
+    /// Puts `value` on this thread's heap.
+    ///
+    /// A tracked value (one whose type may hold `Gc`s) is linked into the young generation;
+    /// this may run the cycle collector first, as CPython's allocation does when the young
+    /// count passes its threshold. A leaf value costs what `Rc::new` costs.
+    #[cfg_attr(feature = "alloc-site", track_caller)]
+    #[inline]
+    pub fn new(value: T) -> Gc<T> {
+        if T::TRACKED {
+            Self::new_tracked(value)
+        } else {
+            Self::new_leaf(value)
+        }
+    }
+
+    #[inline]
+    fn new_leaf(value: T) -> Gc<T> {
+        let boxed = Box::new(GcBox {
+            header: ObjHeader::new(TypeInfo::of::<T>()),
+            value: std::mem::ManuallyDrop::new(value),
+        });
+        Gc {
+            ptr: NonNull::from(Box::leak(boxed)),
+            _owns: PhantomData,
+        }
+    }
+
+    #[cfg_attr(feature = "alloc-site", track_caller)]
+    #[inline]
+    fn new_tracked(value: T) -> Gc<T> {
+        let layout = TrackedLayout::<T>::LAYOUT;
+        // SAFETY: the layout has non-zero size (it holds at least the links and header).
+        let base = unsafe { std::alloc::alloc(layout) };
+        if base.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: the allocation is `PREFIX + size_of::<GcBox<T>>()` bytes aligned for both
+        // parts, so the header `PREFIX` bytes in and the links right before it are in bounds
+        // and aligned; both are written before use.
+        unsafe {
+            let boxed = base.add(TrackedLayout::<T>::PREFIX).cast::<GcBox<T>>();
+            boxed.write(GcBox {
+                header: ObjHeader::new(TypeInfo::of::<T>()),
+                value: std::mem::ManuallyDrop::new(value),
+            });
+            let header = NonNull::new_unchecked(boxed).cast::<ObjHeader>();
+            let links = Links::of(header);
+            links.write(Links::unlinked());
+            #[cfg(feature = "alloc-site")]
+            links
+                .as_ref()
+                .site
+                .set(Some(std::panic::Location::caller()));
+            heap::link_new(links.as_ref());
+            Gc {
+                ptr: NonNull::new_unchecked(boxed),
+                _owns: PhantomData,
+            }
+        }
+    }
+
+    /// # Safety
+    /// `header` is a live object of type `T`.
+    #[inline]
+    pub(crate) unsafe fn clone_from_header(header: NonNull<ObjHeader>) -> Gc<T> {
+        // SAFETY: the caller guarantees a live header.
+        unsafe { header.as_ref() }.inc_strong();
+        Gc {
+            ptr: header.cast(),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn header(this: &Self) -> NonNull<ObjHeader> {
+        this.ptr.cast()
+    }
+
+    #[inline]
+    fn header_ref(this: &Self) -> &ObjHeader {
+        // SAFETY: a `Gc` keeps its object's memory allocated.
+        unsafe { this.ptr.cast::<ObjHeader>().as_ref() }
+    }
+
+    /// The value, or an error if the cycle collector has already dropped it (which a `Drop`
+    /// of another object in the same collected cycle can observe).
+    #[inline]
+    pub fn try_get(this: &Self) -> Result<&T, AccessError> {
+        if Self::header_ref(this).has(flags::DROPPED) {
+            return Err(AccessError::dropped(TypeInfo::of::<T>()));
+        }
+        // SAFETY: the memory is allocated (we hold a count) and the value not dropped.
+        Ok(unsafe { crate::type_info::value_ref(Self::header(this)) })
+    }
+
+    /// Whether both handles point to the same object.
+    #[inline]
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// The number of strong handles to the object.
+    pub fn strong_count(this: &Self) -> usize {
+        Self::header_ref(this).strong()
+    }
+
+    /// The number of weak-reference handles to the object.
+    pub fn weak_count(this: &Self) -> usize {
+        crate::any::weak_handle_count(Self::header(this))
+    }
+
+    /// A weak reference without a callback (shared by every plain downgrade of the object).
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        Weak::downgrade(this)
+    }
+
+    /// A new weak reference whose `callback` runs once when the object dies (by refcount or
+    /// by the collector), after every weak reference to it reads dead. The callback gets
+    /// the (dead) weak reference. It does not run if every handle to this weak reference has
+    /// been dropped by then, or if the collector finds the weak reference's owner is garbage.
+    pub fn downgrade_with_callback(
+        this: &Self,
+        callback: impl FnOnce(Weak<T>) + 'static,
+    ) -> Weak<T> {
+        Weak::with_callback(this, callback)
+    }
+
+    /// The object's stable identity. Assigned on first request; an id of a dead object
+    /// never names another one.
+    pub fn id(this: &Self) -> ObjectId {
+        heap::id_of(Self::header(this))
+    }
+
+    /// Whether the object is tracked by the cycle collector (its type may hold `Gc`s).
+    pub fn is_tracked(_this: &Self) -> bool {
+        T::TRACKED
+    }
+
+    /// Whether the object's finalizer has run.
+    pub fn is_finalized(this: &Self) -> bool {
+        Self::header_ref(this).has(flags::FINALIZED)
+    }
+
+    /// Whether the value has been dropped by the cycle collector (dereferencing panics).
+    pub fn is_dropped(this: &Self) -> bool {
+        Self::header_ref(this).has(flags::DROPPED)
+    }
+
+    /// The type's information.
+    pub fn type_info(_this: &Self) -> &'static TypeInfo {
+        TypeInfo::of::<T>()
+    }
+
+    /// A type-erased handle to the same object.
+    pub fn to_any(this: &Self) -> GcAny {
+        // SAFETY: we hold a count, so the header is allocated.
+        unsafe { GcAny::clone_from_header(Self::header(this)) }
+    }
+
+    /// Converts into a type-erased handle without touching the count.
+    pub fn into_any(this: Self) -> GcAny {
+        let header = Self::header(&this);
+        std::mem::forget(this);
+        // SAFETY: the count held by `this` moves into the new handle.
+        unsafe { GcAny::from_header_owned(header) }
+    }
+
+    /// # Safety
+    /// `header` is an object of type `T` and the caller gives up one count to the result.
+    pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
+        Gc {
+            ptr: header.cast(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Where the object was created, with the `alloc-site` feature (tracked objects only).
+    pub fn alloc_site(this: &Self) -> Option<&'static std::panic::Location<'static>> {
+        crate::any::alloc_site_of(Self::header(this))
+    }
+
+    /// The object's address, for display (`<Node 0x55d0c3a1b2c0>`). Not an identity over
+    /// time: use [`Gc::id`] for that.
+    pub fn addr(this: &Self) -> usize {
+        this.ptr.as_ptr() as usize
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn dropped_value_panic(info: &'static TypeInfo) -> ! {
+    panic!("{}", AccessError::dropped(info))
+}
+
+impl<T: Trace> Deref for Gc<T> {
+    type Target = T;
+
+    #[inline]
+    #[track_caller]
+    fn deref(&self) -> &T {
+        if Self::header_ref(self).has(flags::DROPPED) {
+            dropped_value_panic(TypeInfo::of::<T>());
+        }
+        // SAFETY: the memory is allocated (we hold a count) and the value not dropped.
+        unsafe { crate::type_info::value_ref(Self::header(self)) }
+    }
+}
+
+impl<T: Trace> Clone for Gc<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        Self::header_ref(self).inc_strong();
+        Gc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: Trace> Drop for Gc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if Self::header_ref(self).dec_strong() {
+            // SAFETY: the count just reached zero on an allocated object.
+            unsafe { dealloc::on_zero(Self::header(self)) };
+        }
+    }
+}
+
+// SAFETY: a `Gc` owns exactly one edge, to its object, and reports it once.
+unsafe impl<T: Trace> Trace for Gc<T> {
+    const TRACKED: bool = true;
+
+    #[inline(always)]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        visitor.visit_edge(Edge::new(Self::header(self), T::TRACKED));
+    }
+
+    fn describe(&self) -> Option<String> {
+        Gc::try_get(self).ok()?.describe()
+    }
+}
+
+impl<T: Trace + Default> Default for Gc<T> {
+    fn default() -> Self {
+        Gc::new(T::default())
+    }
+}
+
+impl<T: Trace> From<T> for Gc<T> {
+    fn from(value: T) -> Self {
+        Gc::new(value)
+    }
+}
+
+impl<T: Trace> AsRef<T> for Gc<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Trace> std::borrow::Borrow<T> for Gc<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Trace + fmt::Debug> fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match Gc::try_get(self) {
+            Ok(value) => value.fmt(f),
+            Err(_) => write!(f, "<dropped {}>", TypeInfo::of::<T>().short_name()),
+        }
+    }
+}
+
+impl<T: Trace + fmt::Display> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: Trace> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&self.ptr, f)
+    }
+}
+
+impl<T: Trace + PartialEq> PartialEq for Gc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Trace + Eq> Eq for Gc<T> {}
+
+impl<T: Trace + PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Trace + Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: Trace + Hash> Hash for Gc<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}

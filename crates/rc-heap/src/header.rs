@@ -1,0 +1,359 @@
+//! The object header and the memory layout of every heap object.
+//!
+//! # Layout
+//!
+//! A `Gc<T>` points at a [`GcBox<T>`]: an [`ObjHeader`] followed by the value.
+//!
+//! ```text
+//! leaf (untracked) object             tracked object
+//!                                     [ padding to align(GcBox<T>) ]   (only if align > 8)
+//!                                     Links { next, prev [, site] }    16 bytes (24 with alloc-site)
+//! ObjHeader { strong, info } 16 bytes ObjHeader { strong, info }       16 bytes
+//! value: T                            value: T
+//! ```
+//!
+//! A leaf object's header is two words, as large as `Rc`'s. A tracked object has the two
+//! [`Links`] words in front of the header, so the header of either kind is at the same place
+//! relative to the value, and the links of a tracked object are always exactly
+//! `size_of::<Links>()` bytes before its header.
+//!
+//! # Invariants
+//!
+//! `ObjHeader::strong`
+//! : While the object is alive, the number of strong handles (`Gc`, `GcAny`, and the
+//!   temporary handle held while a finalizer runs). While the object is queued for
+//!   deallocation (`PENDING`), the address of the next queued header (0 ends the queue).
+//!   Only this thread touches it; everything is `Cell`.
+//!
+//! `ObjHeader::info`
+//! : The address of the type's `'static` [`TypeInfo`] with [`flags`] in its low bits
+//!   (`TypeInfo` is aligned to 32, so five bits are free). The `TypeInfo` part never changes.
+//!   - `FINALIZED`: the finalizer has run or is running; it never runs again. Set by the
+//!     refcount death path or by the collector, never cleared.
+//!   - `DROPPED`: the value has been dropped in place; the memory stays until the strong
+//!     count reaches zero. Dereferencing panics from then on. Never cleared.
+//!   - `SIDE`: the side table holds an entry for this object (weak references, id). Set and
+//!     cleared only together with the entry.
+//!   - `PENDING`: the count reached zero and the object waits in the deallocation queue;
+//!     `strong` holds the queue link. Cleared when the object leaves the queue.
+//!   - `HELD`: the cycle collector owns the object's fate for the moment; a count that
+//!     reaches zero does nothing, the collector frees it. Set and cleared by the collector.
+//!
+//! `Links` (tracked objects only)
+//! : `next` and `prev` make a circular doubly linked list through one of the heap's list
+//!   sentinels, or both are null while the object is in no list (it is dying, or the
+//!   collector has taken it out). The low three bits of `prev` belong to the collector,
+//!   which may also keep other data in `prev` while it runs, as CPython keeps `gc_refs`
+//!   there; it restores the link before user code can observe a list.
+//!
+//! [`TypeInfo`]: crate::TypeInfo
+
+use std::cell::Cell;
+use std::mem::{ManuallyDrop, align_of, size_of};
+use std::ptr::NonNull;
+
+use crate::type_info::TypeInfo;
+
+/// Bits kept in the low bits of [`ObjHeader`]'s info word.
+pub(crate) mod flags {
+    pub(crate) const FINALIZED: usize = 1;
+    pub(crate) const DROPPED: usize = 2;
+    pub(crate) const SIDE: usize = 4;
+    pub(crate) const PENDING: usize = 8;
+    pub(crate) const HELD: usize = 16;
+    pub(crate) const MASK: usize = 31;
+}
+
+/// The header every heap object begins with. See the [module documentation](self) for what
+/// each word means and who may change it.
+#[repr(C)]
+pub struct ObjHeader {
+    strong: Cell<usize>,
+    info: Cell<usize>,
+}
+
+impl std::fmt::Debug for ObjHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjHeader")
+            .field("type", &self.type_info().name())
+            .field("strong", &self.strong.get())
+            .field("flags", &(self.info.get() & flags::MASK))
+            .finish()
+    }
+}
+
+impl ObjHeader {
+    pub(crate) fn new(info: &'static TypeInfo) -> Self {
+        let addr = std::ptr::from_ref(info) as usize;
+        debug_assert_eq!(addr & flags::MASK, 0, "TypeInfo must be aligned to 32");
+        ObjHeader {
+            strong: Cell::new(1),
+            info: Cell::new(addr),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn strong(&self) -> usize {
+        self.strong.get()
+    }
+
+    #[inline]
+    pub(crate) fn set_strong(&self, count: usize) {
+        self.strong.set(count);
+    }
+
+    /// Adds one strong reference; aborts on overflow as `Rc` does.
+    #[inline]
+    pub(crate) fn inc_strong(&self) {
+        let count = self.strong.get().wrapping_add(1);
+        self.strong.set(count);
+        if count == 0 {
+            std::process::abort();
+        }
+    }
+
+    /// Removes one strong reference and says whether it was the last.
+    #[inline]
+    pub(crate) fn dec_strong(&self) -> bool {
+        let count = self.strong.get() - 1;
+        self.strong.set(count);
+        count == 0
+    }
+
+    #[inline]
+    pub(crate) fn type_info(&self) -> &'static TypeInfo {
+        let addr = self.info.get() & !flags::MASK;
+        // SAFETY: the info word was made from a `&'static TypeInfo` in `ObjHeader::new` and
+        // only its low flag bits ever change.
+        unsafe { &*(addr as *const TypeInfo) }
+    }
+
+    #[inline]
+    pub(crate) fn has(&self, flag: usize) -> bool {
+        self.info.get() & flag != 0
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, flag: usize) {
+        self.info.set(self.info.get() | flag);
+    }
+
+    #[inline]
+    pub(crate) fn clear(&self, flag: usize) {
+        self.info.set(self.info.get() & !flag);
+    }
+
+    /// Whether the value may be handed out: alive, not dropped, not queued to die.
+    #[inline]
+    pub(crate) fn is_live(&self) -> bool {
+        self.strong.get() > 0 && !self.has(flags::DROPPED | flags::PENDING)
+    }
+}
+
+/// A heap object: header, then value. `Gc<T>` points here.
+#[repr(C)]
+pub(crate) struct GcBox<T> {
+    pub(crate) header: ObjHeader,
+    pub(crate) value: ManuallyDrop<T>,
+}
+
+/// The generation-list links in front of a tracked object's header.
+///
+/// The list is circular and threads through a sentinel `Links` owned by the heap. See the
+/// [module documentation](self) for who may change the words.
+#[repr(C)]
+pub struct Links {
+    next: Cell<*const Links>,
+    prev: Cell<usize>,
+    #[cfg(feature = "alloc-site")]
+    pub(crate) site: Cell<Option<&'static std::panic::Location<'static>>>,
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Links")
+            .field("next", &self.next.get())
+            .field("prev", &self.prev.get())
+            .finish()
+    }
+}
+
+impl Links {
+    pub(crate) const fn unlinked() -> Self {
+        Links {
+            next: Cell::new(std::ptr::null()),
+            prev: Cell::new(0),
+            #[cfg(feature = "alloc-site")]
+            site: Cell::new(None),
+        }
+    }
+
+    /// The next element of the list this element is in (null when in none).
+    #[inline]
+    pub fn next(&self) -> *const Links {
+        self.next.get()
+    }
+
+    /// Sets the next pointer. Only list code and the collector call this.
+    #[inline]
+    pub fn set_next(&self, next: *const Links) {
+        self.next.set(next);
+    }
+
+    /// The raw `prev` word: the previous element's address, with the collector's bits in
+    /// the low three bits (or, while a collection runs, whatever the collector keeps there).
+    #[inline]
+    pub fn prev_word(&self) -> usize {
+        self.prev.get()
+    }
+
+    /// Sets the raw `prev` word.
+    #[inline]
+    pub fn set_prev_word(&self, word: usize) {
+        self.prev.set(word);
+    }
+
+    /// The previous element (the `prev` word without the collector's bits).
+    #[inline]
+    pub fn prev(&self) -> *const Links {
+        (self.prev.get() & !PREV_BITS) as *const Links
+    }
+
+    /// Sets the previous element, keeping the collector's bits.
+    #[inline]
+    pub fn set_prev(&self, prev: *const Links) {
+        let addr = prev as usize;
+        debug_assert_eq!(addr & PREV_BITS, 0);
+        self.prev.set(addr | (self.prev.get() & PREV_BITS));
+    }
+
+    /// Whether this element is in a list.
+    #[inline]
+    pub fn is_linked(&self) -> bool {
+        !self.next.get().is_null()
+    }
+
+    /// Makes `self` an empty circular list (a sentinel).
+    pub(crate) fn init_sentinel(&self) {
+        let me: *const Links = self;
+        self.next.set(me);
+        self.prev.set(me as usize);
+    }
+
+    /// Inserts `node` before `self` (at the tail when `self` is a sentinel).
+    ///
+    /// # Safety
+    /// `self` is in a valid circular list, `node` is in none, and both stay allocated while
+    /// linked.
+    #[inline]
+    pub unsafe fn insert_before(&self, node: &Links) {
+        let tail = self.prev();
+        node.set_next(self);
+        node.prev.set(tail as usize | (node.prev.get() & PREV_BITS));
+        // SAFETY: `tail` is an element of the same valid list (caller's contract), so it
+        // points to a live `Links`.
+        unsafe { (*tail).set_next(node) };
+        self.set_prev(node);
+    }
+
+    /// Removes `self` from its list and leaves it unlinked.
+    ///
+    /// # Safety
+    /// `self` is in a valid circular list whose other elements are allocated.
+    #[inline]
+    pub unsafe fn unlink(&self) {
+        let next = self.next();
+        let prev = self.prev();
+        debug_assert!(!next.is_null() && !prev.is_null());
+        // SAFETY: both neighbours are elements of the same valid list (caller's contract).
+        unsafe {
+            (*prev).set_next(next);
+            (*next).set_prev(prev);
+        }
+        self.next.set(std::ptr::null());
+        self.prev.set(0);
+    }
+
+    /// Moves every element of the list headed by `from` to the tail of the list headed by
+    /// `to`, leaving `from` empty, in constant time.
+    ///
+    /// # Safety
+    /// Both are sentinels of valid lists, and distinct.
+    pub unsafe fn splice_all(from: &Links, to: &Links) {
+        let from_ptr: *const Links = from;
+        if from.next() == from_ptr {
+            return;
+        }
+        let first = from.next();
+        let last = from.prev();
+        let to_tail = to.prev();
+        // SAFETY: `first`, `last` and `to_tail` are elements of valid lists (caller's
+        // contract), so they are live `Links`.
+        unsafe {
+            (*to_tail).set_next(first);
+            (*first).set_prev(to_tail);
+            (*last).set_next(to);
+        }
+        to.set_prev(last);
+        from.init_sentinel();
+    }
+
+    /// The header that follows these links.
+    ///
+    /// # Safety
+    /// `links` are the links of a tracked object (not a sentinel).
+    #[inline]
+    pub unsafe fn header(links: *const Links) -> NonNull<ObjHeader> {
+        // SAFETY: a tracked object's header is exactly `size_of::<Links>()` bytes after its
+        // links (module layout), inside the same allocation.
+        unsafe {
+            NonNull::new_unchecked(links.cast::<u8>().add(size_of::<Links>()) as *mut ObjHeader)
+        }
+    }
+
+    /// The links in front of a tracked object's header.
+    ///
+    /// # Safety
+    /// `header` is the header of a live tracked object.
+    #[inline]
+    pub unsafe fn of(header: NonNull<ObjHeader>) -> NonNull<Links> {
+        // SAFETY: see `header`: the links are `size_of::<Links>()` bytes before the header,
+        // inside the same allocation.
+        unsafe {
+            NonNull::new_unchecked(
+                header
+                    .as_ptr()
+                    .cast::<u8>()
+                    .sub(size_of::<Links>())
+                    .cast::<Links>(),
+            )
+        }
+    }
+}
+
+/// Low bits of `Links::prev` that the collector may use.
+pub const PREV_BITS: usize = 7;
+
+/// Where things are in a tracked allocation of `GcBox<T>`.
+pub(crate) struct TrackedLayout<T>(std::marker::PhantomData<T>);
+
+impl<T> TrackedLayout<T> {
+    /// Bytes from the start of the allocation to the header.
+    pub(crate) const PREFIX: usize = {
+        let align = align_of::<GcBox<T>>();
+        let links = size_of::<Links>();
+        links.div_ceil(align) * align
+    };
+
+    pub(crate) const LAYOUT: std::alloc::Layout = {
+        let align = if align_of::<GcBox<T>>() > align_of::<Links>() {
+            align_of::<GcBox<T>>()
+        } else {
+            align_of::<Links>()
+        };
+        match std::alloc::Layout::from_size_align(Self::PREFIX + size_of::<GcBox<T>>(), align) {
+            Ok(layout) => layout,
+            Err(_) => panic!("object too large for the heap"),
+        }
+    };
+}

@@ -1,0 +1,401 @@
+//! The per-thread heap: generation lists, the young count and the collection hook, the
+//! side table (weak references, object ids) and thread teardown.
+//!
+//! The core state lives in a `const`-initialized thread-local with no destructor, so it
+//! stays usable while other thread-locals are destroyed at thread exit: a `Gc` dropped from
+//! another thread-local's destructor still unlinks itself from a valid list. Everything
+//! that needs a destructor (the side table, the id map, teardown hooks) lives in one boxed
+//! [`Extras`] that teardown frees once nothing refers to it any more.
+
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+use std::rc;
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+use slotmap::SlotMap;
+
+use crate::ObjectId;
+use crate::header::{Links, ObjHeader, flags};
+use crate::weak::WeakSlot;
+
+/// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
+/// gives the others their meaning (CPython's generations 1 and 2 and the permanent
+/// generation of `freeze`).
+pub const LISTS: usize = 4;
+/// The list new tracked objects are linked into.
+pub const YOUNG: usize = 0;
+
+pub(crate) struct Heap {
+    lists: [Links; LISTS],
+    young_count: Cell<usize>,
+    /// `young_count` value at which `link_new` takes its slow path. Zero until the lists
+    /// are set up, so the first tracked allocation sets them up.
+    trigger: Cell<usize>,
+    /// What the collector asked for: call the hook when the young count reaches this.
+    young_limit: Cell<usize>,
+    ready: Cell<bool>,
+    in_hook: Cell<bool>,
+    torn_down: Cell<bool>,
+    /// Set while the deallocation loop runs: deaths are queued instead of recursing.
+    dealloc_active: Cell<bool>,
+    /// Head of the queue of objects waiting to die, linked through their `strong` words.
+    pending: Cell<usize>,
+    extras: Cell<*mut RefCell<Extras>>,
+}
+
+thread_local! {
+    static HEAP: Heap = const { Heap::new() };
+    static TEARDOWN: TeardownGuard = const { TeardownGuard };
+}
+
+static COLLECT_HOOK: OnceLock<fn()> = OnceLock::new();
+
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) side: FxHashMap<usize, SideEntry>,
+    pub(crate) ids: SlotMap<ObjectId, NonNull<ObjHeader>>,
+    teardown_hooks: Vec<Box<dyn FnOnce()>>,
+}
+
+/// What the side table keeps for one object: its id and its weak references.
+#[derive(Default)]
+pub(crate) struct SideEntry {
+    pub(crate) id: Option<ObjectId>,
+    /// Weak reference slots, oldest first.
+    pub(crate) weak: Vec<rc::Weak<WeakSlot>>,
+}
+
+impl SideEntry {
+    fn is_empty(&self) -> bool {
+        self.id.is_none() && self.weak.is_empty()
+    }
+}
+
+impl Heap {
+    const fn new() -> Self {
+        Heap {
+            lists: [
+                Links::unlinked(),
+                Links::unlinked(),
+                Links::unlinked(),
+                Links::unlinked(),
+            ],
+            young_count: Cell::new(0),
+            trigger: Cell::new(0),
+            young_limit: Cell::new(usize::MAX),
+            ready: Cell::new(false),
+            in_hook: Cell::new(false),
+            torn_down: Cell::new(false),
+            dealloc_active: Cell::new(false),
+            pending: Cell::new(0),
+            extras: Cell::new(std::ptr::null_mut()),
+        }
+    }
+
+    #[cold]
+    fn set_up(&self) {
+        for list in &self.lists {
+            list.init_sentinel();
+        }
+        self.ready.set(true);
+        self.trigger.set(self.young_limit.get());
+        let _ = TEARDOWN.try_with(|_| ());
+    }
+
+    fn list(&self, index: usize) -> &Links {
+        if !self.ready.get() {
+            self.set_up();
+        }
+        &self.lists[index]
+    }
+
+    fn extras(&self) -> &RefCell<Extras> {
+        let mut ptr = self.extras.get();
+        if ptr.is_null() {
+            ptr = Box::into_raw(Box::default());
+            self.extras.set(ptr);
+            let _ = TEARDOWN.try_with(|_| ());
+        }
+        // SAFETY: `ptr` came from `Box::into_raw` and is only freed by `release_extras`,
+        // which nulls the pointer first and never runs while a borrow is out (borrows
+        // never outlive the `with_extras` closure, which calls no user code).
+        unsafe { &*ptr }
+    }
+}
+
+#[inline]
+pub(crate) fn with_heap<R>(f: impl FnOnce(&Heap) -> R) -> R {
+    HEAP.with(f)
+}
+
+/// Runs `f` on the side table. `f` must not run user code or drop handles.
+pub(crate) fn with_extras<R>(f: impl FnOnce(&mut Extras) -> R) -> R {
+    with_heap(|heap| f(&mut heap.extras().borrow_mut()))
+}
+
+/// Links a new tracked object into the young list, and calls the collection hook when the
+/// young count reaches the collector's limit.
+#[inline]
+pub(crate) fn link_new(links: &Links) {
+    with_heap(|heap| {
+        let count = heap.young_count.get() + 1;
+        heap.young_count.set(count);
+        if count >= heap.trigger.get() {
+            young_full(heap, count);
+        }
+        // SAFETY: `set_up` has made the sentinel a circular list (the trigger is zero until
+        // then); `links` belongs to a new object that is in no list.
+        unsafe { heap.lists[YOUNG].insert_before(links) };
+    });
+}
+
+#[cold]
+fn young_full(heap: &Heap, count: usize) {
+    if !heap.ready.get() {
+        heap.set_up();
+    }
+    if count < heap.young_limit.get() || heap.in_hook.get() || heap.torn_down.get() {
+        return;
+    }
+    if let Some(hook) = COLLECT_HOOK.get() {
+        heap.in_hook.set(true);
+        let guard = HookGuard;
+        hook();
+        drop(guard);
+    }
+}
+
+struct HookGuard;
+
+impl Drop for HookGuard {
+    fn drop(&mut self) {
+        with_heap(|heap| heap.in_hook.set(false));
+    }
+}
+
+/// Removes a dying tracked object from its list and from the young count.
+pub(crate) fn unlink_dying(header: NonNull<ObjHeader>) {
+    // SAFETY: only called for tracked objects, which have links in front of the header.
+    let links = unsafe { Links::of(header).as_ref() };
+    if links.is_linked() {
+        // SAFETY: a linked object is in a valid list of this thread's heap.
+        unsafe { links.unlink() };
+    }
+    with_heap(|heap| {
+        heap.young_count
+            .set(heap.young_count.get().saturating_sub(1))
+    });
+}
+
+/// Puts a resurrected tracked object back into the young list.
+pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
+    // SAFETY: only called for tracked objects, which have links in front of the header.
+    let links = unsafe { Links::of(header).as_ref() };
+    with_heap(|heap| {
+        heap.young_count.set(heap.young_count.get() + 1);
+        // SAFETY: the sentinel is a valid list (`list` sets it up) and the resurrected
+        // object was unlinked when it began to die.
+        unsafe { heap.list(YOUNG).insert_before(links) };
+    });
+}
+
+/// Whether deaths are being queued rather than run (the deallocation loop is active).
+pub(crate) fn dealloc_active() -> bool {
+    with_heap(|heap| heap.dealloc_active.get())
+}
+
+pub(crate) fn set_dealloc_active(active: bool) {
+    with_heap(|heap| heap.dealloc_active.set(active));
+}
+
+pub(crate) fn push_pending(header: NonNull<ObjHeader>) {
+    with_heap(|heap| {
+        // SAFETY: the caller passes a header whose count just reached zero.
+        let h = unsafe { header.as_ref() };
+        h.set(flags::PENDING);
+        h.set_strong(heap.pending.get());
+        heap.pending.set(header.as_ptr() as usize);
+    });
+}
+
+pub(crate) fn pop_pending() -> Option<NonNull<ObjHeader>> {
+    with_heap(|heap| {
+        let header = NonNull::new(heap.pending.get() as *mut ObjHeader)?;
+        // SAFETY: queued headers stay allocated until they leave the queue.
+        let h = unsafe { header.as_ref() };
+        heap.pending.set(h.strong());
+        h.set_strong(0);
+        h.clear(flags::PENDING);
+        Some(header)
+    })
+}
+
+/// Removes and returns the side-table entry of a dying object, freeing its id.
+pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    if !h.has(flags::SIDE) {
+        return None;
+    }
+    h.clear(flags::SIDE);
+    with_extras(|extras| {
+        let entry = extras.side.remove(&(header.as_ptr() as usize))?;
+        if let Some(id) = entry.id {
+            extras.ids.remove(id);
+        }
+        Some(entry)
+    })
+}
+
+/// Runs `f` on the side-table entry of an object (created if missing) and the id map.
+pub(crate) fn with_side<R>(
+    header: NonNull<ObjHeader>,
+    f: impl FnOnce(&mut SideEntry, &mut SlotMap<ObjectId, NonNull<ObjHeader>>) -> R,
+) -> R {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    h.set(flags::SIDE);
+    with_extras(|extras| {
+        let Extras { side, ids, .. } = extras;
+        f(side.entry(header.as_ptr() as usize).or_default(), ids)
+    })
+}
+
+/// Forgets one weak slot of a live object (the slot is being dropped).
+pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: *const WeakSlot) {
+    with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else {
+            return;
+        };
+        entry.weak.retain(|w| !std::ptr::eq(w.as_ptr(), slot));
+        if entry.is_empty() {
+            extras.side.remove(&key);
+            // SAFETY: a weak slot with a target points at a live object.
+            unsafe { header.as_ref() }.clear(flags::SIDE);
+        }
+    });
+    release_extras_if_torn_down();
+}
+
+/// The object an id names, if it is still alive.
+pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
+    with_extras(|extras| extras.ids.get(id).copied())
+}
+
+/// Returns the id of an object, assigning one the first time it is asked for.
+pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
+    with_side(header, |entry, ids| {
+        *entry.id.get_or_insert_with(|| ids.insert(header))
+    })
+}
+
+/// Registers `hook` with the collection hook: it is called on allocation when the young
+/// count reaches the limit set with [`set_young_limit`]. Only the first registration in a
+/// process takes effect; returns whether this one did.
+pub fn set_collect_hook(hook: fn()) -> bool {
+    COLLECT_HOOK.set(hook).is_ok()
+}
+
+/// Whether a collection hook has been registered in this process.
+pub fn collect_hook_installed() -> bool {
+    COLLECT_HOOK.get().is_some()
+}
+
+/// Asks allocation to call the collection hook when the young count reaches `limit`
+/// (`usize::MAX`: never). Thread-local.
+pub fn set_young_limit(limit: usize) {
+    with_heap(|heap| {
+        heap.young_limit.set(limit);
+        if heap.ready.get() && !heap.torn_down.get() {
+            heap.trigger.set(limit);
+        }
+    });
+}
+
+/// The number of tracked objects allocated minus those freed since the count was last
+/// reset (CPython's generation-0 count).
+pub fn young_count() -> usize {
+    with_heap(|heap| heap.young_count.get())
+}
+
+/// Sets the young count (the collector resets it after a collection).
+pub fn set_young_count(count: usize) {
+    with_heap(|heap| heap.young_count.set(count));
+}
+
+/// The sentinel of list `index` (`0..LISTS`), set up on first use.
+///
+/// # Panics
+/// If `index >= LISTS`.
+pub fn list(index: usize) -> NonNull<Links> {
+    with_heap(|heap| NonNull::from(heap.list(index)))
+}
+
+/// Registers `hook` to run when this thread's heap is torn down (at thread exit). Hooks run
+/// in reverse order of registration; a hook may register more hooks, which run after.
+pub fn on_teardown(hook: impl FnOnce() + 'static) {
+    with_extras(|extras| extras.teardown_hooks.push(Box::new(hook)));
+}
+
+/// Whether this thread's heap has been torn down (the thread is exiting).
+pub fn is_torn_down() -> bool {
+    with_heap(|heap| heap.torn_down.get())
+}
+
+struct TeardownGuard;
+
+impl Drop for TeardownGuard {
+    fn drop(&mut self) {
+        with_heap(|heap| {
+            heap.torn_down.set(true);
+            heap.trigger.set(usize::MAX);
+        });
+        loop {
+            let hooks = with_heap(|heap| {
+                if heap.extras.get().is_null() {
+                    Vec::new()
+                } else {
+                    std::mem::take(&mut heap.extras().borrow_mut().teardown_hooks)
+                }
+            });
+            if hooks.is_empty() {
+                break;
+            }
+            for hook in hooks.into_iter().rev() {
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)) {
+                    crate::dealloc::report_discarded_panic("a heap teardown hook", &panic);
+                }
+            }
+        }
+        release_extras_if_torn_down();
+    }
+}
+
+/// After teardown, frees the side table as soon as nothing is in it.
+pub(crate) fn release_extras_if_torn_down() {
+    with_heap(|heap| {
+        let ptr = heap.extras.get();
+        if !heap.torn_down.get() || ptr.is_null() {
+            return;
+        }
+        {
+            // SAFETY: non-null `extras` points at the live box (see `Heap::extras`).
+            let cell = unsafe { &*ptr };
+            let Ok(extras) = cell.try_borrow() else {
+                return;
+            };
+            if !(extras.side.is_empty()
+                && extras.ids.is_empty()
+                && extras.teardown_hooks.is_empty())
+            {
+                return;
+            }
+        }
+        heap.extras.set(std::ptr::null_mut());
+        // SAFETY: the pointer came from `Box::into_raw`, is no longer reachable from the
+        // heap, and no borrow of it is out (checked above).
+        drop(unsafe { Box::from_raw(ptr) });
+    });
+}

@@ -1,0 +1,319 @@
+//! `Trace` for the standard library's types.
+//!
+//! Leaf types trace nothing and are untracked. Containers are tracked exactly when their
+//! elements are, trace each element once, and label edges: `[i]` for sequences and sets,
+//! `[key]` for map values (the key's [`Trace::describe`] text), `0`, `1`, … for tuples.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::trace::{Segment, Trace, Visitor};
+
+macro_rules! leaf {
+    ($($ty:ty),* $(,)?) => {$(
+        // SAFETY: the type holds no `Gc`.
+        unsafe impl Trace for $ty {
+            const TRACKED: bool = false;
+            #[inline(always)]
+            fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+        }
+    )*};
+}
+
+macro_rules! described_leaf {
+    ($($ty:ty),* $(,)?) => {$(
+        // SAFETY: the type holds no `Gc`.
+        unsafe impl Trace for $ty {
+            const TRACKED: bool = false;
+            #[inline(always)]
+            fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+            fn describe(&self) -> Option<String> {
+                Some(format!("{self:?}"))
+            }
+        }
+    )*};
+}
+
+described_leaf!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    str,
+    &'static str,
+    Rc<str>,
+    std::path::PathBuf,
+    std::ffi::OsString,
+    std::time::Duration,
+);
+
+leaf!(
+    std::time::Instant,
+    std::time::SystemTime,
+    std::any::TypeId,
+    std::cmp::Ordering,
+    std::num::NonZeroU8,
+    std::num::NonZeroU16,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize,
+    std::num::NonZeroI32,
+    std::num::NonZeroI64,
+);
+
+// SAFETY: holds no value at all.
+unsafe impl<T: ?Sized + 'static> Trace for std::marker::PhantomData<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+// SAFETY: a `Copy` type cannot hold a `Gc` (a `Gc` is not `Copy`), so there is nothing to
+// trace; `Cell` could not lend its content for tracing anyway.
+unsafe impl<T: Copy + Trace> Trace for Cell<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+    fn describe(&self) -> Option<String> {
+        self.get().describe()
+    }
+}
+
+macro_rules! shared_leaf {
+    ($($ptr:ident),*) => {$(
+        // SAFETY: shared ownership is never traced (rule 1); the content must be a leaf,
+        // checked when the type is first put on the heap.
+        unsafe impl<T: Trace + ?Sized> Trace for $ptr<T> {
+            const TRACKED: bool = {
+                assert!(
+                    !T::TRACKED,
+                    concat!(stringify!($ptr), "<T> in a heap value must hold a leaf type: a shared \
+                             owner cannot be traced, so Gc cycles through it would leak; use Gc<T>")
+                );
+                false
+            };
+            fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+            fn describe(&self) -> Option<String> {
+                (**self).describe()
+            }
+        }
+    )*};
+}
+
+// `Rc<str>` has its own impl above; the generic one covers sized contents.
+// SAFETY: see `shared_leaf`.
+unsafe impl<T: Trace> Trace for Rc<T> {
+    const TRACKED: bool = {
+        assert!(
+            !T::TRACKED,
+            "Rc<T> in a heap value must hold a leaf type: a shared owner cannot be traced, so \
+             Gc cycles through it would leak; use Gc<T>"
+        );
+        false
+    };
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+    fn describe(&self) -> Option<String> {
+        (**self).describe()
+    }
+}
+
+shared_leaf!(Arc);
+
+// SAFETY: a `Box` owns its content exclusively; traced transparently.
+unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        (**self).trace(visitor);
+    }
+    fn describe(&self) -> Option<String> {
+        (**self).describe()
+    }
+}
+
+// SAFETY: an `Option` owns its content; traced transparently.
+unsafe impl<T: Trace> Trace for Option<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if let Some(value) = self {
+            value.trace(visitor);
+        }
+    }
+    fn describe(&self) -> Option<String> {
+        self.as_ref().and_then(Trace::describe)
+    }
+}
+
+// SAFETY: a `Result` owns its content; traced transparently.
+unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const TRACKED: bool = T::TRACKED || E::TRACKED;
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        match self {
+            Ok(value) => value.trace(visitor),
+            Err(error) => error.trace(visitor),
+        }
+    }
+}
+
+// SAFETY: a `RefCell` owns its content. A mutable borrow in progress makes it untraceable
+// for now, which the visitor is told.
+unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if !T::TRACKED {
+            return;
+        }
+        match self.try_borrow() {
+            Ok(value) => value.trace(visitor),
+            Err(_) => visitor.untraceable(),
+        }
+    }
+    fn describe(&self) -> Option<String> {
+        self.try_borrow().ok()?.describe()
+    }
+}
+
+/// Traces the elements of a sequence, labelled by position.
+#[inline]
+fn trace_indexed<'a, T: Trace, V: Visitor + ?Sized>(
+    items: impl IntoIterator<Item = &'a T>,
+    visitor: &mut V,
+) {
+    if !T::TRACKED {
+        return;
+    }
+    for (index, item) in items.into_iter().enumerate() {
+        visitor.enter(Segment::Index(index));
+        item.trace(visitor);
+        visitor.leave();
+    }
+}
+
+macro_rules! sequence {
+    ($($ty:ident),*) => {$(
+        // SAFETY: the collection owns its elements and visits each once.
+        unsafe impl<T: Trace> Trace for $ty<T> {
+            const TRACKED: bool = T::TRACKED;
+            #[inline]
+            fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+                trace_indexed(self, visitor);
+            }
+        }
+    )*};
+}
+
+sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
+
+// SAFETY: the slice owns its elements and visits each once.
+unsafe impl<T: Trace> Trace for [T] {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_indexed(self, visitor);
+    }
+}
+
+// SAFETY: the array owns its elements and visits each once.
+unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_indexed(self, visitor);
+    }
+}
+
+// SAFETY: the set owns its elements and visits each once.
+unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
+    const TRACKED: bool = T::TRACKED;
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_indexed(self, visitor);
+    }
+}
+
+/// Traces a map: values labelled by their key, keys by their position.
+fn trace_map<'a, K: Trace, T: Trace, V: Visitor + ?Sized>(
+    entries: impl IntoIterator<Item = (&'a K, &'a T)>,
+    visitor: &mut V,
+) {
+    if !K::TRACKED && !T::TRACKED {
+        return;
+    }
+    for (index, (key, value)) in entries.into_iter().enumerate() {
+        if K::TRACKED {
+            visitor.enter(Segment::Index(index));
+            key.trace(visitor);
+            visitor.leave();
+        }
+        if T::TRACKED {
+            visitor.enter(Segment::Key(key));
+            value.trace(visitor);
+            visitor.leave();
+        }
+    }
+}
+
+// SAFETY: the map owns its keys and values and visits each once.
+unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
+    const TRACKED: bool = K::TRACKED || T::TRACKED;
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_map(self, visitor);
+    }
+}
+
+// SAFETY: the map owns its keys and values and visits each once.
+unsafe impl<K: Trace, T: Trace> Trace for BTreeMap<K, T> {
+    const TRACKED: bool = K::TRACKED || T::TRACKED;
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_map(self, visitor);
+    }
+}
+
+macro_rules! tuple {
+    ($(($($name:ident $index:tt),+))*) => {$(
+        // SAFETY: the tuple owns its fields and visits each once.
+        unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
+            const TRACKED: bool = false $(|| $name::TRACKED)+;
+            #[inline]
+            fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+                $(
+                    if $name::TRACKED {
+                        visitor.enter(Segment::Field(stringify!($index)));
+                        self.$index.trace(visitor);
+                        visitor.leave();
+                    }
+                )+
+            }
+        }
+    )*};
+}
+
+tuple! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+}

@@ -1,0 +1,97 @@
+//! # rc-heap: CPython's object model for Rust
+//!
+//! A thread-local heap of reference-counted objects with CPython's semantics:
+//!
+//! - [`Gc<T>`]: a strong handle like `Rc<T>`. The last drop destroys the object at once:
+//!   finalizer, weak-reference callbacks, `Drop`, free. Long chains die iteratively, never
+//!   by deep recursion (CPython's "trashcan").
+//! - [`Trace`]: how a value reports the `Gc`s it owns. Types that can hold no `Gc` are
+//!   *leaves*: untracked, with a header as small as `Rc`'s. Tracked objects are linked into
+//!   lists that a cycle collector walks (the `gen-gc` crate installs one through
+//!   [`raw::set_collect_hook`]).
+//! - [`Weak<T>`] with optional callbacks (Python's `weakref.ref(obj, callback)`): at death
+//!   every weak reference reads dead before any callback runs; callbacks run newest first.
+//! - Finalizers ([`Trace::finalize`], Python's `__del__`): run at most once, with the object
+//!   intact; they may resurrect it.
+//! - [`ObjectId`]: a generational identity that never names a new object once its object has
+//!   died, and [`GcAny`], a handle whose type is known at run time, for introspection.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use rc_heap::{Gc, Trace, Visitor, Segment};
+//!
+//! struct Node {
+//!     name: String,
+//!     next: RefCell<Option<Gc<Node>>>,
+//! }
+//!
+//! // `#[derive(Trace)]` writes this; by hand it must visit every owned `Gc` exactly once.
+//! unsafe impl Trace for Node {
+//!     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+//!         visitor.enter(Segment::Field("next"));
+//!         self.next.trace(visitor);
+//!         visitor.leave();
+//!     }
+//! }
+//!
+//! let a = Gc::new(Node { name: "a".into(), next: RefCell::new(None) });
+//! let b = Gc::new(Node { name: "b".into(), next: RefCell::new(Some(a.clone())) });
+//! let watch = Gc::downgrade(&a);
+//! drop(a);
+//! assert!(watch.upgrade().is_some()); // b still holds a
+//! drop(b);
+//! assert!(watch.upgrade().is_none()); // refcounting freed both at once
+//! ```
+//!
+//! ## Costs
+//!
+//! `Gc::clone` and drop are one increment or decrement, as for `Rc`. `Gc::new` of a leaf
+//! is `Rc::new`; of a tracked object it adds two words of links and one thread-local list
+//! insertion. Dereferencing checks one header bit (the collector may have dropped the value
+//! of an object a `Drop` can still see). Weak references live outside the object, so an
+//! object's memory is freed as soon as its last strong handle goes, whatever weak
+//! references remain. `docs/performance.md` has the measurements.
+//!
+//! ## Why not `Rc`
+//!
+//! `Rc` leaks every cycle and cannot tell you what it holds; `Gc` has the same cost on the
+//! hot paths and lets a collector find cycles and introspection answer "who holds this?".
+//!
+//! ## Unsafe code
+//!
+//! This crate is one of the two places in the workspace with `unsafe` code (object layout,
+//! counts, type erasure); every block states the invariant it relies on, and the header
+//! layout with its invariants is written once, in the `header` module.
+
+#![allow(
+    unsafe_code,
+    reason = "the object model: headers, counts, type-erased entry points"
+)]
+#![deny(missing_docs)]
+
+mod any;
+mod dealloc;
+mod error;
+mod gc;
+mod header;
+mod heap;
+mod impls;
+pub mod raw;
+mod trace;
+mod type_info;
+mod weak;
+
+pub use any::{GcAny, Referent};
+pub use error::AccessError;
+pub use gc::Gc;
+pub use trace::{Edge, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
+pub use type_info::TypeInfo;
+pub use weak::Weak;
+
+slotmap::new_key_type! {
+    /// A stable identity of a heap object, for introspection (`objgraph::at(id)`).
+    ///
+    /// Generational: once its object has died, an id never names another object, unlike
+    /// Python's `id()`, which reuses addresses.
+    pub struct ObjectId;
+}

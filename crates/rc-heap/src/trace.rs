@@ -1,0 +1,289 @@
+//! Tracing: how a value tells the heap which objects it holds.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use crate::GcAny;
+use crate::header::ObjHeader;
+use crate::weak::WeakSlot;
+
+/// A type whose values can live on the heap and be traced by the cycle collector.
+///
+/// `trace` reports every [`Gc`](crate::Gc) the value owns to a [`Visitor`]. The collector
+/// subtracts those edges from the targets' counts to find what only cycles keep alive, so an
+/// implementation that reports an edge it does not own lets the collector free a live object.
+/// Use `#[derive(Trace)]` unless there is a reason not to.
+///
+/// # Safety
+///
+/// An implementation must keep these rules. Breaking rule 1 or 2 is undefined behaviour;
+/// breaking rule 3 only leaks.
+///
+/// 1. `trace` visits only `Gc`s that are owned by this value: stored in it, or in memory it
+///    owns exclusively (a `Box`, a `Vec`, a `RefCell` it contains). Never a `Gc` reached
+///    through shared ownership (`Rc`, `Arc`, a thread-local, a static, another `Gc`).
+/// 2. Each owned `Gc` is visited at most once per call, and two calls with no mutation in
+///    between visit the same set. `trace` does not create, clone or drop `Gc`s, and does not
+///    mutate the value.
+/// 3. A `Gc` that is owned but not visited is treated as a reference from outside the heap:
+///    whatever it points to, and everything reachable from there, is kept alive. This is
+///    what `#[trace(skip)]` does on purpose.
+/// 4. `TRACKED` may be `false` only for types that can hold no `Gc` at all (leaf types). A
+///    wrong `false` is safe but keeps the collector from seeing the type's edges (a leak).
+///
+/// A value that cannot be traced right now (a `RefCell` that is mutably borrowed) calls
+/// [`Visitor::untraceable`] instead; the collector then keeps the object and all it holds.
+pub unsafe trait Trace: 'static {
+    /// Whether values of this type may hold `Gc`s and so need the cycle collector. Leaf
+    /// types (`false`) are untracked: smaller header, no collector cost.
+    const TRACKED: bool = true;
+
+    /// Whether [`Trace::finalize`] does anything. The heap calls it only when `true`.
+    const HAS_FINALIZER: bool = false;
+
+    /// Reports every owned `Gc` to `visitor`, each once, labelled with
+    /// [`Visitor::enter`]/[`Visitor::leave`] where a label helps a reader of a graph.
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V);
+
+    /// Python's `__del__`: runs at most once per object, before the object is destroyed,
+    /// with the value and everything it points to still intact. It may resurrect the object
+    /// by storing a handle to it (through a [`Weak`](crate::Weak), say); the object then lives
+    /// on and this never runs again. Only called when [`Trace::HAS_FINALIZER`] is `true`.
+    fn finalize(&self) {}
+
+    /// A short description of the value for graph labels and map-key labels (`None`: the
+    /// type name says enough).
+    fn describe(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Receives what [`Trace::trace`] reports.
+///
+/// Every method but `visit_edge` has an empty default; the collector's visitors ignore
+/// labels, so labelling costs nothing when nobody asks for labels.
+pub trait Visitor {
+    /// A strong edge to another object.
+    fn visit_edge(&mut self, edge: Edge<'_>);
+
+    /// A weak reference held by the traced value. It is no edge: it does not keep its
+    /// target alive.
+    fn visit_weak(&mut self, _weak: WeakEdge<'_>) {}
+
+    /// The value could not be traced completely right now (a `RefCell` is mutably
+    /// borrowed). The collector treats the object as reachable.
+    fn untraceable(&mut self) {}
+
+    /// The edges visited until the matching [`Visitor::leave`] are under `segment`.
+    fn enter(&mut self, _segment: Segment<'_>) {}
+
+    /// Ends the innermost [`Visitor::enter`].
+    fn leave(&mut self) {}
+}
+
+/// A strong edge to an object, as reported during tracing.
+#[derive(Clone, Copy)]
+pub struct Edge<'a> {
+    header: NonNull<ObjHeader>,
+    tracked: bool,
+    _borrow: PhantomData<&'a ObjHeader>,
+}
+
+impl fmt::Debug for Edge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edge")
+            .field("type", &self.type_info().name())
+            .field("tracked", &self.tracked)
+            .finish()
+    }
+}
+
+impl<'a> Edge<'a> {
+    #[inline]
+    pub(crate) fn new(header: NonNull<ObjHeader>, tracked: bool) -> Self {
+        Edge {
+            header,
+            tracked,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The target's header.
+    #[inline]
+    pub fn header(&self) -> NonNull<ObjHeader> {
+        self.header
+    }
+
+    /// Whether the target is a tracked object (one the collector walks).
+    #[inline]
+    pub fn is_tracked(&self) -> bool {
+        self.tracked
+    }
+
+    /// The target's type information.
+    pub fn type_info(&self) -> &'static crate::TypeInfo {
+        // SAFETY: an edge is made from a live `Gc` borrowed for `'a`.
+        unsafe { self.header.as_ref() }.type_info()
+    }
+
+    /// A new strong handle to the target.
+    pub fn to_any(&self) -> GcAny {
+        // SAFETY: an edge is made from a live `Gc` borrowed for `'a`, so the header is live.
+        unsafe { GcAny::clone_from_header(self.header) }
+    }
+}
+
+/// A weak reference met during tracing.
+#[derive(Clone, Copy)]
+pub struct WeakEdge<'a> {
+    pub(crate) slot: &'a WeakSlot,
+}
+
+impl fmt::Debug for WeakEdge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakEdge")
+            .field("alive", &self.slot.target().is_some())
+            .finish()
+    }
+}
+
+impl WeakEdge<'_> {
+    /// The object the weak reference points to, if it is still alive.
+    pub fn target(&self) -> Option<NonNull<ObjHeader>> {
+        self.slot.target()
+    }
+
+    /// Marks the weak reference as owned by garbage: its callback will not run. The
+    /// collector does this for weak references held by objects it is about to destroy.
+    pub fn mark_owner_unreachable(&self) {
+        self.slot.mark_owner_unreachable();
+    }
+}
+
+/// One step of an edge's label: how the traced value reached a `Gc`.
+#[derive(Clone, Copy)]
+pub enum Segment<'a> {
+    /// A named field (`attr_b`) or a tuple field (`0`).
+    Field(&'static str),
+    /// An element of a sequence (`[3]`).
+    Index(usize),
+    /// A map entry, labelled by its key.
+    Key(&'a dyn KeyLabel),
+    /// An enum variant (`Leaf`).
+    Variant(&'static str),
+}
+
+impl fmt::Debug for Segment<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Segment::Field(name) => write!(f, "Field({name})"),
+            Segment::Index(i) => write!(f, "Index({i})"),
+            Segment::Key(key) => write!(f, "Key({:?})", key.key_label()),
+            Segment::Variant(name) => write!(f, "Variant({name})"),
+        }
+    }
+}
+
+/// A map key that can label an edge: its [`Trace::describe`] text, when it has one.
+pub trait KeyLabel {
+    /// The label text, or `None` when the key has no description.
+    fn key_label(&self) -> Option<String>;
+}
+
+impl<T: Trace + ?Sized> KeyLabel for T {
+    fn key_label(&self) -> Option<String> {
+        self.describe()
+    }
+}
+
+/// Builds edge labels from [`Segment`]s: `children[3]`, `Leaf.child`, `[key]`.
+#[derive(Debug, Default)]
+pub struct LabelPath {
+    text: String,
+    marks: Vec<usize>,
+}
+
+impl LabelPath {
+    /// Starts `segment`.
+    pub fn enter(&mut self, segment: Segment<'_>) {
+        use fmt::Write as _;
+        self.marks.push(self.text.len());
+        match segment {
+            Segment::Field(name) | Segment::Variant(name) => {
+                if !self.text.is_empty() {
+                    self.text.push('.');
+                }
+                self.text.push_str(name);
+            }
+            Segment::Index(i) => {
+                let _ = write!(self.text, "[{i}]");
+            }
+            Segment::Key(key) => match key.key_label() {
+                Some(label) => {
+                    let _ = write!(self.text, "[{label}]");
+                }
+                None => self.text.push_str("[?]"),
+            },
+        }
+    }
+
+    /// Ends the innermost segment.
+    pub fn leave(&mut self) {
+        if let Some(len) = self.marks.pop() {
+            self.text.truncate(len);
+        }
+    }
+
+    /// The current label.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The collector's fast tracing target: the headers of the tracked objects a value holds.
+///
+/// Filled by [`raw::trace_tracked`](crate::raw::trace_tracked), which calls a monomorphic
+/// trace function, so visiting an edge is a push and leaf edges cost nothing.
+#[derive(Debug, Default)]
+pub struct EdgeList {
+    edges: Vec<NonNull<ObjHeader>>,
+    untraceable: bool,
+}
+
+impl EdgeList {
+    /// An empty list.
+    pub fn new() -> Self {
+        EdgeList::default()
+    }
+
+    /// Empties the list, keeping its memory.
+    pub fn clear(&mut self) {
+        self.edges.clear();
+        self.untraceable = false;
+    }
+
+    /// The headers of the tracked objects visited since the last `clear`.
+    pub fn edges(&self) -> &[NonNull<ObjHeader>] {
+        &self.edges
+    }
+
+    /// Whether a traced value reported that it could not be traced completely.
+    pub fn is_untraceable(&self) -> bool {
+        self.untraceable
+    }
+}
+
+impl Visitor for EdgeList {
+    #[inline(always)]
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        if edge.tracked {
+            self.edges.push(edge.header);
+        }
+    }
+
+    #[inline(always)]
+    fn untraceable(&mut self) {
+        self.untraceable = true;
+    }
+}

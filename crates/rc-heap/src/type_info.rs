@@ -1,0 +1,210 @@
+//! Per-type information shared by every object of the type.
+
+use std::any::TypeId;
+use std::fmt;
+use std::mem::size_of;
+use std::ptr::NonNull;
+
+use crate::header::{GcBox, ObjHeader, TrackedLayout};
+use crate::trace::{EdgeList, Trace, Visitor};
+
+/// What the heap knows about a type: names, size, and the entry points that let code that
+/// does not know the type trace, finalize, describe, drop and free its objects.
+///
+/// One `'static` value per type, found through any object's header.
+#[repr(C, align(32))]
+pub struct TypeInfo {
+    type_name: fn() -> &'static str,
+    type_id: fn() -> TypeId,
+    size: usize,
+    header_size: usize,
+    tracked: bool,
+    has_finalizer: bool,
+    pub(crate) trace_dyn: unsafe fn(NonNull<ObjHeader>, &mut dyn Visitor),
+    pub(crate) trace_tracked: unsafe fn(NonNull<ObjHeader>, &mut EdgeList),
+    pub(crate) finalize: unsafe fn(NonNull<ObjHeader>),
+    pub(crate) describe: unsafe fn(NonNull<ObjHeader>) -> Option<String>,
+    pub(crate) drop_value: unsafe fn(NonNull<ObjHeader>),
+    pub(crate) dealloc: unsafe fn(NonNull<ObjHeader>),
+}
+
+impl fmt::Debug for TypeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeInfo")
+            .field("name", &self.name())
+            .field("size", &self.size)
+            .field("tracked", &self.tracked)
+            .field("has_finalizer", &self.has_finalizer)
+            .finish()
+    }
+}
+
+impl TypeInfo {
+    /// The type's information.
+    pub fn of<T: Trace>() -> &'static TypeInfo {
+        InfoFor::<T>::INFO
+    }
+
+    /// The full type name, as `std::any::type_name` gives it.
+    pub fn name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    /// The type name with every path shortened to its last segment, generics kept:
+    /// `app::graph::Node<alloc::string::String>` becomes `Node<String>`.
+    pub fn short_name(&self) -> String {
+        short_type_name(self.name())
+    }
+
+    /// The type's `TypeId`.
+    pub fn type_id(&self) -> TypeId {
+        (self.type_id)()
+    }
+
+    /// `size_of` the value (without the header).
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Bytes the heap uses for one object of the type, header included.
+    pub fn object_size(&self) -> usize {
+        self.header_size() + self.size
+    }
+
+    /// Bytes of header in front of each value: 16 for a leaf, 32 for a tracked object (40 with
+    /// the `alloc-site` feature), plus any padding the value's alignment needs.
+    pub fn header_size(&self) -> usize {
+        self.header_size
+    }
+
+    /// Whether objects of the type are tracked by the collector (`Trace::TRACKED`).
+    pub fn is_tracked(&self) -> bool {
+        self.tracked
+    }
+
+    /// Whether the type has a finalizer (`Trace::HAS_FINALIZER`).
+    pub fn has_finalizer(&self) -> bool {
+        self.has_finalizer
+    }
+}
+
+/// Shortens every path in a type name to its last segment.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let bytes = full.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b':' && bytes.get(i + 1) == Some(&b':') {
+            // Drop the path so far: keep what was emitted before this identifier began.
+            out.truncate(segment_start);
+            i += 2;
+            continue;
+        }
+        if !(c.is_ascii_alphanumeric() || c == b'_') {
+            out.push(c as char);
+            segment_start = out.len();
+        } else {
+            out.push(c as char);
+        }
+        i += 1;
+    }
+    out
+}
+
+struct InfoFor<T>(std::marker::PhantomData<T>);
+
+impl<T: Trace> InfoFor<T> {
+    const INFO: &'static TypeInfo = &TypeInfo {
+        type_name: std::any::type_name::<T>,
+        type_id: TypeId::of::<T>,
+        size: size_of::<T>(),
+        header_size: if T::TRACKED {
+            TrackedLayout::<T>::PREFIX + size_of::<ObjHeader>()
+        } else {
+            size_of::<ObjHeader>()
+        },
+        tracked: T::TRACKED,
+        has_finalizer: T::HAS_FINALIZER,
+        trace_dyn: trace_dyn::<T>,
+        trace_tracked: trace_tracked::<T>,
+        finalize: finalize::<T>,
+        describe: describe::<T>,
+        drop_value: drop_value::<T>,
+        dealloc: dealloc::<T>,
+    };
+}
+
+/// The value behind a header.
+///
+/// # Safety
+/// `header` heads a live `GcBox<T>` whose value has not been dropped.
+#[inline]
+pub(crate) unsafe fn value_ref<'a, T>(header: NonNull<ObjHeader>) -> &'a T {
+    let boxed = header.cast::<GcBox<T>>().as_ptr();
+    // SAFETY: the caller guarantees a live, undropped `GcBox<T>` at `header`.
+    unsafe { &*std::ptr::addr_of!((*boxed).value).cast::<T>() }
+}
+
+unsafe fn trace_dyn<T: Trace>(header: NonNull<ObjHeader>, visitor: &mut dyn Visitor) {
+    // SAFETY: `TypeInfo` entry points are only called on live objects of their type.
+    unsafe { value_ref::<T>(header) }.trace(visitor);
+}
+
+unsafe fn trace_tracked<T: Trace>(header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    // SAFETY: as for `trace_dyn`.
+    unsafe { value_ref::<T>(header) }.trace(edges);
+}
+
+unsafe fn finalize<T: Trace>(header: NonNull<ObjHeader>) {
+    // SAFETY: as for `trace_dyn`.
+    unsafe { value_ref::<T>(header) }.finalize();
+}
+
+unsafe fn describe<T: Trace>(header: NonNull<ObjHeader>) -> Option<String> {
+    // SAFETY: as for `trace_dyn`.
+    unsafe { value_ref::<T>(header) }.describe()
+}
+
+unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {
+    let boxed = header.cast::<GcBox<T>>().as_ptr();
+    // SAFETY: called once per object, on a live value, with the DROPPED flag already set so
+    // nothing can borrow the value again; the pointer carries the allocation's provenance.
+    unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*boxed).value).cast::<T>()) };
+}
+
+unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
+    if T::TRACKED {
+        // SAFETY: a tracked object was allocated with `TrackedLayout::<T>::LAYOUT`, its
+        // header `PREFIX` bytes into the allocation.
+        unsafe {
+            let base = header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
+            std::alloc::dealloc(base, TrackedLayout::<T>::LAYOUT);
+        }
+    } else {
+        // SAFETY: a leaf object was allocated as a `Box<GcBox<T>>`; its value is dropped or
+        // moved out already and `ManuallyDrop` keeps the box from dropping it again.
+        drop(unsafe { Box::from_raw(header.cast::<GcBox<T>>().as_ptr()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn short_names_keep_generics_and_drop_paths() {
+        assert_eq!(short_type_name("app::graph::Node"), "Node");
+        assert_eq!(
+            short_type_name("app::Node<alloc::string::String>"),
+            "Node<String>"
+        );
+        assert_eq!(
+            short_type_name("std::collections::hash::map::HashMap<u32, alloc::vec::Vec<a::B>>"),
+            "HashMap<u32, Vec<B>>"
+        );
+        assert_eq!(short_type_name("(a::X, [b::Y; 3])"), "(X, [Y; 3])");
+        assert_eq!(short_type_name("i32"), "i32");
+    }
+}

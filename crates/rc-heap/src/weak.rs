@@ -1,0 +1,271 @@
+//! Weak references, with optional callbacks (Python's `weakref.ref(obj, callback)`).
+//!
+//! A weak reference is a small slot outside the object, like CPython's weakref objects: the
+//! object's memory is freed as soon as its strong count reaches zero, and the slot is told
+//! the object is gone. An object finds its slots through the side table.
+
+use std::cell::Cell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+use crate::header::{ObjHeader, flags};
+use crate::trace::{Trace, Visitor, WeakEdge};
+use crate::{Gc, heap};
+
+type Callback = Box<dyn FnOnce(&Rc<WeakSlot>)>;
+
+/// The shared part of one weak reference: where it points and what to call at death.
+pub(crate) struct WeakSlot {
+    target: Cell<Option<NonNull<ObjHeader>>>,
+    /// A slot made without a callback, shared by every plain `downgrade` of its object.
+    basic: bool,
+    /// The collector found this slot's owner unreachable: its callback must not run.
+    owner_unreachable: Cell<bool>,
+    callback: Cell<Option<Callback>>,
+}
+
+impl WeakSlot {
+    pub(crate) fn target(&self) -> Option<NonNull<ObjHeader>> {
+        self.target.get()
+    }
+
+    pub(crate) fn mark_owner_unreachable(&self) {
+        self.owner_unreachable.set(true);
+    }
+
+    fn dead() -> Rc<WeakSlot> {
+        Rc::new(WeakSlot {
+            target: Cell::new(None),
+            basic: true,
+            owner_unreachable: Cell::new(false),
+            callback: Cell::new(None),
+        })
+    }
+}
+
+impl Drop for WeakSlot {
+    fn drop(&mut self) {
+        if let Some(target) = self.target.get() {
+            heap::forget_weak_slot(target, self);
+        }
+    }
+}
+
+/// A weak reference to a heap object: it does not keep the object alive.
+///
+/// [`upgrade`](Weak::upgrade) gives a [`Gc`] while the object lives. When the object dies,
+/// by refcount or by the collector, every weak reference to it reads dead before any
+/// callback runs; then the callbacks run, newest first, each at most once.
+///
+/// Cloning a `Weak` gives another handle to the same weak reference (it shares the
+/// callback); [`Gc::downgrade`] gives a reference without a callback, shared by all plain
+/// downgrades of the object, as CPython shares its callback-less `weakref.ref`.
+pub struct Weak<T: Trace> {
+    slot: Rc<WeakSlot>,
+    _target: PhantomData<*const T>,
+}
+
+impl<T: Trace> Weak<T> {
+    /// A weak reference that points nowhere: `upgrade` always gives `None`.
+    pub fn new() -> Self {
+        Weak::from_slot(WeakSlot::dead())
+    }
+
+    pub(crate) fn from_slot(slot: Rc<WeakSlot>) -> Self {
+        Weak {
+            slot,
+            _target: PhantomData,
+        }
+    }
+
+    pub(crate) fn downgrade(gc: &Gc<T>) -> Self {
+        Weak::from_slot(register(Gc::header(gc), None))
+    }
+
+    pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
+        let callback: Callback = Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot))));
+        Weak::from_slot(register(Gc::header(gc), Some(callback)))
+    }
+
+    /// A strong handle to the object, or `None` once it has died (or is dying).
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let header = self.slot.target()?;
+        // SAFETY: a slot's target is cleared before its object's memory is freed, so a
+        // set target is allocated.
+        if !unsafe { header.as_ref() }.is_live() {
+            return None;
+        }
+        // SAFETY: the header is live and its type is `T`: the slot was made from a `Gc<T>`.
+        Some(unsafe { Gc::clone_from_header(header) })
+    }
+
+    /// Whether the object has died (`upgrade` gives `None`).
+    pub fn is_dead(&self) -> bool {
+        match self.slot.target() {
+            // SAFETY: as in `upgrade`.
+            Some(header) => !unsafe { header.as_ref() }.is_live(),
+            None => true,
+        }
+    }
+
+    /// The object's strong count (0 once it is dead).
+    pub fn strong_count(&self) -> usize {
+        match self.slot.target() {
+            // SAFETY: as in `upgrade`.
+            Some(header) if !self.is_dead() => unsafe { header.as_ref() }.strong(),
+            _ => 0,
+        }
+    }
+
+    /// The number of handles to this weak reference (clones of it).
+    pub fn handle_count(&self) -> usize {
+        Rc::strong_count(&self.slot)
+    }
+
+    /// Whether two handles are the same weak reference.
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        Rc::ptr_eq(&this.slot, &other.slot)
+    }
+
+    /// Whether this weak reference has a callback that has not run yet.
+    pub fn has_callback(&self) -> bool {
+        let callback = self.slot.callback.take();
+        let has = callback.is_some();
+        self.slot.callback.set(callback);
+        has
+    }
+}
+
+fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSlot> {
+    // SAFETY: the caller holds a `Gc` to `header`.
+    let h = unsafe { header.as_ref() };
+    if h.has(flags::DROPPED) {
+        return WeakSlot::dead();
+    }
+    let basic = callback.is_none();
+    heap::with_side(header, |entry, _| {
+        if basic {
+            let shared = entry
+                .weak
+                .iter()
+                .rev()
+                .filter_map(std::rc::Weak::upgrade)
+                .find(|slot| slot.basic);
+            if let Some(slot) = shared {
+                return slot;
+            }
+        }
+        let slot = Rc::new(WeakSlot {
+            target: Cell::new(Some(header)),
+            basic,
+            owner_unreachable: Cell::new(false),
+            callback: Cell::new(callback),
+        });
+        entry.weak.push(Rc::downgrade(&slot));
+        slot
+    })
+}
+
+/// The weak references of an object that has died: all of them already read dead; what is
+/// left is to run their callbacks.
+#[must_use = "the callbacks have not run yet"]
+pub struct ClearedWeakRefs {
+    /// Newest first.
+    slots: Vec<Rc<WeakSlot>>,
+}
+
+impl fmt::Debug for ClearedWeakRefs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClearedWeakRefs")
+            .field("with_callbacks", &self.slots.len())
+            .finish()
+    }
+}
+
+impl ClearedWeakRefs {
+    /// Clears every weak reference to `header` (they read dead from now on) and keeps the
+    /// ones with callbacks to run.
+    pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
+        let Some(entry) = heap::take_side(header) else {
+            return ClearedWeakRefs { slots: Vec::new() };
+        };
+        let mut slots = Vec::new();
+        for slot in entry.weak.iter().rev().filter_map(std::rc::Weak::upgrade) {
+            slot.target.set(None);
+            if !slot.basic {
+                slots.push(slot);
+            }
+        }
+        ClearedWeakRefs { slots }
+    }
+
+    /// Whether there is no callback to run.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Moves the callbacks of `other` after this one's.
+    pub fn append(&mut self, mut other: ClearedWeakRefs) {
+        self.slots.append(&mut other.slots);
+    }
+
+    /// Runs the callbacks, newest first, skipping those whose weak reference is owned by
+    /// garbage. A panicking callback does not stop the others; the first panic is returned.
+    pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
+        let mut first_panic = None;
+        for slot in self.slots {
+            if slot.owner_unreachable.get() {
+                continue;
+            }
+            let Some(callback) = slot.callback.take() else {
+                continue;
+            };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&slot)));
+            if let Err(panic) = result {
+                first_panic.get_or_insert(panic);
+            }
+        }
+        first_panic
+    }
+}
+
+impl<T: Trace> Clone for Weak<T> {
+    fn clone(&self) -> Self {
+        Weak::from_slot(Rc::clone(&self.slot))
+    }
+}
+
+impl<T: Trace> Default for Weak<T> {
+    fn default() -> Self {
+        Weak::new()
+    }
+}
+
+impl<T: Trace> fmt::Debug for Weak<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.is_dead() {
+            true => write!(
+                f,
+                "(Weak<{}>: dead)",
+                crate::TypeInfo::of::<T>().short_name()
+            ),
+            false => write!(
+                f,
+                "(Weak<{}>: alive)",
+                crate::TypeInfo::of::<T>().short_name()
+            ),
+        }
+    }
+}
+
+// SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
+// the collector uses only to skip callbacks of weak references owned by garbage.
+unsafe impl<T: Trace> Trace for Weak<T> {
+    const TRACKED: bool = false;
+
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        visitor.visit_weak(WeakEdge { slot: &self.slot });
+    }
+}

@@ -1,0 +1,32 @@
+//! # cyclegc
+//!
+//! CPython's memory toolbox for Rust programs, one crate per layer, re-exported here:
+//!
+//! | layer | crate | status |
+//! |---|---|---|
+//! | reference-counted heap, `Gc`, `Weak`, `Trace`, finalizers | [`rc_heap`] | available |
+//! | generational cycle collector, Python's `gc` API | [`gen_gc`] | not yet |
+//! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary` | [`weak_collections`] | not yet |
+//! | objgraph's counts, growth, chains, graphs | [`objgraph`] | not yet |
+//!
+//! ```
+//! use cyclegc::{Gc, Weak};
+//!
+//! let greeting = Gc::new(String::from("hello"));
+//! let weak: Weak<String> = Gc::downgrade(&greeting);
+//! assert_eq!(weak.upgrade().as_deref().map(String::as_str), Some("hello"));
+//! drop(greeting);
+//! assert!(weak.upgrade().is_none());
+//! ```
+
+#![deny(missing_docs)]
+
+pub use rc_heap::{
+    AccessError, Edge, Gc, GcAny, KeyLabel, LabelPath, ObjectId, Referent, Segment, Trace,
+    TypeInfo, Visitor, Weak, WeakEdge,
+};
+
+pub use gen_gc;
+pub use objgraph;
+pub use rc_heap;
+pub use weak_collections;
