@@ -84,9 +84,17 @@ mod weak;
 pub use any::{GcAny, Referent};
 pub use error::AccessError;
 pub use gc::Gc;
-pub use trace::{Edge, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
+pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
+/// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
+pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
 pub use weak::Weak;
+
+#[doc(hidden)]
+pub mod __private {
+    //! The trait alone, so that the facade can pair it with the derive that names the facade.
+    pub use crate::trace::Trace as TraceTrait;
+}
 
 slotmap::new_key_type! {
     /// A stable identity of a heap object, for introspection (`objgraph::at(id)`).

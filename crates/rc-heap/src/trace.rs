@@ -29,14 +29,16 @@ use crate::weak::WeakSlot;
 /// 3. A `Gc` that is owned but not visited is treated as a reference from outside the heap:
 ///    whatever it points to, and everything reachable from there, is kept alive. This is
 ///    what `#[trace(skip)]` does on purpose.
-/// 4. `TRACKED` may be `false` only for types that can hold no `Gc` at all (leaf types). A
-///    wrong `false` is safe but keeps the collector from seeing the type's edges (a leak).
+/// 4. `TRACKED` may be `false` only for types that can hold no `Gc` and no `Weak` at all
+///    (leaf types); their `trace` is never called by the collector. A wrong `false` is safe
+///    but hides the type's edges (a leak) and weak references (their callbacks may run
+///    when the collector frees their owner).
 ///
 /// A value that cannot be traced right now (a `RefCell` that is mutably borrowed) calls
 /// [`Visitor::untraceable`] instead; the collector then keeps the object and all it holds.
 pub unsafe trait Trace: 'static {
-    /// Whether values of this type may hold `Gc`s and so need the cycle collector. Leaf
-    /// types (`false`) are untracked: smaller header, no collector cost.
+    /// Whether values of this type may hold `Gc`s or `Weak`s and so need the cycle
+    /// collector. Leaf types (`false`) are untracked: smaller header, no collector cost.
     const TRACKED: bool = true;
 
     /// Whether [`Trace::finalize`] does anything. The heap calls it only when `true`.
@@ -57,6 +59,16 @@ pub unsafe trait Trace: 'static {
     fn describe(&self) -> Option<String> {
         None
     }
+}
+
+/// A type's finalizer, Python's `__del__`, for `#[derive(Trace)]` with `#[trace(finalize)]`.
+///
+/// `finalize` runs at most once per object, before the object dies (by refcount or by the
+/// collector), with the object and everything it points to intact. Storing a handle to the
+/// object somewhere resurrects it; it then lives on, and `finalize` never runs again.
+pub trait Finalize {
+    /// Runs once, before the object dies.
+    fn finalize(&self);
 }
 
 /// Receives what [`Trace::trace`] reports.

@@ -261,10 +261,9 @@ impl<T: Trace> fmt::Debug for Weak<T> {
 }
 
 // SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
-// the collector uses only to skip callbacks of weak references owned by garbage.
+// the collector uses only to skip callbacks of weak references owned by garbage. It counts
+// as tracked so that containers of weak references are traced and the collector sees them.
 unsafe impl<T: Trace> Trace for Weak<T> {
-    const TRACKED: bool = false;
-
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         visitor.visit_weak(WeakEdge { slot: &self.slot });
     }

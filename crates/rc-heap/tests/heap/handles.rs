@@ -1,0 +1,192 @@
+use std::cell::Cell;
+use std::mem::size_of;
+use std::rc::Rc;
+
+use rc_heap::{Gc, GcAny, ObjectId, TypeInfo};
+
+use crate::common::{DropCounter, Node, Tracked};
+
+#[test]
+fn clone_and_drop_count_strong_references() {
+    let a = Gc::new(7_u32);
+    assert_eq!(Gc::strong_count(&a), 1);
+    let b = a.clone();
+    assert_eq!(Gc::strong_count(&a), 2);
+    assert!(Gc::ptr_eq(&a, &b));
+    drop(b);
+    assert_eq!(Gc::strong_count(&a), 1);
+    assert_eq!(*a, 7);
+}
+
+#[test]
+fn last_drop_frees_the_value_at_once() {
+    let drops = Rc::new(Cell::new(0));
+    let a = Gc::new(DropCounter(drops.clone()));
+    let b = a.clone();
+    drop(a);
+    assert_eq!(drops.get(), 0);
+    drop(b);
+    assert_eq!(drops.get(), 1);
+}
+
+#[test]
+fn distinct_objects_are_not_ptr_eq_even_when_equal() {
+    let a = Gc::new(String::from("x"));
+    let b = Gc::new(String::from("x"));
+    assert_eq!(a, b);
+    assert!(!Gc::ptr_eq(&a, &b));
+}
+
+#[test]
+fn leaf_types_are_untracked_and_have_an_rc_sized_header() {
+    let leaf = Gc::new(1_u64);
+    assert!(!Gc::is_tracked(&leaf));
+    assert_eq!(TypeInfo::of::<u64>().header_size(), 16);
+    assert_eq!(TypeInfo::of::<String>().header_size(), 16);
+    assert_eq!(TypeInfo::of::<Vec<u8>>().header_size(), 16);
+    assert_eq!(size_of::<Gc<u64>>(), size_of::<usize>());
+    assert_eq!(size_of::<Option<Gc<u64>>>(), size_of::<usize>());
+}
+
+#[test]
+fn types_that_can_hold_a_gc_are_tracked_with_a_header_of_at_most_32_bytes() {
+    let node = Node::new("n");
+    assert!(Gc::is_tracked(&node));
+    assert!(TypeInfo::of::<Node>().is_tracked());
+    let expected = if cfg!(feature = "alloc-site") { 40 } else { 32 };
+    assert_eq!(TypeInfo::of::<Node>().header_size(), expected);
+}
+
+#[test]
+fn over_aligned_tracked_values_keep_their_alignment() {
+    #[repr(align(64))]
+    struct Wide(Option<Gc<u8>>);
+    // SAFETY: visits its one field.
+    unsafe impl rc_heap::Trace for Wide {
+        fn trace<V: rc_heap::Visitor + ?Sized>(&self, visitor: &mut V) {
+            self.0.trace(visitor);
+        }
+    }
+    let objects: Vec<Gc<Wide>> = (0..8).map(|_| Gc::new(Wide(Some(Gc::new(1))))).collect();
+    for object in &objects {
+        assert_eq!(std::ptr::from_ref::<Wide>(object) as usize % 64, 0);
+        assert_eq!(**object.0.as_ref().unwrap(), 1);
+    }
+}
+
+#[test]
+fn type_info_names_the_type_in_full_and_short() {
+    let info = TypeInfo::of::<Node>();
+    assert!(info.name().ends_with("common::Node"), "{}", info.name());
+    assert_eq!(info.short_name(), "Node");
+    assert_eq!(
+        TypeInfo::of::<Vec<Gc<Node>>>().short_name(),
+        "Vec<Gc<Node>>"
+    );
+    assert_eq!(info.size(), size_of::<Node>());
+    assert!(!info.has_finalizer());
+}
+
+#[test]
+fn ids_are_stable_and_assigned_on_first_request() {
+    let a = Node::new("a");
+    let id = Gc::id(&a);
+    assert_eq!(Gc::id(&a), id);
+    assert_eq!(Gc::to_any(&a).id(), id);
+    assert_ne!(Gc::id(&Node::new("b")), id);
+}
+
+#[test]
+fn an_id_finds_its_object_while_it_lives() {
+    let a = Node::new("a");
+    let id = Gc::id(&a);
+    let found = GcAny::from_id(id).expect("alive");
+    assert!(found.ptr_eq(&Gc::to_any(&a)));
+    assert_eq!(Gc::strong_count(&a), 2);
+}
+
+#[test]
+fn an_id_of_a_dead_object_never_names_a_new_one() {
+    let mut ids: Vec<ObjectId> = Vec::new();
+    for _ in 0..64 {
+        let a = Gc::new(5_u64);
+        ids.push(Gc::id(&a));
+    }
+    // Addresses are reused by the allocator; ids are not.
+    let survivor = Gc::new(5_u64);
+    let survivor_id = Gc::id(&survivor);
+    for id in ids {
+        assert!(GcAny::from_id(id).is_none());
+        assert_ne!(id, survivor_id);
+    }
+}
+
+#[test]
+fn gc_any_downcasts_to_its_own_type_only() {
+    let any = Gc::into_any(Node::new("a"));
+    assert!(any.is::<rc_heap_tests_node::NodeAlias>());
+    assert_eq!(any.short_type_name(), "Node");
+    let any = any.downcast::<u32>().unwrap_err();
+    let node: Gc<Node> = any.downcast().unwrap();
+    assert_eq!(node.name, "a");
+}
+
+mod rc_heap_tests_node {
+    pub type NodeAlias = crate::common::Node;
+}
+
+#[test]
+fn gc_any_keeps_its_object_alive() {
+    let drops = Rc::new(Cell::new(0));
+    let a = Tracked::new(&drops);
+    let any = Gc::to_any(&a);
+    drop(a);
+    assert_eq!(drops.get(), 0);
+    assert_eq!(any.strong_count(), 1);
+    drop(any);
+    assert_eq!(drops.get(), 1);
+}
+
+#[test]
+fn describe_is_available_through_the_erased_handle() {
+    let any = Gc::into_any(Node::new("root"));
+    assert_eq!(any.describe().as_deref(), Some("root"));
+    assert_eq!(
+        Gc::into_any(Gc::new(42_i32)).describe().as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        Gc::into_any(Gc::new(String::from("s")))
+            .describe()
+            .as_deref(),
+        Some("\"s\"")
+    );
+}
+
+#[cfg(feature = "alloc-site")]
+#[test]
+fn alloc_site_records_the_line_of_gc_new() {
+    let line = line!() + 1;
+    let node = Gc::new(Node {
+        name: "a".into(),
+        next: Default::default(),
+        children: Default::default(),
+    });
+    let site = Gc::alloc_site(&node).expect("recorded");
+    assert_eq!(site.line(), line);
+    assert!(site.file().ends_with("handles.rs"));
+    assert_eq!(Gc::to_any(&node).alloc_site().map(|s| s.line()), Some(line));
+}
+
+#[cfg(not(feature = "alloc-site"))]
+#[test]
+fn alloc_site_is_none_without_the_feature() {
+    assert!(Gc::alloc_site(&Node::new("a")).is_none());
+}
+
+#[test]
+fn debug_shows_the_value() {
+    assert_eq!(format!("{:?}", Gc::new(vec![1, 2])), "[1, 2]");
+    let any = Gc::into_any(Gc::new(1_u8));
+    assert!(format!("{any:?}").starts_with("<u8 0x"));
+}

@@ -1,0 +1,157 @@
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use rc_heap::raw::EdgeList;
+use rc_heap::{Gc, GcAny, Trace, Visitor};
+
+use crate::common::Node;
+
+fn labels(object: &GcAny) -> Vec<String> {
+    let mut labels: Vec<String> = object.referents().into_iter().map(|r| r.label).collect();
+    labels.sort();
+    labels
+}
+
+#[test]
+fn leaf_std_types_are_untracked() {
+    assert!(!<u8 as Trace>::TRACKED);
+    assert!(!<String as Trace>::TRACKED);
+    assert!(!<Vec<String> as Trace>::TRACKED);
+    assert!(!<HashMap<String, Vec<u64>> as Trace>::TRACKED);
+    assert!(!<Option<Box<(u8, char)>> as Trace>::TRACKED);
+    assert!(!<RefCell<[u16; 4]> as Trace>::TRACKED);
+    assert!(!<std::rc::Rc<String> as Trace>::TRACKED);
+}
+
+#[test]
+fn containers_of_gc_are_tracked() {
+    assert!(<Gc<u8> as Trace>::TRACKED);
+    assert!(<Vec<Gc<u8>> as Trace>::TRACKED);
+    assert!(<HashMap<String, Gc<u8>> as Trace>::TRACKED);
+    assert!(<BTreeMap<Gc<u8>, u8> as Trace>::TRACKED);
+    assert!(<(u8, Option<Gc<u8>>) as Trace>::TRACKED);
+    assert!(<RefCell<VecDeque<Gc<u8>>> as Trace>::TRACKED);
+    assert!(
+        <Vec<rc_heap::Weak<Node>> as Trace>::TRACKED,
+        "weak references are reported to the collector"
+    );
+}
+
+#[test]
+fn sequences_label_edges_by_index() {
+    let v = Gc::into_any(Gc::new(vec![Gc::new(1_u8), Gc::new(2), Gc::new(3)]));
+    assert_eq!(labels(&v), ["[0]", "[1]", "[2]"]);
+    let d = Gc::into_any(Gc::new(VecDeque::from([Gc::new(1_u8)])));
+    assert_eq!(labels(&d), ["[0]"]);
+    let a = Gc::into_any(Gc::new([Gc::new(1_u8), Gc::new(2)]));
+    assert_eq!(labels(&a), ["[0]", "[1]"]);
+}
+
+#[test]
+fn maps_label_values_by_key() {
+    let mut map = HashMap::new();
+    map.insert("alpha".to_owned(), Gc::new(1_u8));
+    map.insert("beta".to_owned(), Gc::new(2_u8));
+    let m = Gc::into_any(Gc::new(map));
+    assert_eq!(labels(&m), ["[\"alpha\"]", "[\"beta\"]"]);
+    let mut numbered = BTreeMap::new();
+    numbered.insert(7_u32, Gc::new(0_u8));
+    assert_eq!(labels(&Gc::into_any(Gc::new(numbered))), ["[7]"]);
+}
+
+#[test]
+fn gc_keys_are_edges_too() {
+    let mut map = BTreeMap::new();
+    map.insert(Gc::new(5_u32), Gc::new(6_u32));
+    let m = Gc::into_any(Gc::new(map));
+    assert_eq!(m.referents().len(), 2);
+    assert_eq!(labels(&m), ["[0]", "[5]"]);
+}
+
+#[test]
+fn sets_tuples_options_and_boxes_are_traced() {
+    let set: HashSet<Gc<u8>> = [Gc::new(1), Gc::new(2)].into_iter().collect();
+    assert_eq!(Gc::into_any(Gc::new(set)).referents().len(), 2);
+    let tuple = Gc::into_any(Gc::new((
+        1_u8,
+        Gc::new(2_u8),
+        Some(Box::new(Gc::new(3_u8))),
+    )));
+    assert_eq!(labels(&tuple), ["1", "2"]);
+    let none: Option<Gc<u8>> = None;
+    assert!(Gc::into_any(Gc::new(none)).referents().is_empty());
+}
+
+#[test]
+fn struct_fields_label_their_edges() {
+    let a = Node::new("a");
+    let b = Node::new("b");
+    Node::link(&a, &b);
+    a.children.borrow_mut().push(b.clone());
+    a.children.borrow_mut().push(Node::new("c"));
+    let referents = Gc::to_any(&a).referents();
+    let described: Vec<(String, Option<String>)> = referents
+        .iter()
+        .map(|r| (r.label.clone(), r.target.describe()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            ("next".to_owned(), Some("b".to_owned())),
+            ("children[0]".to_owned(), Some("b".to_owned())),
+            ("children[1]".to_owned(), Some("c".to_owned())),
+        ]
+    );
+}
+
+#[test]
+fn the_fast_edge_list_skips_leaves() {
+    let mixed = Gc::new((Gc::new(1_u8), Node::new("tracked"), Gc::new(String::new())));
+    let mut edges = EdgeList::new();
+    // SAFETY: `mixed` is alive and not dropped.
+    unsafe { rc_heap::raw::trace_tracked(Gc::to_any(&mixed).header(), &mut edges) };
+    assert_eq!(edges.edges().len(), 1);
+    assert!(!edges.is_untraceable());
+}
+
+#[test]
+fn a_mutably_borrowed_refcell_reports_untraceable() {
+    let a = Node::new("a");
+    Node::link(&a, &Node::new("b"));
+    let header = Gc::to_any(&a).header();
+    let mut edges = EdgeList::new();
+    {
+        let _guard = a.next.borrow_mut();
+        // SAFETY: `a` is alive and not dropped.
+        unsafe { rc_heap::raw::trace_tracked(header, &mut edges) };
+    }
+    assert!(edges.is_untraceable());
+    assert!(edges.edges().is_empty());
+    edges.clear();
+    // SAFETY: as above.
+    unsafe { rc_heap::raw::trace_tracked(header, &mut edges) };
+    assert!(!edges.is_untraceable());
+    assert_eq!(edges.edges().len(), 1);
+}
+
+#[test]
+fn weak_references_are_reported_but_are_not_edges() {
+    #[derive(Default)]
+    struct Count {
+        edges: usize,
+        weak: usize,
+    }
+    impl Visitor for Count {
+        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {
+            self.edges += 1;
+        }
+        fn visit_weak(&mut self, _weak: rc_heap::WeakEdge<'_>) {
+            self.weak += 1;
+        }
+    }
+    let target = Node::new("t");
+    let holder = Gc::new((Gc::downgrade(&target), Gc::new(1_u8)));
+    let mut count = Count::default();
+    Gc::to_any(&holder).trace_with(&mut count).unwrap();
+    assert_eq!((count.edges, count.weak), (1, 1));
+}

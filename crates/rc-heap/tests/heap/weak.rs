@@ -1,0 +1,169 @@
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use rc_heap::{Gc, Weak};
+
+use crate::common::Node;
+
+#[test]
+fn upgrade_gives_the_object_while_it_lives() {
+    let a = Gc::new(3_u8);
+    let w = Gc::downgrade(&a);
+    assert_eq!(w.upgrade().as_deref(), Some(&3));
+    assert!(!w.is_dead());
+    drop(a);
+    assert!(w.upgrade().is_none());
+    assert!(w.is_dead());
+    assert_eq!(w.strong_count(), 0);
+}
+
+#[test]
+fn weak_references_do_not_keep_the_object_alive() {
+    let a = Node::new("a");
+    let w = Gc::downgrade(&a);
+    assert_eq!(Gc::strong_count(&a), 1);
+    assert_eq!(Gc::weak_count(&a), 1);
+    drop(a);
+    assert!(w.is_dead());
+}
+
+#[test]
+fn plain_downgrades_share_one_weak_reference() {
+    let a = Node::new("a");
+    let w1 = Gc::downgrade(&a);
+    let w2 = Gc::downgrade(&a);
+    assert!(Weak::ptr_eq(&w1, &w2));
+    assert_eq!(w1.handle_count(), 2);
+    let with_callback = Gc::downgrade_with_callback(&a, |_| {});
+    assert!(!Weak::ptr_eq(&w1, &with_callback));
+    assert_eq!(Gc::weak_count(&a), 3);
+}
+
+#[test]
+fn a_new_weak_never_upgrades() {
+    let w: Weak<Node> = Weak::new();
+    assert!(w.upgrade().is_none());
+    assert!(w.is_dead());
+}
+
+#[test]
+fn callback_runs_once_when_the_object_dies() {
+    let calls = Rc::new(Cell::new(0));
+    let a = Node::new("a");
+    let seen = calls.clone();
+    let w = Gc::downgrade_with_callback(&a, move |dead| {
+        assert!(dead.is_dead());
+        seen.set(seen.get() + 1);
+    });
+    assert!(w.has_callback());
+    drop(a);
+    assert_eq!(calls.get(), 1);
+    assert!(!w.has_callback());
+    drop(w);
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn callbacks_run_newest_first() {
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(1_u32);
+    let mut keep = Vec::new();
+    for i in 0..4 {
+        let order = order.clone();
+        keep.push(Gc::downgrade_with_callback(&a, move |_| {
+            order.borrow_mut().push(i)
+        }));
+    }
+    drop(a);
+    assert_eq!(*order.borrow(), vec![3, 2, 1, 0]);
+}
+
+#[test]
+fn every_weak_reference_reads_dead_before_any_callback_runs() {
+    let a = Node::new("a");
+    let plain = Gc::downgrade(&a);
+    let later = Rc::new(RefCell::new(None::<Weak<Node>>));
+    let saw_alive = Rc::new(Cell::new(false));
+    let (check_plain, check_later, flag) = (plain.clone(), later.clone(), saw_alive.clone());
+    let first = Gc::downgrade_with_callback(&a, move |_| {
+        let later_alive = check_later.borrow().as_ref().is_some_and(|w| !w.is_dead());
+        flag.set(flag.get() || !check_plain.is_dead() || later_alive);
+    });
+    *later.borrow_mut() = Some(Gc::downgrade_with_callback(&a, |_| {}));
+    drop(a);
+    assert!(!saw_alive.get());
+    drop(first);
+}
+
+#[test]
+fn a_callback_does_not_run_when_its_weak_reference_is_gone() {
+    let calls = Rc::new(Cell::new(0));
+    let a = Gc::new(0_u8);
+    let seen = calls.clone();
+    let w = Gc::downgrade_with_callback(&a, move |_| seen.set(seen.get() + 1));
+    drop(w);
+    drop(a);
+    assert_eq!(calls.get(), 0);
+}
+
+#[test]
+fn callbacks_may_allocate_and_drop_objects() {
+    let a = Node::new("a");
+    let made = Rc::new(RefCell::new(Vec::new()));
+    let sink = made.clone();
+    let _w = Gc::downgrade_with_callback(&a, move |_| {
+        let fresh = Node::new("fresh");
+        let other = Node::new("other");
+        Node::link(&fresh, &other);
+        drop(other);
+        sink.borrow_mut().push(fresh);
+    });
+    drop(a);
+    let made = made.borrow();
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0].next.borrow().as_ref().unwrap().name, "other");
+}
+
+#[test]
+fn callbacks_of_objects_dying_in_a_chain_all_run() {
+    let deaths = Rc::new(RefCell::new(Vec::new()));
+    let head = Node::new("0");
+    let mut keep = Vec::new();
+    let mut tail = head.clone();
+    for i in 1..5 {
+        let next = Node::new(&i.to_string());
+        Node::link(&tail, &next);
+        tail = next;
+    }
+    drop(tail);
+    let mut cursor = Some(head.clone());
+    while let Some(node) = cursor {
+        let deaths = deaths.clone();
+        let name = node.name.clone();
+        keep.push(Gc::downgrade_with_callback(&node, move |_| {
+            deaths.borrow_mut().push(name)
+        }));
+        cursor = node.next.borrow().clone();
+    }
+    drop(head);
+    assert_eq!(*deaths.borrow(), ["0", "1", "2", "3", "4"]);
+}
+
+#[test]
+fn a_weak_reference_to_a_leaf_works_the_same() {
+    let s = Gc::new(String::from("leaf"));
+    let w = Gc::downgrade(&s);
+    assert_eq!(w.upgrade().unwrap().as_str(), "leaf");
+    drop(s);
+    assert!(w.upgrade().is_none());
+}
+
+#[test]
+fn dropping_weak_references_first_leaves_no_trace() {
+    let a = Node::new("a");
+    for _ in 0..100 {
+        let _ = Gc::downgrade_with_callback(&a, |_| unreachable!("handle dropped before death"));
+    }
+    assert_eq!(Gc::weak_count(&a), 0);
+    drop(a);
+}

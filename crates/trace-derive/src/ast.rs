@@ -1,0 +1,283 @@
+//! The derive's intermediate form: the container, its variants and fields with their
+//! attributes, parsed and validated, every error collected.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, Member, Path, Type};
+
+/// Collects errors so that all of them are reported at once.
+#[derive(Default)]
+pub(crate) struct Errors {
+    combined: Option<syn::Error>,
+}
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.combined {
+            Some(combined) => combined.combine(error),
+            None => self.combined = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, message));
+    }
+
+    pub(crate) fn finish(self) -> Result<(), syn::Error> {
+        self.combined.map_or(Ok(()), Err)
+    }
+}
+
+/// How the type describes its values for graph labels.
+pub(crate) enum Describe {
+    Debug,
+    With(Path),
+}
+
+/// The type being derived for.
+pub(crate) struct Container<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) crate_path: Option<Path>,
+    /// The span of `finalize` in `#[trace(finalize)]`, when present.
+    pub(crate) finalize: Option<Span>,
+    pub(crate) describe: Option<Describe>,
+    pub(crate) always_tracked: bool,
+    pub(crate) body: Body<'a>,
+}
+
+pub(crate) enum Body<'a> {
+    Struct(Variant<'a>),
+    Enum(Vec<Variant<'a>>),
+}
+
+/// A struct's fields, or one enum variant's.
+pub(crate) struct Variant<'a> {
+    /// `None` for a struct.
+    pub(crate) ident: Option<&'a Ident>,
+    pub(crate) style: Style,
+    pub(crate) fields: Vec<Field<'a>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    Named,
+    Tuple,
+    Unit,
+}
+
+pub(crate) struct Field<'a> {
+    pub(crate) member: Member,
+    pub(crate) ty: &'a Type,
+    pub(crate) skip: bool,
+}
+
+impl Field<'_> {
+    /// The edge label of the field: its name or its tuple index.
+    pub(crate) fn label(&self) -> String {
+        match &self.member {
+            Member::Named(ident) => ident.to_string().trim_start_matches("r#").to_owned(),
+            Member::Unnamed(index) => index.index.to_string(),
+        }
+    }
+}
+
+impl<'a> Container<'a> {
+    pub(crate) fn parse(input: &'a DeriveInput) -> Result<Self, syn::Error> {
+        let mut errors = Errors::default();
+        for param in input.generics.lifetimes() {
+            errors.at(
+                param.lifetime.span(),
+                "#[derive(Trace)] does not support lifetime parameters: heap values are 'static \
+                 and cannot borrow; own the data or hold it in a Gc",
+            );
+        }
+        let mut container = Container {
+            input,
+            crate_path: None,
+            finalize: None,
+            describe: None,
+            always_tracked: false,
+            body: Body::Struct(Variant {
+                ident: None,
+                style: Style::Unit,
+                fields: Vec::new(),
+            }),
+        };
+        container.parse_attrs(&mut errors);
+        container.body = match &input.data {
+            Data::Struct(data) => Body::Struct(Variant::parse(None, &data.fields, &mut errors)),
+            Data::Enum(data) => Body::Enum(
+                data.variants
+                    .iter()
+                    .map(|variant| {
+                        for attr in variant.attrs.iter().filter(|a| a.path().is_ident("trace")) {
+                            errors.at(
+                                attr.path().span(),
+                                "#[trace(...)] has no options for enum variants; put it on fields",
+                            );
+                        }
+                        Variant::parse(Some(&variant.ident), &variant.fields, &mut errors)
+                    })
+                    .collect(),
+            ),
+            Data::Union(data) => {
+                errors.at(
+                    data.union_token.span,
+                    "#[derive(Trace)] does not support unions: the heap cannot know which field \
+                     is live; use an enum",
+                );
+                Body::Struct(Variant {
+                    ident: None,
+                    style: Style::Unit,
+                    fields: Vec::new(),
+                })
+            }
+        };
+        errors.finish().map(|()| container)
+    }
+
+    fn parse_attrs(&mut self, errors: &mut Errors) {
+        let input = self.input;
+        for attr in input.attrs.iter().filter(|a| a.path().is_ident("trace")) {
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("crate") {
+                    let path: Path = meta.value()?.parse()?;
+                    if self.crate_path.replace(path).is_some() {
+                        errors.at(meta.path.span(), "duplicate #[trace(crate = ...)]");
+                    }
+                } else if meta.path.is_ident("finalize") {
+                    if self.finalize.replace(meta.path.span()).is_some() {
+                        errors.at(meta.path.span(), "duplicate #[trace(finalize)]");
+                    }
+                } else if meta.path.is_ident("describe") {
+                    let describe = if meta.input.peek(syn::Token![=]) {
+                        Describe::With(meta.value()?.parse()?)
+                    } else {
+                        Describe::Debug
+                    };
+                    if self.describe.replace(describe).is_some() {
+                        errors.at(meta.path.span(), "duplicate #[trace(describe)]");
+                    }
+                } else if meta.path.is_ident("tracked") {
+                    self.always_tracked = true;
+                } else if meta.path.is_ident("skip") {
+                    errors.at(
+                        meta.path.span(),
+                        "#[trace(skip)] belongs on a field, not on the type",
+                    );
+                } else {
+                    errors.at(
+                        meta.path.span(),
+                        format!(
+                            "unknown #[trace] option `{}`: expected `crate = path`, `finalize`, \
+                             `describe`, `describe = path` or `tracked`",
+                            path_text(&meta.path)
+                        ),
+                    );
+                }
+                Ok(())
+            });
+            if let Err(error) = result {
+                errors.push(error);
+            }
+        }
+    }
+}
+
+impl<'a> Variant<'a> {
+    fn parse(ident: Option<&'a Ident>, fields: &'a Fields, errors: &mut Errors) -> Self {
+        let style = match fields {
+            Fields::Named(_) => Style::Named,
+            Fields::Unnamed(_) => Style::Tuple,
+            Fields::Unit => Style::Unit,
+        };
+        let fields = fields
+            .iter()
+            .enumerate()
+            .map(|(index, field)| {
+                let member = match &field.ident {
+                    Some(ident) => Member::Named(ident.clone()),
+                    None => Member::Unnamed(syn::Index {
+                        index: index as u32,
+                        span: field.ty.span(),
+                    }),
+                };
+                let mut skip = false;
+                for attr in field.attrs.iter().filter(|a| a.path().is_ident("trace")) {
+                    let result = attr.parse_nested_meta(|meta| {
+                        if meta.path.is_ident("skip") {
+                            if std::mem::replace(&mut skip, true) {
+                                errors.at(meta.path.span(), "duplicate #[trace(skip)]");
+                            }
+                        } else {
+                            errors.at(
+                                meta.path.span(),
+                                format!(
+                                    "unknown #[trace] option `{}` on a field: expected `skip`",
+                                    path_text(&meta.path)
+                                ),
+                            );
+                        }
+                        Ok(())
+                    });
+                    if let Err(error) = result {
+                        errors.push(error);
+                    }
+                }
+                Field {
+                    member,
+                    ty: &field.ty,
+                    skip,
+                }
+            })
+            .collect();
+        Variant {
+            ident,
+            style,
+            fields,
+        }
+    }
+
+    pub(crate) fn traced(&self) -> impl Iterator<Item = (usize, &Field<'a>)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| !field.skip)
+    }
+}
+
+fn path_text(path: &Path) -> String {
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// Whether `ty` names the type itself other than behind a `Gc`, `Weak` or `GcAny` (which
+/// are tracked whatever they point to). Asking such a field whether it is tracked would
+/// make the compiler evaluate the type's own answer while computing it.
+pub(crate) fn mentions_self(ty: &Type, own: &Ident) -> bool {
+    use syn::visit::Visit;
+
+    struct Finder<'i> {
+        own: &'i Ident,
+        found: bool,
+    }
+
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            if segment.ident == *self.own || segment.ident == "Self" {
+                self.found = true;
+            }
+            if matches!(segment.ident.to_string().as_str(), "Gc" | "Weak" | "GcAny") {
+                return;
+            }
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+
+    let mut finder = Finder { own, found: false };
+    finder.visit_type(ty);
+    finder.found
+}

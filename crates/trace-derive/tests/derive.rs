@@ -1,0 +1,339 @@
+//! What `#[derive(Trace)]` generates, checked through the heap: referents, labels,
+//! tracked-ness, finalizers and descriptions.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rc_heap::{Finalize, Gc, GcAny, Trace, TypeInfo, Weak};
+
+fn labels<T: Trace>(value: T) -> Vec<String> {
+    Gc::into_any(Gc::new(value))
+        .referents()
+        .into_iter()
+        .map(|r| r.label)
+        .collect()
+}
+
+#[derive(Trace)]
+struct Named {
+    name: String,
+    attr_a: Option<Gc<u8>>,
+    attr_b: RefCell<Option<Gc<u8>>>,
+    children: Vec<Gc<u8>>,
+    by_name: HashMap<String, Gc<u8>>,
+}
+
+#[test]
+fn named_struct_fields_label_their_edges() {
+    let value = Named {
+        name: "n".into(),
+        attr_a: Some(Gc::new(1)),
+        attr_b: RefCell::new(Some(Gc::new(2))),
+        children: vec![Gc::new(3), Gc::new(4)],
+        by_name: HashMap::from([("k".to_owned(), Gc::new(5))]),
+    };
+    assert_eq!(
+        labels(value),
+        [
+            "attr_a",
+            "attr_b",
+            "children[0]",
+            "children[1]",
+            "by_name[\"k\"]"
+        ]
+    );
+    assert!(<Named as Trace>::TRACKED);
+}
+
+#[derive(Trace)]
+struct Tuple(u32, Gc<u8>, #[trace(skip)] Gc<u8>, Option<Gc<u8>>);
+
+#[test]
+fn tuple_struct_fields_are_labelled_by_index_and_skip_is_honoured() {
+    let value = Tuple(0, Gc::new(1), Gc::new(2), Some(Gc::new(3)));
+    assert_eq!(*value.2, 2);
+    assert_eq!(labels(value), ["1", "3"]);
+}
+
+#[derive(Trace)]
+struct Unit;
+
+#[derive(Trace)]
+struct Plain {
+    id: u64,
+    text: String,
+    #[trace(skip)]
+    ignored: Option<Gc<u8>>,
+}
+
+#[test]
+fn types_with_nothing_to_trace_are_leaves() {
+    assert!(!<Unit as Trace>::TRACKED);
+    assert!(!<Plain as Trace>::TRACKED);
+    let plain = Gc::new(Plain {
+        id: 1,
+        text: "t".into(),
+        ignored: Some(Gc::new(1)),
+    });
+    assert!(!Gc::is_tracked(&plain));
+    assert_eq!(TypeInfo::of::<Plain>().header_size(), 16);
+    assert_eq!(plain.id + plain.text.len() as u64, 2);
+    assert!(plain.ignored.is_some());
+    assert!(labels(Unit).is_empty());
+}
+
+#[derive(Trace)]
+enum Shape {
+    Empty,
+    Leaf(Gc<u8>),
+    Pair { left: Gc<u8>, right: Option<Gc<u8>> },
+    Tagged(u8, #[trace(skip)] Gc<u8>),
+}
+
+#[test]
+fn enum_variants_prefix_their_field_labels() {
+    assert!(labels(Shape::Empty).is_empty());
+    assert_eq!(labels(Shape::Leaf(Gc::new(1))), ["Leaf.0"]);
+    assert_eq!(
+        labels(Shape::Pair {
+            left: Gc::new(1),
+            right: Some(Gc::new(2))
+        }),
+        ["Pair.left", "Pair.right"]
+    );
+    let tagged = Shape::Tagged(1, Gc::new(2));
+    if let Shape::Tagged(_, skipped) = &tagged {
+        assert_eq!(**skipped, 2);
+    }
+    assert!(labels(tagged).is_empty());
+    assert!(<Shape as Trace>::TRACKED);
+}
+
+#[derive(Trace)]
+enum Never {}
+
+#[derive(Trace)]
+enum Flag {
+    On,
+    Off(u8),
+}
+
+#[test]
+fn enums_without_gcs_are_leaves() {
+    assert!(!<Never as Trace>::TRACKED);
+    assert!(!<Flag as Trace>::TRACKED);
+    assert!(labels(Flag::Off(1)).is_empty());
+    assert!(labels(Flag::On).is_empty());
+}
+
+#[derive(Trace)]
+struct Generic<T, const N: usize>
+where
+    T: Clone,
+{
+    items: [Option<T>; N],
+}
+
+#[test]
+fn generic_types_bound_their_parameters_and_follow_them() {
+    assert!(!<Generic<u8, 2> as Trace>::TRACKED);
+    assert!(<Generic<Gc<u8>, 2> as Trace>::TRACKED);
+    assert_eq!(
+        labels(Generic {
+            items: [Some(Gc::new(1_u8)), None, Some(Gc::new(2))]
+        }),
+        ["items[0]", "items[2]"]
+    );
+}
+
+#[derive(Trace)]
+struct Node {
+    value: i32,
+    next: RefCell<Option<Gc<Node>>>,
+    parent: RefCell<Weak<Node>>,
+}
+
+#[test]
+fn self_referencing_types_through_gc_and_weak_work() {
+    let a = Gc::new(Node {
+        value: 1,
+        next: RefCell::new(None),
+        parent: RefCell::new(Weak::new()),
+    });
+    let b = Gc::new(Node {
+        value: 2,
+        next: RefCell::new(Some(a.clone())),
+        parent: RefCell::new(Weak::new()),
+    });
+    *a.parent.borrow_mut() = Gc::downgrade(&b);
+    let referents = Gc::to_any(&b).referents();
+    assert_eq!(referents.len(), 1);
+    assert_eq!(referents[0].label, "next");
+    assert_eq!(
+        referents[0]
+            .target
+            .clone()
+            .downcast::<Node>()
+            .unwrap()
+            .value,
+        1
+    );
+    assert!(Gc::is_tracked(&a));
+    drop(b);
+    assert!(a.parent.borrow().upgrade().is_none());
+}
+
+#[derive(Trace)]
+enum Expr {
+    Num(i64),
+    Add(Box<Expr>, Box<Expr>),
+    Shared(Gc<Expr>),
+}
+
+#[test]
+fn recursive_types_through_box_compile_and_trace() {
+    let shared = Gc::new(Expr::Num(1));
+    let expr = Expr::Add(
+        Box::new(Expr::Num(2)),
+        Box::new(Expr::Shared(shared.clone())),
+    );
+    assert_eq!(labels(expr), ["Add.1.Shared.0"]);
+    assert!(<Expr as Trace>::TRACKED);
+    if let Expr::Num(n) = *shared {
+        assert_eq!(n, 1);
+    }
+}
+
+#[derive(Trace)]
+#[trace(tracked)]
+struct Forward {
+    back: Option<Box<Backward>>,
+}
+
+#[derive(Trace)]
+struct Backward {
+    forward: Option<Box<Forward>>,
+    leaf: Option<Gc<u8>>,
+}
+
+#[test]
+fn mutually_recursive_types_compile_with_tracked() {
+    let value = Forward {
+        back: Some(Box::new(Backward {
+            forward: None,
+            leaf: Some(Gc::new(1)),
+        })),
+    };
+    assert_eq!(labels(value), ["back.leaf"]);
+}
+
+thread_local!(static FINALIZED: Cell<usize> = const { Cell::new(0) });
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct Connection {
+    handlers: RefCell<Vec<Gc<u8>>>,
+}
+
+impl Finalize for Connection {
+    fn finalize(&self) {
+        assert_eq!(
+            self.handlers.borrow().len(),
+            1,
+            "finalizers see the object intact"
+        );
+        FINALIZED.with(|f| f.set(f.get() + 1));
+    }
+}
+
+#[test]
+fn finalize_attribute_wires_the_finalizer() {
+    assert!(TypeInfo::of::<Connection>().has_finalizer());
+    let before = FINALIZED.with(Cell::get);
+    let conn = Gc::new(Connection {
+        handlers: RefCell::new(vec![Gc::new(1)]),
+    });
+    drop(conn);
+    assert_eq!(FINALIZED.with(Cell::get), before + 1);
+}
+
+#[derive(Trace, Debug)]
+#[trace(describe)]
+struct Point {
+    x: i32,
+    y: i32,
+}
+
+fn shout(value: &Loud) -> String {
+    value.0.to_uppercase()
+}
+
+#[derive(Trace)]
+#[trace(describe = shout)]
+struct Loud(String);
+
+#[test]
+fn describe_uses_debug_or_a_function() {
+    let point = Gc::into_any(Gc::new(Point { x: 1, y: 2 }));
+    assert_eq!(point.describe().as_deref(), Some("Point { x: 1, y: 2 }"));
+    assert_eq!(
+        Gc::into_any(Gc::new(Loud("hi".into())))
+            .describe()
+            .as_deref(),
+        Some("HI")
+    );
+    assert_eq!(Gc::into_any(Gc::new(Unit)).describe(), None);
+}
+
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+struct ThroughPath {
+    inner: Rc<String>,
+    any: Option<GcAny>,
+}
+
+#[test]
+fn crate_path_override_is_used() {
+    let value = ThroughPath {
+        inner: Rc::new("x".into()),
+        any: Some(Gc::into_any(Gc::new(1_u8))),
+    };
+    assert_eq!(value.inner.as_str(), "x");
+    assert_eq!(labels(value), ["any"]);
+}
+
+mod hygiene {
+    // Names a user might have in scope must not break the generated code.
+    #[allow(dead_code)]
+    struct Option;
+    #[allow(dead_code)]
+    struct Visitor;
+    #[allow(dead_code)]
+    trait Trace {}
+
+    #[derive(rc_heap::Trace)]
+    pub(super) struct Shadowed {
+        pub(super) field: std::option::Option<rc_heap::Gc<u8>>,
+        pub(super) __visitor: u8,
+    }
+}
+
+#[test]
+fn generated_code_is_hygienic() {
+    let value = hygiene::Shadowed {
+        field: Some(Gc::new(1)),
+        __visitor: 0,
+    };
+    assert_eq!(value.__visitor, 0);
+    assert_eq!(labels(value), ["field"]);
+}
+
+#[test]
+fn raw_identifiers_label_without_the_prefix() {
+    #[derive(Trace)]
+    struct Keywords {
+        r#type: Gc<u8>,
+    }
+    assert_eq!(labels(Keywords { r#type: Gc::new(1) }), ["type"]);
+}
