@@ -39,10 +39,6 @@ impl Node {
     pub fn link(from: &Gc<Node>, to: &Gc<Node>) {
         *from.next.borrow_mut() = Some(to.clone());
     }
-
-    pub fn unlink(from: &Gc<Node>) {
-        from.next.borrow_mut().take();
-    }
 }
 
 // SAFETY: visits `next` and each child, each once.
@@ -78,14 +74,15 @@ unsafe impl Trace for DropCounter {
 
 /// A tracked object that records its drop.
 pub struct Tracked {
-    pub counter: DropCounter,
+    /// Dropped with the object: counts its death.
+    pub _counter: DropCounter,
     pub next: RefCell<Option<Gc<Tracked>>>,
 }
 
 impl Tracked {
     pub fn new(drops: &Rc<Cell<usize>>) -> Gc<Tracked> {
         Gc::new(Tracked {
-            counter: DropCounter(drops.clone()),
+            _counter: DropCounter(drops.clone()),
             next: RefCell::new(None),
         })
     }

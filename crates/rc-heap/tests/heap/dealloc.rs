@@ -30,6 +30,10 @@ fn dropping_a_ten_million_node_list_does_not_overflow_the_stack() {
 }
 
 /// A value nested inside boxes and vectors between one `Gc` and the next.
+#[allow(
+    clippy::vec_box,
+    reason = "the nesting is the point: drop glue between Gcs"
+)]
 struct Nested {
     inner: Vec<Box<Option<Gc<Nested>>>>,
 }

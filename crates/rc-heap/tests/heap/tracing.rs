@@ -6,6 +6,11 @@ use rc_heap::{Gc, GcAny, Trace, Visitor};
 
 use crate::common::Node;
 
+/// Whether the heap tracks values of `T` (asked at run time).
+fn tracked<T: Trace>() -> bool {
+    rc_heap::TypeInfo::of::<T>().is_tracked()
+}
+
 fn labels(object: &GcAny) -> Vec<String> {
     let mut labels: Vec<String> = object.referents().into_iter().map(|r| r.label).collect();
     labels.sort();
@@ -14,25 +19,25 @@ fn labels(object: &GcAny) -> Vec<String> {
 
 #[test]
 fn leaf_std_types_are_untracked() {
-    assert!(!<u8 as Trace>::TRACKED);
-    assert!(!<String as Trace>::TRACKED);
-    assert!(!<Vec<String> as Trace>::TRACKED);
-    assert!(!<HashMap<String, Vec<u64>> as Trace>::TRACKED);
-    assert!(!<Option<Box<(u8, char)>> as Trace>::TRACKED);
-    assert!(!<RefCell<[u16; 4]> as Trace>::TRACKED);
-    assert!(!<std::rc::Rc<String> as Trace>::TRACKED);
+    assert!(!tracked::<u8>());
+    assert!(!tracked::<String>());
+    assert!(!tracked::<Vec<String>>());
+    assert!(!tracked::<HashMap<String, Vec<u64>>>());
+    assert!(!tracked::<Option<Box<(u8, char)>>>());
+    assert!(!tracked::<RefCell<[u16; 4]>>());
+    assert!(!tracked::<std::rc::Rc<String>>());
 }
 
 #[test]
 fn containers_of_gc_are_tracked() {
-    assert!(<Gc<u8> as Trace>::TRACKED);
-    assert!(<Vec<Gc<u8>> as Trace>::TRACKED);
-    assert!(<HashMap<String, Gc<u8>> as Trace>::TRACKED);
-    assert!(<BTreeMap<Gc<u8>, u8> as Trace>::TRACKED);
-    assert!(<(u8, Option<Gc<u8>>) as Trace>::TRACKED);
-    assert!(<RefCell<VecDeque<Gc<u8>>> as Trace>::TRACKED);
+    assert!(tracked::<Gc<u8>>());
+    assert!(tracked::<Vec<Gc<u8>>>());
+    assert!(tracked::<HashMap<String, Gc<u8>>>());
+    assert!(tracked::<BTreeMap<Gc<u8>, u8>>());
+    assert!(tracked::<(u8, Option<Gc<u8>>)>());
+    assert!(tracked::<RefCell<VecDeque<Gc<u8>>>>());
     assert!(
-        <Vec<rc_heap::Weak<Node>> as Trace>::TRACKED,
+        tracked::<Vec<rc_heap::Weak<Node>>>(),
         "weak references are reported to the collector"
     );
 }
