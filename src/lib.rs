@@ -5,6 +5,7 @@
 //! | layer | crate | status |
 //! |---|---|---|
 //! | reference-counted heap, `Gc`, `Weak`, `Trace`, finalizers | [`rc_heap`] | available |
+//! | `#[derive(Trace)]` | `trace-derive`, re-exported here | available |
 //! | generational cycle collector, Python's `gc` API | [`gen_gc`] | not yet |
 //! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary` | [`weak_collections`] | not yet |
 //! | objgraph's counts, growth, chains, graphs | [`objgraph`] | not yet |
@@ -21,10 +22,14 @@
 
 #![deny(missing_docs)]
 
+pub use rc_heap::__private::TraceTrait as Trace;
 pub use rc_heap::{
-    AccessError, Edge, Gc, GcAny, KeyLabel, LabelPath, ObjectId, Referent, Segment, Trace,
+    AccessError, Edge, Finalize, Gc, GcAny, KeyLabel, LabelPath, ObjectId, Referent, Segment,
     TypeInfo, Visitor, Weak, WeakEdge,
 };
+/// Derives [`Trace`](trait@Trace) for use through this facade (no direct `rc-heap`
+/// dependency needed). Its attributes are those of the `trace-derive` crate.
+pub use trace_derive::__TraceThroughCyclegc as Trace;
 
 pub use gen_gc;
 pub use objgraph;
