@@ -1,1 +1,29 @@
-fn main() {}
+//! `cargo xtask <task>`: the project's tasks, run through the alias in `.cargo/config.toml`.
+//!
+//! - `report [--out DIR]`: the main job. Runs the article's walkthrough on this library and
+//!   writes a browsable report (default `target/report/index.html`).
+//! - `bench`: runs the benchmarks (criterion, compared with `Rc` in the same run).
+
+mod bench;
+mod report;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("report") => report::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask <report [--out DIR] | bench [criterion args]>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

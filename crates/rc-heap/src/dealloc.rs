@@ -60,10 +60,14 @@ pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
         return f();
     }
     heap::set_dealloc_active(true);
+    let mark = heap::pending_mark();
     let mut first_panic = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(Some);
+    heap::reverse_pending_since(mark);
     while let Some(next) = heap::pop_pending() {
+        let mark = heap::pending_mark();
         // SAFETY: queued objects have count zero, are unlinked and were never run.
         let panic = unsafe { die(next) };
+        heap::reverse_pending_since(mark);
         if first_panic.is_none() {
             first_panic = panic;
         }

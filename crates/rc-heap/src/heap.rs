@@ -219,6 +219,30 @@ pub(crate) fn push_pending(header: NonNull<ObjHeader>) {
     });
 }
 
+/// The current head of the death queue, to pass to [`reverse_pending_since`].
+pub(crate) fn pending_mark() -> usize {
+    with_heap(|heap| heap.pending.get())
+}
+
+/// Reverses the deaths queued since `mark`, so that objects die in the order their handles
+/// were dropped (depth first, as recursive drops would), not in reverse.
+pub(crate) fn reverse_pending_since(mark: usize) {
+    with_heap(|heap| {
+        let mut reversed = mark;
+        let mut cursor = heap.pending.get();
+        while cursor != mark {
+            // SAFETY: every queued header is allocated until it leaves the queue, and the
+            // queue from the head down to `mark` holds only entries pushed since `mark`.
+            let h = unsafe { &*(cursor as *const ObjHeader) };
+            let next = h.strong();
+            h.set_strong(reversed);
+            reversed = cursor;
+            cursor = next;
+        }
+        heap.pending.set(reversed);
+    });
+}
+
 pub(crate) fn pop_pending() -> Option<NonNull<ObjHeader>> {
     with_heap(|heap| {
         let header = NonNull::new(heap.pending.get() as *mut ObjHeader)?;

@@ -172,3 +172,51 @@ fn a_drop_may_drop_other_handles_and_allocate() {
     drop(head);
     assert_eq!(spawned.borrow().len(), 100);
 }
+
+#[test]
+fn objects_die_depth_first_in_the_order_their_handles_are_dropped() {
+    struct Named {
+        name: &'static str,
+        log: Rc<RefCell<Vec<&'static str>>>,
+        children: Vec<Gc<Named>>,
+    }
+    impl Drop for Named {
+        fn drop(&mut self) {
+            self.log.borrow_mut().push(self.name);
+        }
+    }
+    // SAFETY: visits each child once.
+    unsafe impl Trace for Named {
+        fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+            self.children.trace(visitor);
+        }
+    }
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let leaf = |name| {
+        Gc::new(Named {
+            name,
+            log: log.clone(),
+            children: Vec::new(),
+        })
+    };
+    let left = Gc::new(Named {
+        name: "left",
+        log: log.clone(),
+        children: vec![leaf("left.0"), leaf("left.1")],
+    });
+    let right = Gc::new(Named {
+        name: "right",
+        log: log.clone(),
+        children: vec![leaf("right.0")],
+    });
+    let root = Gc::new(Named {
+        name: "root",
+        log: log.clone(),
+        children: vec![left, right],
+    });
+    drop(root);
+    assert_eq!(
+        *log.borrow(),
+        ["root", "left", "left.0", "left.1", "right", "right.0"]
+    );
+}

@@ -1,0 +1,392 @@
+//! `cargo xtask report`: the article's walkthrough, run on this library, written as a
+//! browsable HTML page (plus the same text on standard output).
+//!
+//! Each scenario runs for real and records what it printed. A scenario that needs a layer
+//! the workspace does not have yet says so in the report instead of pretending.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use cyclegc::{Finalize, Gc, Trace, Weak};
+
+/// One section of the report.
+struct Section {
+    title: &'static str,
+    article: &'static str,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Ran(String),
+    NotYet(&'static str),
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let out_dir = match args {
+        [] => PathBuf::from("target/report"),
+        [flag, dir] if flag == "--out" => PathBuf::from(dir),
+        _ => return Err("usage: cargo xtask report [--out DIR]".to_owned()),
+    };
+    let sections = vec![
+        Section {
+            title: "Reference counting frees at once",
+            article: "引用计数: a counter per object; at zero the object is freed immediately.",
+            outcome: Outcome::Ran(refcounting()),
+        },
+        Section {
+            title: "get_referents: who does an object point to?",
+            article: "gc.get_referents(a) after a.attr = b.",
+            outcome: Outcome::Ran(referents()),
+        },
+        Section {
+            title: "A self-cycle: Connection.msg_handlers",
+            article: "消灭循环引用: handlers bound to the connection keep it alive; weak references fix it.",
+            outcome: Outcome::Ran(connection()),
+        },
+        Section {
+            title: "weakref.ref with a callback",
+            article: "weakref.ref(obj, callback): the callback runs when the object is deleted.",
+            outcome: Outcome::Ran(weak_callbacks()),
+        },
+        Section {
+            title: "__del__ on the refcount path",
+            article: "A finalizer runs once when the last reference goes.",
+            outcome: Outcome::Ran(finalizer()),
+        },
+        Section {
+            title: "The _cache leak, found with show_growth and explained with show_backrefs/show_chain",
+            article: "查找内存泄露: objgraph.show_growth() before and after; show_backrefs to the global _cache.",
+            outcome: Outcome::NotYet("needs the objgraph crate, which has no API yet"),
+        },
+        Section {
+            title: "A cycle with __del__: legacy policy (uncollectable, gc.garbage) and PEP 442",
+            article: "循环引用中的__del__: gc.collect() cannot free it under Python 2.7; it lands in gc.garbage.",
+            outcome: Outcome::NotYet("needs the gen-gc cycle collector, which has no API yet"),
+        },
+        Section {
+            title: "Finding a cycle with DEBUG_SAVEALL",
+            article: "gc.set_debug(gc.DEBUG_SAVEALL); gc.collect(); objgraph.show_backrefs(gc.garbage).",
+            outcome: Outcome::NotYet("needs the gen-gc cycle collector, which has no API yet"),
+        },
+        Section {
+            title: "OrderedDict's self-referencing root",
+            article: "root = [root, root, None]: a list that contains itself.",
+            outcome: Outcome::Ran(ordered_dict_root()),
+        },
+        Section {
+            title: "show_backrefs unreadable, show_chain clear",
+            article: "A large graph: find_backref_chain + show_chain instead of show_backrefs.",
+            outcome: Outcome::NotYet("needs the objgraph crate, which has no API yet"),
+        },
+    ];
+
+    let text = render_text(&sections);
+    print!("{text}");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let index = out_dir.join("index.html");
+    std::fs::write(&index, render_html(&sections))
+        .map_err(|e| format!("cannot write {}: {e}", index.display()))?;
+    std::fs::write(out_dir.join("report.txt"), &text)
+        .map_err(|e| format!("cannot write report.txt: {e}"))?;
+    println!("\nreport written to {}", index.display());
+    Ok(())
+}
+
+#[derive(Trace)]
+struct Obj {
+    name: &'static str,
+    attr: RefCell<Option<Gc<Obj>>>,
+}
+
+fn obj(name: &'static str) -> Gc<Obj> {
+    Gc::new(Obj {
+        name,
+        attr: RefCell::new(None),
+    })
+}
+
+fn refcounting() -> String {
+    let mut out = String::new();
+    let a = obj("a");
+    let _ = writeln!(
+        out,
+        ">>> a = OBJ()            # strong_count(a) = {}",
+        Gc::strong_count(&a)
+    );
+    let b = a.clone();
+    let _ = writeln!(
+        out,
+        ">>> b = a                # strong_count(a) = {}",
+        Gc::strong_count(&a)
+    );
+    let watch = Gc::downgrade(&a);
+    drop(b);
+    let _ = writeln!(
+        out,
+        ">>> del b                # strong_count(a) = {}",
+        Gc::strong_count(&a)
+    );
+    drop(a);
+    let _ = writeln!(
+        out,
+        ">>> del a                # alive: {}",
+        !watch.is_dead()
+    );
+    let leaf = Gc::new(1_u64);
+    let node = obj("n");
+    let _ = writeln!(
+        out,
+        "\nleaf objects are untracked: is_tracked(Gc<u64>) = {}, header {} bytes; is_tracked(Gc<Obj>) = {}, header {} bytes",
+        Gc::is_tracked(&leaf),
+        Gc::type_info(&leaf).header_size(),
+        Gc::is_tracked(&node),
+        Gc::type_info(&node).header_size(),
+    );
+    out
+}
+
+fn referents() -> String {
+    let mut out = String::new();
+    let a = obj("a");
+    let b = obj("b");
+    *a.attr.borrow_mut() = Some(b.clone());
+    let _ = writeln!(out, ">>> a.attr = b");
+    let _ = writeln!(out, ">>> gc.get_referents(a)");
+    for referent in Gc::to_any(&a).referents() {
+        let name = referent
+            .target
+            .downcast::<Obj>()
+            .map(|o| o.name)
+            .unwrap_or("?");
+        let _ = writeln!(out, "    {:<6} -> <Obj {name}>", referent.label);
+    }
+    out
+}
+
+#[derive(Trace)]
+struct Connection {
+    msg_handlers: RefCell<HashMap<&'static str, Handler>>,
+}
+
+#[derive(Trace)]
+enum Handler {
+    Bound(Gc<Connection>),
+    WeaklyBound(Weak<Connection>),
+}
+
+fn connection() -> String {
+    let mut out = String::new();
+    for weak in [false, true] {
+        let conn = Gc::new(Connection {
+            msg_handlers: RefCell::new(HashMap::new()),
+        });
+        for msg in ["login", "logout"] {
+            let handler = match weak {
+                false => Handler::Bound(conn.clone()),
+                true => Handler::WeaklyBound(Gc::downgrade(&conn)),
+            };
+            conn.msg_handlers.borrow_mut().insert(msg, handler);
+        }
+        let mut edges: Vec<String> = Gc::to_any(&conn)
+            .referents()
+            .into_iter()
+            .map(|r| r.label)
+            .collect();
+        edges.sort();
+        let watch = Gc::downgrade(&conn);
+        drop(conn);
+        let kind = if weak {
+            "weak references"
+        } else {
+            "strong references"
+        };
+        let _ = writeln!(out, "handlers holding the connection by {kind}:");
+        let _ = writeln!(out, "    edges from the connection: {edges:?}");
+        let _ = writeln!(
+            out,
+            "    after `del conn` the connection is {}",
+            if watch.is_dead() {
+                "freed"
+            } else {
+                "still alive (leaked)"
+            }
+        );
+        if let Some(conn) = watch.upgrade() {
+            conn.msg_handlers.borrow_mut().clear();
+            drop(conn);
+            let _ = writeln!(
+                out,
+                "    after destroy() (msg_handlers.clear()) it is {}",
+                if watch.is_dead() { "freed" } else { "alive" }
+            );
+        }
+    }
+    out
+}
+
+fn weak_callbacks() -> String {
+    let out = Rc::new(RefCell::new(String::new()));
+    let o = obj("o");
+    let r = {
+        let out = out.clone();
+        Gc::downgrade_with_callback(&o, move |dead| {
+            let _ = writeln!(
+                out.borrow_mut(),
+                "    callback: referent gone, r() -> {:?}",
+                dead.upgrade().map(|o| o.name)
+            );
+        })
+    };
+    let _ = writeln!(
+        out.borrow_mut(),
+        ">>> r = weakref.ref(o, callback); r() -> {:?}",
+        r.upgrade().map(|o| o.name)
+    );
+    let _ = writeln!(out.borrow_mut(), ">>> del o");
+    drop(o);
+    let _ = writeln!(
+        out.borrow_mut(),
+        ">>> r() -> {:?}",
+        r.upgrade().map(|o| o.name)
+    );
+    out.take()
+}
+
+thread_local!(static DELETED: Cell<usize> = const { Cell::new(0) });
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct WithDel {
+    child: Option<Gc<Obj>>,
+}
+
+impl Finalize for WithDel {
+    fn finalize(&self) {
+        DELETED.with(|d| d.set(d.get() + 1));
+    }
+}
+
+fn finalizer() -> String {
+    let mut out = String::new();
+    let a = Gc::new(WithDel {
+        child: Some(obj("child")),
+    });
+    let b = a.clone();
+    drop(a);
+    let _ = writeln!(
+        out,
+        ">>> del a      # __del__ ran {} time(s)",
+        DELETED.with(Cell::get)
+    );
+    let _ = writeln!(
+        out,
+        "    (b still holds it; its child is {:?})",
+        b.child.as_ref().map(|c| c.name)
+    );
+    drop(b);
+    let _ = writeln!(
+        out,
+        ">>> del b      # __del__ ran {} time(s)",
+        DELETED.with(Cell::get)
+    );
+    out
+}
+
+#[derive(Trace)]
+struct Link {
+    prev: RefCell<Option<Gc<Link>>>,
+    next: RefCell<Option<Gc<Link>>>,
+}
+
+fn ordered_dict_root() -> String {
+    let mut out = String::new();
+    let root = Gc::new(Link {
+        prev: RefCell::new(None),
+        next: RefCell::new(None),
+    });
+    *root.prev.borrow_mut() = Some(root.clone());
+    *root.next.borrow_mut() = Some(root.clone());
+    let mut edges: Vec<String> = Gc::to_any(&root)
+        .referents()
+        .into_iter()
+        .map(|r| r.label)
+        .collect();
+    edges.sort();
+    let watch = Gc::downgrade(&root);
+    let _ = writeln!(
+        out,
+        ">>> root.prev = root.next = root      # edges: {edges:?}, strong_count = {}",
+        Gc::strong_count(&root)
+    );
+    drop(root);
+    let _ = writeln!(
+        out,
+        ">>> del root                            # still alive: {}",
+        !watch.is_dead()
+    );
+    let _ = writeln!(
+        out,
+        "    reference counting cannot free a self-cycle; the cycle collector (gen-gc, not yet written) will."
+    );
+    if let Some(root) = watch.upgrade() {
+        root.prev.borrow_mut().take();
+        root.next.borrow_mut().take();
+    }
+    let _ = writeln!(
+        out,
+        ">>> root.prev = root.next = None (by hand)  # freed: {}",
+        watch.is_dead()
+    );
+    out
+}
+
+fn render_text(sections: &[Section]) -> String {
+    let mut out = String::from("cyclegc report: the article's walkthrough on this library\n");
+    for section in sections {
+        let _ = writeln!(out, "\n== {} ==\n   ({})", section.title, section.article);
+        match &section.outcome {
+            Outcome::Ran(text) => out.push_str(text),
+            Outcome::NotYet(why) => {
+                let _ = writeln!(out, "   not run: {why}");
+            }
+        }
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn render_html(sections: &[Section]) -> String {
+    let mut html = String::from(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cyclegc report</title>\
+         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:1em}\
+         .notyet{color:#a60}</style></head><body>\n<h1>cyclegc report</h1>\n\
+         <p>The article's walkthrough, run on this library.</p>\n",
+    );
+    for section in sections {
+        let _ = write!(
+            html,
+            "<h2>{}</h2>\n<p><i>{}</i></p>\n",
+            escape(section.title),
+            escape(section.article)
+        );
+        match &section.outcome {
+            Outcome::Ran(text) => {
+                let _ = writeln!(html, "<pre>{}</pre>", escape(text));
+            }
+            Outcome::NotYet(why) => {
+                let _ = writeln!(html, "<p class=\"notyet\">Not run: {}.</p>", escape(why));
+            }
+        }
+    }
+    html.push_str("</body></html>\n");
+    html
+}
