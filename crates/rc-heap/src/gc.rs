@@ -240,7 +240,9 @@ impl<T: Trace> Deref for Gc<T> {
     #[inline]
     #[track_caller]
     fn deref(&self) -> &T {
-        if Self::header_ref(self).has(flags::DROPPED) {
+        // Only the collector drops a value that a handle can still reach, and it only drops
+        // tracked objects: for leaves the check is compiled out.
+        if T::TRACKED && Self::header_ref(self).has(flags::DROPPED) {
             dropped_value_panic(TypeInfo::of::<T>());
         }
         // SAFETY: the memory is allocated (we hold a count) and the value not dropped.
@@ -263,8 +265,8 @@ impl<T: Trace> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if Self::header_ref(self).dec_strong() {
-            // SAFETY: the count just reached zero on an allocated object.
-            unsafe { dealloc::on_zero(Self::header(self)) };
+            // SAFETY: the count just reached zero on an allocated object of type `T`.
+            unsafe { dealloc::on_zero_typed::<T>(Self::header(self)) };
         }
     }
 }

@@ -174,18 +174,97 @@ impl Drop for HookGuard {
     }
 }
 
-/// Removes a dying tracked object from its list and from the young count.
-pub(crate) fn unlink_dying(header: NonNull<ObjHeader>) {
-    // SAFETY: only called for tracked objects, which have links in front of the header.
-    let links = unsafe { Links::of(header).as_ref() };
-    if links.is_linked() {
-        // SAFETY: a linked object is in a valid list of this thread's heap.
-        unsafe { links.unlink() };
-    }
+/// Starts the death of an object whose count reached zero: takes a tracked object out of
+/// its list and the young count, then either queues it (a death loop is running) or starts a
+/// loop, in which case the caller runs it and must call [`end_deaths`].
+pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the caller passes a header whose count just reached zero.
+    let h = unsafe { header.as_ref() };
     with_heap(|heap| {
-        heap.young_count
-            .set(heap.young_count.get().saturating_sub(1))
+        if h.type_info().is_tracked() {
+            // SAFETY: tracked objects have links in front of their header.
+            let links = unsafe { Links::of(header).as_ref() };
+            if links.is_linked() {
+                // SAFETY: a linked object is in a valid list of this thread's heap.
+                unsafe { links.unlink() };
+            }
+            heap.young_count.set(heap.young_count.get().saturating_sub(1));
+        }
+        if heap.dealloc_active.get() {
+            h.set(flags::PENDING);
+            h.set_strong(heap.pending.get());
+            heap.pending.set(header.as_ptr() as usize);
+            false
+        } else {
+            heap.dealloc_active.set(true);
+            true
+        }
+    })
+}
+
+/// [`begin_death`] for a tracked object (the typed fast path knows it is tracked).
+#[inline]
+pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
+    with_heap(|heap| {
+        // SAFETY: the caller passes a dying tracked object, which has links in front of its
+        // header; a linked object is in a valid list of this thread's heap.
+        unsafe {
+            let links = Links::of(header).as_ref();
+            if links.is_linked() {
+                links.unlink();
+            }
+        }
+        heap.young_count.set(heap.young_count.get().saturating_sub(1));
+        if heap.dealloc_active.get() {
+            // SAFETY: the caller passes an allocated header.
+            let h = unsafe { header.as_ref() };
+            h.set(flags::PENDING);
+            h.set_strong(heap.pending.get());
+            heap.pending.set(header.as_ptr() as usize);
+            false
+        } else {
+            heap.dealloc_active.set(true);
+            true
+        }
+    })
+}
+
+/// Ends the death loop if nothing is queued and says whether it did; otherwise puts the
+/// queued deaths in drop order for [`pop_pending`].
+#[inline]
+pub(crate) fn end_deaths_if_idle() -> bool {
+    let (idle, torn_down) = with_heap(|heap| {
+        if heap.pending.get() == 0 {
+            heap.dealloc_active.set(false);
+            (true, heap.torn_down.get())
+        } else {
+            (false, false)
+        }
     });
+    if torn_down {
+        release_extras_if_torn_down();
+    }
+    if !idle {
+        reverse_pending_since(0);
+    }
+    idle
+}
+
+/// Starts a batch of deaths unless a death loop is already running. Returns whether the
+/// caller started one (and must call [`end_deaths`]).
+pub(crate) fn begin_batch() -> bool {
+    with_heap(|heap| !heap.dealloc_active.replace(true))
+}
+
+/// Ends the death loop started by [`begin_death`] or [`begin_batch`].
+pub(crate) fn end_deaths() {
+    let torn_down = with_heap(|heap| {
+        heap.dealloc_active.set(false);
+        heap.torn_down.get()
+    });
+    if torn_down {
+        release_extras_if_torn_down();
+    }
 }
 
 /// Puts a resurrected tracked object back into the young list.
@@ -197,25 +276,6 @@ pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
         // SAFETY: the sentinel is a valid list (`list` sets it up) and the resurrected
         // object was unlinked when it began to die.
         unsafe { heap.list(YOUNG).insert_before(links) };
-    });
-}
-
-/// Whether deaths are being queued rather than run (the deallocation loop is active).
-pub(crate) fn dealloc_active() -> bool {
-    with_heap(|heap| heap.dealloc_active.get())
-}
-
-pub(crate) fn set_dealloc_active(active: bool) {
-    with_heap(|heap| heap.dealloc_active.set(active));
-}
-
-pub(crate) fn push_pending(header: NonNull<ObjHeader>) {
-    with_heap(|heap| {
-        // SAFETY: the caller passes a header whose count just reached zero.
-        let h = unsafe { header.as_ref() };
-        h.set(flags::PENDING);
-        h.set_strong(heap.pending.get());
-        heap.pending.set(header.as_ptr() as usize);
     });
 }
 

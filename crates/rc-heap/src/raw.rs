@@ -123,10 +123,14 @@ pub unsafe fn clear_weak_refs(header: NonNull<ObjHeader>) -> ClearedWeakRefs {
 /// Takes the object's fate over: a count reaching zero no longer destroys it.
 ///
 /// # Safety
-/// `header` is an allocated object not queued to die.
+/// `header` is an allocated, tracked object not queued to die. (Leaves are never held: a
+/// handle to a leaf skips the dropped-value check, because only held objects are dropped
+/// while a handle can still reach them.)
 pub unsafe fn hold(header: NonNull<ObjHeader>) {
     // SAFETY: the caller guarantees an allocated header.
-    unsafe { header.as_ref() }.set(flags::HELD);
+    let h = unsafe { header.as_ref() };
+    assert!(h.type_info().is_tracked(), "only tracked objects can be held by the collector");
+    h.set(flags::HELD);
 }
 
 /// Whether the collector holds the object.
