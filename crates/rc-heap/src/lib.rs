@@ -45,12 +45,13 @@
 //!
 //! ## Costs
 //!
-//! `Gc::clone` and drop are one increment or decrement, as for `Rc`. `Gc::new` of a leaf
-//! is `Rc::new`; of a tracked object it adds two words of links and one thread-local list
-//! insertion. Dereferencing checks one header bit (the collector may have dropped the value
-//! of an object a `Drop` can still see). Weak references live outside the object, so an
-//! object's memory is freed as soon as its last strong handle goes, whatever weak
-//! references remain. `docs/performance.md` has the measurements.
+//! `Gc::clone` and a drop that is not the last are one increment or decrement, as for `Rc`.
+//! A leaf's `Gc::new` and last drop cost what `Rc`'s do. A tracked object adds two words of
+//! links, and its `Gc::new` and last drop each add one thread-local list operation.
+//! Dereferencing a tracked object checks one header bit (the collector may have dropped the
+//! value of an object a `Drop` can still see); leaves skip it. Weak references live outside
+//! the object, so an object's memory is freed as soon as its last strong handle goes, whatever
+//! weak references remain. `docs/performance.md` has the measurements.
 //!
 //! ## Why not `Rc`
 //!
