@@ -64,8 +64,9 @@ pub(crate) mod flags {
     pub(crate) const MASK: usize = 31;
 }
 
-/// The header every heap object begins with. See the [module documentation](self) for what
-/// each word means and who may change it.
+/// The header every heap object begins with: two words, the strong count and the type
+/// information with flag bits. Their meaning and who may change them are written once, at
+/// the top of `header.rs` in this crate's source.
 #[repr(C)]
 pub struct ObjHeader {
     strong: Cell<usize>,
@@ -159,8 +160,9 @@ pub(crate) struct GcBox<T> {
 
 /// The generation-list links in front of a tracked object's header.
 ///
-/// The list is circular and threads through a sentinel `Links` owned by the heap. See the
-/// [module documentation](self) for who may change the words.
+/// The list is circular and threads through a sentinel `Links` owned by the heap. Who may
+/// change the words is written at the top of `header.rs` in this crate's source; in short,
+/// list code and the collector, which owns the low three bits of `prev`.
 #[repr(C)]
 pub struct Links {
     next: Cell<*const Links>,
