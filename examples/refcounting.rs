@@ -16,20 +16,12 @@ struct TreeNode {
 
 impl Finalize for TreeNode {
     fn finalize(&self) {
-        println!(
-            "    finalize {} (its children are still intact: {})",
-            self.name,
-            self.children.borrow().len()
-        );
+        println!("    finalize {} (its children are still intact: {})", self.name, self.children.borrow().len());
     }
 }
 
 fn node(name: &str) -> Gc<TreeNode> {
-    Gc::new(TreeNode {
-        name: name.into(),
-        children: RefCell::new(Vec::new()),
-        parent: RefCell::new(Weak::new()),
-    })
+    Gc::new(TreeNode { name: name.into(), children: RefCell::new(Vec::new()), parent: RefCell::new(Weak::new()) })
 }
 
 fn main() {
@@ -50,11 +42,7 @@ fn main() {
         println!(
             "   root --{}--> {}",
             referent.label,
-            referent
-                .target
-                .downcast::<TreeNode>()
-                .map(|n| n.name.clone())
-                .unwrap_or_default()
+            referent.target.downcast::<TreeNode>().map(|n| n.name.clone()).unwrap_or_default()
         );
     }
     let left = root.children.borrow()[0].clone();
@@ -72,15 +60,9 @@ fn main() {
     looped.children.borrow_mut().push(looped.clone());
     let watch = Gc::downgrade(&looped);
     drop(looped);
-    println!(
-        "   alive after its last outside handle went: {}",
-        watch.upgrade().is_some()
-    );
+    println!("   alive after its last outside handle went: {}", watch.upgrade().is_some());
     if let Some(looped) = watch.upgrade() {
         looped.children.borrow_mut().clear();
     }
-    println!(
-        "   alive after breaking the cycle by hand: {}",
-        watch.upgrade().is_some()
-    );
+    println!("   alive after breaking the cycle by hand: {}", watch.upgrade().is_some());
 }

@@ -14,9 +14,7 @@ struct Obj {
 
 impl Obj {
     fn new() -> Gc<Obj> {
-        Gc::new(Obj {
-            attr: RefCell::new(None),
-        })
+        Gc::new(Obj { attr: RefCell::new(None) })
     }
 }
 
@@ -91,9 +89,7 @@ impl Handler {
 }
 
 fn connect(weak_handlers: bool) -> Gc<Connection> {
-    let conn = Gc::new(Connection {
-        msg_handlers: RefCell::new(HashMap::new()),
-    });
+    let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
     for msg_type in [1, 2] {
         let handler = match weak_handlers {
             true => Handler::Weak(Gc::downgrade(&conn)),
@@ -109,18 +105,11 @@ fn msg_handlers_holding_the_connection_strongly_leak_it() {
     let conn = connect(false);
     let referents = Gc::to_any(&conn).referents();
     assert_eq!(referents.len(), 2);
-    assert!(
-        referents
-            .iter()
-            .all(|r| r.label.starts_with("msg_handlers[") && r.label.ends_with("].Strong.0"))
-    );
+    assert!(referents.iter().all(|r| r.label.starts_with("msg_handlers[") && r.label.ends_with("].Strong.0")));
     drop(referents);
     let watch = Gc::downgrade(&conn);
     drop(conn);
-    assert!(
-        !watch.is_dead(),
-        "leaked: each handler holds the connection"
-    );
+    assert!(!watch.is_dead(), "leaked: each handler holds the connection");
     // destroy(): clear the handlers.
     watch.upgrade().unwrap().msg_handlers.borrow_mut().clear();
     assert!(watch.is_dead());
@@ -129,9 +118,7 @@ fn msg_handlers_holding_the_connection_strongly_leak_it() {
 #[test]
 fn msg_handlers_holding_the_connection_weakly_let_it_go() {
     let conn = connect(true);
-    let handler_conn = conn.msg_handlers.borrow()[&1]
-        .connection()
-        .expect("alive while held");
+    let handler_conn = conn.msg_handlers.borrow()[&1].connection().expect("alive while held");
     assert!(Gc::ptr_eq(&handler_conn, &conn));
     drop(handler_conn);
     let watch = Gc::downgrade(&conn);

@@ -9,9 +9,5 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .args(args)
         .status()
         .map_err(|e| format!("could not run cargo bench: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo bench failed: {status}"))
-    }
+    if status.success() { Ok(()) } else { Err(format!("cargo bench failed: {status}")) }
 }

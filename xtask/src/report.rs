@@ -85,13 +85,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let text = render_text(&sections);
     print!("{text}");
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let index = out_dir.join("index.html");
-    std::fs::write(&index, render_html(&sections))
-        .map_err(|e| format!("cannot write {}: {e}", index.display()))?;
-    std::fs::write(out_dir.join("report.txt"), &text)
-        .map_err(|e| format!("cannot write report.txt: {e}"))?;
+    std::fs::write(&index, render_html(&sections)).map_err(|e| format!("cannot write {}: {e}", index.display()))?;
+    std::fs::write(out_dir.join("report.txt"), &text).map_err(|e| format!("cannot write report.txt: {e}"))?;
     println!("\nreport written to {}", index.display());
     Ok(())
 }
@@ -103,39 +100,20 @@ struct Obj {
 }
 
 fn obj(name: &'static str) -> Gc<Obj> {
-    Gc::new(Obj {
-        name,
-        attr: RefCell::new(None),
-    })
+    Gc::new(Obj { name, attr: RefCell::new(None) })
 }
 
 fn refcounting() -> String {
     let mut out = String::new();
     let a = obj("a");
-    let _ = writeln!(
-        out,
-        ">>> a = OBJ()            # strong_count(a) = {}",
-        Gc::strong_count(&a)
-    );
+    let _ = writeln!(out, ">>> a = OBJ()            # strong_count(a) = {}", Gc::strong_count(&a));
     let b = a.clone();
-    let _ = writeln!(
-        out,
-        ">>> b = a                # strong_count(a) = {}",
-        Gc::strong_count(&a)
-    );
+    let _ = writeln!(out, ">>> b = a                # strong_count(a) = {}", Gc::strong_count(&a));
     let watch = Gc::downgrade(&a);
     drop(b);
-    let _ = writeln!(
-        out,
-        ">>> del b                # strong_count(a) = {}",
-        Gc::strong_count(&a)
-    );
+    let _ = writeln!(out, ">>> del b                # strong_count(a) = {}", Gc::strong_count(&a));
     drop(a);
-    let _ = writeln!(
-        out,
-        ">>> del a                # alive: {}",
-        !watch.is_dead()
-    );
+    let _ = writeln!(out, ">>> del a                # alive: {}", !watch.is_dead());
     let leaf = Gc::new(1_u64);
     let node = obj("n");
     let _ = writeln!(
@@ -157,11 +135,7 @@ fn referents() -> String {
     let _ = writeln!(out, ">>> a.attr = b");
     let _ = writeln!(out, ">>> gc.get_referents(a)");
     for referent in Gc::to_any(&a).referents() {
-        let name = referent
-            .target
-            .downcast::<Obj>()
-            .map(|o| o.name)
-            .unwrap_or("?");
+        let name = referent.target.downcast::<Obj>().map(|o| o.name).unwrap_or("?");
         let _ = writeln!(out, "    {:<6} -> <Obj {name}>", referent.label);
     }
     out
@@ -181,9 +155,7 @@ enum Handler {
 fn connection() -> String {
     let mut out = String::new();
     for weak in [false, true] {
-        let conn = Gc::new(Connection {
-            msg_handlers: RefCell::new(HashMap::new()),
-        });
+        let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
         for msg in ["login", "logout"] {
             let handler = match weak {
                 false => Handler::Bound(conn.clone()),
@@ -191,29 +163,17 @@ fn connection() -> String {
             };
             conn.msg_handlers.borrow_mut().insert(msg, handler);
         }
-        let mut edges: Vec<String> = Gc::to_any(&conn)
-            .referents()
-            .into_iter()
-            .map(|r| r.label)
-            .collect();
+        let mut edges: Vec<String> = Gc::to_any(&conn).referents().into_iter().map(|r| r.label).collect();
         edges.sort();
         let watch = Gc::downgrade(&conn);
         drop(conn);
-        let kind = if weak {
-            "weak references"
-        } else {
-            "strong references"
-        };
+        let kind = if weak { "weak references" } else { "strong references" };
         let _ = writeln!(out, "handlers holding the connection by {kind}:");
         let _ = writeln!(out, "    edges from the connection: {edges:?}");
         let _ = writeln!(
             out,
             "    after `del conn` the connection is {}",
-            if watch.is_dead() {
-                "freed"
-            } else {
-                "still alive (leaked)"
-            }
+            if watch.is_dead() { "freed" } else { "still alive (leaked)" }
         );
         if let Some(conn) = watch.upgrade() {
             conn.msg_handlers.borrow_mut().clear();
@@ -234,25 +194,14 @@ fn weak_callbacks() -> String {
     let r = {
         let out = out.clone();
         Gc::downgrade_with_callback(&o, move |dead| {
-            let _ = writeln!(
-                out.borrow_mut(),
-                "    callback: referent gone, r() -> {:?}",
-                dead.upgrade().map(|o| o.name)
-            );
+            let _ =
+                writeln!(out.borrow_mut(), "    callback: referent gone, r() -> {:?}", dead.upgrade().map(|o| o.name));
         })
     };
-    let _ = writeln!(
-        out.borrow_mut(),
-        ">>> r = weakref.ref(o, callback); r() -> {:?}",
-        r.upgrade().map(|o| o.name)
-    );
+    let _ = writeln!(out.borrow_mut(), ">>> r = weakref.ref(o, callback); r() -> {:?}", r.upgrade().map(|o| o.name));
     let _ = writeln!(out.borrow_mut(), ">>> del o");
     drop(o);
-    let _ = writeln!(
-        out.borrow_mut(),
-        ">>> r() -> {:?}",
-        r.upgrade().map(|o| o.name)
-    );
+    let _ = writeln!(out.borrow_mut(), ">>> r() -> {:?}", r.upgrade().map(|o| o.name));
     out.take()
 }
 
@@ -272,27 +221,13 @@ impl Finalize for WithDel {
 
 fn finalizer() -> String {
     let mut out = String::new();
-    let a = Gc::new(WithDel {
-        child: Some(obj("child")),
-    });
+    let a = Gc::new(WithDel { child: Some(obj("child")) });
     let b = a.clone();
     drop(a);
-    let _ = writeln!(
-        out,
-        ">>> del a      # __del__ ran {} time(s)",
-        DELETED.with(Cell::get)
-    );
-    let _ = writeln!(
-        out,
-        "    (b still holds it; its child is {:?})",
-        b.child.as_ref().map(|c| c.name)
-    );
+    let _ = writeln!(out, ">>> del a      # __del__ ran {} time(s)", DELETED.with(Cell::get));
+    let _ = writeln!(out, "    (b still holds it; its child is {:?})", b.child.as_ref().map(|c| c.name));
     drop(b);
-    let _ = writeln!(
-        out,
-        ">>> del b      # __del__ ran {} time(s)",
-        DELETED.with(Cell::get)
-    );
+    let _ = writeln!(out, ">>> del b      # __del__ ran {} time(s)", DELETED.with(Cell::get));
     out
 }
 
@@ -304,17 +239,10 @@ struct Link {
 
 fn ordered_dict_root() -> String {
     let mut out = String::new();
-    let root = Gc::new(Link {
-        prev: RefCell::new(None),
-        next: RefCell::new(None),
-    });
+    let root = Gc::new(Link { prev: RefCell::new(None), next: RefCell::new(None) });
     *root.prev.borrow_mut() = Some(root.clone());
     *root.next.borrow_mut() = Some(root.clone());
-    let mut edges: Vec<String> = Gc::to_any(&root)
-        .referents()
-        .into_iter()
-        .map(|r| r.label)
-        .collect();
+    let mut edges: Vec<String> = Gc::to_any(&root).referents().into_iter().map(|r| r.label).collect();
     edges.sort();
     let watch = Gc::downgrade(&root);
     let _ = writeln!(
@@ -323,11 +251,7 @@ fn ordered_dict_root() -> String {
         Gc::strong_count(&root)
     );
     drop(root);
-    let _ = writeln!(
-        out,
-        ">>> del root                            # still alive: {}",
-        !watch.is_dead()
-    );
+    let _ = writeln!(out, ">>> del root                            # still alive: {}", !watch.is_dead());
     let _ = writeln!(
         out,
         "    reference counting cannot free a self-cycle; the cycle collector (gen-gc, not yet written) will."
@@ -336,11 +260,7 @@ fn ordered_dict_root() -> String {
         root.prev.borrow_mut().take();
         root.next.borrow_mut().take();
     }
-    let _ = writeln!(
-        out,
-        ">>> root.prev = root.next = None (by hand)  # freed: {}",
-        watch.is_dead()
-    );
+    let _ = writeln!(out, ">>> root.prev = root.next = None (by hand)  # freed: {}", watch.is_dead());
     out
 }
 
@@ -359,9 +279,7 @@ fn render_text(sections: &[Section]) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn render_html(sections: &[Section]) -> String {
@@ -372,12 +290,7 @@ fn render_html(sections: &[Section]) -> String {
          <p>The article's walkthrough, run on this library.</p>\n",
     );
     for section in sections {
-        let _ = write!(
-            html,
-            "<h2>{}</h2>\n<p><i>{}</i></p>\n",
-            escape(section.title),
-            escape(section.article)
-        );
+        let _ = write!(html, "<h2>{}</h2>\n<p><i>{}</i></p>\n", escape(section.title), escape(section.article));
         match &section.outcome {
             Outcome::Ran(text) => {
                 let _ = writeln!(html, "<pre>{}</pre>", escape(text));

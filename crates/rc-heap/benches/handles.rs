@@ -6,10 +6,7 @@
 //!
 //! Run with `cargo bench -p rc-heap --bench handles`; `docs/performance.md` has results.
 
-#![allow(
-    unsafe_code,
-    reason = "`Trace` is an unsafe trait; `Node` implements it by hand"
-)]
+#![allow(unsafe_code, reason = "`Trace` is an unsafe trait; `Node` implements it by hand")]
 
 use std::cell::RefCell;
 use std::hint::black_box;
@@ -39,29 +36,20 @@ unsafe impl Trace for Node {
 
 impl Node {
     fn new(value: u64, next: Option<Gc<Node>>) -> Node {
-        Node {
-            value,
-            next: RefCell::new(next),
-        }
+        Node { value, next: RefCell::new(next) }
     }
 }
 
 /// `Node`'s `Rc` twin, the same size and shape.
 struct RcNode {
     value: u64,
-    #[allow(
-        dead_code,
-        reason = "never read: it owns the next node, whose drop is measured"
-    )]
+    #[allow(dead_code, reason = "never read: it owns the next node, whose drop is measured")]
     next: RefCell<Option<Rc<RcNode>>>,
 }
 
 impl RcNode {
     fn new(value: u64, next: Option<Rc<RcNode>>) -> RcNode {
-        RcNode {
-            value,
-            next: RefCell::new(next),
-        }
+        RcNode { value, next: RefCell::new(next) }
     }
 }
 
@@ -132,18 +120,10 @@ fn new_leaf(c: &mut Criterion) {
         );
     });
     group.bench_function("gc_batch_free", |b| {
-        b.iter_batched(
-            || (0..BATCH as u64).map(Gc::new).collect::<Vec<_>>(),
-            drop,
-            BatchSize::PerIteration,
-        );
+        b.iter_batched(|| (0..BATCH as u64).map(Gc::new).collect::<Vec<_>>(), drop, BatchSize::PerIteration);
     });
     group.bench_function("rc_batch_free", |b| {
-        b.iter_batched(
-            || (0..BATCH as u64).map(Rc::new).collect::<Vec<_>>(),
-            drop,
-            BatchSize::PerIteration,
-        );
+        b.iter_batched(|| (0..BATCH as u64).map(Rc::new).collect::<Vec<_>>(), drop, BatchSize::PerIteration);
     });
 
     group.finish();
@@ -188,22 +168,14 @@ fn new_tracked(c: &mut Criterion) {
     });
     group.bench_function("gc_batch_free", |b| {
         b.iter_batched(
-            || {
-                (0..BATCH as u64)
-                    .map(|i| Gc::new(Node::new(i, None)))
-                    .collect::<Vec<_>>()
-            },
+            || (0..BATCH as u64).map(|i| Gc::new(Node::new(i, None))).collect::<Vec<_>>(),
             drop,
             BatchSize::PerIteration,
         );
     });
     group.bench_function("rc_batch_free", |b| {
         b.iter_batched(
-            || {
-                (0..BATCH as u64)
-                    .map(|i| Rc::new(RcNode::new(i, None)))
-                    .collect::<Vec<_>>()
-            },
+            || (0..BATCH as u64).map(|i| Rc::new(RcNode::new(i, None))).collect::<Vec<_>>(),
             drop,
             BatchSize::PerIteration,
         );
@@ -226,15 +198,11 @@ fn deref(c: &mut Criterion) {
         b.iter(|| black_box(&rc_leaves).iter().map(|h| **h).sum::<u64>());
     });
 
-    let gc_nodes: Vec<Gc<Node>> = (0..BATCH as u64)
-        .map(|i| Gc::new(Node::new(i, None)))
-        .collect();
+    let gc_nodes: Vec<Gc<Node>> = (0..BATCH as u64).map(|i| Gc::new(Node::new(i, None))).collect();
     group.bench_function("gc_tracked_sum", |b| {
         b.iter(|| black_box(&gc_nodes).iter().map(|h| h.value).sum::<u64>());
     });
-    let rc_nodes: Vec<Rc<RcNode>> = (0..BATCH as u64)
-        .map(|i| Rc::new(RcNode::new(i, None)))
-        .collect();
+    let rc_nodes: Vec<Rc<RcNode>> = (0..BATCH as u64).map(|i| Rc::new(RcNode::new(i, None))).collect();
     group.bench_function("rc_tracked_sum", |b| {
         b.iter(|| black_box(&rc_nodes).iter().map(|h| h.value).sum::<u64>());
     });
@@ -261,10 +229,7 @@ fn drop_chain(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
+    Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(2)).sample_size(30)
 }
 
 criterion_group! {

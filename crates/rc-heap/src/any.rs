@@ -182,10 +182,7 @@ struct CollectReferents {
 
 impl Visitor for CollectReferents {
     fn visit_edge(&mut self, edge: Edge<'_>) {
-        self.out.push(Referent {
-            label: self.path.as_str().to_owned(),
-            target: edge.to_any(),
-        });
+        self.out.push(Referent { label: self.path.as_str().to_owned(), target: edge.to_any() });
     }
 
     fn enter(&mut self, segment: Segment<'_>) {
@@ -206,39 +203,29 @@ pub(crate) fn weak_handle_count(header: NonNull<ObjHeader>) -> usize {
         extras
             .side
             .get(&(header.as_ptr() as usize))
-            .map_or(0, |entry| {
-                entry.weak.iter().map(std::rc::Weak::strong_count).sum()
-            })
+            .map_or(0, |entry| entry.weak.iter().map(std::rc::Weak::strong_count).sum())
     })
 }
 
 #[cfg(feature = "alloc-site")]
-pub(crate) fn alloc_site_of(
-    header: NonNull<ObjHeader>,
-) -> Option<&'static std::panic::Location<'static>> {
+pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
     // SAFETY: callers hold a count on `header`.
     if !unsafe { header.as_ref() }.type_info().is_tracked() {
         return None;
     }
     // SAFETY: tracked objects have links in front of their header.
-    unsafe { crate::header::Links::of(header).as_ref() }
-        .site
-        .get()
+    unsafe { crate::header::Links::of(header).as_ref() }.site.get()
 }
 
 #[cfg(not(feature = "alloc-site"))]
-pub(crate) fn alloc_site_of(
-    _header: NonNull<ObjHeader>,
-) -> Option<&'static std::panic::Location<'static>> {
+pub(crate) fn alloc_site_of(_header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
     None
 }
 
 impl Clone for GcAny {
     fn clone(&self) -> Self {
         self.header_ref().inc_strong();
-        GcAny {
-            header: self.header,
-        }
+        GcAny { header: self.header }
     }
 }
 

@@ -47,7 +47,9 @@ pub(crate) unsafe fn on_zero_typed<T: Trace>(header: NonNull<ObjHeader>) {
         // frees it and runs whatever deaths the drop queued, also when the drop panics.
         let guard = FinishLoop::<T> { header, _type: std::marker::PhantomData };
         // SAFETY: the object is dead (count zero, unlinked, no flags) and nothing can reach it.
-        unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>()) };
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>())
+        };
         drop(guard);
     }
 }

@@ -17,9 +17,7 @@ pub struct AccessError {
 
 impl AccessError {
     pub(crate) fn dropped(info: &'static TypeInfo) -> Self {
-        AccessError {
-            type_name: info.name(),
-        }
+        AccessError { type_name: info.name() }
     }
 
     /// The full name of the type whose value was dropped.
@@ -30,9 +28,7 @@ impl AccessError {
 
 impl fmt::Debug for AccessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessError")
-            .field("type_name", &self.type_name)
-            .finish()
+        f.debug_struct("AccessError").field("type_name", &self.type_name).finish()
     }
 }
 

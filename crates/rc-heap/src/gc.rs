@@ -47,23 +47,14 @@ impl<T: Trace> Gc<T> {
     #[cfg_attr(feature = "alloc-site", track_caller)]
     #[inline]
     pub fn new(value: T) -> Gc<T> {
-        if T::TRACKED {
-            Self::new_tracked(value)
-        } else {
-            Self::new_leaf(value)
-        }
+        if T::TRACKED { Self::new_tracked(value) } else { Self::new_leaf(value) }
     }
 
     #[inline]
     fn new_leaf(value: T) -> Gc<T> {
-        let boxed = Box::new(GcBox {
-            header: ObjHeader::new(TypeInfo::of::<T>()),
-            value: std::mem::ManuallyDrop::new(value),
-        });
-        Gc {
-            ptr: NonNull::from(Box::leak(boxed)),
-            _owns: PhantomData,
-        }
+        let boxed =
+            Box::new(GcBox { header: ObjHeader::new(TypeInfo::of::<T>()), value: std::mem::ManuallyDrop::new(value) });
+        Gc { ptr: NonNull::from(Box::leak(boxed)), _owns: PhantomData }
     }
 
     #[cfg_attr(feature = "alloc-site", track_caller)]
@@ -88,15 +79,9 @@ impl<T: Trace> Gc<T> {
             let links = Links::of(header);
             links.write(Links::unlinked());
             #[cfg(feature = "alloc-site")]
-            links
-                .as_ref()
-                .site
-                .set(Some(std::panic::Location::caller()));
+            links.as_ref().site.set(Some(std::panic::Location::caller()));
             heap::link_new(links.as_ref());
-            Gc {
-                ptr: NonNull::new_unchecked(boxed),
-                _owns: PhantomData,
-            }
+            Gc { ptr: NonNull::new_unchecked(boxed), _owns: PhantomData }
         }
     }
 
@@ -106,10 +91,7 @@ impl<T: Trace> Gc<T> {
     pub(crate) unsafe fn clone_from_header(header: NonNull<ObjHeader>) -> Gc<T> {
         // SAFETY: the caller guarantees a live header.
         unsafe { header.as_ref() }.inc_strong();
-        Gc {
-            ptr: header.cast(),
-            _owns: PhantomData,
-        }
+        Gc { ptr: header.cast(), _owns: PhantomData }
     }
 
     #[inline]
@@ -159,10 +141,7 @@ impl<T: Trace> Gc<T> {
     /// by the collector), after every weak reference to it reads dead. The callback gets
     /// the (dead) weak reference. It does not run if every handle to this weak reference has
     /// been dropped by then, or if the collector finds the weak reference's owner is garbage.
-    pub fn downgrade_with_callback(
-        this: &Self,
-        callback: impl FnOnce(Weak<T>) + 'static,
-    ) -> Weak<T> {
+    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T> {
         Weak::with_callback(this, callback)
     }
 
@@ -209,10 +188,7 @@ impl<T: Trace> Gc<T> {
     /// # Safety
     /// `header` is an object of type `T` and the caller gives up one count to the result.
     pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
-        Gc {
-            ptr: header.cast(),
-            _owns: PhantomData,
-        }
+        Gc { ptr: header.cast(), _owns: PhantomData }
     }
 
     /// Where the object was created, with the `alloc-site` feature (tracked objects only).
@@ -254,10 +230,7 @@ impl<T: Trace> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         Self::header_ref(self).inc_strong();
-        Gc {
-            ptr: self.ptr,
-            _owns: PhantomData,
-        }
+        Gc { ptr: self.ptr, _owns: PhantomData }
     }
 }
 

@@ -87,10 +87,7 @@ impl ObjHeader {
     pub(crate) fn new(info: &'static TypeInfo) -> Self {
         let addr = std::ptr::from_ref(info) as usize;
         debug_assert_eq!(addr & flags::MASK, 0, "TypeInfo must be aligned to 32");
-        ObjHeader {
-            strong: Cell::new(1),
-            info: Cell::new(addr),
-        }
+        ObjHeader { strong: Cell::new(1), info: Cell::new(addr) }
     }
 
     #[inline]
@@ -173,10 +170,7 @@ pub struct Links {
 
 impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Links")
-            .field("next", &self.next.get())
-            .field("prev", &self.prev.get())
-            .finish()
+        f.debug_struct("Links").field("next", &self.next.get()).field("prev", &self.prev.get()).finish()
     }
 }
 
@@ -308,9 +302,7 @@ impl Links {
     pub unsafe fn header(links: *const Links) -> NonNull<ObjHeader> {
         // SAFETY: a tracked object's header is exactly `size_of::<Links>()` bytes after its
         // links (module layout), inside the same allocation.
-        unsafe {
-            NonNull::new_unchecked(links.cast::<u8>().add(size_of::<Links>()) as *mut ObjHeader)
-        }
+        unsafe { NonNull::new_unchecked(links.cast::<u8>().add(size_of::<Links>()) as *mut ObjHeader) }
     }
 
     /// The links in front of a tracked object's header.
@@ -321,15 +313,7 @@ impl Links {
     pub unsafe fn of(header: NonNull<ObjHeader>) -> NonNull<Links> {
         // SAFETY: see `header`: the links are `size_of::<Links>()` bytes before the header,
         // inside the same allocation.
-        unsafe {
-            NonNull::new_unchecked(
-                header
-                    .as_ptr()
-                    .cast::<u8>()
-                    .sub(size_of::<Links>())
-                    .cast::<Links>(),
-            )
-        }
+        unsafe { NonNull::new_unchecked(header.as_ptr().cast::<u8>().sub(size_of::<Links>()).cast::<Links>()) }
     }
 }
 
@@ -348,11 +332,8 @@ impl<T> TrackedLayout<T> {
     };
 
     pub(crate) const LAYOUT: std::alloc::Layout = {
-        let align = if align_of::<GcBox<T>>() > align_of::<Links>() {
-            align_of::<GcBox<T>>()
-        } else {
-            align_of::<Links>()
-        };
+        let align =
+            if align_of::<GcBox<T>>() > align_of::<Links>() { align_of::<GcBox<T>>() } else { align_of::<Links>() };
         match std::alloc::Layout::from_size_align(Self::PREFIX + size_of::<GcBox<T>>(), align) {
             Ok(layout) => layout,
             Err(_) => panic!("object too large for the heap"),

@@ -34,6 +34,8 @@ pub(crate) struct Heap {
     trigger: Cell<usize>,
     /// What the collector asked for: call the hook when the young count reaches this.
     young_limit: Cell<usize>,
+    /// Whether `young_limit` was set on this thread (else the hook's default applies).
+    young_limit_set: Cell<bool>,
     ready: Cell<bool>,
     in_hook: Cell<bool>,
     torn_down: Cell<bool>,
@@ -49,7 +51,13 @@ thread_local! {
     static TEARDOWN: TeardownGuard = const { TeardownGuard };
 }
 
-static COLLECT_HOOK: OnceLock<fn()> = OnceLock::new();
+static COLLECT_HOOK: OnceLock<CollectHook> = OnceLock::new();
+
+#[derive(Clone, Copy)]
+struct CollectHook {
+    hook: fn(),
+    default_young_limit: usize,
+}
 
 #[derive(Default)]
 pub(crate) struct Extras {
@@ -75,15 +83,11 @@ impl SideEntry {
 impl Heap {
     const fn new() -> Self {
         Heap {
-            lists: [
-                Links::unlinked(),
-                Links::unlinked(),
-                Links::unlinked(),
-                Links::unlinked(),
-            ],
+            lists: [Links::unlinked(), Links::unlinked(), Links::unlinked(), Links::unlinked()],
             young_count: Cell::new(0),
             trigger: Cell::new(0),
             young_limit: Cell::new(usize::MAX),
+            young_limit_set: Cell::new(false),
             ready: Cell::new(false),
             in_hook: Cell::new(false),
             torn_down: Cell::new(false),
@@ -99,6 +103,9 @@ impl Heap {
             list.init_sentinel();
         }
         self.ready.set(true);
+        if let (false, Some(hook)) = (self.young_limit_set.get(), COLLECT_HOOK.get()) {
+            self.young_limit.set(hook.default_young_limit);
+        }
         self.trigger.set(self.young_limit.get());
         let _ = TEARDOWN.try_with(|_| ());
     }
@@ -161,7 +168,7 @@ fn young_full(heap: &Heap, count: usize) {
     if let Some(hook) = COLLECT_HOOK.get() {
         heap.in_hook.set(true);
         let guard = HookGuard;
-        hook();
+        (hook.hook)();
         drop(guard);
     }
 }
@@ -370,16 +377,16 @@ pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
 
 /// Returns the id of an object, assigning one the first time it is asked for.
 pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
-    with_side(header, |entry, ids| {
-        *entry.id.get_or_insert_with(|| ids.insert(header))
-    })
+    with_side(header, |entry, ids| *entry.id.get_or_insert_with(|| ids.insert(header)))
 }
 
-/// Registers `hook` with the collection hook: it is called on allocation when the young
-/// count reaches the limit set with [`set_young_limit`]. Only the first registration in a
-/// process takes effect; returns whether this one did.
-pub fn set_collect_hook(hook: fn()) -> bool {
-    COLLECT_HOOK.set(hook).is_ok()
+/// Registers the collector: `hook` is called on allocation of a tracked object when the
+/// thread's young count reaches its limit, which is `default_young_limit` on every thread
+/// until [`set_young_limit`] changes it there. Only the first registration in a process takes
+/// effect; returns whether this one did. Threads whose heap was set up before the
+/// registration keep their limit until it is set.
+pub fn set_collect_hook(hook: fn(), default_young_limit: usize) -> bool {
+    COLLECT_HOOK.set(CollectHook { hook, default_young_limit }).is_ok()
 }
 
 /// Whether a collection hook has been registered in this process.
@@ -392,6 +399,7 @@ pub fn collect_hook_installed() -> bool {
 pub fn set_young_limit(limit: usize) {
     with_heap(|heap| {
         heap.young_limit.set(limit);
+        heap.young_limit_set.set(true);
         if heap.ready.get() && !heap.torn_down.get() {
             heap.trigger.set(limit);
         }
@@ -470,10 +478,7 @@ pub(crate) fn release_extras_if_torn_down() {
             let Ok(extras) = cell.try_borrow() else {
                 return;
             };
-            if !(extras.side.is_empty()
-                && extras.ids.is_empty()
-                && extras.teardown_hooks.is_empty())
-            {
+            if !(extras.side.is_empty() && extras.ids.is_empty() && extras.teardown_hooks.is_empty()) {
                 return;
             }
         }

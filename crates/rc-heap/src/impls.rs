@@ -191,10 +191,7 @@ unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
 
 /// Traces the elements of a sequence, labelled by position.
 #[inline]
-fn trace_indexed<'a, T: Trace, V: Visitor + ?Sized>(
-    items: impl IntoIterator<Item = &'a T>,
-    visitor: &mut V,
-) {
+fn trace_indexed<'a, T: Trace, V: Visitor + ?Sized>(items: impl IntoIterator<Item = &'a T>, visitor: &mut V) {
     if !T::TRACKED {
         return;
     }

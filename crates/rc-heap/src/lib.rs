@@ -64,10 +64,7 @@
 //! counts, type erasure); every block states the invariant it relies on, and the header
 //! layout with its invariants is written once, in the `header` module.
 
-#![allow(
-    unsafe_code,
-    reason = "the object model: headers, counts, type-erased entry points"
-)]
+#![allow(unsafe_code, reason = "the object model: headers, counts, type-erased entry points")]
 #![deny(missing_docs)]
 
 mod any;

@@ -19,8 +19,8 @@ use std::ptr::NonNull;
 
 pub use crate::header::{Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
-    LISTS, YOUNG, collect_hook_installed, is_torn_down, list, on_teardown, set_collect_hook,
-    set_young_count, set_young_limit, young_count,
+    LISTS, YOUNG, collect_hook_installed, is_torn_down, list, on_teardown, set_collect_hook, set_young_count,
+    set_young_limit, young_count,
 };
 pub use crate::trace::EdgeList;
 pub use crate::weak::ClearedWeakRefs;
@@ -105,10 +105,7 @@ pub unsafe fn finalize(header: NonNull<ObjHeader>) -> Option<Panic> {
     }
     h.set(flags::FINALIZED);
     // SAFETY: the value is live (caller's contract).
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-        (info.finalize)(header)
-    }))
-    .err()
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (info.finalize)(header) })).err()
 }
 
 /// Makes every weak reference to the object read dead and returns their callbacks, to be
@@ -171,10 +168,7 @@ pub unsafe fn drop_value(header: NonNull<ObjHeader>) -> Option<Panic> {
     h.set(flags::DROPPED);
     let info = h.type_info();
     // SAFETY: the value is live and, with DROPPED set, cannot be borrowed again.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-        (info.drop_value)(header)
-    }))
-    .err()
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (info.drop_value)(header) })).err()
 }
 
 /// Frees a held object whose value has been dropped and whose count is zero.

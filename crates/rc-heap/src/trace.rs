@@ -104,21 +104,14 @@ pub struct Edge<'a> {
 
 impl fmt::Debug for Edge<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Edge")
-            .field("type", &self.type_info().name())
-            .field("tracked", &self.tracked)
-            .finish()
+        f.debug_struct("Edge").field("type", &self.type_info().name()).field("tracked", &self.tracked).finish()
     }
 }
 
 impl<'a> Edge<'a> {
     #[inline]
     pub(crate) fn new(header: NonNull<ObjHeader>, tracked: bool) -> Self {
-        Edge {
-            header,
-            tracked,
-            _borrow: PhantomData,
-        }
+        Edge { header, tracked, _borrow: PhantomData }
     }
 
     /// The target's header.
@@ -154,9 +147,7 @@ pub struct WeakEdge<'a> {
 
 impl fmt::Debug for WeakEdge<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakEdge")
-            .field("alive", &self.slot.target().is_some())
-            .finish()
+        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
     }
 }
 
@@ -283,6 +274,11 @@ impl EdgeList {
     /// Whether a traced value reported that it could not be traced completely.
     pub fn is_untraceable(&self) -> bool {
         self.untraceable
+    }
+
+    /// Records that the value could not be traced (its `Trace` panicked, say).
+    pub fn mark_untraceable(&mut self) {
+        self.untraceable = true;
     }
 }
 

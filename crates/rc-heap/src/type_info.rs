@@ -196,10 +196,7 @@ mod tests {
     #[test]
     fn short_names_keep_generics_and_drop_paths() {
         assert_eq!(short_type_name("app::graph::Node"), "Node");
-        assert_eq!(
-            short_type_name("app::Node<alloc::string::String>"),
-            "Node<String>"
-        );
+        assert_eq!(short_type_name("app::Node<alloc::string::String>"), "Node<String>");
         assert_eq!(
             short_type_name("std::collections::hash::map::HashMap<u32, alloc::vec::Vec<a::B>>"),
             "HashMap<u32, Vec<B>>"

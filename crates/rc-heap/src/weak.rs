@@ -74,10 +74,7 @@ impl<T: Trace> Weak<T> {
     }
 
     pub(crate) fn from_slot(slot: Rc<WeakSlot>) -> Self {
-        Weak {
-            slot,
-            _target: PhantomData,
-        }
+        Weak { slot, _target: PhantomData }
     }
 
     pub(crate) fn downgrade(gc: &Gc<T>) -> Self {
@@ -147,12 +144,7 @@ fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSl
     let basic = callback.is_none();
     heap::with_side(header, |entry, _| {
         if basic {
-            let shared = entry
-                .weak
-                .iter()
-                .rev()
-                .filter_map(std::rc::Weak::upgrade)
-                .find(|slot| slot.basic);
+            let shared = entry.weak.iter().rev().filter_map(std::rc::Weak::upgrade).find(|slot| slot.basic);
             if let Some(slot) = shared {
                 return slot;
             }
@@ -178,9 +170,7 @@ pub struct ClearedWeakRefs {
 
 impl fmt::Debug for ClearedWeakRefs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClearedWeakRefs")
-            .field("with_callbacks", &self.slots.len())
-            .finish()
+        f.debug_struct("ClearedWeakRefs").field("with_callbacks", &self.slots.len()).finish()
     }
 }
 
@@ -246,16 +236,8 @@ impl<T: Trace> Default for Weak<T> {
 impl<T: Trace> fmt::Debug for Weak<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.is_dead() {
-            true => write!(
-                f,
-                "(Weak<{}>: dead)",
-                crate::TypeInfo::of::<T>().short_name()
-            ),
-            false => write!(
-                f,
-                "(Weak<{}>: alive)",
-                crate::TypeInfo::of::<T>().short_name()
-            ),
+            true => write!(f, "(Weak<{}>: dead)", crate::TypeInfo::of::<T>().short_name()),
+            false => write!(f, "(Weak<{}>: alive)", crate::TypeInfo::of::<T>().short_name()),
         }
     }
 }

@@ -97,11 +97,7 @@ impl<'a> Container<'a> {
             finalize: None,
             describe: None,
             always_tracked: false,
-            body: Body::Struct(Variant {
-                ident: None,
-                style: Style::Unit,
-                fields: Vec::new(),
-            }),
+            body: Body::Struct(Variant { ident: None, style: Style::Unit, fields: Vec::new() }),
         };
         container.parse_attrs(&mut errors);
         container.body = match &input.data {
@@ -126,11 +122,7 @@ impl<'a> Container<'a> {
                     "#[derive(Trace)] does not support unions: the heap cannot know which field \
                      is live; use an enum",
                 );
-                Body::Struct(Variant {
-                    ident: None,
-                    style: Style::Unit,
-                    fields: Vec::new(),
-                })
+                Body::Struct(Variant { ident: None, style: Style::Unit, fields: Vec::new() })
             }
         };
         errors.finish().map(|()| container)
@@ -161,10 +153,7 @@ impl<'a> Container<'a> {
                 } else if meta.path.is_ident("tracked") {
                     self.always_tracked = true;
                 } else if meta.path.is_ident("skip") {
-                    errors.at(
-                        meta.path.span(),
-                        "#[trace(skip)] belongs on a field, not on the type",
-                    );
+                    errors.at(meta.path.span(), "#[trace(skip)] belongs on a field, not on the type");
                 } else {
                     errors.at(
                         meta.path.span(),
@@ -197,10 +186,7 @@ impl<'a> Variant<'a> {
             .map(|(index, field)| {
                 let member = match &field.ident {
                     Some(ident) => Member::Named(ident.clone()),
-                    None => Member::Unnamed(syn::Index {
-                        index: index as u32,
-                        span: field.ty.span(),
-                    }),
+                    None => Member::Unnamed(syn::Index { index: index as u32, span: field.ty.span() }),
                 };
                 let mut skip = false;
                 for attr in field.attrs.iter().filter(|a| a.path().is_ident("trace")) {
@@ -224,34 +210,19 @@ impl<'a> Variant<'a> {
                         errors.push(error);
                     }
                 }
-                Field {
-                    member,
-                    ty: &field.ty,
-                    skip,
-                }
+                Field { member, ty: &field.ty, skip }
             })
             .collect();
-        Variant {
-            ident,
-            style,
-            fields,
-        }
+        Variant { ident, style, fields }
     }
 
     pub(crate) fn traced(&self) -> impl Iterator<Item = (usize, &Field<'a>)> {
-        self.fields
-            .iter()
-            .enumerate()
-            .filter(|(_, field)| !field.skip)
+        self.fields.iter().enumerate().filter(|(_, field)| !field.skip)
     }
 }
 
 fn path_text(path: &Path) -> String {
-    path.segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect::<Vec<_>>()
-        .join("::")
+    path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
 }
 
 /// Whether `ty` names the type itself other than behind a `Gc`, `Weak` or `GcAny` (which

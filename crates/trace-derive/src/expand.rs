@@ -18,10 +18,7 @@ pub(crate) fn derive(input: TokenStream, default_crate: TokenStream) -> TokenStr
 }
 
 fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream {
-    let krate = container
-        .crate_path
-        .as_ref()
-        .map_or(default_crate, |path| quote!(#path));
+    let krate = container.crate_path.as_ref().map_or(default_crate, |path| quote!(#path));
     let input = container.input;
     let ident = &input.ident;
 
@@ -85,19 +82,16 @@ fn tracked_expr(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
         Body::Struct(variant) => vec![variant],
         Body::Enum(variants) => variants.iter().collect(),
     };
-    let terms = variants
-        .iter()
-        .flat_map(|variant| variant.traced())
-        .map(|(_, field)| {
-            let ty = field.ty;
-            if mentions_self(ty, own) {
-                // A field holding the type itself (`Box<Self>`, `Vec<Expr>`): asking it would
-                // ask the type's own question. Counting it as tracked is always safe.
-                quote!(true)
-            } else {
-                quote!(<#ty as #krate::Trace>::TRACKED)
-            }
-        });
+    let terms = variants.iter().flat_map(|variant| variant.traced()).map(|(_, field)| {
+        let ty = field.ty;
+        if mentions_self(ty, own) {
+            // A field holding the type itself (`Box<Self>`, `Vec<Expr>`): asking it would
+            // ask the type's own question. Counting it as tracked is always safe.
+            quote!(true)
+        } else {
+            quote!(<#ty as #krate::Trace>::TRACKED)
+        }
+    });
     quote!(false #(|| #terms)*)
 }
 

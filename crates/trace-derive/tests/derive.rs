@@ -13,11 +13,7 @@ fn tracked<T: Trace>() -> bool {
 }
 
 fn labels<T: Trace>(value: T) -> Vec<String> {
-    Gc::into_any(Gc::new(value))
-        .referents()
-        .into_iter()
-        .map(|r| r.label)
-        .collect()
+    Gc::into_any(Gc::new(value)).referents().into_iter().map(|r| r.label).collect()
 }
 
 #[derive(Trace)]
@@ -38,16 +34,7 @@ fn named_struct_fields_label_their_edges() {
         children: vec![Gc::new(3), Gc::new(4)],
         by_name: HashMap::from([("k".to_owned(), Gc::new(5))]),
     };
-    assert_eq!(
-        labels(value),
-        [
-            "attr_a",
-            "attr_b",
-            "children[0]",
-            "children[1]",
-            "by_name[\"k\"]"
-        ]
-    );
+    assert_eq!(labels(value), ["attr_a", "attr_b", "children[0]", "children[1]", "by_name[\"k\"]"]);
     assert!(tracked::<Named>());
 }
 
@@ -76,11 +63,7 @@ struct Plain {
 fn types_with_nothing_to_trace_are_leaves() {
     assert!(!tracked::<Unit>());
     assert!(!tracked::<Plain>());
-    let plain = Gc::new(Plain {
-        id: 1,
-        text: "t".into(),
-        ignored: Some(Gc::new(1)),
-    });
+    let plain = Gc::new(Plain { id: 1, text: "t".into(), ignored: Some(Gc::new(1)) });
     assert!(!Gc::is_tracked(&plain));
     assert_eq!(TypeInfo::of::<Plain>().header_size(), 16);
     assert_eq!(plain.id + plain.text.len() as u64, 2);
@@ -100,13 +83,7 @@ enum Shape {
 fn enum_variants_prefix_their_field_labels() {
     assert!(labels(Shape::Empty).is_empty());
     assert_eq!(labels(Shape::Leaf(Gc::new(1))), ["Leaf.0"]);
-    assert_eq!(
-        labels(Shape::Pair {
-            left: Gc::new(1),
-            right: Some(Gc::new(2))
-        }),
-        ["Pair.left", "Pair.right"]
-    );
+    assert_eq!(labels(Shape::Pair { left: Gc::new(1), right: Some(Gc::new(2)) }), ["Pair.left", "Pair.right"]);
     let tagged = Shape::Tagged(1, Gc::new(2));
     if let Shape::Tagged(_, skipped) = &tagged {
         assert_eq!(**skipped, 2);
@@ -144,12 +121,7 @@ where
 fn generic_types_bound_their_parameters_and_follow_them() {
     assert!(!tracked::<Generic<u8, 2>>());
     assert!(tracked::<Generic<Gc<u8>, 2>>());
-    assert_eq!(
-        labels(Generic {
-            items: [Some(Gc::new(1_u8)), None, Some(Gc::new(2))]
-        }),
-        ["items[0]", "items[2]"]
-    );
+    assert_eq!(labels(Generic { items: [Some(Gc::new(1_u8)), None, Some(Gc::new(2))] }), ["items[0]", "items[2]"]);
 }
 
 #[derive(Trace)]
@@ -161,29 +133,13 @@ struct Node {
 
 #[test]
 fn self_referencing_types_through_gc_and_weak_work() {
-    let a = Gc::new(Node {
-        value: 1,
-        next: RefCell::new(None),
-        parent: RefCell::new(Weak::new()),
-    });
-    let b = Gc::new(Node {
-        value: 2,
-        next: RefCell::new(Some(a.clone())),
-        parent: RefCell::new(Weak::new()),
-    });
+    let a = Gc::new(Node { value: 1, next: RefCell::new(None), parent: RefCell::new(Weak::new()) });
+    let b = Gc::new(Node { value: 2, next: RefCell::new(Some(a.clone())), parent: RefCell::new(Weak::new()) });
     *a.parent.borrow_mut() = Gc::downgrade(&b);
     let referents = Gc::to_any(&b).referents();
     assert_eq!(referents.len(), 1);
     assert_eq!(referents[0].label, "next");
-    assert_eq!(
-        referents[0]
-            .target
-            .clone()
-            .downcast::<Node>()
-            .unwrap()
-            .value,
-        1
-    );
+    assert_eq!(referents[0].target.clone().downcast::<Node>().unwrap().value, 1);
     assert!(Gc::is_tracked(&a));
     drop(b);
     assert!(a.parent.borrow().upgrade().is_none());
@@ -199,10 +155,7 @@ enum Expr {
 #[test]
 fn recursive_types_through_box_compile_and_trace() {
     let shared = Gc::new(Expr::Num(1));
-    let expr = Expr::Add(
-        Box::new(Expr::Num(2)),
-        Box::new(Expr::Shared(shared.clone())),
-    );
+    let expr = Expr::Add(Box::new(Expr::Num(2)), Box::new(Expr::Shared(shared.clone())));
     assert_eq!(labels(expr), ["Add.1.Shared.0"]);
     assert!(tracked::<Expr>());
     if let Expr::Num(n) = *shared {
@@ -224,12 +177,7 @@ struct Backward {
 
 #[test]
 fn mutually_recursive_types_compile_with_tracked() {
-    let value = Forward {
-        back: Some(Box::new(Backward {
-            forward: None,
-            leaf: Some(Gc::new(1)),
-        })),
-    };
+    let value = Forward { back: Some(Box::new(Backward { forward: None, leaf: Some(Gc::new(1)) })) };
     assert_eq!(labels(value), ["back.leaf"]);
 }
 
@@ -243,11 +191,7 @@ struct Connection {
 
 impl Finalize for Connection {
     fn finalize(&self) {
-        assert_eq!(
-            self.handlers.borrow().len(),
-            1,
-            "finalizers see the object intact"
-        );
+        assert_eq!(self.handlers.borrow().len(), 1, "finalizers see the object intact");
         FINALIZED.with(|f| f.set(f.get() + 1));
     }
 }
@@ -256,9 +200,7 @@ impl Finalize for Connection {
 fn finalize_attribute_wires_the_finalizer() {
     assert!(TypeInfo::of::<Connection>().has_finalizer());
     let before = FINALIZED.with(Cell::get);
-    let conn = Gc::new(Connection {
-        handlers: RefCell::new(vec![Gc::new(1)]),
-    });
+    let conn = Gc::new(Connection { handlers: RefCell::new(vec![Gc::new(1)]) });
     drop(conn);
     assert_eq!(FINALIZED.with(Cell::get), before + 1);
 }
@@ -282,12 +224,7 @@ struct Loud(String);
 fn describe_uses_debug_or_a_function() {
     let point = Gc::into_any(Gc::new(Point { x: 1, y: 2 }));
     assert_eq!(point.describe().as_deref(), Some("Point { x: 1, y: 2 }"));
-    assert_eq!(
-        Gc::into_any(Gc::new(Loud("hi".into())))
-            .describe()
-            .as_deref(),
-        Some("HI")
-    );
+    assert_eq!(Gc::into_any(Gc::new(Loud("hi".into()))).describe().as_deref(), Some("HI"));
     assert_eq!(Gc::into_any(Gc::new(Unit)).describe(), None);
 }
 
@@ -300,10 +237,7 @@ struct ThroughPath {
 
 #[test]
 fn crate_path_override_is_used() {
-    let value = ThroughPath {
-        inner: Rc::new("x".into()),
-        any: Some(Gc::into_any(Gc::new(1_u8))),
-    };
+    let value = ThroughPath { inner: Rc::new("x".into()), any: Some(Gc::into_any(Gc::new(1_u8))) };
     assert_eq!(value.inner.as_str(), "x");
     assert_eq!(labels(value), ["any"]);
 }
@@ -326,10 +260,7 @@ mod hygiene {
 
 #[test]
 fn generated_code_is_hygienic() {
-    let value = hygiene::Shadowed {
-        field: Some(Gc::new(1)),
-        __visitor: 0,
-    };
+    let value = hygiene::Shadowed { field: Some(Gc::new(1)), __visitor: 0 };
     assert_eq!(value.__visitor, 0);
     assert_eq!(labels(value), ["field"]);
 }

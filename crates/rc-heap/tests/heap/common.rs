@@ -11,10 +11,7 @@ pub fn scaled(n: usize) -> usize {
     if cfg!(miri) {
         return (n / 100_000).max(10);
     }
-    match std::env::var("CYCLEGC_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<usize>().ok())
-    {
+    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
         Some(divisor) if divisor > 0 => (n / divisor).max(10),
         _ => n,
     }
@@ -29,11 +26,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(name: &str) -> Gc<Node> {
-        Gc::new(Node {
-            name: name.to_owned(),
-            next: RefCell::new(None),
-            children: RefCell::new(Vec::new()),
-        })
+        Gc::new(Node { name: name.to_owned(), next: RefCell::new(None), children: RefCell::new(Vec::new()) })
     }
 
     pub fn link(from: &Gc<Node>, to: &Gc<Node>) {
@@ -81,10 +74,7 @@ pub struct Tracked {
 
 impl Tracked {
     pub fn new(drops: &Rc<Cell<usize>>) -> Gc<Tracked> {
-        Gc::new(Tracked {
-            _counter: DropCounter(drops.clone()),
-            next: RefCell::new(None),
-        })
+        Gc::new(Tracked { _counter: DropCounter(drops.clone()), next: RefCell::new(None) })
     }
 }
 

@@ -30,10 +30,7 @@ fn dropping_a_ten_million_node_list_does_not_overflow_the_stack() {
 }
 
 /// A value nested inside boxes and vectors between one `Gc` and the next.
-#[allow(
-    clippy::vec_box,
-    reason = "the nesting is the point: drop glue between Gcs"
-)]
+#[allow(clippy::vec_box, reason = "the nesting is the point: drop glue between Gcs")]
 struct Nested {
     inner: Vec<Box<Option<Gc<Nested>>>>,
 }
@@ -50,9 +47,7 @@ fn dropping_a_ten_million_deep_nested_structure_does_not_overflow_the_stack() {
     let n = scaled(10_000_000);
     let mut top = Gc::new(Nested { inner: Vec::new() });
     for _ in 0..n {
-        top = Gc::new(Nested {
-            inner: vec![Box::new(Some(top))],
-        });
+        top = Gc::new(Nested { inner: vec![Box::new(Some(top))] });
     }
     drop(top);
 }
@@ -119,26 +114,15 @@ fn a_panicking_drop_in_a_chain_still_frees_the_whole_chain() {
     let counter = Rc::new(Cell::new(0));
     let mut head = None;
     for i in 0..10 {
-        head = Some(Gc::new(Fragile {
-            fail: i % 3 == 0,
-            counter: counter.clone(),
-            next: head,
-        }));
+        head = Some(Gc::new(Fragile { fail: i % 3 == 0, counter: counter.clone(), next: head }));
     }
     let before = rc_heap::raw::young_count();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(head)));
-    assert_eq!(
-        *result.unwrap_err().downcast::<&str>().unwrap(),
-        "drop failed"
-    );
+    assert_eq!(*result.unwrap_err().downcast::<&str>().unwrap(), "drop failed");
     assert_eq!(counter.get(), 10);
     assert_eq!(rc_heap::raw::young_count(), before - 10);
     // The heap is still usable.
-    let fresh = Gc::new(Fragile {
-        fail: false,
-        counter: counter.clone(),
-        next: None,
-    });
+    let fresh = Gc::new(Fragile { fail: false, counter: counter.clone(), next: None });
     drop(fresh);
     assert_eq!(counter.get(), 11);
 }
@@ -164,10 +148,7 @@ fn a_drop_may_drop_other_handles_and_allocate() {
     let spawned = Rc::new(RefCell::new(Vec::new()));
     let mut head = None;
     for _ in 0..100 {
-        head = Some(Gc::new(Spawner {
-            spawned: spawned.clone(),
-            next: head,
-        }));
+        head = Some(Gc::new(Spawner { spawned: spawned.clone(), next: head }));
     }
     drop(head);
     assert_eq!(spawned.borrow().len(), 100);
@@ -192,31 +173,10 @@ fn objects_die_depth_first_in_the_order_their_handles_are_dropped() {
         }
     }
     let log = Rc::new(RefCell::new(Vec::new()));
-    let leaf = |name| {
-        Gc::new(Named {
-            name,
-            log: log.clone(),
-            children: Vec::new(),
-        })
-    };
-    let left = Gc::new(Named {
-        name: "left",
-        log: log.clone(),
-        children: vec![leaf("left.0"), leaf("left.1")],
-    });
-    let right = Gc::new(Named {
-        name: "right",
-        log: log.clone(),
-        children: vec![leaf("right.0")],
-    });
-    let root = Gc::new(Named {
-        name: "root",
-        log: log.clone(),
-        children: vec![left, right],
-    });
+    let leaf = |name| Gc::new(Named { name, log: log.clone(), children: Vec::new() });
+    let left = Gc::new(Named { name: "left", log: log.clone(), children: vec![leaf("left.0"), leaf("left.1")] });
+    let right = Gc::new(Named { name: "right", log: log.clone(), children: vec![leaf("right.0")] });
+    let root = Gc::new(Named { name: "root", log: log.clone(), children: vec![left, right] });
     drop(root);
-    assert_eq!(
-        *log.borrow(),
-        ["root", "left", "left.0", "left.1", "right", "right.0"]
-    );
+    assert_eq!(*log.borrow(), ["root", "left", "left.0", "left.1", "right", "right.0"]);
 }

@@ -26,10 +26,7 @@ unsafe impl Trace for Logged {
     }
     fn finalize(&self) {
         let child = self.child.as_deref().cloned().unwrap_or_default();
-        LOG.with(|log| {
-            log.borrow_mut()
-                .push(format!("finalize {} {child}", self.name))
-        });
+        LOG.with(|log| log.borrow_mut().push(format!("finalize {} {child}", self.name)));
     }
 }
 
@@ -42,10 +39,7 @@ impl Drop for Logged {
 #[test]
 fn finalizer_runs_before_drop_with_the_object_intact() {
     LOG.with(|log| log.borrow_mut().clear());
-    let a = Gc::new(Logged {
-        name: "a",
-        child: Some(Gc::new("kid".to_owned())),
-    });
+    let a = Gc::new(Logged { name: "a", child: Some(Gc::new("kid".to_owned())) });
     assert!(!Gc::is_finalized(&a));
     drop(a);
     assert_eq!(log(), ["finalize a kid", "drop a"]);
@@ -53,10 +47,7 @@ fn finalizer_runs_before_drop_with_the_object_intact() {
 
 #[test]
 fn finalizer_runs_before_weak_references_are_cleared() {
-    let a = Gc::new(Logged {
-        name: "b",
-        child: None,
-    });
+    let a = Gc::new(Logged { name: "b", child: None });
     let calls = Rc::new(Cell::new(0));
     let seen = calls.clone();
     let _w = Gc::downgrade_with_callback(&a, move |_| seen.set(seen.get() + 1));
@@ -87,22 +78,14 @@ unsafe impl Trace for Phoenix {
 #[test]
 fn a_finalizer_may_resurrect_its_object_and_never_runs_again() {
     let finalized = Rc::new(Cell::new(0));
-    let p = Gc::new(Phoenix {
-        me: RefCell::new(Weak::new()),
-        finalized: finalized.clone(),
-    });
+    let p = Gc::new(Phoenix { me: RefCell::new(Weak::new()), finalized: finalized.clone() });
     let weak = Gc::downgrade(&p);
     *p.me.borrow_mut() = weak.clone();
     drop(p);
     assert_eq!(finalized.get(), 1);
-    let back = RESURRECTED
-        .with(|r| r.borrow_mut().pop())
-        .expect("resurrected");
+    let back = RESURRECTED.with(|r| r.borrow_mut().pop()).expect("resurrected");
     assert!(Gc::is_finalized(&back));
-    assert!(
-        !weak.is_dead(),
-        "a resurrected object's weak references still work"
-    );
+    assert!(!weak.is_dead(), "a resurrected object's weak references still work");
     drop(back);
     assert_eq!(finalized.get(), 1);
     assert!(weak.is_dead());
@@ -127,18 +110,11 @@ fn a_resurrected_tracked_object_is_linked_again() {
         }
     }
     thread_local!(static SAVED: RefCell<Option<Gc<Holder>>> = const { RefCell::new(None) });
-    let h = Gc::new(Holder {
-        me: RefCell::new(Weak::new()),
-        keep: Some(Gc::new(9)),
-    });
+    let h = Gc::new(Holder { me: RefCell::new(Weak::new()), keep: Some(Gc::new(9)) });
     *h.me.borrow_mut() = Gc::downgrade(&h);
     let before = rc_heap::raw::young_count();
     drop(h);
-    assert_eq!(
-        rc_heap::raw::young_count(),
-        before,
-        "unlinked at death, linked again on resurrection"
-    );
+    assert_eq!(rc_heap::raw::young_count(), before, "unlinked at death, linked again on resurrection");
     let back = SAVED.with(|s| s.borrow_mut().take()).unwrap();
     assert_eq!(**back.keep.as_ref().unwrap(), 9);
     drop(back);

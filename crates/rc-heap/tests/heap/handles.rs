@@ -79,10 +79,7 @@ fn type_info_names_the_type_in_full_and_short() {
     let info = TypeInfo::of::<Node>();
     assert!(info.name().ends_with("common::Node"), "{}", info.name());
     assert_eq!(info.short_name(), "Node");
-    assert_eq!(
-        TypeInfo::of::<Vec<Gc<Node>>>().short_name(),
-        "Vec<Gc<Node>>"
-    );
+    assert_eq!(TypeInfo::of::<Vec<Gc<Node>>>().short_name(), "Vec<Gc<Node>>");
     assert_eq!(info.size(), size_of::<Node>());
     assert!(!info.has_finalizer());
 }
@@ -151,27 +148,15 @@ fn gc_any_keeps_its_object_alive() {
 fn describe_is_available_through_the_erased_handle() {
     let any = Gc::into_any(Node::new("root"));
     assert_eq!(any.describe().as_deref(), Some("root"));
-    assert_eq!(
-        Gc::into_any(Gc::new(42_i32)).describe().as_deref(),
-        Some("42")
-    );
-    assert_eq!(
-        Gc::into_any(Gc::new(String::from("s")))
-            .describe()
-            .as_deref(),
-        Some("\"s\"")
-    );
+    assert_eq!(Gc::into_any(Gc::new(42_i32)).describe().as_deref(), Some("42"));
+    assert_eq!(Gc::into_any(Gc::new(String::from("s"))).describe().as_deref(), Some("\"s\""));
 }
 
 #[cfg(feature = "alloc-site")]
 #[test]
 fn alloc_site_records_the_line_of_gc_new() {
     let line = line!() + 1;
-    let node = Gc::new(Node {
-        name: "a".into(),
-        next: Default::default(),
-        children: Default::default(),
-    });
+    let node = Gc::new(Node { name: "a".into(), next: Default::default(), children: Default::default() });
     let site = Gc::alloc_site(&node).expect("recorded");
     assert_eq!(site.line(), line);
     assert!(site.file().ends_with("handles.rs"));

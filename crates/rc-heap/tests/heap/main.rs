@@ -1,9 +1,6 @@
 //! rc-heap's test suite: one binary, so that valgrind and Miri run it in one go.
 
-#![allow(
-    unsafe_code,
-    reason = "hand-written Trace impls and the raw collector mechanism under test"
-)]
+#![allow(unsafe_code, reason = "hand-written Trace impls and the raw collector mechanism under test")]
 
 mod common;
 mod dealloc;

@@ -102,16 +102,8 @@ impl World {
         let deaths = self.deaths.borrow();
         for (i, weak) in self.weak.iter().enumerate() {
             let alive = reachable.contains(&i);
-            assert_eq!(
-                !weak.is_dead(),
-                alive,
-                "object {i}: weak handle disagrees with the oracle"
-            );
-            assert_eq!(
-                !deaths.contains(&i),
-                alive,
-                "object {i}: death callback disagrees with the oracle"
-            );
+            assert_eq!(!weak.is_dead(), alive, "object {i}: weak handle disagrees with the oracle");
+            assert_eq!(!deaths.contains(&i), alive, "object {i}: death callback disagrees with the oracle");
         }
     }
 }

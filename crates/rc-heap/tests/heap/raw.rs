@@ -31,10 +31,7 @@ fn new_tracked_objects_join_the_young_list_and_leave_it_at_death() {
     let leaf = Gc::new(5_u32);
     let after = young_list();
     assert_eq!(after.len(), before.len() + 2);
-    assert_eq!(
-        &after[before.len()..],
-        &[Gc::to_any(&a).header(), Gc::to_any(&b).header()]
-    );
+    assert_eq!(&after[before.len()..], &[Gc::to_any(&a).header(), Gc::to_any(&b).header()]);
     assert!(!after.contains(&Gc::to_any(&leaf).header()));
     drop(a);
     assert_eq!(young_list().len(), before.len() + 1);
@@ -71,7 +68,7 @@ fn counting_hook() {
 
 #[test]
 fn allocation_calls_the_hook_when_the_young_count_reaches_the_limit() {
-    assert!(raw::set_collect_hook(counting_hook));
+    assert!(raw::set_collect_hook(counting_hook, usize::MAX));
     assert!(raw::collect_hook_installed());
     raw::set_young_count(0);
     raw::set_young_limit(5);
@@ -82,11 +79,7 @@ fn allocation_calls_the_hook_when_the_young_count_reaches_the_limit() {
     assert_eq!(HOOK_CALLS.with(Cell::get), 0);
     keep.push(Node::new("fifth"));
     assert_eq!(HOOK_CALLS.with(Cell::get), 1);
-    keep.push(Gc::new(Node {
-        name: "y".into(),
-        next: RefCell::new(None),
-        children: RefCell::new(Vec::new()),
-    }));
+    keep.push(Gc::new(Node { name: "y".into(), next: RefCell::new(None), children: RefCell::new(Vec::new()) }));
     assert_eq!(HOOK_CALLS.with(Cell::get), 1, "the hook reset the count");
     for _ in 0..20 {
         let _leaf = Gc::new(1_u64);
@@ -128,18 +121,8 @@ impl Drop for Peer {
 #[test]
 fn a_gc_to_a_value_the_collector_dropped_panics_with_the_type_name() {
     let seen = std::rc::Rc::new(RefCell::new(Vec::new()));
-    let a = Gc::new(Peer {
-        name: "a",
-        other: RefCell::new(None),
-        seen: seen.clone(),
-        deref_in_drop: false,
-    });
-    let b = Gc::new(Peer {
-        name: "b",
-        other: RefCell::new(Some(a.clone())),
-        seen: seen.clone(),
-        deref_in_drop: true,
-    });
+    let a = Gc::new(Peer { name: "a", other: RefCell::new(None), seen: seen.clone(), deref_in_drop: false });
+    let b = Gc::new(Peer { name: "b", other: RefCell::new(Some(a.clone())), seen: seen.clone(), deref_in_drop: true });
     *a.other.borrow_mut() = Some(b.clone());
     let (ha, hb) = (Gc::to_any(&a).header(), Gc::to_any(&b).header());
     drop((a, b));
@@ -154,14 +137,8 @@ fn a_gc_to_a_value_the_collector_dropped_panics_with_the_type_name() {
         (panic_a, panic_b)
     };
     assert!(panic_a.is_none());
-    let message = panic_b
-        .expect("b's Drop dereferenced a dropped value")
-        .downcast::<String>()
-        .unwrap();
-    assert!(
-        message.contains("Gc<") && message.contains("::Peer>"),
-        "{message}"
-    );
+    let message = panic_b.expect("b's Drop dereferenced a dropped value").downcast::<String>().unwrap();
+    assert!(message.contains("Gc<") && message.contains("::Peer>"), "{message}");
     assert!(message.contains("finalizer"), "{message}");
     let seen = seen.borrow();
     assert_eq!(seen[0], "a saw b");
@@ -193,9 +170,7 @@ fn a_held_object_that_a_handle_outlives_becomes_a_zombie_and_is_freed_later() {
     assert_eq!(drops.get(), 1);
     assert!(Gc::is_dropped(&outside));
     assert!(Gc::try_get(&outside).is_err());
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        outside.next.borrow().is_some()
-    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| outside.next.borrow().is_some()));
     assert!(result.is_err());
     drop(outside);
     assert_eq!(drops.get(), 1, "the value is not dropped twice");

@@ -41,14 +41,8 @@ fn objects_in_thread_locals_die_cleanly_at_thread_exit() {
         // EARLY before EARLY_WATCH (thread-locals go in reverse order of first use).
         EARLY_WATCH.with(|_| ());
         EARLY.with(|_| ());
-        let shared = Gc::new(Counted {
-            drops: d.clone(),
-            next: None,
-        });
-        let chain = Gc::new(Counted {
-            drops: d.clone(),
-            next: Some(shared.clone()),
-        });
+        let shared = Gc::new(Counted { drops: d.clone(), next: None });
+        let chain = Gc::new(Counted { drops: d.clone(), next: Some(shared.clone()) });
         EARLY.with(|slot| *slot.borrow_mut() = Some(chain));
         LATE.with(|slot| *slot.borrow_mut() = Some(shared.clone()));
         let weak = Gc::downgrade_with_callback(&shared, move |_| {

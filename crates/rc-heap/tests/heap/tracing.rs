@@ -36,10 +36,7 @@ fn containers_of_gc_are_tracked() {
     assert!(tracked::<BTreeMap<Gc<u8>, u8>>());
     assert!(tracked::<(u8, Option<Gc<u8>>)>());
     assert!(tracked::<RefCell<VecDeque<Gc<u8>>>>());
-    assert!(
-        tracked::<Vec<rc_heap::Weak<Node>>>(),
-        "weak references are reported to the collector"
-    );
+    assert!(tracked::<Vec<rc_heap::Weak<Node>>>(), "weak references are reported to the collector");
 }
 
 #[test]
@@ -77,11 +74,7 @@ fn gc_keys_are_edges_too() {
 fn sets_tuples_options_and_boxes_are_traced() {
     let set: HashSet<Gc<u8>> = [Gc::new(1), Gc::new(2)].into_iter().collect();
     assert_eq!(Gc::into_any(Gc::new(set)).referents().len(), 2);
-    let tuple = Gc::into_any(Gc::new((
-        1_u8,
-        Gc::new(2_u8),
-        Some(Box::new(Gc::new(3_u8))),
-    )));
+    let tuple = Gc::into_any(Gc::new((1_u8, Gc::new(2_u8), Some(Box::new(Gc::new(3_u8))))));
     assert_eq!(labels(&tuple), ["1", "2"]);
     let none: Option<Gc<u8>> = None;
     assert!(Gc::into_any(Gc::new(none)).referents().is_empty());
@@ -95,10 +88,8 @@ fn struct_fields_label_their_edges() {
     a.children.borrow_mut().push(b.clone());
     a.children.borrow_mut().push(Node::new("c"));
     let referents = Gc::to_any(&a).referents();
-    let described: Vec<(String, Option<String>)> = referents
-        .iter()
-        .map(|r| (r.label.clone(), r.target.describe()))
-        .collect();
+    let described: Vec<(String, Option<String>)> =
+        referents.iter().map(|r| (r.label.clone(), r.target.describe())).collect();
     assert_eq!(
         described,
         [

@@ -70,9 +70,7 @@ fn callbacks_run_newest_first() {
     let mut keep = Vec::new();
     for i in 0..4 {
         let order = order.clone();
-        keep.push(Gc::downgrade_with_callback(&a, move |_| {
-            order.borrow_mut().push(i)
-        }));
+        keep.push(Gc::downgrade_with_callback(&a, move |_| order.borrow_mut().push(i)));
     }
     drop(a);
     assert_eq!(*order.borrow(), vec![3, 2, 1, 0]);
@@ -140,9 +138,7 @@ fn callbacks_of_objects_dying_in_a_chain_all_run() {
     while let Some(node) = cursor {
         let deaths = deaths.clone();
         let name = node.name.clone();
-        keep.push(Gc::downgrade_with_callback(&node, move |_| {
-            deaths.borrow_mut().push(name)
-        }));
+        keep.push(Gc::downgrade_with_callback(&node, move |_| deaths.borrow_mut().push(name)));
         cursor = node.next.borrow().clone();
     }
     drop(head);

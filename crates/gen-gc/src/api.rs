@@ -1,0 +1,277 @@
+//! Python's `gc` module, as free functions on the current thread's heap.
+
+use std::fmt;
+use std::io::Write;
+use std::rc::Rc;
+
+use rc_heap::GcAny;
+
+use crate::collect::{collect_with_callbacks, for_each, list, list_len};
+use crate::state::{
+    CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, PERMANENT, Phase, try_with_state,
+    with_state,
+};
+use crate::{DebugFlags, install};
+
+/// An argument Python's `gc` would reject with `ValueError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcError {
+    /// A generation number of 3 or more (`gc.collect(3)`: "invalid generation").
+    InvalidGeneration(usize),
+}
+
+impl fmt::Display for GcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GcError::InvalidGeneration(generation) => {
+                write!(f, "invalid generation {generation}: generations are 0, 1 and 2 (there are {NUM_GENERATIONS})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for GcError {}
+
+fn check_generation(generation: usize) -> Result<(), GcError> {
+    if generation < NUM_GENERATIONS { Ok(()) } else { Err(GcError::InvalidGeneration(generation)) }
+}
+
+/// `gc.enable()`: turns automatic collection on (it is on by default).
+pub fn enable() {
+    with_state(|state| {
+        state.enabled.set(true);
+        state.update_young_limit();
+    });
+}
+
+/// `gc.disable()`: turns automatic collection off. [`collect`] still works.
+pub fn disable() {
+    with_state(|state| {
+        state.enabled.set(false);
+        state.update_young_limit();
+    });
+}
+
+/// `gc.isenabled()`.
+pub fn is_enabled() -> bool {
+    with_state(|state| state.enabled.get())
+}
+
+/// `gc.collect()`: a full collection. Returns the number of unreachable objects found
+/// (collected plus uncollectable); 0 when called during a collection.
+pub fn collect() -> usize {
+    with_state(|state| {
+        let outcome = collect_with_callbacks(state, NUM_GENERATIONS - 1);
+        outcome.collected + outcome.uncollectable
+    })
+}
+
+/// `gc.collect(generation)`: collects `generation` and the younger ones.
+pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
+    check_generation(generation)?;
+    Ok(with_state(|state| {
+        let outcome = collect_with_callbacks(state, generation);
+        outcome.collected + outcome.uncollectable
+    }))
+}
+
+/// The allocation hook: CPython's `collect_generations`, picking the oldest generation
+/// whose count exceeds its threshold.
+pub(crate) fn collect_automatically() {
+    try_with_state(|state| {
+        let thresholds = state.thresholds.get();
+        if !state.enabled.get() || thresholds[0] == 0 || state.collecting.get() {
+            return;
+        }
+        let counts = state.counts();
+        for generation in (0..NUM_GENERATIONS).rev() {
+            if counts[generation] > thresholds[generation] {
+                if generation == NUM_GENERATIONS - 1
+                    && state.long_lived_pending.get() < state.long_lived_total.get() / 4
+                {
+                    continue;
+                }
+                collect_with_callbacks(state, generation);
+                break;
+            }
+        }
+    });
+}
+
+/// `gc.get_count()`: the current collection counts of the three generations.
+pub fn get_count() -> (usize, usize, usize) {
+    with_state(|state| {
+        let [a, b, c] = state.counts();
+        (a, b, c)
+    })
+}
+
+/// `gc.set_threshold(threshold0, threshold1, threshold2)`. A `threshold0` of 0 disables
+/// automatic collection.
+pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
+    with_state(|state| {
+        state.thresholds.set([threshold0, threshold1, threshold2]);
+        state.update_young_limit();
+    });
+}
+
+/// `gc.get_threshold()`.
+pub fn get_threshold() -> (usize, usize, usize) {
+    with_state(|state| {
+        let [a, b, c] = state.thresholds.get();
+        (a, b, c)
+    })
+}
+
+/// `gc.get_objects(generation=None)`: every object the collector tracks, or those of one
+/// generation. Frozen objects are listed only when `generation` is `None`.
+pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
+    install();
+    let lists: Vec<usize> = match generation {
+        Some(generation) => {
+            check_generation(generation)?;
+            vec![generation]
+        }
+        None => (0..=PERMANENT).collect(),
+    };
+    let mut objects = Vec::new();
+    for index in lists {
+        // SAFETY: objects in the heap's lists are alive and not queued to die.
+        for_each(list(index), |header| objects.push(unsafe { rc_heap::raw::handle(header) }));
+    }
+    Ok(objects)
+}
+
+/// `gc.get_referents(*objs)`: the objects that `objects` refer to directly.
+pub fn get_referents(objects: &[GcAny]) -> Vec<GcAny> {
+    objects.iter().flat_map(|object| object.referents()).map(|referent| referent.target).collect()
+}
+
+/// `gc.get_referrers(*objs)`: the tracked objects that refer directly to any of `objects`.
+pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
+    install();
+    let targets: std::collections::HashSet<usize> = objects.iter().map(GcAny::addr).collect();
+    let mut referrers = Vec::new();
+    for index in 0..=PERMANENT {
+        for_each(list(index), |header| {
+            struct Refers<'a> {
+                targets: &'a std::collections::HashSet<usize>,
+                found: bool,
+            }
+            impl rc_heap::Visitor for Refers<'_> {
+                fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
+                    self.found |= self.targets.contains(&(edge.header().as_ptr() as usize));
+                }
+            }
+            let mut visitor = Refers { targets: &targets, found: false };
+            // SAFETY: objects in the heap's lists are alive with their values intact.
+            unsafe { rc_heap::raw::trace(header, &mut visitor) };
+            if visitor.found {
+                // SAFETY: as above.
+                referrers.push(unsafe { rc_heap::raw::handle(header) });
+            }
+        });
+    }
+    referrers
+}
+
+/// `gc.is_tracked(obj)`: whether the collector tracks the object (its type may hold `Gc`s).
+pub fn is_tracked(object: &GcAny) -> bool {
+    object.is_tracked()
+}
+
+/// `gc.is_finalized(obj)`: whether the object's finalizer has run.
+pub fn is_finalized(object: &GcAny) -> bool {
+    object.is_finalized()
+}
+
+/// `gc.freeze()`: moves every tracked object to the permanent generation, which no
+/// collection examines.
+pub fn freeze() {
+    install();
+    for index in 0..NUM_GENERATIONS {
+        // SAFETY: distinct sentinels of this thread's heap.
+        unsafe { rc_heap::raw::Links::splice_all(list(index), list(PERMANENT)) };
+    }
+    with_state(|state| {
+        state.older_counts.set([0; NUM_GENERATIONS]);
+        rc_heap::raw::set_young_count(0);
+    });
+}
+
+/// `gc.unfreeze()`: moves the permanent generation back into the oldest generation.
+pub fn unfreeze() {
+    install();
+    // SAFETY: distinct sentinels of this thread's heap.
+    unsafe { rc_heap::raw::Links::splice_all(list(PERMANENT), list(NUM_GENERATIONS - 1)) };
+}
+
+/// `gc.get_freeze_count()`: the number of objects in the permanent generation.
+pub fn get_freeze_count() -> usize {
+    install();
+    list_len(list(PERMANENT))
+}
+
+/// `gc.garbage`: uncollectable objects (legacy finalizer policy) and, with
+/// [`DEBUG_SAVEALL`](crate::DEBUG_SAVEALL), everything a collection found unreachable.
+/// Returns handles; the list keeps its own.
+pub fn garbage() -> Vec<GcAny> {
+    with_state(|state| state.garbage.borrow().clone())
+}
+
+/// Empties `gc.garbage` (`del gc.garbage[:]`) and returns what it held. Dropping the result
+/// lets reference counting and the next collection free those objects.
+pub fn take_garbage() -> Vec<GcAny> {
+    with_state(|state| std::mem::take(&mut *state.garbage.borrow_mut()))
+}
+
+/// `gc.callbacks.append(callback)`: `callback(phase, info)` runs at the start and the stop
+/// of every collection. A panicking callback is caught and reported on the debug output.
+pub fn add_callback(callback: impl Fn(Phase, &CallbackInfo) + 'static) -> CallbackId {
+    with_state(|state| state.add_callback(Rc::new(callback)))
+}
+
+/// `gc.callbacks.remove(callback)`. Returns whether it was registered.
+pub fn remove_callback(id: CallbackId) -> bool {
+    with_state(|state| {
+        let mut callbacks = state.callbacks.borrow_mut();
+        let before = callbacks.len();
+        callbacks.retain(|(registered, _)| *registered != id);
+        callbacks.len() != before
+    })
+}
+
+/// `gc.set_debug(flags)`.
+pub fn set_debug(flags: DebugFlags) {
+    with_state(|state| state.debug.set(flags));
+}
+
+/// `gc.get_debug()`.
+pub fn get_debug() -> DebugFlags {
+    with_state(|state| state.debug.get())
+}
+
+/// Where the `DEBUG_*` lines go: `None` for standard error (the default).
+pub fn set_debug_output(writer: Option<Box<dyn Write>>) {
+    with_state(|state| state.set_writer(writer));
+}
+
+/// `gc.get_stats()`: per generation, the collections, collected and uncollectable counts.
+pub fn get_stats() -> [GenerationStats; NUM_GENERATIONS] {
+    with_state(|state| state.stats.get())
+}
+
+/// Chooses the finalizer semantics of later collections.
+pub fn set_finalizer_policy(policy: FinalizerPolicy) {
+    with_state(|state| state.policy.set(policy));
+}
+
+/// The finalizer semantics in use.
+pub fn get_finalizer_policy() -> FinalizerPolicy {
+    with_state(|state| state.policy.get())
+}
+
+/// Whether a collection is running on this thread (user code called from one sees `true`).
+pub fn is_collecting() -> bool {
+    with_state(|state| state.collecting.get())
+}

@@ -1,0 +1,499 @@
+//! One collection: CPython 3.11's algorithm over rc-heap's lists.
+//!
+//! 1. Merge the younger generations into the one collected.
+//! 2. `gc_refs = refcount`; subtract every reference from inside the generation; objects
+//!    still positive are referenced from outside and are roots. Everything reachable from
+//!    a root survives and is promoted; the rest is unreachable.
+//! 3. Legacy policy only: objects with finalizers, and all they reach, are uncollectable.
+//! 4. Weak references to unreachable objects are cleared; callbacks of those not held by
+//!    garbage run.
+//! 5. Finalizers run, once per object.
+//! 6. Reachability is computed again inside the unreachable set: what a finalizer
+//!    resurrected survives.
+//! 7. The values of the rest are dropped (breaking the cycles) and their memory freed, or,
+//!    with `DEBUG_SAVEALL`, they are kept in `garbage`.
+//!
+//! `gc_refs` lives in the `prev` word of each object's links while the generation is walked,
+//! as CPython keeps it in `_gc_prev`: `(gc_refs << 3) | flags`. The list stays walkable
+//! through `next`; the last pass rebuilds `prev` and takes the unreachable objects out.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
+use rc_heap::{Visitor, WeakEdge};
+
+use crate::state::{CallbackInfo, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
+use crate::{DebugFlags, describe_panic, object_repr};
+
+/// The object is in the set being examined.
+const COLLECTING: usize = 1;
+/// The object was found reachable.
+const REACHABLE: usize = 2;
+const REFS_SHIFT: u32 = 3;
+const ONE_REF: usize = 1 << REFS_SHIFT;
+
+/// What one collection found.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Outcome {
+    pub(crate) collected: usize,
+    pub(crate) uncollectable: usize,
+}
+
+/// Collects `generation` (and the younger ones), unless a collection is already running.
+pub(crate) fn collect_with_callbacks(state: &State, generation: usize) -> Outcome {
+    if state.collecting.replace(true) {
+        return Outcome::default();
+    }
+    let guard = Collecting(state);
+    invoke_callbacks(
+        state,
+        Phase::Start,
+        &CallbackInfo {
+            generation,
+            collected: 0,
+            uncollectable: 0,
+            duration: std::time::Duration::ZERO,
+            candidates: 0,
+        },
+    );
+    let start = Instant::now();
+    let (outcome, candidates) = collect(state, generation);
+    let duration = start.elapsed();
+    if state.debug.get().contains(DebugFlags::STATS) {
+        state.debug_line(format_args!(
+            "gc: done, {} unreachable, {} uncollectable, {:.4}s elapsed",
+            outcome.collected + outcome.uncollectable,
+            outcome.uncollectable,
+            duration.as_secs_f64()
+        ));
+    }
+    let mut stats = state.stats.get();
+    stats[generation].collections += 1;
+    stats[generation].collected += outcome.collected;
+    stats[generation].uncollectable += outcome.uncollectable;
+    state.stats.set(stats);
+    invoke_callbacks(
+        state,
+        Phase::Stop,
+        &CallbackInfo {
+            generation,
+            collected: outcome.collected,
+            uncollectable: outcome.uncollectable,
+            duration,
+            candidates,
+        },
+    );
+    drop(guard);
+    outcome
+}
+
+struct Collecting<'a>(&'a State);
+
+impl Drop for Collecting<'_> {
+    fn drop(&mut self) {
+        self.0.collecting.set(false);
+    }
+}
+
+fn invoke_callbacks(state: &State, phase: Phase, info: &CallbackInfo) {
+    let callbacks: Vec<_> = state.callbacks.borrow().iter().map(|(_, cb)| cb.clone()).collect();
+    for callback in callbacks {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(phase, info))) {
+            report(state, "a collection callback", &panic);
+        }
+    }
+}
+
+fn report(state: &State, what: &str, panic: &Panic) {
+    state.debug_line(format_args!("gc: a panic in {what} was caught: {}", describe_panic(panic)));
+}
+
+/// The heap list of `generation` (or of the permanent generation).
+pub(crate) fn list(index: usize) -> &'static Links {
+    // SAFETY: the heap's list sentinels live as long as the thread, and this reference never
+    // leaves it (`Links` is not `Send`).
+    unsafe { raw::list(index).as_ref() }
+}
+
+/// The objects in a list.
+pub(crate) fn list_len(sentinel: &Links) -> usize {
+    let mut count = 0;
+    for_each(sentinel, |_| count += 1);
+    count
+}
+
+/// Calls `f` on the header of every object in a list (which `f` must not change).
+pub(crate) fn for_each(sentinel: &Links, mut f: impl FnMut(NonNull<ObjHeader>)) {
+    let end: *const Links = sentinel;
+    let mut cursor = sentinel.next();
+    while cursor != end {
+        // SAFETY: the list is a valid circular list of tracked objects: every element but
+        // the sentinel is the links of a live object.
+        unsafe {
+            let next = (*cursor).next();
+            f(Links::header(cursor));
+            cursor = next;
+        }
+    }
+}
+
+fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
+    // SAFETY: only tracked objects are in the collector's lists and sets; their links are in
+    // front of the header and live as long as the object, which outlives this use.
+    unsafe { Links::of(header).as_ref() }
+}
+
+/// Traces the tracked edges of `header` into `edges`. A value that cannot be traced now
+/// (mutably borrowed, or its `Trace` panicked) comes back as untraceable.
+fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    edges.clear();
+    // SAFETY: only live objects whose values are intact are traced.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace_tracked(header, edges) }));
+    if let Err(panic) = result {
+        // SAFETY: as above.
+        let name = unsafe { raw::type_info(header) }.short_name();
+        report(state, &format!("<{name}>'s Trace impl"), &panic);
+        edges.clear();
+        edges.mark_untraceable();
+    }
+}
+
+fn collect(state: &State, generation: usize) -> (Outcome, usize) {
+    let debug = state.debug.get();
+    if debug.contains(DebugFlags::STATS) {
+        let counts: Vec<String> = (0..NUM_GENERATIONS).map(|g| list_len(list(g)).to_string()).collect();
+        state.debug_line(format_args!("gc: collecting generation {generation}..."));
+        state.debug_line(format_args!("gc: objects in each generation: {}", counts.join(" ")));
+        state.debug_line(format_args!("gc: objects in permanent generation: {}", list_len(list(PERMANENT))));
+    }
+
+    // Counts: the next generation gains a collection, this one and the younger start over.
+    let mut counts = state.older_counts.get();
+    if generation + 1 < NUM_GENERATIONS {
+        counts[generation + 1] += 1;
+    }
+    for count in counts.iter_mut().take(generation + 1).skip(1) {
+        *count = 0;
+    }
+    state.older_counts.set(counts);
+    raw::set_young_count(0);
+
+    let young = list(generation);
+    for younger in 0..generation {
+        // SAFETY: distinct sentinels of this thread's heap.
+        unsafe { Links::splice_all(list(younger), young) };
+    }
+
+    let mut edges = EdgeList::new();
+    let candidates = find_unreachable(state, young, &mut edges);
+    let unreachable = take_unreachable(young);
+
+    // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
+    if generation + 1 < NUM_GENERATIONS {
+        if generation == NUM_GENERATIONS - 2 {
+            state.long_lived_pending.set(state.long_lived_pending.get() + list_len(young));
+        }
+        // SAFETY: distinct sentinels of this thread's heap.
+        unsafe { Links::splice_all(young, list(generation + 1)) };
+    } else {
+        state.long_lived_pending.set(0);
+        state.long_lived_total.set(list_len(young));
+    }
+    let old = list((generation + 1).min(NUM_GENERATIONS - 1));
+
+    // Legacy policy: finalizer objects and all they reach are uncollectable.
+    let (unreachable, uncollectable) = match state.policy.get() {
+        FinalizerPolicy::Pep442 => (unreachable, Vec::new()),
+        FinalizerPolicy::Legacy => split_legacy_finalizers(state, unreachable, &mut edges),
+    };
+    for &header in &uncollectable {
+        if debug.contains(DebugFlags::UNCOLLECTABLE) {
+            state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
+        }
+        // SAFETY: an unreachable object is alive (its cycle holds it) and in no list.
+        unsafe {
+            old.insert_before(links_of(header));
+            state.garbage.borrow_mut().push(raw::handle(header));
+        }
+    }
+
+    // From here on user code runs: hold the garbage so that no count reaching zero frees it.
+    for &header in &unreachable {
+        // SAFETY: unreachable objects are alive, tracked and not queued.
+        unsafe { raw::hold(header) };
+    }
+    clear_weak_refs(state, &unreachable);
+    if debug.contains(DebugFlags::COLLECTABLE) {
+        for &header in &unreachable {
+            state.debug_line(format_args!("gc: collectable {}", object_repr(header)));
+        }
+    }
+    let collected = unreachable.len();
+    run_finalizers(state, &unreachable);
+    let garbage = resurrect(state, unreachable, old, &mut edges);
+
+    if debug.contains(DebugFlags::SAVEALL) {
+        for &header in &garbage {
+            // SAFETY: held objects are alive and, once taken out, in no list.
+            unsafe {
+                state.garbage.borrow_mut().push(raw::handle(header));
+                old.insert_before(links_of(header));
+                raw::release(header);
+            }
+        }
+    } else {
+        delete(state, &garbage);
+    }
+    (Outcome { collected, uncollectable: uncollectable.len() }, candidates)
+}
+
+/// `update_refs`, `subtract_refs` and the marking of everything reachable from the roots.
+/// Returns how many objects were examined.
+fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
+    let mut candidates = 0;
+    for_each(young, |header| {
+        candidates += 1;
+        // SAFETY: objects in the list are alive.
+        let refs = unsafe { raw::strong_count(header) };
+        links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
+    });
+    for_each(young, |header| {
+        trace(state, header, edges);
+        if edges.is_untraceable() {
+            // Held from where we cannot see: a root, whatever its count says.
+            let links = links_of(header);
+            links.set_prev_word(links.prev_word() + ONE_REF);
+        }
+        for &child in edges.edges() {
+            let links = links_of(child);
+            let word = links.prev_word();
+            if word & COLLECTING != 0 {
+                if word >> REFS_SHIFT == 0 {
+                    broken_trace(state, header, child);
+                } else {
+                    links.set_prev_word(word - ONE_REF);
+                }
+            }
+        }
+    });
+    let mut stack = Vec::new();
+    for_each(young, |header| {
+        let links = links_of(header);
+        let word = links.prev_word();
+        if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
+            links.set_prev_word(word | REACHABLE);
+            stack.push(header);
+            mark_from(state, &mut stack, edges);
+        }
+    });
+    candidates
+}
+
+/// A `Trace` impl reported more edges to `child` than `child` has references: it visits a
+/// `Gc` twice or one it does not own. Keep the object alive rather than free something in
+/// use, and say so.
+#[cold]
+fn broken_trace(state: &State, parent: NonNull<ObjHeader>, child: NonNull<ObjHeader>) {
+    state.debug_line(format_args!(
+        "gc: the Trace impl of {} reports more references to {} than it has; it visits a Gc \
+         twice or one it does not own (Trace's safety rules 1 and 2). The object is kept.",
+        object_repr(parent),
+        object_repr(child)
+    ));
+    let links = links_of(child);
+    links.set_prev_word(links.prev_word() + ONE_REF);
+}
+
+/// Marks reachable everything reachable from the objects on `stack` (already marked).
+fn mark_from(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList) {
+    while let Some(header) = stack.pop() {
+        trace(state, header, edges);
+        for &child in edges.edges() {
+            let links = links_of(child);
+            let word = links.prev_word();
+            if word & COLLECTING != 0 && word & REACHABLE == 0 {
+                links.set_prev_word(word | REACHABLE);
+                stack.push(child);
+            }
+        }
+    }
+}
+
+/// Rebuilds the list's `prev` links from the survivors and takes the unreachable objects
+/// out of it.
+fn take_unreachable(young: &Links) -> Vec<NonNull<ObjHeader>> {
+    let mut unreachable = Vec::new();
+    let sentinel: *const Links = young;
+    let mut last: *const Links = sentinel;
+    let mut cursor = young.next();
+    while cursor != sentinel {
+        // SAFETY: `next` links are intact during the collection; every element is the links
+        // of a live tracked object, and `last` is the sentinel or a survivor.
+        unsafe {
+            let next = (*cursor).next();
+            if (*cursor).prev_word() & REACHABLE != 0 {
+                (*cursor).set_prev_word(last as usize);
+                (*last).set_next(cursor);
+                last = cursor;
+            } else {
+                (*cursor).set_next(std::ptr::null());
+                (*cursor).set_prev_word(0);
+                unreachable.push(Links::header(cursor));
+            }
+            cursor = next;
+        }
+    }
+    // SAFETY: `last` is the sentinel or a survivor's links.
+    unsafe { (*last).set_next(sentinel) };
+    young.set_prev(last);
+    unreachable
+}
+
+/// Legacy policy: splits off the objects with finalizers and everything they reach.
+fn split_legacy_finalizers(
+    state: &State,
+    unreachable: Vec<NonNull<ObjHeader>>,
+    edges: &mut EdgeList,
+) -> (Vec<NonNull<ObjHeader>>, Vec<NonNull<ObjHeader>>) {
+    for &header in &unreachable {
+        links_of(header).set_prev_word(COLLECTING);
+    }
+    let mut stack = Vec::new();
+    for &header in &unreachable {
+        // SAFETY: unreachable objects are alive.
+        if unsafe { raw::type_info(header) }.has_finalizer() {
+            let links = links_of(header);
+            if links.prev_word() & REACHABLE == 0 {
+                links.set_prev_word(COLLECTING | REACHABLE);
+                stack.push(header);
+                mark_from(state, &mut stack, edges);
+            }
+        }
+    }
+    let (uncollectable, collectable): (Vec<_>, Vec<_>) =
+        unreachable.into_iter().partition(|&header| links_of(header).prev_word() & REACHABLE != 0);
+    for &header in uncollectable.iter().chain(&collectable) {
+        links_of(header).set_prev_word(0);
+    }
+    (collectable, uncollectable)
+}
+
+/// Marks the weak references held by garbage (their callbacks must not run), clears every
+/// weak reference to garbage, then runs the remaining callbacks.
+fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+    struct MarkWeak;
+    impl Visitor for MarkWeak {
+        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
+        fn visit_weak(&mut self, weak: WeakEdge<'_>) {
+            weak.mark_owner_unreachable();
+        }
+    }
+    for &header in unreachable {
+        // SAFETY: held garbage is alive with its value intact.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
+        if let Err(panic) = result {
+            report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
+        }
+    }
+    let mut cleared: Option<raw::ClearedWeakRefs> = None;
+    for &header in unreachable {
+        // SAFETY: held garbage is allocated.
+        let refs = unsafe { raw::clear_weak_refs(header) };
+        match &mut cleared {
+            Some(all) => all.append(refs),
+            None => cleared = Some(refs),
+        }
+    }
+    if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
+        report(state, "a weak reference callback", &panic);
+    }
+}
+
+fn run_finalizers(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+    for &header in unreachable {
+        // SAFETY: held garbage is alive with its value intact; finalizers may resurrect it,
+        // which `resurrect` sees in the counts.
+        if let Some(panic) = unsafe { raw::finalize(header) } {
+            report(state, &format!("the finalizer of {}", object_repr(header)), &panic);
+        }
+    }
+}
+
+/// After the finalizers: objects referenced from outside the unreachable set again (a
+/// finalizer stored a handle) survive, with everything they reach, into `old`. Returns the
+/// rest.
+fn resurrect(
+    state: &State,
+    unreachable: Vec<NonNull<ObjHeader>>,
+    old: &Links,
+    edges: &mut EdgeList,
+) -> Vec<NonNull<ObjHeader>> {
+    for &header in &unreachable {
+        // SAFETY: held garbage is allocated and not queued.
+        let refs = unsafe { raw::strong_count(header) };
+        links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
+    }
+    for &header in &unreachable {
+        trace(state, header, edges);
+        if edges.is_untraceable() {
+            let links = links_of(header);
+            links.set_prev_word(links.prev_word() + ONE_REF);
+        }
+        for &child in edges.edges() {
+            let links = links_of(child);
+            let word = links.prev_word();
+            if word & COLLECTING != 0 && word >> REFS_SHIFT > 0 {
+                links.set_prev_word(word - ONE_REF);
+            }
+        }
+    }
+    let mut stack = Vec::new();
+    for &header in &unreachable {
+        let links = links_of(header);
+        let word = links.prev_word();
+        if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
+            links.set_prev_word(word | REACHABLE);
+            stack.push(header);
+            mark_from(state, &mut stack, edges);
+        }
+    }
+    let mut garbage = Vec::with_capacity(unreachable.len());
+    for header in unreachable {
+        let links = links_of(header);
+        let resurrected = links.prev_word() & REACHABLE != 0;
+        links.set_prev_word(0);
+        if resurrected {
+            // SAFETY: the object is alive, in no list, and held by us.
+            unsafe {
+                old.insert_before(links);
+                raw::release(header);
+            }
+        } else {
+            garbage.push(header);
+        }
+    }
+    garbage
+}
+
+/// Drops the values of the garbage (which breaks its cycles), then frees what nothing holds.
+fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
+    let panic = raw::run_deaths(|| {
+        for &header in garbage {
+            // SAFETY: each held object's value is dropped once, here; nothing borrows it.
+            if let Some(panic) = unsafe { raw::drop_value(header) } {
+                report(state, &format!("the Drop of {}", object_repr(header)), &panic);
+            }
+        }
+        None
+    });
+    if let Some(panic) = panic {
+        report(state, "a Drop run by the collection", &panic);
+    }
+    for &header in garbage {
+        // SAFETY: held, value dropped, in no list: released, it is freed now if nothing
+        // holds it, or when its last handle goes.
+        unsafe { raw::release(header) };
+    }
+}

@@ -1,0 +1,184 @@
+//! The collector's per-thread state: thresholds, counts, flags, statistics, `garbage`,
+//! callbacks and the debug writer.
+//!
+//! Everything is in `Cell`s or short `RefCell` borrows, never held across user code:
+//! finalizers, weak callbacks, `Drop`s and collection callbacks may call back into this
+//! module (a `collect` from inside a collection returns 0).
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Duration;
+
+use rc_heap::GcAny;
+
+use crate::DebugFlags;
+
+/// Python's three generations.
+pub const NUM_GENERATIONS: usize = 3;
+/// The rc-heap list that holds frozen objects (Python's permanent generation).
+pub(crate) const PERMANENT: usize = 3;
+
+/// Which finalizer semantics a collection follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FinalizerPolicy {
+    /// Python 3.4+ (PEP 442): finalizers run once, cycles with finalizers are collected.
+    #[default]
+    Pep442,
+    /// Python 2.7, the article's: a cycle containing an object with a finalizer is
+    /// uncollectable. It and everything it reaches stay alive in [`garbage`](crate::garbage)
+    /// until the program breaks the cycle by hand.
+    Legacy,
+}
+
+/// Per-generation statistics (Python's `gc.get_stats()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GenerationStats {
+    /// Collections of this generation.
+    pub collections: usize,
+    /// Objects collected by them.
+    pub collected: usize,
+    /// Objects found uncollectable by them.
+    pub uncollectable: usize,
+}
+
+/// When a collection callback is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the collection.
+    Start,
+    /// After the collection.
+    Stop,
+}
+
+/// What a collection callback is told (Python's `info` dict, plus duration and candidates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallbackInfo {
+    /// The generation collected.
+    pub generation: usize,
+    /// Objects collected (0 at `Start`).
+    pub collected: usize,
+    /// Objects found uncollectable (0 at `Start`).
+    pub uncollectable: usize,
+    /// How long the collection took (zero at `Start`).
+    pub duration: Duration,
+    /// How many objects the collection examined (0 at `Start`).
+    pub candidates: usize,
+}
+
+/// A registered callback's handle, for [`remove_callback`](crate::remove_callback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallbackId(u64);
+
+pub(crate) type Callback = Rc<dyn Fn(Phase, &CallbackInfo)>;
+
+pub(crate) struct State {
+    pub(crate) enabled: Cell<bool>,
+    pub(crate) thresholds: Cell<[usize; NUM_GENERATIONS]>,
+    /// Counts of generations 1 and 2 (generation 0's count is rc-heap's young count).
+    pub(crate) older_counts: Cell<[usize; NUM_GENERATIONS]>,
+    pub(crate) collecting: Cell<bool>,
+    pub(crate) debug: Cell<DebugFlags>,
+    pub(crate) policy: Cell<FinalizerPolicy>,
+    pub(crate) long_lived_total: Cell<usize>,
+    pub(crate) long_lived_pending: Cell<usize>,
+    pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
+    pub(crate) garbage: RefCell<Vec<GcAny>>,
+    pub(crate) callbacks: RefCell<Vec<(CallbackId, Callback)>>,
+    next_callback: Cell<u64>,
+    writer: RefCell<Option<Box<dyn Write>>>,
+}
+
+/// CPython's default thresholds.
+pub(crate) const DEFAULT_THRESHOLDS: [usize; NUM_GENERATIONS] = [700, 10, 10];
+
+impl State {
+    fn new() -> Self {
+        State {
+            enabled: Cell::new(true),
+            thresholds: Cell::new(DEFAULT_THRESHOLDS),
+            older_counts: Cell::new([0; NUM_GENERATIONS]),
+            collecting: Cell::new(false),
+            debug: Cell::new(DebugFlags::empty()),
+            policy: Cell::new(FinalizerPolicy::Pep442),
+            long_lived_total: Cell::new(0),
+            long_lived_pending: Cell::new(0),
+            stats: Cell::new([GenerationStats::default(); NUM_GENERATIONS]),
+            garbage: RefCell::new(Vec::new()),
+            callbacks: RefCell::new(Vec::new()),
+            next_callback: Cell::new(0),
+            writer: RefCell::new(None),
+        }
+    }
+
+    /// Generation counts, generation 0's read from the heap.
+    pub(crate) fn counts(&self) -> [usize; NUM_GENERATIONS] {
+        let mut counts = self.older_counts.get();
+        counts[0] = rc_heap::raw::young_count();
+        counts
+    }
+
+    /// Tells the heap when allocation should call the collector.
+    pub(crate) fn update_young_limit(&self) {
+        let threshold = self.thresholds.get()[0];
+        let limit = if self.enabled.get() && threshold > 0 { threshold.saturating_add(1) } else { usize::MAX };
+        rc_heap::raw::set_young_limit(limit);
+    }
+
+    pub(crate) fn add_callback(&self, callback: Callback) -> CallbackId {
+        let id = CallbackId(self.next_callback.get());
+        self.next_callback.set(id.0 + 1);
+        self.callbacks.borrow_mut().push((id, callback));
+        id
+    }
+
+    /// Writes one debug line to the configured writer (stderr by default).
+    pub(crate) fn debug_line(&self, line: std::fmt::Arguments<'_>) {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(target: "gen_gc", "{}", line);
+        let mut writer = self.writer.borrow_mut();
+        let result = match writer.as_mut() {
+            Some(writer) => writeln!(writer, "{line}"),
+            None => writeln!(std::io::stderr(), "{line}"),
+        };
+        drop(result);
+    }
+
+    pub(crate) fn set_writer(&self, writer: Option<Box<dyn Write>>) {
+        *self.writer.borrow_mut() = writer;
+    }
+}
+
+thread_local! {
+    static STATE: State = State::new();
+}
+
+/// Runs `f` on this thread's collector state, registering the collector with the heap on
+/// first use. `None` once the thread's state has been destroyed (thread exit).
+pub(crate) fn try_with_state<R>(f: impl FnOnce(&State) -> R) -> Option<R> {
+    crate::install();
+    STATE
+        .try_with(|state| {
+            ensure_thread_set_up(state);
+            f(state)
+        })
+        .ok()
+}
+
+/// Like [`try_with_state`]; at thread exit, after the state is gone, runs `f` on a fresh
+/// default state.
+pub(crate) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
+    let mut f = Some(f);
+    if let Some(result) = try_with_state(|state| (f.take().expect("called once"))(state)) {
+        return result;
+    }
+    (f.take().expect("not called"))(&State::new())
+}
+
+thread_local!(static SET_UP: Cell<bool> = const { Cell::new(false) });
+
+fn ensure_thread_set_up(state: &State) {
+    if !SET_UP.with(|set_up| set_up.replace(true)) {
+        state.update_young_limit();
+    }
+}
