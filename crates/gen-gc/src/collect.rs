@@ -212,10 +212,14 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         if debug.contains(DebugFlags::UNCOLLECTABLE) {
             state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
         }
+        // As CPython: `garbage` gets the objects with finalizers (everything, with SAVEALL);
+        // what they reach stays alive through them.
         // SAFETY: an unreachable object is alive (its cycle holds it) and in no list.
         unsafe {
             old.insert_before(links_of(header));
-            state.garbage.borrow_mut().push(raw::handle(header));
+            if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
+                state.garbage.borrow_mut().push(raw::handle(header));
+            }
         }
     }
 

@@ -54,11 +54,13 @@ impl GcAny {
         unsafe { self.header.as_ref() }
     }
 
-    /// A handle to the object `id` names, if it is still alive.
+    /// A handle to the object `id` names, if it is still alive. An object the collector is
+    /// destroying (found unreachable, not yet freed) is not handed out.
     pub fn from_id(id: ObjectId) -> Option<GcAny> {
         let header = heap::lookup_id(id)?;
-        // SAFETY: the id map holds only allocated objects (entries go when they die).
-        if !unsafe { header.as_ref() }.is_live() {
+        // SAFETY: the id map holds only allocated objects (entries go when they are freed).
+        let h = unsafe { header.as_ref() };
+        if !h.is_live() || h.has(flags::HELD) {
             return None;
         }
         // SAFETY: checked live just above.

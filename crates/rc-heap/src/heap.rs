@@ -339,6 +339,25 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     })
 }
 
+/// Takes the weak-reference slots of an object out of its side entry, keeping its id.
+pub(crate) fn take_weak_slots(header: NonNull<ObjHeader>) -> Vec<rc::Weak<WeakSlot>> {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    if !h.has(flags::SIDE) {
+        return Vec::new();
+    }
+    with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else { return Vec::new() };
+        let slots = std::mem::take(&mut entry.weak);
+        if entry.is_empty() {
+            extras.side.remove(&key);
+            h.clear(flags::SIDE);
+        }
+        slots
+    })
+}
+
 /// Runs `f` on the side-table entry of an object (created if missing) and the id map.
 pub(crate) fn with_side<R>(
     header: NonNull<ObjHeader>,

@@ -176,13 +176,10 @@ impl fmt::Debug for ClearedWeakRefs {
 
 impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
-    /// ones with callbacks to run.
+    /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
-        let Some(entry) = heap::take_side(header) else {
-            return ClearedWeakRefs { slots: Vec::new() };
-        };
         let mut slots = Vec::new();
-        for slot in entry.weak.iter().rev().filter_map(std::rc::Weak::upgrade) {
+        for slot in heap::take_weak_slots(header).iter().rev().filter_map(std::rc::Weak::upgrade) {
             slot.target.set(None);
             if !slot.basic {
                 slots.push(slot);

@@ -1,0 +1,316 @@
+//! Ports of CPython's `Lib/test/test_finalization.py` (PEP 442 semantics): finalizers run
+//! once, before anything of the cycle is torn down, may resurrect, and do not block the
+//! collection of other objects. Plus hostile user code during collection.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use cyclegc::{Finalize, Gc, Trace};
+
+thread_local! {
+    static DEL_CALLS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static SURVIVORS: RefCell<Vec<Gc<SelfCycle>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn del_calls() -> Vec<usize> {
+    DEL_CALLS.with(|d| d.borrow().clone())
+}
+
+fn reset() {
+    DEL_CALLS.with(|d| d.borrow_mut().clear());
+    SURVIVORS.with(|s| s.borrow_mut().clear());
+    gen_gc::collect();
+}
+
+/// `SelfCycleBase` with `__del__`; `resurrect` stores the object in `SURVIVORS`.
+#[derive(Trace)]
+#[trace(finalize)]
+struct SelfCycle {
+    id: usize,
+    me: RefCell<Option<Gc<SelfCycle>>>,
+    partner: RefCell<Option<Gc<SelfCycle>>>,
+    resurrect: bool,
+}
+
+impl Finalize for SelfCycle {
+    fn finalize(&self) {
+        DEL_CALLS.with(|d| d.borrow_mut().push(self.id));
+        if self.resurrect {
+            // The object's own handle, taken from the cycle: storing it resurrects.
+            let me = self
+                .me
+                .borrow()
+                .clone()
+                .or_else(|| self.partner.borrow().as_ref().and_then(|p| p.partner.borrow().clone()));
+            if let Some(me) = me {
+                SURVIVORS.with(|s| s.borrow_mut().push(me));
+            }
+        }
+    }
+}
+
+fn self_cycle(id: usize, resurrect: bool) -> Gc<SelfCycle> {
+    let obj = Gc::new(SelfCycle { id, me: RefCell::new(None), partner: RefCell::new(None), resurrect });
+    *obj.me.borrow_mut() = Some(obj.clone());
+    obj
+}
+
+#[test]
+fn simple_finalizer_test_simple() {
+    // No cycle: the finalizer runs at once, by reference counting.
+    reset();
+    let obj = Gc::new(SelfCycle { id: 1, me: RefCell::new(None), partner: RefCell::new(None), resurrect: false });
+    drop(obj);
+    assert_eq!(del_calls(), [1]);
+    gen_gc::collect();
+    assert_eq!(del_calls(), [1]);
+}
+
+#[test]
+fn self_cycle_finalizer_test_cycle() {
+    reset();
+    let obj = self_cycle(7, false);
+    let watch = Gc::downgrade(&obj);
+    drop(obj);
+    assert!(del_calls().is_empty());
+    assert_eq!(gen_gc::collect(), 1);
+    assert_eq!(del_calls(), [7]);
+    assert!(watch.upgrade().is_none());
+}
+
+#[test]
+fn self_cycle_finalizer_test_cycle_resurrect() {
+    reset();
+    let obj = self_cycle(8, true);
+    let watch = Gc::downgrade(&obj);
+    drop(obj);
+    gen_gc::collect();
+    assert_eq!(del_calls(), [8]);
+    assert!(watch.upgrade().is_none(), "weak references are cleared even when resurrected");
+    let survivor = SURVIVORS.with(|s| s.borrow_mut().pop()).expect("resurrected");
+    assert_eq!(survivor.id, 8);
+    drop(survivor);
+    gen_gc::collect();
+    assert_eq!(del_calls(), [8], "finalized once only");
+}
+
+#[test]
+fn cycle_chain_finalization_test_simple_chain() {
+    // Two objects in one cycle: both finalizers run before either is torn down.
+    reset();
+    let a = Gc::new(SelfCycle { id: 1, me: RefCell::new(None), partner: RefCell::new(None), resurrect: false });
+    let b =
+        Gc::new(SelfCycle { id: 2, me: RefCell::new(None), partner: RefCell::new(Some(a.clone())), resurrect: false });
+    *a.partner.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    let mut calls = del_calls();
+    calls.sort_unstable();
+    assert_eq!(calls, [1, 2]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_partial_resurrection() {
+    // One member of a cycle resurrects itself: the whole cycle survives (it reaches the
+    // other); nothing is freed and nobody is finalized twice.
+    reset();
+    let a = Gc::new(SelfCycle { id: 1, me: RefCell::new(None), partner: RefCell::new(None), resurrect: true });
+    let b =
+        Gc::new(SelfCycle { id: 2, me: RefCell::new(None), partner: RefCell::new(Some(a.clone())), resurrect: false });
+    *a.partner.borrow_mut() = Some(b.clone());
+    let watch_b = Gc::downgrade(&b);
+    drop((a, b));
+    gen_gc::collect();
+    let survivor = SURVIVORS.with(|s| s.borrow_mut().pop()).expect("a resurrected");
+    assert_eq!(survivor.id, 1);
+    let b = survivor.partner.borrow().clone().expect("b survives through a");
+    assert_eq!(b.id, 2);
+    assert!(watch_b.upgrade().is_none());
+    drop((survivor, b));
+    let before = del_calls().len();
+    assert_eq!(gen_gc::collect(), 2, "the same cycle, again garbage, now freed");
+    assert_eq!(del_calls().len(), before, "no second finalization");
+}
+
+/// A `Drop` that looks at its partner: the partner may already be dropped.
+#[derive(Trace)]
+struct Peer {
+    name: &'static str,
+    partner: RefCell<Option<Gc<Peer>>>,
+    seen: Rc<RefCell<Vec<String>>>,
+    deref_in_drop: bool,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let partner = self.partner.borrow();
+        let Some(partner) = partner.as_ref() else { return };
+        match Gc::try_get(partner) {
+            Ok(peer) => self.seen.borrow_mut().push(format!("{} saw {}", self.name, peer.name)),
+            Err(_) => self.seen.borrow_mut().push(format!("{} found its partner dropped", self.name)),
+        }
+        if self.deref_in_drop {
+            let _ = partner.name.len();
+        }
+    }
+}
+
+fn debug_sink() -> Rc<RefCell<Vec<u8>>> {
+    struct Sink(Rc<RefCell<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let out = Rc::new(RefCell::new(Vec::new()));
+    gen_gc::set_debug_output(Some(Box::new(Sink(out.clone()))));
+    out
+}
+
+#[test]
+fn a_drop_that_touches_a_collected_object_panics_clearly_and_the_collection_completes() {
+    let out = debug_sink();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(Peer { name: "a", partner: RefCell::new(None), seen: seen.clone(), deref_in_drop: true });
+    let b =
+        Gc::new(Peer { name: "b", partner: RefCell::new(Some(a.clone())), seen: seen.clone(), deref_in_drop: true });
+    *a.partner.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    gen_gc::set_debug_output(None);
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].ends_with("saw b") || seen[0].ends_with("saw a"));
+    assert!(seen[1].ends_with("found its partner dropped"));
+    let report = String::from_utf8(out.borrow().clone()).unwrap();
+    assert!(report.contains("gc: a panic in the Drop of <Peer 0x"), "{report}");
+    assert!(report.contains("::Peer> was used after the cycle collector dropped its value"), "{report}");
+    assert!(report.contains("finalizer"), "{report}");
+    // The heap is consistent: more collections and allocations work.
+    assert_eq!(gen_gc::collect(), 0);
+    let _fresh = Gc::new(Peer { name: "c", partner: RefCell::new(None), seen: Rc::default(), deref_in_drop: false });
+}
+
+#[test]
+fn panicking_finalizers_callbacks_and_drops_are_caught_and_reported() {
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Angry {
+        me: RefCell<Option<Gc<Angry>>>,
+    }
+    impl Finalize for Angry {
+        fn finalize(&self) {
+            panic!("finalizer exploded");
+        }
+    }
+    impl Drop for Angry {
+        fn drop(&mut self) {
+            panic!("drop exploded");
+        }
+    }
+    let out = debug_sink();
+    let id = gen_gc::add_callback(|_, _| panic!("callback exploded"));
+    let angry = Gc::new(Angry { me: RefCell::new(None) });
+    *angry.me.borrow_mut() = Some(angry.clone());
+    let weak = Gc::downgrade_with_callback(&angry, |_| panic!("weak callback exploded"));
+    drop(angry);
+    assert_eq!(gen_gc::collect(), 1);
+    gen_gc::remove_callback(id);
+    gen_gc::set_debug_output(None);
+    let report = String::from_utf8(out.borrow().clone()).unwrap();
+    for expected in ["finalizer exploded", "drop exploded", "callback exploded", "weak callback exploded"] {
+        assert!(report.contains(expected), "{expected} missing from {report}");
+    }
+    assert!(weak.upgrade().is_none());
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+#[test]
+fn drops_during_collection_may_allocate_mutate_and_collect() {
+    thread_local!(static MADE: RefCell<Vec<Gc<Vec<Gc<u8>>>>> = const { RefCell::new(Vec::new()) });
+    #[derive(Trace)]
+    struct Busy {
+        next: RefCell<Option<Gc<Busy>>>,
+    }
+    impl Drop for Busy {
+        fn drop(&mut self) {
+            assert_eq!(gen_gc::collect(), 0, "no collection inside a collection");
+            let fresh = Gc::new(vec![Gc::new(1_u8)]);
+            if let Some(next) = self.next.borrow().as_ref() {
+                // Mutating another garbage object: allowed while its value is intact.
+                if let Ok(next) = Gc::try_get(next) {
+                    next.next.borrow_mut().take();
+                }
+            }
+            MADE.with(|m| m.borrow_mut().push(fresh));
+        }
+    }
+    let a = Gc::new(Busy { next: RefCell::new(None) });
+    let b = Gc::new(Busy { next: RefCell::new(Some(a.clone())) });
+    *a.next.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    assert_eq!(MADE.with(|m| m.borrow().len()), 2);
+    MADE.with(|m| m.borrow_mut().clear());
+}
+
+#[test]
+fn a_mutably_borrowed_object_is_kept_alive() {
+    #[derive(Trace)]
+    struct Cell2 {
+        other: RefCell<Option<Gc<Cell2>>>,
+    }
+    let a = Gc::new(Cell2 { other: RefCell::new(None) });
+    let b = Gc::new(Cell2 { other: RefCell::new(Some(a.clone())) });
+    *a.other.borrow_mut() = Some(b.clone());
+    let watch = Gc::downgrade(&a);
+    let guard = b.other.borrow_mut();
+    drop(a);
+    assert_eq!(gen_gc::collect(), 0, "b cannot be traced now: b and all it holds stay");
+    drop(guard);
+    drop(b);
+    assert!(watch.upgrade().is_some());
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(watch.upgrade().is_none());
+}
+
+#[test]
+fn deep_garbage_is_collected_without_recursion() {
+    // A ten-million-object ring with a ten-million-deep chain hanging off it (scaled down
+    // under Miri and valgrind).
+    #[derive(Trace)]
+    struct Link {
+        next: RefCell<Option<Gc<Link>>>,
+        tail: RefCell<Option<Gc<Link>>>,
+    }
+    let n = if cfg!(miri) {
+        50
+    } else {
+        std::env::var("CYCLEGC_TEST_SCALE")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(10_000_000, |d: usize| 10_000_000 / d)
+    };
+    let new = || Gc::new(Link { next: RefCell::new(None), tail: RefCell::new(None) });
+    let first = new();
+    let mut last = first.clone();
+    for _ in 1..n {
+        let next = new();
+        *last.next.borrow_mut() = Some(next.clone());
+        last = next;
+    }
+    *last.next.borrow_mut() = Some(first.clone());
+    let mut chain = new();
+    *first.tail.borrow_mut() = Some(chain.clone());
+    for _ in 1..n {
+        let next = new();
+        *chain.tail.borrow_mut() = Some(next.clone());
+        chain = next;
+    }
+    drop((first, last, chain));
+    assert_eq!(gen_gc::collect(), 2 * n);
+}
