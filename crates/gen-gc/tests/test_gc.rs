@@ -223,7 +223,11 @@ fn test_collect_generation_rejects_bad_generations() {
 #[test]
 fn test_trashcan() {
     // Deep garbage: a long ring and a long chain hanging off it die without recursion.
-    let n = if cfg!(miri) { 100 } else { 200_000 };
+    let n = if cfg!(miri) {
+        100
+    } else {
+        std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse().ok()).map_or(200_000, |d: usize| 200_000 / d)
+    };
     let first = List::new();
     let mut last = first.clone();
     for _ in 0..n {

@@ -108,9 +108,20 @@ impl World {
     }
 }
 
+/// Cases to run: fewer under Miri and when `CYCLEGC_TEST_SCALE` scales tests down (valgrind).
+fn cases(miri: u32, native: u32) -> u32 {
+    if cfg!(miri) {
+        return miri;
+    }
+    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<u32>().ok()) {
+        Some(divisor) if divisor > 1 => (native / divisor).max(miri),
+        _ => native,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: if cfg!(miri) { 4 } else { 256 },
+        cases: cases(4, 256),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
