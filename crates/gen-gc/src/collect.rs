@@ -216,7 +216,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         // what they reach stays alive through them.
         // SAFETY: an unreachable object is alive (its cycle holds it) and in no list.
         unsafe {
-            old.insert_before(links_of(header));
+            old.insert_before(Links::of(header));
             if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
                 state.garbage.borrow_mut().push(raw::handle(header));
             }
@@ -243,7 +243,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             // SAFETY: held objects are alive and, once taken out, in no list.
             unsafe {
                 state.garbage.borrow_mut().push(raw::handle(header));
-                old.insert_before(links_of(header));
+                old.insert_before(Links::of(header));
                 raw::release(header);
             }
         }
@@ -471,7 +471,7 @@ fn resurrect(
         if resurrected {
             // SAFETY: the object is alive, in no list, and held by us.
             unsafe {
-                old.insert_before(links);
+                old.insert_before(Links::of(header));
                 raw::release(header);
             }
         } else {

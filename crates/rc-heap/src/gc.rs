@@ -80,7 +80,7 @@ impl<T: Trace> Gc<T> {
             links.write(Links::unlinked());
             #[cfg(feature = "alloc-site")]
             links.as_ref().site.set(Some(std::panic::Location::caller()));
-            heap::link_new(links.as_ref());
+            heap::link_new(links);
             Gc { ptr: NonNull::new_unchecked(boxed), _owns: PhantomData }
         }
     }

@@ -236,20 +236,26 @@ impl Links {
         self.prev.set(me as usize);
     }
 
-    /// Inserts `node` before `self` (at the tail when `self` is a sentinel).
+    /// Appends `node` to the list whose sentinel is `self`.
+    ///
+    /// `node` is a raw pointer on purpose: list pointers are turned back into header
+    /// pointers, so they must carry the provenance of the whole object, not of a `&Links`.
     ///
     /// # Safety
-    /// `self` is in a valid circular list, `node` is in none, and both stay allocated while
-    /// linked.
+    /// `self` is the sentinel of a valid circular list; `node` points to the links of a
+    /// tracked object (derived from its allocation), is in no list, and stays allocated
+    /// while linked.
     #[inline]
-    pub unsafe fn insert_before(&self, node: &Links) {
+    pub unsafe fn insert_before(&self, node: NonNull<Links>) {
         let tail = self.prev();
-        node.set_next(self);
-        node.prev.set(tail as usize | (node.prev.get() & PREV_BITS));
+        // SAFETY: the caller guarantees `node` points to live links.
+        let links = unsafe { node.as_ref() };
+        links.set_next(self);
+        links.prev.set(tail as usize | (links.prev.get() & PREV_BITS));
         // SAFETY: `tail` is an element of the same valid list (caller's contract), so it
         // points to a live `Links`.
-        unsafe { (*tail).set_next(node) };
-        self.set_prev(node);
+        unsafe { (*tail).set_next(node.as_ptr()) };
+        self.set_prev(node.as_ptr());
     }
 
     /// Removes `self` from its list and leaves it unlinked.

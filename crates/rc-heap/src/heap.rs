@@ -144,7 +144,7 @@ pub(crate) fn with_extras<R>(f: impl FnOnce(&mut Extras) -> R) -> R {
 /// Links a new tracked object into the young list, and calls the collection hook when the
 /// young count reaches the collector's limit.
 #[inline]
-pub(crate) fn link_new(links: &Links) {
+pub(crate) fn link_new(links: NonNull<Links>) {
     with_heap(|heap| {
         let count = heap.young_count.get() + 1;
         heap.young_count.set(count);
@@ -277,7 +277,7 @@ pub(crate) fn end_deaths() {
 /// Puts a resurrected tracked object back into the young list.
 pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
     // SAFETY: only called for tracked objects, which have links in front of the header.
-    let links = unsafe { Links::of(header).as_ref() };
+    let links = unsafe { Links::of(header) };
     with_heap(|heap| {
         heap.young_count.set(heap.young_count.get() + 1);
         // SAFETY: the sentinel is a valid list (`list` sets it up) and the resurrected
