@@ -235,8 +235,10 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         }
     }
     let collected = unreachable.len();
-    run_finalizers(state, &unreachable);
-    let garbage = resurrect(state, unreachable, old, &mut edges);
+    // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
+    // held objects are not handed out), so without one the recount is skipped.
+    let garbage =
+        if run_finalizers(state, &unreachable) { resurrect(state, unreachable, old, &mut edges) } else { unreachable };
 
     if debug.contains(DebugFlags::SAVEALL) {
         for &header in &garbage {
@@ -387,19 +389,8 @@ fn split_legacy_finalizers(
 /// Marks the weak references held by garbage (their callbacks must not run), clears every
 /// weak reference to garbage, then runs the remaining callbacks.
 fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
-    struct MarkWeak;
-    impl Visitor for MarkWeak {
-        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
-        fn visit_weak(&mut self, weak: WeakEdge<'_>) {
-            weak.mark_owner_unreachable();
-        }
-    }
-    for &header in unreachable {
-        // SAFETY: held garbage is alive with its value intact.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
-        if let Err(panic) = result {
-            report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
-        }
+    if raw::weak_callbacks_pending() {
+        mark_weak_refs_of_garbage(state, unreachable);
     }
     let mut cleared: Option<raw::ClearedWeakRefs> = None;
     for &header in unreachable {
@@ -415,14 +406,40 @@ fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
     }
 }
 
-fn run_finalizers(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+/// Marks the weak references the garbage holds: their callbacks must not run.
+fn mark_weak_refs_of_garbage(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+    struct MarkWeak;
+    impl Visitor for MarkWeak {
+        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
+        fn visit_weak(&mut self, weak: WeakEdge<'_>) {
+            weak.mark_owner_unreachable();
+        }
+    }
+    for &header in unreachable {
+        // SAFETY: held garbage is alive with its value intact.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
+        if let Err(panic) = result {
+            report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
+        }
+    }
+}
+
+/// Runs the pending finalizers; returns whether any ran.
+fn run_finalizers(state: &State, unreachable: &[NonNull<ObjHeader>]) -> bool {
+    let mut ran = false;
     for &header in unreachable {
         // SAFETY: held garbage is alive with its value intact; finalizers may resurrect it,
         // which `resurrect` sees in the counts.
-        if let Some(panic) = unsafe { raw::finalize(header) } {
-            report(state, &format!("the finalizer of {}", object_repr(header)), &panic);
+        unsafe {
+            if raw::type_info(header).has_finalizer() && !raw::is_finalized(header) {
+                ran = true;
+                if let Some(panic) = raw::finalize(header) {
+                    report(state, &format!("the finalizer of {}", object_repr(header)), &panic);
+                }
+            }
         }
     }
+    ran
 }
 
 /// After the finalizers: objects referenced from outside the unreachable set again (a
@@ -483,11 +500,20 @@ fn resurrect(
 
 /// Drops the values of the garbage (which breaks its cycles), then frees what nothing holds.
 fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
+    let mut next = 0;
     let panic = raw::run_deaths(|| {
-        for &header in garbage {
-            // SAFETY: each held object's value is dropped once, here; nothing borrows it.
-            if let Some(panic) = unsafe { raw::drop_value(header) } {
-                report(state, &format!("the Drop of {}", object_repr(header)), &panic);
+        while next < garbage.len() {
+            // One catch for the whole batch; after a panic, go on with the next object.
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                while next < garbage.len() {
+                    let header = garbage[next];
+                    next += 1;
+                    // SAFETY: each held object's value is dropped once, here; nothing borrows it.
+                    unsafe { raw::drop_value(header) };
+                }
+            }));
+            if let Err(panic) = result {
+                report(state, &format!("the Drop of {}", object_repr(garbage[next - 1])), &panic);
             }
         }
         None
@@ -496,8 +522,14 @@ fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
         report(state, "a Drop run by the collection", &panic);
     }
     for &header in garbage {
-        // SAFETY: held, value dropped, in no list: released, it is freed now if nothing
-        // holds it, or when its last handle goes.
-        unsafe { raw::release(header) };
+        // SAFETY: held, value dropped, in no list: freed now if nothing holds it, otherwise
+        // released to be freed by its last handle.
+        unsafe {
+            if raw::strong_count(header) == 0 {
+                raw::free(header);
+            } else {
+                raw::release(header);
+            }
+        }
     }
 }

@@ -44,6 +44,8 @@ pub(crate) struct Heap {
     /// Head of the queue of objects waiting to die, linked through their `strong` words.
     pending: Cell<usize>,
     extras: Cell<*mut RefCell<Extras>>,
+    /// Weak references whose callback has not run (nor been dropped).
+    pending_callbacks: Cell<usize>,
 }
 
 thread_local! {
@@ -94,6 +96,7 @@ impl Heap {
             dealloc_active: Cell::new(false),
             pending: Cell::new(0),
             extras: Cell::new(std::ptr::null_mut()),
+            pending_callbacks: Cell::new(0),
         }
     }
 
@@ -397,6 +400,17 @@ pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
 /// Returns the id of an object, assigning one the first time it is asked for.
 pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
     with_side(header, |entry, ids| *entry.id.get_or_insert_with(|| ids.insert(header)))
+}
+
+/// Counts weak-reference callbacks that may still run.
+pub(crate) fn add_pending_callbacks(delta: isize) {
+    with_heap(|heap| heap.pending_callbacks.set(heap.pending_callbacks.get().wrapping_add_signed(delta)));
+}
+
+/// Whether any weak reference on this thread still has a callback that may run. When none
+/// has, a collector can skip looking for weak references held by garbage.
+pub fn weak_callbacks_pending() -> bool {
+    with_heap(|heap| heap.pending_callbacks.get() > 0)
 }
 
 /// Registers the collector: `hook` is called on allocation of a tracked object when the

@@ -20,7 +20,7 @@ use std::ptr::NonNull;
 pub use crate::header::{Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
     LISTS, YOUNG, collect_hook_installed, is_torn_down, list, on_teardown, set_collect_hook, set_young_count,
-    set_young_limit, young_count,
+    set_young_limit, weak_callbacks_pending, young_count,
 };
 pub use crate::trace::EdgeList;
 pub use crate::weak::ClearedWeakRefs;
@@ -155,20 +155,20 @@ pub unsafe fn release(header: NonNull<ObjHeader>) {
 }
 
 /// Drops the value in place, leaving the memory. From now on dereferencing a handle to the
-/// object panics with [`AccessError`](crate::AccessError)'s message. Returns the `Drop`'s
-/// panic, if it panicked.
+/// object panics with [`AccessError`](crate::AccessError)'s message. A panic of the value's
+/// `Drop` propagates to the caller; the value counts as dropped all the same (unwinding
+/// drops the rest of it).
 ///
 /// # Safety
 /// `header` is an allocated, held object whose value has not been dropped, and no borrow
 /// of the value is in use.
-pub unsafe fn drop_value(header: NonNull<ObjHeader>) -> Option<Panic> {
+pub unsafe fn drop_value(header: NonNull<ObjHeader>) {
     // SAFETY: the caller guarantees an allocated header.
     let h = unsafe { header.as_ref() };
     debug_assert!(h.has(flags::HELD) && !h.has(flags::DROPPED));
     h.set(flags::DROPPED);
-    let info = h.type_info();
     // SAFETY: the value is live and, with DROPPED set, cannot be borrowed again.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (info.drop_value)(header) })).err()
+    unsafe { (h.type_info().drop_value)(header) };
 }
 
 /// Frees a held object whose value has been dropped and whose count is zero.

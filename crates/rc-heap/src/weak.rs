@@ -47,6 +47,9 @@ impl WeakSlot {
 
 impl Drop for WeakSlot {
     fn drop(&mut self) {
+        if self.callback.get_mut().is_some() {
+            heap::add_pending_callbacks(-1);
+        }
         if let Some(target) = self.target.get() {
             heap::forget_weak_slot(target, self);
         }
@@ -155,6 +158,9 @@ fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSl
             owner_unreachable: Cell::new(false),
             callback: Cell::new(callback),
         });
+        if !basic {
+            heap::add_pending_callbacks(1);
+        }
         entry.weak.push(Rc::downgrade(&slot));
         slot
     })
@@ -209,6 +215,7 @@ impl ClearedWeakRefs {
             let Some(callback) = slot.callback.take() else {
                 continue;
             };
+            heap::add_pending_callbacks(-1);
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&slot)));
             if let Err(panic) = result {
                 first_panic.get_or_insert(panic);

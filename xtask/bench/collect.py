@@ -1,0 +1,90 @@
+"""CPython's gc.collect() on the shapes of crates/gen-gc/benches/collect.rs.
+
+Prints one JSON object per line: {"shape": ..., "ns_per_object": ...}, medians of 7 runs.
+Node uses __slots__ so that each node is one GC-tracked object, as in the Rust benchmark.
+"""
+import gc
+import json
+import statistics
+import time
+
+N = 1_000_000
+RUNS = 7
+
+
+class Node:
+    __slots__ = ("next", "__weakref__")
+
+    def __init__(self):
+        self.next = None
+
+
+def two_cycles():
+    for _ in range(N // 2):
+        a = Node()
+        b = Node()
+        a.next = b
+        b.next = a
+    return None
+
+
+def ring():
+    first = Node()
+    last = first
+    for _ in range(1, N):
+        nxt = Node()
+        last.next = nxt
+        last = nxt
+    last.next = first
+    return None
+
+
+def live():
+    nodes = [Node() for _ in range(N)]
+    for i in range(0, N, 2):
+        nodes[i].next = nodes[i + 1]
+    return nodes
+
+
+def measure(objects, build):
+    samples = []
+    for _ in range(RUNS):
+        keep = build()
+        start = time.perf_counter_ns()
+        gc.collect()
+        samples.append((time.perf_counter_ns() - start) / objects)
+        del keep
+        gc.collect()
+    return statistics.median(samples)
+
+
+def young_with_old(old):
+    samples = []
+    for _ in range(RUNS):
+        old_objects = [Node() for _ in range(old)]
+        gc.collect()
+        gc.collect()
+        young = [Node() for _ in range(700)]
+        start = time.perf_counter_ns()
+        gc.collect(0)
+        samples.append((time.perf_counter_ns() - start) / 700)
+        del young, old_objects
+    return statistics.median(samples)
+
+
+def main():
+    gc.disable()
+    results = [
+        ("garbage_2cycles", measure(N, two_cycles)),
+        ("garbage_ring", measure(N, ring)),
+        ("live", measure(N, live)),
+        ("young_700_old_1e4", young_with_old(10_000)),
+        ("young_700_old_1e5", young_with_old(100_000)),
+        ("young_700_old_1e6", young_with_old(1_000_000)),
+    ]
+    for shape, ns in results:
+        print(json.dumps({"shape": shape, "ns_per_object": round(ns, 2)}))
+
+
+if __name__ == "__main__":
+    main()
