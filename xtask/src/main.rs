@@ -2,7 +2,7 @@
 //!
 //! - `report [--out DIR]`: the main job. Runs the article's walkthrough on this library and
 //!   writes a browsable report (default `target/report/index.html`).
-//! - `bench`: runs the benchmarks (criterion, compared with `Rc` in the same run).
+//! - `bench [handles|collect]`: runs the benchmarks, each against its peer in the same run.
 
 mod bench;
 mod report;
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Some("report") => report::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <report [--out DIR] | bench [criterion args]>");
+            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect]>");
             return ExitCode::from(2);
         }
     };

@@ -395,6 +395,10 @@ fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
     let mut cleared: Option<raw::ClearedWeakRefs> = None;
     for &header in unreachable {
         // SAFETY: held garbage is allocated.
+        if !unsafe { raw::may_have_weak_refs(header) } {
+            continue;
+        }
+        // SAFETY: as above.
         let refs = unsafe { raw::clear_weak_refs(header) };
         match &mut cleared {
             Some(all) => all.append(refs),

@@ -117,6 +117,17 @@ pub unsafe fn clear_weak_refs(header: NonNull<ObjHeader>) -> ClearedWeakRefs {
     ClearedWeakRefs::clear(header)
 }
 
+/// Whether the object may have weak references (it has a side-table entry). Cheap: one
+/// header bit; lets a collector skip [`clear_weak_refs`] for most objects.
+///
+/// # Safety
+/// `header` is an allocated object.
+#[inline]
+pub unsafe fn may_have_weak_refs(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the caller guarantees an allocated header.
+    unsafe { header.as_ref() }.has(flags::SIDE)
+}
+
 /// Takes the object's fate over: a count reaching zero no longer destroys it.
 ///
 /// # Safety
