@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | reference-counted heap, `Gc`, `Weak`, `Trace`, finalizers | [`rc_heap`] | available |
 //! | `#[derive(Trace)]` | `trace-derive`, re-exported here | available |
-//! | generational cycle collector, Python's `gc` API | [`gen_gc`] | not yet |
+//! | generational cycle collector, Python's `gc` API | [`gen_gc`] | available |
 //! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary` | [`weak_collections`] | not yet |
 //! | objgraph's counts, growth, chains, graphs | [`objgraph`] | not yet |
 //!
@@ -32,6 +32,11 @@ pub use rc_heap::{
 pub use trace_derive::__TraceThroughCyclegc as Trace;
 
 pub use gen_gc;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctest;
 pub use objgraph;
 pub use rc_heap;
 pub use weak_collections;

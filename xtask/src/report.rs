@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use cyclegc::{Finalize, Gc, Trace, Weak};
+use cyclegc::gen_gc::{self, DebugFlags, FinalizerPolicy};
+use cyclegc::{Finalize, Gc, GcAny, Trace, Weak};
 
 /// One section of the report.
 struct Section {
@@ -64,12 +65,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Section {
             title: "A cycle with __del__: legacy policy (uncollectable, gc.garbage) and PEP 442",
             article: "循环引用中的__del__: gc.collect() cannot free it under Python 2.7; it lands in gc.garbage.",
-            outcome: Outcome::NotYet("needs the gen-gc cycle collector, which has no API yet"),
+            outcome: Outcome::Ran(finalizer_cycle()),
         },
         Section {
             title: "Finding a cycle with DEBUG_SAVEALL",
             article: "gc.set_debug(gc.DEBUG_SAVEALL); gc.collect(); objgraph.show_backrefs(gc.garbage).",
-            outcome: Outcome::NotYet("needs the gen-gc cycle collector, which has no API yet"),
+            outcome: Outcome::Ran(saveall()),
         },
         Section {
             title: "OrderedDict's self-referencing root",
@@ -252,15 +253,152 @@ fn ordered_dict_root() -> String {
     );
     drop(root);
     let _ = writeln!(out, ">>> del root                            # still alive: {}", !watch.is_dead());
+    let _ = writeln!(out, ">>> gc.collect()                        # -> {}", gen_gc::collect());
+    let _ = writeln!(out, "    freed by the collector: {}", watch.is_dead());
+    out
+}
+
+/// Captures the collector's `DEBUG_*` lines while `f` runs.
+fn with_debug_output(flags: DebugFlags, f: impl FnOnce()) -> String {
+    struct Sink(Rc<RefCell<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Rc::new(RefCell::new(Vec::new()));
+    gen_gc::set_debug_output(Some(Box::new(Sink(buffer.clone()))));
+    gen_gc::set_debug(flags);
+    f();
+    gen_gc::set_debug(DebugFlags::empty());
+    gen_gc::set_debug_output(None);
+    let text = String::from_utf8_lossy(&buffer.borrow()).into_owned();
+    // Addresses differ from run to run; the report keeps the shape of the lines.
+    text.lines().map(mask_address).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+fn mask_address(line: &str) -> String {
+    match line.find(" 0x") {
+        Some(at) => {
+            let end = line[at + 1..].find('>').map_or(line.len(), |e| at + 1 + e);
+            format!("{} 0x...{}", &line[..at], &line[end..])
+        }
+        None => line.to_owned(),
+    }
+}
+
+#[derive(Trace)]
+#[trace(finalize)]
+struct ObjWithDel {
+    name: &'static str,
+    attr: RefCell<Option<Gc<ObjWithDel>>>,
+}
+
+impl Finalize for ObjWithDel {
+    fn finalize(&self) {
+        DELETED.with(|d| d.set(d.get() + 1));
+    }
+}
+
+fn del_cycle() -> Weak<ObjWithDel> {
+    let a = Gc::new(ObjWithDel { name: "a", attr: RefCell::new(None) });
+    let b = Gc::new(ObjWithDel { name: "b", attr: RefCell::new(Some(a.clone())) });
+    *a.attr.borrow_mut() = Some(b.clone());
+    Gc::downgrade(&a)
+}
+
+fn finalizer_cycle() -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Python 2.7 (FinalizerPolicy::Legacy):");
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Legacy);
+    let before = DELETED.with(Cell::get);
+    let watch = del_cycle();
+    let mut found = 0;
+    let debug = with_debug_output(DebugFlags::UNCOLLECTABLE | DebugFlags::STATS, || found = gen_gc::collect());
+    let _ = writeln!(out, ">>> gc.collect()    # -> {found}\n{debug}");
+    let garbage = gen_gc::take_garbage();
+    let names: Vec<&str> =
+        garbage.iter().filter_map(|o| o.clone().downcast::<ObjWithDel>().ok()).map(|o| o.name).collect();
     let _ = writeln!(
         out,
-        "    reference counting cannot free a self-cycle; the cycle collector (gen-gc, not yet written) will."
+        ">>> gc.garbage      # {names:?}: uncollectable; __del__ ran {} times",
+        DELETED.with(Cell::get) - before
     );
-    if let Some(root) = watch.upgrade() {
-        root.prev.borrow_mut().take();
-        root.next.borrow_mut().take();
+    for object in &garbage {
+        if let Ok(object) = object.clone().downcast::<ObjWithDel>() {
+            object.attr.borrow_mut().take();
+        }
     }
-    let _ = writeln!(out, ">>> root.prev = root.next = None (by hand)  # freed: {}", watch.is_dead());
+    drop(garbage);
+    let _ = writeln!(out, ">>> break the cycle by hand and empty gc.garbage: freed = {}", watch.upgrade().is_none());
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
+
+    let _ = writeln!(out, "\nPython 3.4+ (PEP 442, the default):");
+    let before = DELETED.with(Cell::get);
+    let watch = del_cycle();
+    let found = gen_gc::collect();
+    let _ = writeln!(
+        out,
+        ">>> gc.collect()    # -> {found}; __del__ ran {} times; freed = {}; gc.garbage = {:?}",
+        DELETED.with(Cell::get) - before,
+        watch.upgrade().is_none(),
+        gen_gc::garbage().len()
+    );
+    out
+}
+
+fn saveall() -> String {
+    let mut out = String::new();
+    let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
+    for msg in ["login", "logout"] {
+        conn.msg_handlers.borrow_mut().insert(msg, Handler::Bound(conn.clone()));
+    }
+    drop(conn);
+    let _ = writeln!(out, ">>> gc.garbage      # {} objects", gen_gc::garbage().len());
+    let mut found = 0;
+    let debug = with_debug_output(DebugFlags::SAVEALL | DebugFlags::COLLECTABLE, || found = gen_gc::collect());
+    let _ = writeln!(out, ">>> gc.set_debug(gc.DEBUG_SAVEALL | gc.DEBUG_COLLECTABLE); gc.collect()  # -> {found}");
+    out.push_str(&debug);
+    let garbage: Vec<GcAny> = gen_gc::take_garbage();
+    let _ = writeln!(out, ">>> gc.garbage      # {} object(s), kept alive for inspection", garbage.len());
+    for object in &garbage {
+        let mut labels: Vec<String> = object
+            .referents()
+            .into_iter()
+            .map(|r| format!("{} -> <{}>", r.label, r.target.short_type_name()))
+            .collect();
+        labels.sort();
+        let _ = writeln!(out, "    <{}> refers to:", object.short_type_name());
+        for label in labels {
+            let _ = writeln!(out, "        {label}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    the connection refers to itself through its handlers: Connection.msg_handlers is the cycle."
+    );
+    for object in garbage {
+        if let Ok(conn) = object.downcast::<Connection>() {
+            conn.msg_handlers.borrow_mut().clear();
+        }
+    }
+    let _ = writeln!(out, "\nthe fix, handlers holding weak references:");
+    let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
+    for msg in ["login", "logout"] {
+        conn.msg_handlers.borrow_mut().insert(msg, Handler::WeaklyBound(Gc::downgrade(&conn)));
+    }
+    let watch = Gc::downgrade(&conn);
+    drop(conn);
+    let _ = writeln!(
+        out,
+        ">>> del conn        # freed at once: {}; gc.collect() -> {}",
+        watch.is_dead(),
+        gen_gc::collect()
+    );
     out
 }
 
