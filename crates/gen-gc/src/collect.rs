@@ -188,7 +188,8 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 
     let mut edges = EdgeList::new();
     let candidates = find_unreachable(state, young, &mut edges);
-    let unreachable = take_unreachable(young);
+    let legacy = state.policy.get() == FinalizerPolicy::Legacy;
+    let Unreachable { objects: unreachable, any_weak, any_finalizer } = take_unreachable(young, !legacy);
 
     // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
     if generation + 1 < NUM_GENERATIONS {
@@ -204,10 +205,8 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
 
     // Legacy policy: finalizer objects and all they reach are uncollectable.
-    let (unreachable, uncollectable) = match state.policy.get() {
-        FinalizerPolicy::Pep442 => (unreachable, Vec::new()),
-        FinalizerPolicy::Legacy => split_legacy_finalizers(state, unreachable, &mut edges),
-    };
+    let (unreachable, uncollectable) =
+        if legacy { split_legacy_finalizers(state, unreachable, &mut edges) } else { (unreachable, Vec::new()) };
     for &header in &uncollectable {
         if debug.contains(DebugFlags::UNCOLLECTABLE) {
             state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
@@ -223,12 +222,17 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         }
     }
 
-    // From here on user code runs: hold the garbage so that no count reaching zero frees it.
-    for &header in &unreachable {
-        // SAFETY: unreachable objects are alive, tracked and not queued.
-        unsafe { raw::hold(header) };
+    // From here on user code runs: the garbage is held, so that no count reaching zero frees
+    // it (`take_unreachable` held it, or, under the legacy policy, here after the split).
+    if legacy {
+        for &header in &unreachable {
+            // SAFETY: unreachable objects are alive, tracked and not queued.
+            unsafe { raw::hold(header) };
+        }
     }
-    clear_weak_refs(state, &unreachable);
+    if any_weak {
+        clear_weak_refs(state, &unreachable);
+    }
     if debug.contains(DebugFlags::COLLECTABLE) {
         for &header in &unreachable {
             state.debug_line(format_args!("gc: collectable {}", object_repr(header)));
@@ -237,8 +241,11 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     let collected = unreachable.len();
     // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
     // held objects are not handed out), so without one the recount is skipped.
-    let garbage =
-        if run_finalizers(state, &unreachable) { resurrect(state, unreachable, old, &mut edges) } else { unreachable };
+    let garbage = if any_finalizer && run_finalizers(state, &unreachable) {
+        resurrect(state, unreachable, old, &mut edges)
+    } else {
+        unreachable
+    };
 
     if debug.contains(DebugFlags::SAVEALL) {
         for &header in &garbage {
@@ -327,10 +334,20 @@ fn mark_from(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut Edg
     }
 }
 
+/// The objects a collection found unreachable, and what the later steps need to know of
+/// them, gathered in the same walk.
+struct Unreachable {
+    objects: Vec<NonNull<ObjHeader>>,
+    /// Some object may have weak references.
+    any_weak: bool,
+    /// Some object has a finalizer that has not run.
+    any_finalizer: bool,
+}
+
 /// Rebuilds the list's `prev` links from the survivors and takes the unreachable objects
-/// out of it.
-fn take_unreachable(young: &Links) -> Vec<NonNull<ObjHeader>> {
-    let mut unreachable = Vec::new();
+/// out of it; with `hold`, also holds them (no user code has run since they were found).
+fn take_unreachable(young: &Links, hold: bool) -> Unreachable {
+    let mut unreachable = Unreachable { objects: Vec::new(), any_weak: false, any_finalizer: false };
     let sentinel: *const Links = young;
     let mut last: *const Links = sentinel;
     let mut cursor = young.next();
@@ -346,7 +363,13 @@ fn take_unreachable(young: &Links) -> Vec<NonNull<ObjHeader>> {
             } else {
                 (*cursor).set_next(std::ptr::null());
                 (*cursor).set_prev_word(0);
-                unreachable.push(Links::header(cursor));
+                let header = Links::header(cursor);
+                unreachable.any_weak |= raw::may_have_weak_refs(header);
+                unreachable.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+                if hold {
+                    raw::hold(header);
+                }
+                unreachable.objects.push(header);
             }
             cursor = next;
         }
@@ -502,9 +525,12 @@ fn resurrect(
     garbage
 }
 
-/// Drops the values of the garbage (which breaks its cycles), then frees what nothing holds.
+/// Drops the values of the garbage (which breaks its cycles) and frees each object as soon
+/// as nothing holds it; what is still held when all values are dropped is released to its
+/// last handle.
 fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
     let mut next = 0;
+    let mut still_held = Vec::new();
     let panic = raw::run_deaths(|| {
         while next < garbage.len() {
             // One catch for the whole batch; after a panic, go on with the next object.
@@ -512,12 +538,30 @@ fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
                 while next < garbage.len() {
                     let header = garbage[next];
                     next += 1;
-                    // SAFETY: each held object's value is dropped once, here; nothing borrows it.
-                    unsafe { raw::drop_value(header) };
+                    // SAFETY: each held object's value is dropped once, here; nothing borrows
+                    // it. An object whose count is zero once its value is gone is referenced
+                    // by nothing, not even by garbage dropped later, so it can go now.
+                    unsafe {
+                        raw::drop_value(header);
+                        if raw::strong_count(header) == 0 {
+                            raw::free(header);
+                        } else {
+                            still_held.push(header);
+                        }
+                    }
                 }
             }));
             if let Err(panic) = result {
-                report(state, &format!("the Drop of {}", object_repr(garbage[next - 1])), &panic);
+                let header = garbage[next - 1];
+                report(state, &format!("the Drop of {}", object_repr(header)), &panic);
+                // SAFETY: the value counts as dropped (unwinding dropped the rest of it).
+                unsafe {
+                    if raw::strong_count(header) == 0 {
+                        raw::free(header);
+                    } else {
+                        still_held.push(header);
+                    }
+                }
             }
         }
         None
@@ -525,9 +569,9 @@ fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
     if let Some(panic) = panic {
         report(state, "a Drop run by the collection", &panic);
     }
-    for &header in garbage {
-        // SAFETY: held, value dropped, in no list: freed now if nothing holds it, otherwise
-        // released to be freed by its last handle.
+    for header in still_held {
+        // SAFETY: held, value dropped, in no list: freed now if nothing holds it any more,
+        // otherwise released to be freed by its last handle.
         unsafe {
             if raw::strong_count(header) == 0 {
                 raw::free(header);
