@@ -286,18 +286,23 @@ fn test_is_finalized() {
     }
     impl Finalize for Lazarus {
         fn finalize(&self) {
-            let me = self.weak_me.borrow().upgrade();
+            assert!(self.weak_me.borrow().upgrade().is_none(), "weak references to garbage read dead");
+            let me = self.me.borrow().clone();
             STORAGE.with(|s| *s.borrow_mut() = me);
         }
     }
     let lazarus = Gc::new(Lazarus { me: RefCell::new(None), weak_me: RefCell::new(Weak::new()) });
-    assert!(!gen_gc::is_finalized(&any(&lazarus)));
-    // The weak reference the finalizer uses is cleared before it runs: resurrect through the
-    // cycle instead, by storing the `me` handle.
     *lazarus.me.borrow_mut() = Some(lazarus.clone());
+    *lazarus.weak_me.borrow_mut() = Gc::downgrade(&lazarus);
+    assert!(!gen_gc::is_finalized(&any(&lazarus)));
     drop(lazarus);
     gen_gc::collect();
-    assert!(STORAGE.with(|s| s.borrow().is_none()), "weak references to garbage read dead in finalizers");
+    let back = STORAGE.with(|s| s.borrow_mut().take()).expect("the finalizer resurrected it");
+    assert!(gen_gc::is_finalized(&any(&back)));
+    back.me.borrow_mut().take();
+    drop(back);
+    assert_eq!(gen_gc::collect(), 0, "broken by hand, it went by reference counting");
+    assert!(STORAGE.with(|s| s.borrow().is_none()), "and its finalizer did not run again");
 }
 
 #[test]
