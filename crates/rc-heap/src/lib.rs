@@ -86,7 +86,7 @@ pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, We
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
-pub use weak::Weak;
+pub use weak::{HoldsWeakRefs, Weak, WeakRefs};
 
 #[doc(hidden)]
 pub mod __private {

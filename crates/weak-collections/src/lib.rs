@@ -1,5 +1,37 @@
-//! Weak containers over rc-heap's weak references: `WeakSet`, `WeakValueDictionary`,
-//! `WeakKeyDictionary`, `finalize` and proxies.
+//! # weak-collections: Python's weak containers over rc-heap
 //!
-//! Not written yet: this crate has no API. `rc_heap::Weak` and
-//! `rc_heap::Gc::downgrade_with_callback` are available now.
+//! Containers whose members do not stay alive for them, and the helpers around weak
+//! references that Python's `weakref` module offers:
+//!
+//! | Python | here |
+//! |---|---|
+//! | `weakref.WeakSet` | [`WeakSet`] |
+//! | `weakref.WeakValueDictionary` | [`WeakValueDictionary`] |
+//! | `weakref.WeakKeyDictionary` | [`WeakKeyDictionary`] |
+//! | `weakref.finalize` | [`finalize`] / [`Finalizer`] |
+//! | `weakref.proxy` | [`WeakProxy`] (errors with [`ReferenceError`]) |
+//!
+//! Entries vanish when their object dies, by reference counting or by the cycle collector:
+//! each entry holds a weak reference whose callback removes it. Iterating while entries
+//! die, even when the loop body triggers a collection, is safe: removals are deferred until
+//! the iteration ends, as Python's iteration guard does, and `len` does not count them.
+//!
+//! Keys of [`WeakSet`] and [`WeakKeyDictionary`] compare by object identity.
+//!
+//! This crate depends only on rc-heap: it needs weak references and their callbacks, not
+//! the collector.
+
+#![deny(missing_docs)]
+
+mod finalize;
+mod key_dict;
+mod proxy;
+mod set;
+mod shared;
+mod value_dict;
+
+pub use finalize::{Finalizer, FinalizerFn, finalize};
+pub use key_dict::{Keys, WeakKeyDictionary};
+pub use proxy::{ReferenceError, WeakProxy};
+pub use set::{Iter, WeakSet};
+pub use value_dict::{Items, WeakValueDictionary};

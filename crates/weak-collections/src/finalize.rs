@@ -1,0 +1,174 @@
+//! `finalize`: Python's `weakref.finalize`, a callback bound to an object's death.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::{self, Rc};
+
+use rc_heap::{Gc, Trace, Weak};
+
+/// Registers `func` to run once when `object` dies (by reference counting or by the
+/// collector), or, if the object is still alive then, when the thread's heap is torn down
+/// (Python's `atexit`), in reverse order of registration.
+///
+/// The finalizer stays registered whether or not the returned handle is kept, until it has
+/// run or been detached. `func` must not hold a strong handle to `object` (that would keep
+/// it alive forever), exactly as in Python.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use rc_heap::Gc;
+/// use weak_collections::finalize;
+///
+/// let closed = Rc::new(Cell::new(false));
+/// let file = Gc::new(String::from("/tmp/data"));
+/// let flag = closed.clone();
+/// let finalizer = finalize(&file, move || flag.set(true));
+/// assert!(finalizer.alive());
+/// drop(file);
+/// assert!(closed.get() && !finalizer.alive());
+/// ```
+pub fn finalize<T: Trace>(object: &Gc<T>, func: impl FnOnce() + 'static) -> Finalizer<T> {
+    let index = NEXT_INDEX.with(|next| next.replace(next.get() + 1));
+    let inner = Rc::new(Inner {
+        index,
+        weak: RefCell::new(None),
+        func: RefCell::new(Some(Box::new(func))),
+        atexit: Cell::new(true),
+    });
+    let on_death = Rc::downgrade(&inner);
+    *inner.weak.borrow_mut() = Some(Gc::downgrade_with_callback(object, move |_| {
+        if let Some(inner) = on_death.upgrade() {
+            inner.call();
+        }
+    }));
+    let registry = registry();
+    registry.borrow_mut().insert(index, inner.clone());
+    Finalizer { inner }
+}
+
+/// A finalizer's callback, as [`Finalizer::detach`] hands it back.
+pub type FinalizerFn = Box<dyn FnOnce()>;
+
+/// A handle to a registered [`finalize`] callback.
+pub struct Finalizer<T: Trace> {
+    inner: Rc<Inner<T>>,
+}
+
+struct Inner<T: Trace> {
+    index: u64,
+    /// Holding the weak reference keeps its death callback armed.
+    weak: RefCell<Option<Weak<T>>>,
+    func: RefCell<Option<FinalizerFn>>,
+    atexit: Cell<bool>,
+}
+
+/// What the registry needs of a finalizer, whatever its object's type.
+trait Pending {
+    fn call(&self) -> bool;
+    fn runs_at_exit(&self) -> bool;
+}
+
+impl<T: Trace> Pending for Inner<T> {
+    fn call(&self) -> bool {
+        let Some(func) = self.func.borrow_mut().take() else { return false };
+        let removed = registry().borrow_mut().remove(&self.index);
+        let weak = self.weak.borrow_mut().take();
+        drop((removed, weak));
+        func();
+        true
+    }
+
+    fn runs_at_exit(&self) -> bool {
+        self.atexit.get() && self.func.borrow().is_some()
+    }
+}
+
+impl<T: Trace> Finalizer<T> {
+    /// Whether the finalizer has neither run nor been detached.
+    pub fn alive(&self) -> bool {
+        self.inner.func.borrow().is_some()
+    }
+
+    /// Runs the callback now if it is alive; returns whether it ran. It never runs twice.
+    pub fn call(&self) -> bool {
+        self.inner.call()
+    }
+
+    /// The object, if the finalizer is alive and the object too.
+    pub fn peek(&self) -> Option<Gc<T>> {
+        if !self.alive() {
+            return None;
+        }
+        self.inner.weak.borrow().as_ref()?.upgrade()
+    }
+
+    /// Unregisters the finalizer without running it and returns the object and the
+    /// callback, if both are still there.
+    pub fn detach(&self) -> Option<(Gc<T>, FinalizerFn)> {
+        let object = self.peek()?;
+        let func = self.inner.func.borrow_mut().take()?;
+        let removed = registry().borrow_mut().remove(&self.inner.index);
+        let weak = self.inner.weak.borrow_mut().take();
+        drop((removed, weak));
+        Some((object, func))
+    }
+
+    /// Whether the finalizer runs at heap teardown if its object is still alive then
+    /// (default `true`).
+    pub fn atexit(&self) -> bool {
+        self.inner.atexit.get()
+    }
+
+    /// Sets [`atexit`](Self::atexit).
+    pub fn set_atexit(&self, atexit: bool) {
+        self.inner.atexit.set(atexit);
+    }
+}
+
+impl<T: Trace> fmt::Debug for Finalizer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finalizer").field("alive", &self.alive()).field("atexit", &self.atexit()).finish()
+    }
+}
+
+type Registry = Rc<RefCell<BTreeMap<u64, Rc<dyn Pending>>>>;
+
+thread_local! {
+    static NEXT_INDEX: Cell<u64> = const { Cell::new(0) };
+    static REGISTRY: RefCell<Option<Registry>> = const { RefCell::new(None) };
+}
+
+/// This thread's registry of live finalizers, created (with its teardown hook) on first use.
+/// The teardown hook owns the registry too, so it outlives this thread-local.
+fn registry() -> Registry {
+    let existing = REGISTRY.try_with(|slot| slot.borrow().clone()).ok().flatten();
+    if let Some(registry) = existing {
+        return registry;
+    }
+    let registry: Registry = Rc::default();
+    let at_exit = rc::Rc::downgrade(&registry);
+    let owner = registry.clone();
+    rc_heap::raw::on_teardown(move || {
+        let _keep = owner;
+        if let Some(registry) = at_exit.upgrade() {
+            run_at_exit(&registry);
+        }
+    });
+    let _ = REGISTRY.try_with(|slot| *slot.borrow_mut() = Some(registry.clone()));
+    registry
+}
+
+/// Runs the live `atexit` finalizers, newest first.
+fn run_at_exit(registry: &Registry) {
+    loop {
+        let next = registry.borrow().values().rev().find(|pending| pending.runs_at_exit()).cloned();
+        match next {
+            Some(pending) => {
+                pending.call();
+            }
+            None => break,
+        }
+    }
+}

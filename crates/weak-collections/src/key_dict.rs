@@ -1,0 +1,191 @@
+//! `WeakKeyDictionary`: a map whose keys do not stay alive for it.
+
+use std::fmt;
+use std::rc::Rc;
+
+use rc_heap::{Gc, ObjectId, Trace, Weak, WeakRefs};
+
+use crate::shared::{IterationGuard, Shared, SharedHandle};
+
+/// A map from heap objects, compared by identity, to values, that does not keep the keys
+/// alive (Python's `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical
+/// use: data attached to objects owned elsewhere.
+///
+/// Shared inside: every method takes `&self`, and values are handed out by clone or
+/// through a closure. Iteration is safe while keys die; removals wait until it ends.
+///
+/// ```
+/// use rc_heap::Gc;
+/// use weak_collections::WeakKeyDictionary;
+///
+/// let notes = WeakKeyDictionary::new();
+/// let widget = Gc::new(7_u32);
+/// notes.insert(&widget, "resized twice");
+/// assert_eq!(notes.get(&widget), Some("resized twice"));
+/// drop(widget);
+/// assert!(notes.is_empty());
+/// ```
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+pub struct WeakKeyDictionary<T: Trace, V: 'static> {
+    shared: WeakRefs<SharedHandle<ObjectId, (Weak<T>, V)>>,
+}
+
+fn key_is_dead<T: Trace, V>(entry: &(Weak<T>, V)) -> bool {
+    entry.0.is_dead()
+}
+
+impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        WeakKeyDictionary { shared: WeakRefs(SharedHandle(Shared::new())) }
+    }
+
+    /// Maps `key` to `value`; returns the value it replaced.
+    pub fn insert(&self, key: &Gc<T>, value: V) -> Option<V> {
+        let id = Gc::id(key);
+        let mut entries = self.shared.0.0.entries.borrow_mut();
+        if let Some(entry) = entries.get_mut(&id) {
+            return Some(std::mem::replace(&mut entry.1, value));
+        }
+        drop(entries);
+        let shared = Rc::downgrade(&self.shared.0.0);
+        let weak = Gc::downgrade_with_callback(key, move |_| {
+            if let Some(shared) = shared.upgrade() {
+                shared.remove_dead(id, key_is_dead::<T, V>);
+            }
+        });
+        self.shared.0.0.entries.borrow_mut().insert(id, (weak, value));
+        None
+    }
+
+    /// Whether `key` is in the map.
+    pub fn contains_key(&self, key: &Gc<T>) -> bool {
+        self.shared.0.0.entries.borrow().contains_key(&Gc::id(key))
+    }
+
+    /// Runs `f` on the value of `key`.
+    pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
+        let entries = self.shared.0.0.entries.borrow();
+        entries.get(&Gc::id(key)).map(|(_, value)| f(value))
+    }
+
+    /// Removes `key`; returns its value (Python's `pop`).
+    pub fn remove(&self, key: &Gc<T>) -> Option<V> {
+        let removed = self.shared.0.0.entries.borrow_mut().remove(&Gc::id(key));
+        removed.map(|(_, value)| value)
+    }
+
+    /// Python's `pop(key)`: the same as [`remove`](Self::remove).
+    pub fn pop(&self, key: &Gc<T>) -> Option<V> {
+        self.remove(key)
+    }
+
+    /// Removes and returns some entry whose key is alive.
+    pub fn popitem(&self) -> Option<(Gc<T>, V)> {
+        loop {
+            let id = *self.shared.0.0.entries.borrow().keys().next()?;
+            let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
+            if let Some((key, value)) = removed.and_then(|(weak, value)| Some((weak.upgrade()?, value))) {
+                return Some((key, value));
+            }
+        }
+    }
+
+    /// Inserts every pair.
+    pub fn update<'a>(&self, pairs: impl IntoIterator<Item = (&'a Gc<T>, V)>) {
+        for (key, value) in pairs {
+            self.insert(key, value);
+        }
+    }
+
+    /// The number of entries (removals deferred by a running iteration excluded).
+    pub fn len(&self) -> usize {
+        self.shared.0.0.commit_removals(key_is_dead::<T, V>);
+        self.shared.0.0.len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        drop(old);
+    }
+
+    /// The live keys. Keys that die meanwhile are skipped; removals wait until the
+    /// iterator is dropped.
+    pub fn keys(&self) -> Keys<T, V> {
+        let guard = self.shared.0.0.guard(key_is_dead::<T, V>);
+        let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().map(|(weak, _)| weak.clone()).collect();
+        Keys { snapshot: snapshot.into_iter(), _guard: guard }
+    }
+
+    /// Python's `keyrefs()`: the weak references to the keys.
+    pub fn keyrefs(&self) -> Vec<Weak<T>> {
+        self.shared.0.0.entries.borrow().values().map(|(weak, _)| weak.clone()).collect()
+    }
+}
+
+impl<T: Trace, V: Clone + 'static> WeakKeyDictionary<T, V> {
+    /// A clone of the value of `key`.
+    pub fn get(&self, key: &Gc<T>) -> Option<V> {
+        self.with_value(key, V::clone)
+    }
+
+    /// The value of `key`, after mapping it to `default` if it had none.
+    pub fn setdefault(&self, key: &Gc<T>, default: V) -> V {
+        if let Some(value) = self.get(key) {
+            return value;
+        }
+        self.insert(key, default.clone());
+        default
+    }
+
+    /// The entries with live keys.
+    pub fn items(&self) -> Vec<(Gc<T>, V)> {
+        let _guard = self.shared.0.0.guard(key_is_dead::<T, V>);
+        let snapshot: Vec<(Weak<T>, V)> = self.shared.0.0.entries.borrow().values().cloned().collect();
+        snapshot.into_iter().filter_map(|(weak, value)| Some((weak.upgrade()?, value))).collect()
+    }
+
+    /// The values of live keys.
+    pub fn values(&self) -> Vec<V> {
+        self.items().into_iter().map(|(_, value)| value).collect()
+    }
+}
+
+/// An iterator over a [`WeakKeyDictionary`]'s live keys.
+pub struct Keys<T: Trace, V: 'static> {
+    snapshot: std::vec::IntoIter<Weak<T>>,
+    _guard: IterationGuard<ObjectId, (Weak<T>, V)>,
+}
+
+impl<T: Trace, V: 'static> Iterator for Keys<T, V> {
+    type Item = Gc<T>;
+
+    fn next(&mut self) -> Option<Gc<T>> {
+        self.snapshot.by_ref().find_map(|weak| weak.upgrade())
+    }
+}
+
+impl<T: Trace, V: 'static> fmt::Debug for Keys<T, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::key_dict::Keys").field("remaining", &self.snapshot.len()).finish()
+    }
+}
+
+impl<T: Trace, V: 'static> Default for WeakKeyDictionary<T, V> {
+    fn default() -> Self {
+        WeakKeyDictionary::new()
+    }
+}
+
+impl<T: Trace, V: 'static> fmt::Debug for WeakKeyDictionary<T, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+    }
+}

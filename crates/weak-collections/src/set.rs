@@ -1,0 +1,243 @@
+//! `WeakSet`: a set of objects that does not keep them alive (Python's `weakref.WeakSet`).
+
+use std::fmt;
+use std::rc::Rc;
+
+use rc_heap::{Gc, ObjectId, Trace, Weak, WeakRefs};
+
+use crate::shared::{IterationGuard, Shared, SharedHandle};
+
+/// A set of heap objects, compared by identity, that does not keep them alive: an object
+/// leaves the set when it dies, by reference counting or by the collector.
+///
+/// The set is shared inside (like a `RefCell`): every method takes `&self`, so a set can
+/// live inside a heap object. Iterating is safe while members die, even when the loop body
+/// triggers a collection; removals wait until the iteration ends, as in Python.
+///
+/// ```
+/// use rc_heap::Gc;
+/// use weak_collections::WeakSet;
+///
+/// let set = WeakSet::new();
+/// let a = Gc::new(1_u32);
+/// set.add(&a);
+/// assert!(set.contains(&a));
+/// drop(a);
+/// assert_eq!(set.len(), 0);
+/// ```
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+pub struct WeakSet<T: Trace> {
+    shared: WeakRefs<SharedHandle<ObjectId, Weak<T>>>,
+}
+
+impl<T: Trace> WeakSet<T> {
+    /// An empty set.
+    pub fn new() -> Self {
+        WeakSet { shared: WeakRefs(SharedHandle(Shared::new())) }
+    }
+
+    /// Adds `item`; returns whether it was not already there.
+    pub fn add(&self, item: &Gc<T>) -> bool {
+        let id = Gc::id(item);
+        if self.shared.0.0.entries.borrow().contains_key(&id) {
+            return false;
+        }
+        let shared = Rc::downgrade(&self.shared.0.0);
+        let weak = Gc::downgrade_with_callback(item, move |_| {
+            if let Some(shared) = shared.upgrade() {
+                shared.remove_dead(id, Weak::is_dead);
+            }
+        });
+        let old = self.shared.0.0.entries.borrow_mut().insert(id, weak);
+        drop(old);
+        true
+    }
+
+    /// Removes `item`; returns whether it was there (Python's `remove` raises otherwise).
+    pub fn remove(&self, item: &Gc<T>) -> bool {
+        let removed = self.shared.0.0.entries.borrow_mut().remove(&Gc::id(item));
+        removed.is_some()
+    }
+
+    /// Removes `item` if it is there.
+    pub fn discard(&self, item: &Gc<T>) {
+        self.remove(item);
+    }
+
+    /// Whether `item` is in the set.
+    pub fn contains(&self, item: &Gc<T>) -> bool {
+        self.shared.0.0.entries.borrow().get(&Gc::id(item)).is_some_and(|weak| !weak.is_dead())
+    }
+
+    /// The number of members (removals deferred by a running iteration excluded).
+    pub fn len(&self) -> usize {
+        self.shared.0.0.commit_removals(Weak::is_dead);
+        self.shared.0.0.len()
+    }
+
+    /// Whether the set has no member.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every member.
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        drop(old);
+    }
+
+    /// Removes and returns some live member.
+    pub fn pop(&self) -> Option<Gc<T>> {
+        loop {
+            let (id, weak) = {
+                let entries = self.shared.0.0.entries.borrow();
+                let (id, weak) = entries.iter().next()?;
+                (*id, weak.clone())
+            };
+            let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
+            drop(removed);
+            if let Some(item) = weak.upgrade() {
+                return Some(item);
+            }
+        }
+    }
+
+    /// Iterates over the live members. Members that die meanwhile are skipped; removals
+    /// wait until the iterator is dropped.
+    pub fn iter(&self) -> Iter<T> {
+        let guard = self.shared.0.0.guard(Weak::is_dead);
+        let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().cloned().collect();
+        Iter { snapshot: snapshot.into_iter(), _guard: guard }
+    }
+
+    /// A new set with the same members.
+    pub fn copy(&self) -> Self {
+        self.iter().collect()
+    }
+
+    /// Adds every item.
+    pub fn update<'a>(&self, items: impl IntoIterator<Item = &'a Gc<T>>) {
+        for item in items {
+            self.add(item);
+        }
+    }
+
+    /// Members of either set (`a | b`).
+    pub fn union(&self, other: &WeakSet<T>) -> WeakSet<T> {
+        let result = self.copy();
+        result.update(&other.iter().collect::<Vec<_>>());
+        result
+    }
+
+    /// Members of both sets (`a & b`).
+    pub fn intersection(&self, other: &WeakSet<T>) -> WeakSet<T> {
+        self.iter().filter(|item| other.contains(item)).collect()
+    }
+
+    /// Members of `self` not in `other` (`a - b`).
+    pub fn difference(&self, other: &WeakSet<T>) -> WeakSet<T> {
+        self.iter().filter(|item| !other.contains(item)).collect()
+    }
+
+    /// Members of exactly one of the sets (`a ^ b`).
+    pub fn symmetric_difference(&self, other: &WeakSet<T>) -> WeakSet<T> {
+        let result = self.difference(other);
+        result.update(&other.difference(self).iter().collect::<Vec<_>>());
+        result
+    }
+
+    /// Removes the members of `other`.
+    pub fn difference_update(&self, other: &WeakSet<T>) {
+        for item in other.iter() {
+            self.discard(&item);
+        }
+    }
+
+    /// Keeps only the members also in `other`.
+    pub fn intersection_update(&self, other: &WeakSet<T>) {
+        for item in self.iter().collect::<Vec<_>>() {
+            if !other.contains(&item) {
+                self.discard(&item);
+            }
+        }
+    }
+
+    /// Keeps the members of exactly one of the sets.
+    pub fn symmetric_difference_update(&self, other: &WeakSet<T>) {
+        for item in other.iter().collect::<Vec<_>>() {
+            if !self.remove(&item) {
+                self.add(&item);
+            }
+        }
+    }
+
+    /// Whether every member is in `other` (`a <= b`).
+    pub fn is_subset(&self, other: &WeakSet<T>) -> bool {
+        self.iter().all(|item| other.contains(&item))
+    }
+
+    /// Whether every member of `other` is in `self` (`a >= b`).
+    pub fn is_superset(&self, other: &WeakSet<T>) -> bool {
+        other.is_subset(self)
+    }
+
+    /// Whether the sets have no member in common.
+    pub fn is_disjoint(&self, other: &WeakSet<T>) -> bool {
+        !self.iter().any(|item| other.contains(&item))
+    }
+}
+
+/// An iterator over a [`WeakSet`]'s live members.
+pub struct Iter<T: Trace> {
+    snapshot: std::vec::IntoIter<Weak<T>>,
+    _guard: IterationGuard<ObjectId, Weak<T>>,
+}
+
+impl<T: Trace> Iterator for Iter<T> {
+    type Item = Gc<T>;
+
+    fn next(&mut self) -> Option<Gc<T>> {
+        self.snapshot.by_ref().find_map(|weak| weak.upgrade())
+    }
+}
+
+impl<T: Trace> fmt::Debug for Iter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::set::Iter").field("remaining", &self.snapshot.len()).finish()
+    }
+}
+
+impl<T: Trace> Default for WeakSet<T> {
+    fn default() -> Self {
+        WeakSet::new()
+    }
+}
+
+impl<T: Trace> PartialEq for WeakSet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.is_subset(other)
+    }
+}
+
+impl<T: Trace> FromIterator<Gc<T>> for WeakSet<T> {
+    fn from_iter<I: IntoIterator<Item = Gc<T>>>(items: I) -> Self {
+        let set = WeakSet::new();
+        for item in items {
+            set.add(&item);
+        }
+        set
+    }
+}
+
+impl<'a, T: Trace> Extend<&'a Gc<T>> for WeakSet<T> {
+    fn extend<I: IntoIterator<Item = &'a Gc<T>>>(&mut self, items: I) {
+        self.update(items);
+    }
+}
+
+impl<T: Trace> fmt::Debug for WeakSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakSet<{}>({} live)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+    }
+}

@@ -1,0 +1,122 @@
+//! What every weak container shares: its entries, and the removals deferred while it is
+//! being iterated (Python's `_IterationGuard` and `_pending_removals`).
+//!
+//! Entries are removed by weak-reference callbacks when their object dies, which can happen
+//! at almost any moment: inside a `Drop`, a collection, or the body of a loop over the
+//! container. No `RefCell` borrow is ever held while a handle or a value is dropped, so a
+//! callback always finds the container free; while an iteration is running, removals are
+//! queued and applied when the last iteration ends.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::rc::Rc;
+
+use rc_heap::{HoldsWeakRefs, Trace, Weak, WeakEdge};
+
+pub(crate) struct Shared<K, E> {
+    pub(crate) entries: RefCell<HashMap<K, E>>,
+    pending: RefCell<Vec<K>>,
+    iterating: Cell<usize>,
+}
+
+impl<K: Eq + Hash + Clone, E> Shared<K, E> {
+    pub(crate) fn new() -> Rc<Self> {
+        Rc::new(Shared {
+            entries: RefCell::new(HashMap::new()),
+            pending: RefCell::new(Vec::new()),
+            iterating: Cell::new(0),
+        })
+    }
+
+    /// A callback's removal of `key`, if `is_dead` still says its entry is dead (a new
+    /// entry may have replaced it). Deferred while iterating.
+    pub(crate) fn remove_dead(&self, key: K, is_dead: impl Fn(&E) -> bool) {
+        if self.iterating.get() > 0 {
+            self.pending.borrow_mut().push(key);
+            return;
+        }
+        let removed = match self.entries.try_borrow_mut() {
+            Ok(mut entries) => match entries.get(&key) {
+                Some(entry) if is_dead(entry) => entries.remove(&key),
+                _ => None,
+            },
+            Err(_) => {
+                self.pending.borrow_mut().push(key);
+                None
+            }
+        };
+        drop(removed);
+    }
+
+    /// Applies the deferred removals whose entries are still dead.
+    pub(crate) fn commit_removals(&self, is_dead: impl Fn(&E) -> bool) {
+        if self.iterating.get() > 0 {
+            return;
+        }
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        let mut removed = Vec::new();
+        if let Ok(mut entries) = self.entries.try_borrow_mut() {
+            for key in pending {
+                if entries.get(&key).is_some_and(&is_dead) {
+                    removed.extend(entries.remove(&key));
+                }
+            }
+        }
+        drop(removed);
+    }
+
+    /// Entries minus the removals waiting for an iteration to end (Python's `len`).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.borrow().len().saturating_sub(self.pending.borrow().len())
+    }
+
+    /// Marks an iteration as running until the guard drops.
+    pub(crate) fn guard(self: &Rc<Self>, is_dead: fn(&E) -> bool) -> IterationGuard<K, E> {
+        self.iterating.set(self.iterating.get() + 1);
+        IterationGuard { shared: self.clone(), is_dead }
+    }
+}
+
+/// Keeps removals deferred while an iterator is alive.
+pub(crate) struct IterationGuard<K: Eq + Hash + Clone, E> {
+    shared: Rc<Shared<K, E>>,
+    is_dead: fn(&E) -> bool,
+}
+
+impl<K: Eq + Hash + Clone, E> Drop for IterationGuard<K, E> {
+    fn drop(&mut self) {
+        self.shared.iterating.set(self.shared.iterating.get() - 1);
+        self.shared.commit_removals(self.is_dead);
+    }
+}
+
+/// An entry's weak reference, for reporting it to the collector.
+pub(crate) trait EntryWeak {
+    fn weak_edge(&self) -> WeakEdge<'_>;
+}
+
+impl<T: Trace> EntryWeak for Weak<T> {
+    fn weak_edge(&self) -> WeakEdge<'_> {
+        Weak::weak_edge(self)
+    }
+}
+
+impl<T: Trace, V> EntryWeak for (Weak<T>, V) {
+    fn weak_edge(&self) -> WeakEdge<'_> {
+        Weak::weak_edge(&self.0)
+    }
+}
+
+/// The handle a container keeps on its shared part; reports the entries' weak references.
+pub(crate) struct SharedHandle<K, E>(pub(crate) Rc<Shared<K, E>>);
+
+impl<K: 'static, E: EntryWeak + 'static> HoldsWeakRefs for SharedHandle<K, E> {
+    fn visit_weak_refs(&self, visit: &mut dyn FnMut(WeakEdge<'_>)) -> bool {
+        let Ok(entries) = self.0.entries.try_borrow() else { return false };
+        for entry in entries.values() {
+            visit(entry.weak_edge());
+        }
+        true
+    }
+}

@@ -1,0 +1,195 @@
+//! `WeakValueDictionary`: a map whose values do not stay alive for it.
+
+use std::fmt;
+use std::hash::Hash;
+use std::rc::Rc;
+
+use rc_heap::{Gc, Trace, Weak, WeakRefs};
+
+use crate::shared::{IterationGuard, Shared, SharedHandle};
+
+/// A map from keys to heap objects that does not keep the objects alive (Python's
+/// `weakref.WeakValueDictionary`): an entry goes when its value dies. Typical use: a cache
+/// of objects that live elsewhere.
+///
+/// Shared inside: every method takes `&self`. Iteration is safe while values die; removals
+/// wait until the iteration ends.
+///
+/// ```
+/// use rc_heap::Gc;
+/// use weak_collections::WeakValueDictionary;
+///
+/// let cache = WeakValueDictionary::new();
+/// let page = Gc::new(String::from("<html>"));
+/// cache.insert("index", &page);
+/// assert_eq!(cache.get(&"index").as_deref().map(String::as_str), Some("<html>"));
+/// drop(page);
+/// assert!(cache.get(&"index").is_none());
+/// assert!(cache.is_empty());
+/// ```
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: Trace> {
+    #[trace(skip)]
+    _key: std::marker::PhantomData<K>,
+    shared: WeakRefs<SharedHandle<K, Weak<T>>>,
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
+    /// An empty map.
+    pub fn new() -> Self {
+        WeakValueDictionary { _key: std::marker::PhantomData, shared: WeakRefs(SharedHandle(Shared::new())) }
+    }
+
+    fn weak_entry(&self, key: &K, value: &Gc<T>) -> Weak<T> {
+        let shared = Rc::downgrade(&self.shared.0.0);
+        let key = key.clone();
+        Gc::downgrade_with_callback(value, move |_| {
+            if let Some(shared) = shared.upgrade() {
+                shared.remove_dead(key, Weak::is_dead);
+            }
+        })
+    }
+
+    /// Maps `key` to `value`; returns the live value it replaced.
+    pub fn insert(&self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
+        let weak = self.weak_entry(&key, value);
+        let old = self.shared.0.0.entries.borrow_mut().insert(key, weak);
+        old.and_then(|old| old.upgrade())
+    }
+
+    /// The live value of `key`.
+    pub fn get(&self, key: &K) -> Option<Gc<T>> {
+        let weak = self.shared.0.0.entries.borrow().get(key).cloned();
+        weak?.upgrade()
+    }
+
+    /// Whether `key` maps to a live value.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.shared.0.0.entries.borrow().get(key).is_some_and(|weak| !weak.is_dead())
+    }
+
+    /// Removes `key`; returns its live value (Python's `pop`).
+    pub fn remove(&self, key: &K) -> Option<Gc<T>> {
+        let removed = self.shared.0.0.entries.borrow_mut().remove(key);
+        removed?.upgrade()
+    }
+
+    /// Python's `pop(key)`: the same as [`remove`](Self::remove).
+    pub fn pop(&self, key: &K) -> Option<Gc<T>> {
+        self.remove(key)
+    }
+
+    /// Removes and returns some entry with a live value.
+    pub fn popitem(&self) -> Option<(K, Gc<T>)> {
+        loop {
+            let key = self.shared.0.0.entries.borrow().keys().next()?.clone();
+            if let Some(value) = self.remove(&key) {
+                return Some((key, value));
+            }
+        }
+    }
+
+    /// The live value of `key`, after mapping it to `default` if it had none.
+    pub fn setdefault(&self, key: K, default: &Gc<T>) -> Gc<T> {
+        if let Some(value) = self.get(&key) {
+            return value;
+        }
+        self.insert(key, default);
+        default.clone()
+    }
+
+    /// Inserts every pair.
+    pub fn update<'a>(&self, pairs: impl IntoIterator<Item = (K, &'a Gc<T>)>) {
+        for (key, value) in pairs {
+            self.insert(key, value);
+        }
+    }
+
+    /// The number of entries (removals deferred by a running iteration excluded).
+    pub fn len(&self) -> usize {
+        self.shared.0.0.commit_removals(Weak::is_dead);
+        self.shared.0.0.len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        drop(old);
+    }
+
+    /// Iterates over the entries with live values; values that die meanwhile are skipped.
+    pub fn items(&self) -> Items<K, T> {
+        let guard = self.shared.0.0.guard(Weak::is_dead);
+        let snapshot: Vec<(K, Weak<T>)> =
+            self.shared.0.0.entries.borrow().iter().map(|(k, w)| (k.clone(), w.clone())).collect();
+        Items { snapshot: snapshot.into_iter(), _guard: guard }
+    }
+
+    /// The keys of live entries.
+    pub fn keys(&self) -> impl Iterator<Item = K> {
+        self.items().map(|(key, _)| key)
+    }
+
+    /// The live values.
+    pub fn values(&self) -> impl Iterator<Item = Gc<T>> {
+        self.items().map(|(_, value)| value)
+    }
+
+    /// Python's `valuerefs()`: the weak references to the values.
+    pub fn valuerefs(&self) -> Vec<Weak<T>> {
+        self.shared.0.0.entries.borrow().values().cloned().collect()
+    }
+
+    /// A new map with the same entries.
+    pub fn copy(&self) -> Self {
+        let copy = WeakValueDictionary::new();
+        for (key, value) in self.items() {
+            copy.insert(key, &value);
+        }
+        copy
+    }
+}
+
+/// An iterator over a [`WeakValueDictionary`]'s live entries.
+pub struct Items<K: Eq + Hash + Clone + 'static, T: Trace> {
+    snapshot: std::vec::IntoIter<(K, Weak<T>)>,
+    _guard: IterationGuard<K, Weak<T>>,
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: Trace> Iterator for Items<K, T> {
+    type Item = (K, Gc<T>);
+
+    fn next(&mut self) -> Option<(K, Gc<T>)> {
+        self.snapshot.by_ref().find_map(|(key, weak)| Some((key, weak.upgrade()?)))
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: Trace> fmt::Debug for Items<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::value_dict::Items").field("remaining", &self.snapshot.len()).finish()
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: Trace> Default for WeakValueDictionary<K, T> {
+    fn default() -> Self {
+        WeakValueDictionary::new()
+    }
+}
+
+impl<'a, K: Eq + Hash + Clone + 'static, T: Trace> Extend<(K, &'a Gc<T>)> for WeakValueDictionary<K, T> {
+    fn extend<I: IntoIterator<Item = (K, &'a Gc<T>)>>(&mut self, pairs: I) {
+        self.update(pairs);
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: Trace> fmt::Debug for WeakValueDictionary<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakValueDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+    }
+}

@@ -1,0 +1,318 @@
+//! Ports of CPython's `Lib/test/test_weakref.py`: MappingTestCase, FinalizeTestCase and
+//! the proxy cases (language-independent ones).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use cyclegc::{Gc, Trace};
+use weak_collections::{ReferenceError, WeakKeyDictionary, WeakProxy, WeakValueDictionary, finalize};
+
+#[derive(Trace)]
+struct Object {
+    arg: u32,
+    cycle: RefCell<Option<Gc<Object>>>,
+}
+
+fn object(arg: u32) -> Gc<Object> {
+    Gc::new(Object { arg, cycle: RefCell::new(None) })
+}
+
+fn objects(n: u32) -> Vec<Gc<Object>> {
+    (0..n).map(object).collect()
+}
+
+#[test]
+fn test_weak_values() {
+    let objs = objects(10);
+    let dict = WeakValueDictionary::new();
+    for o in &objs {
+        dict.insert(o.arg, o);
+    }
+    assert_eq!(dict.len(), 10);
+    for o in &objs {
+        assert!(Gc::ptr_eq(&dict.get(&o.arg).unwrap(), o));
+    }
+    let mut objs = objs;
+    objs.truncate(3);
+    assert_eq!(dict.len(), 3);
+    drop(objs);
+    assert!(dict.is_empty());
+    assert!(dict.get(&1).is_none());
+}
+
+#[test]
+fn test_weak_keys() {
+    let objs = objects(10);
+    let dict = WeakKeyDictionary::new();
+    for o in &objs {
+        dict.insert(o, o.arg);
+    }
+    assert_eq!(dict.len(), 10);
+    for o in &objs {
+        assert_eq!(dict.get(o), Some(o.arg));
+        assert!(dict.contains_key(o));
+    }
+    let first = objs[0].clone();
+    drop(objs);
+    assert_eq!(dict.len(), 1);
+    assert_eq!(dict.keyrefs().len(), 1);
+    drop(first);
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn test_weak_keys_compare_by_identity() {
+    let (a, b) = (object(1), object(1));
+    let dict = WeakKeyDictionary::new();
+    dict.insert(&a, "a");
+    dict.insert(&b, "b");
+    assert_eq!(dict.len(), 2, "equal values, distinct objects: two keys");
+    assert_eq!(dict.get(&a), Some("a"));
+}
+
+#[test]
+fn test_weak_keyed_iters() {
+    let objs = objects(5);
+    let dict = WeakKeyDictionary::new();
+    for o in &objs {
+        dict.insert(o, o.arg * 10);
+    }
+    let mut keys: Vec<u32> = dict.keys().map(|k| k.arg).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, [0, 1, 2, 3, 4]);
+    let mut items: Vec<(u32, u32)> = dict.items().into_iter().map(|(k, v)| (k.arg, v)).collect();
+    items.sort_unstable();
+    assert_eq!(items[4], (4, 40));
+    let mut values = dict.values();
+    values.sort_unstable();
+    assert_eq!(values, [0, 10, 20, 30, 40]);
+}
+
+#[test]
+fn test_weak_valued_iters() {
+    let objs = objects(5);
+    let dict = WeakValueDictionary::new();
+    for o in &objs {
+        dict.insert(format!("k{}", o.arg), o);
+    }
+    let mut keys: Vec<String> = dict.keys().collect();
+    keys.sort();
+    assert_eq!(keys.len(), 5);
+    assert_eq!(keys[0], "k0");
+    assert_eq!(dict.values().count(), 5);
+    assert_eq!(dict.valuerefs().len(), 5);
+}
+
+#[test]
+fn test_weak_keyed_len_cycles() {
+    let dict = WeakKeyDictionary::new();
+    for i in 0..5 {
+        let o = object(i);
+        *o.cycle.borrow_mut() = Some(o.clone());
+        dict.insert(&o, i);
+    }
+    assert_eq!(dict.len(), 5);
+    gen_gc::collect();
+    assert_eq!(dict.len(), 0);
+}
+
+#[test]
+fn test_weak_valued_len_cycles() {
+    let dict = WeakValueDictionary::new();
+    for i in 0..5 {
+        let o = object(i);
+        *o.cycle.borrow_mut() = Some(o.clone());
+        dict.insert(i, &o);
+    }
+    gen_gc::collect();
+    assert_eq!(dict.len(), 0);
+}
+
+#[test]
+fn test_weak_values_destroy_while_iterating() {
+    let dict = WeakValueDictionary::new();
+    let objs = objects(10);
+    for o in &objs {
+        *o.cycle.borrow_mut() = Some(o.clone());
+        dict.insert(o.arg, o);
+    }
+    drop(objs);
+    let mut items = dict.items();
+    let first = items.next();
+    assert!(first.is_some());
+    drop(first);
+    gen_gc::collect();
+    let rest: Vec<_> = items.by_ref().collect();
+    assert!(rest.is_empty(), "values collected during the iteration are skipped");
+    drop(items);
+    assert!(dict.is_empty(), "and their entries are gone once it ends");
+}
+
+#[test]
+fn test_weak_keys_destroy_while_iterating() {
+    let dict = WeakKeyDictionary::new();
+    let objs = objects(10);
+    for o in &objs {
+        dict.insert(o, o.arg);
+    }
+    let mut keys = dict.keys();
+    let first = keys.next().unwrap();
+    drop(objs);
+    assert_eq!(dict.len(), 1, "dead keys are pending, not counted");
+    assert_eq!(keys.count(), 0);
+    assert_eq!(dict.len(), 1);
+    drop(first);
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn test_weak_keyed_dict_setdefault() {
+    let key = object(1);
+    let dict = WeakKeyDictionary::new();
+    assert_eq!(dict.setdefault(&key, "value 1"), "value 1");
+    assert_eq!(dict.setdefault(&key, "value 2"), "value 1");
+    assert_eq!(dict.len(), 1);
+}
+
+#[test]
+fn test_weak_valued_dict_setdefault() {
+    let (v1, v2) = (object(1), object(2));
+    let dict = WeakValueDictionary::new();
+    assert!(Gc::ptr_eq(&dict.setdefault("key", &v1), &v1));
+    assert!(Gc::ptr_eq(&dict.setdefault("key", &v2), &v1));
+}
+
+#[test]
+fn test_weak_dict_update_and_delitem() {
+    let objs = objects(3);
+    let values = WeakValueDictionary::new();
+    values.update(objs.iter().map(|o| (o.arg, o)));
+    assert_eq!(values.len(), 3);
+    assert_eq!(values.remove(&1).map(|o| o.arg), Some(1));
+    assert!(values.remove(&1).is_none(), "deleting a missing key gives nothing");
+    assert_eq!(values.popitem().map(|(k, v)| k == v.arg), Some(true));
+    let keys = WeakKeyDictionary::new();
+    keys.update(objs.iter().map(|o| (o, o.arg)));
+    assert_eq!(keys.remove(&objs[0]), Some(0));
+    assert_eq!(keys.pop(&objs[0]), None);
+    assert!(keys.popitem().is_some());
+    keys.clear();
+    assert!(keys.is_empty());
+}
+
+#[test]
+fn test_weak_valued_replaced_value_keeps_its_entry() {
+    // A value replaced under its key must not take the new entry with it when it dies.
+    let (old, new) = (object(1), object(2));
+    let dict = WeakValueDictionary::new();
+    dict.insert("k", &old);
+    dict.insert("k", &new);
+    drop(old);
+    assert_eq!(dict.get(&"k").map(|o| o.arg), Some(2));
+}
+
+#[test]
+fn test_finalize() {
+    let calls = Rc::new(Cell::new(0));
+    let a = object(1);
+    let seen = calls.clone();
+    let f = finalize(&a, move || seen.set(seen.get() + 1));
+    assert!(f.alive());
+    assert_eq!(f.peek().map(|o| o.arg), Some(1));
+    drop(a);
+    assert_eq!(calls.get(), 1);
+    assert!(!f.alive());
+    assert!(f.peek().is_none());
+    assert!(!f.call(), "a finalizer runs at most once");
+    assert!(f.detach().is_none());
+}
+
+#[test]
+fn test_finalize_call_and_detach() {
+    let calls = Rc::new(Cell::new(0));
+    let a = object(1);
+    let seen = calls.clone();
+    let f = finalize(&a, move || seen.set(seen.get() + 1));
+    assert!(f.call());
+    assert!(!f.call());
+    drop(a);
+    assert_eq!(calls.get(), 1);
+    let b = object(2);
+    let seen = calls.clone();
+    let g = finalize(&b, move || seen.set(seen.get() + 10));
+    let (object, func) = g.detach().expect("alive");
+    assert!(Gc::ptr_eq(&object, &b));
+    drop((object, b));
+    assert_eq!(calls.get(), 1, "detached: not run at death");
+    func();
+    assert_eq!(calls.get(), 11);
+}
+
+#[test]
+fn test_finalize_without_keeping_the_handle() {
+    let calls = Rc::new(Cell::new(0));
+    let a = object(1);
+    let seen = calls.clone();
+    drop(finalize(&a, move || seen.set(seen.get() + 1)));
+    drop(a);
+    assert_eq!(calls.get(), 1, "the registry keeps the finalizer alive");
+}
+
+#[test]
+fn test_finalize_by_the_collector() {
+    let calls = Rc::new(Cell::new(0));
+    let a = object(1);
+    *a.cycle.borrow_mut() = Some(a.clone());
+    let seen = calls.clone();
+    let _f = finalize(&a, move || seen.set(seen.get() + 1));
+    drop(a);
+    assert_eq!(calls.get(), 0);
+    gen_gc::collect();
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn test_atexit() {
+    // Finalizers of objects alive at thread exit run then, newest first; atexit=false ones
+    // do not.
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = order.clone();
+    std::thread::spawn(move || {
+        thread_local!(static KEEP: RefCell<Vec<Gc<Object>>> = const { RefCell::new(Vec::new()) });
+        KEEP.with(|_| ());
+        for i in 0..3 {
+            let o = object(i);
+            let log = log.clone();
+            let f = finalize(&o, move || log.lock().unwrap().push(i));
+            f.set_atexit(i != 1);
+            KEEP.with(|keep| keep.borrow_mut().push(o));
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(*order.lock().unwrap(), [2, 0]);
+}
+
+#[test]
+fn test_proxy_ref() {
+    let o = object(7);
+    let p = WeakProxy::new(&o);
+    assert_eq!(p.with(|o| o.arg), Ok(7));
+    assert!(p.is_alive());
+    let p2 = p.clone();
+    drop(o);
+    assert_eq!(p.with(|o| o.arg), Err(ReferenceError));
+    assert_eq!(p2.get().err(), Some(ReferenceError));
+    assert_eq!(ReferenceError.to_string(), "weakly-referenced object no longer exists");
+}
+
+#[test]
+fn test_proxy_callback() {
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let p = WeakProxy::with_callback(&o, move || seen.set(seen.get() + 1));
+    drop(o);
+    assert_eq!(calls.get(), 1);
+    assert!(!p.is_alive());
+}

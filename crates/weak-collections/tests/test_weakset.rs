@@ -1,0 +1,189 @@
+//! Ports of CPython's `Lib/test/test_weakset.py` (language-independent cases).
+
+use std::cell::RefCell;
+
+use cyclegc::{Gc, Trace};
+use weak_collections::WeakSet;
+
+#[derive(Trace)]
+struct Foo {
+    name: &'static str,
+    other: RefCell<Option<Gc<Foo>>>,
+}
+
+fn foo(name: &'static str) -> Gc<Foo> {
+    Gc::new(Foo { name, other: RefCell::new(None) })
+}
+
+fn set_of(items: &[&Gc<Foo>]) -> WeakSet<Foo> {
+    let set = WeakSet::new();
+    set.update(items.iter().copied());
+    set
+}
+
+#[test]
+fn test_len() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let s = set_of(&[&a, &b, &c]);
+    assert_eq!(s.len(), 3);
+    drop(a);
+    assert_eq!(s.len(), 2);
+}
+
+#[test]
+fn test_contains() {
+    let (a, b) = (foo("a"), foo("b"));
+    let s = set_of(&[&a]);
+    assert!(s.contains(&a));
+    assert!(!s.contains(&b));
+    drop(a);
+    assert_eq!(s.len(), 0);
+}
+
+#[test]
+fn test_union() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let u = set_of(&[&a, &b]).union(&set_of(&[&b, &c]));
+    assert_eq!(u.len(), 3);
+    assert!(u.contains(&a) && u.contains(&b) && u.contains(&c));
+    drop(c);
+    assert_eq!(u.len(), 2);
+}
+
+#[test]
+fn test_intersection() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let i = set_of(&[&a, &b]).intersection(&set_of(&[&b, &c]));
+    assert_eq!(i.len(), 1);
+    assert!(i.contains(&b));
+}
+
+#[test]
+fn test_difference_and_symmetric_difference() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let (x, y) = (set_of(&[&a, &b]), set_of(&[&b, &c]));
+    let d = x.difference(&y);
+    assert_eq!((d.len(), d.contains(&a)), (1, true));
+    let s = x.symmetric_difference(&y);
+    assert_eq!(s.len(), 2);
+    assert!(s.contains(&a) && s.contains(&c) && !s.contains(&b));
+}
+
+#[test]
+fn test_isdisjoint_and_subsets() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    assert!(set_of(&[&a]).is_disjoint(&set_of(&[&b, &c])));
+    assert!(!set_of(&[&a, &b]).is_disjoint(&set_of(&[&b])));
+    assert!(set_of(&[&a]).is_subset(&set_of(&[&a, &b])));
+    assert!(set_of(&[&a, &b]).is_superset(&set_of(&[&b])));
+    assert!(!set_of(&[&a, &c]).is_subset(&set_of(&[&a, &b])));
+    assert!(set_of(&[&a, &b]) == set_of(&[&b, &a]));
+}
+
+#[test]
+fn test_add_remove_discard_pop_clear() {
+    let (a, b) = (foo("a"), foo("b"));
+    let s = WeakSet::new();
+    assert!(s.add(&a));
+    assert!(!s.add(&a), "adding twice keeps one member");
+    s.add(&b);
+    assert!(s.remove(&a));
+    assert!(!s.remove(&a));
+    s.discard(&a);
+    assert_eq!(s.len(), 1);
+    let popped = s.pop().unwrap();
+    assert_eq!(popped.name, "b");
+    assert!(s.pop().is_none());
+    s.update([&a, &b]);
+    s.clear();
+    assert!(s.is_empty());
+}
+
+#[test]
+fn test_update_operations() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let s = set_of(&[&a, &b]);
+    s.difference_update(&set_of(&[&a]));
+    assert!(!s.contains(&a) && s.contains(&b));
+    s.symmetric_difference_update(&set_of(&[&b, &c]));
+    assert!(!s.contains(&b) && s.contains(&c));
+    s.update([&a]);
+    s.intersection_update(&set_of(&[&a]));
+    assert_eq!(s.len(), 1);
+    assert!(s.contains(&a));
+}
+
+#[test]
+fn test_copy() {
+    let (a, b) = (foo("a"), foo("b"));
+    let s = set_of(&[&a, &b]);
+    let c = s.copy();
+    s.remove(&a);
+    assert!(c.contains(&a) && c.contains(&b));
+}
+
+#[test]
+fn test_len_cycles() {
+    // Members that die only in a collection leave the set when the collector frees them.
+    let s = WeakSet::new();
+    for _ in 0..5 {
+        let x = foo("x");
+        *x.other.borrow_mut() = Some(x.clone());
+        s.add(&x);
+    }
+    assert_eq!(s.len(), 5);
+    gen_gc::collect();
+    assert_eq!(s.len(), 0);
+}
+
+#[test]
+fn test_weak_destroy_while_iterating() {
+    // Members dying in the middle of an iteration, even by a collection the loop body runs.
+    let items: Vec<Gc<Foo>> = (0..10).map(|_| foo("i")).collect();
+    for item in &items {
+        *item.other.borrow_mut() = Some(item.clone());
+    }
+    let s = WeakSet::new();
+    s.update(&items);
+    drop(items);
+    let mut seen = 0;
+    let mut it = s.iter();
+    if it.next().is_some() {
+        seen += 1;
+    }
+    gen_gc::collect();
+    for _ in it.by_ref() {
+        seen += 1;
+    }
+    assert!(seen >= 1);
+    assert_eq!(s.len(), 0, "the guard's removals apply once the iteration is over");
+    drop(it);
+    assert_eq!(s.len(), 0);
+}
+
+#[test]
+fn test_len_during_iteration() {
+    // CPython's test_len_race: len never counts entries known to be dead.
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let s = set_of(&[&a, &b, &c]);
+    let it = s.iter();
+    drop(a);
+    assert_eq!(s.len(), 2, "the dead entry is pending removal and not counted");
+    drop(it);
+    assert_eq!(s.len(), 2);
+    drop((b, c));
+}
+
+#[test]
+fn a_weak_set_inside_a_heap_object_is_traced() {
+    #[derive(Trace)]
+    struct Registry {
+        members: WeakSet<Foo>,
+    }
+    let member = foo("m");
+    let registry = Gc::new(Registry { members: WeakSet::new() });
+    registry.members.add(&member);
+    let referents = Gc::to_any(&registry).referents();
+    assert!(referents.is_empty(), "weak members are not edges");
+    assert!(Gc::is_tracked(&registry));
+}
