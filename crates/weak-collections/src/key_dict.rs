@@ -3,13 +3,16 @@
 use std::fmt;
 use std::rc::Rc;
 
-use rc_heap::{Gc, ObjectId, Trace, Weak, WeakRefs};
+use rc_heap::{Gc, Trace, Weak, WeakRefs};
+
+use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
 use crate::shared::{IterationGuard, Shared, SharedHandle};
 
-/// A map from heap objects, compared by identity, to values, that does not keep the keys
-/// alive (Python's `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical
-/// use: data attached to objects owned elsewhere.
+/// A map from heap objects to values that does not keep the keys alive (Python's
+/// `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical use: data attached
+/// to objects owned elsewhere. Keys compare by identity; [`WeakKeyDictionary::by_value`]
+/// makes them compare by value (`Hash + Eq`), as Python's do.
 ///
 /// Shared inside: every method takes `&self`, and values are handed out by clone or
 /// through a closure. Iteration is safe while keys die; removals wait until it ends.
@@ -27,8 +30,8 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 /// ```
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
-pub struct WeakKeyDictionary<T: Trace, V: 'static> {
-    shared: WeakRefs<SharedHandle<ObjectId, (Weak<T>, V)>>,
+pub struct WeakKeyDictionary<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
+    shared: WeakRefs<SharedHandle<M::Key, (Weak<T>, V)>>,
 }
 
 fn key_is_dead<T: Trace, V>(entry: &(Weak<T>, V)) -> bool {
@@ -36,43 +39,60 @@ fn key_is_dead<T: Trace, V>(entry: &(Weak<T>, V)) -> bool {
 }
 
 impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
-    /// An empty map.
+    /// An empty map whose keys compare by identity.
     pub fn new() -> Self {
+        WeakKeyDictionary::with_key_mode()
+    }
+}
+
+impl<T: Trace + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByValue> {
+    /// An empty map whose keys compare by value: an object equal to a key finds its entry.
+    pub fn by_value() -> Self {
+        WeakKeyDictionary::with_key_mode()
+    }
+}
+
+impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
+    /// An empty map comparing keys as `M` says.
+    pub fn with_key_mode() -> Self {
         WeakKeyDictionary { shared: WeakRefs(SharedHandle(Shared::new())) }
     }
 
     /// Maps `key` to `value`; returns the value it replaced.
     pub fn insert(&self, key: &Gc<T>, value: V) -> Option<V> {
-        let id = Gc::id(key);
         let mut entries = self.shared.0.0.entries.borrow_mut();
-        if let Some(entry) = entries.get_mut(&id) {
+        if let Some(entry) = entries.get_mut(&M::probe(key)) {
             return Some(std::mem::replace(&mut entry.1, value));
         }
         drop(entries);
+        let seed = M::seed(key);
+        let callback_seed = seed.clone();
         let shared = Rc::downgrade(&self.shared.0.0);
-        let weak = Gc::downgrade_with_callback(key, move |_| {
+        let weak = Gc::downgrade_with_callback(key, move |dead| {
             if let Some(shared) = shared.upgrade() {
-                shared.remove_dead(id, key_is_dead::<T, V>);
+                shared.remove_dead(M::key(&callback_seed, &dead), key_is_dead::<T, V>);
             }
         });
-        self.shared.0.0.entries.borrow_mut().insert(id, (weak, value));
+        let stored = M::key(&seed, &weak);
+        self.shared.0.0.entries.borrow_mut().insert(stored, (weak, value));
         None
     }
 
     /// Whether `key` is in the map.
     pub fn contains_key(&self, key: &Gc<T>) -> bool {
-        self.shared.0.0.entries.borrow().contains_key(&Gc::id(key))
+        self.shared.0.0.entries.borrow().contains_key(&M::probe(key))
     }
 
     /// Runs `f` on the value of `key`.
     pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
         let entries = self.shared.0.0.entries.borrow();
-        entries.get(&Gc::id(key)).map(|(_, value)| f(value))
+        entries.get(&M::probe(key)).map(|(_, value)| f(value))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: &Gc<T>) -> Option<V> {
-        let removed = self.shared.0.0.entries.borrow_mut().remove(&Gc::id(key));
+        let probe = M::probe(key);
+        let removed = self.shared.0.0.entries.borrow_mut().remove(&probe);
         removed.map(|(_, value)| value)
     }
 
@@ -84,7 +104,7 @@ impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
     /// Removes and returns some entry whose key is alive.
     pub fn popitem(&self) -> Option<(Gc<T>, V)> {
         loop {
-            let id = *self.shared.0.0.entries.borrow().keys().next()?;
+            let id = self.shared.0.0.entries.borrow().keys().next()?.clone();
             let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
             if let Some((key, value)) = removed.and_then(|(weak, value)| Some((weak.upgrade()?, value))) {
                 return Some((key, value));
@@ -118,7 +138,7 @@ impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
 
     /// The live keys. Keys that die meanwhile are skipped; removals wait until the
     /// iterator is dropped.
-    pub fn keys(&self) -> Keys<T, V> {
+    pub fn keys(&self) -> Keys<T, V, M> {
         let guard = self.shared.0.0.guard(key_is_dead::<T, V>);
         let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().map(|(weak, _)| weak.clone()).collect();
         Keys { snapshot: snapshot.into_iter(), _guard: guard }
@@ -130,7 +150,7 @@ impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
     }
 }
 
-impl<T: Trace, V: Clone + 'static> WeakKeyDictionary<T, V> {
+impl<T: Trace, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// A clone of the value of `key`.
     pub fn get(&self, key: &Gc<T>) -> Option<V> {
         self.with_value(key, V::clone)
@@ -159,12 +179,12 @@ impl<T: Trace, V: Clone + 'static> WeakKeyDictionary<T, V> {
 }
 
 /// An iterator over a [`WeakKeyDictionary`]'s live keys.
-pub struct Keys<T: Trace, V: 'static> {
+pub struct Keys<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
     snapshot: std::vec::IntoIter<Weak<T>>,
-    _guard: IterationGuard<ObjectId, (Weak<T>, V)>,
+    _guard: IterationGuard<M::Key, (Weak<T>, V)>,
 }
 
-impl<T: Trace, V: 'static> Iterator for Keys<T, V> {
+impl<T: Trace, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
@@ -172,19 +192,19 @@ impl<T: Trace, V: 'static> Iterator for Keys<T, V> {
     }
 }
 
-impl<T: Trace, V: 'static> fmt::Debug for Keys<T, V> {
+impl<T: Trace, V: 'static, M: KeyMode<T>> fmt::Debug for Keys<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::key_dict::Keys").field("remaining", &self.snapshot.len()).finish()
     }
 }
 
-impl<T: Trace, V: 'static> Default for WeakKeyDictionary<T, V> {
+impl<T: Trace, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M> {
     fn default() -> Self {
-        WeakKeyDictionary::new()
+        WeakKeyDictionary::with_key_mode()
     }
 }
 
-impl<T: Trace, V: 'static> fmt::Debug for WeakKeyDictionary<T, V> {
+impl<T: Trace, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
     }

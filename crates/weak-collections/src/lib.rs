@@ -16,7 +16,9 @@
 //! die, even when the loop body triggers a collection, is safe: removals are deferred until
 //! the iteration ends, as Python's iteration guard does, and `len` does not count them.
 //!
-//! Keys of [`WeakSet`] and [`WeakKeyDictionary`] compare by object identity.
+//! Keys of [`WeakSet`] and [`WeakKeyDictionary`] compare by object identity; opt into
+//! value equality (Python's `__hash__`/`__eq__`) with [`WeakSet::by_value`] and
+//! [`WeakKeyDictionary::by_value`] ([`ByValue`]).
 //!
 //! This crate depends only on rc-heap: it needs weak references and their callbacks, not
 //! the collector.
@@ -25,6 +27,7 @@
 
 mod finalize;
 mod key_dict;
+mod key_mode;
 mod proxy;
 mod set;
 mod shared;
@@ -32,6 +35,7 @@ mod value_dict;
 
 pub use finalize::{Finalizer, FinalizerFn, finalize};
 pub use key_dict::{Keys, WeakKeyDictionary};
+pub use key_mode::{ByIdentity, ByValue, KeyMode, ValueKey};
 pub use proxy::{ReferenceError, WeakProxy};
 pub use set::{Iter, WeakSet};
 pub use value_dict::{Items, WeakValueDictionary};

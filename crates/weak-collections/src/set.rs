@@ -3,12 +3,15 @@
 use std::fmt;
 use std::rc::Rc;
 
-use rc_heap::{Gc, ObjectId, Trace, Weak, WeakRefs};
+use rc_heap::{Gc, Trace, Weak, WeakRefs};
+
+use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
 use crate::shared::{IterationGuard, Shared, SharedHandle};
 
-/// A set of heap objects, compared by identity, that does not keep them alive: an object
-/// leaves the set when it dies, by reference counting or by the collector.
+/// A set of heap objects that does not keep them alive: an object leaves the set when it
+/// dies, by reference counting or by the collector. Members compare by identity;
+/// [`WeakSet::by_value`] makes them compare by value (`Hash + Eq`), as Python's do.
 ///
 /// The set is shared inside (like a `RefCell`): every method takes `&self`, so a set can
 /// live inside a heap object. Iterating is safe while members die, even when the loop body
@@ -27,36 +30,54 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 /// ```
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
-pub struct WeakSet<T: Trace> {
-    shared: WeakRefs<SharedHandle<ObjectId, Weak<T>>>,
+pub struct WeakSet<T: Trace, M: KeyMode<T> = ByIdentity> {
+    shared: WeakRefs<SharedHandle<M::Key, Weak<T>>>,
 }
 
 impl<T: Trace> WeakSet<T> {
-    /// An empty set.
+    /// An empty set whose members compare by identity.
     pub fn new() -> Self {
+        WeakSet::with_key_mode()
+    }
+}
+
+impl<T: Trace + std::hash::Hash + Eq> WeakSet<T, ByValue> {
+    /// An empty set whose members compare by value: adding an object equal to a member
+    /// adds nothing.
+    pub fn by_value() -> Self {
+        WeakSet::with_key_mode()
+    }
+}
+
+impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
+    /// An empty set comparing members as `M` says.
+    pub fn with_key_mode() -> Self {
         WeakSet { shared: WeakRefs(SharedHandle(Shared::new())) }
     }
 
     /// Adds `item`; returns whether it was not already there.
     pub fn add(&self, item: &Gc<T>) -> bool {
-        let id = Gc::id(item);
-        if self.shared.0.0.entries.borrow().contains_key(&id) {
+        if self.shared.0.0.entries.borrow().contains_key(&M::probe(item)) {
             return false;
         }
+        let seed = M::seed(item);
         let shared = Rc::downgrade(&self.shared.0.0);
-        let weak = Gc::downgrade_with_callback(item, move |_| {
+        let callback_seed = seed.clone();
+        let weak = Gc::downgrade_with_callback(item, move |dead| {
             if let Some(shared) = shared.upgrade() {
-                shared.remove_dead(id, Weak::is_dead);
+                shared.remove_dead(M::key(&callback_seed, &dead), Weak::is_dead);
             }
         });
-        let old = self.shared.0.0.entries.borrow_mut().insert(id, weak);
+        let key = M::key(&seed, &weak);
+        let old = self.shared.0.0.entries.borrow_mut().insert(key, weak);
         drop(old);
         true
     }
 
     /// Removes `item`; returns whether it was there (Python's `remove` raises otherwise).
     pub fn remove(&self, item: &Gc<T>) -> bool {
-        let removed = self.shared.0.0.entries.borrow_mut().remove(&Gc::id(item));
+        let probe = M::probe(item);
+        let removed = self.shared.0.0.entries.borrow_mut().remove(&probe);
         removed.is_some()
     }
 
@@ -67,7 +88,8 @@ impl<T: Trace> WeakSet<T> {
 
     /// Whether `item` is in the set.
     pub fn contains(&self, item: &Gc<T>) -> bool {
-        self.shared.0.0.entries.borrow().get(&Gc::id(item)).is_some_and(|weak| !weak.is_dead())
+        let probe = M::probe(item);
+        self.shared.0.0.entries.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
     }
 
     /// The number of members (removals deferred by a running iteration excluded).
@@ -93,7 +115,7 @@ impl<T: Trace> WeakSet<T> {
             let (id, weak) = {
                 let entries = self.shared.0.0.entries.borrow();
                 let (id, weak) = entries.iter().next()?;
-                (*id, weak.clone())
+                (id.clone(), weak.clone())
             };
             let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
             drop(removed);
@@ -105,7 +127,7 @@ impl<T: Trace> WeakSet<T> {
 
     /// Iterates over the live members. Members that die meanwhile are skipped; removals
     /// wait until the iterator is dropped.
-    pub fn iter(&self) -> Iter<T> {
+    pub fn iter(&self) -> Iter<T, M> {
         let guard = self.shared.0.0.guard(Weak::is_dead);
         let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().cloned().collect();
         Iter { snapshot: snapshot.into_iter(), _guard: guard }
@@ -124,38 +146,38 @@ impl<T: Trace> WeakSet<T> {
     }
 
     /// Members of either set (`a | b`).
-    pub fn union(&self, other: &WeakSet<T>) -> WeakSet<T> {
+    pub fn union(&self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
         let result = self.copy();
         result.update(&other.iter().collect::<Vec<_>>());
         result
     }
 
     /// Members of both sets (`a & b`).
-    pub fn intersection(&self, other: &WeakSet<T>) -> WeakSet<T> {
+    pub fn intersection(&self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
         self.iter().filter(|item| other.contains(item)).collect()
     }
 
     /// Members of `self` not in `other` (`a - b`).
-    pub fn difference(&self, other: &WeakSet<T>) -> WeakSet<T> {
+    pub fn difference(&self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
         self.iter().filter(|item| !other.contains(item)).collect()
     }
 
     /// Members of exactly one of the sets (`a ^ b`).
-    pub fn symmetric_difference(&self, other: &WeakSet<T>) -> WeakSet<T> {
+    pub fn symmetric_difference(&self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
         let result = self.difference(other);
         result.update(&other.difference(self).iter().collect::<Vec<_>>());
         result
     }
 
     /// Removes the members of `other`.
-    pub fn difference_update(&self, other: &WeakSet<T>) {
+    pub fn difference_update(&self, other: &WeakSet<T, M>) {
         for item in other.iter() {
             self.discard(&item);
         }
     }
 
     /// Keeps only the members also in `other`.
-    pub fn intersection_update(&self, other: &WeakSet<T>) {
+    pub fn intersection_update(&self, other: &WeakSet<T, M>) {
         for item in self.iter().collect::<Vec<_>>() {
             if !other.contains(&item) {
                 self.discard(&item);
@@ -164,7 +186,7 @@ impl<T: Trace> WeakSet<T> {
     }
 
     /// Keeps the members of exactly one of the sets.
-    pub fn symmetric_difference_update(&self, other: &WeakSet<T>) {
+    pub fn symmetric_difference_update(&self, other: &WeakSet<T, M>) {
         for item in other.iter().collect::<Vec<_>>() {
             if !self.remove(&item) {
                 self.add(&item);
@@ -173,28 +195,28 @@ impl<T: Trace> WeakSet<T> {
     }
 
     /// Whether every member is in `other` (`a <= b`).
-    pub fn is_subset(&self, other: &WeakSet<T>) -> bool {
+    pub fn is_subset(&self, other: &WeakSet<T, M>) -> bool {
         self.iter().all(|item| other.contains(&item))
     }
 
     /// Whether every member of `other` is in `self` (`a >= b`).
-    pub fn is_superset(&self, other: &WeakSet<T>) -> bool {
+    pub fn is_superset(&self, other: &WeakSet<T, M>) -> bool {
         other.is_subset(self)
     }
 
     /// Whether the sets have no member in common.
-    pub fn is_disjoint(&self, other: &WeakSet<T>) -> bool {
+    pub fn is_disjoint(&self, other: &WeakSet<T, M>) -> bool {
         !self.iter().any(|item| other.contains(&item))
     }
 }
 
 /// An iterator over a [`WeakSet`]'s live members.
-pub struct Iter<T: Trace> {
+pub struct Iter<T: Trace, M: KeyMode<T> = ByIdentity> {
     snapshot: std::vec::IntoIter<Weak<T>>,
-    _guard: IterationGuard<ObjectId, Weak<T>>,
+    _guard: IterationGuard<M::Key, Weak<T>>,
 }
 
-impl<T: Trace> Iterator for Iter<T> {
+impl<T: Trace, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
@@ -202,27 +224,27 @@ impl<T: Trace> Iterator for Iter<T> {
     }
 }
 
-impl<T: Trace> fmt::Debug for Iter<T> {
+impl<T: Trace, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::set::Iter").field("remaining", &self.snapshot.len()).finish()
     }
 }
 
-impl<T: Trace> Default for WeakSet<T> {
+impl<T: Trace, M: KeyMode<T>> Default for WeakSet<T, M> {
     fn default() -> Self {
-        WeakSet::new()
+        WeakSet::with_key_mode()
     }
 }
 
-impl<T: Trace> PartialEq for WeakSet<T> {
+impl<T: Trace, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.is_subset(other)
     }
 }
 
-impl<T: Trace> FromIterator<Gc<T>> for WeakSet<T> {
+impl<T: Trace, M: KeyMode<T>> FromIterator<Gc<T>> for WeakSet<T, M> {
     fn from_iter<I: IntoIterator<Item = Gc<T>>>(items: I) -> Self {
-        let set = WeakSet::new();
+        let set = WeakSet::with_key_mode();
         for item in items {
             set.add(&item);
         }
@@ -230,13 +252,13 @@ impl<T: Trace> FromIterator<Gc<T>> for WeakSet<T> {
     }
 }
 
-impl<'a, T: Trace> Extend<&'a Gc<T>> for WeakSet<T> {
+impl<'a, T: Trace, M: KeyMode<T>> Extend<&'a Gc<T>> for WeakSet<T, M> {
     fn extend<I: IntoIterator<Item = &'a Gc<T>>>(&mut self, items: I) {
         self.update(items);
     }
 }
 
-impl<T: Trace> fmt::Debug for WeakSet<T> {
+impl<T: Trace, M: KeyMode<T>> fmt::Debug for WeakSet<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakSet<{}>({} live)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
     }

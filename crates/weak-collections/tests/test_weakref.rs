@@ -316,3 +316,17 @@ fn test_proxy_callback() {
     assert_eq!(calls.get(), 1);
     assert!(!p.is_alive());
 }
+
+#[test]
+fn by_value_keys_find_equal_objects() {
+    let a = Gc::new(String::from("key"));
+    let b = Gc::new(String::from("key"));
+    let dict = WeakKeyDictionary::by_value();
+    dict.insert(&a, 1);
+    assert_eq!(dict.get(&b), Some(1));
+    assert_eq!(dict.insert(&b, 2), Some(1), "an equal key replaces the value");
+    assert_eq!(dict.len(), 1);
+    drop(a);
+    assert!(dict.is_empty());
+    assert_eq!(dict.get(&b), None);
+}

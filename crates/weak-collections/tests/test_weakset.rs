@@ -187,3 +187,18 @@ fn a_weak_set_inside_a_heap_object_is_traced() {
     assert!(referents.is_empty(), "weak members are not edges");
     assert!(Gc::is_tracked(&registry));
 }
+
+#[test]
+fn by_value_members_compare_by_value() {
+    let a = Gc::new(String::from("same"));
+    let b = Gc::new(String::from("same"));
+    let s = WeakSet::by_value();
+    assert!(s.add(&a));
+    assert!(!s.add(&b), "an equal object is already a member");
+    assert!(s.contains(&b));
+    assert_eq!(s.len(), 1);
+    drop(a);
+    assert_eq!(s.len(), 0, "the entry belonged to the object that died");
+    assert!(!s.contains(&b));
+    assert!(s.add(&b));
+}

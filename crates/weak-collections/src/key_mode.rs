@@ -1,0 +1,119 @@
+//! How weak-keyed containers compare keys: by object identity (the default) or, opted
+//! into, by value, as Python's `WeakSet` and `WeakKeyDictionary` do with `__hash__` and
+//! `__eq__`.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use rc_heap::{Gc, ObjectId, Trace, Weak};
+
+/// A way of comparing the keys of [`WeakSet`](crate::WeakSet) and
+/// [`WeakKeyDictionary`](crate::WeakKeyDictionary).
+pub trait KeyMode<T: Trace>: 'static {
+    /// What the container stores as the key.
+    type Key: Eq + Hash + Clone + 'static;
+    /// What is taken from the live object, once, to make its key.
+    type Seed: Clone + 'static;
+
+    /// The seed of `item`'s key.
+    fn seed(item: &Gc<T>) -> Self::Seed;
+
+    /// The key of an entry made from `seed` and the weak reference the entry keeps (also
+    /// after the object has died, to find the entry again).
+    fn key(seed: &Self::Seed, weak: &Weak<T>) -> Self::Key;
+
+    /// The key to look `item` up with.
+    fn probe(item: &Gc<T>) -> Self::Key;
+}
+
+/// Keys compare by identity: two distinct objects are two keys, even with equal values.
+#[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
+#[trace(crate = rc_heap)]
+pub struct ByIdentity;
+
+impl<T: Trace> KeyMode<T> for ByIdentity {
+    type Key = ObjectId;
+    type Seed = ObjectId;
+
+    fn seed(item: &Gc<T>) -> ObjectId {
+        Gc::id(item)
+    }
+
+    fn key(seed: &ObjectId, _weak: &Weak<T>) -> ObjectId {
+        *seed
+    }
+
+    fn probe(item: &Gc<T>) -> ObjectId {
+        Gc::id(item)
+    }
+}
+
+/// Keys compare by value (`T: Hash + Eq`), as in Python: an equal object finds the entry.
+/// A key whose object has died equals only itself.
+#[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
+#[trace(crate = rc_heap)]
+pub struct ByValue;
+
+impl<T: Trace + Hash + Eq> KeyMode<T> for ByValue {
+    type Key = ValueKey<T>;
+    type Seed = u64;
+
+    fn seed(item: &Gc<T>) -> u64 {
+        hash_of(&**item)
+    }
+
+    fn key(hash: &u64, weak: &Weak<T>) -> ValueKey<T> {
+        ValueKey { weak: weak.clone(), hash: *hash }
+    }
+
+    fn probe(item: &Gc<T>) -> ValueKey<T> {
+        ValueKey { weak: Gc::downgrade(item), hash: hash_of(&**item) }
+    }
+}
+
+fn hash_of<T: Hash>(value: &T) -> u64 {
+    let mut hasher = FIXED.build_hasher();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A fixed hasher: a key's hash is computed once, when it is stored, and must stay the same.
+static FIXED: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher> =
+    std::hash::BuildHasherDefault::new();
+
+/// A by-value key: the weak reference and the hash its value had when it was stored.
+pub struct ValueKey<T: Trace> {
+    weak: Weak<T>,
+    hash: u64,
+}
+
+impl<T: Trace> Clone for ValueKey<T> {
+    fn clone(&self) -> Self {
+        ValueKey { weak: self.weak.clone(), hash: self.hash }
+    }
+}
+
+impl<T: Trace + Eq> PartialEq for ValueKey<T> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.hash != other.hash {
+            return false;
+        }
+        match (self.weak.upgrade(), other.weak.upgrade()) {
+            (Some(a), Some(b)) => *a == *b,
+            _ => Weak::ptr_eq(&self.weak, &other.weak),
+        }
+    }
+}
+
+impl<T: Trace + Eq> Eq for ValueKey<T> {}
+
+impl<T: Trace> Hash for ValueKey<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<T: Trace> std::fmt::Debug for ValueKey<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueKey").field("hash", &self.hash).field("weak", &self.weak).finish()
+    }
+}

@@ -1,0 +1,135 @@
+//! Model-based test: random operations on a `WeakSet` and a `WeakValueDictionary` whose
+//! objects are created, shared, dropped and put in cycles, checked after every step against
+//! a model that holds strong references: a container holds exactly its entries whose
+//! objects are still alive.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use cyclegc::{Gc, Trace, Weak};
+use proptest::prelude::*;
+use weak_collections::{WeakSet, WeakValueDictionary};
+
+#[derive(Trace)]
+struct Obj {
+    me: RefCell<Option<Gc<Obj>>>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    New { cyclic: bool },
+    Drop(usize),
+    AddToSet(usize),
+    RemoveFromSet(usize),
+    Insert(u8, usize),
+    RemoveKey(u8),
+    IterateAndCollect,
+    Collect,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => any::<bool>().prop_map(|cyclic| Op::New { cyclic }),
+        2 => any::<usize>().prop_map(Op::Drop),
+        3 => any::<usize>().prop_map(Op::AddToSet),
+        1 => any::<usize>().prop_map(Op::RemoveFromSet),
+        3 => (0u8..8, any::<usize>()).prop_map(|(k, i)| Op::Insert(k, i)),
+        1 => (0u8..8).prop_map(Op::RemoveKey),
+        1 => Just(Op::IterateAndCollect),
+        1 => Just(Op::Collect),
+    ]
+}
+
+fn cases() -> u32 {
+    if cfg!(miri) {
+        return 3;
+    }
+    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<u32>().ok()) {
+        Some(divisor) if divisor > 1 => (200 / divisor).max(3),
+        _ => 200,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn containers_hold_exactly_their_live_entries(ops in proptest::collection::vec(op(), 1..120)) {
+        let set = WeakSet::new();
+        let dict = WeakValueDictionary::new();
+        let mut roots: Vec<(usize, Gc<Obj>)> = Vec::new();
+        let mut all: Vec<Weak<Obj>> = Vec::new();
+        let mut set_model: HashSet<usize> = HashSet::new();
+        let mut dict_model: HashMap<u8, usize> = HashMap::new();
+        for op in ops {
+            let n = roots.len();
+            match op {
+                Op::New { cyclic } => {
+                    let obj = Gc::new(Obj { me: RefCell::new(None) });
+                    if cyclic {
+                        *obj.me.borrow_mut() = Some(obj.clone());
+                    }
+                    all.push(Gc::downgrade(&obj));
+                    roots.push((all.len() - 1, obj));
+                }
+                Op::Drop(k) if n > 0 => {
+                    roots.swap_remove(k % n);
+                }
+                Op::AddToSet(k) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    set.add(obj);
+                    set_model.insert(*i);
+                }
+                Op::RemoveFromSet(k) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    set.remove(obj);
+                    set_model.remove(i);
+                }
+                Op::Insert(key, k) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    dict.insert(key, obj);
+                    dict_model.insert(key, *i);
+                }
+                Op::RemoveKey(key) => {
+                    dict.remove(&key);
+                    dict_model.remove(&key);
+                }
+                Op::IterateAndCollect => {
+                    let mut seen = 0;
+                    for _ in set.iter() {
+                        if seen == 0 {
+                            gen_gc::collect();
+                        }
+                        seen += 1;
+                    }
+                }
+                Op::Collect => {
+                    gen_gc::collect();
+                }
+                _ => {}
+            }
+            let alive = |i: &usize| !all[*i].is_dead();
+            let live_members: HashSet<usize> = set_model.iter().copied().filter(alive).collect();
+            prop_assert_eq!(set.len(), live_members.len());
+            for (i, weak) in all.iter().enumerate() {
+                if let Some(obj) = weak.upgrade() {
+                    prop_assert_eq!(set.contains(&obj), live_members.contains(&i));
+                }
+            }
+            let live_entries: HashMap<u8, usize> =
+                dict_model.iter().filter(|(_, i)| alive(i)).map(|(k, i)| (*k, *i)).collect();
+            prop_assert_eq!(dict.len(), live_entries.len());
+            for key in 0u8..8 {
+                let got = dict.get(&key);
+                match live_entries.get(&key) {
+                    Some(i) => prop_assert!(got.is_some_and(|o| Gc::ptr_eq(&o, &all[*i].upgrade().unwrap()))),
+                    None => prop_assert!(got.is_none()),
+                }
+            }
+        }
+        drop(roots);
+        gen_gc::collect();
+        prop_assert_eq!(set.len(), 0);
+        prop_assert_eq!(dict.len(), 0);
+    }
+}
