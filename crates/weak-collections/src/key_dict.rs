@@ -31,8 +31,11 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub struct WeakKeyDictionary<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
-    shared: WeakRefs<SharedHandle<M::Key, (Weak<T>, V)>>,
+    shared: WeakRefs<SharedHandle<M::Key, Entry<T, V>>>,
 }
+
+/// An entry: the key's weak reference and the value.
+type Entry<T, V> = (Weak<T>, V);
 
 fn key_is_dead<T: Trace, V>(entry: &(Weak<T>, V)) -> bool {
     entry.0.is_dead()

@@ -71,9 +71,7 @@ impl<T: Trace + Hash + Eq> KeyMode<T> for ByValue {
 }
 
 fn hash_of<T: Hash>(value: &T) -> u64 {
-    let mut hasher = FIXED.build_hasher();
-    value.hash(&mut hasher);
-    hasher.finish()
+    FIXED.hash_one(value)
 }
 
 /// A fixed hasher: a key's hash is computed once, when it is stored, and must stay the same.

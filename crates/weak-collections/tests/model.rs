@@ -95,12 +95,10 @@ proptest! {
                     dict_model.remove(&key);
                 }
                 Op::IterateAndCollect => {
-                    let mut seen = 0;
-                    for _ in set.iter() {
+                    for (seen, _) in set.iter().enumerate() {
                         if seen == 0 {
                             gen_gc::collect();
                         }
-                        seen += 1;
                     }
                 }
                 Op::Collect => {
