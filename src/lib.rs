@@ -7,7 +7,7 @@
 //! | reference-counted heap, `Gc`, `Weak`, `Trace`, finalizers | [`rc_heap`] | available |
 //! | `#[derive(Trace)]` | `trace-derive`, re-exported here | available |
 //! | generational cycle collector, Python's `gc` API | [`gen_gc`] | available |
-//! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary` | [`weak_collections`] | not yet |
+//! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary`, `finalize`, proxies | [`weak_collections`] | available |
 //! | objgraph's counts, growth, chains, graphs | [`objgraph`] | not yet |
 //!
 //! ```

@@ -53,6 +53,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             outcome: Outcome::Ran(weak_callbacks()),
         },
         Section {
+            title: "weakref.proxy and weakref.WeakSet",
+            article: "(2) a proxy raises ReferenceError once its object is gone; (3) a WeakSet forgets dead members.",
+            outcome: Outcome::Ran(proxy_and_weakset()),
+        },
+        Section {
             title: "__del__ on the refcount path",
             article: "A finalizer runs once when the last reference goes.",
             outcome: Outcome::Ran(finalizer()),
@@ -204,6 +209,32 @@ fn weak_callbacks() -> String {
     drop(o);
     let _ = writeln!(out.borrow_mut(), ">>> r() -> {:?}", r.upgrade().map(|o| o.name));
     out.take()
+}
+
+fn proxy_and_weakset() -> String {
+    use cyclegc::weak_collections::{WeakProxy, WeakSet};
+    let mut out = String::new();
+    let o = obj("o");
+    let p = WeakProxy::new(&o);
+    let _ = writeln!(out, ">>> p = weakref.proxy(o); p.name    # -> {:?}", p.with(|o| o.name));
+    drop(o);
+    let _ =
+        writeln!(out, ">>> del o; p.name                   # -> {:?}", p.with(|o| o.name).map_err(|e| e.to_string()));
+    let members: Vec<Gc<Obj>> = ["x", "y", "z"].into_iter().map(obj).collect();
+    let set = WeakSet::new();
+    set.update(&members);
+    let _ = writeln!(out, ">>> s = weakref.WeakSet(objs); len(s)  # -> {}", set.len());
+    let looped = obj("loop");
+    *looped.attr.borrow_mut() = Some(looped.clone());
+    set.add(&looped);
+    drop(looped);
+    let mut members = members;
+    members.pop();
+    let _ =
+        writeln!(out, ">>> del objs[-1]; del loop; len(s)    # -> {} (the cycle's member is still alive)", set.len());
+    let _ =
+        writeln!(out, ">>> gc.collect(); len(s)              # -> {} after {} collected", set.len(), gen_gc::collect());
+    out
 }
 
 thread_local!(static DELETED: Cell<usize> = const { Cell::new(0) });
