@@ -232,8 +232,8 @@ fn proxy_and_weakset() -> String {
     members.pop();
     let _ =
         writeln!(out, ">>> del objs[-1]; del loop; len(s)    # -> {} (the cycle's member is still alive)", set.len());
-    let _ =
-        writeln!(out, ">>> gc.collect(); len(s)              # -> {} after {} collected", set.len(), gen_gc::collect());
+    let collected = gen_gc::collect();
+    let _ = writeln!(out, ">>> gc.collect(); len(s)              # -> {} ({collected} collected)", set.len());
     out
 }
 
