@@ -272,36 +272,44 @@ fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList) -> usize
         let refs = unsafe { raw::strong_count(header) };
         links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
     });
-    for_each(young, |header| {
-        trace(state, header, edges);
-        if edges.is_untraceable() {
-            // Held from where we cannot see: a root, whatever its count says.
-            let links = links_of(header);
-            links.set_prev_word(links.prev_word() + ONE_REF);
-        }
-        for &child in edges.edges() {
-            let links = links_of(child);
-            let word = links.prev_word();
-            if word & COLLECTING != 0 {
-                if word >> REFS_SHIFT == 0 {
-                    broken_trace(state, header, child);
-                } else {
-                    links.set_prev_word(word - ONE_REF);
-                }
+    for_each(young, |header| subtract_internal_refs(state, header, edges));
+    let mut stack = Vec::new();
+    for_each(young, |header| mark_if_root(state, header, &mut stack, edges));
+    candidates
+}
+
+/// Traces `header` and takes one reference off each object of the examined set it points
+/// to. A value that cannot be traced now is held from where we cannot see: a root,
+/// whatever its count says.
+fn subtract_internal_refs(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    trace(state, header, edges);
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let word = links.prev_word();
+        if word & COLLECTING != 0 {
+            if word >> REFS_SHIFT == 0 {
+                broken_trace(state, header, child);
+            } else {
+                links.set_prev_word(word - ONE_REF);
             }
         }
-    });
-    let mut stack = Vec::new();
-    for_each(young, |header| {
-        let links = links_of(header);
-        let word = links.prev_word();
-        if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
-            links.set_prev_word(word | REACHABLE);
-            stack.push(header);
-            mark_from(state, &mut stack, edges);
-        }
-    });
-    candidates
+    }
+}
+
+/// If `header` is still referenced from outside the examined set, marks it and everything it
+/// reaches.
+fn mark_if_root(state: &State, header: NonNull<ObjHeader>, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList) {
+    let links = links_of(header);
+    let word = links.prev_word();
+    if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
+        links.set_prev_word(word | REACHABLE);
+        stack.push(header);
+        mark_from(state, stack, edges);
+    }
 }
 
 /// A `Trace` impl reported more edges to `child` than `child` has references: it visits a
@@ -484,28 +492,11 @@ fn resurrect(
         links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
     }
     for &header in &unreachable {
-        trace(state, header, edges);
-        if edges.is_untraceable() {
-            let links = links_of(header);
-            links.set_prev_word(links.prev_word() + ONE_REF);
-        }
-        for &child in edges.edges() {
-            let links = links_of(child);
-            let word = links.prev_word();
-            if word & COLLECTING != 0 && word >> REFS_SHIFT > 0 {
-                links.set_prev_word(word - ONE_REF);
-            }
-        }
+        subtract_internal_refs(state, header, edges);
     }
     let mut stack = Vec::new();
     for &header in &unreachable {
-        let links = links_of(header);
-        let word = links.prev_word();
-        if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
-            links.set_prev_word(word | REACHABLE);
-            stack.push(header);
-            mark_from(state, &mut stack, edges);
-        }
+        mark_if_root(state, header, &mut stack, edges);
     }
     let mut garbage = Vec::with_capacity(unreachable.len());
     for header in unreachable {

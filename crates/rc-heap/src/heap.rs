@@ -189,27 +189,11 @@ impl Drop for HookGuard {
 /// loop, in which case the caller runs it and must call [`end_deaths`].
 pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> bool {
     // SAFETY: the caller passes a header whose count just reached zero.
-    let h = unsafe { header.as_ref() };
-    with_heap(|heap| {
-        if h.type_info().is_tracked() {
-            // SAFETY: tracked objects have links in front of their header.
-            let links = unsafe { Links::of(header).as_ref() };
-            if links.is_linked() {
-                // SAFETY: a linked object is in a valid list of this thread's heap.
-                unsafe { links.unlink() };
-            }
-            heap.young_count.set(heap.young_count.get().saturating_sub(1));
-        }
-        if heap.dealloc_active.get() {
-            h.set(flags::PENDING);
-            h.set_strong(heap.pending.get());
-            heap.pending.set(header.as_ptr() as usize);
-            false
-        } else {
-            heap.dealloc_active.set(true);
-            true
-        }
-    })
+    if unsafe { header.as_ref() }.type_info().is_tracked() {
+        begin_tracked_death(header)
+    } else {
+        with_heap(|heap| queue_or_start(heap, header))
+    }
 }
 
 /// [`begin_death`] for a tracked object (the typed fast path knows it is tracked).
@@ -225,18 +209,24 @@ pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
             }
         }
         heap.young_count.set(heap.young_count.get().saturating_sub(1));
-        if heap.dealloc_active.get() {
-            // SAFETY: the caller passes an allocated header.
-            let h = unsafe { header.as_ref() };
-            h.set(flags::PENDING);
-            h.set_strong(heap.pending.get());
-            heap.pending.set(header.as_ptr() as usize);
-            false
-        } else {
-            heap.dealloc_active.set(true);
-            true
-        }
+        queue_or_start(heap, header)
     })
+}
+
+/// Queues a dying object if a death loop runs (returns `false`), or starts one (`true`).
+#[inline]
+fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
+    if heap.dealloc_active.get() {
+        // SAFETY: the caller passes an allocated header whose count is zero.
+        let h = unsafe { header.as_ref() };
+        h.set(flags::PENDING);
+        h.set_strong(heap.pending.get());
+        heap.pending.set(header.as_ptr() as usize);
+        false
+    } else {
+        heap.dealloc_active.set(true);
+        true
+    }
 }
 
 /// Ends the death loop if nothing is queued and says whether it did; otherwise puts the
