@@ -3,16 +3,20 @@
 //! Shapes, as in `xtask/bench/collect.py` for CPython so the two can be compared side by
 //! side: one million objects in 2-cycles (all garbage), one million-object ring (garbage),
 //! one million live objects (nothing to free), and a young collection of 700 objects while
-//! the old generation grows from 10^4 to 10^6 objects.
+//! the old generation grows from 10^4 to 10^6 objects. `live_without_labels` repeats `live`
+//! with a hand-written `Trace` that reports no edge labels, to show what labels cost the
+//! collector (nothing: its visitor compiles them out).
 //!
 //! `cargo bench -p gen-gc --bench collect` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench collect`.
+
+#![allow(unsafe_code, reason = "a hand-written Trace without labels, to measure what labels cost")]
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::Instant;
 
-use cyclegc::{Gc, Trace};
+use cyclegc::{Gc, Trace, Visitor};
 
 #[derive(Trace)]
 struct Node {
@@ -21,6 +25,27 @@ struct Node {
 
 fn node() -> Gc<Node> {
     Gc::new(Node { next: RefCell::new(None) })
+}
+
+/// `Node` with a hand-written `Trace` that reports no labels: the derive's labels (field
+/// names) against none, to show that collection does not pay for them.
+struct Unlabelled {
+    next: RefCell<Option<Gc<Unlabelled>>>,
+}
+
+// SAFETY: visits its one `Gc` once.
+unsafe impl Trace for Unlabelled {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.next.trace(visitor);
+    }
+}
+
+fn live_unlabelled() -> Box<dyn std::any::Any> {
+    let nodes: Vec<Gc<Unlabelled>> = (0..N).map(|_| Gc::new(Unlabelled { next: RefCell::new(None) })).collect();
+    for pair in nodes.chunks(2) {
+        *pair[0].next.borrow_mut() = Some(pair[1].clone());
+    }
+    Box::new(nodes)
 }
 
 const N: usize = 1_000_000;
@@ -101,6 +126,7 @@ fn main() {
         ("garbage_2cycles", measure(N, two_cycles, gen_gc::collect)),
         ("garbage_ring", measure(N, ring, gen_gc::collect)),
         ("live", measure(N, live, gen_gc::collect)),
+        ("live_without_labels", measure(N, live_unlabelled, gen_gc::collect)),
         ("young_700_old_1e4", young_with_old(10_000)),
         ("young_700_old_1e5", young_with_old(100_000)),
         ("young_700_old_1e6", young_with_old(1_000_000)),
