@@ -207,6 +207,12 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M>
     }
 }
 
+impl<'a, T: Trace, V: 'static, M: KeyMode<T>> Extend<(&'a Gc<T>, V)> for WeakKeyDictionary<T, V, M> {
+    fn extend<I: IntoIterator<Item = (&'a Gc<T>, V)>>(&mut self, pairs: I) {
+        self.update(pairs);
+    }
+}
+
 impl<T: Trace, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())

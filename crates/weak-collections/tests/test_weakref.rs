@@ -330,3 +330,68 @@ fn by_value_keys_find_equal_objects() {
     assert!(dict.is_empty());
     assert_eq!(dict.get(&b), None);
 }
+
+// ReferencesTestCase: the weak references the containers are built on (rc-heap's `Weak`).
+
+#[test]
+fn test_basic_ref() {
+    let o = object(1);
+    let r = Gc::downgrade(&o);
+    assert!(Gc::ptr_eq(&r.upgrade().unwrap(), &o));
+    drop(o);
+    assert!(r.upgrade().is_none());
+}
+
+#[test]
+fn test_basic_callback() {
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let r = Gc::downgrade_with_callback(&o, move |dead| {
+        assert!(dead.upgrade().is_none(), "the callback gets the dead reference");
+        seen.set(seen.get() + 1);
+    });
+    drop(o);
+    assert_eq!(calls.get(), 1);
+    drop(r);
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn test_multiple_callbacks() {
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let (a, b) = (calls.clone(), calls.clone());
+    let r1 = Gc::downgrade_with_callback(&o, move |_| a.set(a.get() + 1));
+    let r2 = Gc::downgrade_with_callback(&o, move |_| b.set(b.get() + 1));
+    drop(o);
+    assert_eq!(calls.get(), 2);
+    assert!(r1.is_dead() && r2.is_dead());
+}
+
+#[test]
+fn test_ref_reuse() {
+    let o = object(1);
+    let (r1, r2) = (Gc::downgrade(&o), Gc::downgrade(&o));
+    assert!(cyclegc::Weak::ptr_eq(&r1, &r2), "plain references are shared");
+    let with_callback = Gc::downgrade_with_callback(&o, |_| {});
+    assert!(!cyclegc::Weak::ptr_eq(&r1, &with_callback));
+}
+
+#[test]
+fn test_getweakrefcount() {
+    let o = object(1);
+    let r1 = Gc::downgrade(&o);
+    let r2 = Gc::downgrade_with_callback(&o, |_| {});
+    assert_eq!(Gc::weak_count(&o), 2);
+    drop((r1, r2));
+    assert_eq!(Gc::weak_count(&o), 0);
+}
+
+#[test]
+fn weak_key_dictionary_extends_from_pairs() {
+    let objs = objects(3);
+    let mut dict = WeakKeyDictionary::new();
+    dict.extend(objs.iter().map(|o| (o, o.arg)));
+    assert_eq!(dict.len(), 3);
+}
