@@ -3,6 +3,8 @@
 //! Leaf types trace nothing and are untracked. Containers are tracked exactly when their
 //! elements are, trace each element once, and label edges: `[i]` for sequences and sets,
 //! `[key]` for map values (the key's [`Trace::describe`] text), `0`, `1`, … for tuples.
+//! `Rc` and `Arc` are traced through while they are the only owner of their content (strong
+//! count 1); shared, they report themselves untraceable, which keeps what they hold alive.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
@@ -57,13 +59,13 @@ described_leaf!(
     String,
     str,
     &'static str,
-    Rc<str>,
     std::path::PathBuf,
     std::ffi::OsString,
     std::time::Duration,
 );
 
 leaf!(
+    crate::ObjectId,
     std::time::Instant,
     std::time::SystemTime,
     std::any::TypeId,
@@ -93,20 +95,27 @@ unsafe impl<T: Copy + Trace> Trace for Cell<T> {
     }
 }
 
-macro_rules! shared_leaf {
+macro_rules! counted_owner {
     ($($ptr:ident),*) => {$(
-        // SAFETY: shared ownership is never traced (rule 1); the content must be a leaf,
-        // checked when the type is first put on the heap.
+        // SAFETY: an `Rc`/`Arc` whose strong count is 1 is the only owner of its content, so
+        // the content's `Gc`s are owned by this value (rule 1). No user code runs while the
+        // collector traces, so the count cannot change between its passes; when it has
+        // changed by a later pass (a finalizer cloned the pointer), the value reports itself
+        // untraceable, which keeps it and all it holds alive. A shared pointer is never
+        // traced through: two owners would report the same edges twice.
         unsafe impl<T: Trace + ?Sized> Trace for $ptr<T> {
-            const TRACKED: bool = {
-                assert!(
-                    !T::TRACKED,
-                    concat!(stringify!($ptr), "<T> in a heap value must hold a leaf type: a shared \
-                             owner cannot be traced, so Gc cycles through it would leak; use Gc<T>")
-                );
-                false
-            };
-            fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+            const TRACKED: bool = T::TRACKED;
+            #[inline]
+            fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+                if !T::TRACKED {
+                    return;
+                }
+                if $ptr::strong_count(self) == 1 {
+                    (**self).trace(visitor);
+                } else {
+                    visitor.untraceable();
+                }
+            }
             fn describe(&self) -> Option<String> {
                 (**self).describe()
             }
@@ -114,24 +123,7 @@ macro_rules! shared_leaf {
     )*};
 }
 
-// `Rc<str>` has its own impl above; the generic one covers sized contents.
-// SAFETY: see `shared_leaf`.
-unsafe impl<T: Trace> Trace for Rc<T> {
-    const TRACKED: bool = {
-        assert!(
-            !T::TRACKED,
-            "Rc<T> in a heap value must hold a leaf type: a shared owner cannot be traced, so \
-             Gc cycles through it would leak; use Gc<T>"
-        );
-        false
-    };
-    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
-    fn describe(&self) -> Option<String> {
-        (**self).describe()
-    }
-}
-
-shared_leaf!(Arc);
+counted_owner!(Rc, Arc);
 
 // SAFETY: a `Box` owns its content exclusively; traced transparently.
 unsafe impl<T: Trace + ?Sized> Trace for Box<T> {

@@ -129,11 +129,6 @@ impl<T: Trace> Weak<T> {
         Rc::ptr_eq(&this.slot, &other.slot)
     }
 
-    /// This weak reference as tracing reports it (for [`HoldsWeakRefs`] implementations).
-    pub fn weak_edge(&self) -> WeakEdge<'_> {
-        WeakEdge { slot: &self.slot }
-    }
-
     /// Whether this weak reference has a callback that has not run yet.
     pub fn has_callback(&self) -> bool {
         let callback = self.slot.callback.take();
@@ -257,39 +252,5 @@ impl<T: Trace> fmt::Debug for Weak<T> {
 unsafe impl<T: Trace> Trace for Weak<T> {
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         visitor.visit_weak(WeakEdge { slot: &self.slot });
-    }
-}
-
-/// A value that holds weak references and no strong edge, reachable in ways `#[derive(Trace)]`
-/// cannot see (behind an `Rc` shared with weak callbacks, say): weak containers.
-///
-/// Safe to implement: reporting weak references never lets the collector free anything; it
-/// only tells it which weak-reference callbacks belong to garbage. Wrap the value in
-/// [`WeakRefs`] to make it [`Trace`].
-pub trait HoldsWeakRefs: 'static {
-    /// Calls `visit` on each weak reference held. Returns `false` if they cannot all be
-    /// reached right now (a borrow is in progress); the owner is then kept alive.
-    fn visit_weak_refs(&self, visit: &mut dyn FnMut(WeakEdge<'_>)) -> bool;
-}
-
-/// Makes a [`HoldsWeakRefs`] value traceable: it reports the weak references and no edge.
-#[derive(Debug, Default, Clone)]
-pub struct WeakRefs<H>(pub H);
-
-impl<H> std::ops::Deref for WeakRefs<H> {
-    type Target = H;
-
-    fn deref(&self) -> &H {
-        &self.0
-    }
-}
-
-// SAFETY: only weak references are reported (`visit_weak`), never an edge, so rules 1 and 2
-// hold whatever `visit_weak_refs` does.
-unsafe impl<H: HoldsWeakRefs> Trace for WeakRefs<H> {
-    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        if !self.0.visit_weak_refs(&mut |weak| visitor.visit_weak(weak)) {
-            visitor.untraceable();
-        }
     }
 }

@@ -3,11 +3,11 @@
 use std::fmt;
 use std::rc::Rc;
 
-use rc_heap::{Gc, Trace, Weak, WeakRefs};
+use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
-use crate::shared::{IterationGuard, Shared, SharedHandle};
+use crate::shared::{IterationGuard, Shared};
 
 /// A map from heap objects to values that does not keep the keys alive (Python's
 /// `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical use: data attached
@@ -31,7 +31,7 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub struct WeakKeyDictionary<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
-    shared: WeakRefs<SharedHandle<M::Key, Entry<T, V>>>,
+    shared: Rc<Shared<M::Key, Entry<T, V>>>,
 }
 
 /// An entry: the key's weak reference and the value.
@@ -58,44 +58,44 @@ impl<T: Trace + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByValu
 impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: WeakRefs(SharedHandle(Shared::new())) }
+        WeakKeyDictionary { shared: Shared::new() }
     }
 
     /// Maps `key` to `value`; returns the value it replaced.
     pub fn insert(&self, key: &Gc<T>, value: V) -> Option<V> {
-        let mut entries = self.shared.0.0.entries.borrow_mut();
+        let mut entries = self.shared.entries.borrow_mut();
         if let Some(entry) = entries.get_mut(&M::probe(key)) {
             return Some(std::mem::replace(&mut entry.1, value));
         }
         drop(entries);
         let seed = M::seed(key);
         let callback_seed = seed.clone();
-        let shared = Rc::downgrade(&self.shared.0.0);
+        let shared = Rc::downgrade(&self.shared);
         let weak = Gc::downgrade_with_callback(key, move |dead| {
             if let Some(shared) = shared.upgrade() {
                 shared.remove_dead(M::key(&callback_seed, &dead), key_is_dead::<T, V>);
             }
         });
         let stored = M::key(&seed, &weak);
-        self.shared.0.0.entries.borrow_mut().insert(stored, (weak, value));
+        self.shared.entries.borrow_mut().insert(stored, (weak, value));
         None
     }
 
     /// Whether `key` is in the map.
     pub fn contains_key(&self, key: &Gc<T>) -> bool {
-        self.shared.0.0.entries.borrow().contains_key(&M::probe(key))
+        self.shared.entries.borrow().contains_key(&M::probe(key))
     }
 
     /// Runs `f` on the value of `key`.
     pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
-        let entries = self.shared.0.0.entries.borrow();
+        let entries = self.shared.entries.borrow();
         entries.get(&M::probe(key)).map(|(_, value)| f(value))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: &Gc<T>) -> Option<V> {
         let probe = M::probe(key);
-        let removed = self.shared.0.0.entries.borrow_mut().remove(&probe);
+        let removed = self.shared.entries.borrow_mut().remove(&probe);
         removed.map(|(_, value)| value)
     }
 
@@ -107,8 +107,8 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// Removes and returns some entry whose key is alive.
     pub fn popitem(&self) -> Option<(Gc<T>, V)> {
         loop {
-            let id = self.shared.0.0.entries.borrow().keys().next()?.clone();
-            let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
+            let id = self.shared.entries.borrow().keys().next()?.clone();
+            let removed = self.shared.entries.borrow_mut().remove(&id);
             if let Some((key, value)) = removed.and_then(|(weak, value)| Some((weak.upgrade()?, value))) {
                 return Some((key, value));
             }
@@ -124,8 +124,8 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 
     /// The number of entries (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.0.0.commit_removals(key_is_dead::<T, V>);
-        self.shared.0.0.len()
+        self.shared.commit_removals(key_is_dead::<T, V>);
+        self.shared.len()
     }
 
     /// Whether there is no entry.
@@ -135,21 +135,21 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
         drop(old);
     }
 
     /// The live keys. Keys that die meanwhile are skipped; removals wait until the
     /// iterator is dropped.
     pub fn keys(&self) -> Keys<T, V, M> {
-        let guard = self.shared.0.0.guard(key_is_dead::<T, V>);
-        let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().map(|(weak, _)| weak.clone()).collect();
+        let guard = self.shared.guard(key_is_dead::<T, V>);
+        let snapshot: Vec<Weak<T>> = self.shared.entries.borrow().values().map(|(weak, _)| weak.clone()).collect();
         Keys { snapshot: snapshot.into_iter(), _guard: guard }
     }
 
     /// Python's `keyrefs()`: the weak references to the keys.
     pub fn keyrefs(&self) -> Vec<Weak<T>> {
-        self.shared.0.0.entries.borrow().values().map(|(weak, _)| weak.clone()).collect()
+        self.shared.entries.borrow().values().map(|(weak, _)| weak.clone()).collect()
     }
 }
 
@@ -170,8 +170,8 @@ impl<T: Trace, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 
     /// The entries with live keys.
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
-        let _guard = self.shared.0.0.guard(key_is_dead::<T, V>);
-        let snapshot: Vec<(Weak<T>, V)> = self.shared.0.0.entries.borrow().values().cloned().collect();
+        let _guard = self.shared.guard(key_is_dead::<T, V>);
+        let snapshot: Vec<(Weak<T>, V)> = self.shared.entries.borrow().values().cloned().collect();
         snapshot.into_iter().filter_map(|(weak, value)| Some((weak.upgrade()?, value))).collect()
     }
 

@@ -10,7 +10,7 @@ use rc_heap::{Gc, ObjectId, Trace, Weak};
 /// [`WeakKeyDictionary`](crate::WeakKeyDictionary).
 pub trait KeyMode<T: Trace>: 'static {
     /// What the container stores as the key.
-    type Key: Eq + Hash + Clone + 'static;
+    type Key: Eq + Hash + Clone + Trace;
     /// What is taken from the live object, once, to make its key.
     type Seed: Clone + 'static;
 
@@ -79,6 +79,8 @@ static FIXED: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultH
     std::hash::BuildHasherDefault::new();
 
 /// A by-value key: the weak reference and the hash its value had when it was stored.
+#[derive(rc_heap::Trace)]
+#[trace(crate = rc_heap)]
 pub struct ValueKey<T: Trace> {
     weak: Weak<T>,
     hash: u64,

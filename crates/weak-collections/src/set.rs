@@ -3,11 +3,11 @@
 use std::fmt;
 use std::rc::Rc;
 
-use rc_heap::{Gc, Trace, Weak, WeakRefs};
+use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
-use crate::shared::{IterationGuard, Shared, SharedHandle};
+use crate::shared::{IterationGuard, Shared};
 
 /// A set of heap objects that does not keep them alive: an object leaves the set when it
 /// dies, by reference counting or by the collector. Members compare by identity;
@@ -31,7 +31,7 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub struct WeakSet<T: Trace, M: KeyMode<T> = ByIdentity> {
-    shared: WeakRefs<SharedHandle<M::Key, Weak<T>>>,
+    shared: Rc<Shared<M::Key, Weak<T>>>,
 }
 
 impl<T: Trace> WeakSet<T> {
@@ -52,16 +52,16 @@ impl<T: Trace + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: WeakRefs(SharedHandle(Shared::new())) }
+        WeakSet { shared: Shared::new() }
     }
 
     /// Adds `item`; returns whether it was not already there.
     pub fn add(&self, item: &Gc<T>) -> bool {
-        if self.shared.0.0.entries.borrow().contains_key(&M::probe(item)) {
+        if self.shared.entries.borrow().contains_key(&M::probe(item)) {
             return false;
         }
         let seed = M::seed(item);
-        let shared = Rc::downgrade(&self.shared.0.0);
+        let shared = Rc::downgrade(&self.shared);
         let callback_seed = seed.clone();
         let weak = Gc::downgrade_with_callback(item, move |dead| {
             if let Some(shared) = shared.upgrade() {
@@ -69,7 +69,7 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
             }
         });
         let key = M::key(&seed, &weak);
-        let old = self.shared.0.0.entries.borrow_mut().insert(key, weak);
+        let old = self.shared.entries.borrow_mut().insert(key, weak);
         drop(old);
         true
     }
@@ -77,7 +77,7 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
     /// Removes `item`; returns whether it was there (Python's `remove` raises otherwise).
     pub fn remove(&self, item: &Gc<T>) -> bool {
         let probe = M::probe(item);
-        let removed = self.shared.0.0.entries.borrow_mut().remove(&probe);
+        let removed = self.shared.entries.borrow_mut().remove(&probe);
         removed.is_some()
     }
 
@@ -89,13 +89,13 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
     /// Whether `item` is in the set.
     pub fn contains(&self, item: &Gc<T>) -> bool {
         let probe = M::probe(item);
-        self.shared.0.0.entries.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
+        self.shared.entries.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
     }
 
     /// The number of members (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.0.0.commit_removals(Weak::is_dead);
-        self.shared.0.0.len()
+        self.shared.commit_removals(Weak::is_dead);
+        self.shared.len()
     }
 
     /// Whether the set has no member.
@@ -105,7 +105,7 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Removes every member.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
         drop(old);
     }
 
@@ -113,11 +113,11 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
     pub fn pop(&self) -> Option<Gc<T>> {
         loop {
             let (id, weak) = {
-                let entries = self.shared.0.0.entries.borrow();
+                let entries = self.shared.entries.borrow();
                 let (id, weak) = entries.iter().next()?;
                 (id.clone(), weak.clone())
             };
-            let removed = self.shared.0.0.entries.borrow_mut().remove(&id);
+            let removed = self.shared.entries.borrow_mut().remove(&id);
             drop(removed);
             if let Some(item) = weak.upgrade() {
                 return Some(item);
@@ -128,8 +128,8 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
     /// Iterates over the live members. Members that die meanwhile are skipped; removals
     /// wait until the iterator is dropped.
     pub fn iter(&self) -> Iter<T, M> {
-        let guard = self.shared.0.0.guard(Weak::is_dead);
-        let snapshot: Vec<Weak<T>> = self.shared.0.0.entries.borrow().values().cloned().collect();
+        let guard = self.shared.guard(Weak::is_dead);
+        let snapshot: Vec<Weak<T>> = self.shared.entries.borrow().values().cloned().collect();
         Iter { snapshot: snapshot.into_iter(), _guard: guard }
     }
 

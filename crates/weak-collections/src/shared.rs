@@ -12,8 +12,13 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use rc_heap::{HoldsWeakRefs, Trace, Weak, WeakEdge};
+use rc_heap::Trace;
 
+/// Traced through the container's `Rc` while the container is its only owner (always,
+/// except while an iteration or a callback briefly holds it): the keys and entries, with
+/// their weak references and, in a weak-keyed map, the strongly held values.
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
 pub(crate) struct Shared<K, E> {
     pub(crate) entries: RefCell<HashMap<K, E>>,
     pending: RefCell<Vec<K>>,
@@ -88,35 +93,5 @@ impl<K: Eq + Hash + Clone, E> Drop for IterationGuard<K, E> {
     fn drop(&mut self) {
         self.shared.iterating.set(self.shared.iterating.get() - 1);
         self.shared.commit_removals(self.is_dead);
-    }
-}
-
-/// An entry's weak reference, for reporting it to the collector.
-pub(crate) trait EntryWeak {
-    fn weak_edge(&self) -> WeakEdge<'_>;
-}
-
-impl<T: Trace> EntryWeak for Weak<T> {
-    fn weak_edge(&self) -> WeakEdge<'_> {
-        Weak::weak_edge(self)
-    }
-}
-
-impl<T: Trace, V> EntryWeak for (Weak<T>, V) {
-    fn weak_edge(&self) -> WeakEdge<'_> {
-        Weak::weak_edge(&self.0)
-    }
-}
-
-/// The handle a container keeps on its shared part; reports the entries' weak references.
-pub(crate) struct SharedHandle<K, E>(pub(crate) Rc<Shared<K, E>>);
-
-impl<K: 'static, E: EntryWeak + 'static> HoldsWeakRefs for SharedHandle<K, E> {
-    fn visit_weak_refs(&self, visit: &mut dyn FnMut(WeakEdge<'_>)) -> bool {
-        let Ok(entries) = self.0.entries.try_borrow() else { return false };
-        for entry in entries.values() {
-            visit(entry.weak_edge());
-        }
-        true
     }
 }

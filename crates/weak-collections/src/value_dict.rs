@@ -4,9 +4,9 @@ use std::fmt;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use rc_heap::{Gc, Trace, Weak, WeakRefs};
+use rc_heap::{Gc, Trace, Weak};
 
-use crate::shared::{IterationGuard, Shared, SharedHandle};
+use crate::shared::{IterationGuard, Shared};
 
 /// A map from keys to heap objects that does not keep the objects alive (Python's
 /// `weakref.WeakValueDictionary`): an entry goes when its value dies. Typical use: a cache
@@ -32,17 +32,17 @@ use crate::shared::{IterationGuard, Shared, SharedHandle};
 pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: Trace> {
     #[trace(skip)]
     _key: std::marker::PhantomData<K>,
-    shared: WeakRefs<SharedHandle<K, Weak<T>>>,
+    shared: Rc<Shared<K, Weak<T>>>,
 }
 
 impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakValueDictionary { _key: std::marker::PhantomData, shared: WeakRefs(SharedHandle(Shared::new())) }
+        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new() }
     }
 
     fn weak_entry(&self, key: &K, value: &Gc<T>) -> Weak<T> {
-        let shared = Rc::downgrade(&self.shared.0.0);
+        let shared = Rc::downgrade(&self.shared);
         let key = key.clone();
         Gc::downgrade_with_callback(value, move |_| {
             if let Some(shared) = shared.upgrade() {
@@ -54,24 +54,24 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
     /// Maps `key` to `value`; returns the live value it replaced.
     pub fn insert(&self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
         let weak = self.weak_entry(&key, value);
-        let old = self.shared.0.0.entries.borrow_mut().insert(key, weak);
+        let old = self.shared.entries.borrow_mut().insert(key, weak);
         old.and_then(|old| old.upgrade())
     }
 
     /// The live value of `key`.
     pub fn get(&self, key: &K) -> Option<Gc<T>> {
-        let weak = self.shared.0.0.entries.borrow().get(key).cloned();
+        let weak = self.shared.entries.borrow().get(key).cloned();
         weak?.upgrade()
     }
 
     /// Whether `key` maps to a live value.
     pub fn contains_key(&self, key: &K) -> bool {
-        self.shared.0.0.entries.borrow().get(key).is_some_and(|weak| !weak.is_dead())
+        self.shared.entries.borrow().get(key).is_some_and(|weak| !weak.is_dead())
     }
 
     /// Removes `key`; returns its live value (Python's `pop`).
     pub fn remove(&self, key: &K) -> Option<Gc<T>> {
-        let removed = self.shared.0.0.entries.borrow_mut().remove(key);
+        let removed = self.shared.entries.borrow_mut().remove(key);
         removed?.upgrade()
     }
 
@@ -83,7 +83,7 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
     /// Removes and returns some entry with a live value.
     pub fn popitem(&self) -> Option<(K, Gc<T>)> {
         loop {
-            let key = self.shared.0.0.entries.borrow().keys().next()?.clone();
+            let key = self.shared.entries.borrow().keys().next()?.clone();
             if let Some(value) = self.remove(&key) {
                 return Some((key, value));
             }
@@ -108,8 +108,8 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 
     /// The number of entries (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.0.0.commit_removals(Weak::is_dead);
-        self.shared.0.0.len()
+        self.shared.commit_removals(Weak::is_dead);
+        self.shared.len()
     }
 
     /// Whether there is no entry.
@@ -119,15 +119,15 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.0.0.entries.borrow_mut());
+        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
         drop(old);
     }
 
     /// Iterates over the entries with live values; values that die meanwhile are skipped.
     pub fn items(&self) -> Items<K, T> {
-        let guard = self.shared.0.0.guard(Weak::is_dead);
+        let guard = self.shared.guard(Weak::is_dead);
         let snapshot: Vec<(K, Weak<T>)> =
-            self.shared.0.0.entries.borrow().iter().map(|(k, w)| (k.clone(), w.clone())).collect();
+            self.shared.entries.borrow().iter().map(|(k, w)| (k.clone(), w.clone())).collect();
         Items { snapshot: snapshot.into_iter(), _guard: guard }
     }
 
@@ -143,7 +143,7 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 
     /// Python's `valuerefs()`: the weak references to the values.
     pub fn valuerefs(&self) -> Vec<Weak<T>> {
-        self.shared.0.0.entries.borrow().values().cloned().collect()
+        self.shared.entries.borrow().values().cloned().collect()
     }
 
     /// A new map with the same entries.

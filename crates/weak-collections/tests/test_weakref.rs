@@ -395,3 +395,53 @@ fn weak_key_dictionary_extends_from_pairs() {
     dict.extend(objs.iter().map(|o| (o, o.arg)));
     assert_eq!(dict.len(), 3);
 }
+
+#[test]
+fn a_cycle_through_a_weak_key_dictionary_value_is_collected() {
+    // holder -> notes -> value -> holder: the values are held (and traced) by the map.
+    #[derive(Trace)]
+    struct Holder {
+        notes: WeakKeyDictionary<Object, Gc<Back>>,
+    }
+    #[derive(Trace)]
+    struct Back {
+        holder: RefCell<Option<Gc<Holder>>>,
+    }
+    let key = object(1);
+    let holder = Gc::new(Holder { notes: WeakKeyDictionary::new() });
+    let back = Gc::new(Back { holder: RefCell::new(Some(holder.clone())) });
+    holder.notes.insert(&key, back.clone());
+    let labels: Vec<String> = Gc::to_any(&holder).referents().into_iter().map(|r| r.label).collect();
+    assert_eq!(labels.len(), 1, "the value is an edge of the holder: {labels:?}");
+    let watch = Gc::downgrade(&holder);
+    drop((holder, back));
+    assert!(watch.upgrade().is_some());
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(watch.upgrade().is_none());
+    drop(key);
+}
+
+#[test]
+fn a_map_being_iterated_keeps_its_values_alive() {
+    // While an iteration holds the map's shared part, the map cannot be traced: it and its
+    // values are kept, never freed under the iterator.
+    #[derive(Trace)]
+    struct Holder {
+        notes: WeakKeyDictionary<Object, Gc<Back>>,
+    }
+    #[derive(Trace)]
+    struct Back {
+        holder: RefCell<Option<Gc<Holder>>>,
+    }
+    let key = object(1);
+    let holder = Gc::new(Holder { notes: WeakKeyDictionary::new() });
+    let back = Gc::new(Back { holder: RefCell::new(Some(holder.clone())) });
+    holder.notes.insert(&key, back.clone());
+    let keys = holder.notes.keys();
+    let watch = Gc::downgrade(&holder);
+    drop((holder, back));
+    assert_eq!(gen_gc::collect(), 0);
+    assert_eq!(keys.count(), 1);
+    assert_eq!(gen_gc::collect(), 2, "once the iteration is over, the cycle goes");
+    assert!(watch.upgrade().is_none());
+}

@@ -151,3 +151,22 @@ fn weak_references_are_reported_but_are_not_edges() {
     Gc::to_any(&holder).trace_with(&mut count).unwrap();
     assert_eq!((count.edges, count.weak), (1, 1));
 }
+
+#[test]
+fn an_rc_is_traced_through_while_it_is_the_only_owner() {
+    let inner = std::rc::Rc::new(vec![Node::new("a"), Node::new("b")]);
+    let holder = Gc::new(inner.clone());
+    let header = Gc::to_any(&holder).header();
+    let mut edges = EdgeList::new();
+    // SAFETY: `holder` is alive and not dropped.
+    unsafe { rc_heap::raw::trace_tracked(header, &mut edges) };
+    assert!(edges.is_untraceable(), "shared with `inner`: not traced through");
+    assert!(edges.edges().is_empty());
+    drop(inner);
+    edges.clear();
+    // SAFETY: as above.
+    unsafe { rc_heap::raw::trace_tracked(header, &mut edges) };
+    assert!(!edges.is_untraceable());
+    assert_eq!(edges.edges().len(), 2, "the only owner: its content's edges are the holder's");
+    assert_eq!(labels(&Gc::to_any(&holder)), ["[0]", "[1]"]);
+}
