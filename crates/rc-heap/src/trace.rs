@@ -21,8 +21,9 @@ use crate::weak::WeakSlot;
 /// breaking rule 3 only leaks.
 ///
 /// 1. `trace` visits only `Gc`s that are owned by this value: stored in it, or in memory it
-///    owns exclusively (a `Box`, a `Vec`, a `RefCell` it contains). Never a `Gc` reached
-///    through shared ownership (`Rc`, `Arc`, a thread-local, a static, another `Gc`).
+///    owns exclusively (a `Box`, a `Vec`, a `RefCell` it contains, an `Rc` whose strong count
+///    is 1). Never a `Gc` reached through shared ownership (a shared `Rc` or `Arc`, a
+///    thread-local, a static, another `Gc`); the impls for `Rc` and `Arc` check the count.
 /// 2. Each owned `Gc` is visited at most once per call, and two calls with no mutation in
 ///    between visit the same set. `trace` does not create, clone or drop `Gc`s, and does not
 ///    mutate the value.
