@@ -1,0 +1,150 @@
+//! Counting the tracked objects by type.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+
+use rc_heap::{GcAny, ObjectId, TypeInfo};
+
+/// Which objects a query looks at, and how it names their types: objgraph's `objects`,
+/// `shortnames` and `filter` arguments.
+#[derive(Default)]
+pub struct Query<'a> {
+    /// The objects to look at; every tracked object when `None` (`gc.get_objects()`).
+    pub objects: Option<&'a [GcAny]>,
+    /// Full type paths instead of short names (objgraph's `shortnames=False`).
+    pub full_names: bool,
+    /// Only objects for which this returns `true` are counted.
+    pub filter: Option<&'a dyn Fn(&GcAny) -> bool>,
+}
+
+impl std::fmt::Debug for Query<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("objects", &self.objects.map(<[GcAny]>::len))
+            .field("full_names", &self.full_names)
+            .field("filter", &self.filter.is_some())
+            .finish()
+    }
+}
+
+impl Query<'_> {
+    /// Calls `f` on every object the query selects.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&GcAny)) {
+        let owned;
+        let objects = match self.objects {
+            Some(objects) => objects,
+            None => {
+                owned = gen_gc::get_objects(None).expect("no generation given");
+                &owned
+            }
+        };
+        for object in objects {
+            if self.filter.is_none_or(|filter| filter(object)) {
+                f(object);
+            }
+        }
+    }
+}
+
+/// Type names, computed once per type.
+#[derive(Default)]
+pub(crate) struct Names {
+    full: bool,
+    cache: HashMap<*const TypeInfo, String>,
+}
+
+impl Names {
+    pub(crate) fn new(full: bool) -> Self {
+        Names { full, cache: HashMap::new() }
+    }
+
+    pub(crate) fn of(&mut self, object: &GcAny) -> &str {
+        let info = object.type_info();
+        let full = self.full;
+        self.cache
+            .entry(std::ptr::from_ref(info))
+            .or_insert_with(|| if full { info.name().to_owned() } else { info.short_name() })
+    }
+}
+
+/// Whether `object`'s type is `typename`: the full path if `typename` contains `::`, the
+/// short name otherwise.
+fn matches(names: &mut (Names, Names), object: &GcAny, typename: &str) -> bool {
+    if typename.contains("::") { names.1.of(object) == typename } else { names.0.of(object) == typename }
+}
+
+/// The number of selected objects of type `typename` (`objgraph.count`).
+pub fn count(typename: &str, query: &Query<'_>) -> usize {
+    let mut names = (Names::new(false), Names::new(true));
+    let mut total = 0;
+    query.for_each(|object| total += usize::from(matches(&mut names, object, typename)));
+    total
+}
+
+/// The selected objects of type `typename` (`objgraph.by_type`).
+pub fn by_type(typename: &str, query: &Query<'_>) -> Vec<GcAny> {
+    let mut names = (Names::new(false), Names::new(true));
+    let mut found = Vec::new();
+    query.for_each(|object| {
+        if matches(&mut names, object, typename) {
+            found.push(object.clone());
+        }
+    });
+    found
+}
+
+/// How many selected objects there are of each type (`objgraph.typestats`).
+pub fn typestats(query: &Query<'_>) -> HashMap<String, usize> {
+    let mut names = Names::new(query.full_names);
+    let mut stats = HashMap::new();
+    query.for_each(|object| *stats.entry(names.of(object).to_owned()).or_insert(0) += 1);
+    stats
+}
+
+/// The types with the most selected objects, most first (ties by name), at most `limit`
+/// of them (`objgraph.most_common_types`).
+pub fn most_common_types(limit: Option<usize>, query: &Query<'_>) -> Vec<(String, usize)> {
+    let mut stats: Vec<(String, usize)> = typestats(query).into_iter().collect();
+    stats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    if let Some(limit) = limit.filter(|&limit| limit > 0) {
+        stats.truncate(limit);
+    }
+    stats
+}
+
+/// Writes [`most_common_types`] as objgraph prints it: one `name count` line per type, the
+/// names padded to the longest.
+pub fn show_most_common_types(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let stats = most_common_types(limit, query);
+    let width = stats.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, count) in stats {
+        writeln!(out, "{name:<width$} {count}")?;
+    }
+    Ok(())
+}
+
+/// The live object `id` names (`objgraph.at`).
+pub fn at(id: ObjectId) -> Option<GcAny> {
+    GcAny::from_id(id)
+}
+
+/// The live objects among `ids` (`objgraph.at_addrs`), in the order given.
+pub fn at_ids(ids: &[ObjectId]) -> Vec<GcAny> {
+    ids.iter().filter_map(|&id| at(id)).collect()
+}
+
+/// The selected objects that no selected object refers to (`objgraph.get_leaking_objects`):
+/// what holds everything else. In a leak hunt these are the objects held from outside the
+/// heap — a global cache, a variable that outlived its use.
+pub fn get_leaking_objects(objects: Option<&[GcAny]>) -> Vec<GcAny> {
+    let query = Query { objects, ..Query::default() };
+    let mut all = Vec::new();
+    query.for_each(|object| all.push(object.clone()));
+    let mut referenced: HashSet<usize> = HashSet::new();
+    for object in &all {
+        for referent in object.referents() {
+            referenced.insert(referent.target.addr());
+        }
+    }
+    all.into_iter().filter(|object| !referenced.contains(&object.addr())).collect()
+}

@@ -1,0 +1,184 @@
+//! objgraph's own test cases that apply to this heap (counts with short and full names,
+//! filters, growth and peak stats, get_new_ids and its table, by_type, at), plus the
+//! article's `_cache` leak.
+
+use std::cell::RefCell;
+
+use cyclegc::{Gc, GcAny, Trace};
+use objgraph::{NewIds, PeakStats, Query, SortBy};
+
+#[derive(Trace)]
+struct MyClass {
+    payload: RefCell<Option<Gc<MyClass>>>,
+}
+
+#[derive(Trace)]
+struct Other {
+    link: Option<Gc<MyClass>>,
+}
+
+fn my_class() -> Gc<MyClass> {
+    Gc::new(MyClass { payload: RefCell::new(None) })
+}
+
+fn text(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn test_count_short_and_full_names() {
+    let objects: Vec<Gc<MyClass>> = (0..3).map(|_| my_class()).collect();
+    assert_eq!(objgraph::count("MyClass", &Query::default()), 3);
+    let full = std::any::type_name::<MyClass>();
+    assert!(full.contains("::"));
+    assert_eq!(objgraph::count(full, &Query::default()), 3);
+    assert_eq!(objgraph::count("test_objgraph::Nope", &Query::default()), 0);
+    drop(objects);
+    assert_eq!(objgraph::count("MyClass", &Query::default()), 0);
+}
+
+#[test]
+fn test_count_of_given_objects_and_filter() {
+    let a = my_class();
+    let b = my_class();
+    *a.payload.borrow_mut() = Some(my_class());
+    let objects = [Gc::to_any(&a), Gc::to_any(&b)];
+    assert_eq!(objgraph::count("MyClass", &Query { objects: Some(&objects), ..Query::default() }), 2);
+    let has_payload = |o: &GcAny| !o.referents().is_empty();
+    assert_eq!(objgraph::count("MyClass", &Query { filter: Some(&has_payload), ..Query::default() }), 1);
+}
+
+#[test]
+fn test_typestats_and_most_common_types() {
+    let keep: Vec<Gc<MyClass>> = (0..4).map(|_| my_class()).collect();
+    let others: Vec<Gc<Other>> = (0..2).map(|_| Gc::new(Other { link: Some(keep[0].clone()) })).collect();
+    let stats = objgraph::typestats(&Query::default());
+    assert_eq!(stats.get("MyClass"), Some(&4));
+    assert_eq!(stats.get("Other"), Some(&2));
+    let full = objgraph::typestats(&Query { full_names: true, ..Query::default() });
+    assert_eq!(full.get(std::any::type_name::<Other>()), Some(&2));
+    assert_eq!(
+        objgraph::most_common_types(Some(2), &Query::default()),
+        [("MyClass".to_owned(), 4), ("Other".to_owned(), 2)]
+    );
+    drop((keep, others));
+}
+
+#[test]
+fn test_show_most_common_types_format() {
+    let keep: Vec<Gc<MyClass>> = (0..12).map(|_| my_class()).collect();
+    let other = Gc::new(Other { link: None });
+    let out = text(|out| objgraph::show_most_common_types(None, &Query::default(), out));
+    assert_eq!(out, "MyClass 12\nOther   1\n");
+    drop((keep, other));
+}
+
+#[test]
+fn test_growth_and_peak_stats() {
+    let query = Query::default();
+    let mut peak = PeakStats::default();
+    objgraph::growth(None, &mut peak, &query);
+    let first: Vec<Gc<MyClass>> = (0..3).map(|_| my_class()).collect();
+    assert_eq!(objgraph::growth(None, &mut peak, &query), [("MyClass".to_owned(), 3, 3)]);
+    assert_eq!(peak.0.get("MyClass"), Some(&3));
+    drop(first);
+    assert!(objgraph::growth(None, &mut peak, &query).is_empty(), "shrinking is no growth");
+    let second: Vec<Gc<MyClass>> = (0..5).map(|_| my_class()).collect();
+    assert_eq!(objgraph::growth(None, &mut peak, &query), [("MyClass".to_owned(), 5, 2)], "only above the peak counts");
+    drop(second);
+}
+
+#[test]
+fn test_growth_collects_cycles_first() {
+    let query = Query::default();
+    let mut peak = PeakStats::default();
+    objgraph::growth(None, &mut peak, &query);
+    for _ in 0..10 {
+        let a = my_class();
+        *a.payload.borrow_mut() = Some(a.clone());
+    }
+    assert!(objgraph::growth(None, &mut peak, &query).is_empty());
+}
+
+#[test]
+fn test_show_growth_format() {
+    let query = Query::default();
+    let mut peak = PeakStats::default();
+    objgraph::growth(None, &mut peak, &query);
+    let keep: Vec<Gc<MyClass>> = (0..7).map(|_| my_class()).collect();
+    let other = Gc::new(Other { link: None });
+    let out = text(|out| objgraph::show_growth_with(None, &mut peak, &query, out));
+    assert_eq!(out, "MyClass        7        +7\nOther          1        +1\n");
+    let out = text(|out| objgraph::show_growth_with(None, &mut peak, &query, out));
+    assert_eq!(out, "", "nothing new: nothing printed");
+    drop((keep, other));
+}
+
+#[test]
+fn test_get_new_ids_table() {
+    let mut state = NewIds::default();
+    let query = Query::default();
+    let before = my_class();
+    let _ = text(|out| objgraph::get_new_ids(&mut state, None, SortBy::Deltas, &query, out).map(drop));
+    let added: Vec<Gc<MyClass>> = (0..2).map(|_| my_class()).collect();
+    let mut new_ids = Default::default();
+    let out = text(|out| {
+        new_ids = objgraph::get_new_ids(&mut state, None, SortBy::Deltas, &query, out)?;
+        Ok(())
+    });
+    let rule = "=".repeat("MyClass".len() + 52);
+    let expected = format!(
+        "{rule}\nType         Old_ids  Current_ids      New_ids Count_Deltas\n{rule}\nMyClass            1            3           +2           +2\n{rule}\n"
+    );
+    assert_eq!(out, expected);
+    let new: Vec<GcAny> = objgraph::at_ids(&new_ids["MyClass"].iter().copied().collect::<Vec<_>>());
+    assert_eq!(new.len(), 2);
+    assert!(new.iter().all(|o| added.iter().any(|a| o.ptr_eq(&Gc::to_any(a)))));
+    drop(before);
+}
+
+#[test]
+fn test_by_type_and_at() {
+    let a = my_class();
+    let found = objgraph::by_type("MyClass", &Query::default());
+    assert_eq!(found.len(), 1);
+    assert!(found[0].ptr_eq(&Gc::to_any(&a)));
+    let id = Gc::id(&a);
+    assert!(objgraph::at(id).is_some_and(|o| o.ptr_eq(&Gc::to_any(&a))));
+    drop((a, found));
+    assert!(objgraph::at(id).is_none(), "an id of a dead object names nothing");
+}
+
+#[test]
+fn test_get_leaking_objects() {
+    let root = my_class();
+    let child = my_class();
+    *root.payload.borrow_mut() = Some(child.clone());
+    let roots = objgraph::get_leaking_objects(None);
+    assert!(roots.iter().any(|o| o.ptr_eq(&Gc::to_any(&root))));
+    assert!(!roots.iter().any(|o| o.ptr_eq(&Gc::to_any(&child))), "the child is referred to by the root");
+}
+
+/// The article's leak: a function puts an object in a global cache and, returning early,
+/// never takes it out. `show_growth` before and after the call shows the leaked type.
+#[test]
+fn article_cache_leak_shows_in_show_growth() {
+    thread_local!(static CACHE: RefCell<Vec<Gc<MyClass>>> = const { RefCell::new(Vec::new()) });
+    fn func_to_leak(early_return: bool) {
+        let obj = my_class();
+        CACHE.with(|c| c.borrow_mut().push(obj.clone()));
+        if early_return {
+            return;
+        }
+        CACHE.with(|c| c.borrow_mut().retain(|o| !Gc::ptr_eq(o, &obj)));
+    }
+    let query = Query::default();
+    let _ = text(|out| objgraph::show_growth(None, &query, out));
+    func_to_leak(false);
+    assert_eq!(text(|out| objgraph::show_growth(None, &query, out)), "");
+    func_to_leak(true);
+    assert_eq!(text(|out| objgraph::show_growth(None, &query, out)), "MyClass        1        +1\n");
+    CACHE.with(|c| c.borrow_mut().clear());
+}
