@@ -8,8 +8,8 @@
 //! | `#[derive(Trace)]` | `trace-derive`, re-exported here | available |
 //! | generational cycle collector, Python's `gc` API | [`gen_gc`] | available |
 //! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary`, `finalize`, proxies | [`weak_collections`] | available |
-//! | objgraph's counts, growth, new ids, leaking objects | [`objgraph`] | available |
-//! | objgraph's chains and graphs (DOT, SVG) | [`objgraph`] | not yet |
+//! | objgraph's counts, growth, new ids, leaking objects, reference chains | [`objgraph`] | available |
+//! | objgraph's graphs (DOT, SVG) | [`objgraph`] | not yet |
 //!
 //! ```
 //! use cyclegc::{Gc, Weak};

@@ -212,48 +212,78 @@ fn weak_callbacks() -> String {
     out.take()
 }
 
-thread_local!(static CACHE: RefCell<Vec<Gc<Obj>>> = const { RefCell::new(Vec::new()) });
+/// The article's global `_cache` list: a heap object that a global (here a thread-local) holds.
+#[derive(Trace)]
+struct Cache {
+    items: RefCell<Vec<Gc<Obj>>>,
+}
+
+thread_local!(static CACHE: Gc<Cache> = Gc::new(Cache { items: RefCell::new(Vec::new()) }));
 
 /// The article's `func_to_leak`: it caches an object and, returning early, never removes it.
 fn func_to_leak(early_return: bool) {
     let o = obj("leaked");
-    CACHE.with(|cache| cache.borrow_mut().push(o.clone()));
+    CACHE.with(|cache| cache.items.borrow_mut().push(o.clone()));
     if early_return {
         return;
     }
-    CACHE.with(|cache| cache.borrow_mut().retain(|cached| !Gc::ptr_eq(cached, &o)));
+    CACHE.with(|cache| cache.items.borrow_mut().retain(|cached| !Gc::ptr_eq(cached, &o)));
 }
 
 fn cache_leak() -> String {
     let mut out = String::new();
     let query = objgraph::Query::default();
+    CACHE.with(|_| ());
     let mut growth = Vec::new();
     let _ = objgraph::show_growth(None, &query, &mut growth);
     let _ = writeln!(out, ">>> objgraph.show_growth()    # the baseline");
     func_to_leak(false);
     growth.clear();
     let _ = objgraph::show_growth(None, &query, &mut growth);
-    let _ = writeln!(
-        out,
-        ">>> func_to_leak(); objgraph.show_growth()    # a clean call:\n{}",
-        String::from_utf8_lossy(&growth)
-    );
+    let clean =
+        if growth.is_empty() { "(no growth)".to_owned() } else { String::from_utf8_lossy(&growth).into_owned() };
+    let _ = writeln!(out, ">>> func_to_leak(); objgraph.show_growth()    # a clean call: {clean}");
     func_to_leak(true);
     growth.clear();
     let _ = objgraph::show_growth(None, &query, &mut growth);
     let _ = writeln!(out, ">>> func_to_leak(early_return=True); objgraph.show_growth()");
     out.push_str(&String::from_utf8_lossy(&growth));
-    let leaked = objgraph::by_type("Obj", &query);
+    let leaked = objgraph::by_type("Obj", &query).pop();
+    if let Some(leaked) = leaked {
+        let chain = objgraph::find_backref_chain_to_root(&leaked, 20, &[]);
+        let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
+        let _ = writeln!(out, ">>> objgraph.find_backref_chain(objgraph.by_type('Obj')[-1])");
+        let _ = writeln!(
+            out,
+            "    {}    # the cache holds it, and the cache is held from outside the heap (a global)",
+            path.join(" -> ")
+        );
+    }
     let _ = writeln!(
         out,
-        ">>> objgraph.by_type('Obj')    # {} object(s), id {:?}",
-        leaked.len(),
-        leaked.first().map(GcAny::id)
+        "    (the same as a graph, show_backrefs/show_chain: objgraph's graph output is not written yet)"
     );
-    let _ =
-        writeln!(out, "    who holds it: show_backrefs/show_chain need objgraph's graph functions, not written yet.");
-    drop(leaked);
-    CACHE.with(|cache| cache.borrow_mut().clear());
+    CACHE.with(|cache| cache.items.borrow_mut().clear());
+
+    // The article's other question: held by a global, or only by a cycle?
+    gen_gc::disable();
+    {
+        let a = obj("a");
+        let b = obj("b");
+        *a.attr.borrow_mut() = Some(b.clone());
+        *b.attr.borrow_mut() = Some(a);
+    }
+    let target = objgraph::by_type("Obj", &query).pop();
+    if let Some(target) = target {
+        let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
+        let _ = writeln!(
+            out,
+            ">>> a cycle a <-> b; objgraph.find_backref_chain(a)    # -> {} object(s): [obj], nothing outside holds it: a cycle, not a leak into a global",
+            chain.len()
+        );
+    }
+    let _ = writeln!(out, ">>> gc.collect()    # -> {}", gen_gc::collect());
+    gen_gc::enable();
     out
 }
 

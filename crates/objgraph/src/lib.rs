@@ -10,7 +10,12 @@
 //! - [`get_new_ids`]: the ids of the objects new since the last call, per type;
 //! - [`by_type`], [`at`], [`at_ids`]: the objects themselves;
 //! - [`get_leaking_objects`]: tracked objects that no tracked object refers to — the roots
-//!   of what is alive, where leaks are held from.
+//!   of what is alive, where leaks are held from;
+//! - [`find_backref_chain`], [`find_ref_chain`]: the shortest chain of references to or from
+//!   an object that satisfies a predicate, and [`find_backref_chain_to_root`], which ends at
+//!   an object held from outside the heap (its count exceeds the references it gets from
+//!   heap objects: a variable, a static, a thread-local), where Python's objgraph can only
+//!   stop at modules.
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -41,9 +46,11 @@
 
 #![deny(missing_docs)]
 
+mod chains;
 mod counts;
 mod growth;
 
+pub use chains::{HeapGraph, find_backref_chain, find_backref_chain_to_root, find_ref_chain};
 pub use counts::{
     Query, at, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types, typestats,
 };

@@ -1,0 +1,161 @@
+//! Reference chains: the shortest path from an object to one that satisfies a predicate,
+//! following references forward (`find_ref_chain`) or backward (`find_backref_chain`).
+//!
+//! Python's objgraph stops backward chains at modules. A Rust heap has none, but it can do
+//! better: an object whose count is higher than the references it receives from other heap
+//! objects is held from outside the heap — a local variable, a static, a thread-local — and
+//! that is where a leak is held from. [`HeapGraph::outside_refs`] computes that number;
+//! [`find_backref_chain_to_root`] ends chains there.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use rc_heap::{GcAny, ObjectId};
+
+/// A snapshot of the tracked objects and the references between them.
+pub struct HeapGraph {
+    objects: Vec<GcAny>,
+    index: HashMap<usize, usize>,
+    referents: Vec<Vec<usize>>,
+    referrers: Vec<Vec<usize>>,
+}
+
+impl std::fmt::Debug for HeapGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeapGraph").field("objects", &self.objects.len()).finish()
+    }
+}
+
+impl HeapGraph {
+    /// Every tracked object of this thread's heap and the references between them.
+    pub fn snapshot() -> Self {
+        let objects = gen_gc::get_objects(None).expect("no generation given");
+        let index: HashMap<usize, usize> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
+        let mut referents = vec![Vec::new(); objects.len()];
+        let mut referrers = vec![Vec::new(); objects.len()];
+        for (i, object) in objects.iter().enumerate() {
+            for referent in object.referents() {
+                if let Some(&j) = index.get(&referent.target.addr()) {
+                    referents[i].push(j);
+                    referrers[j].push(i);
+                }
+            }
+        }
+        HeapGraph { objects, index, referents, referrers }
+    }
+
+    /// The number of tracked objects in the snapshot.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the snapshot is empty.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    fn position(&self, object: &GcAny) -> Option<usize> {
+        self.index.get(&object.addr()).copied()
+    }
+
+    /// How many references to `object` come from outside the heap: its count, less the
+    /// references from other heap objects, less the handles this snapshot and the caller's
+    /// `object` hold. Zero for an object only other heap objects keep alive.
+    pub fn outside_refs(&self, object: &GcAny) -> usize {
+        match self.position(object) {
+            Some(i) => self.outside_refs_at(i).saturating_sub(1),
+            None => 0,
+        }
+    }
+
+    /// Outside references of object `i`, counting the snapshot's own handle out but not a
+    /// caller's.
+    fn outside_refs_at(&self, i: usize) -> usize {
+        self.objects[i].strong_count().saturating_sub(self.referrers[i].len() + 1)
+    }
+
+    /// The shortest chain from `start`, following references backward (`backward`) or
+    /// forward, to an object for which `found(index)` holds: `[found, ..., start]` backward,
+    /// `[start, ..., found]` forward. `[start]` when there is none within `max_depth` steps.
+    fn chain(
+        &self,
+        start: &GcAny,
+        backward: bool,
+        max_depth: usize,
+        extra_ignore: &[ObjectId],
+        found: impl Fn(usize) -> bool,
+    ) -> Vec<GcAny> {
+        let Some(start_index) = self.position(start) else { return vec![start.clone()] };
+        let ignore: HashSet<usize> =
+            extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).filter_map(|o| self.position(&o)).collect();
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut depth: HashMap<usize, usize> = HashMap::from([(start_index, 0)]);
+        let mut queue = VecDeque::from([start_index]);
+        while let Some(current) = queue.pop_front() {
+            if found(current) {
+                let mut path = vec![current];
+                let mut at = current;
+                while let Some(&previous) = parent.get(&at) {
+                    path.push(previous);
+                    at = previous;
+                }
+                if !backward {
+                    path.reverse();
+                }
+                return path.into_iter().map(|i| self.objects[i].clone()).collect();
+            }
+            let next_depth = depth[&current] + 1;
+            if next_depth > max_depth {
+                continue;
+            }
+            let neighbours = if backward { &self.referrers[current] } else { &self.referents[current] };
+            for &next in neighbours {
+                if ignore.contains(&next) || depth.contains_key(&next) {
+                    continue;
+                }
+                depth.insert(next, next_depth);
+                parent.insert(next, current);
+                queue.push_back(next);
+            }
+        }
+        vec![start.clone()]
+    }
+}
+
+/// The shortest chain of references from an object satisfying `predicate` down to `obj`:
+/// `[root, ..., obj]`, or `[obj]` if there is none within `max_depth` steps
+/// (`objgraph.find_backref_chain`). Objects whose ids are in `extra_ignore` are not passed
+/// through.
+pub fn find_backref_chain(
+    obj: &GcAny,
+    predicate: &dyn Fn(&GcAny) -> bool,
+    max_depth: usize,
+    extra_ignore: &[ObjectId],
+) -> Vec<GcAny> {
+    let graph = HeapGraph::snapshot();
+    graph.chain(obj, true, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
+}
+
+/// The shortest chain of references from `obj` to an object satisfying `predicate`:
+/// `[obj, ..., target]`, or `[obj]` (`objgraph.find_ref_chain`).
+pub fn find_ref_chain(
+    obj: &GcAny,
+    predicate: &dyn Fn(&GcAny) -> bool,
+    max_depth: usize,
+    extra_ignore: &[ObjectId],
+) -> Vec<GcAny> {
+    let graph = HeapGraph::snapshot();
+    graph.chain(obj, false, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
+}
+
+/// The shortest chain from an object held from outside the heap down to `obj`, or `[obj]`
+/// when only other heap objects hold it — the answer to "who keeps this alive?". The handle
+/// `obj` itself does not count as outside; every other handle does, including those in lists
+/// the caller still holds (drop what `by_type` returned but this object before asking).
+pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
+    let graph = HeapGraph::snapshot();
+    let Some(start) = graph.position(obj) else { return vec![obj.clone()] };
+    graph.chain(obj, true, max_depth, extra_ignore, |i| {
+        let outside = graph.outside_refs_at(i);
+        if i == start { outside > 1 } else { outside > 0 }
+    })
+}

@@ -1,0 +1,89 @@
+//! Reference chains, and the article's questions: is this object held by a global, or only
+//! by a cycle?
+
+use std::cell::RefCell;
+
+use cyclegc::{Gc, GcAny, Trace};
+
+#[derive(Trace)]
+struct Obj {
+    name: &'static str,
+    attr: RefCell<Option<Gc<Obj>>>,
+}
+
+fn obj(name: &'static str) -> Gc<Obj> {
+    Gc::new(Obj { name, attr: RefCell::new(None) })
+}
+
+fn names(chain: &[GcAny]) -> Vec<&'static str> {
+    chain.iter().map(|o| o.clone().downcast::<Obj>().ok().map_or("?", |o| o.name)).collect()
+}
+
+#[test]
+fn find_ref_chain_follows_references_forward() {
+    let (a, b, c) = (obj("a"), obj("b"), obj("c"));
+    *a.attr.borrow_mut() = Some(b.clone());
+    *b.attr.borrow_mut() = Some(c.clone());
+    let is_c = |o: &GcAny| o.ptr_eq(&Gc::to_any(&c));
+    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), &is_c, 20, &[])), ["a", "b", "c"]);
+    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), &is_c, 1, &[])), ["a"], "too deep for max_depth 1");
+}
+
+#[test]
+fn find_backref_chain_follows_references_backward() {
+    let (a, b, c) = (obj("a"), obj("b"), obj("c"));
+    *a.attr.borrow_mut() = Some(b.clone());
+    *b.attr.borrow_mut() = Some(c.clone());
+    let is_a = |o: &GcAny| o.ptr_eq(&Gc::to_any(&a));
+    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), &is_a, 20, &[])), ["a", "b", "c"]);
+    let ignore_b = [Gc::id(&b)];
+    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), &is_a, 20, &ignore_b)), ["c"], "no chain avoids b");
+}
+
+/// The article's `_cache` leak, with the cache itself a heap object held by a global: the
+/// chain from the leaked object leads to the cache, which is what holds it.
+#[test]
+fn a_leaked_object_leads_back_to_the_global_cache() {
+    #[derive(Trace)]
+    struct Cache {
+        items: RefCell<Vec<Gc<Obj>>>,
+    }
+    thread_local!(static CACHE: Gc<Cache> = Gc::new(Cache { items: RefCell::new(Vec::new()) }));
+    CACHE.with(|cache| cache.items.borrow_mut().push(obj("leaked")));
+    let leaked = objgraph::by_type("Obj", &objgraph::Query::default()).pop().unwrap();
+    let chain = objgraph::find_backref_chain_to_root(&leaked, 20, &[]);
+    assert_eq!(chain.len(), 2);
+    assert!(chain[1].ptr_eq(&leaked));
+    let holder = chain[0].clone();
+    drop(chain);
+    assert_eq!(holder.short_type_name(), "Cache");
+    let graph = objgraph::HeapGraph::snapshot();
+    assert_eq!(graph.outside_refs(&holder), 1, "the thread-local's handle");
+    assert_eq!(graph.outside_refs(&leaked), 0, "only the cache holds the leaked object");
+    drop(graph);
+    CACHE.with(|cache| cache.items.borrow_mut().clear());
+}
+
+/// The article's cycle check: objects in a cycle that nothing outside holds have no chain
+/// to a root; `find_backref_chain` returns just the object (objgraph's `[obj]`).
+#[test]
+fn objects_only_a_cycle_holds_have_no_chain_to_a_root() {
+    gen_gc::disable();
+    for _ in 0..10 {
+        let a = obj("a");
+        let b = obj("b");
+        *a.attr.borrow_mut() = Some(b.clone());
+        *b.attr.borrow_mut() = Some(a);
+    }
+    let mut objects = objgraph::by_type("Obj", &objgraph::Query::default());
+    assert_eq!(objects.len(), 20);
+    // Keep one handle only: handles the caller holds count as references from outside.
+    let target = objects.pop().unwrap();
+    drop(objects);
+    let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
+    assert_eq!(chain.len(), 1, "not held by anything outside the heap: a cycle, not a global");
+    assert!(chain[0].ptr_eq(&target));
+    drop((chain, target));
+    assert_eq!(gen_gc::collect(), 20);
+    gen_gc::enable();
+}
