@@ -131,8 +131,7 @@ pub fn find_backref_chain(
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
-    let graph = HeapGraph::snapshot();
-    graph.chain(obj, true, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
+    chain_matching(obj, true, predicate, max_depth, extra_ignore)
 }
 
 /// The shortest chain of references from `obj` to an object satisfying `predicate`:
@@ -143,8 +142,19 @@ pub fn find_ref_chain(
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
+    chain_matching(obj, false, predicate, max_depth, extra_ignore)
+}
+
+/// A chain over a fresh snapshot, ending at an object that satisfies `predicate`.
+fn chain_matching(
+    obj: &GcAny,
+    backward: bool,
+    predicate: &dyn Fn(&GcAny) -> bool,
+    max_depth: usize,
+    extra_ignore: &[ObjectId],
+) -> Vec<GcAny> {
     let graph = HeapGraph::snapshot();
-    graph.chain(obj, false, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
+    graph.chain(obj, backward, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
 }
 
 /// The shortest chain from an object held from outside the heap down to `obj`, or `[obj]`
