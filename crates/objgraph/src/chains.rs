@@ -11,68 +11,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use rc_heap::{GcAny, ObjectId};
 
-/// A snapshot of the tracked objects and the references between them.
-pub struct HeapGraph {
-    objects: Vec<GcAny>,
-    index: HashMap<usize, usize>,
-    referents: Vec<Vec<usize>>,
-    referrers: Vec<Vec<usize>>,
-}
-
-impl std::fmt::Debug for HeapGraph {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeapGraph").field("objects", &self.objects.len()).finish()
-    }
-}
+use crate::HeapGraph;
 
 impl HeapGraph {
-    /// Every tracked object of this thread's heap and the references between them.
-    pub fn snapshot() -> Self {
-        let objects = gen_gc::get_objects(None).expect("no generation given");
-        let index: HashMap<usize, usize> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
-        let mut referents = vec![Vec::new(); objects.len()];
-        let mut referrers = vec![Vec::new(); objects.len()];
-        for (i, object) in objects.iter().enumerate() {
-            for referent in object.referents() {
-                if let Some(&j) = index.get(&referent.target.addr()) {
-                    referents[i].push(j);
-                    referrers[j].push(i);
-                }
-            }
-        }
-        HeapGraph { objects, index, referents, referrers }
-    }
-
-    /// The number of tracked objects in the snapshot.
-    pub fn len(&self) -> usize {
-        self.objects.len()
-    }
-
-    /// Whether the snapshot is empty.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-    }
-
-    fn position(&self, object: &GcAny) -> Option<usize> {
-        self.index.get(&object.addr()).copied()
-    }
-
-    /// How many references to `object` come from outside the heap: its count, less the
-    /// references from other heap objects, less the handles this snapshot and the caller's
-    /// `object` hold. Zero for an object only other heap objects keep alive.
-    pub fn outside_refs(&self, object: &GcAny) -> usize {
-        match self.position(object) {
-            Some(i) => self.outside_refs_at(i).saturating_sub(1),
-            None => 0,
-        }
-    }
-
-    /// Outside references of object `i`, counting the snapshot's own handle out but not a
-    /// caller's.
-    fn outside_refs_at(&self, i: usize) -> usize {
-        self.objects[i].strong_count().saturating_sub(self.referrers[i].len() + 1)
-    }
-
     /// The shortest chain from `start`, following references backward (`backward`) or
     /// forward, to an object for which `found(index)` holds: `[found, ..., start]` backward,
     /// `[start, ..., found]` forward. `[start]` when there is none within `max_depth` steps.
@@ -107,8 +48,8 @@ impl HeapGraph {
             if next_depth > max_depth {
                 continue;
             }
-            let neighbours = if backward { &self.referrers[current] } else { &self.referents[current] };
-            for &next in neighbours {
+            let neighbours = if backward { self.referrers_of(current) } else { self.referents_of(current) };
+            for next in neighbours.iter().map(|&n| n as usize) {
                 if ignore.contains(&next) || depth.contains_key(&next) {
                     continue;
                 }

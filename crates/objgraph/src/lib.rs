@@ -49,9 +49,11 @@
 mod chains;
 mod counts;
 mod growth;
+mod snapshot;
 
-pub use chains::{HeapGraph, find_backref_chain, find_backref_chain_to_root, find_ref_chain};
+pub use chains::{find_backref_chain, find_backref_chain_to_root, find_ref_chain};
 pub use counts::{
     Query, at, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types, typestats,
 };
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use snapshot::HeapGraph;

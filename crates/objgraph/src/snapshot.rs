@@ -1,0 +1,137 @@
+//! A snapshot of the tracked heap: every tracked object and the references between them,
+//! in compressed adjacency arrays so that a million-object heap takes a fraction of a second.
+//!
+//! Only tracked objects are nodes (the objects `gc.get_objects()` lists); references to
+//! leaves are left out, as references from leaves are invisible: a leaf is outside the
+//! tracked heap, and what it holds counts as held from outside.
+
+use std::collections::HashMap;
+
+use rc_heap::{Edge, GcAny, Visitor};
+
+/// A snapshot of the tracked objects of this thread's heap and the references between them.
+///
+/// Objects are numbered `0..len()` in `gc.get_objects()` order. The snapshot holds one handle
+/// on each object, which [`HeapGraph::outside_refs`] counts out.
+pub struct HeapGraph {
+    pub(crate) objects: Vec<GcAny>,
+    index: HashMap<usize, u32>,
+    /// `referents[referent_start[i]..referent_start[i + 1]]`: what object `i` refers to, one
+    /// entry per reference (an object referred to twice appears twice).
+    referent_start: Vec<u32>,
+    referents: Vec<u32>,
+    referrer_start: Vec<u32>,
+    referrers: Vec<u32>,
+}
+
+impl std::fmt::Debug for HeapGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeapGraph")
+            .field("objects", &self.objects.len())
+            .field("references", &self.referents.len())
+            .finish()
+    }
+}
+
+/// Collects the addresses of the objects a value refers to, without labels.
+struct Addresses<'a>(&'a mut Vec<usize>);
+
+impl Visitor for Addresses<'_> {
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        self.0.push(edge.header().as_ptr() as usize);
+    }
+}
+
+impl HeapGraph {
+    /// Every tracked object of this thread's heap and the references between them.
+    pub fn snapshot() -> Self {
+        Self::of(gen_gc::get_objects(None).expect("no generation given"))
+    }
+
+    /// The snapshot of `objects` and the references among them.
+    pub(crate) fn of(objects: Vec<GcAny>) -> Self {
+        assert!(u32::try_from(objects.len()).is_ok(), "more than 2^32 tracked objects");
+        let index: HashMap<usize, u32> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i as u32)).collect();
+        let mut referent_start = Vec::with_capacity(objects.len() + 1);
+        let mut referents = Vec::new();
+        let mut in_degree = vec![0u32; objects.len()];
+        let mut addresses = Vec::new();
+        for object in &objects {
+            referent_start.push(referents.len() as u32);
+            addresses.clear();
+            // A dropped value (legacy garbage after a finalizer) has no references.
+            let _ = object.trace_with(&mut Addresses(&mut addresses));
+            for address in &addresses {
+                if let Some(&j) = index.get(address) {
+                    referents.push(j);
+                    in_degree[j as usize] += 1;
+                }
+            }
+        }
+        referent_start.push(referents.len() as u32);
+        // Referrers by counting sort: each object's slice, then fill in referent order.
+        let mut referrer_start = Vec::with_capacity(objects.len() + 1);
+        let mut total = 0u32;
+        for degree in &in_degree {
+            referrer_start.push(total);
+            total += degree;
+        }
+        referrer_start.push(total);
+        let mut fill = referrer_start.clone();
+        let mut referrers = vec![0u32; referents.len()];
+        for i in 0..objects.len() {
+            for &j in &referents[referent_start[i] as usize..referent_start[i + 1] as usize] {
+                referrers[fill[j as usize] as usize] = i as u32;
+                fill[j as usize] += 1;
+            }
+        }
+        HeapGraph { objects, index, referent_start, referents, referrer_start, referrers }
+    }
+
+    /// The number of tracked objects in the snapshot.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the snapshot is empty.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The objects, in snapshot order.
+    pub fn objects(&self) -> &[GcAny] {
+        &self.objects
+    }
+
+    /// The position of `object` in the snapshot, `None` for a leaf or an object created
+    /// after the snapshot.
+    pub fn position(&self, object: &GcAny) -> Option<usize> {
+        self.index.get(&object.addr()).map(|&i| i as usize)
+    }
+
+    /// What object `i` refers to, one entry per reference.
+    pub fn referents_of(&self, i: usize) -> &[u32] {
+        &self.referents[self.referent_start[i] as usize..self.referent_start[i + 1] as usize]
+    }
+
+    /// The objects that refer to object `i`, one entry per reference.
+    pub fn referrers_of(&self, i: usize) -> &[u32] {
+        &self.referrers[self.referrer_start[i] as usize..self.referrer_start[i + 1] as usize]
+    }
+
+    /// How many references to `object` come from outside the heap: its count, less the
+    /// references from other heap objects, less the handles this snapshot and the caller's
+    /// `object` hold. Zero for an object only other heap objects keep alive.
+    pub fn outside_refs(&self, object: &GcAny) -> usize {
+        match self.position(object) {
+            Some(i) => self.outside_refs_at(i).saturating_sub(1),
+            None => 0,
+        }
+    }
+
+    /// Outside references of object `i`, counting the snapshot's own handle out but not a
+    /// caller's.
+    pub(crate) fn outside_refs_at(&self, i: usize) -> usize {
+        self.objects[i].strong_count().saturating_sub(self.referrers_of(i).len() + 1)
+    }
+}
