@@ -15,7 +15,48 @@
 //!   an object that satisfies a predicate, and [`find_backref_chain_to_root`], which ends at
 //!   an object held from outside the heap (its count exceeds the references it gets from
 //!   heap objects: a variable, a static, a thread-local), where Python's objgraph can only
-//!   stop at modules.
+//!   stop at modules;
+//! - [`show_refs`], [`show_backrefs`], [`show_chain`]: objgraph's graphs, as [`Graph`]
+//!   values that write DOT ([`Graph::to_dot`], [`Graph::write_dot`], [`Graph::save`]) or draw
+//!   SVG ([`Graph::to_svg`]) — through Graphviz's `dot` when it is installed, through a
+//!   pure-Rust layout (layout-rs) otherwise, so a bare machine still gets a picture;
+//! - [`name_root`]: a name for an object the program holds (`"_cache"`), shown in graphs.
+//!
+//! ## Graphs
+//!
+//! Graphs follow objgraph's conventions: start objects have red labels, fill colours darken
+//! with depth, objects with a finalizer carry a red `finalize` marker (objgraph's `__del__`),
+//! references past `too_many` become one `N more references` node, and edges carry the
+//! derive's labels (field names, `[i]`, `[key]`). Where objgraph stops at modules, our graphs
+//! stop at roots: objects held from outside the heap are green and say how many outside
+//! references they have (`held from outside: 1`), their name if they have one, and
+//! `in gc.garbage` for the legacy policy's uncollectable objects. Node ids (`o0`, `o1`, ...)
+//! follow the walk's order, so the same heap always gives the same DOT text.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use cyclegc::{Gc, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Cache {
+//!     items: RefCell<Vec<Gc<Item>>>,
+//! }
+//! #[derive(Trace)]
+//! struct Item {
+//!     size: usize,
+//! }
+//!
+//! let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+//! objgraph::name_root(&Gc::to_any(&cache), "_cache");
+//! cache.items.borrow_mut().push(Gc::new(Item { size: 1 }));
+//!
+//! let leaked = Gc::to_any(&cache.items.borrow()[0]);
+//! let graph = objgraph::show_backrefs(&[leaked], &objgraph::GraphOptions::default());
+//! assert_eq!(graph.labels(), ["Item", "Cache\n_cache\nheld from outside: 1"]);
+//! assert!(graph.to_dot().contains(r#"o1 -> o0 [label="items[0]"];"#));
+//! let svg = graph.to_svg().expect("Graphviz or the built-in renderer");
+//! assert!(svg.contains("<svg"));
+//! ```
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -48,12 +89,19 @@
 
 mod chains;
 mod counts;
+mod dot;
+mod graph;
 mod growth;
+mod roots;
 mod snapshot;
+mod svg;
 
 pub use chains::{find_backref_chain, find_backref_chain_to_root, find_ref_chain};
 pub use counts::{
     Query, at, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types, typestats,
 };
+pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use roots::{forget_root_name, name_root, root_name};
 pub use snapshot::HeapGraph;
+pub use svg::{RenderError, Renderer};
