@@ -201,6 +201,9 @@ fn shape(kind: ShapeKind, outline: &str, width: usize, fill: Hsv, font_size: usi
     // sized left to right.
     let direction = Orientation::LeftToRight;
     let size = get_shape_size(direction, &kind, font_size, matches!(kind, ShapeKind::DoubleCircle(_)));
+    // layout-rs draws all text black: deep fills are lightened to keep labels readable
+    // where Graphviz would switch to white text.
+    let fill = Hsv(fill.0, fill.1, fill.2.max(0.6));
     let look = StyleAttr::new(Color::fast(outline), width, Color::from_name(&fill.to_rgb_hex()), 0, font_size);
     Element::create(kind, look, direction, size)
 }
