@@ -4,6 +4,8 @@
 //! - `handles` (default): criterion benchmarks of `Gc` against `Rc`.
 //! - `collect`: gen-gc's collection of the same heap shapes as CPython's `gc.collect()`,
 //!   both run here, one after the other, printed side by side with their ratio.
+//! - `objgraph`: objgraph's answers on a 1,000,000-object heap, against Python's objgraph on
+//!   the same heap (when `python3 -c "import objgraph"` works).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -11,8 +13,9 @@ use std::process::Command;
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         None | Some("handles") => cargo(&["bench", "-p", "rc-heap", "--bench", "handles"]),
-        Some("collect") => collect(),
-        Some(other) => Err(format!("unknown benchmark `{other}`: expected `handles` or `collect`")),
+        Some("collect") => side_by_side(&COLLECT),
+        Some("objgraph") => side_by_side(&OBJGRAPH),
+        Some(other) => Err(format!("unknown benchmark `{other}`: expected `handles`, `collect` or `objgraph`")),
     }
 }
 
@@ -22,37 +25,72 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("cargo {} failed: {status}", args.join(" "))) }
 }
 
-/// Parses the `{"shape": ..., "ns_per_object": ...}` lines both benchmarks print.
-fn parse(output: &str) -> BTreeMap<String, f64> {
+/// A benchmark of ours and its Python twin, both printing `{"shape": ..., "<unit>": ...}` lines.
+struct Comparison {
+    package: &'static str,
+    bench: &'static str,
+    script: &'static str,
+    unit: &'static str,
+    peer: &'static str,
+}
+
+const COLLECT: Comparison = Comparison {
+    package: "gen-gc",
+    bench: "collect",
+    script: "collect.py",
+    unit: "ns_per_object",
+    peer: "CPython's gc.collect()",
+};
+
+const OBJGRAPH: Comparison = Comparison {
+    package: "objgraph",
+    bench: "heap",
+    script: "objgraph_heap.py",
+    unit: "ms",
+    peer: "Python's objgraph",
+};
+
+/// Parses the `{"shape": ..., "<unit>": ...}` lines both sides print.
+fn parse(output: &str, unit: &str) -> BTreeMap<String, f64> {
+    let field = format!("\"{unit}\": ");
     output
         .lines()
         .filter_map(|line| {
             let shape = line.split("\"shape\": \"").nth(1)?.split('"').next()?;
-            let ns = line.split("\"ns_per_object\": ").nth(1)?.trim_end_matches('}').trim().parse().ok()?;
-            Some((shape.to_owned(), ns))
+            let value = line.split(&field).nth(1)?.split([',', '}']).next()?.trim().parse().ok()?;
+            Some((shape.to_owned(), value))
         })
         .collect()
 }
 
-fn collect() -> Result<(), String> {
+fn side_by_side(comparison: &Comparison) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("running gen-gc's collection benchmark...");
+    eprintln!("running {}'s `{}` benchmark...", comparison.package, comparison.bench);
     let ours = Command::new(cargo)
-        .args(["bench", "-q", "-p", "gen-gc", "--bench", "collect", "--", "--json"])
+        .args(["bench", "-q", "-p", comparison.package, "--bench", comparison.bench, "--", "--json"])
         .output()
         .map_err(|e| format!("could not run cargo bench: {e}"))?;
     if !ours.status.success() {
-        return Err(format!("gen-gc benchmark failed:\n{}", String::from_utf8_lossy(&ours.stderr)));
+        return Err(format!("{} benchmark failed:\n{}", comparison.package, String::from_utf8_lossy(&ours.stderr)));
     }
-    let ours = parse(&String::from_utf8_lossy(&ours.stdout));
+    let ours = parse(&String::from_utf8_lossy(&ours.stdout), comparison.unit);
 
-    eprintln!("running CPython's gc.collect() on the same shapes...");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/collect.py");
-    let python = Command::new("python3").arg(script).output();
-    let theirs = match python {
-        Ok(output) if output.status.success() => parse(&String::from_utf8_lossy(&output.stdout)),
-        Ok(output) => return Err(format!("python3 failed:\n{}", String::from_utf8_lossy(&output.stderr))),
-        Err(error) => return Err(format!("python3 is needed to compare with CPython: {error}")),
+    eprintln!("running {} on the same heap...", comparison.peer);
+    let script = format!("{}/bench/{}", env!("CARGO_MANIFEST_DIR"), comparison.script);
+    let theirs = match Command::new("python3").arg(&script).output() {
+        Ok(output) if output.status.success() => parse(&String::from_utf8_lossy(&output.stdout), comparison.unit),
+        Ok(output) => {
+            eprintln!(
+                "{} did not run (is it installed?):\n{}",
+                comparison.peer,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            BTreeMap::new()
+        }
+        Err(error) => {
+            eprintln!("python3 is needed to compare with {}: {error}", comparison.peer);
+            BTreeMap::new()
+        }
     };
     let version = Command::new("python3")
         .arg("--version")
@@ -60,13 +98,14 @@ fn collect() -> Result<(), String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
 
-    println!("{:<20} {:>12} {:>12} {:>8}", "shape", "gen-gc ns/obj", "CPython ns/obj", "ratio");
-    for (shape, ns) in &ours {
+    let unit = comparison.unit;
+    println!("{:<22} {:>14} {:>14} {:>8}", "shape", format!("ours {unit}"), format!("Python {unit}"), "ratio");
+    for (shape, value) in &ours {
         match theirs.get(shape) {
-            Some(cpython) => println!("{shape:<20} {ns:>12.2} {cpython:>12.2} {:>8.2}", ns / cpython),
-            None => println!("{shape:<20} {ns:>12.2} {:>12} {:>8}", "-", "-"),
+            Some(python) => println!("{shape:<22} {value:>14.2} {python:>14.2} {:>8.2}", value / python),
+            None => println!("{shape:<22} {value:>14.2} {:>14} {:>8}", "-", "-"),
         }
     }
-    println!("(CPython: {version}; ratio = gen-gc / CPython, lower is better)");
+    println!("({}: {version}; ratio = ours / Python, lower is better)", comparison.peer);
     Ok(())
 }

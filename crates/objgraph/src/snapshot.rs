@@ -5,9 +5,8 @@
 //! leaves are left out, as references from leaves are invisible: a leaf is outside the
 //! tracked heap, and what it holds counts as held from outside.
 
-use std::collections::HashMap;
-
 use rc_heap::{Edge, GcAny, Visitor};
+use rustc_hash::FxHashMap;
 
 /// A snapshot of the tracked objects of this thread's heap and the references between them.
 ///
@@ -15,7 +14,7 @@ use rc_heap::{Edge, GcAny, Visitor};
 /// on each object, which [`HeapGraph::outside_refs`] counts out.
 pub struct HeapGraph {
     pub(crate) objects: Vec<GcAny>,
-    index: HashMap<usize, u32>,
+    index: FxHashMap<usize, u32>,
     /// `referents[referent_start[i]..referent_start[i + 1]]`: what object `i` refers to, one
     /// entry per reference (an object referred to twice appears twice).
     referent_start: Vec<u32>,
@@ -51,7 +50,7 @@ impl HeapGraph {
     /// The snapshot of `objects` and the references among them.
     pub(crate) fn of(objects: Vec<GcAny>) -> Self {
         assert!(u32::try_from(objects.len()).is_ok(), "more than 2^32 tracked objects");
-        let index: HashMap<usize, u32> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i as u32)).collect();
+        let index: FxHashMap<usize, u32> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i as u32)).collect();
         let mut referent_start = Vec::with_capacity(objects.len() + 1);
         let mut referents = Vec::new();
         let mut in_degree = vec![0u32; objects.len()];
