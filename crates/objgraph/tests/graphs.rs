@@ -329,3 +329,26 @@ fn write_dot_reports_io_errors() {
     let graph = objgraph::show_refs(&[any(&a)], &GraphOptions::default());
     assert_eq!(graph.write_dot(&mut Failing).unwrap_err().to_string(), "disk full");
 }
+
+/// objgraph's own handles never show: after a graph, counts, growth and reference counts are
+/// what they were, and the graph keeps nothing alive.
+#[test]
+fn drawing_a_graph_changes_nothing_it_reports() {
+    let query = objgraph::Query::default();
+    let mut peak = objgraph::PeakStats::default();
+    let (a, b) = (object("a"), object("b"));
+    link(&a, &b);
+    link(&b, &a);
+    objgraph::growth(None, &mut peak, &query);
+    let before = (Gc::strong_count(&a), Gc::strong_count(&b), objgraph::count("TestObject", &query));
+    let graph = objgraph::show_backrefs(&[any(&a)], &GraphOptions { refcounts: true, ..Default::default() });
+    assert_eq!(graph.labels()[0], "TestObject [2]\nTestObject(a)\nheld from outside: 1", "b and the variable a");
+    assert_eq!((Gc::strong_count(&a), Gc::strong_count(&b), objgraph::count("TestObject", &query)), before);
+    assert!(objgraph::growth(None, &mut peak, &query).is_empty(), "no growth from drawing");
+    let watch = Gc::downgrade(&a);
+    a.next.borrow_mut().clear();
+    drop((a, b));
+    gen_gc::collect();
+    assert!(watch.is_dead(), "the graph holds no handle");
+    assert_eq!(graph.node_count(), 2);
+}

@@ -71,7 +71,10 @@ fn test_show_most_common_types_format() {
     let keep: Vec<Gc<MyClass>> = (0..12).map(|_| my_class()).collect();
     let other = Gc::new(Other { link: None });
     let out = text(|out| objgraph::show_most_common_types(None, &Query::default(), out));
-    assert_eq!(out, "MyClass 12\nOther   1\n");
+    insta::assert_snapshot!(out, @r"
+    MyClass 12
+    Other   1
+    ");
     drop((keep, other));
 }
 
@@ -110,7 +113,10 @@ fn test_show_growth_format() {
     let keep: Vec<Gc<MyClass>> = (0..7).map(|_| my_class()).collect();
     let other = Gc::new(Other { link: None });
     let out = text(|out| objgraph::show_growth_with(None, &mut peak, &query, out));
-    assert_eq!(out, "MyClass        7        +7\nOther          1        +1\n");
+    insta::assert_snapshot!(out, @r"
+    MyClass        7        +7
+    Other          1        +1
+    ");
     let out = text(|out| objgraph::show_growth_with(None, &mut peak, &query, out));
     assert_eq!(out, "", "nothing new: nothing printed");
     drop((keep, other));
@@ -128,11 +134,13 @@ fn test_get_new_ids_table() {
         new_ids = objgraph::get_new_ids(&mut state, None, SortBy::Deltas, &query, out)?;
         Ok(())
     });
-    let rule = "=".repeat("MyClass".len() + 52);
-    let expected = format!(
-        "{rule}\nType         Old_ids  Current_ids      New_ids Count_Deltas\n{rule}\nMyClass            1            3           +2           +2\n{rule}\n"
-    );
-    assert_eq!(out, expected);
+    insta::assert_snapshot!(out, @r"
+    ===========================================================
+    Type         Old_ids  Current_ids      New_ids Count_Deltas
+    ===========================================================
+    MyClass            1            3           +2           +2
+    ===========================================================
+    ");
     let new: Vec<GcAny> = objgraph::at_ids(&new_ids["MyClass"].iter().copied().collect::<Vec<_>>());
     assert_eq!(new.len(), 2);
     assert!(new.iter().all(|o| added.iter().any(|a| o.ptr_eq(&Gc::to_any(a)))));
