@@ -82,7 +82,8 @@
 //! matches the full path when it contains `::`, the short name otherwise.
 //!
 //! Only tracked objects are counted, as `gc.get_objects()` lists only those in Python:
-//! leaves (numbers, strings) are not tracked. objgraph's own handles and tables are Rust
+//! leaves (numbers, strings) are not tracked. A struct with no `Gc` field is a leaf too; mark it
+//! `#[trace(tracked)]` to have objgraph count it, as Python tracks every class instance. objgraph's own handles and tables are Rust
 //! values, not heap objects, so they never show up in its answers.
 
 #![deny(missing_docs)]
