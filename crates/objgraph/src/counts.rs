@@ -104,7 +104,12 @@ pub fn typestats(query: &Query<'_>) -> HashMap<String, usize> {
 /// The types with the most selected objects, most first (ties by name), at most `limit`
 /// of them (`objgraph.most_common_types`).
 pub fn most_common_types(limit: Option<usize>, query: &Query<'_>) -> Vec<(String, usize)> {
-    let mut stats: Vec<(String, usize)> = typestats(query).into_iter().collect();
+    most_common(typestats(query), limit)
+}
+
+/// The rows of [`most_common_types`] for `stats`, counts of any kind of key.
+pub(crate) fn most_common(stats: HashMap<String, usize>, limit: Option<usize>) -> Vec<(String, usize)> {
+    let mut stats: Vec<(String, usize)> = stats.into_iter().collect();
     stats.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     if let Some(limit) = limit.filter(|&limit| limit > 0) {
         stats.truncate(limit);
@@ -115,7 +120,11 @@ pub fn most_common_types(limit: Option<usize>, query: &Query<'_>) -> Vec<(String
 /// Writes [`most_common_types`] as objgraph prints it: one `name count` line per type, the
 /// names padded to the longest.
 pub fn show_most_common_types(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let stats = most_common_types(limit, query);
+    write_counts(&most_common_types(limit, query), out)
+}
+
+/// Writes objgraph's `%-*s %i` table.
+pub(crate) fn write_counts(stats: &[(String, usize)], out: &mut dyn Write) -> io::Result<()> {
     let width = stats.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     for (name, count) in stats {
         writeln!(out, "{name:<width$} {count}")?;

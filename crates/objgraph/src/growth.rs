@@ -18,7 +18,15 @@ pub struct PeakStats(pub HashMap<String, usize>);
 /// mistaken for growth; updates `peak`.
 pub fn growth(limit: Option<usize>, peak: &mut PeakStats, query: &Query<'_>) -> Vec<(String, usize, usize)> {
     gen_gc::collect();
-    let stats = typestats(query);
+    grow(typestats(query), limit, peak)
+}
+
+/// The rows of [`growth`] for `stats`, counts of any kind of key; updates `peak`.
+pub(crate) fn grow(
+    stats: HashMap<String, usize>,
+    limit: Option<usize>,
+    peak: &mut PeakStats,
+) -> Vec<(String, usize, usize)> {
     let mut deltas: Vec<(String, usize, usize)> = Vec::new();
     for (name, count) in stats {
         let old = peak.0.get(&name).copied().unwrap_or(0);
@@ -42,7 +50,7 @@ thread_local! {
 /// `name`, the count in 9 columns, the growth as `+N` in 9 columns (`objgraph.show_growth()`).
 pub fn show_growth(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
     let rows = DEFAULT_PEAK.with(|peak| growth(limit, &mut peak.borrow_mut(), query));
-    write_growth(&rows, out)
+    write_growth_rows(&rows, out)
 }
 
 /// [`show_growth`] against peak statistics of the caller's (`show_growth(peak_stats=...)`).
@@ -52,13 +60,23 @@ pub fn show_growth_with(
     query: &Query<'_>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    write_growth(&growth(limit, peak, query), out)
+    write_growth_rows(&growth(limit, peak, query), out)
 }
 
-fn write_growth(rows: &[(String, usize, usize)], out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_growth_rows(rows: &[(String, usize, usize)], out: &mut dyn Write) -> io::Result<()> {
+    write_growth(rows.iter().map(|(name, count, delta)| (name.as_str(), *count, *delta as i64)), out)
+}
+
+/// Writes objgraph's growth table (`%-*s%9d %+9d`): the name padded to the longest, the
+/// count in 9 columns, the change as `+N` or `-N` in 9 columns.
+pub(crate) fn write_growth<'a>(
+    rows: impl IntoIterator<Item = (&'a str, usize, i64)>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let rows: Vec<(&str, usize, i64)> = rows.into_iter().collect();
     let width = rows.iter().map(|(name, _, _)| name.len()).max().unwrap_or(0);
     for (name, count, delta) in rows {
-        writeln!(out, "{name:<width$}{count:>9} {:>+9}", *delta as i64)?;
+        writeln!(out, "{name:<width$}{count:>9} {delta:>+9}")?;
     }
     Ok(())
 }

@@ -22,6 +22,17 @@
 //!   pure-Rust layout (layout-rs) otherwise, so a bare machine still gets a picture;
 //! - [`name_root`]: a name for an object the program holds (`"_cache"`), shown in graphs.
 //!
+//! Beyond objgraph:
+//!
+//! - [`retained_size`], [`Dominators`]: the bytes that would be freed if an object were gone,
+//!   from the dominator tree of the heap, and the largest retainers;
+//! - [`garbage_cycles`], [`cycles_among`]: which cycles a collection would free (or
+//!   `gc.garbage` holds), as strongly connected components with their types;
+//! - [`HeapSnapshot`]: the heap as data, to and from JSON, and [`HeapSnapshot::diff`] of two
+//!   snapshots per type;
+//! - `typestats_by_site`, `most_common_sites`, `growth_by_site` (feature `alloc-site`): counts
+//!   and growth per allocation site and type.
+//!
 //! ## Graphs
 //!
 //! Graphs follow objgraph's conventions: start objects have red labels, fill colours darken
@@ -90,10 +101,15 @@
 
 mod chains;
 mod counts;
+mod cycles;
 mod dot;
+mod export;
 mod graph;
 mod growth;
+mod retained;
 mod roots;
+#[cfg(feature = "alloc-site")]
+mod sites;
 mod snapshot;
 mod svg;
 
@@ -101,8 +117,13 @@ pub use chains::{find_backref_chain, find_backref_chain_to_root, find_ref_chain}
 pub use counts::{
     Query, at, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types, typestats,
 };
+pub use cycles::{Cycle, cycles_among, garbage_cycles};
+pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};
 pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use retained::{Dominators, Retainer, retained_size};
 pub use roots::{forget_root_name, name_root, root_name};
+#[cfg(feature = "alloc-site")]
+pub use sites::{growth_by_site, most_common_sites, show_growth_by_site, show_most_common_sites, typestats_by_site};
 pub use snapshot::HeapGraph;
 pub use svg::{RenderError, Renderer};
