@@ -295,11 +295,24 @@ fn cache_leak() -> Output {
     let clean =
         if growth.is_empty() { "(no growth)".to_owned() } else { String::from_utf8_lossy(&growth).into_owned() };
     let _ = writeln!(out.text, ">>> func_to_leak(); objgraph.show_growth()    # a clean call: {clean}");
+    let before = objgraph::HeapSnapshot::capture();
     func_to_leak(true);
     growth.clear();
     let _ = objgraph::show_growth(None, &query, &mut growth);
     let _ = writeln!(out.text, ">>> func_to_leak(early_return=True); objgraph.show_growth()");
     out.text.push_str(&String::from_utf8_lossy(&growth));
+    let diff = objgraph::HeapSnapshot::diff(&before, &objgraph::HeapSnapshot::capture());
+    let _ =
+        writeln!(out.text, ">>> the same as a diff of two heap snapshots (objgraph::HeapSnapshot, JSON-serializable):");
+    let mut table = Vec::new();
+    let _ = diff.show(None, &mut table);
+    out.text.push_str(&String::from_utf8_lossy(&table));
+    drop(before);
+    let cache_size = CACHE.with(|cache| objgraph::retained_size(&Gc::to_any(cache)));
+    let _ = writeln!(
+        out.text,
+        ">>> objgraph::retained_size(_cache)    # {cache_size} bytes: the cache and what only it holds"
+    );
     let leaked = objgraph::by_type("Obj", &query).pop();
     if let Some(leaked) = leaked {
         let _ = writeln!(out.text, ">>> objgraph.show_backrefs(objgraph.by_type('Obj')[-1])");
@@ -485,11 +498,15 @@ fn large_graph() -> Output {
     let _ = writeln!(out.text, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
     out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", graph);
     REGISTRY.with(|registry| registry.sessions.borrow_mut().clear());
+    let cycles = objgraph::garbage_cycles();
     let _ = writeln!(
         out.text,
-        ">>> REGISTRY.clear(); gc.collect()    # -> {} (sessions and items were cycles)",
-        gen_gc::collect()
+        ">>> REGISTRY.clear(); objgraph::garbage_cycles()    # {} cycles, the largest: {}",
+        cycles.len(),
+        cycles.first().map_or_else(String::new, ToString::to_string)
     );
+    drop(cycles);
+    let _ = writeln!(out.text, ">>> gc.collect()    # -> {} (sessions and items were cycles)", gen_gc::collect());
     out
 }
 
@@ -555,6 +572,9 @@ fn finalizer_cycle() -> Output {
     let mut found = 0;
     let debug = with_debug_output(DebugFlags::UNCOLLECTABLE | DebugFlags::STATS, || found = gen_gc::collect());
     let _ = writeln!(out.text, ">>> gc.collect()    # -> {found}\n{debug}");
+    for cycle in objgraph::cycles_among(&gen_gc::garbage()) {
+        let _ = writeln!(out.text, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
+    }
     let first = gen_gc::garbage().swap_remove(0);
     let graph = objgraph::show_backrefs(std::slice::from_ref(&first), &objgraph::GraphOptions::default());
     drop(first);
@@ -616,6 +636,9 @@ fn saveall() -> Output {
         for label in labels {
             let _ = writeln!(out.text, "        {label}");
         }
+    }
+    for cycle in objgraph::cycles_among(&garbage) {
+        let _ = writeln!(out.text, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
     }
     let _ = writeln!(
         out.text,
