@@ -5,8 +5,9 @@
 //! with 9 children that point back at their parent (1,000,000 tracked objects, 100,000
 //! cycles held from outside). Timed: `show_growth` after 1,000 new objects (it collects
 //! first, as objgraph does), `most_common_types`, `show_backrefs` of one child to depth 3
-//! (DOT text), `find_backref_chain_to_root` of one child, and the heap snapshot both graph
-//! functions start from.
+//! (DOT text), `find_backref_chain_to_root` of one child, the heap snapshot both graph
+//! functions start from, and on a snapshot: the dominator tree with the ten largest
+//! retainers, the cycles among garbage, and the snapshot as JSON.
 //!
 //! `cargo bench -p objgraph --bench heap` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench objgraph`.
@@ -51,7 +52,7 @@ fn median_ms(mut f: impl FnMut() -> std::time::Duration) -> f64 {
 }
 
 fn main() {
-    let json = std::env::args().any(|a| a == "--json");
+    let as_json = std::env::args().any(|a| a == "--json");
     gen_gc::disable();
     let parents = build();
     let objects = gen_gc::get_objects(None).expect("no generation given").len();
@@ -89,6 +90,23 @@ fn main() {
         black_box(objgraph::HeapGraph::snapshot());
         start.elapsed()
     });
+    let dominators = median_ms(|| {
+        let graph = objgraph::HeapGraph::snapshot();
+        let start = Instant::now();
+        black_box(objgraph::Dominators::new(&graph).largest_retainers(10));
+        start.elapsed()
+    });
+    let cycles = median_ms(|| {
+        let graph = objgraph::HeapGraph::snapshot();
+        let start = Instant::now();
+        black_box(graph.garbage_cycles());
+        start.elapsed()
+    });
+    let json = median_ms(|| {
+        let start = Instant::now();
+        black_box(objgraph::HeapSnapshot::capture().to_json().len());
+        start.elapsed()
+    });
     drop((extra, parents, target));
     gen_gc::collect();
 
@@ -98,9 +116,12 @@ fn main() {
         ("show_backrefs_depth3", show_backrefs),
         ("find_backref_chain", find_backref_chain),
         ("heap_snapshot", snapshot),
+        ("dominators_on_snapshot", dominators),
+        ("garbage_cycles_on_snapshot", cycles),
+        ("snapshot_to_json", json),
     ];
     for (operation, ms) in results {
-        if json {
+        if as_json {
             println!("{{\"shape\": \"{operation}\", \"ms\": {ms:.2}, \"objects\": {objects}}}");
         } else {
             println!("{operation:<22} {ms:>9.2} ms  ({objects} objects)");
