@@ -46,13 +46,7 @@ impl Graph {
                 }
                 if node.finalizer {
                     let marker = format!("{id}_finalize");
-                    digraph
-                        .edge(id.as_str(), marker.as_str())
-                        .attributes()
-                        .set("color", "red", false)
-                        .set("style", "dotted", false)
-                        .set("len", "0.25", false)
-                        .set("weight", "10", false);
+                    marker_edge(&mut digraph, &id, &marker);
                     digraph
                         .node_named(marker.as_str())
                         .set("label", "finalize", true)
@@ -75,13 +69,7 @@ impl Graph {
                     } else {
                         (format!("{skipped} more references"), id.as_str(), overflow.as_str())
                     };
-                    digraph
-                        .edge(from, to)
-                        .attributes()
-                        .set("color", "red", false)
-                        .set("style", "dotted", false)
-                        .set("len", "0.25", false)
-                        .set("weight", "10", false);
+                    marker_edge(&mut digraph, from, to);
                     digraph
                         .node_named(overflow.as_str())
                         .set("label", &label, true)
@@ -102,6 +90,17 @@ impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_dot())
     }
+}
+
+/// objgraph's short red dotted edge to a marker node (a finalizer, an overflow).
+fn marker_edge(digraph: &mut dot_writer::Scope<'_, '_>, from: &str, to: &str) {
+    digraph
+        .edge(from, to)
+        .attributes()
+        .set("color", "red", false)
+        .set("style", "dotted", false)
+        .set("len", "0.25", false)
+        .set("weight", "10", false);
 }
 
 pub(crate) fn node_id(i: usize) -> String {
