@@ -190,6 +190,16 @@ fn test_quoting_every_byte_value() {
     insta::assert_snapshot!(dot);
     let svg = graph.render_svg(Renderer::Builtin).expect("the built-in renderer draws it");
     assert!(svg.contains("&quot;"), "labels are escaped in SVG too");
+    // Where Graphviz is installed, it reads every label as the text it should show.
+    match graph.render_svg(Renderer::Graphviz) {
+        Err(objgraph::RenderError::GraphvizNotFound) => {}
+        Err(error) => panic!("Graphviz rejected the DOT: {error}"),
+        Ok(svg) => {
+            for shown in [r"0[&quot;\0&quot;]", r"0[&quot;\\&quot;]", "0[&quot;&amp;&quot;]", r"\x00\x01"] {
+                assert!(svg.contains(shown), "Graphviz shows {shown}");
+            }
+        }
+    }
 }
 
 #[test]
