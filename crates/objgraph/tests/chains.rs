@@ -87,3 +87,14 @@ fn objects_only_a_cycle_holds_have_no_chain_to_a_root() {
     assert_eq!(gen_gc::collect(), 20);
     gen_gc::enable();
 }
+
+/// objgraph's `FindChainTest.test_no_chain`: a predicate nothing satisfies gives `[obj]`.
+#[test]
+fn test_no_chain() {
+    let a = obj("a");
+    let never = |_: &GcAny| false;
+    let chain = objgraph::find_backref_chain(&Gc::to_any(&a), &never, 20, &[]);
+    assert_eq!(names(&chain), ["a"]);
+    let chain = objgraph::find_ref_chain(&Gc::to_any(&a), &never, 20, &[]);
+    assert_eq!(names(&chain), ["a"]);
+}
