@@ -229,8 +229,14 @@ impl Links {
         !self.next.get().is_null()
     }
 
+    /// Links in no list, for a list of the collector's own: make them a sentinel in place
+    /// with [`Links::init_sentinel`] (a sentinel must not move while its list is in use).
+    pub const fn new_sentinel() -> Self {
+        Self::unlinked()
+    }
+
     /// Makes `self` an empty circular list (a sentinel).
-    pub(crate) fn init_sentinel(&self) {
+    pub fn init_sentinel(&self) {
         let me: *const Links = self;
         self.next.set(me);
         self.prev.set(me as usize);
