@@ -268,18 +268,99 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 /// nothing outside it reaches, takes them out of the list and, with `hold`, holds them (no
 /// user code runs in between). Returns them and how many objects were examined.
 fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bool) -> (Unreachable, usize) {
-    let mut candidates = 0;
-    for_each(young, |header| {
-        candidates += 1;
-        // SAFETY: objects in the list are alive.
-        let refs = unsafe { raw::strong_count(header) };
-        links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
-    });
-    subtract_refs(state, young, edges);
+    // SAFETY: the permanent generation's sentinel is a valid list.
+    let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
+    let candidates = if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
+        // A full collection with nothing frozen examines every object in a list.
+        update_and_subtract_refs(state, young, edges)
+    } else {
+        let mut candidates = 0;
+        for_each(young, |header| {
+            candidates += 1;
+            init_refs(links_of(header), header);
+        });
+        subtract_refs(state, young, edges);
+        candidates
+    };
     let unreachable = Links::new_sentinel();
     unreachable.init_sentinel();
     move_unreachable(state, young, &unreachable, edges);
     (take_unreachable(&unreachable, hold), candidates)
+}
+
+/// `gc_refs = refcount`, and the object joins the examined set.
+#[inline]
+fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: objects in the collector's lists are alive.
+    let word = (unsafe { raw::strong_count(header) } << REFS_SHIFT) | COLLECTING;
+    links.set_prev_word(word);
+    word
+}
+
+/// `update_refs` and `subtract_refs` in one walk, for a collection that examines every object
+/// in a list: then an object belongs to the examined set exactly when it is in a list, so an
+/// edge to an object the walk has not reached yet can set that object's count up first.
+/// Objects in no list (whose values a collection dropped while a handle still held them) are
+/// outside the set. Returns how many objects were examined.
+fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
+    let end: *const Links = young;
+    let mut candidates = 0;
+    let mut cursor = young.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: every element of the list but the sentinel is the links of a live
+                // tracked object whose value is intact; `next` links stay valid while the
+                // collector keeps counts in `prev`.
+                unsafe {
+                    candidates += 1;
+                    let header = Links::header(cursor);
+                    if (*cursor).prev_word() & COLLECTING == 0 {
+                        init_refs(&*cursor, header);
+                    }
+                    edges.clear();
+                    raw::trace_tracked(header, edges);
+                    subtract_edges_of_set(state, header, edges);
+                    cursor = (*cursor).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // SAFETY: `cursor` is the element whose `Trace` panicked, as above; it was
+            // counted and its count set before it was traced.
+            let header = unsafe { Links::header(cursor) };
+            trace_panicked(state, header, &panic, edges);
+            subtract_edges_of_set(state, header, edges);
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next() };
+        }
+    }
+    candidates
+}
+
+/// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in a list whose count is not
+/// set yet gets it set first.
+#[inline]
+fn subtract_edges_of_set(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let mut word = links.prev_word();
+        if word & COLLECTING == 0 {
+            if !links.is_linked() {
+                continue;
+            }
+            word = init_refs(links, child);
+        }
+        if word >> REFS_SHIFT == 0 {
+            broken_trace(state, header, child);
+        } else {
+            links.set_prev_word(word - ONE_REF);
+        }
+    }
 }
 
 /// Takes one reference off each object of the examined set for every edge to it from inside
