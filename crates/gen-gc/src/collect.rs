@@ -15,7 +15,8 @@
 //!
 //! `gc_refs` lives in the `prev` word of each object's links while the generation is walked,
 //! as CPython keeps it in `_gc_prev`: `(gc_refs << 3) | flags`. The list stays walkable
-//! through `next`; the last pass rebuilds `prev` and takes the unreachable objects out.
+//! through `next`; the marking walk (CPython's `move_unreachable`) rebuilds `prev` as it
+//! goes and moves the unreachable objects to a list of their own.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;

@@ -17,6 +17,10 @@
 //! relative to the value, and the links of a tracked object are always exactly
 //! `size_of::<Links>()` bytes before its header.
 //!
+//! Either kind is one block of the thread's pools (`pool.rs`), or one `std::alloc`
+//! allocation when it is too large or over-aligned for them (and always under Miri); the
+//! block starts at the links of a tracked object, at the header of a leaf.
+//!
 //! # Invariants
 //!
 //! `ObjHeader::strong`
