@@ -15,13 +15,14 @@
 //!
 //! `gc_refs` lives in the `prev` word of each object's links while the generation is walked,
 //! as CPython keeps it in `_gc_prev`: `(gc_refs << 3) | flags`. The list stays walkable
-//! through `next`; the last pass rebuilds `prev` and takes the unreachable objects out.
+//! through `next`; the marking walk (CPython's `move_unreachable`) rebuilds `prev` as it
+//! goes and moves the unreachable objects to a list of their own.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader, PREV_BITS, Panic};
 use rc_heap::{Visitor, WeakEdge};
 
 use crate::state::{CallbackInfo, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
@@ -31,6 +32,8 @@ use crate::{DebugFlags, describe_panic, object_repr};
 const COLLECTING: usize = 1;
 /// The object was found reachable.
 const REACHABLE: usize = 2;
+/// The object is in the list of objects found unreachable so far (`move_unreachable`).
+const TENTATIVE: usize = 4;
 const REFS_SHIFT: u32 = 3;
 const ONE_REF: usize = 1 << REFS_SHIFT;
 
@@ -187,9 +190,9 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     }
 
     let mut edges = EdgeList::new();
-    let candidates = find_unreachable(state, young, &mut edges);
     let legacy = state.policy.get() == FinalizerPolicy::Legacy;
-    let Unreachable { objects: unreachable, any_weak, any_finalizer } = take_unreachable(young, !legacy);
+    let (Unreachable { objects: unreachable, any_weak, any_finalizer }, candidates) =
+        find_unreachable(state, young, &mut edges, !legacy);
 
     // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
     if generation + 1 < NUM_GENERATIONS {
@@ -262,20 +265,254 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     (Outcome { collected, uncollectable: uncollectable.len() }, candidates)
 }
 
-/// `update_refs`, `subtract_refs` and the marking of everything reachable from the roots.
-/// Returns how many objects were examined.
-fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
+/// `update_refs`, `subtract_refs` and `move_unreachable`: finds the objects of `young` that
+/// nothing outside it reaches, takes them out of the list and, with `hold`, holds them (no
+/// user code runs in between). Returns them and how many objects were examined.
+fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bool) -> (Unreachable, usize) {
+    // SAFETY: the permanent generation's sentinel is a valid list.
+    let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
+    let candidates = if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
+        // A full collection with nothing frozen examines every object in a list.
+        update_and_subtract_refs(state, young, edges)
+    } else {
+        let mut candidates = 0;
+        for_each(young, |header| {
+            candidates += 1;
+            init_refs(links_of(header), header);
+        });
+        subtract_refs(state, young, edges);
+        candidates
+    };
+    let unreachable = Links::new_sentinel();
+    unreachable.init_sentinel();
+    move_unreachable(state, young, &unreachable, edges);
+    (take_unreachable(&unreachable, hold), candidates)
+}
+
+/// `gc_refs = refcount`, and the object joins the examined set.
+#[inline]
+fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: objects in the collector's lists are alive.
+    let word = (unsafe { raw::strong_count(header) } << REFS_SHIFT) | COLLECTING;
+    links.set_prev_word(word);
+    word
+}
+
+/// `update_refs` and `subtract_refs` in one walk, for a collection that examines every object
+/// in a list: then an object belongs to the examined set exactly when it is in a list, so an
+/// edge to an object the walk has not reached yet can set that object's count up first.
+/// Objects in no list (whose values a collection dropped while a handle still held them) are
+/// outside the set. Returns how many objects were examined.
+fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
+    let end: *const Links = young;
     let mut candidates = 0;
-    for_each(young, |header| {
-        candidates += 1;
-        // SAFETY: objects in the list are alive.
-        let refs = unsafe { raw::strong_count(header) };
-        links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
-    });
-    for_each(young, |header| subtract_internal_refs(state, header, edges));
-    let mut stack = Vec::new();
-    for_each(young, |header| mark_if_root(state, header, &mut stack, edges));
+    let mut cursor = young.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: every element of the list but the sentinel is the links of a live
+                // tracked object whose value is intact; `next` links stay valid while the
+                // collector keeps counts in `prev`.
+                unsafe {
+                    candidates += 1;
+                    let header = Links::header(cursor);
+                    if (*cursor).prev_word() & COLLECTING == 0 {
+                        init_refs(&*cursor, header);
+                    }
+                    edges.clear();
+                    raw::trace_tracked(header, edges);
+                    subtract_edges_of_set(state, header, edges);
+                    cursor = (*cursor).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // SAFETY: `cursor` is the element whose `Trace` panicked, as above; it was
+            // counted and its count set before it was traced.
+            let header = unsafe { Links::header(cursor) };
+            trace_panicked(state, header, &panic, edges);
+            subtract_edges_of_set(state, header, edges);
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next() };
+        }
+    }
     candidates
+}
+
+/// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in a list whose count is not
+/// set yet gets it set first.
+#[inline]
+fn subtract_edges_of_set(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let mut word = links.prev_word();
+        if word & COLLECTING == 0 {
+            if !links.is_linked() {
+                continue;
+            }
+            word = init_refs(links, child);
+        }
+        if word >> REFS_SHIFT == 0 {
+            broken_trace(state, header, child);
+        } else {
+            links.set_prev_word(word - ONE_REF);
+        }
+    }
+}
+
+/// Takes one reference off each object of the examined set for every edge to it from inside
+/// the set. A value that cannot be traced now is held from where we cannot see: a root,
+/// whatever its count says. One `catch_unwind` covers the walk; a `Trace` that panics makes
+/// its object untraceable and the walk goes on after it.
+fn subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) {
+    let end: *const Links = young;
+    let mut cursor = young.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: every element of the list but the sentinel is the links of a live
+                // tracked object whose value is intact; `next` links stay valid while the
+                // collector keeps counts in `prev`.
+                unsafe {
+                    let header = Links::header(cursor);
+                    edges.clear();
+                    raw::trace_tracked(header, edges);
+                    subtract_edges(state, header, edges);
+                    cursor = (*cursor).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // SAFETY: `cursor` is the element whose `Trace` panicked, as above.
+            let header = unsafe { Links::header(cursor) };
+            trace_panicked(state, header, &panic, edges);
+            subtract_edges(state, header, edges);
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next() };
+        }
+    }
+}
+
+/// The edges of `header` have been traced into `edges`: counts them off their targets.
+#[inline]
+fn subtract_edges(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let word = links.prev_word();
+        if word & COLLECTING != 0 {
+            if word >> REFS_SHIFT == 0 {
+                broken_trace(state, header, child);
+            } else {
+                links.set_prev_word(word - ONE_REF);
+            }
+        }
+    }
+}
+
+#[cold]
+fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edges: &mut EdgeList) {
+    // SAFETY: only live objects are traced.
+    let name = unsafe { raw::type_info(header) }.short_name();
+    report(state, &format!("<{name}>'s Trace impl"), panic);
+    edges.clear();
+    edges.mark_untraceable();
+}
+
+/// CPython's `move_unreachable`: one walk of `young` that both marks what the roots reach and
+/// moves what is left to `unreachable`.
+///
+/// An object whose count is still positive is reachable: its edges are traced, and each
+/// target in the set at zero gets a count of one (it is reached), or, if the walk has
+/// already put it in `unreachable`, goes back to the end of `young`, where the walk meets it
+/// again. An object at zero moves to `unreachable` for now. A reachable object leaves the set
+/// (its `prev` word becomes its list link again), so the walk restores `young`'s `prev`
+/// links as it goes. In `unreachable`, the `prev` word is the link with `COLLECTING |
+/// TENTATIVE` in its low bits.
+fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) {
+    let end: *const Links = young;
+    let mut prev: *const Links = end;
+    // SAFETY (for the whole function): `young` and `unreachable` are valid lists whose
+    // elements (but the sentinels) are the links of live tracked objects; their `next` links
+    // are intact, and the `prev` words are as described above.
+    let mut cursor = young.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: see the top of the function.
+                unsafe {
+                    let word = (*cursor).prev_word();
+                    if word >> REFS_SHIFT > 0 {
+                        edges.clear();
+                        raw::trace_tracked(Links::header(cursor), edges);
+                        mark_reached(young, edges);
+                        (*cursor).set_prev_word(prev as usize);
+                        prev = cursor;
+                    } else {
+                        let next = (*cursor).next();
+                        (*prev).set_next(next);
+                        let tail = unreachable.prev();
+                        (*tail).set_next(cursor);
+                        (*cursor).set_next(unreachable);
+                        (*cursor).set_prev_word(tail as usize | COLLECTING | TENTATIVE);
+                        unreachable.set_prev(cursor);
+                    }
+                    cursor = (*prev).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // The `Trace` of a reachable object panicked. What it reaches was not counted
+            // off by it either, unless its `Trace` behaves differently from one call to the
+            // next, which `Trace`'s rules forbid.
+            // SAFETY: see the top of the function.
+            unsafe {
+                trace_panicked(state, Links::header(cursor), &panic, edges);
+                (*cursor).set_prev_word(prev as usize);
+                prev = cursor;
+                cursor = (*prev).next();
+            }
+        }
+    }
+    young.set_prev(prev);
+}
+
+/// The targets of a reachable object's edges are reachable too.
+#[inline]
+fn mark_reached(young: &Links, edges: &EdgeList) {
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let word = links.prev_word();
+        if word & COLLECTING == 0 {
+            // Outside the set, or already found reachable.
+            continue;
+        }
+        if word & TENTATIVE != 0 {
+            let prev = (word & !PREV_BITS) as *const Links;
+            let next = links.next();
+            // SAFETY: the object is in `unreachable`, a valid list (see `move_unreachable`);
+            // its neighbours are that list's elements or sentinel, and `young`'s tail is a
+            // live element or the sentinel.
+            unsafe {
+                (*prev).set_next(next);
+                (*next).set_prev(prev);
+                let tail = young.prev();
+                (*tail).set_next(links);
+                links.set_next(young);
+                young.set_prev(links);
+            }
+            links.set_prev_word(ONE_REF | COLLECTING);
+        } else if word >> REFS_SHIFT == 0 {
+            links.set_prev_word(ONE_REF | COLLECTING);
+        }
+    }
 }
 
 /// Traces `header` and takes one reference off each object of the examined set it points
@@ -352,39 +589,30 @@ struct Unreachable {
     any_finalizer: bool,
 }
 
-/// Rebuilds the list's `prev` links from the survivors and takes the unreachable objects
-/// out of it; with `hold`, also holds them (no user code has run since they were found).
-fn take_unreachable(young: &Links, hold: bool) -> Unreachable {
+/// Empties the list `move_unreachable` built, unlinking each object and, with `hold`,
+/// holding it, and notes what the later steps need to know of them.
+fn take_unreachable(list: &Links, hold: bool) -> Unreachable {
     let mut unreachable = Unreachable { objects: Vec::new(), any_weak: false, any_finalizer: false };
-    let sentinel: *const Links = young;
-    let mut last: *const Links = sentinel;
-    let mut cursor = young.next();
-    while cursor != sentinel {
-        // SAFETY: `next` links are intact during the collection; every element is the links
-        // of a live tracked object, and `last` is the sentinel or a survivor.
+    let end: *const Links = list;
+    let mut cursor = list.next();
+    while cursor != end {
+        // SAFETY: the list's elements are the links of live tracked objects, and nothing
+        // else refers to the list.
         unsafe {
             let next = (*cursor).next();
-            if (*cursor).prev_word() & REACHABLE != 0 {
-                (*cursor).set_prev_word(last as usize);
-                (*last).set_next(cursor);
-                last = cursor;
-            } else {
-                (*cursor).set_next(std::ptr::null());
-                (*cursor).set_prev_word(0);
-                let header = Links::header(cursor);
-                unreachable.any_weak |= raw::may_have_weak_refs(header);
-                unreachable.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
-                if hold {
-                    raw::hold(header);
-                }
-                unreachable.objects.push(header);
+            (*cursor).set_next(std::ptr::null());
+            (*cursor).set_prev_word(0);
+            let header = Links::header(cursor);
+            unreachable.any_weak |= raw::may_have_weak_refs(header);
+            unreachable.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+            if hold {
+                raw::hold(header);
             }
+            unreachable.objects.push(header);
             cursor = next;
         }
     }
-    // SAFETY: `last` is the sentinel or a survivor's links.
-    unsafe { (*last).set_next(sentinel) };
-    young.set_prev(last);
+    list.init_sentinel();
     unreachable
 }
 

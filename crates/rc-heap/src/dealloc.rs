@@ -21,8 +21,8 @@ use std::ptr::NonNull;
 
 use crate::Trace;
 use crate::header::{GcBox, ObjHeader, TrackedLayout, flags};
-use crate::heap;
 use crate::weak::ClearedWeakRefs;
+use crate::{heap, pool};
 
 type Panic = Box<dyn Any + Send>;
 
@@ -69,7 +69,7 @@ impl<T: Trace> Drop for FinishLoop<T> {
         // with `T`'s tracked layout.
         unsafe {
             let base = self.header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
-            std::alloc::dealloc(base, TrackedLayout::<T>::LAYOUT);
+            pool::dealloc(base, TrackedLayout::<T>::LAYOUT);
         }
         if !heap::end_deaths_if_idle() {
             let panic = drain(None);
@@ -80,17 +80,26 @@ impl<T: Trace> Drop for FinishLoop<T> {
 }
 
 /// Drops a leaf's value and frees it, like `Rc`'s last drop. A panicking `Drop` still frees
-/// the memory (the box is dropped while unwinding).
+/// the memory (a guard frees it while unwinding).
 ///
 /// # Safety
 /// `header` is a leaf object of type `T` that nothing can reach any more.
 #[inline]
 unsafe fn free_leaf_now<T: Trace>(header: NonNull<ObjHeader>) {
-    // SAFETY: leaves are allocated as `Box<GcBox<T>>`, and nothing else refers to this one.
-    let mut boxed = unsafe { Box::from_raw(header.cast::<GcBox<T>>().as_ptr()) };
-    // SAFETY: the value is live and dropped exactly once; `ManuallyDrop` keeps the box from
-    // dropping it again when it frees the memory.
-    unsafe { ManuallyDrop::drop(&mut boxed.value) };
+    struct FreeLeaf<T>(NonNull<GcBox<T>>);
+    impl<T> Drop for FreeLeaf<T> {
+        #[inline]
+        fn drop(&mut self) {
+            // SAFETY: leaves are allocated by `pool::alloc` with `GcBox<T>`'s layout, and
+            // nothing refers to this one any more; its value is gone.
+            unsafe { pool::dealloc(self.0.as_ptr().cast(), std::alloc::Layout::new::<GcBox<T>>()) };
+        }
+    }
+    let boxed = header.cast::<GcBox<T>>();
+    let guard = FreeLeaf(boxed);
+    // SAFETY: the value is live and dropped exactly once; the guard then frees the memory.
+    unsafe { ManuallyDrop::drop(&mut (*boxed.as_ptr()).value) };
+    drop(guard);
 }
 
 /// The count of any object has just reached zero (the general path).

@@ -11,7 +11,7 @@ use crate::error::AccessError;
 use crate::header::{GcBox, Links, ObjHeader, TrackedLayout, flags};
 use crate::trace::{Edge, Trace, Visitor};
 use crate::type_info::TypeInfo;
-use crate::{GcAny, ObjectId, Weak, dealloc, heap};
+use crate::{GcAny, ObjectId, Weak, dealloc, heap, pool};
 
 /// A strong, reference-counted handle to a heap object, like `Rc<T>`.
 ///
@@ -52,20 +52,25 @@ impl<T: Trace> Gc<T> {
 
     #[inline]
     fn new_leaf(value: T) -> Gc<T> {
-        let boxed =
-            Box::new(GcBox { header: ObjHeader::new(TypeInfo::of::<T>()), value: std::mem::ManuallyDrop::new(value) });
-        Gc { ptr: NonNull::from(Box::leak(boxed)), _owns: PhantomData }
+        let layout = std::alloc::Layout::new::<GcBox<T>>();
+        // SAFETY: the layout has non-zero size (it holds at least the header).
+        let boxed = unsafe { pool::alloc(layout) }.cast::<GcBox<T>>();
+        // SAFETY: the block is `size_of::<GcBox<T>>()` bytes aligned for it, and written
+        // before use.
+        unsafe {
+            boxed.write(GcBox {
+                header: ObjHeader::new(TypeInfo::of::<T>()),
+                value: std::mem::ManuallyDrop::new(value),
+            });
+            Gc { ptr: NonNull::new_unchecked(boxed), _owns: PhantomData }
+        }
     }
 
     #[cfg_attr(feature = "alloc-site", track_caller)]
     #[inline]
     fn new_tracked(value: T) -> Gc<T> {
-        let layout = TrackedLayout::<T>::LAYOUT;
         // SAFETY: the layout has non-zero size (it holds at least the links and header).
-        let base = unsafe { std::alloc::alloc(layout) };
-        if base.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
+        let base = unsafe { pool::alloc(TrackedLayout::<T>::LAYOUT) };
         // SAFETY: the allocation is `PREFIX + size_of::<GcBox<T>>()` bytes aligned for both
         // parts, so the header `PREFIX` bytes in and the links right before it are in bounds
         // and aligned; both are written before use.

@@ -17,6 +17,10 @@
 //! relative to the value, and the links of a tracked object are always exactly
 //! `size_of::<Links>()` bytes before its header.
 //!
+//! Either kind is one block of the thread's pools (`pool.rs`), or one `std::alloc`
+//! allocation when it is too large or over-aligned for them (and always under Miri); the
+//! block starts at the links of a tracked object, at the header of a leaf.
+//!
 //! # Invariants
 //!
 //! `ObjHeader::strong`
@@ -229,8 +233,14 @@ impl Links {
         !self.next.get().is_null()
     }
 
+    /// Links in no list, for a list of the collector's own: make them a sentinel in place
+    /// with [`Links::init_sentinel`] (a sentinel must not move while its list is in use).
+    pub const fn new_sentinel() -> Self {
+        Self::unlinked()
+    }
+
     /// Makes `self` an empty circular list (a sentinel).
-    pub(crate) fn init_sentinel(&self) {
+    pub fn init_sentinel(&self) {
         let me: *const Links = self;
         self.next.set(me);
         self.prev.set(me as usize);

@@ -485,7 +485,14 @@ impl Drop for TeardownGuard {
             }
         }
         release_extras_if_torn_down();
+        crate::pool::tear_down();
     }
+}
+
+/// Makes sure the heap's teardown runs when this thread exits (it frees the thread's empty
+/// pools, among other things). Does nothing once teardown has run.
+pub(crate) fn register_teardown() {
+    let _ = TEARDOWN.try_with(|_| ());
 }
 
 /// After teardown, frees the side table as soon as nothing is in it.

@@ -74,6 +74,7 @@ mod gc;
 mod header;
 mod heap;
 mod impls;
+mod pool;
 pub mod raw;
 mod trace;
 mod type_info;

@@ -176,16 +176,16 @@ unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {
 
 unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
     if T::TRACKED {
-        // SAFETY: a tracked object was allocated with `TrackedLayout::<T>::LAYOUT`, its
-        // header `PREFIX` bytes into the allocation.
+        // SAFETY: a tracked object was allocated by `pool::alloc` with
+        // `TrackedLayout::<T>::LAYOUT`, its header `PREFIX` bytes into the allocation.
         unsafe {
             let base = header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
-            std::alloc::dealloc(base, TrackedLayout::<T>::LAYOUT);
+            crate::pool::dealloc(base, TrackedLayout::<T>::LAYOUT);
         }
     } else {
-        // SAFETY: a leaf object was allocated as a `Box<GcBox<T>>`; its value is dropped or
-        // moved out already and `ManuallyDrop` keeps the box from dropping it again.
-        drop(unsafe { Box::from_raw(header.cast::<GcBox<T>>().as_ptr()) });
+        // SAFETY: a leaf object was allocated by `pool::alloc` with `GcBox<T>`'s layout; its
+        // value is dropped or moved out already.
+        unsafe { crate::pool::dealloc(header.as_ptr().cast(), std::alloc::Layout::new::<GcBox<T>>()) };
     }
 }
 

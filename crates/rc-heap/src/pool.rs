@@ -1,0 +1,539 @@
+//! The memory of heap objects: per-thread pools of fixed-size blocks, as CPython's pymalloc.
+//!
+//! A heap is thread-local and its objects never move to another thread, so its allocator can
+//! be too: no lock, no atomic, and a free that is a few stores. Small objects (at most
+//! [`MAX_BLOCK`] bytes, aligned to at most [`GRANULE`]) come from here; anything else goes to
+//! `std::alloc`.
+//!
+//! # Structure
+//!
+//! - An *arena* is one `std::alloc` allocation of [`ARENA_POOLS`] pools, aligned to the pool
+//!   size. Its bookkeeping is a small boxed [`Arena`].
+//! - A *pool* is [`POOL_SIZE`] bytes of one arena, serving one size class (a multiple of
+//!   [`GRANULE`]). It starts with a [`Pool`] header; a block finds its pool by rounding its
+//!   address down to the pool size. Blocks that were freed form a singly linked list through
+//!   their first word; blocks never handed out are carved from the pool's end on demand.
+//! - Each size class keeps a doubly linked list of its pools that have a free block.
+//!
+//! # Invariants
+//!
+//! - A pool is in its class's list exactly when it has a free block, and then its free list
+//!   is not empty (carving refills it), so allocation pops one block and checks one pointer.
+//! - A pool whose last block is freed goes back to its arena, unless it is the only pool of
+//!   its class with a free block (so that allocating and freeing one object in a loop does not
+//!   hand a pool back and forth).
+//! - An arena whose last pool comes back is freed to the system, except one kept for reuse
+//!   while the thread runs. When the thread's heap is torn down, empty pools and arenas are
+//!   freed, and from then on every arena is freed as soon as it is empty, so a finished
+//!   thread leaves no pool memory behind unless objects are still alive in it.
+//! - Only the thread that owns the pools touches them: a block is freed on the thread that
+//!   allocated it, because heap objects are neither `Send` nor `Sync`.
+//!
+//! Under Miri every object is its own `std::alloc` allocation instead, so that Miri checks
+//! each object's bounds and lifetime.
+
+use std::alloc::Layout;
+use std::cell::Cell;
+use std::ptr::{self, null_mut};
+
+/// Block sizes are multiples of this, and blocks are aligned to it.
+pub(crate) const GRANULE: usize = 16;
+/// The largest block a pool serves.
+pub(crate) const MAX_BLOCK: usize = 512;
+/// Bytes per pool; also the alignment of pools.
+const POOL_SIZE: usize = 16 * 1024;
+/// Pools per arena.
+const ARENA_POOLS: usize = 16;
+const CLASSES: usize = MAX_BLOCK / GRANULE;
+
+/// The header at the start of every pool.
+#[repr(C, align(16))]
+struct Pool {
+    /// First free block; never null while the pool is in its class's list.
+    free: Cell<*mut u8>,
+    /// First block never handed out (the pool's end once all are carved).
+    carve: Cell<*mut u8>,
+    /// Blocks in use.
+    used: Cell<usize>,
+    /// Block size in bytes.
+    block: Cell<usize>,
+    /// Neighbours in the class's list of pools with a free block, or, for a pool returned to
+    /// its arena, `next` links the arena's free pools.
+    next: Cell<*mut Pool>,
+    prev: Cell<*mut Pool>,
+    arena: Cell<*mut Arena>,
+}
+
+/// Blocks start this many bytes into a pool.
+const POOL_HEADER: usize = size_of::<Pool>().next_multiple_of(GRANULE);
+
+/// The bookkeeping of one arena.
+struct Arena {
+    base: *mut u8,
+    /// Pools returned to the arena, linked through `Pool::next`.
+    free_pools: *mut Pool,
+    /// Pools carved from `base` so far.
+    carved: usize,
+    /// Pools handed out and not returned.
+    in_use: usize,
+    /// Neighbours in the list of arenas that have a pool to give.
+    next: *mut Arena,
+    prev: *mut Arena,
+}
+
+impl Arena {
+    fn has_pool(&self) -> bool {
+        !self.free_pools.is_null() || self.carved < ARENA_POOLS
+    }
+}
+
+const ARENA_LAYOUT: Layout = match Layout::from_size_align(POOL_SIZE * ARENA_POOLS, POOL_SIZE) {
+    Ok(layout) => layout,
+    Err(_) => panic!("bad arena layout"),
+};
+
+struct Pools {
+    /// Per size class, the first pool with a free block.
+    usable: [Cell<*mut Pool>; CLASSES],
+    /// Arenas that have a pool to give, linked through `Arena::next`.
+    arenas: Cell<*mut Arena>,
+    /// Empty arenas kept for reuse (at most one).
+    empty_arenas: Cell<usize>,
+    /// Arenas allocated and not freed.
+    live_arenas: Cell<usize>,
+    torn_down: Cell<bool>,
+}
+
+thread_local! {
+    // `const` and without a destructor, like the heap's core: objects that die while other
+    // thread-locals are destroyed still free into valid pools.
+    static POOLS: Pools = const {
+        Pools {
+            usable: [const { Cell::new(null_mut()) }; CLASSES],
+            arenas: Cell::new(null_mut()),
+            empty_arenas: Cell::new(0),
+            live_arenas: Cell::new(0),
+            torn_down: Cell::new(false),
+        }
+    };
+}
+
+/// The size class of a layout, if a pool serves it.
+#[inline(always)]
+const fn class_of(layout: Layout) -> Option<usize> {
+    if cfg!(miri) || layout.size() > MAX_BLOCK || layout.align() > GRANULE || layout.size() == 0 {
+        None
+    } else {
+        Some(layout.size().div_ceil(GRANULE) - 1)
+    }
+}
+
+/// Allocates memory for `layout`; aborts through `handle_alloc_error` when there is none.
+///
+/// # Safety
+/// `layout` has a non-zero size.
+#[inline(always)]
+pub(crate) unsafe fn alloc(layout: Layout) -> *mut u8 {
+    debug_assert!(layout.size() > 0);
+    let block = match class_of(layout) {
+        Some(class) => POOLS.with(|pools| alloc_block(pools, class)),
+        // SAFETY: non-zero size (caller's contract).
+        None => unsafe { std::alloc::alloc(layout) },
+    };
+    if block.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    block
+}
+
+/// Frees memory from [`alloc`].
+///
+/// # Safety
+/// `ptr` came from [`alloc`] with the same `layout` on this thread, and is not used again.
+#[inline(always)]
+pub(crate) unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
+    match class_of(layout) {
+        Some(_) => {
+            // SAFETY: a block of a pool of this thread (caller's contract).
+            POOLS.with(|pools| unsafe { free_block(pools, ptr) });
+        }
+        // SAFETY: allocated by `std::alloc::alloc` with this layout (caller's contract).
+        None => unsafe { std::alloc::dealloc(ptr, layout) },
+    }
+}
+
+#[inline(always)]
+fn alloc_block(pools: &Pools, class: usize) -> *mut u8 {
+    let pool = pools.usable[class].get();
+    if pool.is_null() {
+        return alloc_from_new_pool(pools, class);
+    }
+    // SAFETY: pools in a class list are live pool headers of this thread (module invariants).
+    let pool = unsafe { &*pool };
+    let block = pool.free.get();
+    debug_assert!(!block.is_null());
+    // SAFETY: the free list links free blocks of this pool through their first word.
+    let next = unsafe { block.cast::<*mut u8>().read() };
+    pool.free.set(next);
+    pool.used.set(pool.used.get() + 1);
+    if next.is_null() {
+        refill_or_retire(pools, pool, class);
+    }
+    block
+}
+
+/// The pool's free list just ran out: carve a block from its end, or, if it is full, take it
+/// out of its class's list.
+#[cold]
+fn refill_or_retire(pools: &Pools, pool: &Pool, class: usize) {
+    let carve = pool.carve.get();
+    let block = pool.block.get();
+    let pool_end = ptr::from_ref(pool).cast::<u8>().wrapping_add(POOL_SIZE);
+    if (pool_end as usize) - (carve as usize) >= block {
+        // SAFETY: `carve` is a never-used block inside the pool, at least one word long.
+        unsafe { carve.cast::<*mut u8>().write(null_mut()) };
+        pool.free.set(carve);
+        pool.carve.set(carve.wrapping_add(block));
+    } else {
+        unlink_pool(pools, pool, class);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn alloc_from_new_pool(pools: &Pools, class: usize) -> *mut u8 {
+    let Some(pool) = take_pool(pools) else { return null_mut() };
+    let block = (class + 1) * GRANULE;
+    // SAFETY: `take_pool` hands out `POOL_SIZE` bytes aligned to `POOL_SIZE`, in use by nobody,
+    // part of its arena's allocation; the header fits before the first block.
+    let pool = unsafe {
+        let first = pool.cast::<u8>().add(POOL_HEADER);
+        let arena = (*pool).arena.get();
+        pool.write(Pool {
+            free: Cell::new(null_mut()),
+            carve: Cell::new(first.add(block)),
+            used: Cell::new(1),
+            block: Cell::new(block),
+            next: Cell::new(null_mut()),
+            prev: Cell::new(null_mut()),
+            arena: Cell::new(arena),
+        });
+        &*pool
+    };
+    pools.usable[class].set(ptr::from_ref(pool).cast_mut());
+    refill_or_retire(pools, pool, class);
+    // SAFETY: as above.
+    unsafe { pool_base(pool).add(POOL_HEADER) }
+}
+
+/// # Safety
+/// `ptr` is a block in use of a pool of this thread.
+#[inline(always)]
+unsafe fn free_block(pools: &Pools, ptr: *mut u8) {
+    let pool_ptr = ptr.map_addr(|addr| addr & !(POOL_SIZE - 1)).cast::<Pool>();
+    // SAFETY: blocks live after their pool's header, in the same `POOL_SIZE`-aligned pool, so
+    // rounding down finds the header; the pointer keeps the arena's provenance.
+    let pool = unsafe { &*pool_ptr };
+    debug_assert!(pool.used.get() > 0);
+    #[cfg(debug_assertions)]
+    // SAFETY: the block is `pool.block` bytes, no longer in use (caller's contract); filling
+    // it makes a use after free read garbage in tests rather than a plausible object.
+    unsafe {
+        ptr.write_bytes(0xdb, pool.block.get());
+    }
+    let free = pool.free.get();
+    // SAFETY: the block is at least a word long and unused now.
+    unsafe { ptr.cast::<*mut u8>().write(free) };
+    pool.free.set(ptr);
+    let used = pool.used.get() - 1;
+    pool.used.set(used);
+    if free.is_null() || used == 0 {
+        pool_changed(pools, pool, free.is_null());
+    }
+}
+
+/// A free made a full pool usable again, or emptied a pool.
+#[cold]
+#[inline(never)]
+fn pool_changed(pools: &Pools, pool: &Pool, was_full: bool) {
+    let class = pool.block.get() / GRANULE - 1;
+    if was_full {
+        link_pool(pools, pool, class);
+    }
+    if pool.used.get() == 0 {
+        let alone = pool.next.get().is_null() && pool.prev.get().is_null();
+        if !alone || pools.torn_down.get() {
+            unlink_pool(pools, pool, class);
+            return_pool(pools, pool);
+        }
+    }
+}
+
+fn link_pool(pools: &Pools, pool: &Pool, class: usize) {
+    let head = pools.usable[class].get();
+    let me = ptr::from_ref(pool).cast_mut();
+    pool.prev.set(null_mut());
+    pool.next.set(head);
+    if !head.is_null() {
+        // SAFETY: list members are live pool headers.
+        unsafe { (*head).prev.set(me) };
+    }
+    pools.usable[class].set(me);
+}
+
+fn unlink_pool(pools: &Pools, pool: &Pool, class: usize) {
+    let (next, prev) = (pool.next.get(), pool.prev.get());
+    // SAFETY: list members are live pool headers.
+    unsafe {
+        if prev.is_null() {
+            debug_assert_eq!(pools.usable[class].get(), ptr::from_ref(pool).cast_mut());
+            pools.usable[class].set(next);
+        } else {
+            (*prev).next.set(next);
+        }
+        if !next.is_null() {
+            (*next).prev.set(prev);
+        }
+    }
+    pool.next.set(null_mut());
+    pool.prev.set(null_mut());
+}
+
+fn pool_base(pool: &Pool) -> *mut u8 {
+    ptr::from_ref(pool).cast::<u8>().cast_mut()
+}
+
+/// A pool for a new size class: from an arena with one to give, or from a new arena. Its
+/// `arena` field is set; the rest of the header is the caller's to write.
+fn take_pool(pools: &Pools) -> Option<*mut Pool> {
+    let mut arena = pools.arenas.get();
+    if arena.is_null() {
+        arena = new_arena(pools)?;
+    }
+    // SAFETY: arenas in the list are live boxes of this thread.
+    let a = unsafe { &mut *arena };
+    if a.in_use == 0 {
+        pools.empty_arenas.set(pools.empty_arenas.get() - 1);
+    }
+    let pool = if a.free_pools.is_null() {
+        // SAFETY: fewer than `ARENA_POOLS` were carved (the arena has a pool to give), so the
+        // pool is inside the arena's allocation.
+        let pool = unsafe { a.base.add(a.carved * POOL_SIZE) }.cast::<Pool>();
+        a.carved += 1;
+        pool
+    } else {
+        let pool = a.free_pools;
+        // SAFETY: returned pools keep a valid header whose `next` links the arena's free pools.
+        a.free_pools = unsafe { (*pool).next.get() };
+        pool
+    };
+    a.in_use += 1;
+    if !a.has_pool() {
+        unlink_arena(pools, a);
+    }
+    // SAFETY: the pool is inside the arena and aligned for a header; `arena` is written with
+    // a raw write because a carved pool's memory is uninitialized.
+    unsafe { ptr::addr_of_mut!((*pool).arena).write(Cell::new(arena)) };
+    Some(pool)
+}
+
+fn new_arena(pools: &Pools) -> Option<*mut Arena> {
+    // SAFETY: the layout has a non-zero size.
+    let base = unsafe { std::alloc::alloc(ARENA_LAYOUT) };
+    if base.is_null() {
+        return None;
+    }
+    let arena = Box::into_raw(Box::new(Arena {
+        base,
+        free_pools: null_mut(),
+        carved: 0,
+        in_use: 0,
+        next: null_mut(),
+        prev: null_mut(),
+    }));
+    pools.empty_arenas.set(pools.empty_arenas.get() + 1);
+    pools.live_arenas.set(pools.live_arenas.get() + 1);
+    // SAFETY: just made.
+    link_arena(pools, unsafe { &mut *arena });
+    // Make sure the heap's teardown runs on this thread, which frees what is left empty.
+    crate::heap::register_teardown();
+    Some(arena)
+}
+
+/// Gives an empty pool back to its arena; frees the arena if nothing else is in use in it and
+/// it is not the one empty arena kept.
+fn return_pool(pools: &Pools, pool: &Pool) {
+    let arena_ptr = pool.arena.get();
+    // SAFETY: a pool's arena outlives it (an arena is freed only when none of its pools is in
+    // use, and this one still was).
+    let arena = unsafe { &mut *arena_ptr };
+    if !arena.has_pool() {
+        link_arena(pools, arena);
+    }
+    pool.next.set(arena.free_pools);
+    arena.free_pools = ptr::from_ref(pool).cast_mut();
+    arena.in_use -= 1;
+    if arena.in_use == 0 {
+        if pools.torn_down.get() || pools.empty_arenas.get() > 0 {
+            free_arena(pools, arena_ptr);
+        } else {
+            pools.empty_arenas.set(1);
+        }
+    }
+}
+
+fn link_arena(pools: &Pools, arena: &mut Arena) {
+    let head = pools.arenas.get();
+    arena.prev = null_mut();
+    arena.next = head;
+    let me = ptr::from_mut(arena);
+    if !head.is_null() {
+        // SAFETY: list members are live boxes of this thread.
+        unsafe { (*head).prev = me };
+    }
+    pools.arenas.set(me);
+}
+
+fn unlink_arena(pools: &Pools, arena: &mut Arena) {
+    // SAFETY: list members are live boxes of this thread.
+    unsafe {
+        if arena.prev.is_null() {
+            pools.arenas.set(arena.next);
+        } else {
+            (*arena.prev).next = arena.next;
+        }
+        if !arena.next.is_null() {
+            (*arena.next).prev = arena.prev;
+        }
+    }
+    arena.next = null_mut();
+    arena.prev = null_mut();
+}
+
+/// Frees an arena none of whose pools is in use (it is in the arena list: it has pools to
+/// give).
+fn free_arena(pools: &Pools, arena: *mut Arena) {
+    // SAFETY: a live box of this thread, in the list; no pool of it is in use, so nothing
+    // points into its memory any more.
+    unsafe {
+        debug_assert_eq!((*arena).in_use, 0);
+        unlink_arena(pools, &mut *arena);
+        let arena = Box::from_raw(arena);
+        std::alloc::dealloc(arena.base, ARENA_LAYOUT);
+    }
+    pools.live_arenas.set(pools.live_arenas.get() - 1);
+}
+
+/// The thread's heap is being torn down: frees every empty pool and arena now, and every one
+/// that becomes empty from now on. Pools with live objects stay until those objects die.
+pub(crate) fn tear_down() {
+    let _ = POOLS.try_with(|pools| {
+        pools.torn_down.set(true);
+        for class in 0..CLASSES {
+            let mut pool = pools.usable[class].get();
+            while !pool.is_null() {
+                // SAFETY: list members are live pool headers.
+                let p = unsafe { &*pool };
+                pool = p.next.get();
+                if p.used.get() == 0 {
+                    unlink_pool(pools, p, class);
+                    return_pool(pools, p);
+                }
+            }
+        }
+        let mut arena = pools.arenas.get();
+        while !arena.is_null() {
+            // SAFETY: list members are live boxes of this thread.
+            let next = unsafe { (*arena).next };
+            // SAFETY: as above.
+            if unsafe { (*arena).in_use } == 0 {
+                free_arena(pools, arena);
+            }
+            arena = next;
+        }
+        pools.empty_arenas.set(0);
+    });
+}
+
+#[cfg(all(test, not(miri)))]
+mod tests {
+    use super::*;
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 8).unwrap()
+    }
+
+    fn take(size: usize) -> *mut u8 {
+        // SAFETY: every size the tests use is non-zero.
+        unsafe { alloc(layout(size)) }
+    }
+
+    /// # Safety
+    /// `block` came from `take(size)` on this thread and is not used again.
+    unsafe fn give(block: *mut u8, size: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { dealloc(block, layout(size)) };
+    }
+
+    fn live_arenas() -> usize {
+        POOLS.with(|pools| pools.live_arenas.get())
+    }
+
+    #[test]
+    fn blocks_are_distinct_aligned_and_reused_after_free() {
+        let blocks: Vec<*mut u8> = (0..5000).map(|_| take(48)).collect();
+        let mut sorted = blocks.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), blocks.len());
+        assert!(blocks.iter().all(|b| b.addr() % GRANULE == 0));
+        for &b in &blocks {
+            // SAFETY: each block is 48 writable bytes.
+            unsafe { b.write_bytes(7, 48) };
+        }
+        let last = *blocks.last().unwrap();
+        // SAFETY: from `take(48)`, not used again.
+        unsafe { give(last, 48) };
+        let again = take(48);
+        assert_eq!(again, last);
+        // SAFETY: as above, for every block.
+        unsafe {
+            give(again, 48);
+            for &b in &blocks[..blocks.len() - 1] {
+                give(b, 48);
+            }
+        }
+    }
+
+    #[test]
+    fn large_and_over_aligned_layouts_use_the_system_allocator() {
+        assert_eq!(class_of(layout(MAX_BLOCK + 1)), None);
+        assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
+        assert_eq!(class_of(layout(24)), Some(1));
+        let big = take(4096);
+        // SAFETY: from `take(4096)`, not used again.
+        unsafe { give(big, 4096) };
+    }
+
+    #[test]
+    fn empty_arenas_are_freed_but_few_and_all_at_teardown() {
+        std::thread::spawn(|| {
+            let blocks: Vec<*mut u8> = (0..100_000).map(|_| take(64)).collect();
+            assert!(live_arenas() > 1);
+            for b in blocks {
+                // SAFETY: from `take(64)`, not used again.
+                unsafe { give(b, 64) };
+            }
+            // The arena of the pool kept for the class, and the empty arena kept for reuse.
+            assert!(live_arenas() <= 2);
+            let survivor = take(32);
+            tear_down();
+            assert_eq!(live_arenas(), 1, "the arena of a live block stays");
+            // SAFETY: from `take(32)`, not used again.
+            unsafe { give(survivor, 32) };
+            assert_eq!(live_arenas(), 0, "after teardown an arena goes when its last block does");
+        })
+        .join()
+        .unwrap();
+    }
+}
