@@ -22,7 +22,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use rc_heap::raw::{self, EdgeList, Links, ObjHeader, PREV_BITS, Panic};
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 use rc_heap::{Visitor, WeakEdge};
 
 use crate::state::{CallbackInfo, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
@@ -453,7 +453,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         edges.clear();
                         raw::trace_tracked(Links::header(cursor), edges);
                         mark_reached(young, edges);
-                        (*cursor).set_prev_word(prev as usize);
+                        (*cursor).set_prev_tagged(prev, 0);
                         prev = cursor;
                     } else {
                         let next = (*cursor).next();
@@ -461,7 +461,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         let tail = unreachable.prev();
                         (*tail).set_next(cursor);
                         (*cursor).set_next(unreachable);
-                        (*cursor).set_prev_word(tail as usize | COLLECTING | TENTATIVE);
+                        (*cursor).set_prev_tagged(tail, COLLECTING | TENTATIVE);
                         unreachable.set_prev(cursor);
                     }
                     cursor = (*prev).next();
@@ -475,7 +475,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
             // SAFETY: see the top of the function.
             unsafe {
                 trace_panicked(state, Links::header(cursor), &panic, edges);
-                (*cursor).set_prev_word(prev as usize);
+                (*cursor).set_prev_tagged(prev, 0);
                 prev = cursor;
                 cursor = (*prev).next();
             }
@@ -495,7 +495,7 @@ fn mark_reached(young: &Links, edges: &EdgeList) {
             continue;
         }
         if word & TENTATIVE != 0 {
-            let prev = (word & !PREV_BITS) as *const Links;
+            let prev = links.prev();
             let next = links.next();
             // SAFETY: the object is in `unreachable`, a valid list (see `move_unreachable`);
             // its neighbours are that list's elements or sentinel, and `young`'s tail is a

@@ -149,7 +149,7 @@ pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
 /// empty. User code that panics is caught once per panic, not once per object.
 fn drain(first: Option<NonNull<ObjHeader>>) -> Option<Panic> {
     let current: Cell<Option<NonNull<ObjHeader>>> = Cell::new(first);
-    let mark = Cell::new(0);
+    let mark = Cell::new(std::ptr::null_mut());
     let mut first_panic = None;
     loop {
         let result = catch_unwind(AssertUnwindSafe(|| {

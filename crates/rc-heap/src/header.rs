@@ -26,11 +26,12 @@
 //! `ObjHeader::strong`
 //! : While the object is alive, the number of strong handles (`Gc`, `GcAny`, and the
 //!   temporary handle held while a finalizer runs). While the object is queued for
-//!   deallocation (`PENDING`), the address of the next queued header (0 ends the queue).
-//!   Only this thread touches it; everything is `Cell`.
+//!   deallocation (`PENDING`), the next queued header (null ends the queue). The word is
+//!   pointer-typed so that the queue link keeps its provenance; a count is a pointer without
+//!   one. Only this thread touches it; everything is `Cell`.
 //!
 //! `ObjHeader::info`
-//! : The address of the type's `'static` [`TypeInfo`] with [`flags`] in its low bits
+//! : A pointer to the type's `'static` [`TypeInfo`] with [`flags`] in its low bits
 //!   (`TypeInfo` is aligned to 32, so five bits are free). The `TypeInfo` part never changes.
 //!   - `FINALIZED`: the finalizer has run or is running; it never runs again. Set by the
 //!     refcount death path or by the collector, never cleared.
@@ -49,6 +50,9 @@
 //!   collector has taken it out). The low three bits of `prev` belong to the collector,
 //!   which may also keep other data in `prev` while it runs, as CPython keeps `gc_refs`
 //!   there; it restores the link before user code can observe a list.
+//!
+//! Tagged words are pointers changed with `map_addr`, never integers cast back to pointers,
+//! so every pointer keeps its provenance: Miri runs the tests with `-Zmiri-strict-provenance`.
 //!
 //! [`TypeInfo`]: crate::TypeInfo
 
@@ -73,42 +77,58 @@ pub(crate) mod flags {
 /// the top of `header.rs` in this crate's source.
 #[repr(C)]
 pub struct ObjHeader {
-    strong: Cell<usize>,
-    info: Cell<usize>,
+    /// The strong count (a number without provenance), or, while the object is queued to
+    /// die, the next queued header (a pointer that keeps its provenance).
+    strong: Cell<*mut ObjHeader>,
+    /// `&'static TypeInfo` with the flags in its low bits: a tagged pointer, so that it keeps
+    /// the `TypeInfo`'s provenance.
+    info: Cell<*const TypeInfo>,
 }
 
 impl std::fmt::Debug for ObjHeader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObjHeader")
             .field("type", &self.type_info().name())
-            .field("strong", &self.strong.get())
-            .field("flags", &(self.info.get() & flags::MASK))
+            .field("strong", &self.strong.get().addr())
+            .field("flags", &(self.info.get().addr() & flags::MASK))
             .finish()
     }
 }
 
 impl ObjHeader {
     pub(crate) fn new(info: &'static TypeInfo) -> Self {
-        let addr = std::ptr::from_ref(info) as usize;
-        debug_assert_eq!(addr & flags::MASK, 0, "TypeInfo must be aligned to 32");
-        ObjHeader { strong: Cell::new(1), info: Cell::new(addr) }
+        let info = std::ptr::from_ref(info);
+        debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 32");
+        ObjHeader { strong: Cell::new(std::ptr::without_provenance_mut(1)), info: Cell::new(info) }
     }
 
     #[inline]
     pub(crate) fn strong(&self) -> usize {
-        self.strong.get()
+        self.strong.get().addr()
     }
 
     #[inline]
     pub(crate) fn set_strong(&self, count: usize) {
-        self.strong.set(count);
+        self.strong.set(std::ptr::without_provenance_mut(count));
+    }
+
+    /// The next object of the death queue (null at its end), while this one is queued.
+    #[inline]
+    pub(crate) fn queue_next(&self) -> *mut ObjHeader {
+        self.strong.get()
+    }
+
+    /// Makes the strong word the death queue's link to `next`.
+    #[inline]
+    pub(crate) fn set_queue_next(&self, next: *mut ObjHeader) {
+        self.strong.set(next);
     }
 
     /// Adds one strong reference; aborts on overflow as `Rc` does.
     #[inline]
     pub(crate) fn inc_strong(&self) {
-        let count = self.strong.get().wrapping_add(1);
-        self.strong.set(count);
+        let count = self.strong().wrapping_add(1);
+        self.set_strong(count);
         if count == 0 {
             std::process::abort();
         }
@@ -117,38 +137,38 @@ impl ObjHeader {
     /// Removes one strong reference and says whether it was the last.
     #[inline]
     pub(crate) fn dec_strong(&self) -> bool {
-        let count = self.strong.get() - 1;
-        self.strong.set(count);
+        let count = self.strong() - 1;
+        self.set_strong(count);
         count == 0
     }
 
     #[inline]
     pub(crate) fn type_info(&self) -> &'static TypeInfo {
-        let addr = self.info.get() & !flags::MASK;
+        let info = self.info.get().map_addr(|addr| addr & !flags::MASK);
         // SAFETY: the info word was made from a `&'static TypeInfo` in `ObjHeader::new` and
         // only its low flag bits ever change.
-        unsafe { &*(addr as *const TypeInfo) }
+        unsafe { &*info }
     }
 
     #[inline]
     pub(crate) fn has(&self, flag: usize) -> bool {
-        self.info.get() & flag != 0
+        self.info.get().addr() & flag != 0
     }
 
     #[inline]
     pub(crate) fn set(&self, flag: usize) {
-        self.info.set(self.info.get() | flag);
+        self.info.set(self.info.get().map_addr(|addr| addr | flag));
     }
 
     #[inline]
     pub(crate) fn clear(&self, flag: usize) {
-        self.info.set(self.info.get() & !flag);
+        self.info.set(self.info.get().map_addr(|addr| addr & !flag));
     }
 
     /// Whether the value may be handed out: alive, not dropped, not queued to die.
     #[inline]
     pub(crate) fn is_live(&self) -> bool {
-        self.strong.get() > 0 && !self.has(flags::DROPPED | flags::PENDING)
+        self.strong() > 0 && !self.has(flags::DROPPED | flags::PENDING)
     }
 }
 
@@ -167,7 +187,9 @@ pub(crate) struct GcBox<T> {
 #[repr(C)]
 pub struct Links {
     next: Cell<*const Links>,
-    prev: Cell<usize>,
+    /// The previous element with the collector's bits in its low bits (a tagged pointer that
+    /// keeps the element's provenance), or, during a collection, a count without provenance.
+    prev: Cell<*const Links>,
     #[cfg(feature = "alloc-site")]
     pub(crate) site: Cell<Option<&'static std::panic::Location<'static>>>,
 }
@@ -182,7 +204,7 @@ impl Links {
     pub(crate) const fn unlinked() -> Self {
         Links {
             next: Cell::new(std::ptr::null()),
-            prev: Cell::new(0),
+            prev: Cell::new(std::ptr::null()),
             #[cfg(feature = "alloc-site")]
             site: Cell::new(None),
         }
@@ -204,27 +226,36 @@ impl Links {
     /// the low three bits (or, while a collection runs, whatever the collector keeps there).
     #[inline]
     pub fn prev_word(&self) -> usize {
-        self.prev.get()
+        self.prev.get().addr()
     }
 
-    /// Sets the raw `prev` word.
+    /// Sets the raw `prev` word to a number (a count the collector keeps, with its bits).
+    /// The word is no pointer until [`Links::set_prev_tagged`] or [`Links::set_prev`] makes
+    /// it one again.
     #[inline]
     pub fn set_prev_word(&self, word: usize) {
-        self.prev.set(word);
+        self.prev.set(std::ptr::without_provenance(word));
+    }
+
+    /// Sets the `prev` word to the previous element `prev` with `bits` (within the low three
+    /// bits) in its low bits, keeping `prev`'s provenance.
+    #[inline]
+    pub fn set_prev_tagged(&self, prev: *const Links, bits: usize) {
+        debug_assert_eq!(prev.addr() & PREV_BITS, 0);
+        debug_assert_eq!(bits & !PREV_BITS, 0);
+        self.prev.set(prev.map_addr(|addr| addr | bits));
     }
 
     /// The previous element (the `prev` word without the collector's bits).
     #[inline]
     pub fn prev(&self) -> *const Links {
-        (self.prev.get() & !PREV_BITS) as *const Links
+        self.prev.get().map_addr(|addr| addr & !PREV_BITS)
     }
 
     /// Sets the previous element, keeping the collector's bits.
     #[inline]
     pub fn set_prev(&self, prev: *const Links) {
-        let addr = prev as usize;
-        debug_assert_eq!(addr & PREV_BITS, 0);
-        self.prev.set(addr | (self.prev.get() & PREV_BITS));
+        self.set_prev_tagged(prev, self.prev_word() & PREV_BITS);
     }
 
     /// Whether this element is in a list.
@@ -243,7 +274,7 @@ impl Links {
     pub fn init_sentinel(&self) {
         let me: *const Links = self;
         self.next.set(me);
-        self.prev.set(me as usize);
+        self.prev.set(me);
     }
 
     /// Appends `node` to the list whose sentinel is `self`.
@@ -261,7 +292,7 @@ impl Links {
         // SAFETY: the caller guarantees `node` points to live links.
         let links = unsafe { node.as_ref() };
         links.set_next(self);
-        links.prev.set(tail as usize | (links.prev.get() & PREV_BITS));
+        links.set_prev_tagged(tail, links.prev_word() & PREV_BITS);
         // SAFETY: `tail` is an element of the same valid list (caller's contract), so it
         // points to a live `Links`.
         unsafe { (*tail).set_next(node.as_ptr()) };
@@ -283,7 +314,7 @@ impl Links {
             (*next).set_prev(prev);
         }
         self.next.set(std::ptr::null());
-        self.prev.set(0);
+        self.prev.set(std::ptr::null());
     }
 
     /// Moves every element of the list headed by `from` to the tail of the list headed by

@@ -42,7 +42,7 @@ pub(crate) struct Heap {
     /// Set while the deallocation loop runs: deaths are queued instead of recursing.
     dealloc_active: Cell<bool>,
     /// Head of the queue of objects waiting to die, linked through their `strong` words.
-    pending: Cell<usize>,
+    pending: Cell<*mut ObjHeader>,
     extras: Cell<*mut RefCell<Extras>>,
     /// Weak references whose callback has not run (nor been dropped).
     pending_callbacks: Cell<usize>,
@@ -94,7 +94,7 @@ impl Heap {
             in_hook: Cell::new(false),
             torn_down: Cell::new(false),
             dealloc_active: Cell::new(false),
-            pending: Cell::new(0),
+            pending: Cell::new(std::ptr::null_mut()),
             extras: Cell::new(std::ptr::null_mut()),
             pending_callbacks: Cell::new(0),
         }
@@ -220,8 +220,8 @@ fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
         // SAFETY: the caller passes an allocated header whose count is zero.
         let h = unsafe { header.as_ref() };
         h.set(flags::PENDING);
-        h.set_strong(heap.pending.get());
-        heap.pending.set(header.as_ptr() as usize);
+        h.set_queue_next(heap.pending.get());
+        heap.pending.set(header.as_ptr());
         false
     } else {
         heap.dealloc_active.set(true);
@@ -234,7 +234,7 @@ fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
 #[inline]
 pub(crate) fn end_deaths_if_idle() -> bool {
     let (idle, torn_down) = with_heap(|heap| {
-        if heap.pending.get() == 0 {
+        if heap.pending.get().is_null() {
             heap.dealloc_active.set(false);
             (true, heap.torn_down.get())
         } else {
@@ -245,7 +245,7 @@ pub(crate) fn end_deaths_if_idle() -> bool {
         release_extras_if_torn_down();
     }
     if !idle {
-        reverse_pending_since(0);
+        reverse_pending_since(std::ptr::null_mut());
     }
     idle
 }
@@ -280,22 +280,22 @@ pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
 }
 
 /// The current head of the death queue, to pass to [`reverse_pending_since`].
-pub(crate) fn pending_mark() -> usize {
+pub(crate) fn pending_mark() -> *mut ObjHeader {
     with_heap(|heap| heap.pending.get())
 }
 
 /// Reverses the deaths queued since `mark`, so that objects die in the order their handles
 /// were dropped (depth first, as recursive drops would), not in reverse.
-pub(crate) fn reverse_pending_since(mark: usize) {
+pub(crate) fn reverse_pending_since(mark: *mut ObjHeader) {
     with_heap(|heap| {
         let mut reversed = mark;
         let mut cursor = heap.pending.get();
         while cursor != mark {
             // SAFETY: every queued header is allocated until it leaves the queue, and the
             // queue from the head down to `mark` holds only entries pushed since `mark`.
-            let h = unsafe { &*(cursor as *const ObjHeader) };
-            let next = h.strong();
-            h.set_strong(reversed);
+            let h = unsafe { &*cursor };
+            let next = h.queue_next();
+            h.set_queue_next(reversed);
             reversed = cursor;
             cursor = next;
         }
@@ -305,10 +305,10 @@ pub(crate) fn reverse_pending_since(mark: usize) {
 
 pub(crate) fn pop_pending() -> Option<NonNull<ObjHeader>> {
     with_heap(|heap| {
-        let header = NonNull::new(heap.pending.get() as *mut ObjHeader)?;
+        let header = NonNull::new(heap.pending.get())?;
         // SAFETY: queued headers stay allocated until they leave the queue.
         let h = unsafe { header.as_ref() };
-        heap.pending.set(h.strong());
+        heap.pending.set(h.queue_next());
         h.set_strong(0);
         h.clear(flags::PENDING);
         Some(header)
