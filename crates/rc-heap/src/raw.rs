@@ -53,14 +53,25 @@ pub unsafe fn type_info(header: NonNull<ObjHeader>) -> &'static TypeInfo {
     unsafe { header.as_ref() }.type_info()
 }
 
-/// Pushes the headers of the tracked objects the value holds onto `edges`.
+/// Pushes the headers of the tracked objects the value holds onto `edges`, all of them: when
+/// they do not fit in the list's capacity, it makes room and traces the value again (`Trace`
+/// reports the same edges on every call).
 ///
 /// # Safety
 /// `header` is an allocated object whose value has not been dropped.
 #[inline]
 pub unsafe fn trace_tracked(header: NonNull<ObjHeader>, edges: &mut EdgeList) {
-    // SAFETY: the caller guarantees a live value; the entry point matches the type.
-    unsafe { ((*header.as_ptr()).type_info().trace_tracked)(header, edges) }
+    // SAFETY: the caller guarantees an allocated header.
+    let trace = unsafe { header.as_ref() }.type_info().trace_tracked;
+    let start = edges.len();
+    loop {
+        // SAFETY: the caller guarantees a live value; the entry point matches the type.
+        unsafe { trace(header, edges) };
+        if !edges.is_incomplete() {
+            return;
+        }
+        edges.grow_from(start);
+    }
 }
 
 /// Traces the value with any visitor (labels, weak references).

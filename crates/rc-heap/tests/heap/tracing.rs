@@ -110,6 +110,29 @@ fn the_fast_edge_list_skips_leaves() {
     assert!(!edges.is_untraceable());
 }
 
+/// The edge list never allocates while a value is traced: `trace_tracked` makes room and
+/// traces again when the edges do not fit, so every edge arrives, after what the list held.
+#[test]
+fn trace_tracked_delivers_every_edge_past_the_list_capacity() {
+    let children: Vec<Gc<Node>> = (0..100).map(|_| Node::new("child")).collect();
+    let parent = Gc::new(children.clone());
+    let first = Node::new("first");
+    let mut edges = EdgeList::new();
+    // SAFETY: both are alive and not dropped.
+    unsafe {
+        rc_heap::raw::trace_tracked(Gc::to_any(&first).header(), &mut edges);
+        rc_heap::raw::trace_tracked(Gc::to_any(&parent).header(), &mut edges);
+    }
+    assert!(!edges.is_incomplete());
+    let expected: Vec<_> = children.iter().map(|c| Gc::to_any(c).header()).collect();
+    assert_eq!(edges.edges(), expected, "the first object has no edge; then all 100, in order");
+
+    // Traced directly, not through `trace_tracked`, an empty list says it missed edges.
+    let mut direct = EdgeList::new();
+    parent.trace(&mut direct);
+    assert!(direct.is_incomplete());
+}
+
 #[test]
 fn a_mutably_borrowed_refcell_reports_untraceable() {
     let a = Node::new("a");
