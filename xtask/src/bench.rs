@@ -32,6 +32,8 @@ struct Comparison {
     script: &'static str,
     unit: &'static str,
     peer: &'static str,
+    /// Alternating rounds of both sides.
+    rounds: usize,
 }
 
 const COLLECT: Comparison = Comparison {
@@ -40,6 +42,7 @@ const COLLECT: Comparison = Comparison {
     script: "collect.py",
     unit: "ns_per_object",
     peer: "CPython's gc.collect()",
+    rounds: 3,
 };
 
 const OBJGRAPH: Comparison = Comparison {
@@ -48,7 +51,57 @@ const OBJGRAPH: Comparison = Comparison {
     script: "objgraph_heap.py",
     unit: "ms",
     peer: "Python's objgraph",
+    rounds: 1,
 };
+
+fn run_ours(comparison: &Comparison) -> Result<BTreeMap<String, f64>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let ours = Command::new(cargo)
+        .args(["bench", "-q", "-p", comparison.package, "--bench", comparison.bench, "--", "--json"])
+        .output()
+        .map_err(|e| format!("could not run cargo bench: {e}"))?;
+    if !ours.status.success() {
+        return Err(format!("{} benchmark failed:\n{}", comparison.package, String::from_utf8_lossy(&ours.stderr)));
+    }
+    Ok(parse(&String::from_utf8_lossy(&ours.stdout), comparison.unit))
+}
+
+/// The Python side, or `None` (with the reason on stderr) when it cannot run here.
+fn run_theirs(comparison: &Comparison) -> Option<BTreeMap<String, f64>> {
+    let script = format!("{}/bench/{}", env!("CARGO_MANIFEST_DIR"), comparison.script);
+    match Command::new("python3").arg(&script).output() {
+        Ok(output) if output.status.success() => Some(parse(&String::from_utf8_lossy(&output.stdout), comparison.unit)),
+        Ok(output) => {
+            eprintln!(
+                "{} did not run (is it installed?):\n{}",
+                comparison.peer,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            None
+        }
+        Err(error) => {
+            eprintln!("python3 is needed to compare with {}: {error}", comparison.peer);
+            None
+        }
+    }
+}
+
+/// Per shape, the median over rounds.
+fn medians(rounds: &[BTreeMap<String, f64>]) -> BTreeMap<String, f64> {
+    let mut values: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for round in rounds {
+        for (shape, value) in round {
+            values.entry(shape.clone()).or_default().push(*value);
+        }
+    }
+    values
+        .into_iter()
+        .map(|(shape, mut values)| {
+            values.sort_by(f64::total_cmp);
+            (shape, values[values.len() / 2])
+        })
+        .collect()
+}
 
 /// Parses the `{"shape": ..., "<unit>": ...}` lines both sides print.
 fn parse(output: &str, unit: &str) -> BTreeMap<String, f64> {
@@ -64,34 +117,21 @@ fn parse(output: &str, unit: &str) -> BTreeMap<String, f64> {
 }
 
 fn side_by_side(comparison: &Comparison) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("running {}'s `{}` benchmark...", comparison.package, comparison.bench);
-    let ours = Command::new(cargo)
-        .args(["bench", "-q", "-p", comparison.package, "--bench", comparison.bench, "--", "--json"])
-        .output()
-        .map_err(|e| format!("could not run cargo bench: {e}"))?;
-    if !ours.status.success() {
-        return Err(format!("{} benchmark failed:\n{}", comparison.package, String::from_utf8_lossy(&ours.stderr)));
+    // The machine's speed drifts; alternating the two sides and taking each one's median
+    // keeps a slow spell from landing on one side only.
+    let mut ours_rounds = Vec::new();
+    let mut theirs_rounds = Vec::new();
+    for round in 1..=comparison.rounds {
+        eprintln!("round {round}/{}: {}'s `{}` benchmark...", comparison.rounds, comparison.package, comparison.bench);
+        ours_rounds.push(run_ours(comparison)?);
+        eprintln!("round {round}/{}: {} on the same heap...", comparison.rounds, comparison.peer);
+        match run_theirs(comparison) {
+            Some(theirs) => theirs_rounds.push(theirs),
+            None => break,
+        }
     }
-    let ours = parse(&String::from_utf8_lossy(&ours.stdout), comparison.unit);
-
-    eprintln!("running {} on the same heap...", comparison.peer);
-    let script = format!("{}/bench/{}", env!("CARGO_MANIFEST_DIR"), comparison.script);
-    let theirs = match Command::new("python3").arg(&script).output() {
-        Ok(output) if output.status.success() => parse(&String::from_utf8_lossy(&output.stdout), comparison.unit),
-        Ok(output) => {
-            eprintln!(
-                "{} did not run (is it installed?):\n{}",
-                comparison.peer,
-                String::from_utf8_lossy(&output.stderr)
-            );
-            BTreeMap::new()
-        }
-        Err(error) => {
-            eprintln!("python3 is needed to compare with {}: {error}", comparison.peer);
-            BTreeMap::new()
-        }
-    };
+    let ours = medians(&ours_rounds);
+    let theirs = medians(&theirs_rounds);
     let version = Command::new("python3")
         .arg("--version")
         .output()
@@ -106,6 +146,10 @@ fn side_by_side(comparison: &Comparison) -> Result<(), String> {
             None => println!("{shape:<22} {value:>14.2} {:>14} {:>8}", "-", "-"),
         }
     }
-    println!("({}: {version}; ratio = ours / Python, lower is better)", comparison.peer);
+    println!(
+        "({}: {version}; medians of {} alternating rounds; ratio = ours / Python, lower is better)",
+        comparison.peer,
+        ours_rounds.len()
+    );
     Ok(())
 }
