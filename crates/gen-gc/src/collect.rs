@@ -285,8 +285,8 @@ fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bo
     };
     let unreachable = Links::new_sentinel();
     unreachable.init_sentinel();
-    move_unreachable(state, young, &unreachable, edges);
-    (take_unreachable(&unreachable, hold), candidates)
+    let count = move_unreachable(state, young, &unreachable, edges);
+    (take_unreachable(&unreachable, count, hold), candidates)
 }
 
 /// `gc_refs = refcount`, and the object joins the examined set.
@@ -436,7 +436,11 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// (its `prev` word becomes its list link again), so the walk restores `young`'s `prev`
 /// links as it goes. In `unreachable`, the `prev` word is the link with `COLLECTING |
 /// TENTATIVE` in its low bits.
-fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) {
+///
+/// Returns how many objects `unreachable` holds at the end (a capacity hint for the vector
+/// that takes them).
+fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> usize {
+    let mut count: usize = 0;
     let end: *const Links = young;
     let mut prev: *const Links = end;
     // SAFETY (for the whole function): `young` and `unreachable` are valid lists whose
@@ -452,7 +456,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                     if word >> REFS_SHIFT > 0 {
                         edges.clear();
                         raw::trace_tracked(Links::header(cursor), edges);
-                        mark_reached(young, edges);
+                        count = count.saturating_sub(mark_reached(young, edges));
                         (*cursor).set_prev_tagged(prev, 0);
                         prev = cursor;
                     } else {
@@ -463,6 +467,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         (*cursor).set_next(unreachable);
                         (*cursor).set_prev_tagged(tail, COLLECTING | TENTATIVE);
                         unreachable.set_prev(cursor);
+                        count += 1;
                     }
                     cursor = (*prev).next();
                 }
@@ -482,11 +487,15 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
         }
     }
     young.set_prev(prev);
+    count
 }
 
 /// The targets of a reachable object's edges are reachable too.
 #[inline]
-fn mark_reached(young: &Links, edges: &EdgeList) {
+///
+/// Returns how many it brought back from `unreachable`.
+fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
+    let mut back = 0;
     for &child in edges.edges() {
         let links = links_of(child);
         let word = links.prev_word();
@@ -509,10 +518,12 @@ fn mark_reached(young: &Links, edges: &EdgeList) {
                 young.set_prev(links);
             }
             links.set_prev_word(ONE_REF | COLLECTING);
+            back += 1;
         } else if word >> REFS_SHIFT == 0 {
             links.set_prev_word(ONE_REF | COLLECTING);
         }
     }
+    back
 }
 
 /// Traces `header` and takes one reference off each object of the examined set it points
@@ -591,8 +602,8 @@ struct Unreachable {
 
 /// Empties the list `move_unreachable` built, unlinking each object and, with `hold`,
 /// holding it, and notes what the later steps need to know of them.
-fn take_unreachable(list: &Links, hold: bool) -> Unreachable {
-    let mut unreachable = Unreachable { objects: Vec::new(), any_weak: false, any_finalizer: false };
+fn take_unreachable(list: &Links, count: usize, hold: bool) -> Unreachable {
+    let mut unreachable = Unreachable { objects: Vec::with_capacity(count), any_weak: false, any_finalizer: false };
     let end: *const Links = list;
     let mut cursor = list.next();
     while cursor != end {

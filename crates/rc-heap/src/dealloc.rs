@@ -30,8 +30,25 @@ type Panic = Box<dyn Any + Send>;
 ///
 /// # Safety
 /// `header` is an allocated object of type `T` whose count is now zero.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn on_zero_typed<T: Trace>(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller passes an allocated header.
+    if unsafe { header.as_ref() }.has(flags::HELD) {
+        // The collector owns the object (it is deleting the garbage this one belongs to);
+        // checked here, where the count reaches zero, so that each edge a deleted value drops
+        // costs no call.
+        return;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { on_zero_typed_unheld::<T>(header) }
+}
+
+/// [`on_zero_typed`] for an object the collector does not hold.
+///
+/// # Safety
+/// As for [`on_zero_typed`].
+#[inline]
+unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
     if T::HAS_FINALIZER || h.has(flags::MASK) {
