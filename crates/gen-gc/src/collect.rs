@@ -109,7 +109,7 @@ fn invoke_callbacks(state: &State, phase: Phase, info: &CallbackInfo) {
     }
 }
 
-fn report(state: &State, what: &str, panic: &Panic) {
+pub(crate) fn report(state: &State, what: &str, panic: &Panic) {
     state.debug_line(format_args!("gc: a panic in {what} was caught: {}", describe_panic(panic)));
 }
 

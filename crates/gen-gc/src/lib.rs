@@ -16,6 +16,8 @@
 //!   and frees the rest by dropping their values;
 //! - [`FinalizerPolicy::Legacy`] gives Python 2.7's behaviour instead, which the article
 //!   describes: a cycle with a finalizer is uncollectable and lands in [`garbage`].
+//! - [`object_graph`] reads every tracked object and its references in one pass, for
+//!   introspection tools (the objgraph crate builds its heap snapshots on it).
 //!
 //! ```
 //! use std::cell::RefCell;
@@ -55,9 +57,11 @@
 
 mod api;
 mod collect;
+mod graph;
 mod state;
 
 pub use api::*;
+pub use graph::{ObjectGraph, object_graph};
 pub use state::{CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
 
 use std::ptr::NonNull;

@@ -25,9 +25,14 @@ impl HeapGraph {
         extra_ignore: &[ObjectId],
         found: impl Fn(usize) -> bool,
     ) -> Vec<GcAny> {
-        let Some(start_index) = self.position(start) else { return vec![start.clone()] };
-        let ignore: HashSet<usize> =
-            extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).filter_map(|o| self.position(&o)).collect();
+        let ignored: Vec<GcAny> = extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).collect();
+        let mut lookups = vec![start.clone()];
+        lookups.extend(ignored);
+        let positions = self.positions_of(&lookups);
+        // The lookup's handles would count as references from outside.
+        drop(lookups);
+        let Some(start_index) = positions[0] else { return vec![start.clone()] };
+        let ignore: HashSet<usize> = positions[1..].iter().flatten().copied().collect();
         let mut parent: HashMap<usize, usize> = HashMap::new();
         let mut depth: HashMap<usize, usize> = HashMap::from([(start_index, 0)]);
         let mut queue = VecDeque::from([start_index]);
@@ -104,7 +109,7 @@ fn chain_matching(
 /// the caller still holds (drop what `by_type` returned but this object before asking).
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
     let graph = HeapGraph::snapshot();
-    let Some(start) = graph.position(obj) else { return vec![obj.clone()] };
+    let Some(start) = graph.positions_of(std::slice::from_ref(obj))[0] else { return vec![obj.clone()] };
     graph.chain(obj, true, max_depth, extra_ignore, |i| {
         let outside = graph.outside_refs_at(i);
         if i == start { outside > 1 } else { outside > 0 }

@@ -221,11 +221,13 @@ fn handle_counts<'a>(handles: impl IntoIterator<Item = &'a GcAny>) -> HashMap<us
 struct Walk {
     objects: Vec<GcAny>,
     depth: Vec<usize>,
+    /// Each object's position in the heap snapshot (`None` for a leaf).
+    position: Vec<Option<usize>>,
     index: HashMap<usize, usize>,
 }
 
 impl Walk {
-    fn add(&mut self, object: GcAny, depth: usize) -> (usize, bool) {
+    fn add(&mut self, object: GcAny, depth: usize, position: Option<usize>) -> (usize, bool) {
         if let Some(&i) = self.index.get(&object.addr()) {
             return (i, false);
         }
@@ -233,6 +235,7 @@ impl Walk {
         self.index.insert(object.addr(), i);
         self.objects.push(object);
         self.depth.push(depth);
+        self.position.push(position);
         (i, true)
     }
 }
@@ -243,9 +246,9 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
     let heap = HeapGraph::snapshot();
     let ignore: HashSet<usize> =
         options.extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).map(|object| object.addr()).collect();
-    let mut walk = Walk { objects: Vec::new(), depth: Vec::new(), index: HashMap::new() };
-    for object in objs {
-        walk.add(object.clone(), 0);
+    let mut walk = Walk { objects: Vec::new(), depth: Vec::new(), position: Vec::new(), index: HashMap::new() };
+    for (object, position) in objs.iter().zip(heap.positions_of(objs)) {
+        walk.add(object.clone(), 0, position);
     }
     let starts = walk.objects.len();
     let mut edges: Vec<Vec<GraphEdge>> = Vec::new();
@@ -259,7 +262,7 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
         let depth = walk.depth[target];
         if depth < options.max_depth {
             let object = walk.objects[target].clone();
-            for (neighbour, label) in neighbours(&heap, &object, direction) {
+            for (neighbour, position, label) in neighbours(&heap, &object, walk.position[target], direction) {
                 if ignore.contains(&neighbour.addr()) || !options.filter.is_none_or(|filter| filter(&neighbour)) {
                     continue;
                 }
@@ -267,7 +270,7 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
                     skipped += 1;
                     continue;
                 }
-                let (source, new) = walk.add(neighbour, depth + 1);
+                let (source, new) = walk.add(neighbour, depth + 1, position);
                 if new {
                     queue.push_back(source);
                 }
@@ -281,7 +284,7 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
         edges.push(drawn);
         overflow.push((skipped > 0).then_some(skipped));
     }
-    let counts = ReferenceCounts::of(&heap, &walk.objects, &handles);
+    let counts = ReferenceCounts::of(&heap, &walk.objects, &walk.position, &handles);
     let nodes = walk
         .objects
         .iter()
@@ -315,47 +318,66 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
     Graph { nodes, backrefs: direction == Direction::Referrers }
 }
 
-/// The objects next to `object` in `direction`, each once, with the labels of the
-/// references between them (`next`, `[3]`, `items[0], cache`).
-fn neighbours(heap: &HeapGraph, object: &GcAny, direction: Direction) -> Vec<(GcAny, String)> {
+/// The objects next to `object` (at `position` in the snapshot) in `direction`, each once,
+/// with their snapshot positions and the labels of the references between them (`next`,
+/// `[3]`, `items[0], cache`).
+fn neighbours(
+    heap: &HeapGraph,
+    object: &GcAny,
+    position: Option<usize>,
+    direction: Direction,
+) -> Vec<(GcAny, Option<usize>, String)> {
     match direction {
         Direction::Referents => {
-            let mut order: Vec<(GcAny, String)> = Vec::new();
+            // A tracked object's tracked referents are in the snapshot; leaves are not.
+            let tracked: HashMap<usize, usize> = position
+                .map(|i| {
+                    heap.referents_of(i).iter().map(|&j| (heap.objects()[j as usize].addr(), j as usize)).collect()
+                })
+                .unwrap_or_default();
+            let mut order: Vec<(GcAny, Option<usize>, String)> = Vec::new();
             let mut seen: HashMap<usize, usize> = HashMap::new();
             for referent in object.referents() {
                 match seen.get(&referent.target.addr()) {
-                    Some(&k) => join_label(&mut order[k].1, &referent.label),
+                    Some(&k) => join_label(&mut order[k].2, &referent.label),
                     None => {
                         seen.insert(referent.target.addr(), order.len());
-                        order.push((referent.target, referent.label));
+                        let position = tracked.get(&referent.target.addr()).copied();
+                        order.push((referent.target, position, referent.label));
                     }
                 }
             }
             order
         }
         Direction::Referrers => {
-            let referrers: Vec<GcAny> = match heap.position(object) {
+            let referrers: Vec<(GcAny, Option<usize>)> = match position {
                 Some(i) => {
                     let mut seen = HashSet::new();
                     heap.referrers_of(i)
                         .iter()
                         .filter(|&&j| seen.insert(j))
-                        .map(|&j| heap.objects()[j as usize].clone())
+                        .map(|&j| (heap.objects()[j as usize].clone(), Some(j as usize)))
                         .collect()
                 }
                 // A leaf, or an object created since: ask the collector.
-                None => gen_gc::get_referrers(std::slice::from_ref(object)),
+                None => gen_gc::get_referrers(std::slice::from_ref(object))
+                    .into_iter()
+                    .map(|referrer| {
+                        let position = heap.position(&referrer);
+                        (referrer, position)
+                    })
+                    .collect(),
             };
             referrers
                 .into_iter()
-                .map(|referrer| {
+                .map(|(referrer, position)| {
                     let mut label = String::new();
                     for referent in referrer.referents() {
                         if referent.target.ptr_eq(object) {
                             join_label(&mut label, &referent.label);
                         }
                     }
-                    (referrer, label)
+                    (referrer, position, label)
                 })
                 .collect()
         }
@@ -390,30 +412,42 @@ struct ReferenceCounts {
 }
 
 impl ReferenceCounts {
-    fn of(heap: &HeapGraph, objects: &[GcAny], caller: &HashMap<usize, usize>) -> Self {
+    fn of(heap: &HeapGraph, objects: &[GcAny], positions: &[Option<usize>], caller: &HashMap<usize, usize>) -> Self {
         let garbage: HashSet<usize> = gen_gc::garbage().iter().map(GcAny::addr).collect();
         let mut from_heap: Vec<Option<usize>> =
-            objects.iter().map(|object| heap.position(object).map(|i| heap.referrers_of(i).len())).collect();
+            positions.iter().map(|position| position.map(|i| heap.referrers_of(i).len())).collect();
         // References to leaves (and objects created since the snapshot) from tracked objects.
         let missing: HashMap<usize, usize> =
             from_heap.iter().enumerate().filter(|(_, n)| n.is_none()).map(|(i, _)| (objects[i].addr(), i)).collect();
         if !missing.is_empty() {
-            let mut counts = vec![0; objects.len()];
-            for referent in heap.objects().iter().flat_map(GcAny::referents) {
-                if let Some(&i) = missing.get(&referent.target.addr()) {
-                    counts[i] += 1;
+            /// Counts the references to the objects of `targets`.
+            struct CountReferences<'a> {
+                targets: &'a HashMap<usize, usize>,
+                counts: Vec<usize>,
+            }
+            impl rc_heap::Visitor for CountReferences<'_> {
+                fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
+                    if let Some(&i) = self.targets.get(&(edge.header().as_ptr() as usize)) {
+                        self.counts[i] += 1;
+                    }
                 }
             }
+            let mut visitor = CountReferences { targets: &missing, counts: vec![0; objects.len()] };
+            for object in heap.objects() {
+                // A dropped value refers to nothing.
+                let _ = object.trace_with(&mut visitor);
+            }
             for &i in missing.values() {
-                from_heap[i] = Some(counts[i]);
+                from_heap[i] = Some(visitor.counts[i]);
             }
         }
         let names = named_roots();
         let total = objects
             .iter()
-            .map(|object| {
+            .enumerate()
+            .map(|(k, object)| {
                 // The walk's handle, the snapshot's (tracked objects) and the caller's list.
-                let own = 1 + usize::from(heap.position(object).is_some());
+                let own = 1 + usize::from(positions[k].is_some());
                 let ignored = own + caller.get(&object.addr()).copied().unwrap_or(0);
                 object.strong_count().saturating_sub(ignored)
             })

@@ -14,7 +14,8 @@ use rustc_hash::FxHashMap;
 /// on each object, which [`HeapGraph::outside_refs`] counts out.
 pub struct HeapGraph {
     pub(crate) objects: Vec<GcAny>,
-    index: FxHashMap<usize, u32>,
+    /// Positions by address, built on the first [`HeapGraph::position`].
+    index: std::cell::OnceCell<FxHashMap<usize, u32>>,
     /// `referents[referent_start[i]..referent_start[i + 1]]`: what object `i` refers to, one
     /// entry per reference (an object referred to twice appears twice).
     referent_start: Vec<u32>,
@@ -44,31 +45,41 @@ impl Visitor for Addresses<'_> {
 impl HeapGraph {
     /// Every tracked object of this thread's heap and the references between them.
     pub fn snapshot() -> Self {
-        Self::of(gen_gc::get_objects(None).expect("no generation given"))
+        let graph = gen_gc::object_graph();
+        let objects = graph.objects;
+        let referent_start = graph.reference_start.iter().map(|&start| start as u32).collect();
+        Self::with_referents(objects, std::cell::OnceCell::new(), referent_start, graph.references)
     }
 
     /// The snapshot of `objects` and the references among them.
     pub(crate) fn of(objects: Vec<GcAny>) -> Self {
         assert!(u32::try_from(objects.len()).is_ok(), "more than 2^32 tracked objects");
-        let index: FxHashMap<usize, u32> = objects.iter().enumerate().map(|(i, o)| (o.addr(), i as u32)).collect();
+        let index = index_of(&objects);
         let mut referent_start = Vec::with_capacity(objects.len() + 1);
         let mut referents = Vec::new();
-        let mut in_degree = vec![0u32; objects.len()];
         let mut addresses = Vec::new();
         for object in &objects {
             referent_start.push(referents.len() as u32);
             addresses.clear();
             // A dropped value (legacy garbage after a finalizer) has no references.
             let _ = object.trace_with(&mut Addresses(&mut addresses));
-            for address in &addresses {
-                if let Some(&j) = index.get(address) {
-                    referents.push(j);
-                    in_degree[j as usize] += 1;
-                }
-            }
+            referents.extend(addresses.iter().filter_map(|address| index.get(address).copied()));
         }
         referent_start.push(referents.len() as u32);
-        // Referrers by counting sort: each object's slice, then fill in referent order.
+        Self::with_referents(objects, std::cell::OnceCell::from(index), referent_start, referents)
+    }
+
+    /// Completes a snapshot from its forward references: the referrers, by counting sort.
+    fn with_referents(
+        objects: Vec<GcAny>,
+        index: std::cell::OnceCell<FxHashMap<usize, u32>>,
+        referent_start: Vec<u32>,
+        referents: Vec<u32>,
+    ) -> Self {
+        let mut in_degree = vec![0u32; objects.len()];
+        for &j in &referents {
+            in_degree[j as usize] += 1;
+        }
         let mut referrer_start = Vec::with_capacity(objects.len() + 1);
         let mut total = 0u32;
         for degree in &in_degree {
@@ -105,7 +116,23 @@ impl HeapGraph {
     /// The position of `object` in the snapshot, `None` for a leaf or an object created
     /// after the snapshot.
     pub fn position(&self, object: &GcAny) -> Option<usize> {
-        self.index.get(&object.addr()).map(|&i| i as usize)
+        self.index.get_or_init(|| index_of(&self.objects)).get(&object.addr()).map(|&i| i as usize)
+    }
+
+    /// The positions of a few `objects`, in one pass over the snapshot unless its address
+    /// index is built already (a full index costs more than a pass for a few lookups).
+    pub(crate) fn positions_of(&self, objects: &[GcAny]) -> Vec<Option<usize>> {
+        if self.index.get().is_some() {
+            return objects.iter().map(|object| self.position(object)).collect();
+        }
+        let wanted: FxHashMap<usize, usize> = objects.iter().enumerate().map(|(k, o)| (o.addr(), k)).collect();
+        let mut found: FxHashMap<usize, usize> = FxHashMap::default();
+        for (i, object) in self.objects.iter().enumerate() {
+            if wanted.contains_key(&object.addr()) {
+                found.insert(object.addr(), i);
+            }
+        }
+        objects.iter().map(|object| found.get(&object.addr()).copied()).collect()
     }
 
     /// What object `i` refers to, one entry per reference.
@@ -133,4 +160,9 @@ impl HeapGraph {
     pub(crate) fn outside_refs_at(&self, i: usize) -> usize {
         self.objects[i].strong_count().saturating_sub(self.referrers_of(i).len() + 1)
     }
+}
+
+/// Positions of `objects` by address.
+fn index_of(objects: &[GcAny]) -> FxHashMap<usize, u32> {
+    objects.iter().enumerate().map(|(i, o)| (o.addr(), i as u32)).collect()
 }

@@ -1,0 +1,142 @@
+//! Every tracked object and the references among them, in one pass over the heap.
+//!
+//! Introspection tools (objgraph's graphs, chains, dominators) need the whole reference
+//! graph. Built from outside, that costs a hash-map lookup per reference to turn an address
+//! into an object number. Here each object's number is kept in its links' `prev` word while
+//! the graph is read, as a collection keeps `gc_refs` there, so a reference's target is found
+//! with one load; the links are restored before this returns.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use rc_heap::GcAny;
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
+
+use crate::collect::{for_each, list, list_len, report};
+use crate::install;
+use crate::state::{PERMANENT, State, with_state};
+
+/// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
+const NUMBERED: usize = 1;
+const NUMBER_SHIFT: u32 = 3;
+
+/// Every tracked object (`gc.get_objects()`) and, for each, the tracked objects it refers
+/// to, by position in `objects`.
+///
+/// `references[reference_start[i]..reference_start[i + 1]]` are the objects `objects[i]`
+/// refers to, one entry per reference, in the order its `Trace` reports them. References to
+/// untracked objects (leaves) are not included. The graph holds one handle on each object.
+#[derive(Debug, Default)]
+pub struct ObjectGraph {
+    /// The objects, in `get_objects()` order.
+    pub objects: Vec<GcAny>,
+    /// Where each object's references start in `references`; one more entry than objects.
+    pub reference_start: Vec<usize>,
+    /// The positions of the objects referred to.
+    pub references: Vec<u32>,
+}
+
+impl ObjectGraph {
+    /// The positions of the objects `objects[i]` refers to.
+    pub fn referents_of(&self, i: usize) -> &[u32] {
+        &self.references[self.reference_start[i]..self.reference_start[i + 1]]
+    }
+}
+
+/// Every tracked object of this thread's heap and the references among them, read in one
+/// walk over the heap (plus one to number the objects and one to restore the lists).
+///
+/// A value that cannot be traced now (mutably borrowed, or its `Trace` panics, which is
+/// reported like a panic during a collection) contributes no references. While the graph is
+/// read, a collection that user code requests (from a `Trace` implementation) does nothing,
+/// as during a collection.
+///
+/// # Panics
+/// With more than 2^32 tracked objects.
+pub fn object_graph() -> ObjectGraph {
+    install();
+    with_state(|state| {
+        /// Lets collections run again however `read_graph` ends.
+        struct Reading<'a>(&'a State, bool);
+        impl Drop for Reading<'_> {
+            fn drop(&mut self) {
+                self.0.collecting.set(self.1);
+            }
+        }
+        let _reading = Reading(state, state.collecting.replace(true));
+        read_graph(state)
+    })
+}
+
+fn read_graph(state: &State) -> ObjectGraph {
+    // Counted first: nothing may stop the walks between numbering and restoring.
+    let total: usize = (0..=PERMANENT).map(|index| list_len(list(index))).sum();
+    assert!(u32::try_from(total).is_ok(), "more than 2^32 tracked objects");
+    let mut objects: Vec<GcAny> = Vec::with_capacity(total);
+    for index in 0..=PERMANENT {
+        for_each(list(index), |header| {
+            let links = links_of(header);
+            debug_assert_eq!(links.prev_word() & NUMBERED, 0, "links at rest hold no collector bits");
+            links.set_prev_word((objects.len() << NUMBER_SHIFT) | NUMBERED);
+            // SAFETY: objects in the heap's lists are alive and not queued to die.
+            objects.push(unsafe { raw::handle(header) });
+        });
+    }
+    // The lists are only walked forward (through `next`) until `restore_links`, and no
+    // user code but `Trace` implementations runs in between, which may not change the heap.
+    let mut reference_start = Vec::with_capacity(objects.len() + 1);
+    let mut references = Vec::new();
+    let mut edges = EdgeList::new();
+    // Panics are reported once the links are restored: the debug writer is user code.
+    let mut panics: Vec<(NonNull<ObjHeader>, Panic)> = Vec::new();
+    for object in &objects {
+        reference_start.push(references.len());
+        edges.clear();
+        // SAFETY: listed objects are alive with their values intact.
+        let traced = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace_tracked(object.header(), &mut edges) }));
+        match traced {
+            Ok(()) => {
+                for &target in edges.edges() {
+                    let word = links_of(target).prev_word();
+                    if word & NUMBERED != 0 {
+                        references.push((word >> NUMBER_SHIFT) as u32);
+                    }
+                }
+            }
+            Err(panic) => panics.push((object.header(), panic)),
+        }
+    }
+    reference_start.push(references.len());
+    for index in 0..=PERMANENT {
+        restore_links(list(index));
+    }
+    for (header, panic) in panics {
+        // SAFETY: the object is alive: `objects` holds it.
+        let name = unsafe { raw::type_info(header) }.short_name();
+        report(state, &format!("<{name}>'s Trace impl"), &panic);
+    }
+    ObjectGraph { objects, reference_start, references }
+}
+
+/// Makes each element's `prev` word the link to the element before it again.
+fn restore_links(sentinel: &Links) {
+    let end: *const Links = sentinel;
+    let mut prev = end;
+    let mut cursor = sentinel.next();
+    while cursor != end {
+        // SAFETY: the list is a valid circular list through `next`; its elements are the
+        // links of live tracked objects.
+        unsafe {
+            (*cursor).set_prev_tagged(prev, 0);
+            prev = cursor;
+            cursor = (*cursor).next();
+        }
+    }
+    sentinel.set_prev(prev);
+}
+
+fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
+    // SAFETY: only tracked objects are traced into an `EdgeList` or listed; their links are
+    // in front of the header and live as long as the object, which outlives this use.
+    unsafe { Links::of(header).as_ref() }
+}
