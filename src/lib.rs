@@ -9,7 +9,8 @@
 //! | generational cycle collector, Python's `gc` API | [`gen_gc`] | available |
 //! | `WeakSet`, `WeakValueDictionary`, `WeakKeyDictionary`, `finalize`, proxies | [`weak_collections`] | available |
 //! | objgraph's counts, growth, new ids, leaking objects, reference chains | [`objgraph`] | available |
-//! | objgraph's graphs (DOT, SVG) | [`objgraph`] | not yet |
+//! | objgraph's graphs (DOT; SVG with or without Graphviz), named roots | [`objgraph`] | available |
+//! | retained size, cycles among garbage, JSON heap snapshots and diffs, counts by allocation site | [`objgraph`] | available |
 //!
 //! ```
 //! use cyclegc::{Gc, Weak};
