@@ -304,9 +304,35 @@ fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
 /// Objects in no list (whose values a collection dropped while a handle still held them) are
 /// outside the set. Returns how many objects were examined.
 fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
-    let end: *const Links = young;
     let mut candidates = 0;
-    let mut cursor = young.next();
+    trace_each(
+        state,
+        young,
+        edges,
+        |links, header| {
+            candidates += 1;
+            if links.prev_word() & COLLECTING == 0 {
+                init_refs(links, header);
+            }
+        },
+        |header, edges| subtract_edges_of_set(state, header, edges),
+    );
+    candidates
+}
+
+/// Traces every object of `list` in order: `before` sees each object first, then `count`
+/// its edges. One `catch_unwind` covers the walk; a `Trace` that panics makes its object
+/// untraceable (`count` gets no edges and the mark) and the walk goes on after it.
+#[inline(always)]
+fn trace_each(
+    state: &State,
+    list: &Links,
+    edges: &mut EdgeList,
+    mut before: impl FnMut(&Links, NonNull<ObjHeader>),
+    mut count: impl FnMut(NonNull<ObjHeader>, &EdgeList),
+) {
+    let end: *const Links = list;
+    let mut cursor = list.next();
     while cursor != end {
         let result = catch_unwind(AssertUnwindSafe(|| {
             while cursor != end {
@@ -314,29 +340,25 @@ fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) 
                 // tracked object whose value is intact; `next` links stay valid while the
                 // collector keeps counts in `prev`.
                 unsafe {
-                    candidates += 1;
                     let header = Links::header(cursor);
-                    if (*cursor).prev_word() & COLLECTING == 0 {
-                        init_refs(&*cursor, header);
-                    }
+                    before(&*cursor, header);
                     edges.clear();
                     raw::trace_tracked(header, edges);
-                    subtract_edges_of_set(state, header, edges);
+                    count(header, edges);
                     cursor = (*cursor).next();
                 }
             }
         }));
         if let Err(panic) = result {
-            // SAFETY: `cursor` is the element whose `Trace` panicked, as above; it was
-            // counted and its count set before it was traced.
+            // SAFETY: `cursor` is the element whose `Trace` panicked, as above; `before` saw
+            // it already.
             let header = unsafe { Links::header(cursor) };
             trace_panicked(state, header, &panic, edges);
-            subtract_edges_of_set(state, header, edges);
+            count(header, edges);
             // SAFETY: as above.
             cursor = unsafe { (*cursor).next() };
         }
     }
-    candidates
 }
 
 /// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in a list whose count is not
@@ -369,32 +391,7 @@ fn subtract_edges_of_set(state: &State, header: NonNull<ObjHeader>, edges: &Edge
 /// whatever its count says. One `catch_unwind` covers the walk; a `Trace` that panics makes
 /// its object untraceable and the walk goes on after it.
 fn subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) {
-    let end: *const Links = young;
-    let mut cursor = young.next();
-    while cursor != end {
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            while cursor != end {
-                // SAFETY: every element of the list but the sentinel is the links of a live
-                // tracked object whose value is intact; `next` links stay valid while the
-                // collector keeps counts in `prev`.
-                unsafe {
-                    let header = Links::header(cursor);
-                    edges.clear();
-                    raw::trace_tracked(header, edges);
-                    subtract_edges(state, header, edges);
-                    cursor = (*cursor).next();
-                }
-            }
-        }));
-        if let Err(panic) = result {
-            // SAFETY: `cursor` is the element whose `Trace` panicked, as above.
-            let header = unsafe { Links::header(cursor) };
-            trace_panicked(state, header, &panic, edges);
-            subtract_edges(state, header, edges);
-            // SAFETY: as above.
-            cursor = unsafe { (*cursor).next() };
-        }
-    }
+    trace_each(state, young, edges, |_, _| {}, |header, edges| subtract_edges(state, header, edges));
 }
 
 /// The edges of `header` have been traced into `edges`: counts them off their targets.
