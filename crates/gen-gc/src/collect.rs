@@ -505,14 +505,17 @@ fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
             let next = links.next();
             // SAFETY: the object is in `unreachable`, a valid list (see `move_unreachable`);
             // its neighbours are that list's elements or sentinel, and `young`'s tail is a
-            // live element or the sentinel.
+            // live element or the sentinel. The pointer linked in comes from the header, so
+            // it carries the whole object's provenance (the list leads back to the header),
+            // not only the `&Links`'s.
             unsafe {
+                let node = Links::of(child).as_ptr();
                 (*prev).set_next(next);
                 (*next).set_prev(prev);
                 let tail = young.prev();
-                (*tail).set_next(links);
+                (*tail).set_next(node);
                 links.set_next(young);
-                young.set_prev(links);
+                young.set_prev(node);
             }
             links.set_prev_word(ONE_REF | COLLECTING);
             back += 1;
