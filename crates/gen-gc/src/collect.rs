@@ -269,6 +269,8 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 /// nothing outside it reaches, takes them out of the list and, with `hold`, holds them (no
 /// user code runs in between). Returns them and how many objects were examined.
 fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bool) -> (Unreachable, usize) {
+    // Reports of broken or panicking `Trace`s wait until the lists are whole again.
+    let _deferred = state.defer_debug_lines();
     // SAFETY: the permanent generation's sentinel is a valid list.
     let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
     let candidates = if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {

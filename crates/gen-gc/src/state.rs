@@ -87,6 +87,9 @@ pub(crate) struct State {
     pub(crate) callbacks: RefCell<Vec<(CallbackId, Callback)>>,
     next_callback: Cell<u64>,
     writer: RefCell<Option<Box<dyn Write>>>,
+    /// Lines kept for later while the lists hold counts instead of links: the writer (and a
+    /// `tracing` subscriber) is user code, which may drop or create objects.
+    deferred: RefCell<Option<Vec<String>>>,
 }
 
 /// CPython's default thresholds.
@@ -108,6 +111,7 @@ impl State {
             callbacks: RefCell::new(Vec::new()),
             next_callback: Cell::new(0),
             writer: RefCell::new(None),
+            deferred: RefCell::new(None),
         }
     }
 
@@ -134,6 +138,10 @@ impl State {
 
     /// Writes one debug line to the configured writer (stderr by default).
     pub(crate) fn debug_line(&self, line: std::fmt::Arguments<'_>) {
+        if let Some(deferred) = self.deferred.borrow_mut().as_mut() {
+            deferred.push(line.to_string());
+            return;
+        }
         #[cfg(feature = "tracing")]
         tracing::debug!(target: "gen_gc", "{}", line);
         let mut writer = self.writer.borrow_mut();
@@ -142,6 +150,13 @@ impl State {
             None => writeln!(std::io::stderr(), "{line}"),
         };
         drop(result);
+    }
+
+    /// Keeps debug lines until the returned guard is dropped, then writes them: for the
+    /// walks during which the lists hold counts instead of links.
+    pub(crate) fn defer_debug_lines(&self) -> DeferredLines<'_> {
+        *self.deferred.borrow_mut() = Some(Vec::new());
+        DeferredLines(self)
     }
 
     pub(crate) fn set_writer(&self, writer: Option<Box<dyn Write>>) {
@@ -180,5 +195,17 @@ thread_local!(static SET_UP: Cell<bool> = const { Cell::new(false) });
 fn ensure_thread_set_up(state: &State) {
     if !SET_UP.with(|set_up| set_up.replace(true)) {
         state.update_young_limit();
+    }
+}
+
+/// Writes the debug lines kept by [`State::defer_debug_lines`] when dropped.
+pub(crate) struct DeferredLines<'a>(&'a State);
+
+impl Drop for DeferredLines<'_> {
+    fn drop(&mut self) {
+        let lines = self.0.deferred.borrow_mut().take();
+        for line in lines.into_iter().flatten() {
+            self.0.debug_line(format_args!("{line}"));
+        }
     }
 }
