@@ -533,21 +533,7 @@ fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
 /// whatever its count says.
 fn subtract_internal_refs(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
     trace(state, header, edges);
-    if edges.is_untraceable() {
-        let links = links_of(header);
-        links.set_prev_word(links.prev_word() + ONE_REF);
-    }
-    for &child in edges.edges() {
-        let links = links_of(child);
-        let word = links.prev_word();
-        if word & COLLECTING != 0 {
-            if word >> REFS_SHIFT == 0 {
-                broken_trace(state, header, child);
-            } else {
-                links.set_prev_word(word - ONE_REF);
-            }
-        }
-    }
+    subtract_edges(state, header, edges);
 }
 
 /// If `header` is still referenced from outside the examined set, marks it and everything it
