@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use rc_heap::GcAny;
 
-use crate::collect::{collect_with_callbacks, for_each, list, list_len};
+use crate::collect::{collect_with_callbacks, for_each, links_of, list, list_len};
 use crate::state::{
     CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, PERMANENT, Phase, try_with_state,
     with_state,
@@ -189,6 +189,11 @@ pub fn is_finalized(object: &GcAny) -> bool {
 /// collection examines.
 pub fn freeze() {
     install();
+    // Frozen objects are no longer young.
+    for_each(list(rc_heap::raw::YOUNG), |header| {
+        let links = links_of(header);
+        links.set_prev_tagged(links.prev(), 0);
+    });
     for index in 0..NUM_GENERATIONS {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { rc_heap::raw::Links::splice_all(list(index), list(PERMANENT)) };

@@ -142,7 +142,7 @@ pub(crate) fn for_each(sentinel: &Links, mut f: impl FnMut(NonNull<ObjHeader>)) 
     }
 }
 
-fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
+pub(crate) fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
     // SAFETY: only tracked objects are in the collector's lists and sets; their links are in
     // front of the header and live as long as the object, which outlives this use.
     unsafe { Links::of(header).as_ref() }
@@ -195,15 +195,17 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         find_unreachable(state, young, &mut edges, !legacy);
 
     // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
+    // Every examined object that is not unreachable is still in `young`.
+    let survivors = candidates - unreachable.len();
     if generation + 1 < NUM_GENERATIONS {
         if generation == NUM_GENERATIONS - 2 {
-            state.long_lived_pending.set(state.long_lived_pending.get() + list_len(young));
+            state.long_lived_pending.set(state.long_lived_pending.get() + survivors);
         }
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { Links::splice_all(young, list(generation + 1)) };
     } else {
         state.long_lived_pending.set(0);
-        state.long_lived_total.set(list_len(young));
+        state.long_lived_total.set(survivors);
     }
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
 
@@ -273,9 +275,12 @@ fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bo
     let _deferred = state.defer_debug_lines();
     // SAFETY: the permanent generation's sentinel is a valid list.
     let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
-    let candidates = if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
+    let candidates = if std::ptr::eq(young, list(raw::YOUNG)) {
+        // The young generation alone: its objects carry the `IN_YOUNG` bit.
+        update_and_subtract_refs::<true>(state, young, edges)
+    } else if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
         // A full collection with nothing frozen examines every object in a list.
-        update_and_subtract_refs(state, young, edges)
+        update_and_subtract_refs::<false>(state, young, edges)
     } else {
         let mut candidates = 0;
         for_each(young, |header| {
@@ -300,12 +305,19 @@ fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
     word
 }
 
-/// `update_refs` and `subtract_refs` in one walk, for a collection that examines every object
-/// in a list: then an object belongs to the examined set exactly when it is in a list, so an
-/// edge to an object the walk has not reached yet can set that object's count up first.
-/// Objects in no list (whose values a collection dropped while a handle still held them) are
-/// outside the set. Returns how many objects were examined.
-fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
+/// `update_refs` and `subtract_refs` in one walk, for a collection that can tell from an
+/// object's links whether it belongs to the examined set before the walk reaches it, so that
+/// an edge to an object not reached yet can set that object's count up first:
+///
+/// - `YOUNG_ONLY`, a collection of the young generation alone: the objects with the
+///   [`IN_YOUNG`](raw::IN_YOUNG) bit (an object of the generation without it is only counted
+///   from its own turn on, which can keep it, never free it wrongly);
+/// - otherwise, a collection that examines every object in a list: objects in a list.
+///   Objects in no list (whose values a collection dropped while a handle still held them)
+///   are outside the set.
+///
+/// Returns how many objects were examined.
+fn update_and_subtract_refs<const YOUNG_ONLY: bool>(state: &State, young: &Links, edges: &mut EdgeList) -> usize {
     let mut candidates = 0;
     trace_each(
         state,
@@ -317,7 +329,7 @@ fn update_and_subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) 
                 init_refs(links, header);
             }
         },
-        |header, edges| subtract_edges_of_set(state, header, edges),
+        |header, edges| subtract_edges_of_set::<YOUNG_ONLY>(state, header, edges),
     );
     candidates
 }
@@ -363,10 +375,10 @@ fn trace_each(
     }
 }
 
-/// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in a list whose count is not
+/// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in the set whose count is not
 /// set yet gets it set first.
 #[inline]
-fn subtract_edges_of_set(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+fn subtract_edges_of_set<const YOUNG_ONLY: bool>(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
     if edges.is_untraceable() {
         let links = links_of(header);
         links.set_prev_word(links.prev_word() + ONE_REF);
@@ -375,7 +387,9 @@ fn subtract_edges_of_set(state: &State, header: NonNull<ObjHeader>, edges: &Edge
         let links = links_of(child);
         let mut word = links.prev_word();
         if word & COLLECTING == 0 {
-            if !links.is_linked() {
+            // Not counted yet: a link word, whose bits are the heap's.
+            let member = if YOUNG_ONLY { word & raw::IN_YOUNG != 0 } else { links.is_linked() };
+            if !member {
                 continue;
             }
             word = init_refs(links, child);

@@ -76,7 +76,7 @@ fn read_graph(state: &State) -> ObjectGraph {
     for index in 0..=PERMANENT {
         for_each(list(index), |header| {
             let links = links_of(header);
-            debug_assert_eq!(links.prev_word() & NUMBERED, 0, "links at rest hold no collector bits");
+            debug_assert_eq!(links.prev_word() & NUMBERED, 0, "links at rest hold no count");
             links.set_prev_word((objects.len() << NUMBER_SHIFT) | NUMBERED);
             // SAFETY: objects in the heap's lists are alive and not queued to die.
             objects.push(unsafe { raw::handle(header) });
@@ -108,7 +108,7 @@ fn read_graph(state: &State) -> ObjectGraph {
     }
     reference_start.push(references.len());
     for index in 0..=PERMANENT {
-        restore_links(list(index));
+        restore_links(list(index), if index == raw::YOUNG { raw::IN_YOUNG } else { 0 });
     }
     for (header, panic) in panics {
         // SAFETY: the object is alive: `objects` holds it.
@@ -118,8 +118,8 @@ fn read_graph(state: &State) -> ObjectGraph {
     ObjectGraph { objects, reference_start, references }
 }
 
-/// Makes each element's `prev` word the link to the element before it again.
-fn restore_links(sentinel: &Links) {
+/// Makes each element's `prev` word the link to the element before it again, with `bits`.
+fn restore_links(sentinel: &Links, bits: usize) {
     let end: *const Links = sentinel;
     let mut prev = end;
     let mut cursor = sentinel.next();
@@ -127,7 +127,7 @@ fn restore_links(sentinel: &Links) {
         // SAFETY: the list is a valid circular list through `next`; its elements are the
         // links of live tracked objects.
         unsafe {
-            (*cursor).set_prev_tagged(prev, 0);
+            (*cursor).set_prev_tagged(prev, bits);
             prev = cursor;
             cursor = (*cursor).next();
         }

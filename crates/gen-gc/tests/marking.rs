@@ -1,4 +1,5 @@
-//! The collector's own cases, beyond the ports of CPython's tests: paths of the marking walk.
+//! The collector's own cases, beyond the ports of CPython's tests: paths of the counting and
+//! marking walks.
 
 #![allow(unsafe_code, reason = "a hand-written Trace that panics")]
 
@@ -81,6 +82,85 @@ fn a_debug_writer_that_changes_the_heap_sees_whole_lists() {
     assert_eq!(gen_gc::collect(), 0, "the lists are whole");
     gen_gc::set_debug_output(None);
     drop((exploding, more, neighbours));
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}
+
+/// A 2-cycle of new objects, with references into and out of the young generation around it.
+fn young_cycle_among_old_objects() -> (Gc<Node>, Gc<Node>, cyclegc::Weak<Node>) {
+    let old = node();
+    let old_target = node();
+    gen_gc::collect();
+    // Young, held only by an old object: it must survive a young collection.
+    let held_by_old = node();
+    old.next.borrow_mut().push(held_by_old.clone());
+    // Young garbage that refers to an old object.
+    let a = node();
+    let b = node();
+    a.next.borrow_mut().push(b.clone());
+    b.next.borrow_mut().push(a.clone());
+    a.next.borrow_mut().push(old_target.clone());
+    let watch = Gc::downgrade(&held_by_old);
+    drop((held_by_old, a, b));
+    (old, old_target, watch)
+}
+
+/// A young collection counts references among young objects in the same walk that sets
+/// their counts; references to and from older objects stay out of it.
+#[test]
+fn a_young_collection_frees_young_cycles_and_keeps_what_old_objects_hold() {
+    gen_gc::disable();
+    let (old, old_target, watch) = young_cycle_among_old_objects();
+    assert_eq!(gen_gc::collect_generation(0), Ok(2));
+    assert!(watch.upgrade().is_some(), "held by an old object");
+    assert_eq!(Gc::strong_count(&old_target), 1, "the cycle's reference to it is gone");
+    assert_eq!(gen_gc::get_objects(Some(1)).unwrap().len(), 1, "the survivor was promoted");
+    assert_eq!(gen_gc::collect_generation(0), Ok(0));
+    drop((old, old_target));
+    assert!(watch.upgrade().is_none());
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}
+
+/// Reading the object graph numbers the objects in their links and restores them, young
+/// objects as young: a young collection right after still finds a young cycle.
+#[test]
+fn young_objects_stay_young_through_object_graph() {
+    gen_gc::disable();
+    let (old, old_target, watch) = young_cycle_among_old_objects();
+    let graph = gen_gc::object_graph();
+    assert_eq!(graph.objects.len(), 5);
+    drop(graph);
+    assert_eq!(gen_gc::collect_generation(0), Ok(2));
+    assert!(watch.upgrade().is_some());
+    drop((old, old_target));
+    gen_gc::enable();
+}
+
+/// Frozen objects are no longer young: a young collection that meets references to them
+/// leaves their links alone, and they unlink cleanly later.
+#[test]
+fn a_young_collection_leaves_frozen_objects_alone() {
+    gen_gc::disable();
+    let frozen: Vec<Gc<Node>> = (0..4).map(|_| node()).collect();
+    frozen[0].next.borrow_mut().push(frozen[1].clone());
+    gen_gc::freeze();
+    assert_eq!(gen_gc::get_freeze_count(), 4);
+    let young = node();
+    young.next.borrow_mut().extend(frozen.iter().cloned());
+    let a = node();
+    let b = node();
+    a.next.borrow_mut().push(b.clone());
+    b.next.borrow_mut().push(a.clone());
+    a.next.borrow_mut().push(frozen[2].clone());
+    drop((a, b));
+    assert_eq!(gen_gc::collect_generation(0), Ok(2));
+    assert_eq!(gen_gc::get_freeze_count(), 4);
+    drop(young);
+    drop(frozen);
+    assert_eq!(gen_gc::get_freeze_count(), 0, "every frozen object unlinked from the permanent generation");
+    gen_gc::unfreeze();
+    assert_eq!(gen_gc::collect(), 0);
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
     gen_gc::enable();
 }

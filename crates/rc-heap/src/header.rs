@@ -50,6 +50,11 @@
 //!   collector has taken it out). The low three bits of `prev` belong to the collector,
 //!   which may also keep other data in `prev` while it runs, as CPython keeps `gc_refs`
 //!   there; it restores the link before user code can observe a list.
+//!   - [`IN_YOUNG`]: set when the heap links an object into the young list (a new or a
+//!     resurrected object). An object with the bit set is in the young list: whoever moves
+//!     it elsewhere clears the bit first, or rewrites the word (a collection does, for every
+//!     object it examines). The converse need not hold: an object of the young list
+//!     without the bit only makes a young collection keep more than it could.
 //!
 //! Tagged words are pointers changed with `map_addr`, never integers cast back to pointers,
 //! so every pointer keeps its provenance: Miri runs the tests with `-Zmiri-strict-provenance`.
@@ -288,11 +293,21 @@ impl Links {
     /// while linked.
     #[inline]
     pub unsafe fn insert_before(&self, node: NonNull<Links>) {
+        // SAFETY: the caller's contract; `node`'s bits stay as they are.
+        unsafe { self.insert_tagged(node, node.as_ref().prev_word() & PREV_BITS) }
+    }
+
+    /// [`Links::insert_before`], with `bits` (within [`PREV_BITS`]) as `node`'s low bits.
+    ///
+    /// # Safety
+    /// As for [`Links::insert_before`].
+    #[inline]
+    pub unsafe fn insert_tagged(&self, node: NonNull<Links>, bits: usize) {
         let tail = self.prev();
         // SAFETY: the caller guarantees `node` points to live links.
         let links = unsafe { node.as_ref() };
         links.set_next(self);
-        links.set_prev_tagged(tail, links.prev_word() & PREV_BITS);
+        links.set_prev_tagged(tail, bits);
         // SAFETY: `tail` is an element of the same valid list (caller's contract), so it
         // points to a live `Links`.
         unsafe { (*tail).set_next(node.as_ptr()) };
@@ -366,6 +381,12 @@ impl Links {
 
 /// Low bits of `Links::prev` that the collector may use.
 pub const PREV_BITS: usize = 7;
+
+/// The bit of `Links::prev` that says, while no collection runs, that the object is in the
+/// young list (see the invariants at the top of `header.rs`). A collection of the young
+/// generation reads it to tell a reference into the generation from one out of it before it
+/// has walked the generation.
+pub const IN_YOUNG: usize = 2;
 
 /// Where things are in a tracked allocation of `GcBox<T>`.
 pub(crate) struct TrackedLayout<T>(std::marker::PhantomData<T>);

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use slotmap::SlotMap;
 
 use crate::ObjectId;
-use crate::header::{Links, ObjHeader, flags};
+use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
 use crate::weak::WeakSlot;
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
@@ -156,7 +156,7 @@ pub(crate) fn link_new(links: NonNull<Links>) {
         }
         // SAFETY: `set_up` has made the sentinel a circular list (the trigger is zero until
         // then); `links` belongs to a new object that is in no list.
-        unsafe { heap.lists[YOUNG].insert_before(links) };
+        unsafe { heap.lists[YOUNG].insert_tagged(links, IN_YOUNG) };
     });
 }
 
@@ -275,7 +275,7 @@ pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
         heap.young_count.set(heap.young_count.get() + 1);
         // SAFETY: the sentinel is a valid list (`list` sets it up) and the resurrected
         // object was unlinked when it began to die.
-        unsafe { heap.list(YOUNG).insert_before(links) };
+        unsafe { heap.list(YOUNG).insert_tagged(links, IN_YOUNG) };
     });
 }
 

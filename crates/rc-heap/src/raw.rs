@@ -17,7 +17,7 @@
 
 use std::ptr::NonNull;
 
-pub use crate::header::{Links, ObjHeader, PREV_BITS};
+pub use crate::header::{IN_YOUNG, Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
     LISTS, YOUNG, collect_hook_installed, is_torn_down, list, on_teardown, set_collect_hook, set_young_count,
     set_young_limit, weak_callbacks_pending, young_count,
