@@ -191,12 +191,15 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 
     let mut edges = EdgeList::new();
     let legacy = state.policy.get() == FinalizerPolicy::Legacy;
-    let (Unreachable { objects: unreachable, any_weak, any_finalizer }, candidates) =
-        find_unreachable(state, young, &mut edges, !legacy);
+    // The garbage is kept in this list until it is freed; the sentinel stays here, where it
+    // does not move.
+    let unreachable = Links::new_sentinel();
+    unreachable.init_sentinel();
+    let Found { count, any_weak, any_finalizer, candidates } = find_unreachable(state, young, &unreachable, &mut edges);
 
     // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
     // Every examined object that is not unreachable is still in `young`.
-    let survivors = candidates - unreachable.len();
+    let survivors = candidates - count;
     if generation + 1 < NUM_GENERATIONS {
         if generation == NUM_GENERATIONS - 2 {
             state.long_lived_pending.set(state.long_lived_pending.get() + survivors);
@@ -210,50 +213,46 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
 
     // Legacy policy: finalizer objects and all they reach are uncollectable.
-    let (unreachable, uncollectable) =
-        if legacy { split_legacy_finalizers(state, unreachable, &mut edges) } else { (unreachable, Vec::new()) };
-    for &header in &uncollectable {
-        if debug.contains(DebugFlags::UNCOLLECTABLE) {
-            state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
-        }
-        // As CPython: `garbage` gets the objects with finalizers (everything, with SAVEALL);
-        // what they reach stays alive through them.
-        // SAFETY: an unreachable object is alive (its cycle holds it) and in no list.
-        unsafe {
-            old.insert_before(Links::of(header));
-            if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
-                state.garbage.borrow_mut().push(raw::handle(header));
+    let mut uncollectable = 0;
+    if legacy {
+        let (collectable, found) = split_legacy_finalizers(state, take_list(&unreachable, count), &mut edges);
+        uncollectable = found.len();
+        link_all(&unreachable, &collectable);
+        for header in found {
+            if debug.contains(DebugFlags::UNCOLLECTABLE) {
+                state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
+            }
+            // As CPython: `garbage` gets the objects with finalizers (everything, with
+            // SAVEALL); what they reach stays alive through them.
+            // SAFETY: an unreachable object is alive (its cycle holds it), held, and in no
+            // list once taken out.
+            unsafe {
+                old.insert_before(Links::of(header));
+                if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
+                    state.garbage.borrow_mut().push(raw::handle(header));
+                }
+                raw::release(header);
             }
         }
     }
+    let collected = count - uncollectable;
 
-    // From here on user code runs: the garbage is held, so that no count reaching zero frees
-    // it (`take_unreachable` held it, or, under the legacy policy, here after the split).
-    if legacy {
-        for &header in &unreachable {
-            // SAFETY: unreachable objects are alive, tracked and not queued.
-            unsafe { raw::hold(header) };
-        }
-    }
+    // From here on user code runs: the garbage is held (`move_unreachable` held it), so that
+    // no count reaching zero frees it, and only this function takes objects out of the list.
     if any_weak {
         clear_weak_refs(state, &unreachable);
     }
     if debug.contains(DebugFlags::COLLECTABLE) {
-        for &header in &unreachable {
-            state.debug_line(format_args!("gc: collectable {}", object_repr(header)));
-        }
+        for_each(&unreachable, |header| state.debug_line(format_args!("gc: collectable {}", object_repr(header))));
     }
-    let collected = unreachable.len();
     // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
     // held objects are not handed out), so without one the recount is skipped.
-    let garbage = if any_finalizer && run_finalizers(state, &unreachable) {
-        resurrect(state, unreachable, old, &mut edges)
-    } else {
-        unreachable
-    };
+    if any_finalizer && run_finalizers(state, &unreachable) {
+        resurrect(state, &unreachable, collected, old, &mut edges);
+    }
 
     if debug.contains(DebugFlags::SAVEALL) {
-        for &header in &garbage {
+        for header in take_list(&unreachable, collected) {
             // SAFETY: held objects are alive and, once taken out, in no list.
             unsafe {
                 state.garbage.borrow_mut().push(raw::handle(header));
@@ -262,15 +261,15 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             }
         }
     } else {
-        delete(state, &garbage);
+        delete(state, &unreachable);
     }
-    (Outcome { collected, uncollectable: uncollectable.len() }, candidates)
+    (Outcome { collected, uncollectable }, candidates)
 }
 
-/// `update_refs`, `subtract_refs` and `move_unreachable`: finds the objects of `young` that
-/// nothing outside it reaches, takes them out of the list and, with `hold`, holds them (no
-/// user code runs in between). Returns them and how many objects were examined.
-fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bool) -> (Unreachable, usize) {
+/// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that
+/// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code
+/// runs in between.
+fn find_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
     // Reports of broken or panicking `Trace`s wait until the lists are whole again.
     let _deferred = state.defer_debug_lines();
     // SAFETY: the permanent generation's sentinel is a valid list.
@@ -290,10 +289,7 @@ fn find_unreachable(state: &State, young: &Links, edges: &mut EdgeList, hold: bo
         subtract_refs(state, young, edges);
         candidates
     };
-    let unreachable = Links::new_sentinel();
-    unreachable.init_sentinel();
-    let count = move_unreachable(state, young, &unreachable, edges);
-    (take_unreachable(&unreachable, count, hold), candidates)
+    Found { candidates, ..move_unreachable(state, young, unreachable, edges) }
 }
 
 /// `gc_refs = refcount`, and the object joins the examined set.
@@ -448,12 +444,11 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// again. An object at zero moves to `unreachable` for now. A reachable object leaves the set
 /// (its `prev` word becomes its list link again), so the walk restores `young`'s `prev`
 /// links as it goes. In `unreachable`, the `prev` word is the link with `COLLECTING |
-/// TENTATIVE` in its low bits.
+/// TENTATIVE` in its low bits, and the object is held (an object brought back is released).
 ///
-/// Returns how many objects `unreachable` holds at the end (a capacity hint for the vector
-/// that takes them).
-fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> usize {
-    let mut count: usize = 0;
+/// Returns how many objects `unreachable` holds at the end, and what they need.
+fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
+    let mut found = Found::default();
     let end: *const Links = young;
     let mut prev: *const Links = end;
     // SAFETY (for the whole function): `young` and `unreachable` are valid lists whose
@@ -469,7 +464,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                     if word >> REFS_SHIFT > 0 {
                         edges.clear();
                         raw::trace_tracked(Links::header(cursor), edges);
-                        count = count.saturating_sub(mark_reached(young, edges));
+                        found.count -= mark_reached(young, edges);
                         (*cursor).set_prev_tagged(prev, 0);
                         prev = cursor;
                     } else {
@@ -480,7 +475,11 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         (*cursor).set_next(unreachable);
                         (*cursor).set_prev_tagged(tail, COLLECTING | TENTATIVE);
                         unreachable.set_prev(cursor);
-                        count += 1;
+                        let header = Links::header(cursor);
+                        raw::hold(header);
+                        found.any_weak |= raw::may_have_weak_refs(header);
+                        found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+                        found.count += 1;
                     }
                     cursor = (*prev).next();
                 }
@@ -500,7 +499,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
         }
     }
     young.set_prev(prev);
-    count
+    found
 }
 
 /// The targets of a reachable object's edges are reachable too.
@@ -532,6 +531,7 @@ fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
                 (*tail).set_next(node);
                 links.set_next(young);
                 young.set_prev(node);
+                raw::unhold(child);
             }
             links.set_prev_word(ONE_REF | COLLECTING);
             back += 1;
@@ -592,20 +592,22 @@ fn mark_from(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut Edg
     }
 }
 
-/// The objects a collection found unreachable, and what the later steps need to know of
-/// them, gathered in the same walk.
-struct Unreachable {
-    objects: Vec<NonNull<ObjHeader>>,
+/// What the walks found: how many objects they examined and how many they moved to the
+/// unreachable list, and what the later steps need to know of those.
+#[derive(Default)]
+struct Found {
+    candidates: usize,
+    count: usize,
     /// Some object may have weak references.
     any_weak: bool,
     /// Some object has a finalizer that has not run.
     any_finalizer: bool,
 }
 
-/// Empties the list `move_unreachable` built, unlinking each object and, with `hold`,
-/// holding it, and notes what the later steps need to know of them.
-fn take_unreachable(list: &Links, count: usize, hold: bool) -> Unreachable {
-    let mut unreachable = Unreachable { objects: Vec::with_capacity(count), any_weak: false, any_finalizer: false };
+/// Empties a list of the collector's own (the unreachable objects), unlinking each object,
+/// and returns them in order.
+fn take_list(list: &Links, capacity: usize) -> Vec<NonNull<ObjHeader>> {
+    let mut objects = Vec::with_capacity(capacity);
     let end: *const Links = list;
     let mut cursor = list.next();
     while cursor != end {
@@ -615,18 +617,20 @@ fn take_unreachable(list: &Links, count: usize, hold: bool) -> Unreachable {
             let next = (*cursor).next();
             (*cursor).set_next(std::ptr::null());
             (*cursor).set_prev_word(0);
-            let header = Links::header(cursor);
-            unreachable.any_weak |= raw::may_have_weak_refs(header);
-            unreachable.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
-            if hold {
-                raw::hold(header);
-            }
-            unreachable.objects.push(header);
+            objects.push(Links::header(cursor));
             cursor = next;
         }
     }
     list.init_sentinel();
-    unreachable
+    objects
+}
+
+/// Appends objects that are in no list to a list of the collector's own.
+fn link_all(list: &Links, objects: &[NonNull<ObjHeader>]) {
+    for &header in objects {
+        // SAFETY: the objects are alive, tracked and in no list; `list` is a valid list.
+        unsafe { list.insert_before(Links::of(header)) };
+    }
 }
 
 /// Legacy policy: splits off the objects with finalizers and everything they reach.
@@ -660,15 +664,15 @@ fn split_legacy_finalizers(
 
 /// Marks the weak references held by garbage (their callbacks must not run), clears every
 /// weak reference to garbage, then runs the remaining callbacks.
-fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+fn clear_weak_refs(state: &State, unreachable: &Links) {
     if raw::weak_callbacks_pending() {
         mark_weak_refs_of_garbage(state, unreachable);
     }
     let mut cleared: Option<raw::ClearedWeakRefs> = None;
-    for &header in unreachable {
+    for_each(unreachable, |header| {
         // SAFETY: held garbage is allocated.
         if !unsafe { raw::may_have_weak_refs(header) } {
-            continue;
+            return;
         }
         // SAFETY: as above.
         let refs = unsafe { raw::clear_weak_refs(header) };
@@ -676,14 +680,14 @@ fn clear_weak_refs(state: &State, unreachable: &[NonNull<ObjHeader>]) {
             Some(all) => all.append(refs),
             None => cleared = Some(refs),
         }
-    }
+    });
     if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
         report(state, "a weak reference callback", &panic);
     }
 }
 
 /// Marks the weak references the garbage holds: their callbacks must not run.
-fn mark_weak_refs_of_garbage(state: &State, unreachable: &[NonNull<ObjHeader>]) {
+fn mark_weak_refs_of_garbage(state: &State, unreachable: &Links) {
     struct MarkWeak;
     impl Visitor for MarkWeak {
         fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
@@ -691,19 +695,19 @@ fn mark_weak_refs_of_garbage(state: &State, unreachable: &[NonNull<ObjHeader>]) 
             weak.mark_owner_unreachable();
         }
     }
-    for &header in unreachable {
+    for_each(unreachable, |header| {
         // SAFETY: held garbage is alive with its value intact.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
         if let Err(panic) = result {
             report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
         }
-    }
+    });
 }
 
 /// Runs the pending finalizers; returns whether any ran.
-fn run_finalizers(state: &State, unreachable: &[NonNull<ObjHeader>]) -> bool {
+fn run_finalizers(state: &State, unreachable: &Links) -> bool {
     let mut ran = false;
-    for &header in unreachable {
+    for_each(unreachable, |header| {
         // SAFETY: held garbage is alive with its value intact; finalizers may resurrect it,
         // which `resurrect` sees in the counts.
         unsafe {
@@ -714,90 +718,83 @@ fn run_finalizers(state: &State, unreachable: &[NonNull<ObjHeader>]) -> bool {
                 }
             }
         }
-    }
+    });
     ran
 }
 
 /// After the finalizers: objects referenced from outside the unreachable set again (a
-/// finalizer stored a handle) survive, with everything they reach, into `old`. Returns the
-/// rest.
-fn resurrect(
-    state: &State,
-    unreachable: Vec<NonNull<ObjHeader>>,
-    old: &Links,
-    edges: &mut EdgeList,
-) -> Vec<NonNull<ObjHeader>> {
-    for &header in &unreachable {
+/// finalizer stored a handle) survive, with everything they reach, into `old`; the rest stay
+/// in `unreachable` (which holds about `count` objects).
+fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, edges: &mut EdgeList) {
+    let objects = take_list(unreachable, count);
+    for &header in &objects {
         // SAFETY: held garbage is allocated and not queued.
         let refs = unsafe { raw::strong_count(header) };
         links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
     }
-    for &header in &unreachable {
+    for &header in &objects {
         subtract_internal_refs(state, header, edges);
     }
     let mut stack = Vec::new();
-    for &header in &unreachable {
+    for &header in &objects {
         mark_if_root(state, header, &mut stack, edges);
     }
-    let mut garbage = Vec::with_capacity(unreachable.len());
-    for header in unreachable {
+    for header in objects {
         let links = links_of(header);
         let resurrected = links.prev_word() & REACHABLE != 0;
         links.set_prev_word(0);
-        if resurrected {
-            // SAFETY: the object is alive, in no list, and held by us.
-            unsafe {
+        // SAFETY: the object is alive, in no list, and held by us.
+        unsafe {
+            if resurrected {
                 old.insert_before(Links::of(header));
                 raw::release(header);
+            } else {
+                unreachable.insert_before(Links::of(header));
             }
-        } else {
-            garbage.push(header);
         }
     }
-    garbage
 }
 
-/// Drops the values of the garbage (which breaks its cycles) and frees each object as soon
-/// as nothing holds it; what is still held when all values are dropped is released to its
-/// last handle.
-fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
-    let mut next = 0;
+/// Drops the values of the garbage in `unreachable` (which breaks its cycles) and frees each
+/// object as soon as nothing holds it; what is still held when all values are dropped is
+/// released to its last handle. Leaves `unreachable` empty.
+fn delete(state: &State, unreachable: &Links) {
+    let end: *const Links = unreachable;
+    let mut cursor = unreachable.next();
     let mut still_held = Vec::new();
+    // SAFETY (for the whole function): `unreachable` is a valid list of held objects, which
+    // only this function frees (user code cannot free a held object). The walk goes forward
+    // through `next`, read before the current object goes, and the list is dropped as a
+    // whole: a freed object is not unlinked, but marked as in no list, and so is each object
+    // kept for later.
     let panic = raw::run_deaths(|| {
-        while next < garbage.len() {
+        while cursor != end {
             // One catch for the whole batch; after a panic, go on with the next object.
             let result = catch_unwind(AssertUnwindSafe(|| {
-                while next < garbage.len() {
-                    let header = garbage[next];
-                    next += 1;
-                    // SAFETY: each held object's value is dropped once, here; nothing borrows
-                    // it. An object whose count is zero once its value is gone is referenced
-                    // by nothing, not even by garbage dropped later, so it can go now.
+                while cursor != end {
+                    // SAFETY: see the top of the function. Each held object's value is
+                    // dropped once, here; nothing borrows it. An object whose count is zero
+                    // once its value is gone is referenced by nothing, not even by garbage
+                    // dropped later, so it can go now.
                     unsafe {
+                        let header = Links::header(cursor);
                         raw::drop_value(header);
-                        if raw::strong_count(header) == 0 {
-                            raw::free(header);
-                        } else {
-                            still_held.push(header);
-                        }
+                        cursor = take_from_dropped_list(cursor, &mut still_held);
                     }
                 }
             }));
             if let Err(panic) = result {
-                let header = garbage[next - 1];
-                report(state, &format!("the Drop of {}", object_repr(header)), &panic);
-                // SAFETY: the value counts as dropped (unwinding dropped the rest of it).
+                // SAFETY: see the top of the function; the value counts as dropped
+                // (unwinding dropped the rest of it).
                 unsafe {
-                    if raw::strong_count(header) == 0 {
-                        raw::free(header);
-                    } else {
-                        still_held.push(header);
-                    }
+                    report(state, &format!("the Drop of {}", object_repr(Links::header(cursor))), &panic);
+                    cursor = take_from_dropped_list(cursor, &mut still_held);
                 }
             }
         }
         None
     });
+    unreachable.init_sentinel();
     if let Some(panic) = panic {
         report(state, "a Drop run by the collection", &panic);
     }
@@ -811,5 +808,27 @@ fn delete(state: &State, garbage: &[NonNull<ObjHeader>]) {
                 raw::release(header);
             }
         }
+    }
+}
+
+/// [`delete`]'s step after an object's value is dropped: marks the object as in no list and
+/// frees it if nothing holds it, or keeps it in `still_held`. Returns the next element.
+///
+/// # Safety
+/// `links` are the links of a held object in [`delete`]'s list, whose value is dropped.
+#[inline(always)]
+unsafe fn take_from_dropped_list(links: *const Links, still_held: &mut Vec<NonNull<ObjHeader>>) -> *const Links {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let next = (*links).next();
+        (*links).set_next(std::ptr::null());
+        (*links).set_prev_word(0);
+        let header = Links::header(links);
+        if raw::strong_count(header) == 0 {
+            raw::free(header);
+        } else {
+            still_held.push(header);
+        }
+        next
     }
 }

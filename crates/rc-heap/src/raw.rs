@@ -152,6 +152,19 @@ pub unsafe fn hold(header: NonNull<ObjHeader>) {
     h.set(flags::HELD);
 }
 
+/// Undoes [`hold`] for an object the collector found referenced after all: only the flag
+/// is cleared (a count of zero would make the object wait for the next collection).
+///
+/// # Safety
+/// `header` is an allocated object.
+#[inline]
+pub unsafe fn unhold(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller guarantees an allocated header.
+    let h = unsafe { header.as_ref() };
+    debug_assert!(h.strong() > 0, "a referenced object has references");
+    h.clear(flags::HELD);
+}
+
 /// Whether the collector holds the object.
 ///
 /// # Safety
