@@ -287,10 +287,11 @@ unsafe fn free_if_unused(header: NonNull<ObjHeader>) {
 pub(crate) unsafe fn free(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
-    let info = h.type_info();
     if h.has(flags::SIDE) {
-        let _ = heap::take_side(header);
+        // SAFETY: the caller's contract.
+        return unsafe { free_with_side(header) };
     }
+    let info = h.type_info();
     if info.is_tracked() {
         // SAFETY: tracked objects have links in front of their header.
         let links = unsafe { crate::header::Links::of(header).as_ref() };
@@ -301,6 +302,20 @@ pub(crate) unsafe fn free(header: NonNull<ObjHeader>) {
     }
     // SAFETY: the caller guarantees the value is gone and nothing refers to the memory.
     unsafe { (info.dealloc)(header) };
+}
+
+/// [`free`] for an object with a side entry (its id, the slots of its dead weak
+/// references): drops the entry, then frees the object. Out of line, so that [`free`] of an
+/// object without one saves no registers.
+///
+/// # Safety
+/// As for [`free`].
+#[cold]
+#[inline(never)]
+unsafe fn free_with_side(header: NonNull<ObjHeader>) {
+    drop(heap::take_side(header));
+    // SAFETY: the caller's contract; the side flag is clear now.
+    unsafe { free(header) };
 }
 
 /// Reports a panic that cannot be raised (the thread is already unwinding, or it happened
