@@ -261,7 +261,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             }
         }
     } else {
-        delete(state, &unreachable);
+        delete(state, &unreachable, collected);
     }
     (Outcome { collected, uncollectable }, candidates)
 }
@@ -476,9 +476,9 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         (*cursor).set_prev_tagged(tail, COLLECTING | TENTATIVE);
                         unreachable.set_prev(cursor);
                         let header = Links::header(cursor);
-                        raw::hold(header);
                         found.any_weak |= raw::may_have_weak_refs(header);
                         found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+                        raw::hold(header);
                         found.count += 1;
                     }
                     cursor = (*prev).next();
@@ -757,11 +757,13 @@ fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, edge
 
 /// Drops the values of the garbage in `unreachable` (which breaks its cycles) and frees each
 /// object as soon as nothing holds it; what is still held when all values are dropped is
-/// released to its last handle. Leaves `unreachable` empty.
-fn delete(state: &State, unreachable: &Links) {
+/// released to its last handle. Leaves `unreachable` (of `count` objects) empty.
+fn delete(state: &State, unreachable: &Links, count: usize) {
     let end: *const Links = unreachable;
     let mut cursor = unreachable.next();
-    let mut still_held = Vec::new();
+    // Room for every object up front: growing a vector of millions costs more than pages of
+    // it left untouched.
+    let mut still_held = Vec::with_capacity(count);
     // SAFETY (for the whole function): `unreachable` is a valid list of held objects, which
     // only this function frees (user code cannot free a held object). The walk goes forward
     // through `next`, read before the current object goes, and the list is dropped as a

@@ -145,10 +145,11 @@ pub unsafe fn may_have_weak_refs(header: NonNull<ObjHeader>) -> bool {
 /// `header` is an allocated, tracked object not queued to die. (Leaves are never held: a
 /// handle to a leaf skips the dropped-value check, because only held objects are dropped
 /// while a handle can still reach them.)
+#[inline]
 pub unsafe fn hold(header: NonNull<ObjHeader>) {
     // SAFETY: the caller guarantees an allocated header.
     let h = unsafe { header.as_ref() };
-    assert!(h.type_info().is_tracked(), "only tracked objects can be held by the collector");
+    debug_assert!(h.type_info().is_tracked(), "only tracked objects can be held by the collector");
     h.set(flags::HELD);
 }
 
