@@ -16,7 +16,9 @@
 //! `gc_refs` lives in the `prev` word of each object's links while the generation is walked,
 //! as CPython keeps it in `_gc_prev`: `(gc_refs << 3) | flags`. The list stays walkable
 //! through `next`; the marking walk (CPython's `move_unreachable`) rebuilds `prev` as it
-//! goes and moves the unreachable objects to a list of their own.
+//! goes and moves the unreachable objects to a list of their own, holding each; they stay
+//! there until they are freed or survive (steps 3 and 6 take them out into a vector to
+//! recount them and link back what is still garbage).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
