@@ -187,8 +187,12 @@ pub fn is_finalized(object: &GcAny) -> bool {
 
 /// `gc.freeze()`: moves every tracked object to the permanent generation, which no
 /// collection examines.
+///
+/// # Panics
+/// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2).
 pub fn freeze() {
     install();
+    refuse_during_walk("freeze");
     // Frozen objects are no longer young.
     for_each(list(rc_heap::raw::YOUNG), |header| {
         let links = links_of(header);
@@ -205,10 +209,24 @@ pub fn freeze() {
 }
 
 /// `gc.unfreeze()`: moves the permanent generation back into the oldest generation.
+///
+/// # Panics
+/// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2).
 pub fn unfreeze() {
     install();
+    refuse_during_walk("unfreeze");
     // SAFETY: distinct sentinels of this thread's heap.
     unsafe { rc_heap::raw::Links::splice_all(list(PERMANENT), list(NUM_GENERATIONS - 1)) };
+}
+
+/// Panics if the collector is walking the heap: only a `Trace` impl runs then, and Trace's
+/// rule 2 forbids it to change the heap.
+fn refuse_during_walk(function: &str) {
+    assert!(
+        !rc_heap::raw::is_walking(),
+        "gen_gc::{function} was called while the collector walks the heap, from a Trace impl \
+         (Trace's rule 2 forbids changing the heap there)"
+    );
 }
 
 /// `gc.get_freeze_count()`: the number of objects in the permanent generation.

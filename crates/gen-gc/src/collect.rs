@@ -274,6 +274,33 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 fn find_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
     // Reports of broken or panicking `Trace`s wait until the lists are whole again.
     let _deferred = state.defer_debug_lines();
+    // No walk runs outside a collection or `object_graph`, which both keep collections off.
+    let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
+    let found = count_and_mark(state, young, unreachable, edges);
+    report_walk(state, walk.finish());
+    found
+}
+
+/// Reports what `Trace` impls did to the heap during a walk that Trace's rule 2 forbids.
+pub(crate) fn report_walk(state: &State, report: raw::WalkReport) {
+    if report.deaths_put_off > 0 {
+        state.debug_line(format_args!(
+            "gc: {} objects lost their last handle inside a Trace impl while the collector walked \
+             the heap (Trace's rule 2 forbids dropping a Gc there); a later collection frees them",
+            report.deaths_put_off
+        ));
+    }
+    if report.left_unlinked > 0 {
+        state.debug_line(format_args!(
+            "gc: {} tracked objects were created inside a Trace impl while the collector walked the \
+             heap (Trace's rule 2 forbids creating a Gc there); no collection will examine them",
+            report.left_unlinked
+        ));
+    }
+}
+
+/// [`find_unreachable`]'s walks.
+fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
     // SAFETY: the permanent generation's sentinel is a valid list.
     let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
     let candidates = if std::ptr::eq(young, list(raw::YOUNG)) {

@@ -52,7 +52,8 @@ impl ObjectGraph {
 /// as during a collection.
 ///
 /// # Panics
-/// With more than 2^32 tracked objects.
+/// With more than 2^32 tracked objects, and when called from a `Trace` impl while the
+/// collector walks the heap (Trace's rule 2).
 pub fn object_graph() -> ObjectGraph {
     install();
     with_state(|state| {
@@ -69,6 +70,12 @@ pub fn object_graph() -> ObjectGraph {
 }
 
 fn read_graph(state: &State) -> ObjectGraph {
+    let Some(walk) = raw::begin_walk() else {
+        panic!(
+            "gen_gc::object_graph was called while the collector walks the heap, from a Trace \
+             impl (Trace's rule 2 forbids changing the heap there)"
+        );
+    };
     // Counted first: nothing may stop the walks between numbering and restoring.
     let total: usize = (0..=PERMANENT).map(|index| list_len(list(index))).sum();
     assert!(u32::try_from(total).is_ok(), "more than 2^32 tracked objects");
@@ -110,6 +117,8 @@ fn read_graph(state: &State) -> ObjectGraph {
     for index in 0..=PERMANENT {
         restore_links(list(index), if index == raw::YOUNG { raw::IN_YOUNG } else { 0 });
     }
+    let walked = walk.finish();
+    crate::collect::report_walk(state, walked);
     for (header, panic) in panics {
         // SAFETY: the object is alive: `objects` holds it.
         let name = unsafe { raw::type_info(header) }.short_name();

@@ -3,7 +3,7 @@
 
 #![allow(unsafe_code, reason = "a hand-written Trace that panics")]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use cyclegc::{Gc, Trace, Visitor};
@@ -48,17 +48,29 @@ unsafe impl Trace for Exploding {
     }
 }
 
-/// A debug writer that drops and creates heap objects whenever it writes.
-struct Churning {
+/// A debug writer that keeps what it is given and, with objects to churn, drops and creates
+/// heap objects whenever it writes.
+struct Sink {
     out: Rc<RefCell<String>>,
-    objects: Vec<Gc<Node>>,
+    churn: Option<Vec<Gc<Node>>>,
 }
 
-impl std::io::Write for Churning {
+impl Sink {
+    /// Installs a sink as the debug writer; returns what it receives.
+    fn install(churn: Option<Vec<Gc<Node>>>) -> Rc<RefCell<String>> {
+        let out = Rc::new(RefCell::new(String::new()));
+        gen_gc::set_debug_output(Some(Box::new(Sink { out: out.clone(), churn })));
+        out
+    }
+}
+
+impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.out.borrow_mut().push_str(&String::from_utf8_lossy(buf));
-        self.objects.pop();
-        self.objects.push(node());
+        if let Some(objects) = &mut self.churn {
+            objects.pop();
+            objects.push(node());
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -71,10 +83,9 @@ impl std::io::Write for Churning {
 #[test]
 fn a_debug_writer_that_changes_the_heap_sees_whole_lists() {
     gen_gc::disable();
-    let out = Rc::new(RefCell::new(String::new()));
     let objects: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
     let neighbours: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
-    gen_gc::set_debug_output(Some(Box::new(Churning { out: out.clone(), objects })));
+    let out = Sink::install(Some(objects));
     let exploding = Gc::new(Exploding);
     let more: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
     assert_eq!(gen_gc::collect(), 0);
@@ -162,5 +173,110 @@ fn a_young_collection_leaves_frozen_objects_alone() {
     gen_gc::unfreeze();
     assert_eq!(gen_gc::collect(), 0);
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}
+
+/// A tracked object that notes when its value is dropped.
+#[derive(Trace)]
+struct Victim {
+    _edges: RefCell<Vec<Gc<Node>>>,
+    #[trace(skip)]
+    dropped: Rc<Cell<bool>>,
+}
+
+impl Drop for Victim {
+    fn drop(&mut self) {
+        self.dropped.set(true);
+    }
+}
+
+/// What [`Meddler`]'s `Trace` does that Trace's rule 2 forbids.
+#[derive(Clone, Copy, PartialEq)]
+enum Meddling {
+    /// Drops the only handle to an object and creates an object.
+    DropsAndCreates,
+    /// Calls a `gc` function that changes the lists.
+    Freezes,
+    ReadsTheGraph,
+}
+
+/// A `Trace` that changes the heap, which its rule 2 forbids.
+struct Meddler {
+    how: Meddling,
+    victim: RefCell<Option<Gc<Victim>>>,
+    made: RefCell<Vec<Gc<Node>>>,
+}
+
+// SAFETY: visits no `Gc` (the ones it holds are treated as held from outside, rule 3). It
+// breaks rule 2 on purpose: the heap must stay whole all the same.
+unsafe impl Trace for Meddler {
+    const TRACKED: bool = true;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {
+        match self.how {
+            Meddling::DropsAndCreates => {
+                drop(self.victim.borrow_mut().take());
+                self.made.borrow_mut().push(node());
+            }
+            Meddling::Freezes => gen_gc::freeze(),
+            Meddling::ReadsTheGraph => drop(gen_gc::object_graph()),
+        }
+    }
+}
+
+fn meddler(how: Meddling) -> (Gc<Meddler>, Rc<Cell<bool>>) {
+    let dropped = Rc::new(Cell::new(false));
+    let victim = Gc::new(Victim { _edges: RefCell::new(Vec::new()), dropped: dropped.clone() });
+    let meddler = Gc::new(Meddler { how, victim: RefCell::new(Some(victim)), made: RefCell::new(Vec::new()) });
+    (meddler, dropped)
+}
+
+/// A `Trace` impl that drops the last handle to an object and creates objects while the
+/// collector counts: the heap stays whole, the collector says what happened, the orphan is
+/// freed by a later collection and the new objects live by their counts.
+#[test]
+fn a_trace_that_drops_and_creates_objects_leaves_the_heap_whole() {
+    gen_gc::disable();
+    let out = Sink::install(None);
+    let (meddler, dropped) = meddler(Meddling::DropsAndCreates);
+    let others: Vec<Gc<Node>> = (0..10).map(|_| node()).collect();
+    assert_eq!(gen_gc::collect_generation(0), Ok(0));
+    let report = out.borrow().clone();
+    assert!(report.contains("gc: 1 objects lost their last handle inside a Trace impl"), "{report}");
+    assert!(report.contains("tracked objects were created inside a Trace impl"), "{report}");
+    assert!(!dropped.get(), "the orphan waits for a collection");
+    assert!(gen_gc::collect() >= 1);
+    assert!(dropped.get(), "a later collection freed the orphan");
+    let made = meddler.made.borrow().len();
+    assert!(made >= 2, "one object per trace, {made}");
+    assert_eq!(gen_gc::get_objects(None).unwrap().len(), 11, "the meddler and the others; the new ones are left out");
+    drop((meddler, others));
+    assert_eq!(gen_gc::collect(), 0);
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::set_debug_output(None);
+    gen_gc::enable();
+}
+
+/// `freeze` and `object_graph` called from a `Trace` impl while the collector walks the heap
+/// refuse with a panic, which the collector catches and reports; the heap stays whole.
+#[test]
+fn a_trace_that_changes_the_lists_is_refused() {
+    gen_gc::disable();
+    for (how, function) in [(Meddling::Freezes, "freeze"), (Meddling::ReadsTheGraph, "object_graph")] {
+        let out = Sink::install(None);
+        let (meddler, _dropped) = meddler(how);
+        let others: Vec<Gc<Node>> = (0..10).map(|_| node()).collect();
+        assert_eq!(gen_gc::collect(), 0);
+        let report = out.borrow().clone();
+        assert!(
+            report.contains(&format!("gen_gc::{function} was called while the collector walks the heap")),
+            "{report}"
+        );
+        assert_eq!(gen_gc::get_freeze_count(), 0);
+        assert_eq!(gen_gc::get_objects(None).unwrap().len(), 12);
+        drop((meddler, others));
+        assert_eq!(gen_gc::collect(), 0);
+        assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    }
+    gen_gc::set_debug_output(None);
     gen_gc::enable();
 }

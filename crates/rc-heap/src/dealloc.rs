@@ -133,7 +133,12 @@ pub(crate) unsafe fn on_zero(header: NonNull<ObjHeader>) {
     }
     if h.has(flags::DROPPED) {
         // The collector dropped the value while something still held the object; the last
-        // holder is gone now, so only the memory is left to free.
+        // holder is gone now, so only the memory is left to free, unless the collector is
+        // walking the heap and may hold the address (the memory is then leaked, see
+        // `heap::Walk`).
+        if heap::put_off_death_if_walking() {
+            return;
+        }
         // SAFETY: value dropped, count zero, not held: nothing can reach the memory.
         unsafe { free(header) };
         heap::release_extras_if_torn_down();

@@ -46,6 +46,12 @@ pub(crate) struct Heap {
     extras: Cell<*mut RefCell<Extras>>,
     /// Weak references whose callback has not run (nor been dropped).
     pending_callbacks: Cell<usize>,
+    /// Set while the collector walks the lists with counts in their links (see [`Walk`]).
+    walking: Cell<bool>,
+    /// Deaths put off during the current walk.
+    deaths_put_off: Cell<usize>,
+    /// Tracked objects created during the current walk, left out of the lists.
+    left_unlinked: Cell<usize>,
 }
 
 thread_local! {
@@ -97,6 +103,20 @@ impl Heap {
             pending: Cell::new(std::ptr::null_mut()),
             extras: Cell::new(std::ptr::null_mut()),
             pending_callbacks: Cell::new(0),
+            walking: Cell::new(false),
+            deaths_put_off: Cell::new(0),
+            left_unlinked: Cell::new(0),
+        }
+    }
+
+    /// The young count at which `link_new` takes its slow path, outside a walk.
+    fn usual_trigger(&self) -> usize {
+        if !self.ready.get() {
+            0
+        } else if self.torn_down.get() {
+            usize::MAX
+        } else {
+            self.young_limit.get()
         }
     }
 
@@ -151,8 +171,8 @@ pub(crate) fn link_new(links: NonNull<Links>) {
     with_heap(|heap| {
         let count = heap.young_count.get() + 1;
         heap.young_count.set(count);
-        if count >= heap.trigger.get() {
-            young_full(heap, count);
+        if count >= heap.trigger.get() && !young_full(heap, count) {
+            return;
         }
         // SAFETY: `set_up` has made the sentinel a circular list (the trigger is zero until
         // then); `links` belongs to a new object that is in no list.
@@ -160,13 +180,19 @@ pub(crate) fn link_new(links: NonNull<Links>) {
     });
 }
 
+/// `link_new`'s slow path: sets the heap up, or calls the collection hook. Returns whether
+/// the new object is to be linked (not during a walk, see [`Walk`]).
 #[cold]
-fn young_full(heap: &Heap, count: usize) {
+fn young_full(heap: &Heap, count: usize) -> bool {
+    if heap.walking.get() {
+        heap.left_unlinked.set(heap.left_unlinked.get() + 1);
+        return false;
+    }
     if !heap.ready.get() {
         heap.set_up();
     }
     if count < heap.young_limit.get() || heap.in_hook.get() || heap.torn_down.get() {
-        return;
+        return true;
     }
     if let Some(hook) = COLLECT_HOOK.get() {
         heap.in_hook.set(true);
@@ -174,6 +200,7 @@ fn young_full(heap: &Heap, count: usize) {
         (hook.hook)();
         drop(guard);
     }
+    true
 }
 
 struct HookGuard;
@@ -200,6 +227,11 @@ pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> bool {
 #[inline]
 pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
     with_heap(|heap| {
+        if put_off(heap) {
+            // The lists hold the collector's counts: the object stays linked, with its
+            // count at zero, for a collection to free.
+            return false;
+        }
         // SAFETY: the caller passes a dying tracked object, which has links in front of its
         // header; a linked object is in a valid list of this thread's heap.
         unsafe {
@@ -211,6 +243,22 @@ pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
         heap.young_count.set(heap.young_count.get().saturating_sub(1));
         queue_or_start(heap, header)
     })
+}
+
+/// During a walk, counts a death that must wait and says so.
+#[inline]
+fn put_off(heap: &Heap) -> bool {
+    if heap.walking.get() {
+        heap.deaths_put_off.set(heap.deaths_put_off.get() + 1);
+        true
+    } else {
+        false
+    }
+}
+
+/// [`put_off`] for the general death path.
+pub(crate) fn put_off_death_if_walking() -> bool {
+    with_heap(put_off)
 }
 
 /// Queues a dying object if a death loop runs (returns `false`), or starts one (`true`).
@@ -423,8 +471,8 @@ pub fn set_young_limit(limit: usize) {
     with_heap(|heap| {
         heap.young_limit.set(limit);
         heap.young_limit_set.set(true);
-        if heap.ready.get() && !heap.torn_down.get() {
-            heap.trigger.set(limit);
+        if !heap.walking.get() {
+            heap.trigger.set(heap.usual_trigger());
         }
     });
 }
@@ -446,6 +494,82 @@ pub fn set_young_count(count: usize) {
 /// If `index >= LISTS`.
 pub fn list(index: usize) -> NonNull<Links> {
     with_heap(|heap| NonNull::from(heap.list(index)))
+}
+
+/// A walk of the collector over the heap's lists while their links hold its counts or
+/// numbers instead of list links, from [`begin_walk`] until [`Walk::finish`] or the drop.
+///
+/// Only `Trace` impls run during a walk, and Trace's rule 2 forbids them to create or drop
+/// `Gc`s; one that does anyway must not corrupt the lists or free memory the collector may
+/// still look at. So, during a walk:
+///
+/// - a new tracked object is left out of the lists: it lives and dies by its count as any
+///   object, but no collection ever examines it (a cycle through it is never collected);
+/// - a tracked object whose count reaches zero stays linked with its count at zero,
+///   untouched, for a collection to free;
+/// - an object whose value the collector dropped earlier (it is in no list) is leaked when
+///   its last handle goes.
+///
+/// [`Walk::finish`] says how many of these happened, for the collector to report.
+#[derive(Debug)]
+pub struct Walk {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Starts a walk (see [`Walk`]); `None` if one is already running on this thread.
+pub fn begin_walk() -> Option<Walk> {
+    with_heap(|heap| {
+        if heap.walking.replace(true) {
+            return None;
+        }
+        heap.deaths_put_off.set(0);
+        heap.left_unlinked.set(0);
+        heap.trigger.set(0);
+        Some(Walk { _not_send: std::marker::PhantomData })
+    })
+}
+
+/// Whether a walk (see [`Walk`]) is running on this thread: the lists must not be changed.
+pub fn is_walking() -> bool {
+    with_heap(|heap| heap.walking.get())
+}
+
+/// What happened to the heap during a [`Walk`] that Trace's rules forbid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WalkReport {
+    /// Objects whose count reached zero: left for a collection to free (or, if the
+    /// collector had dropped their values already, leaked).
+    pub deaths_put_off: usize,
+    /// Tracked objects created: left out of the lists.
+    pub left_unlinked: usize,
+}
+
+impl WalkReport {
+    /// Whether nothing happened.
+    pub fn is_empty(&self) -> bool {
+        *self == WalkReport::default()
+    }
+}
+
+impl Walk {
+    /// Ends the walk and says what happened during it that Trace's rules forbid.
+    pub fn finish(self) -> WalkReport {
+        let report = with_heap(|heap| WalkReport {
+            deaths_put_off: heap.deaths_put_off.get(),
+            left_unlinked: heap.left_unlinked.get(),
+        });
+        drop(self);
+        report
+    }
+}
+
+impl Drop for Walk {
+    fn drop(&mut self) {
+        with_heap(|heap| {
+            heap.walking.set(false);
+            heap.trigger.set(heap.usual_trigger());
+        });
+    }
 }
 
 /// Registers `hook` to run when this thread's heap is torn down (at thread exit). Hooks run

@@ -19,8 +19,8 @@ use std::ptr::NonNull;
 
 pub use crate::header::{IN_YOUNG, Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
-    LISTS, YOUNG, collect_hook_installed, is_torn_down, list, on_teardown, set_collect_hook, set_young_count,
-    set_young_limit, weak_callbacks_pending, young_count,
+    LISTS, Walk, WalkReport, YOUNG, begin_walk, collect_hook_installed, is_torn_down, is_walking, list, on_teardown,
+    set_collect_hook, set_young_count, set_young_limit, weak_callbacks_pending, young_count,
 };
 pub use crate::trace::EdgeList;
 pub use crate::weak::ClearedWeakRefs;

@@ -37,6 +37,12 @@ use crate::weak::WeakSlot;
 ///
 /// A value that cannot be traced right now (a `RefCell` that is mutably borrowed) calls
 /// [`Visitor::untraceable`] instead; the collector then keeps the object and all it holds.
+///
+/// The collector defends itself against the common breaches of rule 2 all the same: while it
+/// walks the heap, a `Gc` created by `trace` is left out of its lists, one dropped for the
+/// last time is left for a later collection, a panic is caught, and each is reported through
+/// the collector's debug output. Do not rely on it: the collector's decisions are only right
+/// when the rules are kept.
 pub unsafe trait Trace: 'static {
     /// Whether values of this type may hold `Gc`s or `Weak`s and so need the cycle
     /// collector. Leaf types (`false`) are untracked: smaller header, no collector cost.
