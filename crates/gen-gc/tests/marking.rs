@@ -3,6 +3,8 @@
 
 #![allow(unsafe_code, reason = "a hand-written Trace that panics")]
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -48,44 +50,18 @@ unsafe impl Trace for Exploding {
     }
 }
 
-/// A debug writer that keeps what it is given and, with objects to churn, drops and creates
-/// heap objects whenever it writes.
-struct Sink {
-    out: Rc<RefCell<String>>,
-    churn: Option<Vec<Gc<Node>>>,
-}
-
-impl Sink {
-    /// Installs a sink as the debug writer; returns what it receives.
-    fn install(churn: Option<Vec<Gc<Node>>>) -> Rc<RefCell<String>> {
-        let out = Rc::new(RefCell::new(String::new()));
-        gen_gc::set_debug_output(Some(Box::new(Sink { out: out.clone(), churn })));
-        out
-    }
-}
-
-impl std::io::Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.out.borrow_mut().push_str(&String::from_utf8_lossy(buf));
-        if let Some(objects) = &mut self.churn {
-            objects.pop();
-            objects.push(node());
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The report of a panicking `Trace` reaches the debug writer only once the lists are whole
 /// again: a writer that unlinks and links objects cannot corrupt them.
 #[test]
 fn a_debug_writer_that_changes_the_heap_sees_whole_lists() {
     gen_gc::disable();
-    let objects: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
+    // A debug writer that drops and creates heap objects whenever it writes.
+    let mut objects: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
     let neighbours: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
-    let out = Sink::install(Some(objects));
+    let out = common::capture_debug_output_with(move || {
+        objects.pop();
+        objects.push(node());
+    });
     let exploding = Gc::new(Exploding);
     let more: Vec<Gc<Node>> = (0..20).map(|_| node()).collect();
     assert_eq!(gen_gc::collect(), 0);
@@ -236,7 +212,7 @@ fn meddler(how: Meddling) -> (Gc<Meddler>, Rc<Cell<bool>>) {
 #[test]
 fn a_trace_that_drops_and_creates_objects_leaves_the_heap_whole() {
     gen_gc::disable();
-    let out = Sink::install(None);
+    let out = common::capture_debug_output();
     let (meddler, dropped) = meddler(Meddling::DropsAndCreates);
     let others: Vec<Gc<Node>> = (0..10).map(|_| node()).collect();
     assert_eq!(gen_gc::collect_generation(0), Ok(0));
@@ -262,7 +238,7 @@ fn a_trace_that_drops_and_creates_objects_leaves_the_heap_whole() {
 fn a_trace_that_changes_the_lists_is_refused() {
     gen_gc::disable();
     for (how, function) in [(Meddling::Freezes, "freeze"), (Meddling::ReadsTheGraph, "object_graph")] {
-        let out = Sink::install(None);
+        let out = common::capture_debug_output();
         let (meddler, _dropped) = meddler(how);
         let others: Vec<Gc<Node>> = (0..10).map(|_| node()).collect();
         assert_eq!(gen_gc::collect(), 0);

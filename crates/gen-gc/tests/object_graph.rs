@@ -3,8 +3,9 @@
 
 #![allow(unsafe_code, reason = "hand-written Trace implementations that panic or collect")]
 
+mod common;
+
 use std::cell::RefCell;
-use std::rc::Rc;
 
 use cyclegc::{Gc, GcAny, Trace, Visitor};
 
@@ -83,25 +84,14 @@ unsafe impl Trace for Exploding {
 
 #[test]
 fn a_panicking_trace_gives_no_references_and_is_reported() {
-    struct Sink(Rc<RefCell<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let child = node("child");
     let exploding = Gc::new(Exploding { armed: std::cell::Cell::new(true), child: child.clone() });
-    let out = Rc::new(RefCell::new(Vec::new()));
-    gen_gc::set_debug_output(Some(Box::new(Sink(out.clone()))));
+    let out = common::capture_debug_output();
     let graph = gen_gc::object_graph();
     gen_gc::set_debug_output(None);
     let at = graph.objects.iter().position(|o| o.ptr_eq(&Gc::to_any(&exploding))).unwrap();
     assert!(graph.referents_of(at).is_empty());
-    let report = String::from_utf8(out.borrow().clone()).unwrap();
+    let report = out.borrow().clone();
     assert!(report.contains("gc: a panic in <Exploding>'s Trace impl was caught: a Trace that panics"), "{report}");
     drop(graph);
     exploding.armed.set(false);

@@ -2,6 +2,8 @@
 //! once, before anything of the cycle is torn down, may resurrect, and do not block the
 //! collection of other objects. Plus hostile user code during collection.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -155,25 +157,9 @@ impl Drop for Peer {
     }
 }
 
-fn debug_sink() -> Rc<RefCell<Vec<u8>>> {
-    struct Sink(Rc<RefCell<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let out = Rc::new(RefCell::new(Vec::new()));
-    gen_gc::set_debug_output(Some(Box::new(Sink(out.clone()))));
-    out
-}
-
 #[test]
 fn a_drop_that_touches_a_collected_object_panics_clearly_and_the_collection_completes() {
-    let out = debug_sink();
+    let out = common::capture_debug_output();
     let seen = Rc::new(RefCell::new(Vec::new()));
     let a = Gc::new(Peer { name: "a", partner: RefCell::new(None), seen: seen.clone(), deref_in_drop: true });
     let b =
@@ -186,7 +172,7 @@ fn a_drop_that_touches_a_collected_object_panics_clearly_and_the_collection_comp
     assert_eq!(seen.len(), 2);
     assert!(seen[0].ends_with("saw b") || seen[0].ends_with("saw a"));
     assert!(seen[1].ends_with("found its partner dropped"));
-    let report = String::from_utf8(out.borrow().clone()).unwrap();
+    let report = out.borrow().clone();
     assert!(report.contains("gc: a panic in the Drop of <Peer 0x"), "{report}");
     assert!(report.contains("::Peer> was used after the cycle collector dropped its value"), "{report}");
     assert!(report.contains("finalizer"), "{report}");
@@ -212,7 +198,7 @@ fn panicking_finalizers_callbacks_and_drops_are_caught_and_reported() {
             panic!("drop exploded");
         }
     }
-    let out = debug_sink();
+    let out = common::capture_debug_output();
     let id = gen_gc::add_callback(|_, _| panic!("callback exploded"));
     let angry = Gc::new(Angry { me: RefCell::new(None) });
     *angry.me.borrow_mut() = Some(angry.clone());
@@ -221,7 +207,7 @@ fn panicking_finalizers_callbacks_and_drops_are_caught_and_reported() {
     assert_eq!(gen_gc::collect(), 1);
     gen_gc::remove_callback(id);
     gen_gc::set_debug_output(None);
-    let report = String::from_utf8(out.borrow().clone()).unwrap();
+    let report = out.borrow().clone();
     for expected in ["finalizer exploded", "drop exploded", "callback exploded", "weak callback exploded"] {
         assert!(report.contains(expected), "{expected} missing from {report}");
     }

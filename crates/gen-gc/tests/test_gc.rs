@@ -1,6 +1,8 @@
 //! Ports of the language-independent cases of CPython's `Lib/test/test_gc.py`, named after
 //! the cases they port. Python lists, dicts and instances become `Gc`s of Rust types.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -560,18 +562,7 @@ fn test_callback_collect_garbage() {
 
 #[test]
 fn test_debug_output_in_cpython_format() {
-    let out = Rc::new(RefCell::new(Vec::<u8>::new()));
-    struct Sink(Rc<RefCell<Vec<u8>>>);
-    impl std::io::Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    gen_gc::set_debug_output(Some(Box::new(Sink(out.clone()))));
+    let out = common::capture_debug_output();
     gen_gc::set_debug(DebugFlags::STATS | DebugFlags::COLLECTABLE);
     let l = List::new();
     l.append(any(&l));
@@ -580,7 +571,7 @@ fn test_debug_output_in_cpython_format() {
     gen_gc::collect();
     gen_gc::set_debug(DebugFlags::empty());
     gen_gc::set_debug_output(None);
-    let text = String::from_utf8(out.borrow().clone()).unwrap();
+    let text = out.borrow().clone();
     assert!(text.contains("gc: collecting generation 2...\n"), "{text}");
     assert!(text.contains("gc: objects in each generation: "), "{text}");
     assert!(text.contains(&format!("gc: collectable <List {addr:#x}>\n")), "{text}");
