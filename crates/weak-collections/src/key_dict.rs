@@ -124,8 +124,7 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 
     /// The number of entries (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.commit_removals(key_is_dead::<T, V>);
-        self.shared.len()
+        self.shared.live_len(key_is_dead::<T, V>)
     }
 
     /// Whether there is no entry.
@@ -135,8 +134,7 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
-        drop(old);
+        self.shared.clear();
     }
 
     /// The live keys. Keys that die meanwhile are skipped; removals wait until the

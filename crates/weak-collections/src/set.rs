@@ -94,8 +94,7 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
 
     /// The number of members (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.commit_removals(Weak::is_dead);
-        self.shared.len()
+        self.shared.live_len(Weak::is_dead)
     }
 
     /// Whether the set has no member.
@@ -105,8 +104,7 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Removes every member.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
-        drop(old);
+        self.shared.clear();
     }
 
     /// Removes and returns some live member.

@@ -76,6 +76,20 @@ impl<K: Eq + Hash + Clone, E> Shared<K, E> {
         self.entries.borrow().len().saturating_sub(self.pending.borrow().len())
     }
 
+    /// The number of live entries: dead ones are removed first, unless an iteration runs
+    /// (then they are only left out of the count).
+    pub(crate) fn live_len(&self, is_dead: impl Fn(&E) -> bool) -> usize {
+        self.commit_removals(is_dead);
+        self.len()
+    }
+
+    /// Removes every entry. The entries are dropped after the borrow ends: dropping them
+    /// may run code that looks at the container.
+    pub(crate) fn clear(&self) {
+        let old = std::mem::take(&mut *self.entries.borrow_mut());
+        drop(old);
+    }
+
     /// Marks an iteration as running until the guard drops.
     pub(crate) fn guard(self: &Rc<Self>, is_dead: fn(&E) -> bool) -> IterationGuard<K, E> {
         self.iterating.set(self.iterating.get() + 1);

@@ -108,8 +108,7 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 
     /// The number of entries (removals deferred by a running iteration excluded).
     pub fn len(&self) -> usize {
-        self.shared.commit_removals(Weak::is_dead);
-        self.shared.len()
+        self.shared.live_len(Weak::is_dead)
     }
 
     /// Whether there is no entry.
@@ -119,8 +118,7 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 
     /// Removes every entry.
     pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.shared.entries.borrow_mut());
-        drop(old);
+        self.shared.clear();
     }
 
     /// Iterates over the entries with live values; values that die meanwhile are skipped.
