@@ -396,21 +396,30 @@ fn weak_key_dictionary_extends_from_pairs() {
     assert_eq!(dict.len(), 3);
 }
 
-#[test]
-fn a_cycle_through_a_weak_key_dictionary_value_is_collected() {
-    // holder -> notes -> value -> holder: the values are held (and traced) by the map.
-    #[derive(Trace)]
-    struct Holder {
-        notes: WeakKeyDictionary<Object, Gc<Back>>,
-    }
-    #[derive(Trace)]
-    struct Back {
-        holder: RefCell<Option<Gc<Holder>>>,
-    }
-    let key = object(1);
+/// A map in a heap object whose value refers back to that object.
+#[derive(Trace)]
+struct Holder {
+    notes: WeakKeyDictionary<Object, Gc<Back>>,
+}
+
+#[derive(Trace)]
+struct Back {
+    holder: RefCell<Option<Gc<Holder>>>,
+}
+
+/// holder -> notes -> value -> holder, the value under `key`.
+fn cycle_through_a_map_value(key: &Gc<Object>) -> (Gc<Holder>, Gc<Back>) {
     let holder = Gc::new(Holder { notes: WeakKeyDictionary::new() });
     let back = Gc::new(Back { holder: RefCell::new(Some(holder.clone())) });
-    holder.notes.insert(&key, back.clone());
+    holder.notes.insert(key, back.clone());
+    (holder, back)
+}
+
+#[test]
+fn a_cycle_through_a_weak_key_dictionary_value_is_collected() {
+    // The values are held (and traced) by the map.
+    let key = object(1);
+    let (holder, back) = cycle_through_a_map_value(&key);
     let labels: Vec<String> = Gc::to_any(&holder).referents().into_iter().map(|r| r.label).collect();
     assert_eq!(labels.len(), 1, "the value is an edge of the holder: {labels:?}");
     let watch = Gc::downgrade(&holder);
@@ -425,18 +434,8 @@ fn a_cycle_through_a_weak_key_dictionary_value_is_collected() {
 fn a_map_being_iterated_keeps_its_values_alive() {
     // While an iteration holds the map's shared part, the map cannot be traced: it and its
     // values are kept, never freed under the iterator.
-    #[derive(Trace)]
-    struct Holder {
-        notes: WeakKeyDictionary<Object, Gc<Back>>,
-    }
-    #[derive(Trace)]
-    struct Back {
-        holder: RefCell<Option<Gc<Holder>>>,
-    }
     let key = object(1);
-    let holder = Gc::new(Holder { notes: WeakKeyDictionary::new() });
-    let back = Gc::new(Back { holder: RefCell::new(Some(holder.clone())) });
-    holder.notes.insert(&key, back.clone());
+    let (holder, back) = cycle_through_a_map_value(&key);
     let keys = holder.notes.keys();
     let watch = Gc::downgrade(&holder);
     drop((holder, back));
