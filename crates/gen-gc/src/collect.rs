@@ -32,8 +32,13 @@ use crate::{DebugFlags, describe_panic, object_repr};
 
 /// The object is in the set being examined.
 const COLLECTING: usize = 1;
-/// The object was found reachable.
+/// The object was found reachable (in the recounts after the marking walk, on objects out
+/// of the lists).
 const REACHABLE: usize = 2;
+/// The object's `Trace` reported no edge in the counting walk, so the marking walk need not
+/// trace it again (`Trace` reports the same edges while nothing mutates the value). Shares
+/// its bit with `REACHABLE`, which only the later recounts use.
+const NO_EDGES: usize = 2;
 /// The object is in the list of objects found unreachable so far (`move_unreachable`).
 const TENTATIVE: usize = 4;
 const REFS_SHIFT: u32 = 3;
@@ -384,6 +389,9 @@ fn trace_each(
                     edges.clear();
                     raw::trace_tracked(header, edges);
                     count(header, edges);
+                    if edges.edges().is_empty() && !edges.is_untraceable() {
+                        (*cursor).set_prev_word((*cursor).prev_word() | NO_EDGES);
+                    }
                     cursor = (*cursor).next();
                 }
             }
@@ -467,7 +475,8 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// CPython's `move_unreachable`: one walk of `young` that both marks what the roots reach and
 /// moves what is left to `unreachable`.
 ///
-/// An object whose count is still positive is reachable: its edges are traced, and each
+/// An object whose count is still positive is reachable: its edges are traced (unless the
+/// counting walk found it has none), and each
 /// target in the set at zero gets a count of one (it is reached), or, if the walk has
 /// already put it in `unreachable`, goes back to the end of `young`, where the walk meets it
 /// again. An object at zero moves to `unreachable` for now. A reachable object leaves the set
@@ -491,9 +500,11 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                 unsafe {
                     let word = (*cursor).prev_word();
                     if word >> REFS_SHIFT > 0 {
-                        edges.clear();
-                        raw::trace_tracked(Links::header(cursor), edges);
-                        found.count -= mark_reached(young, edges);
+                        if word & NO_EDGES == 0 {
+                            edges.clear();
+                            raw::trace_tracked(Links::header(cursor), edges);
+                            found.count -= mark_reached(young, edges);
+                        }
                         (*cursor).set_prev_tagged(prev, 0);
                         prev = cursor;
                     } else {
