@@ -1,11 +1,13 @@
-//! `cargo xtask bench [handles|collect]`: the benchmarks, each compared with its peer in the
-//! same run.
+//! `cargo xtask bench [handles|collect|objgraph|peers]`: the benchmarks, each compared with
+//! its peers in the same run.
 //!
 //! - `handles` (default): criterion benchmarks of `Gc` against `Rc`.
 //! - `collect`: gen-gc's collection of the same heap shapes as CPython's `gc.collect()`,
 //!   both run here, one after the other, printed side by side with their ratio.
 //! - `objgraph`: objgraph's answers on a 1,000,000-object heap, against Python's objgraph on
 //!   the same heap (when `python3 -c "import objgraph"` works).
+//! - `peers`: cyclegc against dumpster, rust-cc, gcmodule, bacon-rajan-cc and `Rc` on the
+//!   same workloads, in one process (`benches/peers`).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -15,7 +17,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         None | Some("handles") => cargo(&["bench", "-p", "rc-heap", "--bench", "handles"]),
         Some("collect") => side_by_side(&COLLECT),
         Some("objgraph") => side_by_side(&OBJGRAPH),
-        Some(other) => Err(format!("unknown benchmark `{other}`: expected `handles`, `collect` or `objgraph`")),
+        Some("peers") => cargo(&["bench", "-p", "peer-bench", "--bench", "peers"]),
+        Some(other) => {
+            Err(format!("unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph` or `peers`"))
+        }
     }
 }
 

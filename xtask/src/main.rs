@@ -2,7 +2,8 @@
 //!
 //! - `report [--out DIR]`: the main job. Runs the article's walkthrough on this library and
 //!   writes a browsable report (default `target/report/index.html`).
-//! - `bench [handles|collect]`: runs the benchmarks, each against its peer in the same run.
+//! - `bench [handles|collect|objgraph|peers]`: runs the benchmarks, each against its peers in the
+//!   same run.
 
 mod bench;
 mod report;
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
         Some("report") => report::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect]>");
+            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers]>");
             return ExitCode::from(2);
         }
     };
