@@ -279,39 +279,68 @@ macro_rules! for_every_library {
     };
 }
 
-fn main() {
-    // dumpster and bacon-rajan-cc recurse once per node when they collect a long chain, and
-    // overflow the main thread's 8 MiB stack on the 100,000-node list: every library runs on
-    // a thread with a stack large enough for all of them.
-    let runner = std::thread::Builder::new().stack_size(1 << 30).spawn(run).expect("a thread for the benchmarks");
-    runner.join().expect("the benchmarks ran");
-}
-
-fn run() {
-    let json = std::env::args().any(|arg| arg == "--json");
-    let workloads: [Named; 5] = [
+fn workloads() -> [Named; 5] {
+    [
         ("random_ops", || for_every_library!(random_ops)),
         ("binary_trees", || for_every_library!(binary_trees)),
         ("parent_pointers", || for_every_library!(parent_pointers)),
         ("doubly_linked_list", || for_every_library!(doubly_linked_list)),
         ("stress", || for_every_library!(stress)),
-    ];
+    ]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|arg| arg == "--one") {
+        Some(at) => measure_one(&args[at + 1], &args[at + 2]),
+        None => compare(args.iter().any(|arg| arg == "--json")),
+    }
+}
+
+/// Runs one workload of one library once, in this process, and prints its time in
+/// nanoseconds.
+fn measure_one(workload: &str, library: &str) {
+    let (_, entries) = workloads().into_iter().find(|(name, _)| *name == workload).expect("a known workload");
+    let (_, run) = entries().into_iter().find(|(name, _)| *name == library).expect("a known library");
+    // dumpster and bacon-rajan-cc recurse once per node when they collect a long chain, and
+    // overflow the main thread's 8 MiB stack on the 100,000-node list: every library runs on
+    // a thread with a stack large enough for all of them.
+    let runner = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || {
+            let start = Instant::now();
+            run();
+            start.elapsed()
+        })
+        .expect("a thread for the benchmark");
+    println!("{}", runner.join().expect("the benchmark ran").as_nanos());
+}
+
+/// Each measurement runs in a process of its own, so that no library inherits another's
+/// heap (`Rc` leaks hundreds of megabytes over the workloads, which slows every allocator
+/// that comes after it); the libraries take turns within each round.
+fn compare(json: bool) {
+    let exe = std::env::current_exe().expect("this benchmark's path");
+    let only = std::env::var("PEERS_ONLY").ok();
     if !json {
         println!("{:<20} {:<20} {:>12} {:>16}", "workload", "library", "median ms", "time / cyclegc");
     }
-    for (workload, entries) in workloads {
-        let entries = entries();
-        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); entries.len()];
-        let only = std::env::var("PEERS_ONLY").ok();
+    for (workload, entries) in workloads() {
+        let libraries: Vec<&str> = entries().iter().map(|(name, _)| *name).collect();
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); libraries.len()];
         for _ in 0..ROUNDS {
-            for (i, (library, run)) in entries.iter().enumerate() {
+            for (i, library) in libraries.iter().enumerate() {
                 if only.as_deref().is_some_and(|only| !library.starts_with(only)) {
                     samples[i].push(Duration::ZERO);
                     continue;
                 }
-                let start = Instant::now();
-                run();
-                samples[i].push(start.elapsed());
+                let output = std::process::Command::new(&exe)
+                    .args(["--one", workload, library])
+                    .output()
+                    .expect("the benchmark runs itself");
+                assert!(output.status.success(), "{library} on {workload} failed: {output:?}");
+                let nanos: u64 = String::from_utf8_lossy(&output.stdout).trim().parse().expect("a time");
+                samples[i].push(Duration::from_nanos(nanos));
             }
         }
         let medians: Vec<f64> = samples
@@ -321,7 +350,7 @@ fn run() {
                 times[times.len() / 2].as_secs_f64() * 1e3
             })
             .collect();
-        for ((library, _), ms) in entries.iter().zip(&medians) {
+        for (library, ms) in libraries.iter().zip(&medians) {
             let ratio = ms / medians[0];
             if json {
                 println!(
