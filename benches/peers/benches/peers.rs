@@ -1,5 +1,5 @@
 //! cyclegc against the other Rust cycle collectors (dumpster, rust-cc, gcmodule,
-//! bacon-rajan-cc) and `Rc`, on the same workloads, in one process.
+//! bacon-rajan-cc) and `Rc`, on the same workloads.
 //!
 //! Every library gets the same node, `{ edges: RefCell<Vec<Ptr<Node>>> }`, and its own
 //! defaults: automatic collection where the library has it (cyclegc, dumpster, rust-cc),
@@ -17,9 +17,10 @@
 //!   `stress` (100,000 nodes with two random edges each).
 //!
 //! `cargo bench -p peer-bench` (or `cargo xtask bench peers`) prints, per workload, the
-//! median time of 5 rounds for each library and its ratio to cyclegc's; the libraries take
-//! turns within each round, so the machine's drift touches them alike. `-- --json` prints
-//! one JSON object per line instead; `PEERS_ONLY=<name prefix>` runs one library alone.
+//! median time of 5 rounds for each library and its ratio to cyclegc's. Each measurement
+//! runs in a process of its own, and the libraries take turns within each round, so the
+//! machine's drift touches them alike. `-- --json` prints one JSON object per line instead;
+//! `PEERS_ONLY=<name prefix>` runs one library alone.
 
 use std::cell::RefCell;
 use std::hint::black_box;
