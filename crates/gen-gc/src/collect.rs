@@ -202,6 +202,10 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     // does not move.
     let unreachable = Links::new_sentinel();
     unreachable.init_sentinel();
+    // Debug lines (user code) wait until the walks are over and the survivors promoted: an
+    // object made or relinked into the young list before the promotion would be promoted
+    // with its `IN_YOUNG` bit.
+    let deferred = state.defer_debug_lines();
     let Found { count, any_weak, any_finalizer, candidates } = find_unreachable(state, young, &unreachable, &mut edges);
 
     // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
@@ -217,6 +221,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         state.long_lived_pending.set(0);
         state.long_lived_total.set(survivors);
     }
+    drop(deferred);
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
 
     // Legacy policy: finalizer objects and all they reach are uncollectable.
@@ -277,8 +282,6 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 /// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code
 /// runs in between.
 fn find_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
-    // Reports of broken or panicking `Trace`s wait until the lists are whole again.
-    let _deferred = state.defer_debug_lines();
     // No walk runs outside a collection or `object_graph`, which both keep collections off.
     let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
     let found = count_and_mark(state, young, unreachable, edges);

@@ -17,6 +17,9 @@ use crate::install;
 use crate::state::{PERMANENT, State, with_state};
 
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
+/// A numbered word has exactly this in its low bits: the objects a collection is deleting
+/// (held in the collection's own list while finalizers run, which may read the graph) have
+/// `COLLECTING | TENTATIVE` there, and linked objects no bit or `IN_YOUNG`.
 const NUMBERED: usize = 1;
 const NUMBER_SHIFT: u32 = 3;
 
@@ -105,7 +108,7 @@ fn read_graph(state: &State) -> ObjectGraph {
             Ok(()) => {
                 for &target in edges.edges() {
                     let word = links_of(target).prev_word();
-                    if word & NUMBERED != 0 {
+                    if word & raw::PREV_BITS == NUMBERED {
                         references.push((word >> NUMBER_SHIFT) as u32);
                     }
                 }

@@ -256,3 +256,30 @@ fn a_trace_that_changes_the_lists_is_refused() {
     gen_gc::set_debug_output(None);
     gen_gc::enable();
 }
+
+thread_local!(static WRITTEN: RefCell<Vec<Gc<Node>>> = const { RefCell::new(Vec::new()) });
+
+/// A debug writer that creates objects during a young collection (here, to report a panicking
+/// `Trace`) runs once the survivors are promoted: what it creates is young, not promoted with
+/// the young bit, so a later young collection leaves its links alone.
+#[test]
+fn objects_a_debug_writer_makes_during_a_young_collection_stay_young() {
+    gen_gc::disable();
+    let out = common::capture_debug_output_with(|| WRITTEN.with(|made| made.borrow_mut().push(node())));
+    let exploding = Gc::new(Exploding);
+    assert_eq!(gen_gc::collect_generation(0), Ok(0));
+    assert!(out.borrow().contains("<Exploding>'s Trace impl"), "{}", out.borrow());
+    gen_gc::set_debug_output(None);
+    let made = WRITTEN.with(|made| made.borrow()[0].clone());
+    let young = gen_gc::get_objects(Some(0)).unwrap();
+    assert!(young.iter().any(|obj| obj.ptr_eq(&Gc::to_any(&made))), "the writer's object is young");
+    drop(young);
+    let referrer = node();
+    referrer.next.borrow_mut().push(made.clone());
+    assert_eq!(gen_gc::collect_generation(0), Ok(0));
+    drop((referrer, made, exploding));
+    WRITTEN.with(|made| made.borrow_mut().clear());
+    assert_eq!(gen_gc::collect(), 0);
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}

@@ -128,3 +128,41 @@ fn a_collection_requested_while_the_graph_is_read_does_nothing() {
     assert!(!gen_gc::is_collecting());
     gen_gc::enable();
 }
+
+/// A finalizer run by a collection may read the graph while the collection still holds its
+/// garbage: references to that garbage are left out, never read as numbers.
+#[test]
+fn a_finalizer_may_read_the_graph_while_garbage_is_held() {
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Reader {
+        me: RefCell<Option<Gc<Reader>>>,
+    }
+    thread_local!(static READ: RefCell<Option<gen_gc::ObjectGraph>> = const { RefCell::new(None) });
+    impl cyclegc::Finalize for Reader {
+        fn finalize(&self) {
+            // A live object that refers to the garbage, then the graph.
+            let me = self.me.borrow().clone().expect("the cycle is whole");
+            let holder = Gc::new(Holder { held: RefCell::new(Some(me)) });
+            READ.with(|read| *read.borrow_mut() = Some(gen_gc::object_graph()));
+            drop(holder);
+        }
+    }
+    #[derive(Trace)]
+    struct Holder {
+        held: RefCell<Option<Gc<Reader>>>,
+    }
+    gen_gc::disable();
+    let reader = Gc::new(Reader { me: RefCell::new(None) });
+    *reader.me.borrow_mut() = Some(reader.clone());
+    drop(reader);
+    assert_eq!(gen_gc::collect(), 1);
+    let graph = READ.with(|read| read.borrow_mut().take()).expect("the finalizer ran");
+    assert_eq!(graph.objects.len(), 1, "the holder; the garbage is in no generation");
+    assert!(graph.references.is_empty(), "{:?}", graph.references);
+    // The graph holds the holder, which holds the reader: resurrected, until the graph goes.
+    drop(graph);
+    assert_eq!(gen_gc::collect(), 1, "the reader's cycle, finalized already");
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}

@@ -300,3 +300,36 @@ fn deep_garbage_is_collected_without_recursion() {
     drop((first, last, chain));
     assert_eq!(gen_gc::collect(), 2 * n);
 }
+
+/// A finalizer may make weak references to other garbage after the collection cleared that
+/// garbage's weak references: they read dead once the garbage is freed, and stay dead when
+/// its memory is reused.
+#[test]
+fn weak_references_a_finalizer_makes_to_garbage_read_dead_after_it_is_freed() {
+    #[derive(Trace)]
+    struct Plain {
+        next: RefCell<Option<Gc<Plain>>>,
+    }
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Maker {
+        other: Gc<Plain>,
+        me: RefCell<Option<Gc<Maker>>>,
+    }
+    thread_local!(static MADE: RefCell<Vec<cyclegc::Weak<Plain>>> = const { RefCell::new(Vec::new()) });
+    impl Finalize for Maker {
+        fn finalize(&self) {
+            MADE.with(|made| made.borrow_mut().push(Gc::downgrade(&self.other)));
+        }
+    }
+    let other = Gc::new(Plain { next: RefCell::new(None) });
+    let maker = Gc::new(Maker { other: other.clone(), me: RefCell::new(None) });
+    *maker.me.borrow_mut() = Some(maker.clone());
+    drop((maker, other));
+    assert_eq!(gen_gc::collect(), 2);
+    let weak = MADE.with(|made| made.borrow_mut().pop()).expect("the finalizer ran");
+    assert!(weak.is_dead());
+    let reused: Vec<Gc<Plain>> = (0..64).map(|_| Gc::new(Plain { next: RefCell::new(None) })).collect();
+    assert!(weak.upgrade().is_none());
+    drop(reused);
+}

@@ -318,7 +318,11 @@ pub(crate) unsafe fn free(header: NonNull<ObjHeader>) {
 #[cold]
 #[inline(never)]
 unsafe fn free_with_side(header: NonNull<ObjHeader>) {
-    drop(heap::take_side(header));
+    if let Some(entry) = heap::take_side(header) {
+        // Weak references made after the object's were cleared (by a finalizer, to garbage
+        // the collector is deleting) must read dead before the memory goes.
+        crate::weak::clear_targets(&entry.weak);
+    }
     // SAFETY: the caller's contract; the side flag is clear now.
     unsafe { free(header) };
 }

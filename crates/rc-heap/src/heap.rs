@@ -505,6 +505,8 @@ pub fn list(index: usize) -> NonNull<Links> {
 ///
 /// - a new tracked object is left out of the lists: it lives and dies by its count as any
 ///   object, but no collection ever examines it (a cycle through it is never collected);
+///   if its count reaches zero during the walk itself, it is leaked (the walk may hold its
+///   address);
 /// - a tracked object whose count reaches zero stays linked with its count at zero,
 ///   untouched, for a collection to free;
 /// - an object whose value the collector dropped earlier (it is in no list) is leaked when

@@ -161,9 +161,7 @@ pub unsafe fn hold(header: NonNull<ObjHeader>) {
 #[inline]
 pub unsafe fn unhold(header: NonNull<ObjHeader>) {
     // SAFETY: the caller guarantees an allocated header.
-    let h = unsafe { header.as_ref() };
-    debug_assert!(h.strong() > 0, "a referenced object has references");
-    h.clear(flags::HELD);
+    unsafe { header.as_ref() }.clear(flags::HELD);
 }
 
 /// Whether the collector holds the object.

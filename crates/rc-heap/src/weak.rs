@@ -166,6 +166,15 @@ fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSl
     })
 }
 
+/// Makes the weak references of an object being freed read dead (their callbacks, if any,
+/// never run: the object is gone). Only weak references made after the object's were
+/// cleared can be left, such as those a finalizer makes to garbage the collector deletes.
+pub(crate) fn clear_targets(slots: &[std::rc::Weak<WeakSlot>]) {
+    for slot in slots.iter().filter_map(std::rc::Weak::upgrade) {
+        slot.target.set(None);
+    }
+}
+
 /// The weak references of an object that has died: all of them already read dead; what is
 /// left is to run their callbacks.
 #[must_use = "the callbacks have not run yet"]
