@@ -137,19 +137,43 @@ impl State {
     }
 
     /// Writes one debug line to the configured writer (stderr by default).
+    ///
+    /// The writer and a `tracing` subscriber are user code, called in the middle of a
+    /// collection: one that panics is caught here, so that the collection can finish; the
+    /// writer is then dropped and debug output goes to stderr.
     pub(crate) fn debug_line(&self, line: std::fmt::Arguments<'_>) {
         if let Some(deferred) = self.deferred.borrow_mut().as_mut() {
             deferred.push(line.to_string());
             return;
         }
         #[cfg(feature = "tracing")]
-        tracing::debug!(target: "gen_gc", "{}", line);
-        let mut writer = self.writer.borrow_mut();
-        let result = match writer.as_mut() {
-            Some(writer) => writeln!(writer, "{line}"),
-            None => writeln!(std::io::stderr(), "{line}"),
+        let traced = std::panic::catch_unwind(|| tracing::debug!(target: "gen_gc", "{}", line));
+        #[cfg(feature = "tracing")]
+        if traced.is_err() {
+            eprintln!("gen_gc: a tracing subscriber panicked on a debug line: {line}");
+        }
+        let Ok(mut writer) = self.writer.try_borrow_mut() else {
+            // The writer itself asked for a debug line (it ran a collection): stderr it is.
+            drop(writeln!(std::io::stderr(), "{line}"));
+            return;
         };
-        drop(result);
+        let Some(user) = writer.as_mut() else {
+            drop(writeln!(std::io::stderr(), "{line}"));
+            return;
+        };
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(writeln!(user, "{line}"))));
+        if let Err(panic) = written {
+            let dropped = writer.take();
+            drop(writer);
+            eprintln!(
+                "gen_gc: the debug writer panicked ({}); debug output goes to stderr from now on: {line}",
+                crate::describe_panic(&panic)
+            );
+            // Dropping it is user code too.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dropped))).is_err() {
+                eprintln!("gen_gc: and dropping the debug writer panicked");
+            }
+        }
     }
 
     /// Keeps debug lines until the returned guard is dropped, then writes them: for the

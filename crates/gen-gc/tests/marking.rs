@@ -283,3 +283,39 @@ fn objects_a_debug_writer_makes_during_a_young_collection_stay_young() {
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
     gen_gc::enable();
 }
+
+/// A debug writer that panics cannot stop a collection: the collection frees its garbage,
+/// the writer is dropped, and debug output goes to stderr from then on.
+#[test]
+fn a_panicking_debug_writer_does_not_stop_a_collection() {
+    struct Panicking(Rc<Cell<bool>>);
+    impl std::io::Write for Panicking {
+        fn write(&mut self, _buf: &[u8]) -> std::io::Result<usize> {
+            panic!("a debug writer that panics");
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Drop for Panicking {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    gen_gc::disable();
+    let dropped = Rc::new(Cell::new(false));
+    gen_gc::set_debug_output(Some(Box::new(Panicking(dropped.clone()))));
+    gen_gc::set_debug(gen_gc::DebugFlags::STATS | gen_gc::DebugFlags::COLLECTABLE);
+    let a = node();
+    let b = node();
+    a.next.borrow_mut().push(b.clone());
+    b.next.borrow_mut().push(a.clone());
+    let watch = Gc::downgrade(&a);
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(watch.upgrade().is_none());
+    assert!(dropped.get(), "the writer was dropped");
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}
