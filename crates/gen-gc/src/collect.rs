@@ -804,14 +804,14 @@ fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, edge
 fn delete(state: &State, unreachable: &Links, count: usize) {
     let end: *const Links = unreachable;
     let mut cursor = unreachable.next();
+    let mut next = cursor;
     // Room for every object up front: growing a vector of millions costs more than pages of
     // it left untouched.
     let mut still_held = Vec::with_capacity(count);
     // SAFETY (for the whole function): `unreachable` is a valid list of held objects, which
     // only this function frees (user code cannot free a held object). The walk goes forward
     // through `next`, read before the current object goes, and the list is dropped as a
-    // whole: a freed object is not unlinked, but marked as in no list, and so is each object
-    // kept for later.
+    // whole: each object is marked as in no list, not unlinked, before its value is dropped.
     let panic = raw::run_deaths(|| {
         while cursor != end {
             // One catch for the whole batch; after a panic, go on with the next object.
@@ -822,18 +822,22 @@ fn delete(state: &State, unreachable: &Links, count: usize) {
                     // once its value is gone is referenced by nothing, not even by garbage
                     // dropped later, so it can go now.
                     unsafe {
-                        let header = Links::header(cursor);
-                        raw::drop_value(header);
-                        cursor = take_from_dropped_list(cursor, &mut still_held);
+                        let header = take_from_list(cursor, &mut next);
+                        if !raw::drop_value_and_free(header) {
+                            still_held.push(header);
+                        }
+                        cursor = next;
                     }
                 }
             }));
             if let Err(panic) = result {
                 // SAFETY: see the top of the function; the value counts as dropped
-                // (unwinding dropped the rest of it).
+                // (unwinding dropped the rest of it), the object is in no list.
                 unsafe {
-                    report(state, &format!("the Drop of {}", object_repr(Links::header(cursor))), &panic);
-                    cursor = take_from_dropped_list(cursor, &mut still_held);
+                    let header = Links::header(cursor);
+                    report(state, &format!("the Drop of {}", object_repr(header)), &panic);
+                    still_held.push(header);
+                    cursor = next;
                 }
             }
         }
@@ -856,24 +860,18 @@ fn delete(state: &State, unreachable: &Links, count: usize) {
     }
 }
 
-/// [`delete`]'s step after an object's value is dropped: marks the object as in no list and
-/// frees it if nothing holds it, or keeps it in `still_held`. Returns the next element.
+/// [`delete`]'s step before an object's value is dropped: notes the next element in
+/// `next`, marks the object as in no list, and returns its header.
 ///
 /// # Safety
-/// `links` are the links of a held object in [`delete`]'s list, whose value is dropped.
+/// `links` are the links of a held object in [`delete`]'s list.
 #[inline(always)]
-unsafe fn take_from_dropped_list(links: *const Links, still_held: &mut Vec<NonNull<ObjHeader>>) -> *const Links {
+unsafe fn take_from_list(links: *const Links, next: &mut *const Links) -> NonNull<ObjHeader> {
     // SAFETY: the caller's contract.
     unsafe {
-        let next = (*links).next();
+        *next = (*links).next();
         (*links).set_next(std::ptr::null());
         (*links).set_prev_word(0);
-        let header = Links::header(links);
-        if raw::strong_count(header) == 0 {
-            raw::free(header);
-        } else {
-            still_held.push(header);
-        }
-        next
+        Links::header(links)
     }
 }

@@ -205,6 +205,22 @@ pub unsafe fn drop_value(header: NonNull<ObjHeader>) {
     unsafe { (h.type_info().drop_value)(header) };
 }
 
+/// [`drop_value`], then [`free`] if nothing holds the object any more, through one call of
+/// the type's entry points: the collector's step for deleting an object it has taken out of
+/// every list. Returns whether the object was freed. A panic of the value's `Drop`
+/// propagates to the caller, the object counting as dropped and not freed.
+///
+/// # Safety
+/// As for [`drop_value`]; and the object is tracked and in no list.
+#[inline]
+pub unsafe fn drop_value_and_free(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the caller guarantees an allocated header.
+    let h = unsafe { header.as_ref() };
+    debug_assert!(h.has(flags::HELD) && !h.has(flags::DROPPED));
+    // SAFETY: the caller's contract is the entry point's.
+    unsafe { (h.type_info().drop_value_and_free)(header) }
+}
+
 /// Frees a held object whose value has been dropped and whose count is zero.
 ///
 /// # Safety

@@ -5,7 +5,7 @@ use std::fmt;
 use std::mem::size_of;
 use std::ptr::NonNull;
 
-use crate::header::{GcBox, ObjHeader, TrackedLayout};
+use crate::header::{GcBox, ObjHeader, TrackedLayout, flags};
 use crate::trace::{EdgeList, Trace, Visitor};
 
 /// What the heap knows about a type: names, size, and the entry points that let code that
@@ -25,6 +25,7 @@ pub struct TypeInfo {
     pub(crate) finalize: unsafe fn(NonNull<ObjHeader>),
     pub(crate) describe: unsafe fn(NonNull<ObjHeader>) -> Option<String>,
     pub(crate) drop_value: unsafe fn(NonNull<ObjHeader>),
+    pub(crate) drop_value_and_free: unsafe fn(NonNull<ObjHeader>) -> bool,
     pub(crate) dealloc: unsafe fn(NonNull<ObjHeader>),
 }
 
@@ -132,6 +133,7 @@ impl<T: Trace> InfoFor<T> {
         finalize: finalize::<T>,
         describe: describe::<T>,
         drop_value: drop_value::<T>,
+        drop_value_and_free: drop_value_and_free::<T>,
         dealloc: dealloc::<T>,
     };
 }
@@ -172,6 +174,27 @@ unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: called once per object, on a live value, with the DROPPED flag already set so
     // nothing can borrow the value again; the pointer carries the allocation's provenance.
     unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*boxed).value).cast::<T>()) };
+}
+
+/// `raw::drop_value_and_free` for `T`: the value is dropped and, when nothing holds the
+/// object then, its memory freed, with one call through the type's entry points.
+unsafe fn drop_value_and_free<T: Trace>(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the caller's contract is `raw::drop_value_and_free`'s: a held, tracked object
+    // of type `T` in no list, whose value is live and not borrowed.
+    unsafe {
+        let h = header.as_ref();
+        h.set(flags::DROPPED);
+        drop_value::<T>(header);
+        if h.strong() != 0 {
+            return false;
+        }
+        if h.has(flags::SIDE) {
+            crate::dealloc::free(header);
+        } else {
+            dealloc::<T>(header);
+        }
+        true
+    }
 }
 
 unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
