@@ -546,13 +546,6 @@ pub struct WalkReport {
     pub left_unlinked: usize,
 }
 
-impl WalkReport {
-    /// Whether nothing happened.
-    pub fn is_empty(&self) -> bool {
-        *self == WalkReport::default()
-    }
-}
-
 impl Walk {
     /// Ends the walk and says what happened during it that Trace's rules forbid.
     pub fn finish(self) -> WalkReport {
