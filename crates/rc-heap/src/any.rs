@@ -60,7 +60,7 @@ impl GcAny {
         let header = heap::lookup_id(id)?;
         // SAFETY: the id map holds only allocated objects (entries go when they are freed).
         let h = unsafe { header.as_ref() };
-        if !h.is_live() || h.has(flags::HELD) {
+        if !h.is_live() || h.has(flags::HELD | flags::BORROWED) {
             return None;
         }
         // SAFETY: checked live just above.
@@ -106,6 +106,13 @@ impl GcAny {
     /// The object's id (assigned on first request).
     pub fn id(&self) -> ObjectId {
         heap::id_of(self.header)
+    }
+
+    /// Bytes the heap uses for this object, header included: its type's
+    /// [`TypeInfo::object_size`], or for a slice or `str` object, its own.
+    pub fn object_size(&self) -> usize {
+        // SAFETY: we hold a count, so the object (and a slice's length word) is allocated.
+        unsafe { (self.type_info().object_size)(self.header) }
     }
 
     /// The number of strong handles.
@@ -240,7 +247,7 @@ impl Drop for GcAny {
     }
 }
 
-impl<T: Trace> From<Gc<T>> for GcAny {
+impl<T: ?Sized> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> Self {
         Gc::into_any(gc)
     }

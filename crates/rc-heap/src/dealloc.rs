@@ -26,29 +26,30 @@ use crate::{heap, pool};
 
 type Panic = Box<dyn Any + Send>;
 
-/// The count of a `Gc<T>` has just reached zero.
+/// The count of a `Gc` has just reached zero: the object's type takes it from here.
 ///
 /// # Safety
-/// `header` is an allocated object of type `T` whose count is now zero.
+/// `header` is an allocated object whose count is now zero.
 #[inline(always)]
-pub(crate) unsafe fn on_zero_typed<T: Trace>(header: NonNull<ObjHeader>) {
+pub(crate) unsafe fn on_zero_erased(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
-    if unsafe { header.as_ref() }.has(flags::HELD) {
+    let h = unsafe { header.as_ref() };
+    if h.has(flags::HELD) {
         // The collector owns the object (it is deleting the garbage this one belongs to);
         // checked here, where the count reaches zero, so that each edge a deleted value drops
         // costs no call.
         return;
     }
-    // SAFETY: the caller's contract.
-    unsafe { on_zero_typed_unheld::<T>(header) }
+    // SAFETY: the caller's contract; `release` is the object's own type's entry point.
+    unsafe { (h.type_info().release)(header) }
 }
 
-/// [`on_zero_typed`] for an object the collector does not hold.
+/// The death path of an object of type `T` the collector does not hold, whose count has
+/// just reached zero: the entry point `TypeInfo::release` of `T`.
 ///
 /// # Safety
-/// As for [`on_zero_typed`].
-#[inline]
-unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) {
+/// `header` is an allocated object of type `T` whose count is zero, not held.
+pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
     if T::HAS_FINALIZER || h.has(flags::MASK) {
@@ -127,10 +128,21 @@ unsafe fn free_leaf_now<T: Trace>(header: NonNull<ObjHeader>) {
 #[inline(never)]
 pub(crate) unsafe fn on_zero(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
-    let h = unsafe { header.as_ref() };
-    if h.has(flags::HELD) {
+    if unsafe { header.as_ref() }.has(flags::HELD) {
         return;
     }
+    // SAFETY: the caller's contract, and the object is not held.
+    unsafe { on_zero_unheld(header) }
+}
+
+/// [`on_zero`] for an object the collector does not hold: the `TypeInfo::release` entry
+/// point of slice and `str` objects.
+///
+/// # Safety
+/// `header` is an allocated object whose count is now zero, not held by the collector.
+pub(crate) unsafe fn on_zero_unheld(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller passes an allocated header.
+    let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
         // The collector dropped the value while something still held the object; the last
         // holder is gone now, so only the memory is left to free, unless the collector is

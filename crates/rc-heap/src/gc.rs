@@ -19,6 +19,12 @@ use crate::{GcAny, ObjectId, Weak, dealloc, heap, pool};
 /// weak callbacks, `Drop`, free), as CPython's reference counting does. Objects that only
 /// reference cycles keep alive are left for the cycle collector (the `gen-gc` crate).
 ///
+/// `T` may be unsized: `Gc<dyn Trait>` (made from a `Gc<Concrete>` with [`coerce_gc!`]),
+/// `Gc<str>` and `Gc<[T]>` (made from strings, vectors, slices and iterators with `From` and
+/// `collect`). An unsized handle is a view of an object of a concrete type: the collector,
+/// weak references and introspection work on the object through its concrete type, so a
+/// trait needs no `Trace` supertrait to be used as `Gc<dyn Trait>`.
+///
 /// `Gc` is neither `Send` nor `Sync`: each thread has its own heap.
 ///
 /// Associated functions (`Gc::ptr_eq(&a, &b)`) rather than methods keep `Gc` from hiding
@@ -32,8 +38,12 @@ use crate::{GcAny, ObjectId, Weak, dealloc, heap, pool};
 /// assert!(Gc::ptr_eq(&a, &b));
 /// assert_eq!(Gc::strong_count(&a), 2);
 /// assert!(!Gc::is_tracked(&a)); // a String holds no Gc: a leaf, invisible to the collector
+///
+/// let name: Gc<str> = Gc::from("hello");
+/// let numbers: Gc<[u32]> = (1..=3).collect();
+/// assert_eq!((&*name, &*numbers), ("hello", &[1, 2, 3][..]));
 /// ```
-pub struct Gc<T: Trace> {
+pub struct Gc<T: ?Sized + 'static> {
     ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<T>,
 }
@@ -62,7 +72,7 @@ impl<T: Trace> Gc<T> {
                 header: ObjHeader::new(TypeInfo::of::<T>()),
                 value: std::mem::ManuallyDrop::new(value),
             });
-            Gc { ptr: NonNull::new_unchecked(boxed), _owns: PhantomData }
+            Gc::from_box_owned(NonNull::new_unchecked(boxed))
         }
     }
 
@@ -86,17 +96,30 @@ impl<T: Trace> Gc<T> {
             #[cfg(feature = "alloc-site")]
             links.as_ref().site.set(Some(std::panic::Location::caller()));
             heap::link_new(links);
-            Gc { ptr: NonNull::new_unchecked(boxed), _owns: PhantomData }
+            Gc::from_box_owned(NonNull::new_unchecked(boxed))
         }
     }
 
     /// # Safety
-    /// `header` is a live object of type `T`.
-    #[inline]
-    pub(crate) unsafe fn clone_from_header(header: NonNull<ObjHeader>) -> Gc<T> {
-        // SAFETY: the caller guarantees a live header.
-        unsafe { header.as_ref() }.inc_strong();
+    /// `header` is an object of type `T` and the caller gives up one count to the result.
+    pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
         Gc { ptr: header.cast(), _owns: PhantomData }
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// # Safety
+    /// `ptr` points to a live object viewed as `T`, and the caller gives up one count to the
+    /// result.
+    #[inline]
+    pub(crate) unsafe fn from_box_owned(ptr: NonNull<GcBox<T>>) -> Gc<T> {
+        Gc { ptr, _owns: PhantomData }
+    }
+
+    /// The object, viewed as `T` (with `T`'s metadata), with the allocation's provenance.
+    #[inline]
+    pub(crate) fn box_ptr(this: &Self) -> NonNull<GcBox<T>> {
+        this.ptr
     }
 
     #[inline]
@@ -114,17 +137,37 @@ impl<T: Trace> Gc<T> {
     /// of another object in the same collected cycle can observe).
     #[inline]
     pub fn try_get(this: &Self) -> Result<&T, AccessError> {
-        if Self::header_ref(this).has(flags::DROPPED) {
-            return Err(AccessError::dropped(TypeInfo::of::<T>()));
+        let header = Self::header_ref(this);
+        if header.has(flags::DROPPED) {
+            return Err(AccessError::dropped(header.type_info()));
         }
         // SAFETY: the memory is allocated (we hold a count) and the value not dropped.
-        Ok(unsafe { crate::type_info::value_ref(Self::header(this)) })
+        Ok(unsafe { Self::value_unchecked(this) })
     }
 
-    /// Whether both handles point to the same object.
+    /// # Safety
+    /// The value has not been dropped.
+    #[inline]
+    unsafe fn value_unchecked(this: &Self) -> &T {
+        // SAFETY: the memory is allocated (the handle holds a count) and the caller
+        // guarantees the value is live; the reference covers the value only.
+        unsafe { &(*this.ptr.as_ptr()).value }
+    }
+
+    /// A raw pointer to the value, as `Rc::as_ptr` gives. It stays valid while a strong
+    /// handle exists and the collector has not dropped the value.
+    #[inline]
+    pub fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: the memory is allocated (the handle holds a count); no reference is made.
+        let value = unsafe { &raw const (*this.ptr.as_ptr()).value };
+        value as *const T
+    }
+
+    /// Whether both handles point to the same object (metadata such as a vtable is not
+    /// compared, as `Rc::ptr_eq` does not).
     #[inline]
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.ptr == other.ptr
+        std::ptr::addr_eq(this.ptr.as_ptr(), other.ptr.as_ptr())
     }
 
     /// The number of strong handles to the object.
@@ -157,8 +200,8 @@ impl<T: Trace> Gc<T> {
     }
 
     /// Whether the object is tracked by the cycle collector (its type may hold `Gc`s).
-    pub fn is_tracked(_this: &Self) -> bool {
-        T::TRACKED
+    pub fn is_tracked(this: &Self) -> bool {
+        Self::type_info(this).is_tracked()
     }
 
     /// Whether the object's finalizer has run.
@@ -171,9 +214,9 @@ impl<T: Trace> Gc<T> {
         Self::header_ref(this).has(flags::DROPPED)
     }
 
-    /// The type's information.
-    pub fn type_info(_this: &Self) -> &'static TypeInfo {
-        TypeInfo::of::<T>()
+    /// The information of the object's type: its concrete type for a `Gc<dyn Trait>`.
+    pub fn type_info(this: &Self) -> &'static TypeInfo {
+        Self::header_ref(this).type_info()
     }
 
     /// A type-erased handle to the same object.
@@ -190,12 +233,6 @@ impl<T: Trace> Gc<T> {
         unsafe { GcAny::from_header_owned(header) }
     }
 
-    /// # Safety
-    /// `header` is an object of type `T` and the caller gives up one count to the result.
-    pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
-        Gc { ptr: header.cast(), _owns: PhantomData }
-    }
-
     /// Where the object was created, with the `alloc-site` feature (tracked objects only).
     pub fn alloc_site(this: &Self) -> Option<&'static std::panic::Location<'static>> {
         crate::any::alloc_site_of(Self::header(this))
@@ -204,34 +241,35 @@ impl<T: Trace> Gc<T> {
     /// The object's address, for display (`<Node 0x55d0c3a1b2c0>`). Not an identity over
     /// time: use [`Gc::id`] for that.
     pub fn addr(this: &Self) -> usize {
-        this.ptr.as_ptr() as usize
+        this.ptr.as_ptr().addr()
     }
 }
 
 #[cold]
 #[inline(never)]
 #[track_caller]
-fn dropped_value_panic(info: &'static TypeInfo) -> ! {
-    panic!("{}", AccessError::dropped(info))
+fn dropped_value_panic(header: &ObjHeader) -> ! {
+    panic!("{}", AccessError::dropped(header.type_info()))
 }
 
-impl<T: Trace> Deref for Gc<T> {
+impl<T: ?Sized> Deref for Gc<T> {
     type Target = T;
 
     #[inline]
     #[track_caller]
     fn deref(&self) -> &T {
-        // Only the collector drops a value that a handle can still reach, and it only drops
-        // tracked objects: for leaves the check is compiled out.
-        if T::TRACKED && Self::header_ref(self).has(flags::DROPPED) {
-            dropped_value_panic(TypeInfo::of::<T>());
+        // Only the collector drops a value that a handle can still reach; it sets the flag
+        // first.
+        let header = Self::header_ref(self);
+        if header.has(flags::DROPPED) {
+            dropped_value_panic(header);
         }
         // SAFETY: the memory is allocated (we hold a count) and the value not dropped.
-        unsafe { crate::type_info::value_ref(Self::header(self)) }
+        unsafe { Self::value_unchecked(self) }
     }
 }
 
-impl<T: Trace> Clone for Gc<T> {
+impl<T: ?Sized> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         Self::header_ref(self).inc_strong();
@@ -239,27 +277,35 @@ impl<T: Trace> Clone for Gc<T> {
     }
 }
 
-impl<T: Trace> Drop for Gc<T> {
+impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if Self::header_ref(self).dec_strong() {
-            // SAFETY: the count just reached zero on an allocated object of type `T`.
-            unsafe { dealloc::on_zero_typed::<T>(Self::header(self)) };
+            // SAFETY: the count just reached zero on an allocated object.
+            unsafe { dealloc::on_zero_erased(Self::header(self)) };
         }
     }
 }
 
-// SAFETY: a `Gc` owns exactly one edge, to its object, and reports it once.
-unsafe impl<T: Trace> Trace for Gc<T> {
+// SAFETY: a `Gc` owns exactly one edge, to its object, and reports it once; whether the
+// target is tracked is its concrete type's answer.
+unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
     const TRACKED: bool = true;
 
     #[inline(always)]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        visitor.visit_edge(Edge::new(Self::header(self), T::TRACKED));
+        let header = Self::header(self);
+        visitor.visit_edge(Edge::new(header, Self::header_ref(self).type_info().is_tracked()));
     }
 
     fn describe(&self) -> Option<String> {
-        Gc::try_get(self).ok()?.describe()
+        let header = Self::header_ref(self);
+        if header.has(flags::DROPPED) {
+            return None;
+        }
+        // SAFETY: the value is live (not dropped) and the handle keeps the memory; the entry
+        // point is the object's own type's.
+        unsafe { (header.type_info().describe)(Self::header(self)) }
     }
 }
 
@@ -275,60 +321,60 @@ impl<T: Trace> From<T> for Gc<T> {
     }
 }
 
-impl<T: Trace> AsRef<T> for Gc<T> {
+impl<T: ?Sized> AsRef<T> for Gc<T> {
     fn as_ref(&self) -> &T {
         self
     }
 }
 
-impl<T: Trace> std::borrow::Borrow<T> for Gc<T> {
+impl<T: ?Sized> std::borrow::Borrow<T> for Gc<T> {
     fn borrow(&self) -> &T {
         self
     }
 }
 
-impl<T: Trace + fmt::Debug> fmt::Debug for Gc<T> {
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Gc::try_get(self) {
             Ok(value) => value.fmt(f),
-            Err(_) => write!(f, "<dropped {}>", TypeInfo::of::<T>().short_name()),
+            Err(_) => write!(f, "<dropped {}>", Gc::type_info(self).short_name()),
         }
     }
 }
 
-impl<T: Trace + fmt::Display> fmt::Display for Gc<T> {
+impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         (**self).fmt(f)
     }
 }
 
-impl<T: Trace> fmt::Pointer for Gc<T> {
+impl<T: ?Sized> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Pointer::fmt(&self.ptr, f)
     }
 }
 
-impl<T: Trace + PartialEq> PartialEq for Gc<T> {
+impl<T: ?Sized + PartialEq> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: Trace + Eq> Eq for Gc<T> {}
+impl<T: ?Sized + Eq> Eq for Gc<T> {}
 
-impl<T: Trace + PartialOrd> PartialOrd for Gc<T> {
+impl<T: ?Sized + PartialOrd> PartialOrd for Gc<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         (**self).partial_cmp(&**other)
     }
 }
 
-impl<T: Trace + Ord> Ord for Gc<T> {
+impl<T: ?Sized + Ord> Ord for Gc<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         (**self).cmp(&**other)
     }
 }
 
-impl<T: Trace + Hash> Hash for Gc<T> {
+impl<T: ?Sized + Hash> Hash for Gc<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         (**self).hash(state);
     }

@@ -17,6 +17,17 @@
 //! relative to the value, and the links of a tracked object are always exactly
 //! `size_of::<Links>()` bytes before its header.
 //!
+//! A slice or `str` object (`Gc<[T]>`, `Gc<str>`) keeps its length in one more word, right
+//! before the links (tracked) or the header (leaf), so that code that knows only the header
+//! (the collector, a type-erased free) finds it:
+//!
+//! ```text
+//! [ padding ] len: usize [ Links ] ObjHeader [ padding ] elements...
+//! ```
+//!
+//! A trait object (`Gc<dyn Trait>`) is an object of its concrete type, laid out as above;
+//! only the handle differs (it carries the vtable).
+//!
 //! Either kind is one block of the thread's pools (`pool.rs`), or one `std::alloc`
 //! allocation when it is too large or over-aligned for them (and always under Miri); the
 //! block starts at the links of a tracked object, at the header of a leaf.
@@ -32,7 +43,7 @@
 //!
 //! `ObjHeader::info`
 //! : A pointer to the type's `'static` [`TypeInfo`] with [`flags`] in its low bits
-//!   (`TypeInfo` is aligned to 32, so five bits are free). The `TypeInfo` part never changes.
+//!   (`TypeInfo` is aligned to 64, so six bits are free). The `TypeInfo` part never changes.
 //!   - `FINALIZED`: the finalizer has run or is running; it never runs again. Set by the
 //!     refcount death path or by the collector, never cleared.
 //!   - `DROPPED`: the value has been dropped in place; the memory stays until the strong
@@ -43,6 +54,8 @@
 //!     `strong` holds the queue link. Cleared when the object leaves the queue.
 //!   - `HELD`: the cycle collector owns the object's fate for the moment; a count that
 //!     reaches zero does nothing, the collector frees it. Set and cleared by the collector.
+//!   - `BORROWED`: the only handle lends the value mutably (`Gc::get_mut`); the object is
+//!     out of the lists, and no handle is made from its id. Set and cleared by `GcMut`.
 //!
 //! `Links` (tracked objects only)
 //! : `next` and `prev` make a circular doubly linked list through one of the heap's list
@@ -74,7 +87,8 @@ pub(crate) mod flags {
     pub(crate) const SIDE: usize = 4;
     pub(crate) const PENDING: usize = 8;
     pub(crate) const HELD: usize = 16;
-    pub(crate) const MASK: usize = 31;
+    pub(crate) const BORROWED: usize = 32;
+    pub(crate) const MASK: usize = 63;
 }
 
 /// The header every heap object begins with: two words, the strong count and the type
@@ -103,7 +117,7 @@ impl std::fmt::Debug for ObjHeader {
 impl ObjHeader {
     pub(crate) fn new(info: &'static TypeInfo) -> Self {
         let info = std::ptr::from_ref(info);
-        debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 32");
+        debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 64");
         ObjHeader { strong: Cell::new(std::ptr::without_provenance_mut(1)), info: Cell::new(info) }
     }
 
@@ -177,11 +191,22 @@ impl ObjHeader {
     }
 }
 
-/// A heap object: header, then value. `Gc<T>` points here.
+/// A heap object: header, then value. `Gc<T>` points here (with `T`'s metadata when `T` is
+/// unsized: a vtable or a length).
+///
+/// Public only so that [`coerce_gc!`](crate::coerce_gc) can name pointers to it; not
+/// nameable outside the crate.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct GcBox<T> {
+pub struct GcBox<T: ?Sized> {
     pub(crate) header: ObjHeader,
     pub(crate) value: ManuallyDrop<T>,
+}
+
+impl<T: ?Sized> std::fmt::Debug for GcBox<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcBox").field("header", &self.header).finish_non_exhaustive()
+    }
 }
 
 /// The generation-list links in front of a tracked object's header.

@@ -315,6 +315,23 @@ pub(crate) fn end_deaths() {
     }
 }
 
+/// Takes a tracked object out of its list while its value is lent mutably (`GcMut`), so that
+/// the collector does not trace it meanwhile. Returns whether it was in one.
+pub(crate) fn unlink_lent(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: only called for tracked objects, which have links in front of the header.
+    let links = unsafe { Links::of(header).as_ref() };
+    if !links.is_linked() {
+        return false;
+    }
+    with_heap(|heap| {
+        // SAFETY: a linked object is in a valid list of this thread's heap, and no walk runs
+        // (the caller checks).
+        unsafe { links.unlink() };
+        heap.young_count.set(heap.young_count.get().saturating_sub(1));
+    });
+    true
+}
+
 /// Puts a resurrected tracked object back into the young list.
 pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
     // SAFETY: only called for tracked objects, which have links in front of the header.

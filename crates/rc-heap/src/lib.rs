@@ -68,21 +68,27 @@
 #![deny(missing_docs)]
 
 mod any;
+mod callable;
 mod dealloc;
 mod error;
 mod gc;
 mod header;
 mod heap;
 mod impls;
+mod owned;
 mod pool;
 pub mod raw;
+mod slice;
 mod trace;
 mod type_info;
+mod unsize;
 mod weak;
 
 pub use any::{GcAny, Referent};
+pub use callable::{Callable, Closure};
 pub use error::AccessError;
 pub use gc::Gc;
+pub use owned::GcMut;
 pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;

@@ -6,18 +6,20 @@ use std::mem::size_of;
 use std::ptr::NonNull;
 
 use crate::header::{GcBox, ObjHeader, TrackedLayout, flags};
+use crate::slice::{SliceLayout, SliceObject};
 use crate::trace::{EdgeList, Trace, Visitor};
 
 /// What the heap knows about a type: names, size, and the entry points that let code that
 /// does not know the type trace, finalize, describe, drop and free its objects.
 ///
 /// One `'static` value per type, found through any object's header.
-#[repr(C, align(32))]
+#[repr(C, align(64))]
 pub struct TypeInfo {
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
     size: usize,
     header_size: usize,
+    is_sized: bool,
     tracked: bool,
     has_finalizer: bool,
     pub(crate) trace_dyn: unsafe fn(NonNull<ObjHeader>, &mut dyn Visitor),
@@ -27,6 +29,11 @@ pub struct TypeInfo {
     pub(crate) drop_value: unsafe fn(NonNull<ObjHeader>),
     pub(crate) drop_value_and_free: unsafe fn(NonNull<ObjHeader>) -> bool,
     pub(crate) dealloc: unsafe fn(NonNull<ObjHeader>),
+    /// The count of an object the collector does not hold has reached zero: the typed
+    /// death path of `Gc<T>`'s drop, reached through the header by a handle to an unsized
+    /// view of the object (`Gc<dyn Trait>`, `Gc<[T]>`).
+    pub(crate) release: unsafe fn(NonNull<ObjHeader>),
+    pub(crate) object_size: unsafe fn(NonNull<ObjHeader>) -> usize,
 }
 
 impl fmt::Debug for TypeInfo {
@@ -46,6 +53,20 @@ impl TypeInfo {
         InfoFor::<T>::INFO
     }
 
+    /// The information of `[T]` (`Gc<[T]>` objects).
+    pub fn of_slice<T: Trace>() -> &'static TypeInfo {
+        SliceInfoFor::<[T]>::INFO
+    }
+
+    /// The information of `str` (`Gc<str>` objects).
+    pub fn of_str() -> &'static TypeInfo {
+        SliceInfoFor::<str>::INFO
+    }
+
+    pub(crate) fn of_slice_object<S: SliceObject + ?Sized>() -> &'static TypeInfo {
+        SliceInfoFor::<S>::INFO
+    }
+
     /// The full type name, as `std::any::type_name` gives it.
     pub fn name(&self) -> &'static str {
         (self.type_name)()
@@ -62,20 +83,30 @@ impl TypeInfo {
         (self.type_id)()
     }
 
-    /// `size_of` the value (without the header).
+    /// `size_of` the value (without the header); for a slice or `str` type, whose objects
+    /// differ in length, the size of one element.
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Bytes the heap uses for one object of the type, header included.
+    /// Bytes the heap uses for one object of the type, header included; for a slice or
+    /// `str` type, for an empty one ([`GcAny::object_size`](crate::GcAny::object_size) gives
+    /// any object's own size).
     pub fn object_size(&self) -> usize {
-        self.header_size() + self.size
+        self.header_size() + if self.is_sized { self.size } else { 0 }
     }
 
     /// Bytes of header in front of each value: 16 for a leaf, 32 for a tracked object (40 with
-    /// the `alloc-site` feature), plus any padding the value's alignment needs.
+    /// the `alloc-site` feature), plus any padding the value's alignment needs; a slice or
+    /// `str` object has one more word, its length.
     pub fn header_size(&self) -> usize {
         self.header_size
+    }
+
+    /// Whether the type is sized: `false` for a slice or `str`, whose objects keep their
+    /// length.
+    pub fn is_sized(&self) -> bool {
+        self.is_sized
     }
 
     /// Whether objects of the type are tracked by the collector (`Trace::TRACKED`).
@@ -126,6 +157,7 @@ impl<T: Trace> InfoFor<T> {
         } else {
             size_of::<ObjHeader>()
         },
+        is_sized: true,
         tracked: T::TRACKED,
         has_finalizer: T::HAS_FINALIZER,
         trace_dyn: trace_dyn::<T>,
@@ -135,6 +167,32 @@ impl<T: Trace> InfoFor<T> {
         drop_value: drop_value::<T>,
         drop_value_and_free: drop_value_and_free::<T>,
         dealloc: dealloc::<T>,
+        release: crate::dealloc::on_zero_typed_unheld::<T>,
+        object_size: object_size::<T>,
+    };
+}
+
+/// The information of a slice or `str` type, whose objects keep their length.
+struct SliceInfoFor<S: ?Sized>(std::marker::PhantomData<S>);
+
+impl<S: SliceObject + ?Sized> SliceInfoFor<S> {
+    const INFO: &'static TypeInfo = &TypeInfo {
+        type_name: std::any::type_name::<S>,
+        type_id: TypeId::of::<S>,
+        size: size_of::<S::Elem>(),
+        header_size: SliceLayout::<S>::PREFIX + SliceLayout::<S>::VALUE_OFFSET,
+        is_sized: false,
+        tracked: S::TRACKED,
+        has_finalizer: false,
+        trace_dyn: slice_trace_dyn::<S>,
+        trace_tracked: slice_trace_tracked::<S>,
+        finalize: slice_finalize,
+        describe: slice_describe::<S>,
+        drop_value: slice_drop_value::<S>,
+        drop_value_and_free: slice_drop_value_and_free::<S>,
+        dealloc: slice_dealloc::<S>,
+        release: crate::dealloc::on_zero_unheld,
+        object_size: slice_object_size::<S>,
     };
 }
 
@@ -197,6 +255,10 @@ unsafe fn drop_value_and_free<T: Trace>(header: NonNull<ObjHeader>) -> bool {
     }
 }
 
+unsafe fn object_size<T: Trace>(_header: NonNull<ObjHeader>) -> usize {
+    TypeInfo::of::<T>().object_size()
+}
+
 unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
     if T::TRACKED {
         // SAFETY: a tracked object was allocated by `pool::alloc` with
@@ -210,6 +272,60 @@ unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
         // value is dropped or moved out already.
         unsafe { crate::pool::dealloc(header.as_ptr().cast(), std::alloc::Layout::new::<GcBox<T>>()) };
     }
+}
+
+unsafe fn slice_trace_dyn<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>, visitor: &mut dyn Visitor) {
+    // SAFETY: `TypeInfo` entry points are only called on live objects of their type.
+    unsafe { SliceLayout::<S>::value(header) }.trace(visitor);
+}
+
+unsafe fn slice_trace_tracked<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    // SAFETY: as for `slice_trace_dyn`.
+    unsafe { SliceLayout::<S>::value(header) }.trace(edges);
+}
+
+unsafe fn slice_finalize(_header: NonNull<ObjHeader>) {}
+
+unsafe fn slice_describe<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> Option<String> {
+    // SAFETY: as for `slice_trace_dyn`.
+    unsafe { SliceLayout::<S>::value(header) }.describe()
+}
+
+unsafe fn slice_drop_value<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) {
+    // SAFETY: as for `drop_value`: once per object, on a live value, DROPPED already set.
+    unsafe { std::ptr::drop_in_place(SliceLayout::<S>::elements(header)) };
+}
+
+unsafe fn slice_drop_value_and_free<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: as for `drop_value_and_free`.
+    unsafe {
+        let h = header.as_ref();
+        h.set(flags::DROPPED);
+        slice_drop_value::<S>(header);
+        if h.strong() != 0 {
+            return false;
+        }
+        if h.has(flags::SIDE) {
+            crate::dealloc::free(header);
+        } else {
+            slice_dealloc::<S>(header);
+        }
+        true
+    }
+}
+
+unsafe fn slice_dealloc<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) {
+    // SAFETY: a slice object was allocated by `pool::alloc` with the layout its length
+    // gives, `PREFIX` bytes before its header; its elements are dropped or moved out.
+    unsafe {
+        let layout = SliceLayout::<S>::layout(SliceLayout::<S>::len(header));
+        crate::pool::dealloc(SliceLayout::<S>::base(header), layout);
+    }
+}
+
+unsafe fn slice_object_size<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: the caller passes an allocated object of the type.
+    SliceLayout::<S>::layout(unsafe { SliceLayout::<S>::len(header) }).size()
 }
 
 #[cfg(test)]

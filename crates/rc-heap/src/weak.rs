@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-use crate::header::{ObjHeader, flags};
+use crate::header::{GcBox, ObjHeader, flags};
 use crate::trace::{Trace, Visitor, WeakEdge};
 use crate::{Gc, heap};
 
@@ -65,28 +65,43 @@ impl Drop for WeakSlot {
 /// Cloning a `Weak` gives another handle to the same weak reference (it shares the
 /// callback); [`Gc::downgrade`] gives a reference without a callback, shared by all plain
 /// downgrades of the object, as CPython shares its callback-less `weakref.ref`.
-pub struct Weak<T: Trace> {
+///
+/// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
+/// `Weak<dyn Trait>`.
+pub struct Weak<T: ?Sized + 'static> {
     slot: Rc<WeakSlot>,
+    /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
+    /// once the object is freed, and only used while the slot says it is alive.
+    ptr: NonNull<GcBox<T>>,
     _target: PhantomData<*const T>,
 }
 
 impl<T: Trace> Weak<T> {
     /// A weak reference that points nowhere: `upgrade` always gives `None`.
     pub fn new() -> Self {
-        Weak::from_slot(WeakSlot::dead())
+        Weak::from_slot(WeakSlot::dead(), NonNull::dangling())
     }
+}
 
-    pub(crate) fn from_slot(slot: Rc<WeakSlot>) -> Self {
-        Weak { slot, _target: PhantomData }
+impl<T: ?Sized> Weak<T> {
+    pub(crate) fn from_slot(slot: Rc<WeakSlot>, ptr: NonNull<GcBox<T>>) -> Self {
+        Weak { slot, ptr, _target: PhantomData }
     }
 
     pub(crate) fn downgrade(gc: &Gc<T>) -> Self {
-        Weak::from_slot(register(Gc::header(gc), None))
+        Weak::from_slot(register(Gc::header(gc), None), Gc::box_ptr(gc))
     }
 
     pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
-        let callback: Callback = Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot))));
-        Weak::from_slot(register(Gc::header(gc), Some(callback)))
+        let ptr = Gc::box_ptr(gc);
+        let callback: Callback = Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot), ptr)));
+        Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
+    }
+
+    /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead
+    /// until the object is made.
+    pub(crate) fn to_unborn(header: NonNull<ObjHeader>, ptr: NonNull<GcBox<T>>) -> Self {
+        Weak::from_slot(register(header, None), ptr)
     }
 
     /// A strong handle to the object, or `None` once it has died (or is dying).
@@ -94,11 +109,15 @@ impl<T: Trace> Weak<T> {
         let header = self.slot.target()?;
         // SAFETY: a slot's target is cleared before its object's memory is freed, so a
         // set target is allocated.
-        if !unsafe { header.as_ref() }.is_live() {
+        let h = unsafe { header.as_ref() };
+        if !h.is_live() {
             return None;
         }
-        // SAFETY: the header is live and its type is `T`: the slot was made from a `Gc<T>`.
-        Some(unsafe { Gc::clone_from_header(header) })
+        debug_assert!(std::ptr::addr_eq(header.as_ptr(), self.ptr.as_ptr()));
+        h.inc_strong();
+        // SAFETY: the object is live and `ptr` views it as `T` (the slot was made from a
+        // `Gc<T>` to it); the count taken just above moves to the result.
+        Some(unsafe { Gc::from_box_owned(self.ptr) })
     }
 
     /// Whether the object has died (`upgrade` gives `None`).
@@ -234,9 +253,9 @@ impl ClearedWeakRefs {
     }
 }
 
-impl<T: Trace> Clone for Weak<T> {
+impl<T: ?Sized> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        Weak::from_slot(Rc::clone(&self.slot))
+        Weak::from_slot(Rc::clone(&self.slot), self.ptr)
     }
 }
 
@@ -246,11 +265,12 @@ impl<T: Trace> Default for Weak<T> {
     }
 }
 
-impl<T: Trace> fmt::Debug for Weak<T> {
+impl<T: ?Sized> fmt::Debug for Weak<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = crate::type_info::short_type_name(std::any::type_name::<T>());
         match self.is_dead() {
-            true => write!(f, "(Weak<{}>: dead)", crate::TypeInfo::of::<T>().short_name()),
-            false => write!(f, "(Weak<{}>: alive)", crate::TypeInfo::of::<T>().short_name()),
+            true => write!(f, "(Weak<{name}>: dead)"),
+            false => write!(f, "(Weak<{name}>: alive)"),
         }
     }
 }
@@ -258,7 +278,7 @@ impl<T: Trace> fmt::Debug for Weak<T> {
 // SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
 // the collector uses only to skip callbacks of weak references owned by garbage. It counts
 // as tracked so that containers of weak references are traced and the collector sees them.
-unsafe impl<T: Trace> Trace for Weak<T> {
+unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         visitor.visit_weak(WeakEdge { slot: &self.slot });
     }
