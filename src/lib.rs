@@ -26,8 +26,8 @@
 
 pub use rc_heap::__private::TraceTrait as Trace;
 pub use rc_heap::{
-    AccessError, Edge, Finalize, Gc, GcAny, KeyLabel, LabelPath, ObjectId, Referent, Segment, TypeInfo, Visitor, Weak,
-    WeakEdge,
+    AccessError, Callable, Closure, Edge, Finalize, Gc, GcAny, GcMut, KeyLabel, LabelPath, ObjectId, Referent, Segment,
+    TypeInfo, Visitor, Weak, WeakEdge, coerce_gc,
 };
 /// Derives [`Trace`](trait@Trace) for use through this facade (no direct `rc-heap`
 /// dependency needed). Its attributes are those of the `trace-derive` crate.

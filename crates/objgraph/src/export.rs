@@ -58,7 +58,7 @@ pub struct ObjectRecord {
     /// The short type name (`Node<String>`).
     pub short_type_name: String,
     /// Heap bytes of the object, header included
-    /// ([`TypeInfo::object_size`](rc_heap::TypeInfo::object_size)); memory the value owns
+    /// ([`GcAny::object_size`](rc_heap::GcAny::object_size)); memory the value owns
     /// outside the heap is not counted.
     pub size: usize,
     /// References from outside the heap ([`HeapGraph::outside_refs`]): a variable, a static,
@@ -106,7 +106,7 @@ impl HeapSnapshot {
                     index,
                     type_name: info.name().to_owned(),
                     short_type_name: info.short_name(),
-                    size: info.object_size(),
+                    size: object.object_size(),
                     outside_refs: outside[index],
                     edges,
                     alloc_site: object.alloc_site().map(ToString::to_string),

@@ -26,7 +26,7 @@ use crate::cycles::{NONE, reachable_from, strongly_connected};
 
 /// The dominator tree of a [`HeapGraph`] and every object's retained size, computed once.
 ///
-/// Sizes are [`TypeInfo::object_size`](rc_heap::TypeInfo::object_size): the heap bytes of
+/// Sizes are [`GcAny::object_size`](rc_heap::GcAny::object_size): the heap bytes of
 /// each object, header included. Memory a value owns outside the heap — a `Vec`'s buffer, a
 /// `String`'s bytes, a `Box`'s contents — is not counted. Leaves (untracked objects such as a
 /// `Gc<String>`) are counted with the object that dominates every object referring to them;
@@ -88,7 +88,7 @@ impl<'g> Dominators<'g> {
         let mut retained_bytes = vec![0usize; n + 1];
         let mut retained_objects = vec![0usize; n + 1];
         for (i, object) in graph.objects().iter().enumerate() {
-            retained_bytes[tree.order[i] as usize] = object.type_info().object_size();
+            retained_bytes[tree.order[i] as usize] = object.object_size();
             retained_objects[tree.order[i] as usize] = 1;
         }
         tree.add_leaves(graph, &mut retained_bytes, &mut retained_objects);
@@ -183,7 +183,7 @@ pub fn retained_size(obj: &GcAny) -> usize {
     let graph = HeapGraph::snapshot();
     match graph.position(obj) {
         Some(i) => Dominators::new(&graph).retained_size_at(i),
-        None => obj.type_info().object_size(),
+        None => obj.object_size(),
     }
 }
 
@@ -324,7 +324,7 @@ impl DominatorTree {
         for leaf in leaves.values() {
             // One count is the entry's own handle.
             if leaf.handle.strong_count() == leaf.references + 1 {
-                bytes[leaf.holder as usize] += leaf.handle.type_info().object_size();
+                bytes[leaf.holder as usize] += leaf.handle.object_size();
                 objects[leaf.holder as usize] += 1;
             }
         }

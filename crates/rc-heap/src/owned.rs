@@ -57,12 +57,12 @@ impl<T: ?Sized> Drop for GcMut<'_, T> {
         // SAFETY: the guard's handle keeps the object allocated.
         let h = unsafe { header.as_ref() };
         h.clear(flags::BORROWED);
+        if !h.type_info().is_tracked() || heap::is_walking() || heap::is_torn_down() {
+            return;
+        }
         // SAFETY: tracked objects have links in front of their header.
-        if h.type_info().is_tracked()
-            && !unsafe { Links::of(header).as_ref() }.is_linked()
-            && !heap::is_walking()
-            && !heap::is_torn_down()
-        {
+        let linked = unsafe { Links::of(header).as_ref() }.is_linked();
+        if !linked {
             heap::relink_young(header);
         }
     }

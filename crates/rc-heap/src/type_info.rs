@@ -78,6 +78,11 @@ impl TypeInfo {
         short_type_name(self.name())
     }
 
+    /// [`TypeInfo::short_name`] of any type, sized or not (`dyn Listener`, `[u8]`).
+    pub fn short_name_of<T: ?Sized>() -> String {
+        short_type_name(std::any::type_name::<T>())
+    }
+
     /// The type's `TypeId`.
     pub fn type_id(&self) -> TypeId {
         (self.type_id)()

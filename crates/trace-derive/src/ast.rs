@@ -2,8 +2,9 @@
 //! attributes, parsed and validated, every error collected.
 
 use proc_macro2::Span;
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Ident, Member, Path, Type};
+use syn::{Data, DeriveInput, Fields, Ident, LitStr, Member, Path, Token, Type, WherePredicate};
 
 /// Collects errors so that all of them are reported at once.
 #[derive(Default)]
@@ -42,6 +43,9 @@ pub(crate) struct Container<'a> {
     pub(crate) finalize: Option<Span>,
     pub(crate) describe: Option<Describe>,
     pub(crate) always_tracked: bool,
+    /// `#[trace(bound = "...")]`: the impl's bounds, instead of `T: Trace` for every type
+    /// parameter.
+    pub(crate) bound: Option<Vec<WherePredicate>>,
     pub(crate) body: Body<'a>,
 }
 
@@ -97,6 +101,7 @@ impl<'a> Container<'a> {
             finalize: None,
             describe: None,
             always_tracked: false,
+            bound: None,
             body: Body::Struct(Variant { ident: None, style: Style::Unit, fields: Vec::new() }),
         };
         container.parse_attrs(&mut errors);
@@ -152,6 +157,12 @@ impl<'a> Container<'a> {
                     }
                 } else if meta.path.is_ident("tracked") {
                     self.always_tracked = true;
+                } else if meta.path.is_ident("bound") {
+                    let text: LitStr = meta.value()?.parse()?;
+                    let predicates = text.parse_with(Punctuated::<WherePredicate, Token![,]>::parse_terminated)?;
+                    if self.bound.replace(predicates.into_iter().collect()).is_some() {
+                        errors.at(meta.path.span(), "duplicate #[trace(bound = ...)]");
+                    }
                 } else if meta.path.is_ident("skip") {
                     errors.at(meta.path.span(), "#[trace(skip)] belongs on a field, not on the type");
                 } else {
@@ -159,7 +170,7 @@ impl<'a> Container<'a> {
                         meta.path.span(),
                         format!(
                             "unknown #[trace] option `{}`: expected `crate = path`, `finalize`, \
-                             `describe`, `describe = path` or `tracked`",
+                             `describe`, `describe = path`, `tracked` or `bound = \"...\"`",
                             path_text(&meta.path)
                         ),
                     );

@@ -23,9 +23,14 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     let ident = &input.ident;
 
     let mut generics = input.generics.clone();
-    for param in &mut generics.params {
-        if let GenericParam::Type(param) = param {
-            param.bounds.push(parse_quote!(#krate::Trace));
+    match &container.bound {
+        Some(predicates) => generics.make_where_clause().predicates.extend(predicates.iter().cloned()),
+        None => {
+            for param in &mut generics.params {
+                if let GenericParam::Type(param) = param {
+                    param.bounds.push(parse_quote!(#krate::Trace));
+                }
+            }
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();

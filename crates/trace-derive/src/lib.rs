@@ -23,6 +23,7 @@
 //! | `#[trace(describe)]` | type | graph labels show the value's `Debug` text |
 //! | `#[trace(describe = path)]` | type | graph labels show `path(&value)`, a `fn(&Self) -> String` |
 //! | `#[trace(tracked)]` | type | always tracked, without inspecting field types (breaks a compile-time cycle between mutually recursive types) |
+//! | `#[trace(bound = "T: Trace")]` | type | the impl's bounds, replacing the `T: Trace` the derive adds for each type parameter (`bound = ""` for a `T: ?Sized` used only behind `Gc<T>` or `Weak<T>`, such as `dyn Trait`) |
 //! | `#[trace(crate = path)]` | type | where the heap crate is (default `::rc_heap`, or `::cyclegc::rc_heap` through the facade's re-export) |
 //!
 //! Lifetimes and unions are rejected: heap values are `'static` and a union cannot say

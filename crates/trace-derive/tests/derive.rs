@@ -273,3 +273,35 @@ fn raw_identifiers_label_without_the_prefix() {
     }
     assert_eq!(labels(Keywords { r#type: Gc::new(1) }), ["type"]);
 }
+
+trait Plugin {
+    fn name(&self) -> &'static str;
+}
+
+#[derive(Trace)]
+struct Loaded;
+
+impl Plugin for Loaded {
+    fn name(&self) -> &'static str {
+        "loaded"
+    }
+}
+
+/// Generic over an unsized type used only behind `Gc`: the bounds are given by hand.
+#[derive(Trace)]
+#[trace(bound = "")]
+struct Registry<T: ?Sized + 'static> {
+    items: RefCell<Vec<Gc<T>>>,
+}
+
+#[test]
+fn bound_replaces_the_trace_bounds_on_type_parameters() {
+    let registry: Gc<Registry<dyn Plugin>> = Gc::new(Registry { items: RefCell::new(Vec::new()) });
+    registry.items.borrow_mut().push(rc_heap::coerce_gc!(Gc::new(Loaded)));
+    assert!(<Registry<dyn Plugin> as Trace>::TRACKED);
+    let referents = Gc::to_any(&registry).referents();
+    assert_eq!(referents.len(), 1);
+    assert_eq!(referents[0].label, "items[0]");
+    assert_eq!(referents[0].target.short_type_name(), "Loaded");
+    assert_eq!(registry.items.borrow()[0].name(), "loaded");
+}

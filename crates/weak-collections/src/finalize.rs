@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::{self, Rc};
 
-use rc_heap::{Gc, Trace, Weak};
+use rc_heap::{Gc, Weak};
 
 /// Registers `func` to run once when `object` dies (by reference counting or by the
 /// collector), or, if the object is still alive then, when the thread's heap is torn down
@@ -29,7 +29,7 @@ use rc_heap::{Gc, Trace, Weak};
 /// drop(file);
 /// assert!(closed.get() && !finalizer.alive());
 /// ```
-pub fn finalize<T: Trace>(object: &Gc<T>, func: impl FnOnce() + 'static) -> Finalizer<T> {
+pub fn finalize<T: ?Sized + 'static>(object: &Gc<T>, func: impl FnOnce() + 'static) -> Finalizer<T> {
     let index = NEXT_INDEX.with(|next| next.replace(next.get() + 1));
     let inner = Rc::new(Inner {
         index,
@@ -52,11 +52,11 @@ pub fn finalize<T: Trace>(object: &Gc<T>, func: impl FnOnce() + 'static) -> Fina
 pub type FinalizerFn = Box<dyn FnOnce()>;
 
 /// A handle to a registered [`finalize`] callback.
-pub struct Finalizer<T: Trace> {
+pub struct Finalizer<T: ?Sized + 'static> {
     inner: Rc<Inner<T>>,
 }
 
-struct Inner<T: Trace> {
+struct Inner<T: ?Sized + 'static> {
     index: u64,
     /// Holding the weak reference keeps its death callback armed.
     weak: RefCell<Option<Weak<T>>>,
@@ -70,7 +70,7 @@ trait Pending {
     fn runs_at_exit(&self) -> bool;
 }
 
-impl<T: Trace> Pending for Inner<T> {
+impl<T: ?Sized + 'static> Pending for Inner<T> {
     fn call(&self) -> bool {
         let Some(func) = self.func.borrow_mut().take() else { return false };
         let removed = registry().borrow_mut().remove(&self.index);
@@ -85,7 +85,7 @@ impl<T: Trace> Pending for Inner<T> {
     }
 }
 
-impl<T: Trace> Finalizer<T> {
+impl<T: ?Sized + 'static> Finalizer<T> {
     /// Whether the finalizer has neither run nor been detached.
     pub fn alive(&self) -> bool {
         self.inner.func.borrow().is_some()
@@ -127,7 +127,7 @@ impl<T: Trace> Finalizer<T> {
     }
 }
 
-impl<T: Trace> fmt::Debug for Finalizer<T> {
+impl<T: ?Sized + 'static> fmt::Debug for Finalizer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Finalizer").field("alive", &self.alive()).field("atexit", &self.atexit()).finish()
     }

@@ -29,33 +29,33 @@ use crate::shared::{IterationGuard, Shared};
 /// assert!(notes.is_empty());
 /// ```
 #[derive(Trace)]
-#[trace(crate = rc_heap)]
-pub struct WeakKeyDictionary<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
+#[trace(crate = rc_heap, bound = "V: Trace, M: KeyMode<T>")]
+pub struct WeakKeyDictionary<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
     shared: Rc<Shared<M::Key, Entry<T, V>>>,
 }
 
 /// An entry: the key's weak reference and the value.
 type Entry<T, V> = (Weak<T>, V);
 
-fn key_is_dead<T: Trace, V>(entry: &(Weak<T>, V)) -> bool {
+fn key_is_dead<T: ?Sized + 'static, V>(entry: &(Weak<T>, V)) -> bool {
     entry.0.is_dead()
 }
 
-impl<T: Trace, V: 'static> WeakKeyDictionary<T, V> {
+impl<T: ?Sized + 'static, V: 'static> WeakKeyDictionary<T, V> {
     /// An empty map whose keys compare by identity.
     pub fn new() -> Self {
         WeakKeyDictionary::with_key_mode()
     }
 }
 
-impl<T: Trace + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByValue> {
+impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByValue> {
     /// An empty map whose keys compare by value: an object equal to a key finds its entry.
     pub fn by_value() -> Self {
         WeakKeyDictionary::with_key_mode()
     }
 }
 
-impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
         WeakKeyDictionary { shared: Shared::new() }
@@ -151,7 +151,7 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     }
 }
 
-impl<T: Trace, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
+impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// A clone of the value of `key`.
     pub fn get(&self, key: &Gc<T>) -> Option<V> {
         self.with_value(key, V::clone)
@@ -180,12 +180,12 @@ impl<T: Trace, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
 }
 
 /// An iterator over a [`WeakKeyDictionary`]'s live keys.
-pub struct Keys<T: Trace, V: 'static, M: KeyMode<T> = ByIdentity> {
+pub struct Keys<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
     snapshot: std::vec::IntoIter<Weak<T>>,
     _guard: IterationGuard<M::Key, (Weak<T>, V)>,
 }
 
-impl<T: Trace, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
@@ -193,26 +193,26 @@ impl<T: Trace, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     }
 }
 
-impl<T: Trace, V: 'static, M: KeyMode<T>> fmt::Debug for Keys<T, V, M> {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Keys<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::key_dict::Keys").field("remaining", &self.snapshot.len()).finish()
     }
 }
 
-impl<T: Trace, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M> {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M> {
     fn default() -> Self {
         WeakKeyDictionary::with_key_mode()
     }
 }
 
-impl<'a, T: Trace, V: 'static, M: KeyMode<T>> Extend<(&'a Gc<T>, V)> for WeakKeyDictionary<T, V, M> {
+impl<'a, T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Extend<(&'a Gc<T>, V)> for WeakKeyDictionary<T, V, M> {
     fn extend<I: IntoIterator<Item = (&'a Gc<T>, V)>>(&mut self, pairs: I) {
         self.update(pairs);
     }
 }
 
-impl<T: Trace, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+        write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())
     }
 }

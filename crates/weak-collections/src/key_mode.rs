@@ -8,7 +8,7 @@ use rc_heap::{Gc, ObjectId, Trace, Weak};
 
 /// A way of comparing the keys of [`WeakSet`](crate::WeakSet) and
 /// [`WeakKeyDictionary`](crate::WeakKeyDictionary).
-pub trait KeyMode<T: Trace>: 'static {
+pub trait KeyMode<T: ?Sized + 'static>: 'static {
     /// What the container stores as the key.
     type Key: Eq + Hash + Clone + Trace;
     /// What is taken from the live object, once, to make its key.
@@ -30,7 +30,7 @@ pub trait KeyMode<T: Trace>: 'static {
 #[trace(crate = rc_heap)]
 pub struct ByIdentity;
 
-impl<T: Trace> KeyMode<T> for ByIdentity {
+impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
     type Key = ObjectId;
     type Seed = ObjectId;
 
@@ -53,7 +53,7 @@ impl<T: Trace> KeyMode<T> for ByIdentity {
 #[trace(crate = rc_heap)]
 pub struct ByValue;
 
-impl<T: Trace + Hash + Eq> KeyMode<T> for ByValue {
+impl<T: ?Sized + 'static + Hash + Eq> KeyMode<T> for ByValue {
     type Key = ValueKey<T>;
     type Seed = u64;
 
@@ -70,7 +70,7 @@ impl<T: Trace + Hash + Eq> KeyMode<T> for ByValue {
     }
 }
 
-fn hash_of<T: Hash>(value: &T) -> u64 {
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     FIXED.hash_one(value)
 }
 
@@ -80,19 +80,19 @@ static FIXED: std::hash::BuildHasherDefault<std::collections::hash_map::DefaultH
 
 /// A by-value key: the weak reference and the hash its value had when it was stored.
 #[derive(rc_heap::Trace)]
-#[trace(crate = rc_heap)]
-pub struct ValueKey<T: Trace> {
+#[trace(crate = rc_heap, bound = "")]
+pub struct ValueKey<T: ?Sized + 'static> {
     weak: Weak<T>,
     hash: u64,
 }
 
-impl<T: Trace> Clone for ValueKey<T> {
+impl<T: ?Sized + 'static> Clone for ValueKey<T> {
     fn clone(&self) -> Self {
         ValueKey { weak: self.weak.clone(), hash: self.hash }
     }
 }
 
-impl<T: Trace + Eq> PartialEq for ValueKey<T> {
+impl<T: ?Sized + 'static + Eq> PartialEq for ValueKey<T> {
     fn eq(&self, other: &Self) -> bool {
         if self.hash != other.hash {
             return false;
@@ -104,15 +104,15 @@ impl<T: Trace + Eq> PartialEq for ValueKey<T> {
     }
 }
 
-impl<T: Trace + Eq> Eq for ValueKey<T> {}
+impl<T: ?Sized + 'static + Eq> Eq for ValueKey<T> {}
 
-impl<T: Trace> Hash for ValueKey<T> {
+impl<T: ?Sized + 'static> Hash for ValueKey<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
     }
 }
 
-impl<T: Trace> std::fmt::Debug for ValueKey<T> {
+impl<T: ?Sized + 'static> std::fmt::Debug for ValueKey<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ValueKey").field("hash", &self.hash).field("weak", &self.weak).finish()
     }

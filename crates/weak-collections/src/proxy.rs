@@ -30,12 +30,12 @@ impl std::error::Error for ReferenceError {}
 /// assert_eq!(proxy.with(|s| s.len()), Err(ReferenceError));
 /// ```
 #[derive(Trace)]
-#[trace(crate = rc_heap)]
-pub struct WeakProxy<T: Trace> {
+#[trace(crate = rc_heap, bound = "")]
+pub struct WeakProxy<T: ?Sized + 'static> {
     weak: Weak<T>,
 }
 
-impl<T: Trace> WeakProxy<T> {
+impl<T: ?Sized + 'static> WeakProxy<T> {
     /// A proxy for `object`.
     pub fn new(object: &Gc<T>) -> Self {
         WeakProxy { weak: Gc::downgrade(object) }
@@ -63,13 +63,13 @@ impl<T: Trace> WeakProxy<T> {
     }
 }
 
-impl<T: Trace> Clone for WeakProxy<T> {
+impl<T: ?Sized + 'static> Clone for WeakProxy<T> {
     fn clone(&self) -> Self {
         WeakProxy { weak: self.weak.clone() }
     }
 }
 
-impl<T: Trace + fmt::Debug> fmt::Debug for WeakProxy<T> {
+impl<T: ?Sized + 'static + fmt::Debug> fmt::Debug for WeakProxy<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.weak.upgrade() {
             Some(object) => write!(f, "<weakproxy to {:?}>", &*object),

@@ -29,19 +29,19 @@ use crate::shared::{IterationGuard, Shared};
 /// assert_eq!(set.len(), 0);
 /// ```
 #[derive(Trace)]
-#[trace(crate = rc_heap)]
-pub struct WeakSet<T: Trace, M: KeyMode<T> = ByIdentity> {
+#[trace(crate = rc_heap, bound = "M: KeyMode<T>")]
+pub struct WeakSet<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
     shared: Rc<Shared<M::Key, Weak<T>>>,
 }
 
-impl<T: Trace> WeakSet<T> {
+impl<T: ?Sized + 'static> WeakSet<T> {
     /// An empty set whose members compare by identity.
     pub fn new() -> Self {
         WeakSet::with_key_mode()
     }
 }
 
-impl<T: Trace + std::hash::Hash + Eq> WeakSet<T, ByValue> {
+impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
     /// An empty set whose members compare by value: adding an object equal to a member
     /// adds nothing.
     pub fn by_value() -> Self {
@@ -49,7 +49,7 @@ impl<T: Trace + std::hash::Hash + Eq> WeakSet<T, ByValue> {
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
         WeakSet { shared: Shared::new() }
@@ -209,12 +209,12 @@ impl<T: Trace, M: KeyMode<T>> WeakSet<T, M> {
 }
 
 /// An iterator over a [`WeakSet`]'s live members.
-pub struct Iter<T: Trace, M: KeyMode<T> = ByIdentity> {
+pub struct Iter<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
     snapshot: std::vec::IntoIter<Weak<T>>,
     _guard: IterationGuard<M::Key, Weak<T>>,
 }
 
-impl<T: Trace, M: KeyMode<T>> Iterator for Iter<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
@@ -222,25 +222,25 @@ impl<T: Trace, M: KeyMode<T>> Iterator for Iter<T, M> {
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::set::Iter").field("remaining", &self.snapshot.len()).finish()
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> Default for WeakSet<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> Default for WeakSet<T, M> {
     fn default() -> Self {
         WeakSet::with_key_mode()
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.is_subset(other)
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> FromIterator<Gc<T>> for WeakSet<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> FromIterator<Gc<T>> for WeakSet<T, M> {
     fn from_iter<I: IntoIterator<Item = Gc<T>>>(items: I) -> Self {
         let set = WeakSet::with_key_mode();
         for item in items {
@@ -250,14 +250,14 @@ impl<T: Trace, M: KeyMode<T>> FromIterator<Gc<T>> for WeakSet<T, M> {
     }
 }
 
-impl<'a, T: Trace, M: KeyMode<T>> Extend<&'a Gc<T>> for WeakSet<T, M> {
+impl<'a, T: ?Sized + 'static, M: KeyMode<T>> Extend<&'a Gc<T>> for WeakSet<T, M> {
     fn extend<I: IntoIterator<Item = &'a Gc<T>>>(&mut self, items: I) {
         self.update(items);
     }
 }
 
-impl<T: Trace, M: KeyMode<T>> fmt::Debug for WeakSet<T, M> {
+impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for WeakSet<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakSet<{}>({} live)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+        write!(f, "WeakSet<{}>({} live)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())
     }
 }

@@ -28,14 +28,14 @@ use crate::shared::{IterationGuard, Shared};
 /// assert!(cache.is_empty());
 /// ```
 #[derive(Trace)]
-#[trace(crate = rc_heap)]
-pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: Trace> {
+#[trace(crate = rc_heap, bound = "K: rc_heap::Trace")]
+pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     #[trace(skip)]
     _key: std::marker::PhantomData<K>,
     shared: Rc<Shared<K, Weak<T>>>,
 }
 
-impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
         WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new() }
@@ -155,12 +155,12 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> WeakValueDictionary<K, T> {
 }
 
 /// An iterator over a [`WeakValueDictionary`]'s live entries.
-pub struct Items<K: Eq + Hash + Clone + 'static, T: Trace> {
+pub struct Items<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     snapshot: std::vec::IntoIter<(K, Weak<T>)>,
     _guard: IterationGuard<K, Weak<T>>,
 }
 
-impl<K: Eq + Hash + Clone + 'static, T: Trace> Iterator for Items<K, T> {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, T> {
     type Item = (K, Gc<T>);
 
     fn next(&mut self) -> Option<(K, Gc<T>)> {
@@ -168,26 +168,26 @@ impl<K: Eq + Hash + Clone + 'static, T: Trace> Iterator for Items<K, T> {
     }
 }
 
-impl<K: Eq + Hash + Clone + 'static, T: Trace> fmt::Debug for Items<K, T> {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Items<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::value_dict::Items").field("remaining", &self.snapshot.len()).finish()
     }
 }
 
-impl<K: Eq + Hash + Clone + 'static, T: Trace> Default for WeakValueDictionary<K, T> {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Default for WeakValueDictionary<K, T> {
     fn default() -> Self {
         WeakValueDictionary::new()
     }
 }
 
-impl<'a, K: Eq + Hash + Clone + 'static, T: Trace> Extend<(K, &'a Gc<T>)> for WeakValueDictionary<K, T> {
+impl<'a, K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Extend<(K, &'a Gc<T>)> for WeakValueDictionary<K, T> {
     fn extend<I: IntoIterator<Item = (K, &'a Gc<T>)>>(&mut self, pairs: I) {
         self.update(pairs);
     }
 }
 
-impl<K: Eq + Hash + Clone + 'static, T: Trace> fmt::Debug for WeakValueDictionary<K, T> {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for WeakValueDictionary<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakValueDictionary<{}>({} entries)", rc_heap::TypeInfo::of::<T>().short_name(), self.len())
+        write!(f, "WeakValueDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())
     }
 }

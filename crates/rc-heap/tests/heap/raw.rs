@@ -9,7 +9,7 @@ use rc_heap::{Gc, Trace, Visitor};
 use crate::common::Node;
 
 /// The headers in the young list, oldest first.
-fn young_list() -> Vec<NonNull<ObjHeader>> {
+pub fn young_list() -> Vec<NonNull<ObjHeader>> {
     let sentinel = raw::list(raw::YOUNG);
     let mut out = Vec::new();
     // SAFETY: the sentinel heads a valid circular list of live tracked objects.
