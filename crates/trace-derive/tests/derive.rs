@@ -298,7 +298,7 @@ struct Registry<T: ?Sized + 'static> {
 fn bound_replaces_the_trace_bounds_on_type_parameters() {
     let registry: Gc<Registry<dyn Plugin>> = Gc::new(Registry { items: RefCell::new(Vec::new()) });
     registry.items.borrow_mut().push(rc_heap::coerce_gc!(Gc::new(Loaded)));
-    assert!(<Registry<dyn Plugin> as Trace>::TRACKED);
+    const { assert!(<Registry<dyn Plugin> as Trace>::TRACKED) };
     let referents = Gc::to_any(&registry).referents();
     assert_eq!(referents.len(), 1);
     assert_eq!(referents[0].label, "items[0]");
