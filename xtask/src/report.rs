@@ -1,58 +1,92 @@
-//! `cargo xtask report`: the article's walkthrough, run on this library, written as a
-//! browsable HTML page (plus the same text on standard output).
+//! `cargo xtask report`: the article's walkthrough, run on this library, written with
+//! objgraph's report API ([`objgraph::Report`]) — the same calls a user's own `cargo xtask`
+//! makes — as a browsable directory (`index.html`, `report.txt`, `data.json`, a `.dot` and
+//! an `.svg` per graph), and as text on standard output.
 //!
-//! Each scenario runs for real and records what it printed. A scenario that needs a layer
-//! the workspace does not have yet says so in the report instead of pretending.
+//! Each scenario runs for real and records what it printed and drew; where the heap is in an
+//! interesting state, the report's own analyses (growth, retainers, largest retainers,
+//! garbage cycles) read it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 use std::rc::Rc;
 
 use cyclegc::gen_gc::{self, DebugFlags, FinalizerPolicy};
-use cyclegc::objgraph;
+use cyclegc::objgraph::{self, HeapSnapshot, Report};
 use cyclegc::{Finalize, Gc, GcAny, Trace, Weak};
 
-/// One section of the report.
-struct Section {
-    title: &'static str,
-    article: &'static str,
-    output: Output,
-}
+/// One scenario: its title, what the article says (quoted), and the code that runs it.
+type Scenario = (&'static str, &'static str, fn(&mut Page<'_>));
 
-/// What a scenario printed, and the graphs it drew.
-#[derive(Default)]
-struct Output {
-    text: String,
-    graphs: Vec<Figure>,
-}
-
-impl From<String> for Output {
-    fn from(text: String) -> Self {
-        Output { text, graphs: Vec::new() }
-    }
-}
-
-/// A graph of the report, saved as `<file>.dot` and `<file>.svg`.
-struct Figure {
-    file: &'static str,
-    caption: String,
-    graph: objgraph::Graph,
-}
-
-impl Output {
-    fn figure(&mut self, file: &'static str, caption: impl Into<String>, graph: objgraph::Graph) {
-        let caption = caption.into();
-        let _ = writeln!(
-            self.text,
-            "    [graph {file}.svg / {file}.dot: {caption}; {} objects, {} references]",
-            graph.node_count(),
-            graph.edge_count()
-        );
-        self.graphs.push(Figure { file, caption, graph });
-    }
-}
+const SCENARIOS: &[Scenario] = &[
+    (
+        "Reference counting frees at once",
+        "引用计数(References count),指的是每个Python对象都有一个计数器,记录着当前有多少个变量指向这个对象。\
+         当计数器归零的时候,代表这个对象再也没有地方可能使用了。",
+        refcounting,
+    ),
+    (
+        "get_referents: who does an object point to?",
+        "a, b都是类OBJ的实例,执行”a.attr = b”之后,a就通过‘’attr“这个属性指向了b。",
+        referents,
+    ),
+    (
+        "A self-cycle: Connection.msg_handlers",
+        "初始化函数中为每种消息类型定义响应的处理函数……但这样的代码是存在循环引用的。\
+         (handlers bound to the connection keep it alive; weak references fix it.)",
+        connection,
+    ),
+    (
+        "weakref.ref with a callback",
+        "weakref.ref(obj, callback): the callback runs when the object is deleted.",
+        weak_callbacks,
+    ),
+    (
+        "weakref.proxy and weakref.WeakSet",
+        "(2) a proxy raises ReferenceError once its object is gone; (3) a WeakSet forgets dead members.",
+        proxy_and_weakset,
+    ),
+    ("__del__ on the refcount path", "A finalizer runs once when the last reference goes.", finalizer),
+    (
+        "The _cache leak, found with show_growth and explained with show_backrefs/show_chain",
+        "可以看到泄露的对象(红框表示),是被一个叫_cache的list所引用,而_cache又是被__main__这个module所引用。",
+        cache_leak,
+    ),
+    (
+        "Held by a global, or only by a cycle?",
+        "怎么排除是否是被global作用域的变量引用的情况呢,方法还是objgraph.find_backref_chain(obj)……\
+         如果找不到符合条件的应用链(chain),那么返回[obj]。",
+        global_or_cycle,
+    ),
+    (
+        "A cycle with __del__: legacy policy (uncollectable, gc.garbage) and PEP 442",
+        "如果不能被回收,即循环引用中的对象定义了__del__, 那么就是uncollectable。",
+        finalizer_cycle,
+    ),
+    (
+        "Finding a cycle with DEBUG_SAVEALL",
+        "由于设置了DEBUG_SAVEALL,那么调用gc.collect时,会将collectable对象放到gc.garbage。\
+         此时,对象没有被释放,我们就可以直接绘制出引用关系。",
+        saveall,
+    ),
+    (
+        "OrderedDict's self-referencing root",
+        "python的世界,很容易就会出现循环引用,比如标准库Collections中OrderedDict的实现。(root = [root, root, None])",
+        ordered_dict_root,
+    ),
+    (
+        "show_backrefs unreadable, show_chain clear",
+        "可见,代码越复杂,相互之间的引用关系越多,show_backrefs越难以看懂。这个时候就使用show_chain和find_backref_chain吧。",
+        large_graph,
+    ),
+    (
+        "When the registry lets go: cycles for the collector",
+        "Python垃圾回收就是针对unreachable对象……事实上就是只存在于循环引用中的对象。",
+        registry_cleared,
+    ),
+];
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let out_dir = match args {
@@ -60,94 +94,71 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         [flag, dir] if flag == "--out" => PathBuf::from(dir),
         _ => return Err("usage: cargo xtask report [--out DIR]".to_owned()),
     };
-    let sections = vec![
-        Section {
-            title: "Reference counting frees at once",
-            article: "引用计数: a counter per object; at zero the object is freed immediately.",
-            output: refcounting().into(),
-        },
-        Section {
-            title: "get_referents: who does an object point to?",
-            article: "gc.get_referents(a) after a.attr = b.",
-            output: referents(),
-        },
-        Section {
-            title: "A self-cycle: Connection.msg_handlers",
-            article: "消灭循环引用: handlers bound to the connection keep it alive; weak references fix it.",
-            output: connection().into(),
-        },
-        Section {
-            title: "weakref.ref with a callback",
-            article: "weakref.ref(obj, callback): the callback runs when the object is deleted.",
-            output: weak_callbacks().into(),
-        },
-        Section {
-            title: "weakref.proxy and weakref.WeakSet",
-            article: "(2) a proxy raises ReferenceError once its object is gone; (3) a WeakSet forgets dead members.",
-            output: proxy_and_weakset().into(),
-        },
-        Section {
-            title: "__del__ on the refcount path",
-            article: "A finalizer runs once when the last reference goes.",
-            output: finalizer().into(),
-        },
-        Section {
-            title: "The _cache leak, found with show_growth and explained with show_backrefs/show_chain",
-            article: "查找内存泄露: objgraph.show_growth() before and after; show_backrefs to the global _cache.",
-            output: cache_leak(),
-        },
-        Section {
-            title: "A cycle with __del__: legacy policy (uncollectable, gc.garbage) and PEP 442",
-            article: "循环引用中的__del__: gc.collect() cannot free it under Python 2.7; it lands in gc.garbage.",
-            output: finalizer_cycle(),
-        },
-        Section {
-            title: "Finding a cycle with DEBUG_SAVEALL",
-            article: "gc.set_debug(gc.DEBUG_SAVEALL); gc.collect(); objgraph.show_backrefs(gc.garbage).",
-            output: saveall(),
-        },
-        Section {
-            title: "OrderedDict's self-referencing root",
-            article: "root = [root, root, None]: a list that contains itself.",
-            output: ordered_dict_root(),
-        },
-        Section {
-            title: "show_backrefs unreadable, show_chain clear",
-            article: "A large graph: find_backref_chain + show_chain instead of show_backrefs.",
-            output: large_graph(),
-        },
-    ];
-
-    let text = render_text(&sections);
-    print!("{text}");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
-    let mut renderers = Vec::new();
-    for figure in sections.iter().flat_map(|section| &section.output.graphs) {
-        let dot = out_dir.join(format!("{}.dot", figure.file));
-        figure.graph.save(&dot).map_err(|e| format!("cannot write {}: {e}", dot.display()))?;
-        // Graphviz when installed; the built-in renderer otherwise, so a bare machine gets
-        // pictures too.
-        let (svg, renderer) = match figure.graph.render_svg(objgraph::Renderer::Graphviz) {
-            Ok(svg) => (svg, "Graphviz"),
-            Err(_) => (
-                figure
-                    .graph
-                    .render_svg(objgraph::Renderer::Builtin)
-                    .map_err(|e| format!("cannot draw {}: {e}", figure.file))?,
-                "the built-in renderer",
-            ),
-        };
-        let path = out_dir.join(format!("{}.svg", figure.file));
-        std::fs::write(&path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        renderers.push(renderer);
+    let mut report = Report::new("cyclegc report: the article's walkthrough on this library");
+    report.paragraph(
+        "The article 《使用 Gc、Objgraph 干掉 Python 内存泄露与循环引用!》, run on this library: each section \
+         quotes the article, then shows what the Rust program printed and drew. Graphs are drawn by Graphviz \
+         when it is installed and by objgraph's built-in renderer otherwise; each links to its DOT source.",
+    );
+    for &(title, article, scenario) in SCENARIOS {
+        let mut page = Page::start(&mut report, title, article);
+        scenario(&mut page);
+        page.finish();
     }
-    renderers.dedup();
-    let index = out_dir.join("index.html");
-    std::fs::write(&index, render_html(&sections, &renderers.join(", ")))
-        .map_err(|e| format!("cannot write {}: {e}", index.display()))?;
-    std::fs::write(out_dir.join("report.txt"), &text).map_err(|e| format!("cannot write report.txt: {e}"))?;
+    print!("{}", report.to_text());
+    let index =
+        report.write_to(&out_dir).map_err(|e| format!("cannot write the report to {}: {e}", out_dir.display()))?;
     println!("\nreport written to {}", index.display());
     Ok(())
+}
+
+/// One section of the walkthrough as it is written: what the scenario prints collects here
+/// and goes into the report before each graph and analysis, so that the report reads in the
+/// order things happened.
+struct Page<'r> {
+    report: &'r mut Report,
+    text: String,
+}
+
+impl<'r> Page<'r> {
+    fn start(report: &'r mut Report, title: &str, article: &str) -> Self {
+        report.section(title, "").paragraph(article);
+        Page { report, text: String::new() }
+    }
+
+    /// Adds a graph, saved as `<name>.dot` and `<name>.svg`.
+    fn figure(&mut self, name: &str, caption: &str, graph: &objgraph::Graph) {
+        self.flush();
+        self.report.graph(name, caption, graph);
+    }
+
+    /// Runs report analyses now, on the heap as it is. Each starts a section of its own;
+    /// what the scenario prints afterwards goes into the last of them.
+    fn analyses(&mut self, analyses: impl FnOnce(&mut Report)) {
+        self.flush();
+        analyses(self.report);
+    }
+
+    fn flush(&mut self) {
+        if !self.text.is_empty() {
+            self.report.preformatted(std::mem::take(&mut self.text));
+        }
+    }
+
+    fn push_str(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn finish(mut self) {
+        self.flush();
+    }
+}
+
+impl fmt::Write for Page<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.text.push_str(text);
+        Ok(())
+    }
 }
 
 #[derive(Trace)]
@@ -160,8 +171,7 @@ fn obj(name: &'static str) -> Gc<Obj> {
     Gc::new(Obj { name, attr: RefCell::new(None) })
 }
 
-fn refcounting() -> String {
-    let mut out = String::new();
+fn refcounting(out: &mut Page<'_>) {
     let a = obj("a");
     let _ = writeln!(out, ">>> a = OBJ()            # strong_count(a) = {}", Gc::strong_count(&a));
     let b = a.clone();
@@ -181,23 +191,20 @@ fn refcounting() -> String {
         Gc::is_tracked(&node),
         Gc::type_info(&node).header_size(),
     );
-    out
 }
 
-fn referents() -> Output {
-    let mut out = Output::default();
+fn referents(out: &mut Page<'_>) {
     let a = obj("a");
     let b = obj("b");
     *a.attr.borrow_mut() = Some(b.clone());
-    let _ = writeln!(out.text, ">>> a.attr = b");
-    let _ = writeln!(out.text, ">>> gc.get_referents(a)");
+    let _ = writeln!(out, ">>> a.attr = b");
+    let _ = writeln!(out, ">>> gc.get_referents(a)");
     for referent in Gc::to_any(&a).referents() {
         let name = referent.target.downcast::<Obj>().map(|o| o.name).unwrap_or("?");
-        let _ = writeln!(out.text, "    {:<6} -> <Obj {name}>", referent.label);
+        let _ = writeln!(out, "    {:<6} -> <Obj {name}>", referent.label);
     }
     let graph = objgraph::show_refs(&[Gc::to_any(&a)], &objgraph::GraphOptions::default());
-    out.figure("referents", "objgraph.show_refs(a): a refers to b through its field attr", graph);
-    out
+    out.figure("referents", "objgraph.show_refs(a): a refers to b through its field attr", &graph);
 }
 
 #[derive(Trace)]
@@ -211,8 +218,7 @@ enum Handler {
     WeaklyBound(Weak<Connection>),
 }
 
-fn connection() -> String {
-    let mut out = String::new();
+fn connection(out: &mut Page<'_>) {
     for weak in [false, true] {
         let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
         for msg in ["login", "logout"] {
@@ -244,10 +250,9 @@ fn connection() -> String {
             );
         }
     }
-    out
 }
 
-fn weak_callbacks() -> String {
+fn weak_callbacks(page: &mut Page<'_>) {
     let out = Rc::new(RefCell::new(String::new()));
     let o = obj("o");
     let r = {
@@ -261,7 +266,7 @@ fn weak_callbacks() -> String {
     let _ = writeln!(out.borrow_mut(), ">>> del o");
     drop(o);
     let _ = writeln!(out.borrow_mut(), ">>> r() -> {:?}", r.upgrade().map(|o| o.name));
-    out.take()
+    page.push_str(&out.take());
 }
 
 /// The article's global `_cache` list: a heap object that a global (here a thread-local) holds.
@@ -282,56 +287,59 @@ fn func_to_leak(early_return: bool) {
     CACHE.with(|cache| cache.items.borrow_mut().retain(|cached| !Gc::ptr_eq(cached, &o)));
 }
 
-fn cache_leak() -> Output {
-    let mut out = Output::default();
+fn cache_leak(out: &mut Page<'_>) {
     let query = objgraph::Query::default();
     CACHE.with(|cache| objgraph::name_root(&Gc::to_any(cache), "_cache"));
     let mut growth = Vec::new();
     let _ = objgraph::show_growth(None, &query, &mut growth);
-    let _ = writeln!(out.text, ">>> objgraph.show_growth()    # the baseline");
+    let _ = writeln!(out, ">>> objgraph.show_growth()    # the baseline");
     func_to_leak(false);
     growth.clear();
     let _ = objgraph::show_growth(None, &query, &mut growth);
     let clean =
         if growth.is_empty() { "(no growth)".to_owned() } else { String::from_utf8_lossy(&growth).into_owned() };
-    let _ = writeln!(out.text, ">>> func_to_leak(); objgraph.show_growth()    # a clean call: {clean}");
-    let before = objgraph::HeapSnapshot::capture();
+    let _ = writeln!(out, ">>> func_to_leak(); objgraph.show_growth()    # a clean call: {clean}");
+    let before = HeapSnapshot::capture();
     func_to_leak(true);
     growth.clear();
     let _ = objgraph::show_growth(None, &query, &mut growth);
-    let _ = writeln!(out.text, ">>> func_to_leak(early_return=True); objgraph.show_growth()");
-    out.text.push_str(&String::from_utf8_lossy(&growth));
-    let diff = objgraph::HeapSnapshot::diff(&before, &objgraph::HeapSnapshot::capture());
-    let _ =
-        writeln!(out.text, ">>> the same as a diff of two heap snapshots (objgraph::HeapSnapshot, JSON-serializable):");
+    let _ = writeln!(out, ">>> func_to_leak(early_return=True); objgraph.show_growth()");
+    out.push_str(&String::from_utf8_lossy(&growth));
+    let after = HeapSnapshot::capture();
+    let diff = HeapSnapshot::diff(&before, &after);
+    let _ = writeln!(out, ">>> the same as a diff of two heap snapshots (objgraph::HeapSnapshot, JSON-serializable):");
     let mut table = Vec::new();
     let _ = diff.show(None, &mut table);
-    out.text.push_str(&String::from_utf8_lossy(&table));
-    drop(before);
+    out.push_str(&String::from_utf8_lossy(&table));
     let cache_size = CACHE.with(|cache| objgraph::retained_size(&Gc::to_any(cache)));
-    let _ = writeln!(
-        out.text,
-        ">>> objgraph::retained_size(_cache)    # {cache_size} bytes: the cache and what only it holds"
-    );
+    let _ =
+        writeln!(out, ">>> objgraph::retained_size(_cache)    # {cache_size} bytes: the cache and what only it holds");
     let leaked = objgraph::by_type("Obj", &query).pop();
     if let Some(leaked) = leaked {
-        let _ = writeln!(out.text, ">>> objgraph.show_backrefs(objgraph.by_type('Obj')[-1])");
+        let _ = writeln!(out, ">>> objgraph.show_backrefs(objgraph.by_type('Obj')[-1])");
         let graph = objgraph::show_backrefs(std::slice::from_ref(&leaked), &objgraph::GraphOptions::default());
-        out.figure("cache-leak-backrefs", "show_backrefs of the leaked Obj: the global _cache holds it", graph);
+        out.figure("cache-leak-backrefs", "show_backrefs of the leaked Obj: the global _cache holds it", &graph);
         let chain = objgraph::find_backref_chain_to_root(&leaked, 20, &[]);
         let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
-        let _ = writeln!(out.text, ">>> objgraph.find_backref_chain(objgraph.by_type('Obj')[-1])");
+        let _ = writeln!(out, ">>> objgraph.find_backref_chain(objgraph.by_type('Obj')[-1])");
         let _ = writeln!(
-            out.text,
+            out,
             "    {}    # the cache holds it, and the cache is held from outside the heap (a global)",
             path.join(" -> ")
         );
         let graph = objgraph::show_chain(&[chain], true, &objgraph::GraphOptions::default());
-        out.figure("cache-leak-chain", "show_chain(find_backref_chain(...)): _cache -> Obj", graph);
+        out.figure("cache-leak-chain", "show_chain(find_backref_chain(...)): _cache -> Obj", &graph);
+        // The report's own view of the same leak: what grew, and who holds the leaked object.
+        out.analyses(|report| {
+            report.growth(&before, &after).retainers_of(std::slice::from_ref(&leaked));
+        });
     }
     CACHE.with(|cache| cache.items.borrow_mut().clear());
+}
 
-    // The article's other question: held by a global, or only by a cycle?
+/// The article's other question: held by a global, or only by a cycle?
+fn global_or_cycle(out: &mut Page<'_>) {
+    let query = objgraph::Query::default();
     gen_gc::disable();
     {
         let a = obj("a");
@@ -343,19 +351,17 @@ fn cache_leak() -> Output {
     if let Some(target) = target {
         let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
         let _ = writeln!(
-            out.text,
+            out,
             ">>> a cycle a <-> b; objgraph.find_backref_chain(a)    # -> {} object(s): [obj], nothing outside holds it: a cycle, not a leak into a global",
             chain.len()
         );
     }
-    let _ = writeln!(out.text, ">>> gc.collect()    # -> {}", gen_gc::collect());
+    let _ = writeln!(out, ">>> gc.collect()    # -> {}", gen_gc::collect());
     gen_gc::enable();
-    out
 }
 
-fn proxy_and_weakset() -> String {
+fn proxy_and_weakset(out: &mut Page<'_>) {
     use cyclegc::weak_collections::{WeakProxy, WeakSet};
-    let mut out = String::new();
     let o = obj("o");
     let p = WeakProxy::new(&o);
     let _ = writeln!(out, ">>> p = weakref.proxy(o); p.name    # -> {:?}", p.with(|o| o.name));
@@ -376,7 +382,6 @@ fn proxy_and_weakset() -> String {
         writeln!(out, ">>> del objs[-1]; del loop; len(s)    # -> {} (the cycle's member is still alive)", set.len());
     let collected = gen_gc::collect();
     let _ = writeln!(out, ">>> gc.collect(); len(s)              # -> {} ({collected} collected)", set.len());
-    out
 }
 
 thread_local!(static DELETED: Cell<usize> = const { Cell::new(0) });
@@ -393,8 +398,7 @@ impl Finalize for WithDel {
     }
 }
 
-fn finalizer() -> String {
-    let mut out = String::new();
+fn finalizer(out: &mut Page<'_>) {
     let a = Gc::new(WithDel { child: Some(obj("child")) });
     let b = a.clone();
     drop(a);
@@ -402,7 +406,6 @@ fn finalizer() -> String {
     let _ = writeln!(out, "    (b still holds it; its child is {:?})", b.child.as_ref().map(|c| c.name));
     drop(b);
     let _ = writeln!(out, ">>> del b      # __del__ ran {} time(s)", DELETED.with(Cell::get));
-    out
 }
 
 #[derive(Trace)]
@@ -411,8 +414,7 @@ struct Link {
     next: RefCell<Option<Gc<Link>>>,
 }
 
-fn ordered_dict_root() -> Output {
-    let mut out = Output::default();
+fn ordered_dict_root(out: &mut Page<'_>) {
     let root = Gc::new(Link { prev: RefCell::new(None), next: RefCell::new(None) });
     *root.prev.borrow_mut() = Some(root.clone());
     *root.next.borrow_mut() = Some(root.clone());
@@ -420,17 +422,16 @@ fn ordered_dict_root() -> Output {
     edges.sort();
     let watch = Gc::downgrade(&root);
     let _ = writeln!(
-        out.text,
+        out,
         ">>> root.prev = root.next = root      # edges: {edges:?}, strong_count = {}",
         Gc::strong_count(&root)
     );
     let graph = objgraph::show_refs(&[Gc::to_any(&root)], &objgraph::GraphOptions::default());
-    out.figure("ordereddict-root", "show_refs(root): prev and next point back at the root", graph);
+    out.figure("ordereddict-root", "show_refs(root): prev and next point back at the root", &graph);
     drop(root);
-    let _ = writeln!(out.text, ">>> del root                            # still alive: {}", !watch.is_dead());
-    let _ = writeln!(out.text, ">>> gc.collect()                        # -> {}", gen_gc::collect());
-    let _ = writeln!(out.text, "    freed by the collector: {}", watch.is_dead());
-    out
+    let _ = writeln!(out, ">>> del root                            # still alive: {}", !watch.is_dead());
+    let _ = writeln!(out, ">>> gc.collect()                        # -> {}", gen_gc::collect());
+    let _ = writeln!(out, "    freed by the collector: {}", watch.is_dead());
 }
 
 /// A bigger heap: sessions in a registry, each with items that point back at their session
@@ -467,8 +468,7 @@ struct Buffer {
 
 thread_local!(static REGISTRY: Gc<Registry> = Gc::new(Registry { sessions: RefCell::new(Vec::new()) }));
 
-fn large_graph() -> Output {
-    let mut out = Output::default();
+fn large_graph(out: &mut Page<'_>) {
     let buffer = Gc::new(Buffer { bytes: vec![0; 4096] });
     REGISTRY.with(|registry| {
         objgraph::name_root(&Gc::to_any(registry), "REGISTRY");
@@ -485,29 +485,41 @@ fn large_graph() -> Output {
     let options = objgraph::GraphOptions { max_depth: 4, too_many: 50, ..Default::default() };
     let graph = objgraph::show_backrefs(std::slice::from_ref(&target), &options);
     let _ = writeln!(
-        out.text,
+        out,
         ">>> objgraph.show_backrefs(buffer, max_depth=4, too_many=50)    # {} objects, {} references: unreadable",
         graph.node_count(),
         graph.edge_count()
     );
-    out.figure("large-backrefs", "show_backrefs(buffer): every item, every session, the registry", graph);
+    out.figure("large-backrefs", "show_backrefs(buffer): every item, every session, the registry", &graph);
     let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
     let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
-    let _ = writeln!(out.text, ">>> chain = objgraph.find_backref_chain(buffer, is_root)    # {}", path.join(" -> "));
+    let _ = writeln!(out, ">>> chain = objgraph.find_backref_chain(buffer, is_root)    # {}", path.join(" -> "));
     let graph = objgraph::show_chain(&[chain], true, &objgraph::GraphOptions::default());
-    let _ = writeln!(out.text, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
-    out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", graph);
+    let _ = writeln!(out, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
+    out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", &graph);
+    drop(target);
+    // The report's view of the whole heap now: what is on it, and what holds the most.
+    out.analyses(|report| {
+        report.heap_summary(&HeapSnapshot::capture()).largest_retainers(5);
+    });
+}
+
+/// The registry lets its sessions go: each session and its items refer to each other, so
+/// reference counting frees none of them, and the collector finds them as cycles.
+fn registry_cleared(out: &mut Page<'_>) {
     REGISTRY.with(|registry| registry.sessions.borrow_mut().clear());
     let cycles = objgraph::garbage_cycles();
     let _ = writeln!(
-        out.text,
+        out,
         ">>> REGISTRY.clear(); objgraph::garbage_cycles()    # {} cycles, the largest: {}",
         cycles.len(),
         cycles.first().map_or_else(String::new, ToString::to_string)
     );
     drop(cycles);
-    let _ = writeln!(out.text, ">>> gc.collect()    # -> {} (sessions and items were cycles)", gen_gc::collect());
-    out
+    out.analyses(|report| {
+        report.garbage_cycles();
+    });
+    let _ = writeln!(out, ">>> gc.collect()    # -> {} (sessions and items were cycles)", gen_gc::collect());
 }
 
 /// Captures the collector's `DEBUG_*` lines while `f` runs.
@@ -563,17 +575,16 @@ fn del_cycle() -> Weak<ObjWithDel> {
     Gc::downgrade(&a)
 }
 
-fn finalizer_cycle() -> Output {
-    let mut out = Output::default();
-    let _ = writeln!(out.text, "Python 2.7 (FinalizerPolicy::Legacy):");
+fn finalizer_cycle(out: &mut Page<'_>) {
+    let _ = writeln!(out, "Python 2.7 (FinalizerPolicy::Legacy):");
     gen_gc::set_finalizer_policy(FinalizerPolicy::Legacy);
     let before = DELETED.with(Cell::get);
     let watch = del_cycle();
     let mut found = 0;
     let debug = with_debug_output(DebugFlags::UNCOLLECTABLE | DebugFlags::STATS, || found = gen_gc::collect());
-    let _ = writeln!(out.text, ">>> gc.collect()    # -> {found}\n{debug}");
+    let _ = writeln!(out, ">>> gc.collect()    # -> {found}\n{debug}");
     for cycle in objgraph::cycles_among(&gen_gc::garbage()) {
-        let _ = writeln!(out.text, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
+        let _ = writeln!(out, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
     }
     let first = gen_gc::garbage().swap_remove(0);
     let graph = objgraph::show_backrefs(std::slice::from_ref(&first), &objgraph::GraphOptions::default());
@@ -582,7 +593,7 @@ fn finalizer_cycle() -> Output {
     let names: Vec<&str> =
         garbage.iter().filter_map(|o| o.clone().downcast::<ObjWithDel>().ok()).map(|o| o.name).collect();
     let _ = writeln!(
-        out.text,
+        out,
         ">>> gc.garbage      # {names:?}: uncollectable; __del__ ran {} times",
         DELETED.with(Cell::get) - before
     );
@@ -592,39 +603,36 @@ fn finalizer_cycle() -> Output {
         }
     }
     drop(garbage);
-    out.figure("legacy-garbage", "the uncollectable cycle in gc.garbage, finalizers marked", graph);
-    let _ =
-        writeln!(out.text, ">>> break the cycle by hand and empty gc.garbage: freed = {}", watch.upgrade().is_none());
+    out.figure("legacy-garbage", "the uncollectable cycle in gc.garbage, finalizers marked", &graph);
+    let _ = writeln!(out, ">>> break the cycle by hand and empty gc.garbage: freed = {}", watch.upgrade().is_none());
     gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
 
-    let _ = writeln!(out.text, "\nPython 3.4+ (PEP 442, the default):");
+    let _ = writeln!(out, "\nPython 3.4+ (PEP 442, the default):");
     let before = DELETED.with(Cell::get);
     let watch = del_cycle();
     let found = gen_gc::collect();
     let _ = writeln!(
-        out.text,
+        out,
         ">>> gc.collect()    # -> {found}; __del__ ran {} times; freed = {}; gc.garbage = {:?}",
         DELETED.with(Cell::get) - before,
         watch.upgrade().is_none(),
         gen_gc::garbage().len()
     );
-    out
 }
 
-fn saveall() -> Output {
-    let mut out = Output::default();
+fn saveall(out: &mut Page<'_>) {
     let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
     for msg in ["login", "logout"] {
         conn.msg_handlers.borrow_mut().insert(msg, Handler::Bound(conn.clone()));
     }
     drop(conn);
-    let _ = writeln!(out.text, ">>> gc.garbage      # {} objects", gen_gc::garbage().len());
+    let _ = writeln!(out, ">>> gc.garbage      # {} objects", gen_gc::garbage().len());
     let mut found = 0;
     let debug = with_debug_output(DebugFlags::SAVEALL | DebugFlags::COLLECTABLE, || found = gen_gc::collect());
-    let _ = writeln!(out.text, ">>> gc.set_debug(gc.DEBUG_SAVEALL | gc.DEBUG_COLLECTABLE); gc.collect()  # -> {found}");
-    out.text.push_str(&debug);
+    let _ = writeln!(out, ">>> gc.set_debug(gc.DEBUG_SAVEALL | gc.DEBUG_COLLECTABLE); gc.collect()  # -> {found}");
+    out.push_str(&debug);
     let garbage: Vec<GcAny> = gen_gc::take_garbage();
-    let _ = writeln!(out.text, ">>> gc.garbage      # {} object(s), kept alive for inspection", garbage.len());
+    let _ = writeln!(out, ">>> gc.garbage      # {} object(s), kept alive for inspection", garbage.len());
     for object in &garbage {
         let mut labels: Vec<String> = object
             .referents()
@@ -632,26 +640,26 @@ fn saveall() -> Output {
             .map(|r| format!("{} -> <{}>", r.label, r.target.short_type_name()))
             .collect();
         labels.sort();
-        let _ = writeln!(out.text, "    <{}> refers to:", object.short_type_name());
+        let _ = writeln!(out, "    <{}> refers to:", object.short_type_name());
         for label in labels {
-            let _ = writeln!(out.text, "        {label}");
+            let _ = writeln!(out, "        {label}");
         }
     }
     for cycle in objgraph::cycles_among(&garbage) {
-        let _ = writeln!(out.text, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
+        let _ = writeln!(out, ">>> objgraph::cycles_among(gc.garbage)    # {cycle}");
     }
     let _ = writeln!(
-        out.text,
+        out,
         "    the connection refers to itself through its handlers: Connection.msg_handlers is the cycle."
     );
     let graph = objgraph::show_refs(&garbage, &objgraph::GraphOptions::default());
-    out.figure("connection-cycle", "show_refs(gc.garbage): Connection.msg_handlers refers back to it", graph);
+    out.figure("connection-cycle", "show_refs(gc.garbage): Connection.msg_handlers refers back to it", &graph);
     for object in garbage {
         if let Ok(conn) = object.downcast::<Connection>() {
             conn.msg_handlers.borrow_mut().clear();
         }
     }
-    let _ = writeln!(out.text, "\nthe fix, handlers holding weak references:");
+    let _ = writeln!(out, "\nthe fix, handlers holding weak references:");
     let conn = Gc::new(Connection { msg_handlers: RefCell::new(HashMap::new()) });
     for msg in ["login", "logout"] {
         conn.msg_handlers.borrow_mut().insert(msg, Handler::WeaklyBound(Gc::downgrade(&conn)));
@@ -659,51 +667,9 @@ fn saveall() -> Output {
     let watch = Gc::downgrade(&conn);
     drop(conn);
     let _ = writeln!(
-        out.text,
+        out,
         ">>> del conn        # freed at once: {}; gc.collect() -> {}",
         watch.is_dead(),
         gen_gc::collect()
     );
-    out
-}
-
-fn render_text(sections: &[Section]) -> String {
-    let mut out = String::from("cyclegc report: the article's walkthrough on this library\n");
-    for section in sections {
-        let _ = writeln!(out, "\n== {} ==\n   ({})", section.title, section.article);
-        out.push_str(&section.output.text);
-    }
-    out
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn render_html(sections: &[Section], renderers: &str) -> String {
-    let mut html = String::from(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cyclegc report</title>\
-         <style>body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:1em}\
-         figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}</style></head><body>\n\
-         <h1>cyclegc report</h1>\n<p>The article's walkthrough, run on this library.</p>\n",
-    );
-    if !renderers.is_empty() {
-        let _ = writeln!(html, "<p>Graphs drawn by {}; each links to its DOT source.</p>", escape(renderers));
-    }
-    for section in sections {
-        let _ = write!(html, "<h2>{}</h2>\n<p><i>{}</i></p>\n", escape(section.title), escape(section.article));
-        let _ = writeln!(html, "<pre>{}</pre>", escape(&section.output.text));
-        for figure in &section.output.graphs {
-            let _ = writeln!(
-                html,
-                "<figure><img src=\"{file}.svg\" alt=\"{caption}\"><figcaption>{caption} \
-                 (<a href=\"{file}.dot\">{file}.dot</a>, {} objects)</figcaption></figure>",
-                figure.graph.node_count(),
-                file = figure.file,
-                caption = escape(&figure.caption),
-            );
-        }
-    }
-    html.push_str("</body></html>\n");
-    html
 }

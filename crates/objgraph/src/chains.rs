@@ -33,9 +33,24 @@ impl HeapGraph {
         drop(lookups);
         let Some(start_index) = positions[0] else { return vec![start.clone()] };
         let ignore: HashSet<usize> = positions[1..].iter().flatten().copied().collect();
+        self.chain_at(start_index, backward, max_depth, &ignore, found)
+            .into_iter()
+            .map(|i| self.objects[i].clone())
+            .collect()
+    }
+
+    /// [`HeapGraph::chain`] by snapshot positions, passing through none of `ignore`.
+    fn chain_at(
+        &self,
+        start: usize,
+        backward: bool,
+        max_depth: usize,
+        ignore: &HashSet<usize>,
+        found: impl Fn(usize) -> bool,
+    ) -> Vec<usize> {
         let mut parent: HashMap<usize, usize> = HashMap::new();
-        let mut depth: HashMap<usize, usize> = HashMap::from([(start_index, 0)]);
-        let mut queue = VecDeque::from([start_index]);
+        let mut depth: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+        let mut queue = VecDeque::from([start]);
         while let Some(current) = queue.pop_front() {
             if found(current) {
                 let mut path = vec![current];
@@ -47,7 +62,7 @@ impl HeapGraph {
                 if !backward {
                     path.reverse();
                 }
-                return path.into_iter().map(|i| self.objects[i].clone()).collect();
+                return path;
             }
             let next_depth = depth[&current] + 1;
             if next_depth > max_depth {
@@ -63,7 +78,15 @@ impl HeapGraph {
                 queue.push_back(next);
             }
         }
-        vec![start.clone()]
+        vec![start]
+    }
+
+    /// The shortest chain from an object held from outside the heap down to object `start`,
+    /// by positions: `[root, ..., start]`, or `[start]` when there is none within
+    /// `max_depth` steps (or `start` is itself held from outside). `held(i)` is how many
+    /// handles to object `i` the caller holds: they are not references from outside.
+    pub(crate) fn chain_to_root_at(&self, start: usize, max_depth: usize, held: impl Fn(usize) -> usize) -> Vec<usize> {
+        self.chain_at(start, true, max_depth, &HashSet::new(), |i| self.outside_refs_at(i) > held(i))
     }
 }
 

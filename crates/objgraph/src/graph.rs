@@ -189,6 +189,17 @@ pub fn show_backrefs(objs: &[GcAny], options: &GraphOptions<'_>) -> Graph {
 /// backward chains); otherwise it starts at each chain's first object and follows
 /// referents. `options.filter` and `options.max_depth` are set from the chains.
 pub fn show_chain(chains: &[Vec<GcAny>], backrefs: bool, options: &GraphOptions<'_>) -> Graph {
+    show_chain_holding(chains, backrefs, options, [])
+}
+
+/// [`show_chain`], counting the handles in `held` as the caller's, not as references from
+/// outside the heap.
+pub(crate) fn show_chain_holding<'h>(
+    chains: &[Vec<GcAny>],
+    backrefs: bool,
+    options: &GraphOptions<'_>,
+    held: impl IntoIterator<Item = &'h GcAny>,
+) -> Graph {
     let chains: Vec<&Vec<GcAny>> = chains.iter().filter(|chain| !chain.is_empty()).collect();
     let members: HashSet<usize> = chains.iter().flat_map(|chain| chain.iter().map(GcAny::addr)).collect();
     let in_chains = |object: &GcAny| members.contains(&object.addr());
@@ -204,8 +215,21 @@ pub fn show_chain(chains: &[Vec<GcAny>], backrefs: bool, options: &GraphOptions<
     };
     // The chains' handles and the copies in `starts` are the caller's and ours, not references
     // that keep the objects alive.
-    let handles = handle_counts(chains.iter().flat_map(|chain| chain.iter()).chain(&starts));
+    let mut handles = handle_counts(chains.iter().flat_map(|chain| chain.iter()).chain(&starts));
+    for handle in held {
+        *handles.entry(handle.addr()).or_default() += 1;
+    }
     walk(&starts, handles, direction, &options)
+}
+
+/// [`show_refs`] where `held` is every handle the caller holds on the objects drawn (those
+/// of `objs` included): none of them counts as a reference from outside the heap.
+pub(crate) fn show_refs_holding<'h>(
+    objs: &[GcAny],
+    held: impl IntoIterator<Item = &'h GcAny>,
+    options: &GraphOptions<'_>,
+) -> Graph {
+    walk(objs, handle_counts(held), Direction::Referents, options)
 }
 
 /// How many of `handles` point at each object, by address.

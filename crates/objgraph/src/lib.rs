@@ -31,7 +31,9 @@
 //! - [`HeapSnapshot`]: the heap as data, to and from JSON, and [`HeapSnapshot::diff`] of two
 //!   snapshots per type;
 //! - `typestats_by_site`, `most_common_sites`, `growth_by_site` (feature `alloc-site`): counts
-//!   and growth per allocation site and type.
+//!   and growth per allocation site and type;
+//! - [`Report`]: all of the above written as a directory to browse offline, for a program's
+//!   own `cargo xtask` (below).
 //!
 //! ## Graphs
 //!
@@ -88,6 +90,54 @@
 //! assert_eq!(grown, vec![("Obj".to_owned(), 1, 1)]); // (type, count, growth)
 //! ```
 //!
+//! ## Reports
+//!
+//! A [`Report`] collects what a leak hunt finds into one directory a reader opens in a
+//! browser, with no server and no network: `index.html` (tables that sort by a click on a
+//! heading and filter by a text box, chains of references that unfold under each retained
+//! object, the graphs), a `.dot` and an `.svg` file per graph, `report.txt` and `data.json`.
+//! Each analysis reads the heap when it is called and keeps only data, so a program builds
+//! its report as its scenario runs: a snapshot before, the growth and the retainers after.
+//! [`Report::section`] and [`Table`] carry the program's own findings.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use cyclegc::{Gc, Trace};
+//! use objgraph::{HeapSnapshot, Report};
+//!
+//! #[derive(Trace)]
+//! struct Cache {
+//!     items: RefCell<Vec<Gc<Item>>>,
+//! }
+//! #[derive(Trace)]
+//! #[trace(tracked)]
+//! struct Item {
+//!     size: usize,
+//! }
+//!
+//! let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+//! objgraph::name_root(&Gc::to_any(&cache), "_cache");
+//! let before = HeapSnapshot::capture();
+//! cache.items.borrow_mut().push(Gc::new(Item { size: 1 })); // the leak
+//! let after = HeapSnapshot::capture();
+//!
+//! let leaked = objgraph::by_type("Item", &objgraph::Query::default());
+//! let dir = std::env::temp_dir().join(format!("objgraph-crate-doc-{}", std::process::id()));
+//! let index = Report::new("The _cache leak")
+//!     .section("What ran", "one request, which cached an item and never removed it\n")
+//!     .growth(&before, &after)
+//!     .retainers_of(&leaked)
+//!     .graph("backrefs", "show_backrefs of the leaked item", &objgraph::show_backrefs(&leaked, &Default::default()))
+//!     .write_to(&dir)
+//!     .unwrap();
+//!
+//! let text = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+//! assert!(text.contains("held by: _cache: Cache, 1 reference away"));
+//! assert!(std::fs::read_to_string(&index).unwrap().contains("<img src=\"backrefs.svg\""));
+//! assert!(dir.join("backrefs.dot").exists() && dir.join("backrefs.svg").exists());
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+//!
 //! Type names are short (`Node<String>`) unless [`Query::full_names`] asks for the full path
 //! (`app::graph::Node<alloc::string::String>`); a name given to [`count`] or [`by_type`]
 //! matches the full path when it contains `::`, the short name otherwise.
@@ -106,6 +156,7 @@ mod dot;
 mod export;
 mod graph;
 mod growth;
+mod report;
 mod retained;
 mod roots;
 #[cfg(feature = "alloc-site")]
@@ -121,6 +172,7 @@ pub use cycles::{Cycle, cycles_among, garbage_cycles};
 pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};
 pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use report::{Cell, Report, Table};
 pub use retained::{Dominators, Retainer, retained_size};
 pub use roots::{forget_root_name, name_root, root_name};
 #[cfg(feature = "alloc-site")]

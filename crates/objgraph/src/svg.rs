@@ -1,19 +1,20 @@
 //! Pictures of a [`Graph`]: SVG through Graphviz's `dot` when it is installed, through the
 //! pure-Rust layout-rs otherwise, so that a bare machine still gets a picture.
+//!
+//! The built-in renderer uses layout-rs for placing nodes and routing edges only: it draws
+//! on a canvas of ours ([`canvas`]) that sizes boxes to their text ([`text`]), draws a
+//! reference from an object to itself as a loop on its box, fits the picture to the
+//! drawing, and names fonts with CJK fallbacks so that Chinese labels show.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use layout::backends::svg::SVGWriter;
-use layout::core::base::Orientation;
-use layout::core::color::Color;
-use layout::core::style::{LineStyleKind, StyleAttr};
-use layout::std_shapes::render::get_shape_size;
-use layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
-use layout::topo::layout::VisualGraph;
+mod builtin;
+mod canvas;
+mod text;
 
-use crate::graph::{Graph, Hsv};
+use crate::graph::Graph;
 
 /// Which program lays out and draws a graph.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,82 +134,8 @@ impl Graph {
         Ok(output.stdout)
     }
 
-    /// Lays the graph out with layout-rs.
+    /// Lays the graph out with layout-rs and draws it on our canvas.
     fn builtin_svg(&self) -> Result<String, RenderError> {
-        let draw = || {
-            let mut visual = VisualGraph::new(Orientation::TopToBottom);
-            let handles: Vec<_> = self
-                .nodes
-                .iter()
-                .map(|node| {
-                    let outline = if node.start { "red" } else { "black" };
-                    visual.add_node(shape(
-                        ShapeKind::new_box(&node.label.join("\n")),
-                        outline,
-                        if node.start { 2 } else { 1 },
-                        node.fill,
-                        14,
-                    ))
-                })
-                .collect();
-            for (i, node) in self.nodes.iter().enumerate() {
-                if node.finalizer {
-                    let marker = visual.add_node(shape(
-                        ShapeKind::new_double_circle("finalize"),
-                        "red",
-                        1,
-                        Hsv(0.0, 0.5, 1.0),
-                        8,
-                    ));
-                    visual.add_edge(arrow("", "red", LineStyleKind::Dotted), handles[i], marker);
-                }
-                for edge in &node.edges {
-                    visual.add_edge(
-                        arrow(&edge.label, "black", LineStyleKind::Normal),
-                        handles[edge.from],
-                        handles[edge.to],
-                    );
-                }
-                if let Some((skipped, fill)) = node.overflow {
-                    let label = if self.backrefs {
-                        format!("{skipped} more backreferences")
-                    } else {
-                        format!("{skipped} more references")
-                    };
-                    let overflow = visual.add_node(shape(ShapeKind::new_box(&label), "red", 1, fill, 8));
-                    let (from, to) = if self.backrefs { (overflow, handles[i]) } else { (handles[i], overflow) };
-                    visual.add_edge(arrow("", "red", LineStyleKind::Dotted), from, to);
-                }
-            }
-            let mut svg = SVGWriter::new();
-            visual.do_it(false, false, false, &mut svg);
-            svg.finalize()
-        };
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(draw)).map_err(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panicked".to_owned());
-            RenderError::Builtin(message)
-        })
+        builtin::render(self).map_err(RenderError::Builtin)
     }
-}
-
-/// A node for layout-rs, sized for its label.
-fn shape(kind: ShapeKind, outline: &str, width: usize, fill: Hsv, font_size: usize) -> Element {
-    // layout-rs lays text out across the graph's direction: a top-down graph's boxes are
-    // sized left to right.
-    let direction = Orientation::LeftToRight;
-    let size = get_shape_size(direction, &kind, font_size, matches!(kind, ShapeKind::DoubleCircle(_)));
-    // layout-rs draws all text black: deep fills are lightened to keep labels readable
-    // where Graphviz would switch to white text.
-    let fill = Hsv(fill.0, fill.1, fill.2.max(0.6));
-    let look = StyleAttr::new(Color::fast(outline), width, Color::from_name(&fill.to_rgb_hex()), 0, font_size);
-    Element::create(kind, look, direction, size)
-}
-
-fn arrow(label: &str, colour: &str, style: LineStyleKind) -> Arrow {
-    let look = StyleAttr::new(Color::fast(colour), 1, None, 0, 12);
-    Arrow::new(LineEndKind::None, LineEndKind::Arrow, style, label, &look, &None, &None)
 }
