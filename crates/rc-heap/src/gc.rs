@@ -19,7 +19,7 @@ use crate::{GcAny, ObjectId, Weak, dealloc, heap, pool};
 /// weak callbacks, `Drop`, free), as CPython's reference counting does. Objects that only
 /// reference cycles keep alive are left for the cycle collector (the `gen-gc` crate).
 ///
-/// `T` may be unsized: `Gc<dyn Trait>` (made from a `Gc<Concrete>` with [`coerce_gc!`]),
+/// `T` may be unsized: `Gc<dyn Trait>` (made from a `Gc<Concrete>` with [`coerce_gc!`](crate::coerce_gc)),
 /// `Gc<str>` and `Gc<[T]>` (made from strings, vectors, slices and iterators with `From` and
 /// `collect`). An unsized handle is a view of an object of a concrete type: the collector,
 /// weak references and introspection work on the object through its concrete type, so a

@@ -43,13 +43,41 @@
 //! assert!(watch.upgrade().is_none()); // refcounting freed both at once
 //! ```
 //!
+//! ## Every shape of value
+//!
+//! `Gc<T>` and `Weak<T>` take unsized `T`, as `Rc` does:
+//!
+//! - trait objects: [`coerce_gc!`](crate::coerce_gc) turns a `Gc<Concrete>` into a `Gc<dyn Trait>` on stable
+//!   Rust (only an unsizing compiles). The object keeps its concrete type, through which the
+//!   collector traces it, so the trait needs no `Trace` supertrait;
+//! - `Gc<str>` and `Gc<[T]>`, made from strings, vectors, slices, arrays and iterators in one
+//!   allocation that keeps the length;
+//! - `std::rc`'s constructors and accessors: [`Gc::new_cyclic`], [`Gc::get_mut`] and
+//!   [`Gc::make_mut`] (through a [`GcMut`] guard, see its module's notes on the differences
+//!   from `Rc`), [`Gc::try_unwrap`], [`Gc::into_inner`], [`Gc::unwrap_or_clone`],
+//!   [`Gc::as_ptr`], [`Weak::new`];
+//! - callables that hold handles: [`Closure`], whose captures are traced, behind the
+//!   object-safe [`Callable`]. A plain Rust closure cannot be traced: stored under
+//!   `#[trace(skip)]` its captures count as held from outside (kept alive, never collected).
+//!
+//! ```
+//! use std::any::Any;
+//! use rc_heap::{Gc, coerce_gc};
+//!
+//! let shared: Gc<[Gc<str>]> = ["a", "b"].into_iter().map(Gc::from).collect();
+//! let any: Gc<dyn Any> = coerce_gc!(Gc::new(7_u8));
+//! assert_eq!(&*shared[1], "b");
+//! assert_eq!(*any.downcast::<u8>().unwrap(), 7);
+//! ```
+//!
 //! ## Costs
 //!
 //! `Gc::clone` and a drop that is not the last are one increment or decrement, as for `Rc`.
-//! A leaf's `Gc::new` and last drop cost what `Rc`'s do. A tracked object adds two words of
-//! links, and its `Gc::new` and last drop each add one thread-local list operation.
-//! Dereferencing a tracked object checks one header bit (the collector may have dropped the
-//! value of an object a `Drop` can still see); leaves skip it. Weak references live outside
+//! A leaf's `Gc::new` and last drop cost what `Rc`'s do, plus one call through the type's
+//! entry point at the last drop (the same code for a `Gc<dyn Trait>` as for its concrete
+//! type). A tracked object adds two words of links, and its `Gc::new` and last drop each add
+//! one thread-local list operation. Dereferencing checks one header bit (the collector may
+//! have dropped the value of an object a `Drop` can still see). Weak references live outside
 //! the object, so an object's memory is freed as soon as its last strong handle goes, whatever
 //! weak references remain. `docs/performance.md` has the measurements.
 //!
