@@ -32,6 +32,12 @@ pub trait Callable<A, R = ()> {
 /// The function is a `fn` pointer: a Rust closure coerces to one only if it captures
 /// nothing, so every handle the closure uses goes through `captures` and is traced.
 ///
+/// A plain Rust closure's captures are invisible: no `Trace` impl can see what it captured.
+/// Stored in a heap object anyway (under `#[trace(skip)]`, the only way a `Trace` type can
+/// hold one), it is treated as held from outside: the `Gc`s it captured, and all they reach,
+/// stay alive as long as the closure does. That is never unsound, but a listener that
+/// captures its own widget is then a cycle the collector cannot see: a leak. Use `Closure`.
+///
 /// ```
 /// use std::cell::RefCell;
 /// use rc_heap::{Callable, Closure, Gc, Trace, coerce_gc};

@@ -1,19 +1,6 @@
 //! `std::rc` parity: `new_cyclic`, `get_mut`, `make_mut`, `try_unwrap`, `into_inner` and
-//! `unwrap_or_clone`, with `Rc`'s names and semantics and three deliberate differences,
-//! each because a collector may look at the heap while user code runs:
-//!
-//! - [`Gc::get_mut`] and [`Gc::make_mut`] lend the value through a guard, [`GcMut`], not a
-//!   bare `&mut T`. While it lives, the object is out of the collector's lists (a
-//!   collection that an allocation starts meanwhile does not read the value being changed;
-//!   whatever the value holds counts as held from outside until the guard goes) and no
-//!   handle is made to it from its id. Dropping the guard puts the object back into the
-//!   young generation. Forgetting it only leaves the object out of the lists (a leak if it
-//!   is in a cycle, never unsoundness).
-//! - `get_mut` also says `None` while the collector holds the object (it is destroying the
-//!   object's cycle, and a finalizer or `Drop` reached it) or walks the heap.
-//! - [`Gc::try_unwrap`] of an object with weak references makes them read dead and runs
-//!   their callbacks, as a death would; `Rc` has no callbacks. The finalizer does not run:
-//!   the value lives on, moved out. It fails while the collector holds or walks the object.
+//! `unwrap_or_clone`, with `Rc`'s names and semantics; the deliberate differences are listed
+//! on [`GcMut`].
 
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -29,6 +16,24 @@ use crate::{Gc, Weak, dealloc, heap, pool};
 /// The value of a [`Gc`] lent mutably by [`Gc::get_mut`] or [`Gc::make_mut`]: dereferences
 /// to `&mut T`. While it lives, the collector does not look at the object; dropping it puts
 /// the object back where the collector sees it (the young generation).
+///
+/// # Differences from `std::rc`
+///
+/// `Gc` has `Rc`'s `new_cyclic`, `get_mut`, `make_mut`, `try_unwrap`, `into_inner` and
+/// `unwrap_or_clone`, with three deliberate differences, each because a collector may look at
+/// the heap while user code runs:
+///
+/// - `get_mut` and `make_mut` lend the value through this guard, not a bare `&mut T`. While
+///   it lives, the object is out of the collector's lists (a collection that an allocation
+///   starts meanwhile does not read the value being changed; whatever the value holds counts
+///   as held from outside until the guard goes) and no handle is made to it from its id.
+///   Dropping the guard puts the object back into the young generation. Forgetting it only
+///   leaves the object out of the lists (a leak if it is in a cycle, never unsoundness).
+/// - `get_mut` also says `None` while the collector holds the object (it is destroying the
+///   object's cycle, and a finalizer or `Drop` reached it) or walks the heap.
+/// - `try_unwrap` of an object with weak references makes them read dead and runs their
+///   callbacks, as a death would; `Rc` has no callbacks. The finalizer does not run: the
+///   value lives on, moved out. It fails while the collector holds or walks the object.
 pub struct GcMut<'a, T: ?Sized + 'static> {
     object: NonNull<GcBox<T>>,
     _borrow: PhantomData<&'a mut Gc<T>>,
@@ -78,7 +83,7 @@ impl<T: ?Sized> Gc<T> {
     /// The value, mutably, when this is the only handle to the object and no weak reference
     /// to it has a handle left (`Rc::get_mut`); `None` otherwise, or while the collector
     /// holds the object or walks the heap. The value comes through a guard: see
-    /// [`GcMut`] and the differences from `Rc` in the module's documentation.
+    /// [`GcMut`] for the differences from `Rc`.
     ///
     /// ```
     /// use rc_heap::Gc;
