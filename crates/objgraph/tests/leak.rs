@@ -383,6 +383,60 @@ fn frozen_garbage_is_unreachable() {
     assert_eq!(cyclegc::gen_gc::collect(), 3);
 }
 
+/// Automatic collections during a run move the run's objects to older generations: the
+/// leaked objects are still told from the old ones.
+#[test]
+fn objects_promoted_by_automatic_collections_during_a_run_are_still_new() {
+    let cache = named_cache("_cache");
+    let before = cyclegc::gen_gc::get_stats();
+    let report = LeakCheck::new().sites(false).run(|| {
+        cache.items.borrow_mut().push(Gc::new(Request { id: 0 }));
+        let busy: Vec<Gc<Node>> = (0..10_000).map(|_| node()).collect();
+        drop(busy);
+    });
+    let after = cyclegc::gen_gc::get_stats();
+    assert!(after[1].collections > before[1].collections, "generation 1 was collected during the runs");
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].count, 3);
+    assert_eq!(report.groups[0].chain(), "_cache -> Cache.items[*] -> Request");
+}
+
+/// Finalizers run by the check's own collections may create objects: those created while the
+/// baseline's collection ran belong to the baseline, those created after each measured run
+/// (the last one included) are new.
+#[test]
+fn objects_made_by_finalizers_during_the_checks_collections_count_by_run() {
+    use cyclegc::Finalize;
+
+    #[derive(Trace)]
+    #[trace(tracked)]
+    struct Note {
+        id: u32,
+    }
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Temp {
+        me: RefCell<Option<Gc<Temp>>>,
+    }
+    thread_local!(static NOTES: RefCell<Vec<Gc<Note>>> = const { RefCell::new(Vec::new()) });
+    impl Finalize for Temp {
+        fn finalize(&self) {
+            NOTES.with(|notes| notes.borrow_mut().push(Gc::new(Note { id: 0 })));
+        }
+    }
+
+    let report = LeakCheck::new().run(|| {
+        let temp = Gc::new(Temp { me: RefCell::new(None) });
+        *temp.me.borrow_mut() = Some(temp.clone()); // garbage for the collection after the run
+    });
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.growing[0].type_name, "Note");
+    assert_eq!(report.groups[0].count, 3, "the warm-up's note belongs to the baseline");
+    assert_eq!(report.groups[0].chain(), "Note");
+    NOTES.with(|notes| assert_eq!(notes.borrow().len(), 4));
+    NOTES.with(|notes| notes.borrow_mut().clear());
+}
+
 /// Each thread has its own heap: checks on two threads do not see each other's objects.
 #[test]
 fn checks_on_two_threads_are_independent() {
