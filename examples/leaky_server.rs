@@ -116,6 +116,17 @@ fn route(path: &str) -> Gc<Response> {
     Gc::new(Response { status, body })
 }
 
+/// Prints a report under this narration's numbered steps.
+fn print_indented(report: &objgraph::LeakReport) {
+    for line in report.to_string().lines() {
+        if line.is_empty() {
+            println!();
+        } else {
+            println!("   {line}");
+        }
+    }
+}
+
 fn main() {
     println!("1. The server handles a batch of requests: {BATCH:?}");
     let server = Server::new();
@@ -124,9 +135,7 @@ fn main() {
 
     println!("\n2. A leak check serves one batch per run: one warm-up run, then three measured runs.");
     let report = objgraph::LeakCheck::new().run(|| server.serve_batch(Handler::Leaky));
-    for line in report.to_string().lines() {
-        println!("   {line}");
-    }
+    print_indented(&report);
 
     println!("\n3. A few of the leaked requests, still alive (the report keeps their ids):");
     if let Some(group) = report.groups.iter().find(|group| group.type_name == "Request") {
@@ -141,8 +150,6 @@ fn main() {
     println!("\n4. The fix: the registry refers to the requests weakly; a failed request goes as it ends.");
     let server = Server::new();
     let report = objgraph::LeakCheck::new().run(|| server.serve_batch(Handler::Fixed));
-    for line in report.to_string().lines() {
-        println!("   {line}");
-    }
+    print_indented(&report);
     println!("   requests in flight: {}", server.in_flight());
 }
