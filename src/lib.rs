@@ -11,6 +11,10 @@
 //! | objgraph's counts, growth, new ids, leaking objects, reference chains | [`objgraph`] | available |
 //! | objgraph's graphs (DOT; SVG with or without Graphviz), named roots | [`objgraph`] | available |
 //! | retained size, cycles among garbage, JSON heap snapshots and diffs, counts by allocation site | [`objgraph`] | available |
+//! | leak checks (`LeakCheck`): steady growth per type, leaked objects grouped by chain from a root, as snapshot text | [`objgraph`] | available |
+//!
+//! `docs/guide.md` walks through leak hunting with all of it, from reference counts to a leak
+//! check in a test.
 //!
 //! ```
 //! use cyclegc::{Gc, Weak};
@@ -39,6 +43,11 @@ pub use gen_gc;
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctest;
+
+/// The guide's examples (`docs/guide.md`), compiled and run as doctests.
+#[doc = include_str!("../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctest;
 pub use objgraph;
 pub use rc_heap;
 pub use weak_collections;

@@ -7,7 +7,10 @@
 //! first, as objgraph does), `most_common_types`, `show_backrefs` of one child to depth 3
 //! (DOT text), `find_backref_chain_to_root` of one child, the heap snapshot both graph
 //! functions start from, and on a snapshot: the dominator tree with the ten largest
-//! retainers, the cycles among garbage, and the snapshot as JSON.
+//! retainers, the cycles among garbage, and the snapshot as JSON. Then `LeakCheck` with its
+//! defaults (one warm-up run, three measured runs, a full collection after each) on the same
+//! heap, around a scenario that makes 1,000 objects and frees them (a clean report) and around
+//! one that keeps them (a report with two groups).
 //!
 //! `cargo bench -p objgraph --bench heap` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench objgraph`.
@@ -107,7 +110,18 @@ fn main() {
         black_box(objgraph::HeapSnapshot::capture().to_json().len());
         start.elapsed()
     });
-    drop((extra, parents, target));
+    let leak_check_clean = median_ms(|| {
+        let start = Instant::now();
+        black_box(objgraph::LeakCheck::new().run(|| drop(build_few())));
+        start.elapsed()
+    });
+    let kept = RefCell::new(Vec::new());
+    let leak_check_leaking = median_ms(|| {
+        let start = Instant::now();
+        black_box(objgraph::LeakCheck::new().run(|| kept.borrow_mut().push(build_few())));
+        start.elapsed()
+    });
+    drop((extra, parents, target, kept));
     gen_gc::collect();
 
     let results = [
@@ -119,6 +133,8 @@ fn main() {
         ("dominators_on_snapshot", dominators),
         ("garbage_cycles_on_snapshot", cycles),
         ("snapshot_to_json", json),
+        ("leak_check_clean", leak_check_clean),
+        ("leak_check_leaking", leak_check_leaking),
     ];
     for (operation, ms) in results {
         if as_json {

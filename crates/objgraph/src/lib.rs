@@ -32,6 +32,10 @@
 //!   snapshots per type;
 //! - `typestats_by_site`, `most_common_sites`, `growth_by_site` (feature `alloc-site`): counts
 //!   and growth per allocation site and type;
+//! - [`LeakCheck`]: runs a scenario of the program again and again and returns a
+//!   [`LeakReport`] of the types that grew in every run, with the leaked objects grouped by
+//!   their chain from a root, what they retain and where they were created, as text for a
+//!   snapshot test (below);
 //! - [`Report`]: all of the above written as a directory to browse offline, for a program's
 //!   own `cargo xtask` (below).
 //!
@@ -88,6 +92,61 @@
 //! cache.push(Gc::new(Obj { next: RefCell::new(None) })); // a leak: nobody removes it
 //! let grown = objgraph::growth(None, &mut peak, &query);
 //! assert_eq!(grown, vec![("Obj".to_owned(), 1, 1)]); // (type, count, growth)
+//! ```
+//!
+//! ## Leak checks
+//!
+//! `show_growth` before and after a call is the article's way to find a leak. [`LeakCheck`]
+//! makes it a test: it runs a scenario (a request, a frame, a game turn) after a warm-up run,
+//! three more times by default, with a full collection after each, and reports the types
+//! whose count grew in *every* measured run (a cache filled once grows in one run only, and
+//! is not reported). The leaked objects (objects of those types created after the warm-up)
+//! are grouped by the shape of their shortest chain from a root, so that the report says who
+//! holds them: `_cache -> Cache.items[*] -> Request`. [`LeakReport`]'s `Display` has no
+//! addresses, ids or timings, so it can be a snapshot (`insta::assert_snapshot!(report)`),
+//! and [`LeakReport::assert_no_leaks`] fails a test with that text.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use cyclegc::{Gc, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Cache {
+//!     items: RefCell<Vec<Gc<Request>>>,
+//! }
+//! #[derive(Trace)]
+//! #[trace(tracked)]
+//! struct Request {
+//!     id: u32,
+//! }
+//!
+//! let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+//! objgraph::name_root(&Gc::to_any(&cache), "_cache");
+//!
+//! // The article's func_to_leak: the request is cached, and an early return skips its removal.
+//! let handle = |id: u32, fail: bool| {
+//!     let request = Gc::new(Request { id });
+//!     cache.items.borrow_mut().push(request.clone());
+//!     if fail {
+//!         return;
+//!     }
+//!     cache.items.borrow_mut().retain(|cached| !Gc::ptr_eq(cached, &request));
+//! };
+//!
+//! objgraph::LeakCheck::new().assert_no_leaks(|| handle(1, false));
+//!
+//! let report = objgraph::LeakCheck::new().sites(false).run(|| handle(2, true));
+//! let one = cyclegc::TypeInfo::of::<Request>().object_size();
+//! assert_eq!(report.to_string(), format!("\
+//! leak check: 1 warm-up run, 3 measured runs
+//!
+//! grew in every measured run (objects gained per run):
+//!   Request  +1 +1 +1
+//!
+//! leaked: 3 objects in 1 group, retaining {bytes} bytes
+//!   3 Request, retaining {bytes} bytes
+//!     _cache -> Cache.items[*] -> Request
+//! ", bytes = 3 * one));
 //! ```
 //!
 //! ## Reports
@@ -156,6 +215,7 @@ mod dot;
 mod export;
 mod graph;
 mod growth;
+mod leak;
 mod report;
 mod retained;
 mod roots;
@@ -172,6 +232,7 @@ pub use cycles::{Cycle, cycles_among, garbage_cycles};
 pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};
 pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use leak::{ChainRoot, LeakCheck, LeakGroup, LeakReport, TypeGrowth};
 pub use report::{Cell, Report, Table};
 pub use retained::{Dominators, Retainer, retained_size};
 pub use roots::{forget_root_name, name_root, root_name};

@@ -1,0 +1,365 @@
+//! Leak checks: run a scenario again and again, and report what grows every time, who holds
+//! it, what it keeps alive and where it was created (memlab's workflow, on this heap). The
+//! rules are documented on [`LeakCheck`]; this is how the check tells new objects from old.
+//!
+//! Not by address (addresses are reused), and without giving every object an id (an id costs
+//! a side-table entry per object, kept until it dies): after the baseline's full collection
+//! every survivor is in the oldest generation, so an object later found in a younger one was
+//! created since. The check records the young generations whenever an object could leave
+//! them without dying — at the start of every collection of generation 1 or 2, through a
+//! collection callback — and once after the last run. Two live objects never share an
+//! address, so an object alive at the end is new exactly when its address was recorded.
+//! The cost follows what the scenario creates, not the size of the heap.
+
+mod groups;
+mod report;
+
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::rc::Rc;
+
+use gen_gc::{CallbackId, NUM_GENERATIONS, Phase};
+use rc_heap::TypeInfo;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
+
+/// A leak check: runs a scenario repeatedly and reports what grew in every run.
+///
+/// [`LeakCheck::run`] calls the scenario `warmup` times, then `runs` more times (the measured
+/// runs), with a full collection (`gen_gc::collect()`) after each call, and counts the
+/// tracked objects of each type after the warm-up (the baseline) and after every measured
+/// run.
+///
+/// **The rule.** A type leaks when its count grew in *every* measured run, by at least one
+/// object each time. A cache that fills once, a table built on first use, a pool that
+/// reaches its size: each grows in one run and then stays, so it is not a leak, whether that
+/// run is a warm-up run or a measured one. With `warmup(0)` the first measured run sees the
+/// one-off fill and the others see no growth, so the fill is still not reported; a warm-up
+/// run keeps it out of the baseline and out of the leaked objects. One measured run cannot
+/// tell a fill from a leak, so a check makes at least two.
+///
+/// **Leaked objects** are the objects of a leaking type that were created after the baseline
+/// and are alive at the end. An old object that a finalizer resurrects during the runs
+/// counts as new, as if the run had created it again.
+///
+/// **Groups.** Leaked objects are grouped by the shape of their shortest chain from a root:
+/// the types along it and the fields that hold the next object, indices and map keys
+/// written `[*]`, so that a thousand requests in one list are one group. The chain starts at
+/// a root: an object held from outside the heap (a local, a static, a thread-local), shown
+/// by its type, or an object named with [`name_root`](crate::name_root), shown by its name
+/// (`_cache -> Cache.items[*] -> Obj`). Among shortest chains, one from a named root wins,
+/// then the one that reads first alphabetically, so the text does not depend on hash-map
+/// order. A step that repeats (a linked list, `Node.next -> Node.next -> ...`) is written
+/// once, with `+`. Each group has its count, its retained size (the bytes freed if its
+/// objects were gone, from the dominator tree: see [`Dominators`](crate::Dominators)), a few
+/// example objects, and with the `alloc-site` feature the places its objects were created.
+///
+/// **Panics.** A scenario that panics stops the check: the panic goes on to the caller with
+/// its own payload, after a line on standard error that says which run panicked. The check
+/// keeps its state in locals only, so nothing is left behind: its collection callback is
+/// removed while the panic unwinds, and the heap is as the scenario left it.
+///
+/// **Cost.** Each run costs a full collection and a count of the tracked objects. Telling new
+/// objects from old costs in proportion to what the scenario creates, not to the heap, so a
+/// million unrelated live objects cost only those counts and collections until something
+/// leaks; then one snapshot of the heap gives the chains and the retained sizes, in time
+/// linear in the heap.
+///
+/// Each thread has its own heap, so checks on different threads (tests run in parallel)
+/// never see each other's objects.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use cyclegc::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Cache {
+///     items: RefCell<Vec<Gc<Request>>>,
+/// }
+/// #[derive(Trace)]
+/// #[trace(tracked)]
+/// struct Request {
+///     id: u32,
+/// }
+///
+/// let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+/// objgraph::name_root(&Gc::to_any(&cache), "_cache");
+/// let mut next = 0;
+/// let report = objgraph::LeakCheck::new().warmup(1).runs(3).run(|| {
+///     next += 1;
+///     cache.items.borrow_mut().push(Gc::new(Request { id: next })); // never removed
+/// });
+/// assert!(!report.is_clean());
+/// assert_eq!(report.groups[0].chain(), "_cache -> Cache.items[*] -> Request");
+/// assert_eq!(report.groups[0].count, 3);
+/// println!("{report}");
+/// ```
+///
+/// The defaults are one warm-up run, three measured runs, allocation sites when the
+/// `alloc-site` feature records them, and five example objects per group.
+#[derive(Debug, Clone)]
+pub struct LeakCheck {
+    warmup: usize,
+    runs: usize,
+    sites: bool,
+    examples: usize,
+}
+
+impl Default for LeakCheck {
+    fn default() -> Self {
+        LeakCheck { warmup: 1, runs: 3, sites: true, examples: 5 }
+    }
+}
+
+/// Which call of the scenario, for the message of one that panics.
+#[derive(Debug, Clone, Copy)]
+enum Run {
+    Warmup { run: usize, of: usize },
+    Measured { run: usize, of: usize },
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Run::Warmup { run, of } => write!(f, "warm-up run {} of {of}", run + 1),
+            Run::Measured { run, of } => write!(f, "measured run {} of {of}", run + 1),
+        }
+    }
+}
+
+impl LeakCheck {
+    /// A check with the defaults: one warm-up run, three measured runs.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs of the scenario before the baseline: what they create (caches filled on first
+    /// use) is part of the baseline, never a leaked object.
+    pub fn warmup(mut self, runs: usize) -> Self {
+        self.warmup = runs;
+        self
+    }
+
+    /// Measured runs, at least two: a type leaks when it grows in every one of them.
+    ///
+    /// # Panics
+    ///
+    /// When `runs` is below two: one run cannot tell a one-off fill from a leak.
+    #[track_caller]
+    pub fn runs(mut self, runs: usize) -> Self {
+        assert!(runs >= 2, "a leak check needs at least two measured runs to tell steady growth from a one-off fill");
+        self.runs = runs;
+        self
+    }
+
+    /// Whether groups list where their objects were created (on by default; sites are only
+    /// known with the `alloc-site` feature). Turn it off for a snapshot that should not change
+    /// when code moves to other lines.
+    pub fn sites(mut self, sites: bool) -> Self {
+        self.sites = sites;
+        self
+    }
+
+    /// How many example objects each group keeps (by id; five by default).
+    pub fn examples(mut self, per_group: usize) -> Self {
+        self.examples = per_group;
+        self
+    }
+
+    /// Runs `scenario` the warm-up runs and the measured runs, collecting fully after each,
+    /// and reports what grew in every measured run (see [`LeakCheck`] for the rule).
+    ///
+    /// # Panics
+    ///
+    /// A panic of `scenario` goes on to the caller, with a line on standard error saying which
+    /// run it was; the check leaves nothing behind.
+    pub fn run(&self, mut scenario: impl FnMut()) -> LeakReport {
+        gen_gc::collect();
+        for run in 0..self.warmup {
+            call(&mut scenario, Run::Warmup { run, of: self.warmup });
+            gen_gc::collect();
+        }
+        settle_young_generations();
+        let mut counts = TypeCounts::default();
+        counts.take();
+        let new_objects = NewObjects::watch();
+        for run in 0..self.runs {
+            call(&mut scenario, Run::Measured { run, of: self.runs });
+            gen_gc::collect();
+            counts.take();
+        }
+        // What finalizers created during the last collection is new too.
+        new_objects.record();
+        let new_addresses = new_objects.into_addresses();
+
+        let (growing, unsteady) = counts.growth();
+        let leaking: FxHashSet<TypeId> = growing.iter().map(|growth| growth.type_id).collect();
+        let found = if leaking.is_empty() {
+            groups::Found::default()
+        } else {
+            groups::find(&leaking, &new_addresses, &groups::Options { sites: self.sites, examples: self.examples })
+        };
+        LeakReport {
+            warmup_runs: self.warmup,
+            measured_runs: self.runs,
+            growing,
+            unsteady,
+            groups: found.groups,
+            retained_bytes: found.retained_bytes,
+        }
+    }
+
+    /// Runs the check and panics with the report's text if anything leaked: the one-line
+    /// form for a test.
+    ///
+    /// # Panics
+    ///
+    /// When a type grew in every measured run, or when `scenario` panics.
+    #[track_caller]
+    pub fn assert_no_leaks(&self, scenario: impl FnMut()) {
+        self.run(scenario).assert_no_leaks();
+    }
+}
+
+/// Calls the scenario; a panic goes on with its payload, after saying which run it was.
+fn call(scenario: &mut impl FnMut(), run: Run) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(&mut *scenario)) {
+        eprintln!("LeakCheck: the scenario panicked in {run}; the check stops and the panic goes on");
+        resume_unwind(panic);
+    }
+}
+
+/// Moves what the baseline's collection left in the young generations (objects created by
+/// finalizers while it ran) into the oldest, so that the young generations hold only objects
+/// created after the baseline. A few rounds: those finalizers' objects may have finalizers.
+fn settle_young_generations() {
+    for _ in 0..3 {
+        let young = (0..NUM_GENERATIONS - 1)
+            .map(|generation| gen_gc::get_objects(Some(generation)).expect("a young generation").len())
+            .sum::<usize>();
+        if young == 0 {
+            return;
+        }
+        gen_gc::collect_generation(NUM_GENERATIONS - 2).expect("a young generation");
+    }
+}
+
+/// The count of tracked objects per type at each census (the baseline, then after each
+/// measured run).
+#[derive(Default)]
+struct TypeCounts {
+    rows: Vec<(&'static TypeInfo, Vec<usize>)>,
+    row_of: FxHashMap<TypeId, usize>,
+    censuses: usize,
+}
+
+impl TypeCounts {
+    /// Counts every tracked object by type.
+    fn take(&mut self) {
+        for (_, counts) in &mut self.rows {
+            counts.push(0);
+        }
+        let objects = gen_gc::get_objects(None).expect("no generation given");
+        // Objects of one type often follow each other: skip the map for a run of them.
+        let mut last: Option<(&'static TypeInfo, usize)> = None;
+        for object in &objects {
+            let info = object.type_info();
+            let row = match last {
+                Some((last_info, row)) if std::ptr::eq(last_info, info) => row,
+                _ => {
+                    let row = match self.row_of.entry(info.type_id()) {
+                        Entry::Occupied(entry) => *entry.get(),
+                        Entry::Vacant(entry) => {
+                            self.rows.push((info, vec![0; self.censuses + 1]));
+                            *entry.insert(self.rows.len() - 1)
+                        }
+                    };
+                    last = Some((info, row));
+                    row
+                }
+            };
+            self.rows[row].1[self.censuses] += 1;
+        }
+        self.censuses += 1;
+    }
+
+    /// The types that grew in every measured run, and those that grew over the measured
+    /// runs but not in each, both sorted by growth (most first), then by name.
+    fn growth(&self) -> (Vec<TypeGrowth>, Vec<TypeGrowth>) {
+        let mut growing = Vec::new();
+        let mut unsteady = Vec::new();
+        for (info, counts) in &self.rows {
+            let steady = counts.windows(2).all(|pair| pair[1] > pair[0]);
+            let grew = counts.last() > counts.first();
+            if steady || grew {
+                let growth = TypeGrowth {
+                    type_name: info.short_name(),
+                    full_type_name: info.name(),
+                    type_id: info.type_id(),
+                    counts: counts.clone(),
+                };
+                if steady { growing.push(growth) } else { unsteady.push(growth) }
+            }
+        }
+        for list in [&mut growing, &mut unsteady] {
+            list.sort_by(|a, b| {
+                b.growth()
+                    .cmp(&a.growth())
+                    .then_with(|| a.type_name.cmp(&b.type_name))
+                    .then_with(|| a.full_type_name.cmp(b.full_type_name))
+            });
+        }
+        (growing, unsteady)
+    }
+}
+
+/// The addresses of the objects found in the young generations since the baseline: every
+/// object created since that lived until a collection of generation 1 or 2 began (or until
+/// [`NewObjects::record`]).
+struct NewObjects {
+    addresses: Rc<RefCell<FxHashSet<usize>>>,
+    callback: CallbackId,
+}
+
+impl NewObjects {
+    /// Starts watching: a collection callback records the young generations before any
+    /// collection that could move their objects to the oldest.
+    fn watch() -> Self {
+        let addresses = Rc::new(RefCell::new(FxHashSet::default()));
+        let recorded = addresses.clone();
+        let callback = gen_gc::add_callback(move |phase, info| {
+            if phase == Phase::Start && info.generation > 0 {
+                record_young(&recorded);
+            }
+        });
+        NewObjects { addresses, callback }
+    }
+
+    /// Records the young generations now.
+    fn record(&self) {
+        record_young(&self.addresses);
+    }
+
+    /// Stops watching; the addresses seen.
+    fn into_addresses(self) -> FxHashSet<usize> {
+        std::mem::take(&mut *self.addresses.borrow_mut())
+    }
+}
+
+impl Drop for NewObjects {
+    fn drop(&mut self) {
+        gen_gc::remove_callback(self.callback);
+    }
+}
+
+/// Adds the addresses of the objects in the young generations to `addresses`.
+fn record_young(addresses: &RefCell<FxHashSet<usize>>) {
+    for generation in 0..NUM_GENERATIONS - 1 {
+        let young = gen_gc::get_objects(Some(generation)).expect("a young generation");
+        addresses.borrow_mut().extend(young.iter().map(rc_heap::GcAny::addr));
+    }
+}

@@ -1,0 +1,399 @@
+//! Grouping leaked objects by the shape of their chain from a root, with what each group
+//! retains and where its objects were created.
+//!
+//! One snapshot of the heap serves everything, so the cost is linear in the heap: a
+//! breadth-first walk from the roots gives every object its distance to the nearest root;
+//! the shortest chains of the leaked objects go back along referrers one step closer each
+//! time; the dominator tree gives retained sizes. Edge labels are read only for the objects
+//! on those chains.
+
+use std::any::TypeId;
+use std::collections::VecDeque;
+
+use rc_heap::{Edge, Segment, Visitor};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::report::{ChainRoot, LeakGroup};
+use crate::counts::Names;
+use crate::cycles::NONE;
+use crate::roots::named_roots;
+use crate::{Dominators, HeapGraph};
+
+/// What the report keeps of each group.
+pub(super) struct Options {
+    pub(super) sites: bool,
+    pub(super) examples: usize,
+}
+
+/// The groups of leaked objects, and what they retain together.
+#[derive(Default)]
+pub(super) struct Found {
+    pub(super) groups: Vec<LeakGroup>,
+    pub(super) retained_bytes: usize,
+}
+
+/// Groups the live objects whose type is in `leaking` and whose address is in `new`.
+pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options: &Options) -> Found {
+    let graph = HeapGraph::snapshot();
+    let leaked: Vec<usize> = (0..graph.len())
+        .filter(|&i| {
+            let object = &graph.objects()[i];
+            new.contains(&object.addr()) && leaking.contains(&object.type_info().type_id())
+        })
+        .collect();
+    if leaked.is_empty() {
+        return Found::default();
+    }
+
+    let mut chains = Chains::new(&graph);
+    let prefixes = chains.prefixes_of(&leaked);
+    let mut names = Names::new(false);
+    let mut group_of_key: FxHashMap<(u32, TypeId), usize> = FxHashMap::default();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut group_prefix: Vec<u32> = Vec::new();
+    let mut group_of_object = vec![NONE; graph.len()];
+    for (&i, &prefix) in leaked.iter().zip(&prefixes) {
+        let key = (prefix, graph.objects()[i].type_info().type_id());
+        let group = *group_of_key.entry(key).or_insert_with(|| {
+            members.push(Vec::new());
+            group_prefix.push(prefix);
+            members.len() - 1
+        });
+        members[group].push(i);
+        group_of_object[i] = group as u32;
+    }
+
+    let dominators = Dominators::new(&graph);
+    let (group_bytes, retained_bytes) = retained_by_groups(&dominators, &group_of_object, members.len());
+
+    let mut groups: Vec<LeakGroup> = members
+        .iter()
+        .zip(group_bytes)
+        .zip(group_prefix)
+        .map(|((members, retained_bytes), prefix)| {
+            let first = &graph.objects()[members[0]];
+            let shape = &chains.shapes[prefix as usize];
+            let mut sites: FxHashMap<String, usize> = FxHashMap::default();
+            if options.sites {
+                for &i in members {
+                    if let Some(site) = graph.objects()[i].alloc_site() {
+                        *sites.entry(site.to_string()).or_insert(0) += 1;
+                    }
+                }
+            }
+            let mut sites: Vec<(String, usize)> = sites.into_iter().collect();
+            sites.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            LeakGroup {
+                root: shape.root.clone(),
+                steps: shape.steps.clone(),
+                type_name: names.of(first).to_owned(),
+                full_type_name: first.type_name(),
+                count: members.len(),
+                retained_bytes,
+                sites,
+                examples: members.iter().take(options.examples).map(|&i| graph.objects()[i].id()).collect(),
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.chain().cmp(&b.chain()))
+            .then_with(|| a.full_type_name.cmp(b.full_type_name))
+    });
+    Found { groups, retained_bytes }
+}
+
+/// The retained bytes of each group (the objects of the group that no other object of the
+/// group dominates) and of all leaked objects together, in one walk of the dominator tree
+/// that keeps, for each group, how many of its objects are above the current one.
+fn retained_by_groups(dominators: &Dominators<'_>, group_of_object: &[u32], groups: usize) -> (Vec<usize>, usize) {
+    let n = group_of_object.len();
+    let mut first_child = vec![NONE; n];
+    let mut next_sibling = vec![NONE; n];
+    let mut tops: Vec<u32> = Vec::new();
+    for i in (0..n).rev() {
+        match dominators.immediate_dominator_at(i) {
+            Some(up) => {
+                next_sibling[i] = first_child[up];
+                first_child[up] = i as u32;
+            }
+            None => tops.push(i as u32),
+        }
+    }
+    let mut bytes = vec![0usize; groups];
+    let mut total = 0usize;
+    let mut above = vec![0u32; groups];
+    let mut above_any = 0u32;
+    // (object, whether its subtree is done)
+    let mut stack: Vec<(u32, bool)> = tops.into_iter().rev().map(|i| (i, false)).collect();
+    while let Some((i, done)) = stack.pop() {
+        let group = group_of_object[i as usize];
+        if done {
+            above[group as usize] -= 1;
+            above_any -= 1;
+            continue;
+        }
+        if group != NONE {
+            let size = dominators.retained_size_at(i as usize);
+            if above[group as usize] == 0 {
+                bytes[group as usize] += size;
+            }
+            if above_any == 0 {
+                total += size;
+            }
+            above[group as usize] += 1;
+            above_any += 1;
+            stack.push((i, true));
+        }
+        let mut child = first_child[i as usize];
+        while child != NONE {
+            stack.push((child, false));
+            child = next_sibling[child as usize];
+        }
+    }
+    (bytes, total)
+}
+
+/// A chain's beginning, shared by every object reached through it: where it starts and its
+/// steps.
+struct Shape {
+    root: ChainRoot,
+    steps: Vec<String>,
+    /// Whether the last step repeats (is marked `+`).
+    repeated: bool,
+    /// The chain as text without the final type, for choosing between shortest chains.
+    text: String,
+}
+
+impl Shape {
+    /// Named roots first, then alphabetical.
+    fn order_key(&self) -> (bool, &str) {
+        (!matches!(self.root, ChainRoot::Named(_)), &self.text)
+    }
+}
+
+/// The shortest chains from the roots over one snapshot.
+struct Chains<'g> {
+    graph: &'g HeapGraph,
+    /// Steps from the nearest root, [`NONE`] if no root reaches the object.
+    depth: Vec<u32>,
+    names: Names,
+    root_names: std::collections::HashMap<usize, String>,
+    shapes: Vec<Shape>,
+    root_shapes: FxHashMap<ChainRoot, u32>,
+    extended: FxHashMap<(u32, String), u32>,
+    /// The labels of the references each object on a chain holds, by target address.
+    labels: FxHashMap<u32, FxHashMap<usize, String>>,
+}
+
+impl<'g> Chains<'g> {
+    /// The distance of every object from the roots: objects held from outside the heap and
+    /// named objects.
+    fn new(graph: &'g HeapGraph) -> Self {
+        let root_names = named_roots();
+        let mut depth = vec![NONE; graph.len()];
+        let mut queue = VecDeque::new();
+        for (i, depth) in depth.iter_mut().enumerate() {
+            if graph.outside_refs_at(i) > 0 || root_names.contains_key(&graph.objects()[i].addr()) {
+                *depth = 0;
+                queue.push_back(i);
+            }
+        }
+        while let Some(current) = queue.pop_front() {
+            for &next in graph.referents_of(current) {
+                if depth[next as usize] == NONE {
+                    depth[next as usize] = depth[current] + 1;
+                    queue.push_back(next as usize);
+                }
+            }
+        }
+        Chains {
+            graph,
+            depth,
+            names: Names::new(false),
+            root_names,
+            shapes: Vec::new(),
+            root_shapes: FxHashMap::default(),
+            extended: FxHashMap::default(),
+            labels: FxHashMap::default(),
+        }
+    }
+
+    /// The shape of the chain that leads to each of `targets` (without the target itself).
+    fn prefixes_of(&mut self, targets: &[usize]) -> Vec<u32> {
+        // Every object on a shortest chain to a target, found backward: a referrer one step
+        // closer to the roots.
+        let n = self.graph.len();
+        let mut on_chain = vec![false; n];
+        let mut pending: Vec<usize> = Vec::new();
+        for &target in targets {
+            if !on_chain[target] {
+                on_chain[target] = true;
+                pending.push(target);
+            }
+        }
+        let mut order: Vec<usize> = Vec::new();
+        while let Some(current) = pending.pop() {
+            order.push(current);
+            for previous in self.closer(current) {
+                if !on_chain[previous] {
+                    on_chain[previous] = true;
+                    pending.push(previous);
+                }
+            }
+        }
+        // Closer objects first, so that each object's referrers have their shapes.
+        order.sort_by_key(|&i| (self.depth[i], i));
+        let mut shape_of = vec![NONE; n];
+        for i in order {
+            shape_of[i] = self.shape_at(i, &shape_of);
+        }
+        targets.iter().map(|&i| shape_of[i]).collect()
+    }
+
+    /// The referrers of object `i` one step closer to the roots.
+    fn closer(&self, i: usize) -> Vec<usize> {
+        let depth = self.depth[i];
+        if depth == NONE || depth == 0 {
+            return Vec::new();
+        }
+        self.graph.referrers_of(i).iter().map(|&p| p as usize).filter(|&p| self.depth[p] == depth - 1).collect()
+    }
+
+    /// The shape of the chain to object `i`, given those of the objects closer to the roots.
+    fn shape_at(&mut self, i: usize, shape_of: &[u32]) -> u32 {
+        let address = self.graph.objects()[i].addr();
+        match self.depth[i] {
+            NONE => self.root(ChainRoot::Unreachable),
+            0 => match self.root_names.get(&address) {
+                Some(name) => self.root(ChainRoot::Named(name.clone())),
+                None => self.root(ChainRoot::HeldFromOutside),
+            },
+            _ => {
+                let mut best: Option<u32> = None;
+                for previous in self.closer(i) {
+                    let step = self.step(previous, address);
+                    let shape = self.extend(shape_of[previous], step);
+                    let better = best.is_none_or(|best| {
+                        self.shapes[shape as usize].order_key() < self.shapes[best as usize].order_key()
+                    });
+                    if better {
+                        best = Some(shape);
+                    }
+                }
+                best.expect("an object below a root has a referrer one step closer to it")
+            }
+        }
+    }
+
+    /// The step from object `holder` to the object at `target`: the holder's type and the
+    /// label of the reference.
+    fn step(&mut self, holder: usize, target: usize) -> String {
+        let graph = self.graph;
+        let labels = self.labels.entry(holder as u32).or_insert_with(|| {
+            let mut visitor = NormalisedLabels::default();
+            // A dropped value (legacy garbage) has no references, and so no chain through it.
+            let _ = graph.objects()[holder].trace_with(&mut visitor);
+            visitor.labels
+        });
+        let label = labels.get(&target).map_or("", String::as_str);
+        let type_name = self.names.of(&graph.objects()[holder]);
+        match label {
+            "" => type_name.to_owned(),
+            label if label.starts_with('[') => format!("{type_name}{label}"),
+            label => format!("{type_name}.{label}"),
+        }
+    }
+
+    /// The shape of a chain that starts at `root`.
+    fn root(&mut self, root: ChainRoot) -> u32 {
+        if let Some(&shape) = self.root_shapes.get(&root) {
+            return shape;
+        }
+        let text = match &root {
+            ChainRoot::Named(name) => name.clone(),
+            ChainRoot::HeldFromOutside => String::new(),
+            ChainRoot::Unreachable => "(unreachable)".to_owned(),
+        };
+        let shape = self.push(Shape { root: root.clone(), steps: Vec::new(), repeated: false, text });
+        self.root_shapes.insert(root, shape);
+        shape
+    }
+
+    /// The shape of chain `parent` followed by `step`. A step that repeats the last one
+    /// marks it `+` instead (a linked list is one shape, however long).
+    fn extend(&mut self, parent: u32, step: String) -> u32 {
+        let key = (parent, step);
+        if let Some(&shape) = self.extended.get(&key) {
+            return shape;
+        }
+        let (parent_index, step) = (parent as usize, &key.1);
+        let last = self.shapes[parent_index].steps.last().map(|last| last.strip_suffix('+').unwrap_or(last));
+        let shape = if last == Some(step.as_str()) {
+            if self.shapes[parent_index].repeated {
+                parent
+            } else {
+                let parent = &self.shapes[parent_index];
+                let mut steps = parent.steps.clone();
+                steps.last_mut().expect("a last step").push('+');
+                let text = format!("{}+", parent.text);
+                self.push(Shape { root: parent.root.clone(), steps, repeated: true, text })
+            }
+        } else {
+            let parent = &self.shapes[parent_index];
+            let mut steps = parent.steps.clone();
+            steps.push(step.clone());
+            let text = if parent.text.is_empty() { step.clone() } else { format!("{} -> {step}", parent.text) };
+            self.push(Shape { root: parent.root.clone(), steps, repeated: false, text })
+        };
+        self.extended.insert(key, shape);
+        shape
+    }
+
+    fn push(&mut self, shape: Shape) -> u32 {
+        self.shapes.push(shape);
+        self.shapes.len() as u32 - 1
+    }
+}
+
+/// Collects the labels of a value's references by target address, with indices and map keys
+/// written `[*]`, keeping the least label of a target referred to twice.
+#[derive(Default)]
+struct NormalisedLabels {
+    path: String,
+    marks: Vec<usize>,
+    labels: FxHashMap<usize, String>,
+}
+
+impl Visitor for NormalisedLabels {
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        let address = edge.header().as_ptr() as usize;
+        match self.labels.get_mut(&address) {
+            Some(known) if self.path < *known => self.path.clone_into(known),
+            Some(_) => {}
+            None => {
+                self.labels.insert(address, self.path.clone());
+            }
+        }
+    }
+
+    fn enter(&mut self, segment: Segment<'_>) {
+        self.marks.push(self.path.len());
+        match segment {
+            Segment::Field(name) | Segment::Variant(name) => {
+                if !self.path.is_empty() {
+                    self.path.push('.');
+                }
+                self.path.push_str(name);
+            }
+            Segment::Index(_) | Segment::Key(_) => self.path.push_str("[*]"),
+        }
+    }
+
+    fn leave(&mut self) {
+        if let Some(len) = self.marks.pop() {
+            self.path.truncate(len);
+        }
+    }
+}

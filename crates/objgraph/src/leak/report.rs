@@ -1,0 +1,199 @@
+//! What a leak check found, as data and as deterministic text.
+
+use std::any::TypeId;
+use std::fmt;
+
+use rc_heap::{GcAny, ObjectId};
+
+/// What a [`LeakCheck`](crate::LeakCheck) found.
+///
+/// Its `Display` is text meant for snapshot tests (`insta::assert_snapshot!(report)`): no
+/// addresses, ids or timings, every list in a stable order. Types are shown by their short
+/// names; sizes are [`TypeInfo::object_size`](rc_heap::TypeInfo::object_size), which depends
+/// on the target and on the `alloc-site` feature (it adds a word to each tracked object).
+///
+/// The fields are the same data for other presentations (an HTML report, a CI annotation).
+/// The report holds no handle: example objects are kept as ids, so they die as usual once the
+/// program lets them go, and [`LeakGroup::objects`] hands out those still alive.
+#[derive(Debug, Clone)]
+pub struct LeakReport {
+    /// Runs of the scenario before the baseline.
+    pub warmup_runs: usize,
+    /// Runs of the scenario measured against the baseline.
+    pub measured_runs: usize,
+    /// The types that grew in every measured run: the leaks. Most growth first, then by name.
+    pub growing: Vec<TypeGrowth>,
+    /// The types that grew over the measured runs, but not in every one of them (a one-off
+    /// fill, a cache reaching its size): not counted as leaks, listed to explain a count that
+    /// went up. Most growth first, then by name.
+    pub unsteady: Vec<TypeGrowth>,
+    /// The leaked objects (objects of the growing types created after the baseline and alive
+    /// at the end), grouped by the shape of their chain from a root. Largest group first,
+    /// then by chain.
+    pub groups: Vec<LeakGroup>,
+    /// The bytes all leaked objects keep alive together, each byte counted once.
+    pub retained_bytes: usize,
+}
+
+/// How the count of one type changed during a leak check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeGrowth {
+    /// The short type name (`Request<String>`).
+    pub type_name: String,
+    /// The full type name (`my_app::server::Request<alloc::string::String>`).
+    pub full_type_name: &'static str,
+    /// The type.
+    pub type_id: TypeId,
+    /// Its tracked objects at the baseline, then after each measured run.
+    pub counts: Vec<usize>,
+}
+
+impl TypeGrowth {
+    /// The change in each measured run.
+    pub fn deltas(&self) -> Vec<i64> {
+        self.counts.windows(2).map(|pair| pair[1] as i64 - pair[0] as i64).collect()
+    }
+
+    /// The change over all measured runs.
+    pub fn growth(&self) -> i64 {
+        match (self.counts.first(), self.counts.last()) {
+            (Some(&first), Some(&last)) => last as i64 - first as i64,
+            _ => 0,
+        }
+    }
+}
+
+/// Where the chain of a [`LeakGroup`] starts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChainRoot {
+    /// An object named with [`name_root`](crate::name_root); the chain starts with the name.
+    Named(String),
+    /// An object held from outside the heap (a local, a static, a thread-local, an owner that
+    /// is not traced); the chain starts with its type.
+    HeldFromOutside,
+    /// No root reaches the objects: garbage that the check's collections could not free
+    /// (frozen with `gen_gc::freeze`).
+    Unreachable,
+}
+
+/// Leaked objects of one type that are held along chains of one shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeakGroup {
+    /// Where the chain starts.
+    pub root: ChainRoot,
+    /// The steps of the chain, from the root: each holder's type and the field that holds the
+    /// next object (`Cache.items[*]`), indices and map keys written `[*]`; a step that repeats
+    /// (a linked list) is written once, followed by `+`.
+    pub steps: Vec<String>,
+    /// The short name of the leaked objects' type.
+    pub type_name: String,
+    /// The full name of the leaked objects' type.
+    pub full_type_name: &'static str,
+    /// How many leaked objects are held this way.
+    pub count: usize,
+    /// The bytes these objects keep alive: the retained sizes of those not retained by
+    /// another object of the group (groups may overlap: a leaked request retains its leaked
+    /// body, which also has a group).
+    pub retained_bytes: usize,
+    /// Where the objects were created (`file:line:col`) and how many at each place, most
+    /// first. Empty without the `alloc-site` feature or with [`sites(false)`](crate::LeakCheck::sites).
+    pub sites: Vec<(String, usize)>,
+    /// The ids of a few of the objects (see [`LeakCheck::examples`](crate::LeakCheck::examples)).
+    pub examples: Vec<ObjectId>,
+}
+
+impl LeakGroup {
+    /// The chain as text: `_cache -> Cache.items[*] -> Obj`.
+    pub fn chain(&self) -> String {
+        let mut parts: Vec<&str> = Vec::with_capacity(self.steps.len() + 2);
+        match &self.root {
+            ChainRoot::Named(name) => parts.push(name),
+            ChainRoot::HeldFromOutside => {}
+            ChainRoot::Unreachable => parts.push("(unreachable)"),
+        }
+        parts.extend(self.steps.iter().map(String::as_str));
+        parts.push(&self.type_name);
+        parts.join(" -> ")
+    }
+
+    /// The example objects that are still alive.
+    pub fn objects(&self) -> Vec<GcAny> {
+        crate::at_ids(&self.examples)
+    }
+}
+
+impl LeakReport {
+    /// Whether no type grew in every measured run.
+    pub fn is_clean(&self) -> bool {
+        self.growing.is_empty()
+    }
+
+    /// The number of leaked objects, all groups together.
+    pub fn leaked_objects(&self) -> usize {
+        self.groups.iter().map(|group| group.count).sum()
+    }
+
+    /// Panics with the report's text if something leaked.
+    ///
+    /// # Panics
+    ///
+    /// When a type grew in every measured run.
+    #[track_caller]
+    pub fn assert_no_leaks(&self) {
+        if !self.is_clean() {
+            panic!("objects leaked:\n{self}");
+        }
+    }
+}
+
+/// `1 warm-up run`, `3 measured runs`.
+fn runs(count: usize, kind: &str) -> String {
+    format!("{count} {kind} run{}", if count == 1 { "" } else { "s" })
+}
+
+/// The table of types and their change per run, names padded to the longest.
+fn write_growth(f: &mut fmt::Formatter<'_>, rows: &[TypeGrowth]) -> fmt::Result {
+    let width = rows.iter().map(|row| row.type_name.len()).max().unwrap_or(0);
+    for row in rows {
+        let deltas: Vec<String> = row.deltas().iter().map(|delta| format!("{delta:+}")).collect();
+        writeln!(f, "  {:<width$}  {}", row.type_name, deltas.join(" "))?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for LeakReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "leak check: {}, {}", runs(self.warmup_runs, "warm-up"), runs(self.measured_runs, "measured"))?;
+        writeln!(f)?;
+        if self.growing.is_empty() {
+            writeln!(f, "no type grew in every measured run: no leak")?;
+        } else {
+            writeln!(f, "grew in every measured run (objects gained per run):")?;
+            write_growth(f, &self.growing)?;
+        }
+        if !self.unsteady.is_empty() {
+            writeln!(f)?;
+            writeln!(f, "grew, but not in every measured run (not counted as a leak):")?;
+            write_growth(f, &self.unsteady)?;
+        }
+        if !self.growing.is_empty() {
+            writeln!(f)?;
+            let groups = self.groups.len();
+            writeln!(
+                f,
+                "leaked: {} objects in {groups} group{}, retaining {} bytes",
+                self.leaked_objects(),
+                if groups == 1 { "" } else { "s" },
+                self.retained_bytes
+            )?;
+            for group in &self.groups {
+                writeln!(f, "  {} {}, retaining {} bytes", group.count, group.type_name, group.retained_bytes)?;
+                writeln!(f, "    {}", group.chain())?;
+                for (site, count) in &group.sites {
+                    writeln!(f, "    created at {site} ({count})")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

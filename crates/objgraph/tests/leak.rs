@@ -1,0 +1,475 @@
+//! `LeakCheck`: steady growth, leaked objects grouped by their chain from a root, retained
+//! sizes, and the cases a check must survive (a panicking scenario, a one-off fill, a big
+//! unrelated heap, a leak through a weak container).
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use cyclegc::weak_collections::WeakKeyDictionary;
+use cyclegc::{Gc, Trace, TypeInfo};
+use objgraph::{ChainRoot, LeakCheck, LeakReport};
+
+#[derive(Trace)]
+#[trace(tracked)]
+struct Request {
+    id: u32,
+}
+
+#[derive(Trace)]
+struct Cache {
+    items: RefCell<Vec<Gc<Request>>>,
+}
+
+fn named_cache(name: &str) -> Gc<Cache> {
+    let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&cache), name);
+    cache
+}
+
+fn size_of<T: Trace>() -> usize {
+    TypeInfo::of::<T>().object_size()
+}
+
+/// Sizes for the tests that build big heaps: full size natively, scaled down under Miri and
+/// when `CYCLEGC_TEST_SCALE` divides them (valgrind runs use it).
+fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        return (n / 100_000).max(10);
+    }
+    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
+        Some(divisor) if divisor > 0 => (n / divisor).max(10),
+        _ => n,
+    }
+}
+
+/// A snapshot of a report that shows sizes: object sizes grow by a word with the
+/// `alloc-site` feature, so that configuration has snapshots of its own.
+fn assert_report_snapshot(name: &str, report: &LeakReport) {
+    let mut settings = insta::Settings::clone_current();
+    if cfg!(feature = "alloc-site") {
+        settings.set_snapshot_suffix("alloc-site");
+    }
+    settings.bind(|| insta::assert_snapshot!(name, report.to_string()));
+}
+
+#[test]
+fn a_cache_that_keeps_every_request_leaks_one_request_per_run() {
+    let cache = named_cache("_cache");
+    let mut next = 0;
+    let report = LeakCheck::new().sites(false).run(|| {
+        next += 1;
+        cache.items.borrow_mut().push(Gc::new(Request { id: next }));
+    });
+    assert!(!report.is_clean());
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.growing[0].type_name, "Request");
+    assert_eq!(report.growing[0].deltas(), [1, 1, 1]);
+    assert_eq!(report.groups.len(), 1);
+    let group = &report.groups[0];
+    assert_eq!(group.root, ChainRoot::Named("_cache".to_owned()));
+    assert_eq!(group.steps, ["Cache.items[*]"]);
+    assert_eq!(group.chain(), "_cache -> Cache.items[*] -> Request");
+    assert_eq!(group.count, 3, "the warm-up's request is part of the baseline");
+    assert_eq!(group.retained_bytes, 3 * size_of::<Request>());
+    assert_eq!(report.retained_bytes, 3 * size_of::<Request>());
+    assert_report_snapshot("cache_leak", &report);
+}
+
+#[test]
+fn a_scenario_that_frees_what_it_creates_is_clean() {
+    let cache = named_cache("_cache");
+    let report = LeakCheck::new().run(|| {
+        let request = Gc::new(Request { id: 1 });
+        cache.items.borrow_mut().push(request.clone());
+        cache.items.borrow_mut().retain(|cached| !Gc::ptr_eq(cached, &request));
+    });
+    assert!(report.is_clean());
+    assert!(report.groups.is_empty() && report.unsteady.is_empty());
+    insta::assert_snapshot!(report.to_string(), @r"
+    leak check: 1 warm-up run, 3 measured runs
+
+    no type grew in every measured run: no leak
+    ");
+    LeakCheck::new().assert_no_leaks(|| drop(Gc::new(Request { id: 2 })));
+}
+
+#[test]
+fn assert_no_leaks_panics_with_the_report() {
+    let cache = named_cache("_cache");
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        LeakCheck::new().sites(false).assert_no_leaks(|| cache.items.borrow_mut().push(Gc::new(Request { id: 0 })));
+    }))
+    .expect_err("the check panics");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.starts_with("objects leaked:\nleak check: 1 warm-up run, 3 measured runs\n"), "{message}");
+    assert!(message.contains("    _cache -> Cache.items[*] -> Request\n"), "{message}");
+}
+
+/// A cache filled on the first call only: the warm-up run fills it, the baseline includes it.
+#[test]
+fn a_one_off_fill_during_the_warmup_is_not_a_leak() {
+    let cache = named_cache("_cache");
+    let report = LeakCheck::new().warmup(1).run(|| {
+        if cache.items.borrow().is_empty() {
+            cache.items.borrow_mut().extend((0..10).map(|id| Gc::new(Request { id })));
+        }
+    });
+    assert!(report.is_clean());
+    assert!(report.unsteady.is_empty(), "the fill happened before the baseline");
+}
+
+/// Without a warm-up, the first measured run fills the cache and the others add nothing:
+/// growth in one run is not steady growth.
+#[test]
+fn a_one_off_fill_without_warmup_is_not_a_leak() {
+    let cache = named_cache("_cache");
+    let report = LeakCheck::new().warmup(0).run(|| {
+        if cache.items.borrow().is_empty() {
+            cache.items.borrow_mut().extend((0..10).map(|id| Gc::new(Request { id })));
+        }
+    });
+    assert!(report.is_clean());
+    assert_eq!(report.unsteady.len(), 1);
+    assert_eq!(report.unsteady[0].deltas(), [10, 0, 0]);
+    insta::assert_snapshot!(report.to_string(), @r"
+    leak check: 0 warm-up runs, 3 measured runs
+
+    no type grew in every measured run: no leak
+
+    grew, but not in every measured run (not counted as a leak):
+      Request  +10 +0 +0
+    ");
+}
+
+#[test]
+#[should_panic(expected = "at least two measured runs")]
+fn one_measured_run_cannot_tell_a_fill_from_a_leak() {
+    let _ = LeakCheck::new().runs(1);
+}
+
+/// A scenario that panics in a measured run: the panic reaches the caller with its own
+/// payload, and the heap and the next check on the thread are unaffected.
+#[test]
+fn a_panicking_scenario_propagates_its_panic_and_leaves_the_heap_consistent() {
+    let cache = named_cache("_cache");
+    let calls = Cell::new(0);
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        LeakCheck::new().run(|| {
+            calls.set(calls.get() + 1);
+            let request = Gc::new(Request { id: calls.get() });
+            if calls.get() == 3 {
+                panic!("request {} failed", request.id);
+            }
+        })
+    }))
+    .expect_err("the scenario's panic goes on");
+    assert_eq!(panic.downcast_ref::<String>().map(String::as_str), Some("request 3 failed"));
+    assert_eq!(calls.get(), 3, "the check stopped at the panic");
+
+    assert_eq!(objgraph::count("Request", &objgraph::Query::default()), 0, "the unwinding freed the request");
+    assert_eq!(cyclegc::gen_gc::collect(), 0);
+    assert!(!cyclegc::gen_gc::is_collecting());
+    let mut next = 0;
+    let report = LeakCheck::new().sites(false).run(|| {
+        next += 1;
+        cache.items.borrow_mut().push(Gc::new(Request { id: next }));
+    });
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].count, 3, "the next check counts from its own baseline");
+}
+
+#[test]
+fn a_panic_in_a_warmup_run_propagates_too() {
+    let panic = catch_unwind(|| LeakCheck::new().warmup(2).run(|| panic!("not ready")))
+        .expect_err("the scenario's panic goes on");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"not ready"));
+    assert!(LeakCheck::new().run(|| drop(Gc::new(Request { id: 0 }))).is_clean());
+}
+
+#[derive(Trace)]
+struct Node {
+    next: RefCell<Option<Gc<Node>>>,
+}
+
+fn node() -> Gc<Node> {
+    Gc::new(Node { next: RefCell::new(None) })
+}
+
+#[derive(Trace)]
+struct Nodes {
+    nodes: RefCell<Vec<Gc<Node>>>,
+}
+
+/// A million live objects that the scenario never touches, of the leaking type: the report
+/// names only what the scenario leaked.
+#[test]
+fn a_million_unrelated_objects_are_not_reported() {
+    let unrelated = scaled(1_000_000);
+    let forest = Gc::new(Nodes { nodes: RefCell::new((0..unrelated).map(|_| node()).collect()) });
+    let leaks = Gc::new(Nodes { nodes: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&leaks), "_leaks");
+    let report = LeakCheck::new().sites(false).run(|| {
+        leaks.nodes.borrow_mut().push(node());
+        drop(node());
+    });
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.growing[0].deltas(), [1, 1, 1]);
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].count, 3, "only the nodes the runs kept, none of the forest's");
+    assert_eq!(report.groups[0].chain(), "_leaks -> Nodes.nodes[*] -> Node");
+    assert_eq!(objgraph::count("Node", &objgraph::Query::default()), unrelated + 4);
+    drop(forest);
+}
+
+/// The classic `WeakKeyDictionary` leak: a value that refers to its own key keeps the key
+/// alive, and the dictionary holds the value strongly. The chain shows the way through the
+/// dictionary's entries to the value, and from the value to the key.
+#[test]
+fn a_leak_through_a_weak_key_dictionarys_strong_value() {
+    #[derive(Trace)]
+    #[trace(tracked)]
+    struct Widget {
+        id: u32,
+    }
+    #[derive(Trace)]
+    struct Handler {
+        widget: Gc<Widget>,
+    }
+    #[derive(Trace)]
+    struct Registry {
+        handlers: WeakKeyDictionary<Widget, Gc<Handler>>,
+    }
+
+    let registry = Gc::new(Registry { handlers: WeakKeyDictionary::new() });
+    objgraph::name_root(&Gc::to_any(&registry), "_registry");
+    let mut next = 0;
+    let report = LeakCheck::new().sites(false).run(|| {
+        next += 1;
+        let widget = Gc::new(Widget { id: next });
+        registry.handlers.insert(&widget, Gc::new(Handler { widget: widget.clone() }));
+    });
+    assert_eq!(report.groups.len(), 2);
+    let chains: Vec<String> = report.groups.iter().map(|group| group.chain()).collect();
+    assert_eq!(
+        chains,
+        [
+            "_registry -> Registry.handlers.shared.entries[*].1 -> Handler",
+            "_registry -> Registry.handlers.shared.entries[*].1 -> Handler.widget -> Widget",
+        ]
+    );
+    assert_eq!(report.groups[0].retained_bytes, 3 * (size_of::<Handler>() + size_of::<Widget>()));
+    assert_eq!(report.groups[1].retained_bytes, 3 * size_of::<Widget>());
+    assert_eq!(report.retained_bytes, 3 * (size_of::<Handler>() + size_of::<Widget>()), "each byte once");
+    assert_report_snapshot("weak_key_dictionary_leak", &report);
+
+    // The fix: a value that does not hold its key lets the entry go with the key.
+    let registry = Gc::new(Registry { handlers: WeakKeyDictionary::new() });
+    let report = LeakCheck::new().run(|| {
+        let widget = Gc::new(Widget { id: 0 });
+        let handler = Gc::new(Handler { widget: Gc::new(Widget { id: 1 }) });
+        registry.handlers.insert(&widget, handler);
+    });
+    assert!(report.is_clean(), "{report}");
+}
+
+/// Objects of one type held in two places are two groups, the larger first.
+#[test]
+fn groups_follow_the_shape_of_the_chain() {
+    let cache = named_cache("_cache");
+    let archive = named_cache("_archive");
+    let report = LeakCheck::new().sites(false).run(|| {
+        cache.items.borrow_mut().push(Gc::new(Request { id: 0 }));
+        archive.items.borrow_mut().extend([Gc::new(Request { id: 1 }), Gc::new(Request { id: 2 })]);
+    });
+    let groups: Vec<(String, usize)> = report.groups.iter().map(|group| (group.chain(), group.count)).collect();
+    assert_eq!(
+        groups,
+        [
+            ("_archive -> Cache.items[*] -> Request".to_owned(), 6),
+            ("_cache -> Cache.items[*] -> Request".to_owned(), 3)
+        ]
+    );
+    assert_eq!(report.growing[0].deltas(), [3, 3, 3]);
+}
+
+/// A leak that grows a linked list: the repeated step is written once, with `+`, so the
+/// list's nodes fall into a few groups however long it grows; the first new node retains
+/// all the others.
+#[test]
+fn a_linked_list_is_one_step_with_a_plus() {
+    #[derive(Trace)]
+    struct List {
+        head: RefCell<Option<Gc<Node>>>,
+    }
+    let list = Gc::new(List { head: RefCell::new(None) });
+    objgraph::name_root(&Gc::to_any(&list), "_list");
+    let report = LeakCheck::new().sites(false).runs(4).run(|| {
+        let mut last = list.head.borrow().clone();
+        while let Some(next) = last.as_ref().and_then(|node| node.next.borrow().clone()) {
+            last = Some(next);
+        }
+        match last {
+            Some(last) => *last.next.borrow_mut() = Some(node()),
+            None => *list.head.borrow_mut() = Some(node()),
+        }
+    });
+    let groups: Vec<(String, usize, usize)> =
+        report.groups.iter().map(|group| (group.chain(), group.count, group.retained_bytes)).collect();
+    let one = size_of::<Node>();
+    assert_eq!(
+        groups,
+        [
+            ("_list -> List.head -> Node.next+ -> Node".to_owned(), 3, 3 * one),
+            ("_list -> List.head -> Node.next -> Node".to_owned(), 1, 4 * one),
+        ]
+    );
+    assert_eq!(report.retained_bytes, 4 * one);
+    assert_report_snapshot("linked_list_leak", &report);
+}
+
+/// The report keeps ids, not handles: its examples die when the program lets them go.
+#[test]
+fn the_report_does_not_keep_its_objects_alive() {
+    let cache = named_cache("_cache");
+    let report = LeakCheck::new().examples(2).run(|| cache.items.borrow_mut().push(Gc::new(Request { id: 7 })));
+    let group = &report.groups[0];
+    assert_eq!(group.count, 3);
+    assert_eq!(group.examples.len(), 2);
+    let examples = group.objects();
+    assert_eq!(examples.len(), 2);
+    assert!(examples.iter().all(|object| object.short_type_name() == "Request"));
+    drop(examples);
+    cache.items.borrow_mut().clear();
+    assert!(group.objects().is_empty());
+}
+
+/// Objects held by a plain Rust value are held from outside the heap: the chain is the type
+/// alone.
+#[test]
+fn an_object_held_from_outside_the_heap_is_its_own_root() {
+    thread_local!(static KEPT: RefCell<Vec<Gc<Request>>> = const { RefCell::new(Vec::new()) });
+    let report = LeakCheck::new().run(|| KEPT.with(|kept| kept.borrow_mut().push(Gc::new(Request { id: 0 }))));
+    assert_eq!(report.groups[0].chain(), "Request");
+    assert_eq!(report.groups[0].root, ChainRoot::HeldFromOutside);
+    KEPT.with(|kept| kept.borrow_mut().clear());
+}
+
+/// Garbage that no collection may free (frozen) has no chain from a root.
+#[test]
+fn frozen_garbage_is_unreachable() {
+    #[derive(Trace)]
+    struct Pair {
+        other: RefCell<Option<Gc<Pair>>>,
+    }
+    let pair = || {
+        let a = Gc::new(Pair { other: RefCell::new(None) });
+        *a.other.borrow_mut() = Some(a.clone());
+        a
+    };
+    let held = RefCell::new(Vec::new());
+    let runs = Cell::new(0);
+    let report = LeakCheck::new().warmup(0).run(|| {
+        held.borrow_mut().push(pair());
+        runs.set(runs.get() + 1);
+        if runs.get() == 3 {
+            cyclegc::gen_gc::freeze();
+            held.borrow_mut().clear();
+        }
+    });
+    cyclegc::gen_gc::unfreeze();
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].root, ChainRoot::Unreachable);
+    assert_eq!(report.groups[0].chain(), "(unreachable) -> Pair");
+    assert_eq!(cyclegc::gen_gc::collect(), 3);
+}
+
+/// Automatic collections during a run move the run's objects to older generations: the
+/// leaked objects are still told from the old ones.
+#[test]
+fn objects_promoted_by_automatic_collections_during_a_run_are_still_new() {
+    let cache = named_cache("_cache");
+    let before = cyclegc::gen_gc::get_stats();
+    let report = LeakCheck::new().sites(false).run(|| {
+        cache.items.borrow_mut().push(Gc::new(Request { id: 0 }));
+        let busy: Vec<Gc<Node>> = (0..10_000).map(|_| node()).collect();
+        drop(busy);
+    });
+    let after = cyclegc::gen_gc::get_stats();
+    assert!(after[1].collections > before[1].collections, "generation 1 was collected during the runs");
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!(report.groups[0].count, 3);
+    assert_eq!(report.groups[0].chain(), "_cache -> Cache.items[*] -> Request");
+}
+
+/// Finalizers run by the check's own collections may create objects: those created while the
+/// baseline's collection ran belong to the baseline, those created after each measured run
+/// (the last one included) are new.
+#[test]
+fn objects_made_by_finalizers_during_the_checks_collections_count_by_run() {
+    use cyclegc::Finalize;
+
+    #[derive(Trace)]
+    #[trace(tracked)]
+    struct Note {
+        id: u32,
+    }
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Temp {
+        me: RefCell<Option<Gc<Temp>>>,
+    }
+    thread_local!(static NOTES: RefCell<Vec<Gc<Note>>> = const { RefCell::new(Vec::new()) });
+    impl Finalize for Temp {
+        fn finalize(&self) {
+            NOTES.with(|notes| notes.borrow_mut().push(Gc::new(Note { id: 0 })));
+        }
+    }
+
+    let report = LeakCheck::new().run(|| {
+        let temp = Gc::new(Temp { me: RefCell::new(None) });
+        *temp.me.borrow_mut() = Some(temp.clone()); // garbage for the collection after the run
+    });
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.growing[0].type_name, "Note");
+    assert_eq!(report.groups[0].count, 3, "the warm-up's note belongs to the baseline");
+    assert_eq!(report.groups[0].chain(), "Note");
+    NOTES.with(|notes| assert_eq!(notes.borrow().len(), 4));
+    NOTES.with(|notes| notes.borrow_mut().clear());
+}
+
+/// Each thread has its own heap: checks on two threads do not see each other's objects.
+#[test]
+fn checks_on_two_threads_are_independent() {
+    let leaky = std::thread::spawn(|| {
+        let cache = named_cache("_cache");
+        let report = LeakCheck::new().run(|| cache.items.borrow_mut().push(Gc::new(Request { id: 0 })));
+        (report.is_clean(), report.leaked_objects())
+    });
+    let clean = std::thread::spawn(|| LeakCheck::new().run(|| drop(Gc::new(Request { id: 0 }))).is_clean());
+    assert_eq!(leaky.join().unwrap(), (false, 3));
+    assert!(clean.join().unwrap());
+}
+
+/// With the `alloc-site` feature, each group says where its objects were created.
+#[cfg(feature = "alloc-site")]
+#[test]
+fn groups_name_the_line_that_created_their_objects() {
+    let cache = named_cache("_cache");
+    let line = Cell::new(0);
+    let report = LeakCheck::new().run(|| {
+        let (request, at) = (Gc::new(Request { id: 0 }), line!());
+        line.set(at);
+        cache.items.borrow_mut().push(request);
+    });
+    let site = format!("{}:{}:", file!(), line.get());
+    let sites = &report.groups[0].sites;
+    assert_eq!(sites.len(), 1);
+    assert!(sites[0].0.starts_with(&site), "{sites:?}");
+    assert_eq!(sites[0].1, 3);
+    assert!(report.to_string().contains(&format!("    created at {}", sites[0].0)));
+    assert!(
+        LeakCheck::new().sites(false).run(|| cache.items.borrow_mut().push(Gc::new(Request { id: 0 }))).groups[0]
+            .sites
+            .is_empty()
+    );
+}
