@@ -219,7 +219,7 @@ pub(crate) fn weak_handle_count(header: NonNull<ObjHeader>) -> usize {
 #[cfg(feature = "alloc-site")]
 pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
     // SAFETY: callers hold a count on `header`.
-    if !unsafe { header.as_ref() }.type_info().is_tracked() {
+    if !unsafe { header.as_ref() }.is_tracked() {
         return None;
     }
     // SAFETY: tracked objects have links in front of their header.

@@ -52,7 +52,7 @@ pub(crate) unsafe fn on_zero_erased(header: NonNull<ObjHeader>) {
 pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
-    if T::HAS_FINALIZER || h.has(flags::MASK) {
+    if T::HAS_FINALIZER || h.has(flags::STATE) {
         // SAFETY: the caller's contract is `on_zero`'s.
         unsafe { on_zero(header) };
     } else if !T::TRACKED {

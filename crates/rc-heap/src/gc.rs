@@ -201,7 +201,7 @@ impl<T: ?Sized> Gc<T> {
 
     /// Whether the object is tracked by the cycle collector (its type may hold `Gc`s).
     pub fn is_tracked(this: &Self) -> bool {
-        Self::type_info(this).is_tracked()
+        Self::header_ref(this).is_tracked()
     }
 
     /// Whether the object's finalizer has run.
@@ -294,8 +294,7 @@ unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
 
     #[inline(always)]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        let header = Self::header(self);
-        visitor.visit_edge(Edge::new(header, Self::header_ref(self).type_info().is_tracked()));
+        visitor.visit_edge(Edge::new(Self::header(self), Self::header_ref(self).is_tracked()));
     }
 
     fn describe(&self) -> Option<String> {

@@ -43,7 +43,7 @@
 //!
 //! `ObjHeader::info`
 //! : A pointer to the type's `'static` [`TypeInfo`] with [`flags`] in its low bits
-//!   (`TypeInfo` is aligned to 64, so six bits are free). The `TypeInfo` part never changes.
+//!   (`TypeInfo` is aligned to 128, so seven bits are free). The `TypeInfo` part never changes.
 //!   - `FINALIZED`: the finalizer has run or is running; it never runs again. Set by the
 //!     refcount death path or by the collector, never cleared.
 //!   - `DROPPED`: the value has been dropped in place; the memory stays until the strong
@@ -54,6 +54,8 @@
 //!     `strong` holds the queue link. Cleared when the object leaves the queue.
 //!   - `HELD`: the cycle collector owns the object's fate for the moment; a count that
 //!     reaches zero does nothing, the collector frees it. Set and cleared by the collector.
+//!   - `TRACKED`: the type is tracked, copied from its `TypeInfo` when the header is made,
+//!     so that tracing an edge learns it from the word it reads anyway. Never changes.
 //!   - `BORROWED`: the only handle lends the value mutably (`Gc::get_mut`); the object is
 //!     out of the lists, and no handle is made from its id. Set and cleared by `GcMut`.
 //!
@@ -88,7 +90,12 @@ pub(crate) mod flags {
     pub(crate) const PENDING: usize = 8;
     pub(crate) const HELD: usize = 16;
     pub(crate) const BORROWED: usize = 32;
-    pub(crate) const MASK: usize = 63;
+    /// Not a state: the type is tracked (a copy of `TypeInfo::is_tracked`, one load nearer).
+    pub(crate) const TRACKED: usize = 64;
+    /// Every bit of the word that is not the `TypeInfo`'s address.
+    pub(crate) const MASK: usize = 127;
+    /// The bits that say something happened to the object (all but `TRACKED`).
+    pub(crate) const STATE: usize = MASK & !TRACKED;
 }
 
 /// The header every heap object begins with: two words, the strong count and the type
@@ -116,8 +123,10 @@ impl std::fmt::Debug for ObjHeader {
 
 impl ObjHeader {
     pub(crate) fn new(info: &'static TypeInfo) -> Self {
+        let tracked = if info.is_tracked() { flags::TRACKED } else { 0 };
         let info = std::ptr::from_ref(info);
-        debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 64");
+        debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 128");
+        let info = info.map_addr(|addr| addr | tracked);
         ObjHeader { strong: Cell::new(std::ptr::without_provenance_mut(1)), info: Cell::new(info) }
     }
 
@@ -182,6 +191,12 @@ impl ObjHeader {
     #[inline]
     pub(crate) fn clear(&self, flag: usize) {
         self.info.set(self.info.get().map_addr(|addr| addr & !flag));
+    }
+
+    /// Whether the object's type is tracked (one load: the header's own word).
+    #[inline]
+    pub(crate) fn is_tracked(&self) -> bool {
+        self.has(flags::TRACKED)
     }
 
     /// Whether the value may be handed out: alive, not dropped, not queued to die.

@@ -216,7 +216,7 @@ impl Drop for HookGuard {
 /// loop, in which case the caller runs it and must call [`end_deaths`].
 pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> bool {
     // SAFETY: the caller passes a header whose count just reached zero.
-    if unsafe { header.as_ref() }.type_info().is_tracked() {
+    if unsafe { header.as_ref() }.is_tracked() {
         begin_tracked_death(header)
     } else {
         with_heap(|heap| queue_or_start(heap, header))

@@ -62,7 +62,7 @@ impl<T: ?Sized> Drop for GcMut<'_, T> {
         // SAFETY: the guard's handle keeps the object allocated.
         let h = unsafe { header.as_ref() };
         h.clear(flags::BORROWED);
-        if !h.type_info().is_tracked() || heap::is_walking() || heap::is_torn_down() {
+        if !h.is_tracked() || heap::is_walking() || heap::is_torn_down() {
             return;
         }
         // SAFETY: tracked objects have links in front of their header.
@@ -102,7 +102,7 @@ impl<T: ?Sized> Gc<T> {
         }
         // SAFETY: the handle keeps the object allocated.
         let h = unsafe { header.as_ref() };
-        if h.type_info().is_tracked() {
+        if h.is_tracked() {
             heap::unlink_lent(header);
         }
         h.set(flags::BORROWED);
@@ -117,7 +117,7 @@ impl<T: ?Sized> Gc<T> {
         h.strong() == 1
             && !h.has(flags::DROPPED | flags::HELD)
             && crate::any::weak_handle_count(header) == 0
-            && !(h.type_info().is_tracked() && heap::is_walking())
+            && !(h.is_tracked() && heap::is_walking())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::trace::{EdgeList, Trace, Visitor};
 /// does not know the type trace, finalize, describe, drop and free its objects.
 ///
 /// One `'static` value per type, found through any object's header.
-#[repr(C, align(64))]
+#[repr(C, align(128))]
 pub struct TypeInfo {
     type_name: fn() -> &'static str,
     type_id: fn() -> TypeId,
