@@ -13,6 +13,9 @@ pub trait Interpreter: Default {
     /// Reads and evaluates every form of `source`, and prints the value of the last one.
     fn eval_to_string(&mut self, source: &str) -> Result<String, Error>;
 
+    /// What `display` and `newline` printed since the last call.
+    fn take_output(&mut self) -> String;
+
     /// How many environments of this heap are alive on this thread.
     fn live_environments() -> usize;
 }

@@ -86,34 +86,14 @@ fn strings() {
 
 #[test]
 fn display_writes_to_the_interpreters_output() {
-    for output in [
-        run_displaying::<lisp::gc::Interp>("(display \"n = \") (display 42) (newline)"),
-        run_displaying::<lisp::rc::Interp>("(display \"n = \") (display 42) (newline)"),
-    ] {
-        assert_eq!(output, "n = 42\n");
-    }
+    assert_eq!(run_displaying::<lisp::gc::Interp>("(display \"n = \") (display 42) (newline)"), "n = 42\n");
+    assert_eq!(run_displaying::<lisp::rc::Interp>("(display \"n = \") (display 42) (newline)"), "n = 42\n");
 }
 
-fn run_displaying<I: Interpreter + TakeOutput>(source: &str) -> String {
+fn run_displaying<I: Interpreter>(source: &str) -> String {
     let mut interp = I::default();
     interp.eval_to_string(source).unwrap();
-    interp.take()
-}
-
-trait TakeOutput {
-    fn take(&mut self) -> String;
-}
-
-impl TakeOutput for lisp::gc::Interp {
-    fn take(&mut self) -> String {
-        self.take_output()
-    }
-}
-
-impl TakeOutput for lisp::rc::Interp {
-    fn take(&mut self) -> String {
-        self.take_output()
-    }
+    interp.take_output()
 }
 
 #[test]

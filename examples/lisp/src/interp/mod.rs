@@ -124,6 +124,10 @@ impl crate::Interpreter for Interp {
         self.run(source).map(|value| value.to_string())
     }
 
+    fn take_output(&mut self) -> String {
+        Interp::take_output(self)
+    }
+
     fn live_environments() -> usize {
         live_environments()
     }
