@@ -1,4 +1,4 @@
-//! `cargo xtask bench [handles|collect|objgraph|peers]`: the benchmarks, each compared with
+//! `cargo xtask bench [handles|collect|objgraph|peers|lisp]`: the benchmarks, each compared with
 //! its peers in the same run.
 //!
 //! - `handles` (default): criterion benchmarks of `Gc` against `Rc`.
@@ -8,8 +8,12 @@
 //!   the same heap (when `python3 -c "import objgraph"` works).
 //! - `peers`: cyclegc against dumpster, rust-cc, gcmodule, bacon-rajan-cc and `Rc` on the
 //!   same workloads, in one process (`benches/peers`).
+//! - `lisp`: the example interpreter (`examples/lisp`) on cyclegc's heap against the same
+//!   interpreter on `Rc`: criterion's medians side by side with their ratio, then live
+//!   environments and resident memory after a million closure definitions on each heap.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -18,8 +22,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Some("collect") => side_by_side(&COLLECT),
         Some("objgraph") => side_by_side(&OBJGRAPH),
         Some("peers") => cargo(&["bench", "-p", "peer-bench", "--bench", "peers"]),
+        Some("lisp") => lisp(),
         Some(other) => {
-            Err(format!("unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph` or `peers`"))
+            Err(format!("unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph`, `peers` or `lisp`"))
         }
     }
 }
@@ -28,6 +33,41 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo).args(args).status().map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("cargo {} failed: {status}", args.join(" "))) }
+}
+
+/// The interpreter's criterion groups, each with a `gc` and an `rc` benchmark.
+const LISP_GROUPS: [(&str, &str); 2] = [("fib_25", "(fib 25)"), ("closure_loop", "10,000 closure definitions")];
+
+fn lisp() -> Result<(), String> {
+    cargo(&["bench", "-p", "lisp", "--bench", "interp"])?;
+    let criterion = target_dir().join("criterion");
+    println!();
+    println!("{:<28} {:>12} {:>12} {:>8}", "benchmark", "Gc", "Rc", "Gc/Rc");
+    for (group, what) in LISP_GROUPS {
+        let gc = criterion_median_ns(&criterion.join(group).join("gc/new/estimates.json"))?;
+        let rc = criterion_median_ns(&criterion.join(group).join("rc/new/estimates.json"))?;
+        println!("{what:<28} {:>9.2} ms {:>9.2} ms {:>8.2}", gc / 1e6, rc / 1e6, gc / rc);
+    }
+    println!("(criterion's medians; ratio = Gc / Rc, lower is better)");
+    println!();
+    // The bench profile, so that the example reuses what `cargo bench` just built.
+    cargo(&["run", "-q", "-p", "lisp", "--profile", "bench", "--example", "closures"])
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// `median.point_estimate` of a criterion `estimates.json`, in nanoseconds.
+fn criterion_median_ns(path: &Path) -> Result<f64, String> {
+    let json = std::fs::read_to_string(path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+    json.split("\"median\"")
+        .nth(1)
+        .and_then(|median| median.split("\"point_estimate\":").nth(1))
+        .and_then(|value| value.split([',', '}']).next()?.trim().parse().ok())
+        .ok_or_else(|| format!("no median in {}", path.display()))
 }
 
 /// A benchmark of ours and its Python twin, both printing `{"shape": ..., "<unit>": ...}` lines.
