@@ -7,7 +7,10 @@
 //! first, as objgraph does), `most_common_types`, `show_backrefs` of one child to depth 3
 //! (DOT text), `find_backref_chain_to_root` of one child, the heap snapshot both graph
 //! functions start from, and on a snapshot: the dominator tree with the ten largest
-//! retainers, the cycles among garbage, and the snapshot as JSON.
+//! retainers, the cycles among garbage, and the snapshot as JSON. Then V8's `.heapsnapshot` of
+//! the whole heap (snapshot included), written to `io::sink()` so that only the export is
+//! timed, and saved to a file in the temporary directory; and with persistent ids (to the
+//! sink), the first time (every object gets an id) and again.
 //!
 //! `cargo bench -p objgraph --bench heap` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench objgraph`.
@@ -107,6 +110,27 @@ fn main() {
         black_box(objgraph::HeapSnapshot::capture().to_json().len());
         start.elapsed()
     });
+    let v8 = median_ms(|| {
+        let start = Instant::now();
+        objgraph::write_heapsnapshot(std::io::sink()).expect("writes to a sink");
+        start.elapsed()
+    });
+    let file = std::env::temp_dir().join(format!("objgraph-bench-{}.heapsnapshot", std::process::id()));
+    let v8_file = median_ms(|| {
+        let start = Instant::now();
+        objgraph::save_heapsnapshot(&file).expect("writes the temporary file");
+        start.elapsed()
+    });
+    std::fs::remove_file(&file).expect("removes the temporary file");
+    // Last: persistent ids leave an id on every object, which later measurements would pay for.
+    let write_persistent = || {
+        let start = Instant::now();
+        let graph = objgraph::HeapGraph::snapshot();
+        graph.write_heapsnapshot(std::io::sink(), objgraph::NodeIds::Persistent).expect("writes to a sink");
+        start.elapsed()
+    };
+    let v8_persistent_first = write_persistent().as_secs_f64() * 1000.0;
+    let v8_persistent_again = median_ms(write_persistent);
     drop((extra, parents, target));
     gen_gc::collect();
 
@@ -119,6 +143,10 @@ fn main() {
         ("dominators_on_snapshot", dominators),
         ("garbage_cycles_on_snapshot", cycles),
         ("snapshot_to_json", json),
+        ("v8_heapsnapshot", v8),
+        ("v8_save_to_file", v8_file),
+        ("v8_persistent_first", v8_persistent_first),
+        ("v8_persistent_again", v8_persistent_again),
     ];
     for (operation, ms) in results {
         if as_json {

@@ -31,7 +31,9 @@
 //! - [`HeapSnapshot`]: the heap as data, to and from JSON, and [`HeapSnapshot::diff`] of two
 //!   snapshots per type;
 //! - `typestats_by_site`, `most_common_sites`, `growth_by_site` (feature `alloc-site`): counts
-//!   and growth per allocation site and type.
+//!   and growth per allocation site and type;
+//! - [`write_heapsnapshot`], [`save_heapsnapshot`]: the heap in V8's `.heapsnapshot` format,
+//!   for Chrome DevTools' Memory panel and memlab.
 //!
 //! ## Graphs
 //!
@@ -88,6 +90,43 @@
 //! assert_eq!(grown, vec![("Obj".to_owned(), 1, 1)]); // (type, count, growth)
 //! ```
 //!
+//! ## Chrome DevTools and memlab
+//!
+//! [`write_heapsnapshot`] writes the heap as a `.heapsnapshot` file, V8's format: open it in
+//! Chrome DevTools (Memory panel, *Load profile*) to sort types by retained size and expand
+//! retainers, or hand it to memlab. Objects are `object` nodes named by their type, with their
+//! object size; references are edges named by the derive's labels; objects held from outside
+//! the heap are the root's children (DevTools' user roots), under their [`name_root`] name, so a
+//! leaked item's retainers read `items[0] in Cache`, then `_cache`. Cycles no root reaches hang
+//! under `(Unreachable)`. The file is written as it is produced; a 1,000,000-object heap takes
+//! about 0.2 s (`docs/performance.md`). Node ids follow the snapshot's order unless
+//! [`NodeIds::Persistent`] keeps them across snapshots, as DevTools' Comparison view and memlab's
+//! three-snapshot analysis need.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use cyclegc::{Gc, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Cache {
+//!     items: RefCell<Vec<Gc<Item>>>,
+//! }
+//! #[derive(Trace)]
+//! #[trace(tracked)]
+//! struct Item {
+//!     size: usize,
+//! }
+//!
+//! let cache = Gc::new(Cache { items: RefCell::new(vec![Gc::new(Item { size: 1 })]) });
+//! objgraph::name_root(&Gc::to_any(&cache), "_cache");
+//!
+//! let mut file = Vec::new(); // or objgraph::save_heapsnapshot("leak.heapsnapshot")
+//! objgraph::write_heapsnapshot(&mut file).unwrap();
+//! let text = String::from_utf8(file).unwrap();
+//! assert!(text.starts_with(r#"{"snapshot":{"meta":{"node_fields":["type","name","id","#));
+//! assert!(text.contains(r#""_cache""#) && text.contains(r#""items[0]""#));
+//! ```
+//!
 //! Type names are short (`Node<String>`) unless [`Query::full_names`] asks for the full path
 //! (`app::graph::Node<alloc::string::String>`); a name given to [`count`] or [`by_type`]
 //! matches the full path when it contains `::`, the short name otherwise.
@@ -112,6 +151,7 @@ mod roots;
 mod sites;
 mod snapshot;
 mod svg;
+mod v8;
 
 pub use chains::{find_backref_chain, find_backref_chain_to_root, find_ref_chain};
 pub use counts::{
@@ -127,3 +167,4 @@ pub use roots::{forget_root_name, name_root, root_name};
 pub use sites::{growth_by_site, most_common_sites, show_growth_by_site, show_most_common_sites, typestats_by_site};
 pub use snapshot::HeapGraph;
 pub use svg::{RenderError, Renderer};
+pub use v8::{NodeIds, save_heapsnapshot, write_heapsnapshot};
