@@ -96,12 +96,12 @@
 //! Chrome DevTools (Memory panel, *Load profile*) to sort types by retained size and expand
 //! retainers, or hand it to memlab. Objects are `object` nodes named by their type, with their
 //! object size; references are edges named by the derive's labels; objects held from outside
-//! the heap are the root's children (DevTools' user roots), under their [`name_root`] name, so a
-//! leaked item's retainers read `items[0] in Cache`, then `_cache`. Cycles no root reaches hang
-//! under `(Unreachable)`. The file is written as it is produced; a 1,000,000-object heap takes
-//! about 0.2 s (`docs/performance.md`). Node ids follow the snapshot's order unless
-//! [`NodeIds::Persistent`] keeps them across snapshots, as DevTools' Comparison view and memlab's
-//! three-snapshot analysis need.
+//! the heap are the root's children (DevTools' user roots), under their [`name_root`] name, so
+//! a leaked item's retainers read `items[0] in Cache`, then `_cache`. Cycles no root reaches
+//! hang under `(Unreachable)`. The file is written as it is produced; a 1,000,000-object heap
+//! takes 0.2 to 0.35 s on a 2-core machine (`docs/performance.md`). Node ids follow the
+//! snapshot's order unless [`NodeIds::Persistent`] keeps them across snapshots, as DevTools'
+//! Comparison view and memlab's three-snapshot analysis need.
 //!
 //! ```
 //! use std::cell::RefCell;

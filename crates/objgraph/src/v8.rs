@@ -598,41 +598,47 @@ impl Visitor for References {
 
 /// The ids [`NodeIds::Persistent`] gave on this thread.
 struct PersistentIds {
-    /// Each object's id, and the export that last met it.
-    by_object: FxHashMap<ObjectId, (u64, u32)>,
+    /// The living objects' ids by object, sorted by object: a merge with the sorted objects of
+    /// the next export finds them without a hash table's random accesses.
+    by_object: Vec<(ObjectId, u64)>,
     next: u64,
-    export: u32,
 }
 
 thread_local! {
-    static PERSISTENT_IDS: RefCell<PersistentIds> = RefCell::new(PersistentIds {
-        by_object: FxHashMap::default(),
-        next: id_in_order(FIRST_OBJECT),
-        export: 0,
-    });
+    static PERSISTENT_IDS: RefCell<PersistentIds> =
+        RefCell::new(PersistentIds { by_object: Vec::new(), next: id_in_order(FIRST_OBJECT) });
 }
 
-/// The persistent ids of `objects`, giving new ones to objects met for the first time. Ids of
-/// objects that are gone are forgotten (an [`ObjectId`] never names another object).
+/// The persistent ids of `objects`, giving new ones, in order, to objects met for the first
+/// time. Ids of objects that are gone are forgotten (an [`ObjectId`] never names another
+/// object).
 fn persistent_ids<'a>(objects: impl Iterator<Item = &'a GcAny>) -> io::Result<Vec<u64>> {
+    /// Not given yet: ids are odd.
+    const NEW: u64 = 0;
     PERSISTENT_IDS.with(|table| {
-        let PersistentIds { by_object, next, export } = &mut *table.borrow_mut();
-        *export = export.wrapping_add(1);
-        let mut ids = Vec::new();
-        for object in objects {
-            let (id, met) = by_object.entry(object.id()).or_insert((*next, *export));
-            if *id == *next {
-                if *id > u64::from(u32::MAX) {
-                    return Err(io::Error::other(
-                        "more than 2^31 objects were given persistent ids on this thread: V8's ids are 32-bit",
-                    ));
-                }
-                *next += 2;
+        let PersistentIds { by_object, next } = &mut *table.borrow_mut();
+        // Objects keep their list order from one export to the next, and ids were given in
+        // that order, so this is close to sorted already.
+        let mut sorted: Vec<(ObjectId, u32)> = objects.enumerate().map(|(k, object)| (object.id(), k as u32)).collect();
+        sorted.sort_unstable();
+        let mut ids = vec![NEW; sorted.len()];
+        let mut known = by_object.iter().peekable();
+        for &(object, k) in &sorted {
+            while known.next_if(|(old, _)| *old < object).is_some() {}
+            if let Some((_, id)) = known.next_if(|(old, _)| *old == object) {
+                ids[k as usize] = *id;
             }
-            *met = *export;
-            ids.push(*id);
         }
-        by_object.retain(|_, (_, met)| met == export);
+        for id in ids.iter_mut().filter(|id| **id == NEW) {
+            if *next > u64::from(u32::MAX) {
+                return Err(io::Error::other(
+                    "more than 2^31 objects were given persistent ids on this thread: V8's ids are 32-bit",
+                ));
+            }
+            *id = *next;
+            *next += 2;
+        }
+        *by_object = sorted.iter().map(|&(object, k)| (object, ids[k as usize])).collect();
         Ok(ids)
     })
 }
