@@ -11,6 +11,9 @@
 //! defaults (one warm-up run, three measured runs, a full collection after each) on the same
 //! heap, around a scenario that makes 1,000 objects and frees them (a clean report) and around
 //! one that keeps them (a report with two groups).
+//! Then V8's `.heapsnapshot` of the whole heap (snapshot included), written to `io::sink()` so
+//! that only the export is timed, and saved to a file in the temporary directory; and with
+//! persistent ids (to the sink), the first time (every object gets an id) and again.
 //!
 //! `cargo bench -p objgraph --bench heap` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench objgraph`.
@@ -121,6 +124,27 @@ fn main() {
         black_box(objgraph::LeakCheck::new().run(|| kept.borrow_mut().push(build_few())));
         start.elapsed()
     });
+    let v8 = median_ms(|| {
+        let start = Instant::now();
+        objgraph::write_heapsnapshot(std::io::sink()).expect("writes to a sink");
+        start.elapsed()
+    });
+    let file = std::env::temp_dir().join(format!("objgraph-bench-{}.heapsnapshot", std::process::id()));
+    let v8_file = median_ms(|| {
+        let start = Instant::now();
+        objgraph::save_heapsnapshot(&file).expect("writes the temporary file");
+        start.elapsed()
+    });
+    std::fs::remove_file(&file).expect("removes the temporary file");
+    // Last: persistent ids leave an id on every object, which later measurements would pay for.
+    let write_persistent = || {
+        let start = Instant::now();
+        let graph = objgraph::HeapGraph::snapshot();
+        graph.write_heapsnapshot(std::io::sink(), objgraph::NodeIds::Persistent).expect("writes to a sink");
+        start.elapsed()
+    };
+    let v8_persistent_first = write_persistent().as_secs_f64() * 1000.0;
+    let v8_persistent_again = median_ms(write_persistent);
     drop((extra, parents, target, kept));
     gen_gc::collect();
 
@@ -135,6 +159,10 @@ fn main() {
         ("snapshot_to_json", json),
         ("leak_check_clean", leak_check_clean),
         ("leak_check_leaking", leak_check_leaking),
+        ("v8_heapsnapshot", v8),
+        ("v8_save_to_file", v8_file),
+        ("v8_persistent_first", v8_persistent_first),
+        ("v8_persistent_again", v8_persistent_again),
     ];
     for (operation, ms) in results {
         if as_json {

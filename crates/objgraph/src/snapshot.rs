@@ -116,7 +116,12 @@ impl HeapGraph {
     /// The position of `object` in the snapshot, `None` for a leaf or an object created
     /// after the snapshot.
     pub fn position(&self, object: &GcAny) -> Option<usize> {
-        self.index.get_or_init(|| index_of(&self.objects)).get(&object.addr()).map(|&i| i as usize)
+        self.position_of_address(object.addr())
+    }
+
+    /// The position of the object at `address` ([`GcAny::addr`]).
+    pub(crate) fn position_of_address(&self, address: usize) -> Option<usize> {
+        self.index.get_or_init(|| index_of(&self.objects)).get(&address).map(|&i| i as usize)
     }
 
     /// The positions of a few `objects`, in one pass over the snapshot unless its address

@@ -119,7 +119,7 @@ pub(super) fn retainers_of(objs: &[GcAny]) -> Vec<Block> {
                 continue;
             }
             let label = object_label(object, &names).text();
-            let size = object.type_info().object_size();
+            let size = object.object_size();
             let (Some(i), Some(dominators)) = (position, &dominators) else {
                 let details = Details {
                     summary: "untracked: a leaf, not in the collector's graph".to_owned(),
@@ -205,7 +205,7 @@ pub(super) fn garbage_cycles() -> Vec<Block> {
     let mut total_objects = 0;
     let mut total_bytes = 0;
     for cycle in &cycles {
-        let bytes: usize = cycle.objects().iter().map(|object| object.type_info().object_size()).sum();
+        let bytes: usize = cycle.objects().iter().map(|object| object.object_size()).sum();
         total_objects += cycle.len();
         total_bytes += bytes;
         let details = Details {
