@@ -22,7 +22,7 @@ macro_rules! heap_type {
 /// Puts a native function on the heap as a trait object. The object keeps its concrete type,
 /// whose `Trace` the collector uses: what the function holds are edges it follows.
 pub fn native<N: NativeFn + Trace>(function: N) -> Gc<dyn NativeFn> {
-    cyclegc::rc_heap::coerce_gc!(Gc::new(function))
+    cyclegc::coerce_gc!(Gc::new(function))
 }
 
 /// Installs the cycle collector, so that allocation runs it automatically.
