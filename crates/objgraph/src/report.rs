@@ -22,6 +22,7 @@
 
 mod analysis;
 mod html;
+mod leak;
 mod model;
 mod text;
 
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 use rc_heap::GcAny;
 use serde::Serialize;
 
-use crate::{Graph, HeapSnapshot, Renderer};
+use crate::{Graph, HeapSnapshot, LeakReport, Renderer};
 use model::{Block, Column, Details, Figure, ReportData, Row, Section, TableData};
 
 /// A report of the heap, built section by section and written as a browsable directory.
@@ -335,6 +336,23 @@ impl Report {
     pub fn garbage_cycles(&mut self) -> &mut Self {
         let blocks = analysis::garbage_cycles();
         self.analysis("Cycles among garbage", blocks)
+    }
+
+    /// A section "Leak check": what a [`LeakCheck`](crate::LeakCheck) found. A table of the
+    /// types that grew (their count at the baseline and after each measured run, the change
+    /// in each run, and whether they grew in every run), a table of the leaked groups (count,
+    /// type, retained bytes, chain) whose rows unfold to the chain a step a line, the places
+    /// the objects were created and the chain of each example object, and a graph of one
+    /// example of each of the first few groups ([`crate::show_chain`] from its root, or a
+    /// [`crate::show_backrefs`] three references deep when no root reaches it). In
+    /// `data.json` the section holds the report as data (`"kind": "leak_check"`).
+    ///
+    /// The example objects' chains and graphs are read now, from those still alive
+    /// ([`LeakGroup::objects`](crate::LeakGroup::objects)): call this while the program
+    /// still holds what leaked.
+    pub fn leak_report(&mut self, report: &LeakReport) -> &mut Self {
+        let blocks = leak::leak_check(report);
+        self.analysis("Leak check", blocks)
     }
 
     /// The report as text: what `report.txt` holds.
