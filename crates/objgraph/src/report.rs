@@ -3,9 +3,10 @@
 //!
 //! A [`Report`] is built section by section — from the analyses objgraph runs on the heap
 //! ([`Report::heap_summary`], [`Report::growth`], [`Report::retainers_of`],
-//! [`Report::largest_retainers`], [`Report::garbage_cycles`]) and from the program's own
-//! text, tables and graphs ([`Report::section`], [`Report::table`], [`Report::graph`]) —
-//! and [`Report::write_to`] writes it:
+//! [`Report::largest_retainers`], [`Report::garbage_cycles`]), from what a leak check found
+//! ([`Report::leak_report`]) and from the program's own text, tables and graphs
+//! ([`Report::section`], [`Report::table`], [`Report::graph`]) — and [`Report::write_to`]
+//! writes it:
 //!
 //! - `index.html`: one page, no server and no network needed, CSS and script inline. Tables
 //!   sort by a click on a column heading and filter by the text box at the top (or by the
@@ -349,7 +350,35 @@ impl Report {
     ///
     /// The example objects' chains and graphs are read now, from those still alive
     /// ([`LeakGroup::objects`](crate::LeakGroup::objects)): call this while the program
-    /// still holds what leaked.
+    /// still holds what leaked. Like the other sections, it keeps no handle.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use cyclegc::{Gc, Trace};
+    /// use objgraph::{LeakCheck, Report};
+    ///
+    /// #[derive(Trace)]
+    /// struct Cache {
+    ///     items: RefCell<Vec<Gc<Request>>>,
+    /// }
+    /// #[derive(Trace)]
+    /// #[trace(tracked)]
+    /// struct Request {
+    ///     id: u32,
+    /// }
+    ///
+    /// let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+    /// objgraph::name_root(&Gc::to_any(&cache), "_cache");
+    /// let check = LeakCheck::new().run(|| cache.items.borrow_mut().push(Gc::new(Request { id: 7 })));
+    ///
+    /// let mut report = Report::new("Requests");
+    /// report.leak_report(&check);
+    /// let text = report.to_text();
+    /// assert!(text.contains("Request         1            2            3            4  +1 +1 +1      +3  every run"));
+    /// assert!(text.contains("_cache -> Cache.items[*] -> Request"));
+    /// assert!(text.contains("_cache: Cache    [held from outside: 1]\n          items[1] → Request"));
+    /// assert!(report.to_json().contains(r#""kind": "leak_check""#));
+    /// ```
     pub fn leak_report(&mut self, report: &LeakReport) -> &mut Self {
         let blocks = leak::leak_check(report);
         self.analysis("Leak check", blocks)
