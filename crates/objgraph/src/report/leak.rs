@@ -18,7 +18,8 @@ use crate::graph::{show_backrefs_holding, show_chain_holding};
 use crate::roots::named_roots;
 use crate::{ChainRoot, GraphOptions, HeapGraph, LeakGroup, LeakReport, TypeGrowth};
 
-/// How far back the graph of an example object that no root reaches goes.
+/// How far back the graph of an example goes when no chain from a root leads to it: it is
+/// held from outside itself, or no root reaches it within [`CHAIN_MAX_DEPTH`] references.
 const BACKREFS_DEPTH: usize = 3;
 
 /// At most this many referrers of one object in that graph; more become one node.
@@ -104,7 +105,7 @@ fn introduction(data: &LeakCheckData) -> String {
     } else {
         let groups = data.groups.len();
         text.push_str(&format!(
-            "{} {} grew in every measured run: the leaks. Their objects created after the warm-up and still alive, \
+            "{} {} grew in every measured run: the leaks. Their objects created after the baseline and still alive, \
              {} in all, are grouped by the shape of their chain from a root ({groups} {}) and retain {} bytes \
              together. Unfold a group to read its chain step by step, where its objects were created and the \
              chains of a few of them.",
