@@ -12,6 +12,7 @@
 //! | objgraph's graphs (DOT; SVG with or without Graphviz), named roots | [`objgraph`] | available |
 //! | retained size, cycles among garbage, JSON heap snapshots and diffs, counts by allocation site | [`objgraph`] | available |
 //! | leak checks (`LeakCheck`): steady growth per type, leaked objects grouped by chain from a root, as snapshot text | [`objgraph`] | available |
+//! | reports to browse offline (`Report`): HTML tables that sort, filter and unfold chains, DOT, SVG, text, JSON; a leak check's section | [`objgraph`] | available |
 //!
 //! `docs/guide.md` walks through leak hunting with all of it, from reference counts to a leak
 //! check in a test.

@@ -5,7 +5,7 @@
 //!
 //! Each scenario runs for real and records what it printed and drew; where the heap is in an
 //! interesting state, the report's own analyses (growth, retainers, largest retainers,
-//! garbage cycles) read it.
+//! garbage cycles, a leak check of the article's `func_to_leak`) read it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use cyclegc::gen_gc::{self, DebugFlags, FinalizerPolicy};
-use cyclegc::objgraph::{self, HeapSnapshot, Report};
+use cyclegc::objgraph::{self, HeapSnapshot, LeakCheck, Report};
 use cyclegc::{Finalize, Gc, GcAny, Trace, Weak};
 
 /// One scenario: its title, what the article says (quoted), and the code that runs it.
@@ -53,6 +53,12 @@ const SCENARIOS: &[Scenario] = &[
         "The _cache leak, found with show_growth and explained with show_backrefs/show_chain",
         "可以看到泄露的对象(红框表示),是被一个叫_cache的list所引用,而_cache又是被__main__这个module所引用。",
         cache_leak,
+    ),
+    (
+        "The same leak as a test finds it: LeakCheck on func_to_leak",
+        "如果我们怀疑一段代码、一个模块可能会导致内存泄露,那么首先调用一次obj.show_growth(),然后调用相应的函数,\
+         最后再次调用obj.show_growth(),看看是否有增加的对象。",
+        cache_leak_check,
     ),
     (
         "Held by a global, or only by a cycle?",
@@ -334,6 +340,23 @@ fn cache_leak(out: &mut Page<'_>) {
             report.growth(&before, &after).retainers_of(std::slice::from_ref(&leaked));
         });
     }
+    CACHE.with(|cache| cache.items.borrow_mut().clear());
+}
+
+/// `show_growth` before and after, made a check a test can run: `LeakCheck` calls
+/// `func_to_leak` again and again and reports what grew every time, who holds it, and (with
+/// the leaked objects still in `_cache`) the report's own section on it.
+fn cache_leak_check(out: &mut Page<'_>) {
+    CACHE.with(|cache| objgraph::name_root(&Gc::to_any(cache), "_cache"));
+    let clean = LeakCheck::new().run(|| func_to_leak(false));
+    let _ = writeln!(out, ">>> LeakCheck::new().run(|| func_to_leak(false))    # the call that removes what it cached");
+    let _ = writeln!(out, "{clean}");
+    let leaky = LeakCheck::new().run(|| func_to_leak(true));
+    let _ = writeln!(out, ">>> LeakCheck::new().run(|| func_to_leak(true))     # the early return");
+    let _ = write!(out, "{leaky}");
+    out.analyses(|report| {
+        report.leak_report(&leaky);
+    });
     CACHE.with(|cache| cache.items.borrow_mut().clear());
 }
 

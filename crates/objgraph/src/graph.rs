@@ -232,6 +232,16 @@ pub(crate) fn show_refs_holding<'h>(
     walk(objs, handle_counts(held), Direction::Referents, options)
 }
 
+/// [`show_backrefs`] where `held` is every handle the caller holds on the objects drawn
+/// (those of `objs` included): none of them counts as a reference from outside the heap.
+pub(crate) fn show_backrefs_holding<'h>(
+    objs: &[GcAny],
+    held: impl IntoIterator<Item = &'h GcAny>,
+    options: &GraphOptions<'_>,
+) -> Graph {
+    walk(objs, handle_counts(held), Direction::Referrers, options)
+}
+
 /// How many of `handles` point at each object, by address.
 fn handle_counts<'a>(handles: impl IntoIterator<Item = &'a GcAny>) -> HashMap<usize, usize> {
     let mut counts = HashMap::new();

@@ -38,8 +38,8 @@
 //!   snapshot test (below);
 //! - [`write_heapsnapshot`], [`save_heapsnapshot`]: the heap in V8's `.heapsnapshot` format,
 //!   for Chrome DevTools' Memory panel and memlab (below);
-//! - [`Report`]: all of the above written as a directory to browse offline, for a program's
-//!   own `cargo xtask` (below).
+//! - [`Report`]: all of the above written as a directory to browse offline, a leak check's
+//!   findings included, for a program's own `cargo xtask` (below).
 //!
 //! ## Graphs
 //!
@@ -196,6 +196,9 @@
 //! object, the graphs), a `.dot` and an `.svg` file per graph, `report.txt` and `data.json`.
 //! Each analysis reads the heap when it is called and keeps only data, so a program builds
 //! its report as its scenario runs: a snapshot before, the growth and the retainers after.
+//! [`Report::leak_report`] makes a [`LeakReport`] a section: the types that grew run by run,
+//! the leaked groups with their chains, creation sites and example objects unfolding under
+//! each row, and a graph of an example of each group, drawn while it is still alive.
 //! [`Report::section`] and [`Table`] carry the program's own findings.
 //!
 //! ```

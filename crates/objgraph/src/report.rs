@@ -3,9 +3,10 @@
 //!
 //! A [`Report`] is built section by section — from the analyses objgraph runs on the heap
 //! ([`Report::heap_summary`], [`Report::growth`], [`Report::retainers_of`],
-//! [`Report::largest_retainers`], [`Report::garbage_cycles`]) and from the program's own
-//! text, tables and graphs ([`Report::section`], [`Report::table`], [`Report::graph`]) —
-//! and [`Report::write_to`] writes it:
+//! [`Report::largest_retainers`], [`Report::garbage_cycles`]), from what a leak check found
+//! ([`Report::leak_report`]) and from the program's own text, tables and graphs
+//! ([`Report::section`], [`Report::table`], [`Report::graph`]) — and [`Report::write_to`]
+//! writes it:
 //!
 //! - `index.html`: one page, no server and no network needed, CSS and script inline. Tables
 //!   sort by a click on a column heading and filter by the text box at the top (or by the
@@ -22,6 +23,7 @@
 
 mod analysis;
 mod html;
+mod leak;
 mod model;
 mod text;
 
@@ -33,7 +35,7 @@ use std::path::{Path, PathBuf};
 use rc_heap::GcAny;
 use serde::Serialize;
 
-use crate::{Graph, HeapSnapshot, Renderer};
+use crate::{Graph, HeapSnapshot, LeakReport, Renderer};
 use model::{Block, Column, Details, Figure, ReportData, Row, Section, TableData};
 
 /// A report of the heap, built section by section and written as a browsable directory.
@@ -335,6 +337,51 @@ impl Report {
     pub fn garbage_cycles(&mut self) -> &mut Self {
         let blocks = analysis::garbage_cycles();
         self.analysis("Cycles among garbage", blocks)
+    }
+
+    /// A section "Leak check": what a [`LeakCheck`](crate::LeakCheck) found. A table of the
+    /// types that grew (their count at the baseline and after each measured run, the change
+    /// in each run, and whether they grew in every run), a table of the leaked groups (count,
+    /// type, retained bytes, chain) whose rows unfold to the chain a step a line, the places
+    /// the objects were created and the chain of each example object, and a graph of one
+    /// example of each of the first few groups ([`crate::show_chain`] from its root, or a
+    /// [`crate::show_backrefs`] three references deep when no root reaches it). In
+    /// `data.json` the section holds the report as data (`"kind": "leak_check"`).
+    ///
+    /// The example objects' chains and graphs are read now, from those still alive
+    /// ([`LeakGroup::objects`](crate::LeakGroup::objects)): call this while the program
+    /// still holds what leaked. Like the other sections, it keeps no handle.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use cyclegc::{Gc, Trace};
+    /// use objgraph::{LeakCheck, Report};
+    ///
+    /// #[derive(Trace)]
+    /// struct Cache {
+    ///     items: RefCell<Vec<Gc<Request>>>,
+    /// }
+    /// #[derive(Trace)]
+    /// #[trace(tracked)]
+    /// struct Request {
+    ///     id: u32,
+    /// }
+    ///
+    /// let cache = Gc::new(Cache { items: RefCell::new(Vec::new()) });
+    /// objgraph::name_root(&Gc::to_any(&cache), "_cache");
+    /// let check = LeakCheck::new().run(|| cache.items.borrow_mut().push(Gc::new(Request { id: 7 })));
+    ///
+    /// let mut report = Report::new("Requests");
+    /// report.leak_report(&check);
+    /// let text = report.to_text();
+    /// assert!(text.contains("Request         1            2            3            4  +1 +1 +1      +3  every run"));
+    /// assert!(text.contains("_cache -> Cache.items[*] -> Request"));
+    /// assert!(text.contains("_cache: Cache    [held from outside: 1]\n          items[1] → Request"));
+    /// assert!(report.to_json().contains(r#""kind": "leak_check""#));
+    /// ```
+    pub fn leak_report(&mut self, report: &LeakReport) -> &mut Self {
+        let blocks = leak::leak_check(report);
+        self.analysis("Leak check", blocks)
     }
 
     /// The report as text: what `report.txt` holds.

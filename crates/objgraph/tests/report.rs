@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use cyclegc::{Gc, GcAny, Trace, TypeInfo, gen_gc};
-use objgraph::{Cell, HeapSnapshot, Renderer, Report, Table};
+use objgraph::{Cell, HeapSnapshot, LeakCheck, Renderer, Report, Table};
 
 #[derive(Trace)]
 struct Registry {
@@ -72,6 +72,16 @@ fn close(registry: &Gc<Registry>) {
     }
 }
 
+/// A snapshot of report output that shows sizes: object sizes grow by a word with the
+/// `alloc-site` feature, so that configuration has snapshots of its own.
+fn assert_sized_snapshot(name: &str, text: String) {
+    let mut settings = insta::Settings::clone_current();
+    if cfg!(feature = "alloc-site") {
+        settings.set_snapshot_suffix("alloc-site");
+    }
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
 /// The report of the sessions heap: a summary, growth, the retainers of one item, the
 /// largest retainers and one garbage cycle.
 fn sessions_report() -> Report {
@@ -106,11 +116,8 @@ fn the_report_data_of_a_small_heap() {
     let dir = temp_dir("data");
     report.write_to(&dir).unwrap();
     let json = std::fs::read_to_string(dir.join("data.json")).unwrap();
-    insta::assert_snapshot!(json);
-    insta::assert_snapshot!(
-        "the_report_text_of_a_small_heap",
-        std::fs::read_to_string(dir.join("report.txt")).unwrap()
-    );
+    assert_sized_snapshot("the_report_data_of_a_small_heap", json);
+    assert_sized_snapshot("the_report_text_of_a_small_heap", std::fs::read_to_string(dir.join("report.txt")).unwrap());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -270,4 +277,162 @@ fn a_generic_table_sorts_numbers_as_numbers_in_text() {
         report.to_text(),
         "Leak check\n==========\n\n== Steady growth ==\n-- Types --\nName  Leaked  Change\nb         10      -2\na          9      +3\n"
     );
+}
+
+/// A leak check of a registry that keeps every session it opens (each with an item that
+/// points back at it), with a pool of nodes filled once, in the second measured run.
+fn leaking_sessions_check() -> (Gc<Registry>, objgraph::LeakReport) {
+    let registry = registry();
+    let mut pool = Vec::new();
+    let mut run = 0;
+    let check = LeakCheck::new().sites(false).run(|| {
+        open_session(&registry, run, 1);
+        if run == 2 {
+            pool.extend((0..2).map(|_| Gc::new(Node { next: RefCell::new(None) })));
+        }
+        run += 1;
+    });
+    (registry, check)
+}
+
+#[test]
+fn the_leak_check_section_of_a_small_leak() {
+    let (registry, check) = leaking_sessions_check();
+    let mut report = Report::new("Sessions leak");
+    report.renderer(Renderer::Builtin).leak_report(&check);
+    close(&registry);
+    let dir = temp_dir("leak");
+    report.write_to(&dir).unwrap();
+    assert_sized_snapshot("the_leak_check_text", std::fs::read_to_string(dir.join("report.txt")).unwrap());
+    assert_sized_snapshot("the_leak_check_data", std::fs::read_to_string(dir.join("data.json")).unwrap());
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["data.json", "index.html", "leak-1.dot", "leak-1.svg", "leak-2.dot", "leak-2.svg", "report.txt"],
+        "a graph of one example per group"
+    );
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("<caption>Types that grew</caption>")
+            && html.contains("<caption>Leaked objects by chain</caption>")
+    );
+    assert!(html.contains("<img src=\"leak-1.svg\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_leak_check_section_counts_each_type_per_run() {
+    let (registry, check) = leaking_sessions_check();
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    close(&registry);
+    let text = report.to_text();
+    let row = |name: &str| -> Vec<String> {
+        let line = text.lines().find(|line| line.starts_with(&format!("{name} "))).unwrap();
+        line.split("  ").map(str::trim).filter(|cell| !cell.is_empty()).map(str::to_owned).collect()
+    };
+    assert_eq!(
+        text.lines()
+            .find(|line| line.starts_with("Type "))
+            .unwrap()
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .map(str::trim)
+            .collect::<Vec<_>>(),
+        ["Type", "Baseline", "After run 1", "After run 2", "After run 3", "Per run", "Growth", "Grew in"]
+    );
+    assert_eq!(row("Session"), ["Session", "1", "2", "3", "4", "+1 +1 +1", "+3", "every run"]);
+    assert_eq!(row("Node"), ["Node", "0", "0", "2", "2", "+0 +2 +0", "+2", "some runs"]);
+}
+
+#[test]
+fn the_leak_check_section_shows_each_example_from_where_it_is_held() {
+    let (registry, check) = leaking_sessions_check();
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    close(&registry);
+    let text = report.to_text();
+    assert!(
+        text.contains(
+            "      chain from the root named REGISTRY:\n        Registry.sessions[*]\n        Session: 3 leaked\n      \
+             3 of 3 example objects alive, each from where it is held:\n        \
+             REGISTRY: Registry    [held from outside: 1]\n          sessions[1] → Session (session 1)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Session (session 0)"), "the warm-up's session is part of the baseline: {text}");
+}
+
+#[test]
+fn the_leak_check_section_of_a_clean_check_says_so() {
+    let registry = registry();
+    let check = LeakCheck::new().run(|| {
+        open_session(&registry, 0, 1);
+        registry.sessions.borrow_mut().pop().unwrap().items.borrow_mut().clear();
+    });
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    assert_eq!(
+        report.to_text(),
+        "t\n===\n\n== Leak check ==\n1 warm-up run, then 3 measured runs, with a full collection after each. \
+         No type grew in every measured run: no leak.\n"
+    );
+    let dir = temp_dir("clean-leak");
+    let html = std::fs::read_to_string(report.write_to(&dir).unwrap()).unwrap();
+    assert!(!html.contains("<table") && !html.contains("id=\"filter\""), "no tables, no filter box");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn examples_that_died_are_reported_gone_and_not_drawn() {
+    let (registry, check) = leaking_sessions_check();
+    close(&registry);
+    registry.sessions.borrow_mut().clear();
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    let text = report.to_text();
+    assert!(text.contains("the 3 example objects were gone when the report read the heap"), "{text}");
+    assert!(!text.contains("[graph"), "nothing to draw: {text}");
+}
+
+#[test]
+fn an_example_held_from_outside_is_drawn_with_its_backrefs() {
+    let mut held = Vec::new();
+    let check = LeakCheck::new().sites(false).run(|| held.push(Gc::new(Node { next: RefCell::new(None) })));
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    let text = report.to_text();
+    assert!(text.contains("chain from an object held from outside the heap"), "{text}");
+    assert!(text.contains("each from where it is held:\n        Node    [held from outside: 1]\n"), "{text}");
+    assert!(
+        text.contains("[graph leak-1.svg / leak-1.dot: show_backrefs of a leaked Node, 3 references deep; 1 objects"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_leak_check_section_keeps_nothing_alive() {
+    let (registry, check) = leaking_sessions_check();
+    let watched: Vec<cyclegc::Weak<Session>> = registry.sessions.borrow().iter().map(Gc::downgrade).collect();
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    close(&registry);
+    drop(registry);
+    assert!(watched.iter().all(|session| session.upgrade().is_none()), "sessions died with their registry");
+    assert!(report.to_text().contains("Leaked objects by chain"));
+}
+
+#[cfg(feature = "alloc-site")]
+#[test]
+fn the_leak_check_section_says_where_leaked_objects_were_created() {
+    let registry = registry();
+    let check = LeakCheck::new().run(|| open_session(&registry, 0, 1));
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    close(&registry);
+    let text = report.to_text();
+    assert!(text.contains("created at crates/objgraph/tests/report.rs:"), "{text}");
+    assert!(report.to_json().contains("\"sites\": ["), "{}", report.to_json());
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cyclegc::{Gc, GcAny, Trace};
-use objgraph::{GraphOptions, HeapSnapshot, Renderer, Report};
+use objgraph::{GraphOptions, HeapSnapshot, LeakCheck, Renderer, Report};
 
 #[derive(Trace)]
 struct Registry {
@@ -104,8 +104,8 @@ fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
-/// The rows of the table captioned `caption` in a dumped DOM: each row's first cell and
-/// whether the row is hidden.
+/// The rows of the table captioned `caption` in a dumped DOM: each row's first text cell
+/// (numbers are skipped) and whether the row is hidden.
 fn table_rows(dom: &str, caption: &str) -> Vec<(String, bool)> {
     let start = dom.find(&format!("<caption>{caption}</caption>")).unwrap_or_else(|| panic!("no table {caption}"));
     let body = &dom[start..];
@@ -114,7 +114,8 @@ fn table_rows(dom: &str, caption: &str) -> Vec<(String, bool)> {
         .skip(1)
         .map(|row| {
             let tag = &row[..row.find('>').unwrap()];
-            let cell = &row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()];
+            let cell = &row[row.find("<td>").unwrap() + 4..];
+            let cell = &cell[..cell.find("</td>").unwrap()];
             (cell.to_owned(), tag.contains(" hidden"))
         })
         .collect()
@@ -220,6 +221,77 @@ fn the_address_filters_the_tables() {
     let shown: Vec<String> =
         table_rows(&dom, "Objects by type").into_iter().filter(|(_, hidden)| !hidden).map(|(name, _)| name).collect();
     assert_eq!(shown, ["Item"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A leak check of a registry that keeps every session it opens (each with an item pointing
+/// back at it), with a pool of connections filled once, in the second measured run: its
+/// section in a report, written while the leaked sessions are still alive.
+fn write_leak_report(dir: &Path) -> PathBuf {
+    let registry = Gc::new(Registry { sessions: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&registry), "REGISTRY");
+    let mut pool = Vec::new();
+    let mut run = 0;
+    let check = LeakCheck::new().run(|| {
+        let session = Gc::new(Session { id: run, items: RefCell::new(Vec::new()) });
+        let item = Gc::new(Item { session: session.clone() });
+        session.items.borrow_mut().push(item);
+        registry.sessions.borrow_mut().push(session);
+        if run == 2 {
+            pool.extend((0..2).map(|_| Gc::new(Connection { msg_handlers: RefCell::new(BTreeMap::new()) })));
+        }
+        run += 1;
+    });
+    let index =
+        Report::new("Leak check 泄露检查").renderer(Renderer::Builtin).leak_report(&check).write_to(dir).unwrap();
+    for session in registry.sessions.borrow_mut().drain(..) {
+        session.items.borrow_mut().clear();
+    }
+    index
+}
+
+fn shown(rows: &[(String, bool)]) -> Vec<&str> {
+    rows.iter().filter(|(_, hidden)| !hidden).map(|(name, _)| name.as_str()).collect()
+}
+
+#[test]
+fn the_leak_check_section_shows_its_rows_and_graphs() {
+    let Some(chromium) = chromium() else { return };
+    let dir = temp_dir("leak");
+    let index = write_leak_report(&dir);
+    let dom = dump_dom(&chromium, &file_url(&index));
+    assert_eq!(body_attribute(&dom, "data-ready"), Some("true"), "the script ran");
+    assert_eq!(body_attribute(&dom, "data-figures-loaded"), Some("2"), "a graph of an example of each group");
+    let types = table_rows(&dom, "Types that grew");
+    assert_eq!(shown(&types), ["Item", "Session", "Connection"], "steady growth first");
+    assert_eq!(types.len(), 3);
+    // The first text cell of a group's row is its type (the count before it is a number).
+    assert_eq!(shown(&table_rows(&dom, "Leaked objects by chain")), ["Session", "Item"]);
+    assert!(dom.contains("<td>REGISTRY -&gt; Registry.sessions[*] -&gt; Session.items[*] -&gt; Item</td>"));
+    assert!(dom.contains("<details><summary>2 steps, 3 examples</summary><pre>chain from the root named REGISTRY:"));
+    assert!(dom.contains("    sessions[1] → Session (会话 1)\n    items[0] → Item"), "an example's chain unfolds");
+    assert!(dom.contains("<img src=\"leak-2.svg\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_leak_check_tables_filter_and_sort() {
+    let Some(chromium) = chromium() else { return };
+    let dir = temp_dir("leak-filter");
+    let index = write_leak_report(&dir);
+    let dom = dump_dom(&chromium, &format!("{}#filter=ITEM", file_url(&index)));
+    let types = table_rows(&dom, "Types that grew");
+    assert_eq!(shown(&types), ["Item"], "{types:?}");
+    assert_eq!(types.len(), 3, "the other rows are hidden, not removed");
+    assert_eq!(shown(&table_rows(&dom, "Leaked objects by chain")), ["Item"]);
+    assert!(dom.contains("<output id=\"filter-count\">2 of 5 rows</output>"));
+    // Only the types that grew in every run: the leaks.
+    let dom = dump_dom(&chromium, &format!("{}#filter=every+run", file_url(&index)));
+    assert_eq!(shown(&table_rows(&dom, "Types that grew")), ["Item", "Session"]);
+    assert_eq!(shown(&table_rows(&dom, "Leaked objects by chain")), Vec::<&str>::new());
+    let dom = dump_dom(&chromium, &format!("{}#sort=retained-bytes:asc", file_url(&index)));
+    assert_eq!(shown(&table_rows(&dom, "Leaked objects by chain")), ["Item", "Session"], "fewest bytes first");
+    assert!(dom.contains("data-sorted=\"retained-bytes:asc\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -16,7 +16,7 @@ use crate::roots::named_roots;
 use crate::{Dominators, Graph, GraphOptions, HeapGraph, HeapSnapshot};
 
 /// At most this many graphs per analysis: a page of a hundred graphs is read by nobody.
-const MAX_FIGURES: usize = 5;
+pub(super) const MAX_FIGURES: usize = 5;
 
 /// A cycle of more objects than this is listed, not drawn.
 const MAX_CYCLE_DRAWN: usize = 50;
@@ -31,7 +31,7 @@ pub(super) enum Block {
     Figure { name: String, caption: String, graph: Graph },
 }
 
-fn paragraph(text: String) -> Block {
+pub(super) fn paragraph(text: String) -> Block {
     Block::Ready(model::Block::Paragraph { text })
 }
 
@@ -246,7 +246,7 @@ pub(super) fn garbage_cycles() -> Vec<Block> {
 }
 
 /// How reports name an object: type, description, name.
-fn object_label(object: &GcAny, names: &HashMap<usize, String>) -> ObjectLabel {
+pub(super) fn object_label(object: &GcAny, names: &HashMap<usize, String>) -> ObjectLabel {
     ObjectLabel {
         type_name: object.short_type_name(),
         description: object.describe().map(|description| description.chars().take(40).collect()),
@@ -268,8 +268,21 @@ fn chain_details(
     held: &dyn Fn(usize) -> usize,
     names: &HashMap<usize, String>,
 ) -> Details {
+    let steps = chain_steps(graph, chain, held, names);
+    Details { summary: chain_summary(&steps), text: chain_text(&steps), chain: Some(steps) }
+}
+
+/// The objects of the chain of positions `chain` (root first), each with the reference that
+/// leads to it and its references from outside the heap, less the `held(i)` that are the
+/// caller's handles.
+pub(super) fn chain_steps(
+    graph: &HeapGraph,
+    chain: &[usize],
+    held: &dyn Fn(usize) -> usize,
+    names: &HashMap<usize, String>,
+) -> Vec<ChainStep> {
     let objects = graph.objects();
-    let steps: Vec<ChainStep> = chain
+    chain
         .iter()
         .enumerate()
         .map(|(k, &i)| {
@@ -280,18 +293,26 @@ fn chain_details(
                 held_from_outside: graph.outside_refs_at(i).saturating_sub(held(i)),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Where a chain starts, in a line: `REGISTRY: Registry, 2 references away`.
+pub(super) fn chain_summary(steps: &[ChainStep]) -> String {
     let root = &steps[0];
-    let summary = if steps.len() > 1 {
+    if steps.len() > 1 {
         let references = steps.len() - 1;
         format!("{}, {references} {} away", root.object.text(), plural(references, "reference", "references"))
     } else if root.held_from_outside > 0 {
         "held from outside the heap".to_owned()
     } else {
         format!("no root within {CHAIN_MAX_DEPTH} references: held only by a cycle or by garbage")
-    };
+    }
+}
+
+/// A chain, an object a line: the root, then each reference and the object it leads to.
+pub(super) fn chain_text(steps: &[ChainStep]) -> String {
     let mut text = String::new();
-    for step in &steps {
+    for step in steps {
         match &step.via {
             None => text.push_str(&step.object.text()),
             Some(via) => text.push_str(&format!("\n  {via} → {}", step.object.text())),
@@ -300,7 +321,7 @@ fn chain_details(
             text.push_str(&format!("    [held from outside: {}]", step.held_from_outside));
         }
     }
-    Details { summary, text, chain: Some(steps) }
+    text
 }
 
 /// A cycle's objects, each with its references to the others.
@@ -325,6 +346,6 @@ fn members_text(objects: &[GcAny], names: &HashMap<usize, String>) -> String {
     text
 }
 
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+pub(super) fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }

@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::Cell;
 use super::model::{Block, Figure, ReportData, Section, TableData};
+use super::{Cell, leak};
 
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
@@ -30,8 +30,11 @@ pub(super) fn render(data: &ReportData) -> String {
     if let Some(introduction) = introduction {
         section_html(&mut html, introduction, &mut tables);
     }
-    let has_tables =
-        data.sections.iter().flat_map(|section| &section.blocks).any(|block| matches!(block, Block::Table(_)));
+    let has_tables = data.sections.iter().flat_map(|section| &section.blocks).any(|block| match block {
+        Block::Table(_) => true,
+        Block::LeakCheck(leak_check) => !leak::tables(leak_check).is_empty(),
+        _ => false,
+    });
     if has_tables {
         html.push_str(
             "<div class=\"filter\"><label>Filter the tables: <input id=\"filter\" type=\"search\" \
@@ -72,6 +75,12 @@ fn section_html(html: &mut String, section: &Section, tables: &mut usize) {
                 table_html(html, table, *tables);
             }
             Block::Figure(figure) => figure_html(html, figure),
+            Block::LeakCheck(leak_check) => {
+                for table in leak::tables(leak_check) {
+                    *tables += 1;
+                    table_html(html, &table, *tables);
+                }
+            }
         }
     }
     html.push_str("</section>\n");

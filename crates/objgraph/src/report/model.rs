@@ -34,6 +34,9 @@ pub(crate) enum Block {
     Table(TableData),
     /// A graph, saved as `<name>.dot` and `<name>.svg`.
     Figure(Figure),
+    /// What a leak check found, as data; the page and the text show it as tables
+    /// (`report/leak.rs`).
+    LeakCheck(LeakCheckData),
 }
 
 /// A table: columns, rows, and an optional last column of expandable details.
@@ -143,4 +146,73 @@ pub(crate) struct Figure {
     pub(crate) error: Option<String>,
     #[serde(skip)]
     pub(crate) graph: Graph,
+}
+
+/// What a [`crate::LeakCheck`] found ([`crate::LeakReport`]), with the chains of the example
+/// objects of each group that were alive when the report read them.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LeakCheckData {
+    pub(crate) warmup_runs: usize,
+    pub(crate) measured_runs: usize,
+    /// The objects of the growing types created after the baseline and alive at the end.
+    pub(crate) leaked_objects: usize,
+    /// The bytes the leaked objects keep alive together.
+    pub(crate) retained_bytes: usize,
+    /// The types that grew in every measured run: the leaks.
+    pub(crate) growing: Vec<TypeGrowthData>,
+    /// The types that grew, but not in every measured run: not counted as leaks.
+    pub(crate) unsteady: Vec<TypeGrowthData>,
+    pub(crate) groups: Vec<LeakGroupData>,
+}
+
+/// How the count of one type changed during a leak check.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TypeGrowthData {
+    pub(crate) type_name: String,
+    pub(crate) full_type_name: String,
+    /// Its objects at the baseline, then after each measured run.
+    pub(crate) counts: Vec<usize>,
+    /// The change in each measured run.
+    pub(crate) deltas: Vec<i64>,
+}
+
+/// Leaked objects of one type held along chains of one shape.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LeakGroupData {
+    /// `_cache -> Cache.items[*] -> Request`.
+    pub(crate) chain: String,
+    pub(crate) root: LeakRoot,
+    /// The holders along the chain and the fields that hold the next object (`Cache.items[*]`).
+    pub(crate) steps: Vec<String>,
+    pub(crate) type_name: String,
+    pub(crate) full_type_name: String,
+    pub(crate) count: usize,
+    pub(crate) retained_bytes: usize,
+    /// Where the objects were created (with the `alloc-site` feature), most objects first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) sites: Vec<SiteCount>,
+    /// How many example objects the check kept.
+    pub(crate) examples_kept: usize,
+    /// The chain from a root (root first) of each example object still alive.
+    pub(crate) example_chains: Vec<Vec<ChainStep>>,
+}
+
+/// Where a leak group's chain starts ([`crate::ChainRoot`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LeakRoot {
+    /// An object named with [`crate::name_root`].
+    Named(String),
+    /// An object held from outside the heap.
+    HeldFromOutside,
+    /// No root reaches the objects.
+    Unreachable,
+}
+
+/// A place objects were created, and how many.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SiteCount {
+    /// `file:line:col`.
+    pub(crate) site: String,
+    pub(crate) count: usize,
 }

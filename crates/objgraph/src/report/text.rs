@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::Cell;
 use super::model::{Block, ReportData, TableData};
+use super::{Cell, leak};
 
 pub(super) fn render(data: &ReportData) -> String {
     let mut out = format!("{}\n{}\n", data.title, "=".repeat(data.title.chars().count().max(3)));
@@ -24,6 +24,11 @@ pub(super) fn render(data: &ReportData) -> String {
                     }
                 }
                 Block::Table(table) => table_text(&mut out, table),
+                Block::LeakCheck(leak_check) => {
+                    for table in leak::tables(leak_check) {
+                        table_text(&mut out, &table);
+                    }
+                }
                 Block::Figure(figure) => {
                     let _ = write!(
                         out,
