@@ -258,6 +258,7 @@ mod export;
 mod graph;
 mod growth;
 mod leak;
+mod markup;
 mod report;
 mod retained;
 mod roots;

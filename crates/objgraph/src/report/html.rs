@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::model::{Block, Figure, ReportData, Section, TableData};
 use super::{Cell, leak};
+use crate::markup::escape;
 
 const STYLE: &str = include_str!("page.css");
 const SCRIPT: &str = include_str!("page.js");
@@ -172,31 +173,4 @@ fn figure_html(html: &mut String, figure: &Figure) {
         "<figcaption>{caption}: {} objects, {} references{drawn_by}. {links}</figcaption>\n</figure>",
         figure.objects, figure.references
     );
-}
-
-/// Text as HTML character data or attribute value.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_covers_text_and_attributes() {
-        assert_eq!(escape("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
-        assert_eq!(escape("引用计数"), "引用计数");
-    }
 }

@@ -15,6 +15,7 @@ use layout::core::geometry::Point;
 use layout::core::style::StyleAttr;
 
 use super::text::{FONT_FAMILY, text_width};
+use crate::markup::escape;
 
 /// Text lines are this many font sizes apart.
 pub(crate) const LINE_HEIGHT: f64 = 1.25;
@@ -588,22 +589,6 @@ fn number(x: f64) -> String {
     let text = format!("{x:.2}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text == "-0" { "0".to_owned() } else { text.to_owned() }
-}
-
-/// Text as SVG character data or attribute value.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
