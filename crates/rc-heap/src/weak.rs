@@ -138,6 +138,15 @@ impl<T: ?Sized> Weak<T> {
         }
     }
 
+    /// The number of weak-reference handles to the object, this one included, as
+    /// `Gc::weak_count` counts them (`Rc`'s `Weak::weak_count`); 0 once the object is dead.
+    pub fn weak_count(&self) -> usize {
+        match self.slot.target() {
+            Some(header) if !self.is_dead() => crate::any::weak_handle_count(header),
+            _ => 0,
+        }
+    }
+
     /// The number of handles to this weak reference (clones of it).
     pub fn handle_count(&self) -> usize {
         Rc::strong_count(&self.slot)

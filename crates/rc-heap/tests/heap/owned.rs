@@ -213,4 +213,18 @@ fn weak_new_never_upgrades() {
     let weak: Weak<Node> = Weak::new();
     assert!(weak.upgrade().is_none());
     assert_eq!(weak.strong_count(), 0);
+    assert_eq!(weak.weak_count(), 0);
+}
+
+#[test]
+fn weak_counts_follow_rc() {
+    let a = Gc::new(1_u8);
+    let first = Gc::downgrade(&a);
+    let second = first.clone();
+    let third = Gc::downgrade_with_callback(&a, |_| {});
+    assert_eq!((first.strong_count(), first.weak_count()), (1, 3));
+    drop(second);
+    assert_eq!(third.weak_count(), 2);
+    drop(a);
+    assert_eq!((first.strong_count(), first.weak_count()), (0, 0));
 }
