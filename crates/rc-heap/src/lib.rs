@@ -48,7 +48,8 @@
 //! `Gc<T>` and `Weak<T>` take unsized `T`, as `Rc` does:
 //!
 //! - trait objects: [`coerce_gc!`](crate::coerce_gc) turns a `Gc<Concrete>` into a `Gc<dyn Trait>` on stable
-//!   Rust (only an unsizing compiles). The object keeps its concrete type, through which the
+//!   Rust (only an unsizing compiles); with the `nightly` feature, on nightly Rust, the
+//!   coercion is implicit, as `Rc`'s (`CoerceUnsized`). The object keeps its concrete type, through which the
 //!   collector traces it, so the trait needs no `Trace` supertrait;
 //! - `Gc<str>` and `Gc<[T]>`, made from strings, vectors, slices, arrays and iterators in one
 //!   allocation that keeps the length;
@@ -94,6 +95,7 @@
 
 #![allow(unsafe_code, reason = "the object model: headers, counts, type-erased entry points")]
 #![deny(missing_docs)]
+#![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
 mod any;
 mod callable;

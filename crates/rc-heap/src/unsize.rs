@@ -67,6 +67,15 @@ macro_rules! coerce_gc {
     }};
 }
 
+/// With the `nightly` feature, `Gc<T>` coerces implicitly, as `Rc<T>` does:
+/// `let listener: Gc<dyn Listener> = Gc::new(button);`.
+#[cfg(feature = "nightly")]
+impl<T: ?Sized + std::marker::Unsize<U>, U: ?Sized> std::ops::CoerceUnsized<Gc<U>> for Gc<T> {}
+
+/// With the `nightly` feature, `Weak<T>` coerces implicitly, as `rc::Weak<T>` does.
+#[cfg(feature = "nightly")]
+impl<T: ?Sized + std::marker::Unsize<U>, U: ?Sized> std::ops::CoerceUnsized<crate::Weak<U>> for crate::Weak<T> {}
+
 impl<T: Trace> Gc<T> {
     /// Half of [`coerce_gc!`]: the object, with the count this handle held.
     #[doc(hidden)]

@@ -268,3 +268,19 @@ fn gc_any_from_a_slice_and_a_trait_object() {
     assert_eq!(any.type_name(), "[u8]");
     assert_eq!(Gc::strong_count(&slice), 2);
 }
+
+#[cfg(feature = "nightly")]
+#[test]
+fn on_nightly_handles_coerce_implicitly() {
+    let drops = Rc::new(Cell::new(0));
+    let shape: Gc<dyn Shape> = square(6, &drops);
+    let small = square(1, &drops);
+    let weak: rc_heap::Weak<Square> = Gc::downgrade(&small);
+    let weak: rc_heap::Weak<dyn Shape> = weak;
+    assert_eq!(weak.upgrade().unwrap().area(), 1);
+    drop(small);
+    assert_eq!(shape.area(), 36);
+    assert!(weak.upgrade().is_none());
+    drop(shape);
+    assert_eq!(drops.get(), 2);
+}
