@@ -7,10 +7,14 @@
 //!   (`Phoenix`), objects made by `Gc::new_cyclic` that keep a weak reference to themselves
 //!   (`Cyclic`), trait objects (`Gc<dyn Shape>` over two concrete types, made with
 //!   `coerce_gc!`), traced callables (`Gc<dyn Callable>` over a `Closure`), slices
-//!   (`Gc<[Handle]>`, made by every constructor) and strings (`Gc<str>`);
-//! - links, unlinks, dropped and cloned roots, weak references with callbacks, upgrades,
+//!   (`Gc<[Handle]>`, made by every constructor), strings (`Gc<str>`) and untracked leaves
+//!   (`Leaf`);
+//! - links, unlinks, links made while the edge list is mutably borrowed (the collector cannot
+//!   trace it then), dropped and cloned roots, weak references with callbacks, upgrades,
 //!   `try_unwrap`, `get_mut` (edits through the guard, allocations and collections while it
 //!   lives), `Gc<dyn Any>` and `GcAny` downcasts, young, middle and full collections.
+//!
+//! `docs/reliability.md` says how to run it and what it found.
 //!
 //! The oracle:
 //!
@@ -23,7 +27,10 @@
 //!   most once; it reads dead only when its object is gone, or when a collection that
 //!   resurrected objects found its object unreachable (weak references to cyclic garbage are
 //!   cleared before finalizers run, PEP 442);
-//! - a finalizer runs at most once, and only on an object the model says is unreachable;
+//! - a finalizer runs at most once, and only on an object the model says is unreachable; a
+//!   value is dropped at most once;
+//! - `get_mut` lends the value exactly when the strong count is 1 and no weak handle is left;
+//!   `try_unwrap` succeeds exactly on the only strong handle;
 //! - a weak reference made inside a `new_cyclic` whose closure panicked stays dead;
 //! - once the input is done and its roots dropped, no tracked object is left.
 
@@ -38,7 +45,7 @@ use std::sync::Once;
 
 use arbitrary::Arbitrary;
 use cyclegc::rc_heap::{Callable, Closure, coerce_gc};
-use cyclegc::{Finalize, Gc, GcAny, Trace, Weak, gen_gc};
+use cyclegc::{Finalize, Gc, Trace, Weak, gen_gc};
 use libfuzzer_sys::fuzz_target;
 
 /// Operations run per input at most: keeps each run short and its failures readable.
@@ -56,6 +63,9 @@ fuzz_target!(|input: Input| {
 // ---------------------------------------------------------------------------------------
 // The input.
 
+/// What the bytes decode to. The seed corpus is written in this encoding: changing `Op` or
+/// the types in it makes the seeds decode to other operations (regenerate them then, see
+/// `docs/reliability.md`).
 #[derive(Arbitrary, Debug)]
 struct Input {
     threshold0: u8,
@@ -1131,7 +1141,6 @@ impl World {
         let object = &self.objects[index];
         let tracked = with_gc!(&handle, gc => Gc::is_tracked(gc));
         assert_eq!(tracked, !matches!(object.kind, Kind::Leaf | Kind::Text), "object {index}: is_tracked");
-        let same = |any: &GcAny| any.addr() == GcAny::addr(&with_gc!(&handle, gc => Gc::to_any(gc)));
         match &handle {
             Handle::Node(gc) => {
                 let any: Gc<dyn Any> = coerce_gc!(gc.clone() => dyn Any);
@@ -1152,8 +1161,14 @@ impl World {
             Handle::Shape(gc) => {
                 let any = Gc::to_any(gc);
                 assert_eq!(any.is::<Star>(), object.kind == Kind::Star, "object {index}: GcAny::is of a shape");
-                assert_eq!(any.is::<Polygon>(), object.kind == Kind::Polygon, "object {index}: GcAny::is of a shape");
-                assert!(same(&any));
+                let concrete = match any.downcast::<Polygon>() {
+                    Ok(polygon) => Gc::addr(&polygon),
+                    Err(any) => {
+                        let Ok(star) = any.downcast::<Star>() else { panic!("a shape neither polygon nor star") };
+                        Gc::addr(&star)
+                    }
+                };
+                assert_eq!(concrete, Gc::addr(gc), "object {index}: GcAny came back as another shape");
             }
             Handle::Callable(gc) => {
                 assert!(
