@@ -40,6 +40,54 @@
 //! Automatic collection starts on a thread once the collector is installed: any function of
 //! this crate installs it, or call [`install`] at start-up.
 //!
+//! ## Thread exit
+//!
+//! Every thread has its own heap, and no later collection can see a heap whose thread is gone.
+//! So when a thread exits, once its own values and its thread-locals are gone, its heap runs a
+//! last full collection: garbage cycles are freed, their finalizers run once, weak
+//! references' callbacks run and weak containers forget their entries; `finalize` objects
+//! still alive then run their `atexit` callbacks; the pools' memory goes back to the system.
+//! Collection callbacks are not called then. Under [`FinalizerPolicy::Legacy`] or with
+//! [`DEBUG_SAVEALL`], a non-empty [`garbage`] is reported through the debug writer
+//! (`gc: 2 uncollectable objects at thread exit; ...`, CPython's shutdown warning) and then
+//! freed under PEP 442 rules: nothing can break those cycles by hand any more.
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use cyclegc::{Gc, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Obj {
+//!     attr: RefCell<Option<Gc<Obj>>>,
+//!     #[trace(skip)]
+//!     drops: Arc<AtomicUsize>,
+//! }
+//!
+//! impl Drop for Obj {
+//!     fn drop(&mut self) {
+//!         self.drops.fetch_add(1, Ordering::SeqCst);
+//!     }
+//! }
+//!
+//! let drops = Arc::new(AtomicUsize::new(0));
+//! let counter = drops.clone();
+//! std::thread::spawn(move || {
+//!     gen_gc::disable(); // nothing collects while the thread runs
+//!     let a = Gc::new(Obj { attr: RefCell::new(None), drops: counter });
+//!     *a.attr.borrow_mut() = Some(a.clone()); // a self-cycle, left behind
+//! })
+//! .join()
+//! .unwrap();
+//! assert_eq!(drops.load(Ordering::SeqCst), 1); // freed when its thread exited
+//! ```
+//!
+//! This also holds for handles that other thread-locals drop in their destructors, in any
+//! order (on Unix a last pass runs after every thread-local destructor). Only what a handle
+//! that is never dropped holds (`std::mem::forget`, a leaked `Box`) outlives its thread;
+//! [`left_at_thread_exit`] counts those objects.
+//!
 //! ## Costs
 //!
 //! A collection walks the objects of the generations it collects, not the older ones, so a
@@ -57,10 +105,12 @@
 
 mod api;
 mod collect;
+mod exit;
 mod graph;
 mod state;
 
 pub use api::*;
+pub use exit::left_at_thread_exit;
 pub use graph::{ObjectGraph, object_graph};
 pub use state::{CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
 
@@ -104,6 +154,7 @@ pub fn install() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
         rc_heap::raw::set_collect_hook(api::collect_automatically, state::DEFAULT_THRESHOLDS[0] + 1);
+        rc_heap::raw::set_exit_collector(exit::collect_at_exit);
     });
 }
 

@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::Write;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -96,7 +97,7 @@ pub(crate) struct State {
 pub(crate) const DEFAULT_THRESHOLDS: [usize; NUM_GENERATIONS] = [700, 10, 10];
 
 impl State {
-    fn new() -> Self {
+    const fn new() -> Self {
         State {
             enabled: Cell::new(true),
             thresholds: Cell::new(DEFAULT_THRESHOLDS),
@@ -106,7 +107,7 @@ impl State {
             policy: Cell::new(FinalizerPolicy::Pep442),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
-            stats: Cell::new([GenerationStats::default(); NUM_GENERATIONS]),
+            stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),
             garbage: RefCell::new(Vec::new()),
             callbacks: RefCell::new(Vec::new()),
             next_callback: Cell::new(0),
@@ -186,32 +187,34 @@ impl State {
     pub(crate) fn set_writer(&self, writer: Option<Box<dyn Write>>) {
         *self.writer.borrow_mut() = writer;
     }
+
+    /// Takes the debug writer out, for the thread's exit to drop.
+    pub(crate) fn take_writer(&self) -> Option<Box<dyn Write>> {
+        self.writer.borrow_mut().take()
+    }
 }
 
 thread_local! {
-    static STATE: State = State::new();
+    // `const` and never destroyed: the heap's exit passes run after the thread's other
+    // thread-local destructors and still collect with it. What it owns (garbage, callbacks,
+    // the debug writer) is released by the exit collection (`crate::exit`).
+    static STATE: ManuallyDrop<State> = const { ManuallyDrop::new(State::new()) };
 }
 
 /// Runs `f` on this thread's collector state, registering the collector with the heap on
-/// first use. `None` once the thread's state has been destroyed (thread exit).
+/// first use. Always `Some`: the state outlives every other thread-local.
 pub(crate) fn try_with_state<R>(f: impl FnOnce(&State) -> R) -> Option<R> {
-    crate::install();
-    STATE
-        .try_with(|state| {
-            ensure_thread_set_up(state);
-            f(state)
-        })
-        .ok()
+    Some(with_state(f))
 }
 
-/// Like [`try_with_state`]; at thread exit, after the state is gone, runs `f` on a fresh
-/// default state.
+/// Runs `f` on this thread's collector state, registering the collector with the heap on
+/// first use.
 pub(crate) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
-    let mut f = Some(f);
-    if let Some(result) = try_with_state(|state| (f.take().expect("called once"))(state)) {
-        return result;
-    }
-    (f.take().expect("not called"))(&State::new())
+    crate::install();
+    STATE.with(|state| {
+        ensure_thread_set_up(state);
+        f(state)
+    })
 }
 
 thread_local!(static SET_UP: Cell<bool> = const { Cell::new(false) });

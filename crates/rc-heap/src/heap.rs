@@ -1,5 +1,5 @@
-//! The per-thread heap: generation lists, the young count and the collection hook, the
-//! side table (weak references, object ids) and thread teardown.
+//! The per-thread heap: generation lists, the young count and the collection hook, and the
+//! side table (weak references, object ids). Thread exit is [`crate::exit`]'s.
 //!
 //! The core state lives in a `const`-initialized thread-local with no destructor, so it
 //! stays usable while other thread-locals are destroyed at thread exit: a `Gc` dropped from
@@ -38,12 +38,14 @@ pub(crate) struct Heap {
     young_limit_set: Cell<bool>,
     ready: Cell<bool>,
     in_hook: Cell<bool>,
-    torn_down: Cell<bool>,
+    pub(crate) torn_down: Cell<bool>,
     /// Set while the deallocation loop runs: deaths are queued instead of recursing.
     dealloc_active: Cell<bool>,
     /// Head of the queue of objects waiting to die, linked through their `strong` words.
     pending: Cell<*mut ObjHeader>,
     extras: Cell<*mut RefCell<Extras>>,
+    /// Tracked objects this thread's exit counted as left alive (see [`crate::exit`]).
+    pub(crate) left_at_exit: Cell<usize>,
     /// Weak references whose callback has not run (nor been dropped).
     pending_callbacks: Cell<usize>,
     /// Set while the collector walks the lists with counts in their links (see [`Walk`]).
@@ -56,7 +58,6 @@ pub(crate) struct Heap {
 
 thread_local! {
     static HEAP: Heap = const { Heap::new() };
-    static TEARDOWN: TeardownGuard = const { TeardownGuard };
 }
 
 static COLLECT_HOOK: OnceLock<CollectHook> = OnceLock::new();
@@ -71,7 +72,7 @@ struct CollectHook {
 pub(crate) struct Extras {
     pub(crate) side: FxHashMap<usize, SideEntry>,
     pub(crate) ids: SlotMap<ObjectId, NonNull<ObjHeader>>,
-    teardown_hooks: Vec<Box<dyn FnOnce()>>,
+    pub(crate) teardown_hooks: Vec<Box<dyn FnOnce()>>,
 }
 
 /// What the side table keeps for one object: its id and its weak references.
@@ -102,6 +103,7 @@ impl Heap {
             dealloc_active: Cell::new(false),
             pending: Cell::new(std::ptr::null_mut()),
             extras: Cell::new(std::ptr::null_mut()),
+            left_at_exit: Cell::new(0),
             pending_callbacks: Cell::new(0),
             walking: Cell::new(false),
             deaths_put_off: Cell::new(0),
@@ -130,7 +132,7 @@ impl Heap {
             self.young_limit.set(hook.default_young_limit);
         }
         self.trigger.set(self.young_limit.get());
-        let _ = TEARDOWN.try_with(|_| ());
+        crate::exit::register();
     }
 
     fn list(&self, index: usize) -> &Links {
@@ -145,7 +147,7 @@ impl Heap {
         if ptr.is_null() {
             ptr = Box::into_raw(Box::default());
             self.extras.set(ptr);
-            let _ = TEARDOWN.try_with(|_| ());
+            crate::exit::register();
         }
         // SAFETY: `ptr` came from `Box::into_raw` and is only freed by `release_extras`,
         // which nulls the pointer first and never runs while a borrow is out (borrows
@@ -584,53 +586,6 @@ impl Drop for Walk {
     }
 }
 
-/// Registers `hook` to run when this thread's heap is torn down (at thread exit). Hooks run
-/// in reverse order of registration; a hook may register more hooks, which run after.
-pub fn on_teardown(hook: impl FnOnce() + 'static) {
-    with_extras(|extras| extras.teardown_hooks.push(Box::new(hook)));
-}
-
-/// Whether this thread's heap has been torn down (the thread is exiting).
-pub fn is_torn_down() -> bool {
-    with_heap(|heap| heap.torn_down.get())
-}
-
-struct TeardownGuard;
-
-impl Drop for TeardownGuard {
-    fn drop(&mut self) {
-        with_heap(|heap| {
-            heap.torn_down.set(true);
-            heap.trigger.set(usize::MAX);
-        });
-        loop {
-            let hooks = with_heap(|heap| {
-                if heap.extras.get().is_null() {
-                    Vec::new()
-                } else {
-                    std::mem::take(&mut heap.extras().borrow_mut().teardown_hooks)
-                }
-            });
-            if hooks.is_empty() {
-                break;
-            }
-            for hook in hooks.into_iter().rev() {
-                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook)) {
-                    crate::dealloc::report_discarded_panic("a heap teardown hook", &panic);
-                }
-            }
-        }
-        release_extras_if_torn_down();
-        crate::pool::tear_down();
-    }
-}
-
-/// Makes sure the heap's teardown runs when this thread exits (it frees the thread's empty
-/// pools, among other things). Does nothing once teardown has run.
-pub(crate) fn register_teardown() {
-    let _ = TEARDOWN.try_with(|_| ());
-}
-
 /// After teardown, frees the side table as soon as nothing is in it.
 pub(crate) fn release_extras_if_torn_down() {
     with_heap(|heap| {
@@ -653,4 +608,53 @@ pub(crate) fn release_extras_if_torn_down() {
         // heap, and no borrow of it is out (checked above).
         drop(unsafe { Box::from_raw(ptr) });
     });
+}
+
+/// Takes the teardown hooks registered so far (see [`crate::exit::on_teardown`]).
+pub(crate) fn take_teardown_hooks() -> Vec<Box<dyn FnOnce()>> {
+    with_heap(|heap| {
+        if heap.extras.get().is_null() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut heap.extras().borrow_mut().teardown_hooks)
+        }
+    })
+}
+
+/// Marks the heap torn down: from now on no allocation calls the collection hook.
+pub(crate) fn mark_torn_down() {
+    with_heap(|heap| {
+        heap.torn_down.set(true);
+        if !heap.walking.get() {
+            heap.trigger.set(usize::MAX);
+        }
+    });
+}
+
+/// How many tracked objects the lists hold (a walk of every list).
+pub(crate) fn tracked_objects() -> usize {
+    with_heap(|heap| {
+        if !heap.ready.get() {
+            return 0;
+        }
+        heap.lists
+            .iter()
+            .map(|sentinel| {
+                let mut count = 0;
+                let mut cursor = sentinel.next();
+                while !std::ptr::eq(cursor, sentinel) {
+                    count += 1;
+                    // SAFETY: list members are live objects' links; no walk runs (callers
+                    // check), so the words are list links.
+                    cursor = unsafe { &*cursor }.next();
+                }
+                count
+            })
+            .sum()
+    })
+}
+
+/// Whether the side table (or teardown hooks) still exists.
+pub(crate) fn has_extras() -> bool {
+    with_heap(|heap| !heap.extras.get().is_null())
 }

@@ -13,6 +13,10 @@
 //!   every weak reference reads dead before any callback runs; callbacks run newest first.
 //! - Finalizers ([`Trace::finalize`], Python's `__del__`): run at most once, with the object
 //!   intact; they may resurrect it.
+//! - Thread exit: a thread's heap dies with it. Exit passes run the collector's last
+//!   collection ([`raw::set_exit_collector`]) and the teardown hooks ([`raw::on_teardown`])
+//!   once the thread's values and thread-locals are gone, then give the memory back;
+//!   [`raw::left_at_thread_exit`] counts what a never-dropped handle kept alive.
 //! - [`ObjectId`]: a generational identity that never names a new object once its object has
 //!   died, and [`GcAny`], a handle whose type is known at run time, for introspection.
 //!
@@ -101,6 +105,7 @@ mod any;
 mod callable;
 mod dealloc;
 mod error;
+mod exit;
 mod gc;
 mod header;
 mod heap;

@@ -62,7 +62,7 @@ impl<T: ?Sized> Drop for GcMut<'_, T> {
         // SAFETY: the guard's handle keeps the object allocated.
         let h = unsafe { header.as_ref() };
         h.clear(flags::BORROWED);
-        if !h.is_tracked() || heap::is_walking() || heap::is_torn_down() {
+        if !h.is_tracked() || heap::is_walking() {
             return;
         }
         // SAFETY: tracked objects have links in front of their header.

@@ -356,7 +356,7 @@ fn new_arena(pools: &Pools) -> Option<*mut Arena> {
     // SAFETY: just made.
     link_arena(pools, unsafe { &mut *arena });
     // Make sure the heap's teardown runs on this thread, which frees what is left empty.
-    crate::heap::register_teardown();
+    crate::exit::register();
     Some(arena)
 }
 
