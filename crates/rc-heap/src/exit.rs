@@ -149,8 +149,12 @@ mod last_pass {
         })
     }
 
-    /// Sets this thread's value, so that the key's destructor runs at its exit.
+    /// Sets this thread's value, so that the key's destructor runs at its exit. Once the heap
+    /// is torn down only `last_pass` sets it, counting its rounds.
     pub(super) fn arm() {
+        if super::is_torn_down() {
+            return;
+        }
         let Some(key) = key() else { return };
         // SAFETY: `key` was created by `pthread_key_create` and is never deleted.
         if unsafe { libc::pthread_getspecific(key) }.is_null() {
