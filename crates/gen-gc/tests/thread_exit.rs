@@ -241,6 +241,27 @@ fn cycles_released_by_thread_local_destructors_are_freed_in_any_order() {
     assert_eq!(counters.dropped(), 3 * 2);
 }
 
+thread_local! {
+    static FIRST_USED_AT_EXIT: Holder = const { Holder(RefCell::new(None)) };
+}
+
+#[test]
+fn a_thread_local_first_used_by_a_finalizer_at_exit_is_freed_too() {
+    let counters = Counters::new();
+    let c = counters.clone();
+    run_on_thread(move || {
+        gen_gc::disable();
+        // The finalizer runs in the exit collection, during thread-local destruction: the
+        // thread-local it first uses then is destroyed after that pass.
+        drop(finalized_cycle(&c, |object| {
+            let cycle = two_cycle(&object.counters);
+            FIRST_USED_AT_EXIT.with(|holder| *holder.0.borrow_mut() = Some(cycle));
+        }));
+    });
+    assert_eq!(counters.finalized(), 1);
+    assert_eq!(counters.dropped(), 1 + 2);
+}
+
 #[test]
 fn user_code_at_exit_may_allocate_collect_and_panic() {
     let counters = Counters::new();
