@@ -113,7 +113,7 @@ pub use api::*;
 pub use exit::left_at_thread_exit;
 pub use graph::{ObjectGraph, object_graph};
 /// The most rounds (collection, then teardown hooks) one exit pass of a thread's heap runs.
-pub use rc_heap::raw::MAX_ROUNDS as MAX_EXIT_ROUNDS;
+pub use rc_heap::raw::MAX_EXIT_ROUNDS;
 pub use state::{CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
 
 use std::ptr::NonNull;

@@ -10,7 +10,7 @@
 //!    finalizers once and their weak references' callbacks.
 //! 3. The teardown hooks run ([`on_teardown`]: `finalize` objects still alive run their
 //!    `atexit` callbacks there). Whatever they release is collected in the next round; a
-//!    round that frees nothing and runs no hook ends the pass (at most [`MAX_ROUNDS`]).
+//!    round that frees nothing and runs no hook ends the pass (at most [`MAX_EXIT_ROUNDS`]).
 //! 4. Empty pools and arenas go back to the system; from then on an arena is freed as soon
 //!    as its last object is.
 //!
@@ -19,8 +19,8 @@
 //! alive, so finalizers can use them), then once every thread-local destructor has run —
 //! on Unix a `pthread` key's destructor, which glibc, musl, macOS and Miri run after the
 //! thread-local destructors. The second pass frees what thread-locals destroyed after the
-//! first one released, cycles included; it runs again (up to four times, as the key
-//! destructors are) while objects are left and something freed them.
+//! first one released, cycles included; it runs again while objects are left, as long as the
+//! C library calls key destructors again (four rounds, POSIX's minimum, at most).
 //!
 //! What is still alive after the last pass is held by a handle that is never dropped
 //! (`std::mem::forget`, a leaked `Box`, a thread-local first used after the thread-local
@@ -35,7 +35,7 @@ use crate::{dealloc, heap, pool};
 
 /// The most rounds of collection and teardown hooks one exit pass runs: enough for
 /// finalizers that release more garbage, bounded for finalizers that keep making more.
-pub const MAX_ROUNDS: usize = 16;
+pub const MAX_EXIT_ROUNDS: usize = 16;
 
 static EXIT_COLLECTOR: OnceLock<fn() -> usize> = OnceLock::new();
 
@@ -91,7 +91,7 @@ impl Drop for FirstPass {
 /// out of a thread-local destructor would abort the process.
 fn exit_pass() {
     heap::mark_torn_down();
-    for _ in 0..MAX_ROUNDS {
+    for _ in 0..MAX_EXIT_ROUNDS {
         let freed = match EXIT_COLLECTOR.get() {
             Some(collect) => catch_unwind(*collect).unwrap_or_else(|panic| {
                 dealloc::report_discarded_panic("the collection at thread exit", &panic);
