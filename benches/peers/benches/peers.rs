@@ -21,10 +21,22 @@
 //! runs in a process of its own, and the libraries take turns within each round, so the
 //! machine's drift touches them alike. `-- --json` prints one JSON object per line instead;
 //! `PEERS_ONLY=<name prefix>` runs one library alone.
+//!
+//! By default cyclegc allocates from its own pools and every other library from the system
+//! allocator (glibc's malloc here). With the `mimalloc` feature (`cargo xtask bench peers
+//! --mimalloc`) mimalloc is the global allocator of the whole process: every peer and `Rc`
+//! allocate from it, and cyclegc's pools take their arenas from it.
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator every library but cyclegc's pools allocates from.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the system allocator" };
 
 /// What a workload needs of a library.
 trait Heap {
@@ -324,6 +336,7 @@ fn compare(json: bool) {
     let exe = std::env::current_exe().expect("this benchmark's path");
     let only = std::env::var("PEERS_ONLY").ok();
     if !json {
+        println!("global allocator: {ALLOCATOR_NAME}; medians of {ROUNDS} rounds, libraries alternating");
         println!("{:<20} {:<20} {:>12} {:>16}", "workload", "library", "median ms", "time / cyclegc");
     }
     for (workload, entries) in workloads() {
@@ -355,7 +368,7 @@ fn compare(json: bool) {
             let ratio = ms / medians[0];
             if json {
                 println!(
-                    "{{\"workload\": \"{workload}\", \"library\": \"{library}\", \"ms\": {ms:.3}, \"ratio\": {ratio:.3}}}"
+                    "{{\"workload\": \"{workload}\", \"library\": \"{library}\", \"allocator\": \"{ALLOCATOR_NAME}\", \"ms\": {ms:.3}, \"ratio\": {ratio:.3}}}"
                 );
             } else {
                 println!("{workload:<20} {library:<20} {ms:>12.2} {ratio:>16.2}");
