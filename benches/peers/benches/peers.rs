@@ -91,6 +91,10 @@ mod ours {
     heap!(Cyclegc, "cyclegc", cyclegc::Gc<Node>, cyclegc::Gc::new, {
         gen_gc::collect();
     });
+
+    /// cyclegc with automatic collection disabled, collecting only at the explicit
+    /// collections, as gcmodule and bacon-rajan-cc do.
+    pub(crate) const WITHOUT_AUTOMATIC_COLLECTION: &str = "cyclegc (no auto gc)";
 }
 
 mod rc {
@@ -273,7 +277,7 @@ const ROUNDS: usize = 5;
 type Workload = fn();
 
 /// Every library's entry point for one workload, cyclegc's first.
-type Entries = [(&'static str, Workload); 6];
+type Entries = [(&'static str, Workload); 7];
 
 /// A workload's name and how to get its [`Entries`].
 type Named = (&'static str, fn() -> Entries);
@@ -283,6 +287,7 @@ macro_rules! for_every_library {
     ($workload:ident) => {
         [
             (ours::Cyclegc::NAME, $workload::<ours::Cyclegc> as Workload),
+            (ours::WITHOUT_AUTOMATIC_COLLECTION, $workload::<ours::Cyclegc>),
             (dumpster_heap::Dumpster::NAME, $workload::<dumpster_heap::Dumpster>),
             (rust_cc_heap::RustCc::NAME, $workload::<rust_cc_heap::RustCc>),
             (gcmodule_heap::Gcmodule::NAME, $workload::<gcmodule_heap::Gcmodule>),
@@ -318,9 +323,13 @@ fn measure_one(workload: &str, library: &str) {
     // dumpster and bacon-rajan-cc recurse once per node when they collect a long chain, and
     // overflow the main thread's 8 MiB stack on the 100,000-node list: every library runs on
     // a thread with a stack large enough for all of them.
+    let automatic_collection = library != ours::WITHOUT_AUTOMATIC_COLLECTION;
     let runner = std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(move || {
+            if !automatic_collection {
+                gen_gc::disable();
+            }
             let start = Instant::now();
             run();
             start.elapsed()
