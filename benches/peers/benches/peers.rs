@@ -6,6 +6,8 @@
 //! none where it has not (gcmodule, bacon-rajan-cc). Each run ends with the library's
 //! explicit collection, so all of its garbage is reclaimed inside the timed part. `Rc` has no
 //! collector: it leaks the cycles, and is the floor.
+//! cyclegc also runs a second time with automatic collection disabled (`cyclegc (no auto
+//! gc)`), collecting only where gcmodule and bacon-rajan-cc do: at the explicit collections.
 //!
 //! Workloads:
 //! - `random_ops`: after dumpster's benchmark, 1,000,000 random operations on a set of
