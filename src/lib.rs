@@ -1,6 +1,44 @@
 //! # cyclegc
 //!
-//! CPython's memory toolbox for Rust programs, one crate per layer, re-exported here:
+//! CPython's memory toolbox for Rust programs: a reference-counted heap whose objects die
+//! the moment their last handle goes, a generational cycle collector for what reference
+//! counting cannot free, weak references with callbacks, and objgraph's introspection.
+//!
+//! ## Start here
+//!
+//! Depend on this crate alone. It re-exports every layer: rc-heap's types at the top level
+//! ([`Gc`], [`Weak`], [`GcAny`], ...), the others as modules ([`gen_gc`], [`objgraph`],
+//! [`weak_collections`]), so no layer crate needs a dependency of its own.
+//!
+//! Your types join the heap with [`#[derive(Trace)]`](derive@Trace): the derive reports the
+//! `Gc`s a value owns, so that the collector can find cycles and introspection can name each
+//! reference by its field. `#[trace(skip)]` leaves a field out, `#[trace(finalize)]` gives the
+//! type a finalizer (Python's `__del__`, through [`Finalize`]), `#[trace(describe)]` labels
+//! graph nodes with its `Debug` text.
+//!
+//! Then the three questions of a leak hunt, and where each is answered (the walkthrough is
+//! `docs/guide.md` in the repository, section by section):
+//!
+//! - **What leaked?** [`objgraph::show_growth`]: the types that grew since the last call.
+//!   [`objgraph::LeakCheck`]: a scenario run again and again, and what grew in every run, as
+//!   a test. [`objgraph::get_new_ids`]: the objects themselves. With the feature
+//!   `alloc-site`, where they were created (`objgraph::show_growth_by_site`). Guide sections
+//!   5 and 9.
+//! - **Who holds it?** [`objgraph::find_backref_chain_to_root`] and [`objgraph::show_chain`]:
+//!   the shortest chain from what the program holds to the object.
+//!   [`objgraph::show_backrefs`], [`gen_gc::get_referrers`], [`objgraph::retained_size`]
+//!   (what it keeps alive), and [`objgraph::Report`], all of it as a page to browse. Guide
+//!   sections 5 and 9.
+//! - **Why wasn't it freed?** A chain that ends at a root marked `held from outside: N` is a
+//!   live reference (a static, a thread-local, a variable). Otherwise it is a cycle:
+//!   [`gen_gc::collect`] frees it; [`gen_gc::DEBUG_SAVEALL`] with [`gen_gc::garbage`], and
+//!   [`objgraph::garbage_cycles`], show which cycles; under
+//!   [`FinalizerPolicy::Legacy`](gen_gc::FinalizerPolicy::Legacy) a cycle with a finalizer is
+//!   uncollectable and stays in [`gen_gc::garbage`]. Guide sections 3, 4, 6 and 7.
+//!
+//! ## The layers
+//!
+//! One crate per layer, re-exported here:
 //!
 //! | layer | crate | status |
 //! |---|---|---|

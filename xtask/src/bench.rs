@@ -8,6 +8,8 @@
 //!   the same heap (when `python3 -c "import objgraph"` works).
 //! - `peers`: cyclegc against dumpster, rust-cc, gcmodule, bacon-rajan-cc and `Rc` on the
 //!   same workloads, in one process (`benches/peers`).
+//!   `peers --mimalloc` runs the same comparison with mimalloc as every library's global allocator
+//!   (the peer crate's `mimalloc` feature), so that no library wins by its allocator alone.
 //! - `lisp`: the example interpreter (`examples/lisp`) on cyclegc's heap against the same
 //!   interpreter on `Rc`: criterion's medians side by side with their ratio, then live
 //!   environments and resident memory after a million closure definitions on each heap.
@@ -21,6 +23,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         None | Some("handles") => cargo(&["bench", "-p", "rc-heap", "--bench", "handles"]),
         Some("collect") => side_by_side(&COLLECT),
         Some("objgraph") => side_by_side(&OBJGRAPH),
+        Some("peers") if args.get(1).is_some_and(|flag| flag == "--mimalloc") => {
+            cargo(&["bench", "-p", "peer-bench", "--bench", "peers", "--features", "mimalloc"])
+        }
         Some("peers") => cargo(&["bench", "-p", "peer-bench", "--bench", "peers"]),
         Some("lisp") => lisp(),
         Some(other) => {

@@ -6,6 +6,8 @@
 //! none where it has not (gcmodule, bacon-rajan-cc). Each run ends with the library's
 //! explicit collection, so all of its garbage is reclaimed inside the timed part. `Rc` has no
 //! collector: it leaks the cycles, and is the floor.
+//! cyclegc also runs a second time with automatic collection disabled (`cyclegc (no auto
+//! gc)`), collecting only where gcmodule and bacon-rajan-cc do: at the explicit collections.
 //!
 //! Workloads:
 //! - `random_ops`: after dumpster's benchmark, 1,000,000 random operations on a set of
@@ -21,10 +23,22 @@
 //! runs in a process of its own, and the libraries take turns within each round, so the
 //! machine's drift touches them alike. `-- --json` prints one JSON object per line instead;
 //! `PEERS_ONLY=<name prefix>` runs one library alone.
+//!
+//! By default cyclegc allocates from its own pools and every other library from the system
+//! allocator (glibc's malloc here). With the `mimalloc` feature (`cargo xtask bench peers
+//! --mimalloc`) mimalloc is the global allocator of the whole process: every peer and `Rc`
+//! allocate from it, and cyclegc's pools take their arenas from it.
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator every library but cyclegc's pools allocates from.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the system allocator" };
 
 /// What a workload needs of a library.
 trait Heap {
@@ -79,6 +93,10 @@ mod ours {
     heap!(Cyclegc, "cyclegc", cyclegc::Gc<Node>, cyclegc::Gc::new, {
         gen_gc::collect();
     });
+
+    /// cyclegc with automatic collection disabled, collecting only at the explicit
+    /// collections, as gcmodule and bacon-rajan-cc do.
+    pub(crate) const WITHOUT_AUTOMATIC_COLLECTION: &str = "cyclegc (no auto gc)";
 }
 
 mod rc {
@@ -261,7 +279,7 @@ const ROUNDS: usize = 5;
 type Workload = fn();
 
 /// Every library's entry point for one workload, cyclegc's first.
-type Entries = [(&'static str, Workload); 6];
+type Entries = [(&'static str, Workload); 7];
 
 /// A workload's name and how to get its [`Entries`].
 type Named = (&'static str, fn() -> Entries);
@@ -271,6 +289,7 @@ macro_rules! for_every_library {
     ($workload:ident) => {
         [
             (ours::Cyclegc::NAME, $workload::<ours::Cyclegc> as Workload),
+            (ours::WITHOUT_AUTOMATIC_COLLECTION, $workload::<ours::Cyclegc>),
             (dumpster_heap::Dumpster::NAME, $workload::<dumpster_heap::Dumpster>),
             (rust_cc_heap::RustCc::NAME, $workload::<rust_cc_heap::RustCc>),
             (gcmodule_heap::Gcmodule::NAME, $workload::<gcmodule_heap::Gcmodule>),
@@ -306,9 +325,13 @@ fn measure_one(workload: &str, library: &str) {
     // dumpster and bacon-rajan-cc recurse once per node when they collect a long chain, and
     // overflow the main thread's 8 MiB stack on the 100,000-node list: every library runs on
     // a thread with a stack large enough for all of them.
+    let automatic_collection = library != ours::WITHOUT_AUTOMATIC_COLLECTION;
     let runner = std::thread::Builder::new()
         .stack_size(1 << 30)
         .spawn(move || {
+            if !automatic_collection {
+                gen_gc::disable();
+            }
             let start = Instant::now();
             run();
             start.elapsed()
@@ -324,6 +347,7 @@ fn compare(json: bool) {
     let exe = std::env::current_exe().expect("this benchmark's path");
     let only = std::env::var("PEERS_ONLY").ok();
     if !json {
+        println!("global allocator: {ALLOCATOR_NAME}; medians of {ROUNDS} rounds, libraries alternating");
         println!("{:<20} {:<20} {:>12} {:>16}", "workload", "library", "median ms", "time / cyclegc");
     }
     for (workload, entries) in workloads() {
@@ -355,7 +379,7 @@ fn compare(json: bool) {
             let ratio = ms / medians[0];
             if json {
                 println!(
-                    "{{\"workload\": \"{workload}\", \"library\": \"{library}\", \"ms\": {ms:.3}, \"ratio\": {ratio:.3}}}"
+                    "{{\"workload\": \"{workload}\", \"library\": \"{library}\", \"allocator\": \"{ALLOCATOR_NAME}\", \"ms\": {ms:.3}, \"ratio\": {ratio:.3}}}"
                 );
             } else {
                 println!("{workload:<20} {library:<20} {ms:>12.2} {ratio:>16.2}");
