@@ -14,7 +14,36 @@ use crate::header::{GcBox, ObjHeader, flags};
 use crate::trace::{Trace, Visitor, WeakEdge};
 use crate::{Gc, heap};
 
-type Callback = Box<dyn FnOnce(&Rc<WeakSlot>)>;
+/// A callback of a weak reference's own, given the weak reference's slot.
+type OwnCallback = Box<dyn FnOnce(&Rc<WeakSlot>)>;
+
+/// What a weak reference does when its object dies.
+enum Callback {
+    /// A callback of its own (`Gc::downgrade_with_callback`).
+    Once(OwnCallback),
+    /// A word to a watcher shared by many weak references (`Gc::downgrade_watched`): no
+    /// allocation per weak reference, and the watcher learns which one died by its tag.
+    Watched(std::rc::Weak<dyn DeathWatch>, usize),
+}
+
+/// Something told of the deaths of objects it holds weak references to, one call per
+/// death, with the tag the weak reference was made with ([`Gc::downgrade_watched`]).
+///
+/// One watcher serves many weak references: a weak container is the watcher of all its
+/// entries, as CPython's `WeakValueDictionary` gives every entry the same `_remove`
+/// callback, and finds the entry by its tag instead of allocating a callback per entry.
+/// A watcher is held weakly, so that the container's own entries do not keep it alive;
+/// once it is gone, its weak references' deaths are not reported.
+///
+/// [`died`](DeathWatch::died) is a weak-reference callback in every other way: it runs
+/// after every weak reference to the object reads dead, newest first among the object's
+/// callbacks, at most once, not at all if the weak reference was dropped before or is owned
+/// by garbage the collector is deleting; it may allocate, drop handles or collect; a panic
+/// is caught and raised again when the death is over.
+pub trait DeathWatch {
+    /// The object of the weak reference made with `tag` has died.
+    fn died(&self, tag: usize);
+}
 
 /// The shared part of one weak reference: where it points and what to call at death.
 pub(crate) struct WeakSlot {
@@ -94,8 +123,13 @@ impl<T: ?Sized> Weak<T> {
 
     pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
         let ptr = Gc::box_ptr(gc);
-        let callback: Callback = Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot), ptr)));
+        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot), ptr))));
         Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
+    }
+
+    pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
+        let callback = Callback::Watched(watch.clone(), tag);
+        Weak::from_slot(register(Gc::header(gc), Some(callback)), Gc::box_ptr(gc))
     }
 
     /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead
@@ -253,7 +287,14 @@ impl ClearedWeakRefs {
                 continue;
             };
             heap::add_pending_callbacks(-1);
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&slot)));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
+                Callback::Once(callback) => callback(&slot),
+                Callback::Watched(watch, tag) => {
+                    if let Some(watch) = watch.upgrade() {
+                        watch.died(tag);
+                    }
+                }
+            }));
             if let Err(panic) = result {
                 first_panic.get_or_insert(panic);
             }
