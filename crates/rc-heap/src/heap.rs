@@ -9,7 +9,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
-use std::rc;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
@@ -17,7 +16,7 @@ use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
-use crate::weak::WeakSlot;
+use crate::weak::{WeakList, WeakSlot};
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2 and the permanent
@@ -78,8 +77,8 @@ pub(crate) struct Extras {
 #[derive(Default)]
 pub(crate) struct SideEntry {
     pub(crate) id: Option<ObjectId>,
-    /// Weak reference slots, oldest first.
-    pub(crate) weak: Vec<rc::Weak<WeakSlot>>,
+    /// Its weak references.
+    pub(crate) weak: WeakList,
 }
 
 impl Extras {
@@ -411,22 +410,22 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     })
 }
 
-/// Takes the weak-reference slots of an object out of its side entry, keeping its id.
-pub(crate) fn take_weak_slots(header: NonNull<ObjHeader>) -> Vec<rc::Weak<WeakSlot>> {
+/// Takes the weak references of an object out of its side entry, keeping its id.
+pub(crate) fn take_weak_list(header: NonNull<ObjHeader>) -> WeakList {
     // SAFETY: the caller passes a header of an allocated object.
     let h = unsafe { header.as_ref() };
     if !h.has(flags::SIDE) {
-        return Vec::new();
+        return WeakList::default();
     }
     with_extras(|extras| {
         let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else { return Vec::new() };
-        let slots = std::mem::take(&mut entry.weak);
+        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
+        let list = std::mem::take(&mut entry.weak);
         if entry.is_empty() {
             extras.remove_side(key);
             h.clear(flags::SIDE);
         }
-        slots
+        list
     })
 }
 
@@ -445,13 +444,13 @@ pub(crate) fn with_side<R>(
 }
 
 /// Forgets one weak slot of a live object (the slot is being dropped).
-pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: *const WeakSlot) {
+pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
     with_extras(|extras| {
         let key = header.as_ptr() as usize;
         let Some(entry) = extras.side.get_mut(&key) else {
             return;
         };
-        entry.weak.retain(|w| !std::ptr::eq(w.as_ptr(), slot));
+        entry.weak.forget(slot);
         if entry.is_empty() {
             extras.remove_side(key);
             // SAFETY: a weak slot with a target points at a live object.

@@ -2,7 +2,17 @@
 //!
 //! A weak reference is a small slot outside the object, like CPython's weakref objects: the
 //! object's memory is freed as soon as its strong count reaches zero, and the slot is told
-//! the object is gone. An object finds its slots through the side table.
+//! the object is gone. An object finds its slots through its side-table entry, which holds
+//! two pointers, as CPython's object holds its `tp_weaklist`: the shared slot without a
+//! callback, and the newest slot with one, from which the others with callbacks are linked
+//! newest to oldest through the slots themselves. Making a weak reference costs the slot's
+//! allocation and one side-table access; a death, one side-table access and a walk of the
+//! list.
+//!
+//! **Invariant:** a slot is *listed* (the entry's shared slot, or in its list) exactly while
+//! its target is set. A listed pointer came from a live `Rc<WeakSlot>`, and a slot unlists
+//! itself before its memory goes (its `Drop`, while its target is set), so a listed pointer
+//! always points at a live slot. Clearing the targets unlists every slot at once.
 
 use std::cell::Cell;
 use std::fmt;
@@ -53,6 +63,11 @@ pub(crate) struct WeakSlot {
     /// The collector found this slot's owner unreachable: its callback must not run.
     owner_unreachable: Cell<bool>,
     callback: Cell<Option<Callback>>,
+    /// While listed with a callback: the next older slot of the list (null at its end).
+    older: Cell<*const WeakSlot>,
+    /// While listed with a callback: the next newer slot (null for the newest, which the
+    /// side entry points at).
+    newer: Cell<*const WeakSlot>,
 }
 
 impl WeakSlot {
@@ -64,13 +79,87 @@ impl WeakSlot {
         self.owner_unreachable.set(true);
     }
 
-    fn dead() -> Rc<WeakSlot> {
-        Rc::new(WeakSlot {
-            target: Cell::new(None),
-            basic: true,
+    fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
+        WeakSlot {
+            target: Cell::new(target),
+            basic: callback.is_none(),
             owner_unreachable: Cell::new(false),
-            callback: Cell::new(None),
-        })
+            callback: Cell::new(callback),
+            older: Cell::new(std::ptr::null()),
+            newer: Cell::new(std::ptr::null()),
+        }
+    }
+
+    fn dead() -> Rc<WeakSlot> {
+        Rc::new(WeakSlot::new(None, None))
+    }
+
+    /// Takes this slot out of its object's list; returns the list's new newest slot if this
+    /// one was the newest (the caller then updates the side entry).
+    fn unlink(&self) -> Option<*const WeakSlot> {
+        let (older, newer) = (self.older.replace(std::ptr::null()), self.newer.replace(std::ptr::null()));
+        if !older.is_null() {
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            unsafe { (*older).newer.set(newer) };
+        }
+        if newer.is_null() {
+            return Some(older);
+        }
+        // SAFETY: as above.
+        unsafe { (*newer).older.set(older) };
+        None
+    }
+}
+
+/// The weak references of one object, as its side entry keeps them (see the module
+/// invariant): the shared slot without a callback, and the newest slot with one.
+#[derive(Clone, Copy)]
+pub(crate) struct WeakList {
+    basic: *const WeakSlot,
+    newest: *const WeakSlot,
+}
+
+impl Default for WeakList {
+    fn default() -> Self {
+        WeakList { basic: std::ptr::null(), newest: std::ptr::null() }
+    }
+}
+
+impl WeakList {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.basic.is_null() && self.newest.is_null()
+    }
+
+    /// Forgets `slot`, which is listed here and being dropped.
+    pub(crate) fn forget(&mut self, slot: &WeakSlot) {
+        if slot.basic {
+            debug_assert!(std::ptr::eq(self.basic, slot));
+            self.basic = std::ptr::null();
+        } else if let Some(newest) = slot.unlink() {
+            debug_assert!(std::ptr::eq(self.newest, slot));
+            self.newest = newest;
+        }
+    }
+
+    /// Every listed slot, the shared one first, then newest to oldest.
+    fn slots(self) -> impl Iterator<Item = *const WeakSlot> {
+        let with_callbacks = std::iter::successors(Some(self.newest).filter(|slot| !slot.is_null()), |&slot| {
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            Some(unsafe { (*slot).older.get() }).filter(|older| !older.is_null())
+        });
+        Some(self.basic).filter(|slot| !slot.is_null()).into_iter().chain(with_callbacks)
+    }
+
+    /// The number of handles to the listed weak references.
+    pub(crate) fn handle_count(self) -> usize {
+        self.slots()
+            .map(|slot| {
+                // SAFETY: a listed pointer came from a live `Rc<WeakSlot>` (module
+                // invariant); `ManuallyDrop` keeps this view from giving up a count.
+                let slot = std::mem::ManuallyDrop::new(unsafe { Rc::from_raw(slot) });
+                Rc::strong_count(&slot)
+            })
+            .sum()
     }
 }
 
@@ -206,34 +295,55 @@ fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSl
     if h.has(flags::DROPPED) {
         return WeakSlot::dead();
     }
-    let basic = callback.is_none();
-    heap::with_side(header, |entry, _| {
-        if basic {
-            let shared = entry.weak.iter().rev().filter_map(std::rc::Weak::upgrade).find(|slot| slot.basic);
-            if let Some(slot) = shared {
-                return slot;
+    let with_callback = callback.is_some();
+    let slot = heap::with_side(header, |entry, _| {
+        let list = &mut entry.weak;
+        if !with_callback && !list.basic.is_null() {
+            // SAFETY: a listed pointer came from a live `Rc<WeakSlot>` (module invariant);
+            // the count taken here belongs to the returned `Rc`.
+            return unsafe {
+                Rc::increment_strong_count(list.basic);
+                Rc::from_raw(list.basic)
+            };
+        }
+        let slot = Rc::new(WeakSlot::new(Some(header), callback));
+        if with_callback {
+            slot.older.set(list.newest);
+            if !list.newest.is_null() {
+                // SAFETY: a listed pointer points at a live slot (module invariant).
+                unsafe { (*list.newest).newer.set(Rc::as_ptr(&slot)) };
             }
+            list.newest = Rc::as_ptr(&slot);
+        } else {
+            list.basic = Rc::as_ptr(&slot);
         }
-        let slot = Rc::new(WeakSlot {
-            target: Cell::new(Some(header)),
-            basic,
-            owner_unreachable: Cell::new(false),
-            callback: Cell::new(callback),
-        });
-        if !basic {
-            heap::add_pending_callbacks(1);
-        }
-        entry.weak.push(Rc::downgrade(&slot));
         slot
-    })
+    });
+    if with_callback {
+        heap::add_pending_callbacks(1);
+    }
+    slot
 }
 
 /// Makes the weak references of an object being freed read dead (their callbacks, if any,
 /// never run: the object is gone). Only weak references made after the object's were
 /// cleared can be left, such as those a finalizer makes to garbage the collector deletes.
-pub(crate) fn clear_targets(slots: &[std::rc::Weak<WeakSlot>]) {
-    for slot in slots.iter().filter_map(std::rc::Weak::upgrade) {
+pub(crate) fn clear_targets(list: WeakList) {
+    /// Unlists one slot; returns the next older one.
+    fn clear(slot: *const WeakSlot) -> *const WeakSlot {
+        // SAFETY: the slots were listed when the list was taken out of the side entry, and
+        // no code has run since that could drop them.
+        let slot = unsafe { &*slot };
         slot.target.set(None);
+        slot.newer.set(std::ptr::null());
+        slot.older.replace(std::ptr::null())
+    }
+    if !list.basic.is_null() {
+        clear(list.basic);
+    }
+    let mut slot = list.newest;
+    while !slot.is_null() {
+        slot = clear(slot);
     }
 }
 
@@ -255,13 +365,23 @@ impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
+        let list = heap::take_weak_list(header);
         let mut slots = Vec::new();
-        for slot in heap::take_weak_slots(header).iter().rev().filter_map(std::rc::Weak::upgrade) {
-            slot.target.set(None);
-            if !slot.basic {
-                slots.push(slot);
+        for slot in list.slots() {
+            // SAFETY: the slot was listed when the list was taken out of the side entry,
+            // and nothing has run since that could drop it.
+            let slot_ref = unsafe { &*slot };
+            if !slot_ref.basic {
+                // SAFETY: as above: `slot` came from a live `Rc<WeakSlot>`; the count taken
+                // here keeps it alive until its callback has run.
+                slots.push(unsafe {
+                    Rc::increment_strong_count(slot);
+                    Rc::from_raw(slot)
+                });
             }
         }
+        // Unlisted only now: the walk above follows the links this clears.
+        clear_targets(list);
         ClearedWeakRefs { slots }
     }
 
