@@ -19,6 +19,12 @@ use rc_heap::{DeathWatch, Trace};
 use rustc_hash::FxHashMap;
 
 /// The entries: a slab of `(key, entry)` and the index from key to slot.
+///
+/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and
+/// leaves the index entry *stale* (pointing at an empty slot that is not reused): removing
+/// keys from the index one death at a time would cost a cache miss each, as a sweep over the
+/// whole index, done once stale entries outnumber the live ones, does not. A stale index
+/// entry reads as absent.
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
@@ -26,12 +32,26 @@ pub(crate) struct Table<K, E> {
     slots: Vec<Option<(K, E)>>,
     /// Empty slots, reused by inserts.
     free: Vec<usize>,
+    /// Slots emptied by deaths whose index entries are still there (not yet reusable).
+    stale_slots: Vec<usize>,
+    /// Index entries pointing at an empty slot.
+    stale_keys: usize,
 }
 
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
+    fn new() -> Self {
+        Table {
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            stale_slots: Vec::new(),
+            stale_keys: 0,
+        }
+    }
+
     /// The slot of `key`'s entry.
     pub(crate) fn find(&self, key: &K) -> Option<usize> {
-        self.index.get(key).copied()
+        self.index.get(key).copied().filter(|&slot| self.slots[slot].is_some())
     }
 
     /// The entry in `slot`.
@@ -53,7 +73,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn push(&mut self, make: impl FnOnce(usize) -> (K, E)) {
         let slot = self.free.pop().unwrap_or(self.slots.len());
         let (key, entry) = make(slot);
-        self.index.insert(key.clone(), slot);
+        if self.index.insert(key.clone(), slot).is_some() {
+            // The key had a stale index entry, now replaced.
+            self.stale_keys -= 1;
+        }
         if slot == self.slots.len() {
             self.slots.push(Some((key, entry)));
         } else {
@@ -67,16 +90,46 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         std::mem::replace(self.entry_mut(slot), make(slot))
     }
 
-    /// Removes the entry in `slot`.
+    /// Removes the entry in `slot`, with its index entry.
     pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
         let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry");
         self.index.remove(&key);
         self.free.push(slot);
-        if self.index.is_empty() {
-            self.slots.clear();
-            self.free.clear();
-        }
+        self.reset_if_empty();
         (key, entry)
+    }
+
+    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale.
+    fn take_dead(&mut self, slot: usize) -> (K, E) {
+        let removed = self.slots[slot].take().expect("an indexed slot holds its entry");
+        self.stale_slots.push(slot);
+        self.stale_keys += 1;
+        if !self.reset_if_empty() && self.stale_keys > 64 && self.stale_keys * 2 > self.index.len() {
+            self.sweep();
+        }
+        removed
+    }
+
+    /// Drops the stale index entries and makes their slots reusable.
+    fn sweep(&mut self) {
+        let slots = &self.slots;
+        self.index.retain(|_, slot| slots[*slot].is_some());
+        self.free.append(&mut self.stale_slots);
+        self.stale_keys = 0;
+    }
+
+    /// Once no entry is left, drops the stale index entries and the slab; returns whether
+    /// it did.
+    fn reset_if_empty(&mut self) -> bool {
+        if self.index.len() != self.stale_keys {
+            return false;
+        }
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.stale_slots.clear();
+        self.stale_keys = 0;
+        true
     }
 
     /// Removes the entry of `key`.
@@ -87,12 +140,12 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// The number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() - self.stale_keys
     }
 
     /// Some occupied slot.
     pub(crate) fn any_slot(&self) -> Option<usize> {
-        self.index.values().next().copied()
+        self.index.values().copied().find(|&slot| self.slots[slot].is_some())
     }
 
     /// The first occupied slot at or after `from`, and its key and entry.
@@ -127,7 +180,7 @@ pub(crate) struct Shared<K, E> {
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     pub(crate) fn new(is_dead: fn(&E) -> bool) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
-            table: RefCell::new(Table { index: FxHashMap::default(), slots: Vec::new(), free: Vec::new() }),
+            table: RefCell::new(Table::new()),
             pending: RefCell::new(Vec::new()),
             is_dead,
             watch: me.clone(),
@@ -156,7 +209,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     /// slot of one removed by hand).
     fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<(K, E)> {
         match table.slots.get(slot) {
-            Some(Some((_, entry))) if (self.is_dead)(entry) => Some(table.take(slot)),
+            Some(Some((_, entry))) if (self.is_dead)(entry) => Some(table.take_dead(slot)),
             _ => None,
         }
     }
@@ -175,13 +228,9 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
     /// may run code that looks at the container.
     pub(crate) fn clear(&self) {
-        let mut table = self.table.borrow_mut();
-        let slots = std::mem::take(&mut table.slots);
-        table.index.clear();
-        table.free.clear();
-        drop(table);
+        let old = std::mem::replace(&mut *self.table.borrow_mut(), Table::new());
         self.pending.borrow_mut().clear();
-        drop(slots);
+        drop(old);
     }
 
     /// An iteration's position in the slab.
