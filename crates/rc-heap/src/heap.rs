@@ -80,8 +80,10 @@ pub(crate) struct Extras {
 /// object, as a well-mixed hash would make it.
 ///
 /// Each 4 KiB page of addresses gets its own well-mixed base bucket; an object's bucket is
-/// its page's base plus its 16-byte offset in the page. The top seven bits, which the hash
-/// table compares before keys, are mixed from the whole address.
+/// its page's base plus its offset in the page in 8-byte steps. As every object takes at
+/// least 16 bytes, a page's objects fill at most half of the buckets from its base on. The
+/// top seven bits, which the hash table compares before keys, are mixed from the whole
+/// address.
 #[derive(Default)]
 pub(crate) struct NearbyHasher(u64);
 
@@ -102,7 +104,7 @@ impl Hasher for NearbyHasher {
     fn write_usize(&mut self, address: usize) {
         let address = address as u64;
         let page_base = (address >> 12).wrapping_mul(Self::MIX).rotate_left(26);
-        let offset = (address >> 4) & 0xff;
+        let offset = (address >> 3) & 0x1ff;
         let tag = address.wrapping_mul(Self::MIX) & !Self::LOW;
         self.0 = (page_base.wrapping_add(offset) & Self::LOW) | tag;
     }
