@@ -351,13 +351,17 @@ pub(crate) fn clear_targets(list: WeakList) {
 /// left is to run their callbacks.
 #[must_use = "the callbacks have not run yet"]
 pub struct ClearedWeakRefs {
-    /// Newest first.
-    slots: Vec<Rc<WeakSlot>>,
+    /// The first weak reference with a callback, kept apart so that the usual death, with
+    /// one, allocates no vector.
+    first: Option<Rc<WeakSlot>>,
+    /// The others, newest first.
+    rest: Vec<Rc<WeakSlot>>,
 }
 
 impl fmt::Debug for ClearedWeakRefs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClearedWeakRefs").field("with_callbacks", &self.slots.len()).finish()
+        let count = usize::from(self.first.is_some()) + self.rest.len();
+        f.debug_struct("ClearedWeakRefs").field("with_callbacks", &count).finish()
     }
 }
 
@@ -366,7 +370,7 @@ impl ClearedWeakRefs {
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
         let list = heap::take_weak_list(header);
-        let mut slots = Vec::new();
+        let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
         for slot in list.slots() {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
             // and nothing has run since that could drop it.
@@ -374,7 +378,7 @@ impl ClearedWeakRefs {
             if !slot_ref.basic {
                 // SAFETY: as above: `slot` came from a live `Rc<WeakSlot>`; the count taken
                 // here keeps it alive until its callback has run.
-                slots.push(unsafe {
+                cleared.push(unsafe {
                     Rc::increment_strong_count(slot);
                     Rc::from_raw(slot)
                 });
@@ -382,24 +386,33 @@ impl ClearedWeakRefs {
         }
         // Unlisted only now: the walk above follows the links this clears.
         clear_targets(list);
-        ClearedWeakRefs { slots }
+        cleared
+    }
+
+    fn push(&mut self, slot: Rc<WeakSlot>) {
+        match self.first {
+            None => self.first = Some(slot),
+            Some(_) => self.rest.push(slot),
+        }
     }
 
     /// Whether there is no callback to run.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.first.is_none()
     }
 
     /// Moves the callbacks of `other` after this one's.
-    pub fn append(&mut self, mut other: ClearedWeakRefs) {
-        self.slots.append(&mut other.slots);
+    pub fn append(&mut self, other: ClearedWeakRefs) {
+        for slot in other.first.into_iter().chain(other.rest) {
+            self.push(slot);
+        }
     }
 
     /// Runs the callbacks, newest first, skipping those whose weak reference is owned by
     /// garbage. A panicking callback does not stop the others; the first panic is returned.
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
-        for slot in self.slots {
+        for slot in self.first.into_iter().chain(self.rest) {
             if slot.owner_unreachable.get() {
                 continue;
             }
