@@ -20,11 +20,11 @@ use rustc_hash::FxHashMap;
 
 /// The entries: a slab of `(key, entry)` and the index from key to slot.
 ///
-/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and
-/// leaves the index entry *stale* (pointing at an empty slot that is not reused): removing
-/// keys from the index one death at a time would cost a cache miss each, as a sweep over the
-/// whole index, done once stale entries outnumber the live ones, does not. A stale index
-/// entry reads as absent.
+/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and,
+/// for keys without a destructor (numbers, identity keys), leaves the index entry *stale*
+/// (pointing at an empty slot that is not reused): removing keys from the index one death
+/// at a time would cost a cache miss each, as a sweep over the whole index, done once stale
+/// entries outnumber the live ones, does not. A stale index entry reads as absent.
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
@@ -99,8 +99,13 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         (key, entry)
     }
 
-    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale.
+    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale
+    /// when dropping the key later changes nothing (a key with a destructor, which may hold
+    /// handles, goes at once, as the entry did before).
     fn take_dead(&mut self, slot: usize) -> (K, E) {
+        if std::mem::needs_drop::<K>() {
+            return self.take(slot);
+        }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry");
         self.stale_slots.push(slot);
         self.stale_keys += 1;
