@@ -36,6 +36,9 @@ pub(crate) struct Table<K, E> {
     stale_slots: Vec<usize>,
     /// Index entries pointing at an empty slot.
     stale_keys: usize,
+    /// One bit per slot, set while it holds an entry: what a sweep reads for each index
+    /// entry, small enough to stay in the cache where the slots would not.
+    occupied: Vec<u64>,
 }
 
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
@@ -46,12 +49,29 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             free: Vec::new(),
             stale_slots: Vec::new(),
             stale_keys: 0,
+            occupied: Vec::new(),
+        }
+    }
+
+    fn is_occupied(&self, slot: usize) -> bool {
+        self.occupied.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    fn set_occupied(&mut self, slot: usize, occupied: bool) {
+        if slot / 64 >= self.occupied.len() {
+            self.occupied.resize(slot / 64 + 1, 0);
+        }
+        let bit = 1 << (slot % 64);
+        if occupied {
+            self.occupied[slot / 64] |= bit;
+        } else {
+            self.occupied[slot / 64] &= !bit;
         }
     }
 
     /// The slot of `key`'s entry.
     pub(crate) fn find(&self, key: &K) -> Option<usize> {
-        self.index.get(key).copied().filter(|&slot| self.slots[slot].is_some())
+        self.index.get(key).copied().filter(|&slot| self.is_occupied(slot))
     }
 
     /// The entry in `slot`.
@@ -82,6 +102,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         } else {
             self.slots[slot] = Some((key, entry));
         }
+        self.set_occupied(slot, true);
     }
 
     /// Replaces the entry in `slot` with one made by `make`; returns the old one (to be
@@ -93,6 +114,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Removes the entry in `slot`, with its index entry.
     pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
         let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry");
+        self.set_occupied(slot, false);
         self.index.remove(&key);
         self.free.push(slot);
         self.reset_if_empty();
@@ -107,6 +129,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             return self.take(slot);
         }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry");
+        self.set_occupied(slot, false);
         self.stale_slots.push(slot);
         self.stale_keys += 1;
         if !self.reset_if_empty() && self.stale_keys > 64 && self.stale_keys * 2 > self.index.len() {
@@ -117,8 +140,8 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Drops the stale index entries and makes their slots reusable.
     fn sweep(&mut self) {
-        let slots = &self.slots;
-        self.index.retain(|_, slot| slots[*slot].is_some());
+        let occupied = &self.occupied;
+        self.index.retain(|_, slot| occupied[*slot / 64] & (1 << (*slot % 64)) != 0);
         self.free.append(&mut self.stale_slots);
         self.stale_keys = 0;
     }
@@ -134,6 +157,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.free.clear();
         self.stale_slots.clear();
         self.stale_keys = 0;
+        self.occupied.clear();
         true
     }
 
@@ -150,7 +174,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Some occupied slot.
     pub(crate) fn any_slot(&self) -> Option<usize> {
-        self.index.values().copied().find(|&slot| self.slots[slot].is_some())
+        self.index.values().copied().find(|&slot| self.is_occupied(slot))
     }
 
     /// The first occupied slot at or after `from`, and its key and entry.
