@@ -9,8 +9,11 @@
 //! allocation and one side-table access; a death, one side-table access and a walk of the
 //! list.
 //!
+//! A slot is a block of the heap's pools with a count of its handles ([`SlotRef`]), as an
+//! object is, so that making one costs a pool allocation rather than a `malloc`.
+//!
 //! **Invariant:** a slot is *listed* (the entry's shared slot, or in its list) exactly while
-//! its target is set. A listed pointer came from a live `Rc<WeakSlot>`, and a slot unlists
+//! its target is set. A listed pointer came from a live [`SlotRef`], and a slot unlists
 //! itself before its memory goes (its `Drop`, while its target is set), so a listed pointer
 //! always points at a live slot. Clearing the targets unlists every slot at once.
 
@@ -18,14 +21,13 @@ use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
 use crate::header::{GcBox, ObjHeader, flags};
 use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::{Gc, heap};
+use crate::{Gc, heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
-type OwnCallback = Box<dyn FnOnce(&Rc<WeakSlot>)>;
+type OwnCallback = Box<dyn FnOnce(&SlotRef)>;
 
 /// What a weak reference does when its object dies.
 enum Callback {
@@ -57,6 +59,9 @@ pub trait DeathWatch {
 
 /// The shared part of one weak reference: where it points and what to call at death.
 pub(crate) struct WeakSlot {
+    /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
+    /// temporary one a death holds while the callback runs.
+    handles: Cell<usize>,
     target: Cell<Option<NonNull<ObjHeader>>>,
     /// A slot made without a callback, shared by every plain `downgrade` of its object.
     basic: bool,
@@ -81,6 +86,7 @@ impl WeakSlot {
 
     fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
         WeakSlot {
+            handles: Cell::new(1),
             target: Cell::new(target),
             basic: callback.is_none(),
             owner_unreachable: Cell::new(false),
@@ -90,8 +96,8 @@ impl WeakSlot {
         }
     }
 
-    fn dead() -> Rc<WeakSlot> {
-        Rc::new(WeakSlot::new(None, None))
+    fn dead() -> SlotRef {
+        SlotRef::new(WeakSlot::new(None, None))
     }
 
     /// Takes this slot out of its object's list; returns the list's new newest slot if this
@@ -153,12 +159,8 @@ impl WeakList {
     /// The number of handles to the listed weak references.
     pub(crate) fn handle_count(self) -> usize {
         self.slots()
-            .map(|slot| {
-                // SAFETY: a listed pointer came from a live `Rc<WeakSlot>` (module
-                // invariant); `ManuallyDrop` keeps this view from giving up a count.
-                let slot = std::mem::ManuallyDrop::new(unsafe { Rc::from_raw(slot) });
-                Rc::strong_count(&slot)
-            })
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            .map(|slot| unsafe { (*slot).handles.get() })
             .sum()
     }
 }
@@ -170,6 +172,78 @@ impl Drop for WeakSlot {
         }
         if let Some(target) = self.target.get() {
             heap::forget_weak_slot(target, self);
+        }
+    }
+}
+
+/// A counted handle to a [`WeakSlot`] in the heap's pools, as `Rc<WeakSlot>` would be, with
+/// the pool's allocation instead of the global allocator's.
+pub(crate) struct SlotRef(NonNull<WeakSlot>);
+
+impl SlotRef {
+    const LAYOUT: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
+
+    /// Moves `slot` (whose count is 1) into a new block.
+    fn new(slot: WeakSlot) -> SlotRef {
+        debug_assert_eq!(slot.handles.get(), 1);
+        // SAFETY: `WeakSlot` is not zero-sized.
+        let block = unsafe { pool::alloc(Self::LAYOUT) }.cast::<WeakSlot>();
+        // SAFETY: `pool::alloc` returns a block for `LAYOUT` (it aborts rather than return
+        // null), so writing a `WeakSlot` there is in bounds and aligned.
+        unsafe { block.write(slot) };
+        // SAFETY: as above, not null.
+        SlotRef(unsafe { NonNull::new_unchecked(block) })
+    }
+
+    /// A new handle to a listed slot.
+    ///
+    /// # Safety
+    /// `slot` is listed (module invariant), so it points at a live slot.
+    unsafe fn from_listed(slot: *const WeakSlot) -> SlotRef {
+        // SAFETY: the caller's contract.
+        let live = unsafe { &*slot };
+        live.handles.set(live.handles.get() + 1);
+        // SAFETY: a listed pointer is not null; the count taken above belongs to the result.
+        SlotRef(unsafe { NonNull::new_unchecked(slot.cast_mut()) })
+    }
+
+    fn as_ptr(&self) -> *const WeakSlot {
+        self.0.as_ptr()
+    }
+}
+
+impl std::ops::Deref for SlotRef {
+    type Target = WeakSlot;
+
+    fn deref(&self) -> &WeakSlot {
+        // SAFETY: a handle keeps its slot alive (the slot is freed when the last one drops).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for SlotRef {
+    fn clone(&self) -> Self {
+        let count = self.handles.get().wrapping_add(1);
+        if count == 0 {
+            std::process::abort();
+        }
+        self.handles.set(count);
+        SlotRef(self.0)
+    }
+}
+
+impl Drop for SlotRef {
+    fn drop(&mut self) {
+        let count = self.handles.get() - 1;
+        self.handles.set(count);
+        if count == 0 {
+            // SAFETY: this was the last handle, so nothing else refers to the slot: it is
+            // dropped in place once (its `Drop` unlists it) and its block, allocated by
+            // `SlotRef::new` with `LAYOUT` on this thread (`SlotRef` is not `Send`), freed.
+            unsafe {
+                std::ptr::drop_in_place(self.0.as_ptr());
+                pool::dealloc(self.0.as_ptr().cast(), Self::LAYOUT);
+            }
         }
     }
 }
@@ -187,7 +261,7 @@ impl Drop for WeakSlot {
 /// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
 /// `Weak<dyn Trait>`.
 pub struct Weak<T: ?Sized + 'static> {
-    slot: Rc<WeakSlot>,
+    slot: SlotRef,
     /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
     /// once the object is freed, and only used while the slot says it is alive.
     ptr: NonNull<GcBox<T>>,
@@ -202,7 +276,7 @@ impl<T: Trace> Weak<T> {
 }
 
 impl<T: ?Sized> Weak<T> {
-    pub(crate) fn from_slot(slot: Rc<WeakSlot>, ptr: NonNull<GcBox<T>>) -> Self {
+    pub(crate) fn from_slot(slot: SlotRef, ptr: NonNull<GcBox<T>>) -> Self {
         Weak { slot, ptr, _target: PhantomData }
     }
 
@@ -212,7 +286,7 @@ impl<T: ?Sized> Weak<T> {
 
     pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
         let ptr = Gc::box_ptr(gc);
-        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot), ptr))));
+        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(slot.clone(), ptr))));
         Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
     }
 
@@ -272,12 +346,12 @@ impl<T: ?Sized> Weak<T> {
 
     /// The number of handles to this weak reference (clones of it).
     pub fn handle_count(&self) -> usize {
-        Rc::strong_count(&self.slot)
+        self.slot.handles.get()
     }
 
     /// Whether two handles are the same weak reference.
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        Rc::ptr_eq(&this.slot, &other.slot)
+        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr())
     }
 
     /// Whether this weak reference has a callback that has not run yet.
@@ -289,7 +363,7 @@ impl<T: ?Sized> Weak<T> {
     }
 }
 
-fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSlot> {
+fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
     // SAFETY: the caller holds a `Gc` to `header`.
     let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
@@ -299,23 +373,19 @@ fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSl
     let slot = heap::with_side(header, |entry, _| {
         let list = &mut entry.weak;
         if !with_callback && !list.basic.is_null() {
-            // SAFETY: a listed pointer came from a live `Rc<WeakSlot>` (module invariant);
-            // the count taken here belongs to the returned `Rc`.
-            return unsafe {
-                Rc::increment_strong_count(list.basic);
-                Rc::from_raw(list.basic)
-            };
+            // SAFETY: the shared slot is listed.
+            return unsafe { SlotRef::from_listed(list.basic) };
         }
-        let slot = Rc::new(WeakSlot::new(Some(header), callback));
+        let slot = SlotRef::new(WeakSlot::new(Some(header), callback));
         if with_callback {
             slot.older.set(list.newest);
             if !list.newest.is_null() {
                 // SAFETY: a listed pointer points at a live slot (module invariant).
-                unsafe { (*list.newest).newer.set(Rc::as_ptr(&slot)) };
+                unsafe { (*list.newest).newer.set(slot.as_ptr()) };
             }
-            list.newest = Rc::as_ptr(&slot);
+            list.newest = slot.as_ptr();
         } else {
-            list.basic = Rc::as_ptr(&slot);
+            list.basic = slot.as_ptr();
         }
         slot
     });
@@ -353,9 +423,9 @@ pub(crate) fn clear_targets(list: WeakList) {
 pub struct ClearedWeakRefs {
     /// The first weak reference with a callback, kept apart so that the usual death, with
     /// one, allocates no vector.
-    first: Option<Rc<WeakSlot>>,
+    first: Option<SlotRef>,
     /// The others, newest first.
-    rest: Vec<Rc<WeakSlot>>,
+    rest: Vec<SlotRef>,
 }
 
 impl fmt::Debug for ClearedWeakRefs {
@@ -376,12 +446,9 @@ impl ClearedWeakRefs {
             // and nothing has run since that could drop it.
             let slot_ref = unsafe { &*slot };
             if !slot_ref.basic {
-                // SAFETY: as above: `slot` came from a live `Rc<WeakSlot>`; the count taken
-                // here keeps it alive until its callback has run.
-                cleared.push(unsafe {
-                    Rc::increment_strong_count(slot);
-                    Rc::from_raw(slot)
-                });
+                // SAFETY: as above, the slot is listed; the handle taken here keeps it alive
+                // until its callback has run.
+                cleared.push(unsafe { SlotRef::from_listed(slot) });
             }
         }
         // Unlisted only now: the walk above follows the links this clears.
@@ -389,7 +456,7 @@ impl ClearedWeakRefs {
         cleared
     }
 
-    fn push(&mut self, slot: Rc<WeakSlot>) {
+    fn push(&mut self, slot: SlotRef) {
         match self.first {
             None => self.first = Some(slot),
             Some(_) => self.rest.push(slot),
@@ -438,7 +505,7 @@ impl ClearedWeakRefs {
 
 impl<T: ?Sized> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        Weak::from_slot(Rc::clone(&self.slot), self.ptr)
+        Weak::from_slot(self.slot.clone(), self.ptr)
     }
 }
 
