@@ -10,8 +10,9 @@
 //!   `strong_key_map_*`: a `HashMap` from the object's address to `(Gc<Node>, u64)`.
 //! - `weak_set_*`: a `WeakSet<Node>`, the same four; `strong_set_*`: a `HashSet` of
 //!   `Gc<Node>` compared by address.
-//! - `downgrade`, `upgrade`, `weak_clone`, `weak_drop`, `death_without_weak`: `Gc` and `Weak`
-//!   against `Rc` and `std::rc::Weak` (`rc_*`), one operation on each of 1,000,000 objects.
+//! - `downgrade`, `upgrade`, `weak_clone`, `weak_drop`: `Gc` and `Weak` against `Rc` and
+//!   `std::rc::Weak` (`rc_*`), one operation on each of 1,000,000 objects;
+//!   `death_without_weak`: the last drop of 1,000,000 objects never weakly referenced.
 //!
 //! `cargo bench -p weak-collections --bench weak` prints a table; `-- --json` prints one JSON
 //! object per line for `cargo xtask bench weak`.
@@ -198,8 +199,9 @@ fn handles(round: &mut Round) {
     let (weaks, downgrade) = time(|| nodes.iter().map(Gc::downgrade).collect::<Vec<_>>());
     let (_, upgrade) = time(|| weaks.iter().map(|weak| weak.upgrade().map_or(0, |node| node.value)).sum::<u64>());
     let (clone, weak_drop) = clone_and_drop(&weaks);
-    drop(weaks);
-    let (_, death) = time(|| drop(nodes));
+    drop((weaks, nodes));
+    let never_referenced = new_nodes();
+    let (_, death) = time(|| drop(never_referenced));
     round.extend([
         ("downgrade", downgrade),
         ("upgrade", upgrade),
@@ -213,8 +215,10 @@ fn handles(round: &mut Round) {
     let (weaks, downgrade) = time(|| nodes.iter().map(Rc::downgrade).collect::<Vec<_>>());
     let (_, upgrade) = time(|| weaks.iter().map(|weak| weak.upgrade().map_or(0, |node| node.value)).sum::<u64>());
     let (clone, weak_drop) = clone_and_drop(&weaks);
-    drop(weaks);
-    let (_, death) = time(|| drop(nodes));
+    drop((weaks, nodes));
+    let never_referenced: Vec<Rc<RcNode>> =
+        (0..N as u64).map(|value| Rc::new(RcNode { _next: RefCell::new(None), value })).collect();
+    let (_, death) = time(|| drop(never_referenced));
     round.extend([
         ("rc_downgrade", downgrade),
         ("rc_upgrade", upgrade),
