@@ -62,11 +62,10 @@ pub(crate) struct WeakSlot {
     /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
     /// temporary one a death holds while the callback runs.
     handles: Cell<usize>,
-    target: Cell<Option<NonNull<ObjHeader>>>,
-    /// A slot made without a callback, shared by every plain `downgrade` of its object.
-    basic: bool,
-    /// The collector found this slot's owner unreachable: its callback must not run.
-    owner_unreachable: Cell<bool>,
+    /// The object (null once cleared), with [`WeakSlot::BASIC`] and
+    /// [`WeakSlot::OWNER_UNREACHABLE`] in its low bits (headers are aligned to 8): a tagged
+    /// pointer that keeps the header's provenance, and a slot of 64 bytes, one pool block.
+    target: Cell<*mut ObjHeader>,
     callback: Cell<Option<Callback>>,
     /// While listed with a callback: the next older slot of the list (null at its end).
     older: Cell<*const WeakSlot>,
@@ -75,21 +74,50 @@ pub(crate) struct WeakSlot {
     newer: Cell<*const WeakSlot>,
 }
 
+// One 64-byte pool block: a clone, a drop or an upgrade touches one cache line of it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<WeakSlot>() == 64);
+
 impl WeakSlot {
+    /// A slot made without a callback, shared by every plain `downgrade` of its object.
+    const BASIC: usize = 1;
+    /// The collector found this slot's owner unreachable: its callback must not run.
+    const OWNER_UNREACHABLE: usize = 2;
+    const FLAGS: usize = 3;
+
     pub(crate) fn target(&self) -> Option<NonNull<ObjHeader>> {
-        self.target.get()
+        NonNull::new(self.target.get().map_addr(|addr| addr & !Self::FLAGS))
+    }
+
+    fn has(&self, flag: usize) -> bool {
+        self.target.get().addr() & flag != 0
+    }
+
+    fn is_basic(&self) -> bool {
+        self.has(Self::BASIC)
+    }
+
+    /// Makes the slot read dead, keeping its flags.
+    fn clear_target(&self) {
+        self.target.set(std::ptr::without_provenance_mut(self.target.get().addr() & Self::FLAGS));
     }
 
     pub(crate) fn mark_owner_unreachable(&self) {
-        self.owner_unreachable.set(true);
+        self.target.set(self.target.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
     }
 
     fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
+        let flags = if callback.is_none() { Self::BASIC } else { 0 };
+        let target = match target {
+            Some(header) => {
+                debug_assert_eq!(header.as_ptr().addr() & Self::FLAGS, 0, "headers are aligned to 8");
+                header.as_ptr().map_addr(|addr| addr | flags)
+            }
+            None => std::ptr::without_provenance_mut(flags),
+        };
         WeakSlot {
             handles: Cell::new(1),
             target: Cell::new(target),
-            basic: callback.is_none(),
-            owner_unreachable: Cell::new(false),
             callback: Cell::new(callback),
             older: Cell::new(std::ptr::null()),
             newer: Cell::new(std::ptr::null()),
@@ -138,7 +166,7 @@ impl WeakList {
 
     /// Forgets `slot`, which is listed here and being dropped.
     pub(crate) fn forget(&mut self, slot: &WeakSlot) {
-        if slot.basic {
+        if slot.is_basic() {
             debug_assert!(std::ptr::eq(self.basic, slot));
             self.basic = std::ptr::null();
         } else if let Some(newest) = slot.unlink() {
@@ -170,7 +198,7 @@ impl Drop for WeakSlot {
         if self.callback.get_mut().is_some() {
             heap::add_pending_callbacks(-1);
         }
-        if let Some(target) = self.target.get() {
+        if let Some(target) = self.target() {
             heap::forget_weak_slot(target, self);
         }
     }
@@ -404,7 +432,7 @@ pub(crate) fn clear_targets(list: WeakList) {
         // SAFETY: the slots were listed when the list was taken out of the side entry, and
         // no code has run since that could drop them.
         let slot = unsafe { &*slot };
-        slot.target.set(None);
+        slot.clear_target();
         slot.newer.set(std::ptr::null());
         slot.older.replace(std::ptr::null())
     }
@@ -445,7 +473,7 @@ impl ClearedWeakRefs {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
             // and nothing has run since that could drop it.
             let slot_ref = unsafe { &*slot };
-            if !slot_ref.basic {
+            if !slot_ref.is_basic() {
                 // SAFETY: as above, the slot is listed; the handle taken here keeps it alive
                 // until its callback has run.
                 cleared.push(unsafe { SlotRef::from_listed(slot) });
@@ -480,7 +508,7 @@ impl ClearedWeakRefs {
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
         for slot in self.first.into_iter().chain(self.rest) {
-            if slot.owner_unreachable.get() {
+            if slot.has(WeakSlot::OWNER_UNREACHABLE) {
                 continue;
             }
             let Some(callback) = slot.callback.take() else {
