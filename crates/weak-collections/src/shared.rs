@@ -262,10 +262,12 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
         drop(old);
     }
 
-    /// An iteration's position in the slab.
+    /// An iteration's position in the slab. It ends at the slab's length of now, so that a
+    /// loop that adds entries still ends.
     pub(crate) fn cursor(self: &Rc<Self>) -> Cursor<K, E> {
         self.settle();
-        Cursor { shared: Rc::clone(self), next: 0 }
+        let end = self.table.borrow().slots.len();
+        Cursor { shared: Rc::clone(self), next: 0, end }
     }
 }
 
@@ -288,6 +290,8 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> DeathWatch for Shared<K, E> {
 pub(crate) struct Cursor<K, E> {
     shared: Rc<Shared<K, E>>,
     next: usize,
+    /// One past the last slot to look at.
+    end: usize,
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
@@ -295,7 +299,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
     /// table: it may clone and upgrade, not drop handles.
     pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&K, &E) -> Option<R>) -> Option<R> {
         let table = self.shared.table.borrow();
-        while let Some((slot, key, entry)) = table.next_from(self.next) {
+        while let Some((slot, key, entry)) = table.next_from(self.next).filter(|(slot, _, _)| *slot < self.end) {
             self.next = slot + 1;
             if let Some(found) = f(key, entry) {
                 return Some(found);
@@ -307,6 +311,6 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
 
     /// How many slots are left to look at.
     pub(crate) fn remaining_slots(&self) -> usize {
-        self.shared.table.borrow().slots.len().saturating_sub(self.next)
+        self.end.saturating_sub(self.next)
     }
 }
