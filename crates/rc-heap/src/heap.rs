@@ -13,6 +13,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHasher;
 use slotmap::SlotMap;
 
 use crate::ObjectId;
@@ -88,24 +89,27 @@ pub(crate) struct Extras {
 pub(crate) struct NearbyHasher(u64);
 
 impl NearbyHasher {
-    /// A multiplier with well-spread bits (rustc-hash's).
-    const MIX: u64 = 0xf135_7aea_2e62_a9c5;
     /// The bits below the seven the hash table compares first.
     const LOW: u64 = (1 << 57) - 1;
+
+    fn mixed(word: usize) -> u64 {
+        let mut hasher = FxHasher::default();
+        hasher.write_usize(word);
+        hasher.finish()
+    }
 }
 
 impl Hasher for NearbyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(Self::MIX);
-        }
+        let mut hasher = FxHasher::with_seed(self.0 as usize);
+        hasher.write(bytes);
+        self.0 = hasher.finish();
     }
 
     fn write_usize(&mut self, address: usize) {
-        let address = address as u64;
-        let page_base = (address >> 12).wrapping_mul(Self::MIX).rotate_left(26);
-        let offset = (address >> 3) & 0x1ff;
-        let tag = address.wrapping_mul(Self::MIX) & !Self::LOW;
+        let page_base = Self::mixed(address >> 12);
+        let offset = (address as u64 >> 3) & 0x1ff;
+        let tag = Self::mixed(address) << 57;
         self.0 = (page_base.wrapping_add(offset) & Self::LOW) | tag;
     }
 
