@@ -1,4 +1,4 @@
-//! `cargo xtask bench [handles|collect|objgraph|peers|lisp]`: the benchmarks, each compared with
+//! `cargo xtask bench [handles|collect|objgraph|peers|weak|lisp]`: the benchmarks, each compared with
 //! its peers in the same run.
 //!
 //! - `handles` (default): criterion benchmarks of `Gc` against `Rc`.
@@ -10,6 +10,9 @@
 //!   same workloads, in one process (`benches/peers`).
 //!   `peers --mimalloc` runs the same comparison with mimalloc as every library's global allocator
 //!   (the peer crate's `mimalloc` feature), so that no library wins by its allocator alone.
+//! - `weak`: weak references and weak containers (insert, lookup, iteration and the death of
+//!   1,000,000 entries) against CPython's `weakref` containers and against `HashMap`/`HashSet`
+//!   of strong handles, and `Gc::downgrade`/`Weak::upgrade` against `std::rc::Weak`.
 //! - `lisp`: the example interpreter (`examples/lisp`) on cyclegc's heap against the same
 //!   interpreter on `Rc`: criterion's medians side by side with their ratio, then live
 //!   environments and resident memory after a million closure definitions on each heap.
@@ -27,10 +30,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             cargo(&["bench", "-p", "peer-bench", "--bench", "peers", "--features", "mimalloc"])
         }
         Some("peers") => cargo(&["bench", "-p", "peer-bench", "--bench", "peers"]),
+        Some("weak") => weak(),
         Some("lisp") => lisp(),
-        Some(other) => {
-            Err(format!("unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph`, `peers` or `lisp`"))
-        }
+        Some(other) => Err(format!(
+            "unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph`, `peers`, `weak` or `lisp`"
+        )),
     }
 }
 
@@ -103,6 +107,68 @@ const OBJGRAPH: Comparison = Comparison {
     peer: "Python's objgraph",
     rounds: 1,
 };
+
+const WEAK: Comparison = Comparison {
+    package: "weak-collections",
+    bench: "weak",
+    script: "weak.py",
+    unit: "ns_per_entry",
+    peer: "CPython's weakref",
+    rounds: 3,
+};
+
+/// The weak containers' operations, each measured against a strong twin.
+const WEAK_CONTAINERS: [(&str, &str); 3] =
+    [("value_dict", "strong_value_map"), ("key_dict", "strong_key_map"), ("weak_set", "strong_set")];
+const WEAK_OPERATIONS: [&str; 4] = ["insert", "lookup", "iterate", "death"];
+const WEAK_HANDLE_OPERATIONS: [&str; 5] = ["downgrade", "upgrade", "weak_clone", "weak_drop", "death_without_weak"];
+
+/// `bench weak`: the containers against CPython and against strong maps, the handles
+/// against `std::rc::Weak`, all from the same alternating rounds.
+fn weak() -> Result<(), String> {
+    // Alternating rounds, as `side_by_side` runs them.
+    let mut ours_rounds = Vec::new();
+    let mut theirs_rounds = Vec::new();
+    for round in 1..=WEAK.rounds {
+        eprintln!("round {round}/{}: weak references and containers...", WEAK.rounds);
+        ours_rounds.push(run_ours(&WEAK)?);
+        eprintln!("round {round}/{}: {}...", WEAK.rounds, WEAK.peer);
+        theirs_rounds.extend(run_theirs(&WEAK));
+    }
+    let (ours, theirs, rounds) = (medians(&ours_rounds), medians(&theirs_rounds), ours_rounds.len());
+    let cell = |value: Option<&f64>| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    let ratio = |a: Option<&f64>, b: Option<&f64>| match (a, b) {
+        (Some(a), Some(b)) => format!("{:.3}", a / b),
+        _ => "-".to_owned(),
+    };
+    println!(
+        "{:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "ns per entry", "ours", "CPython", "strong", "ours/CPython", "ours/strong"
+    );
+    for (container, strong) in WEAK_CONTAINERS {
+        for operation in WEAK_OPERATIONS {
+            let shape = format!("{container}_{operation}");
+            let (mine, python) = (ours.get(&shape), theirs.get(&shape));
+            let strong = ours.get(&format!("{strong}_{operation}"));
+            println!(
+                "{shape:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+                cell(mine),
+                cell(python),
+                cell(strong),
+                ratio(mine, python),
+                ratio(mine, strong)
+            );
+        }
+    }
+    println!();
+    println!("{:<20} {:>10} {:>10} {:>10}", "ns per operation", "Gc/Weak", "Rc/Weak", "ratio");
+    for operation in WEAK_HANDLE_OPERATIONS {
+        let (mine, rc) = (ours.get(operation), ours.get(&format!("rc_{operation}")));
+        println!("{operation:<20} {:>10} {:>10} {:>10}", cell(mine), cell(rc), ratio(mine, rc));
+    }
+    println!("(medians of {rounds} alternating rounds, each the median of its own runs; lower is better)");
+    Ok(())
+}
 
 fn run_ours(comparison: &Comparison) -> Result<BTreeMap<String, f64>, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

@@ -2,7 +2,7 @@
 //!
 //! - `report [--out DIR]`: the main job. Runs the article's walkthrough on this library and
 //!   writes a browsable report (default `target/report/index.html`).
-//! - `bench [handles|collect|objgraph|peers|lisp]`: runs the benchmarks, each against its peers in the
+//! - `bench [handles|collect|objgraph|peers|weak|lisp]`: runs the benchmarks, each against its peers in the
 //!   same run.
 
 mod bench;
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         Some("report") => report::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers|lisp]>");
+            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers|weak|lisp]>");
             return ExitCode::from(2);
         }
     };

@@ -253,8 +253,8 @@ fn a_leak_through_a_weak_key_dictionarys_strong_value() {
     assert_eq!(
         chains,
         [
-            "_registry -> Registry.handlers.shared.entries[*].1 -> Handler",
-            "_registry -> Registry.handlers.shared.entries[*].1 -> Handler.widget -> Widget",
+            "_registry -> Registry.handlers.shared.table.slots[*].1.1 -> Handler",
+            "_registry -> Registry.handlers.shared.table.slots[*].1.1 -> Handler.widget -> Widget",
         ]
     );
     assert_eq!(report.groups[0].retained_bytes, 3 * (size_of::<Handler>() + size_of::<Widget>()));

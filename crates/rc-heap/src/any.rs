@@ -209,10 +209,7 @@ pub(crate) fn weak_handle_count(header: NonNull<ObjHeader>) -> usize {
         return 0;
     }
     heap::with_extras(|extras| {
-        extras
-            .side
-            .get(&(header.as_ptr() as usize))
-            .map_or(0, |entry| entry.weak.iter().map(std::rc::Weak::strong_count).sum())
+        extras.side.get(&(header.as_ptr() as usize)).map_or(0, |entry| entry.weak.handle_count())
     })
 }
 

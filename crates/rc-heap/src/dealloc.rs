@@ -333,7 +333,7 @@ unsafe fn free_with_side(header: NonNull<ObjHeader>) {
     if let Some(entry) = heap::take_side(header) {
         // Weak references made after the object's were cleared (by a finalizer, to garbage
         // the collector is deleting) must read dead before the memory goes.
-        crate::weak::clear_targets(&entry.weak);
+        crate::weak::clear_targets(entry.weak);
     }
     // SAFETY: the caller's contract; the side flag is clear now.
     unsafe { free(header) };

@@ -193,6 +193,13 @@ impl<T: ?Sized> Gc<T> {
         Weak::with_callback(this, callback)
     }
 
+    /// A new weak reference whose death is reported to `watch` with `tag` (see
+    /// [`DeathWatch`](crate::DeathWatch)): a weak reference with a callback that costs no
+    /// allocation of its own, for containers that hold many weak references and one watcher.
+    pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
+        Weak::watched(this, watch, tag)
+    }
+
     /// The object's stable identity. Assigned on first request; an id of a dead object
     /// never names another one.
     pub fn id(this: &Self) -> ObjectId {

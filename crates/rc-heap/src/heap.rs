@@ -8,16 +8,17 @@
 //! [`Extras`] that teardown frees once nothing refers to it any more.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
-use std::rc;
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxHasher;
 use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
-use crate::weak::WeakSlot;
+use crate::weak::{WeakList, WeakSlot};
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2 and the permanent
@@ -70,17 +71,74 @@ struct CollectHook {
 
 #[derive(Default)]
 pub(crate) struct Extras {
-    pub(crate) side: FxHashMap<usize, SideEntry>,
+    pub(crate) side: HashMap<usize, SideEntry, BuildHasherDefault<NearbyHasher>>,
     pub(crate) ids: SlotMap<ObjectId, NonNull<ObjHeader>>,
     pub(crate) teardown_hooks: Vec<Box<dyn FnOnce()>>,
+}
+
+/// The side table's hash of an object's address: objects near each other in memory get
+/// buckets near each other, so that a run of deaths in allocation order (a container
+/// emptied, a list dropped) walks the table in order instead of missing the cache at every
+/// object, as a well-mixed hash would make it.
+///
+/// Each 4 KiB page of addresses gets its own well-mixed base bucket; an object's bucket is
+/// its page's base plus its offset in the page in 8-byte steps. As every object takes at
+/// least 16 bytes, a page's objects fill at most half of the buckets from its base on. The
+/// top seven bits, which the hash table compares before keys, are mixed from the whole
+/// address.
+#[derive(Default)]
+pub(crate) struct NearbyHasher(u64);
+
+impl NearbyHasher {
+    /// The bits below the seven the hash table compares first.
+    const LOW: u64 = (1 << 57) - 1;
+
+    fn mixed(word: usize) -> u64 {
+        let mut hasher = FxHasher::default();
+        hasher.write_usize(word);
+        hasher.finish()
+    }
+}
+
+impl Hasher for NearbyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hasher = FxHasher::with_seed(self.0 as usize);
+        hasher.write(bytes);
+        self.0 = hasher.finish();
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        let page_base = Self::mixed(address >> 12);
+        let offset = (address as u64 >> 3) & 0x1ff;
+        let tag = Self::mixed(address) << 57;
+        self.0 = (page_base.wrapping_add(offset) & Self::LOW) | tag;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// What the side table keeps for one object: its id and its weak references.
 #[derive(Default)]
 pub(crate) struct SideEntry {
     pub(crate) id: Option<ObjectId>,
-    /// Weak reference slots, oldest first.
-    pub(crate) weak: Vec<rc::Weak<WeakSlot>>,
+    /// Its weak references.
+    pub(crate) weak: WeakList,
+}
+
+impl Extras {
+    /// Removes an object's side entry. A hash table that many removals have emptied is
+    /// mostly tombstones, over which every later insert probes for a long way before it
+    /// proves its key absent; the table is shrunk (rebuilt without them) once it is an
+    /// eighth full, which costs, amortized, a constant per removal.
+    fn remove_side(&mut self, key: usize) -> Option<SideEntry> {
+        let entry = self.side.remove(&key);
+        if self.side.capacity() > 1024 && self.side.len() < self.side.capacity() / 8 {
+            self.side.shrink_to(self.side.len() * 2);
+        }
+        entry
+    }
 }
 
 impl SideEntry {
@@ -391,7 +449,7 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     }
     h.clear(flags::SIDE);
     with_extras(|extras| {
-        let entry = extras.side.remove(&(header.as_ptr() as usize))?;
+        let entry = extras.remove_side(header.as_ptr() as usize)?;
         if let Some(id) = entry.id {
             extras.ids.remove(id);
         }
@@ -399,22 +457,22 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     })
 }
 
-/// Takes the weak-reference slots of an object out of its side entry, keeping its id.
-pub(crate) fn take_weak_slots(header: NonNull<ObjHeader>) -> Vec<rc::Weak<WeakSlot>> {
+/// Takes the weak references of an object out of its side entry, keeping its id.
+pub(crate) fn take_weak_list(header: NonNull<ObjHeader>) -> WeakList {
     // SAFETY: the caller passes a header of an allocated object.
     let h = unsafe { header.as_ref() };
     if !h.has(flags::SIDE) {
-        return Vec::new();
+        return WeakList::default();
     }
     with_extras(|extras| {
         let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else { return Vec::new() };
-        let slots = std::mem::take(&mut entry.weak);
+        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
+        let list = std::mem::take(&mut entry.weak);
         if entry.is_empty() {
-            extras.side.remove(&key);
+            extras.remove_side(key);
             h.clear(flags::SIDE);
         }
-        slots
+        list
     })
 }
 
@@ -433,15 +491,15 @@ pub(crate) fn with_side<R>(
 }
 
 /// Forgets one weak slot of a live object (the slot is being dropped).
-pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: *const WeakSlot) {
+pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
     with_extras(|extras| {
         let key = header.as_ptr() as usize;
         let Some(entry) = extras.side.get_mut(&key) else {
             return;
         };
-        entry.weak.retain(|w| !std::ptr::eq(w.as_ptr(), slot));
+        entry.weak.forget(slot);
         if entry.is_empty() {
-            extras.side.remove(&key);
+            extras.remove_side(key);
             // SAFETY: a weak slot with a target points at a live object.
             unsafe { header.as_ref() }.clear(flags::SIDE);
         }

@@ -128,7 +128,7 @@ pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, We
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
-pub use weak::Weak;
+pub use weak::{DeathWatch, Weak};
 
 #[doc(hidden)]
 pub mod __private {

@@ -294,7 +294,7 @@ impl<T: Trace> Drop for Unborn<T> {
     fn drop(&mut self) {
         let header = self.header();
         if let Some(entry) = heap::take_side(header) {
-            crate::weak::clear_targets(&entry.weak);
+            crate::weak::clear_targets(entry.weak);
         }
         // SAFETY: no value was written, the count is zero, the object is in no list and its
         // weak references read dead: nothing refers to the memory.

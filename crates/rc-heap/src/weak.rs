@@ -2,46 +2,194 @@
 //!
 //! A weak reference is a small slot outside the object, like CPython's weakref objects: the
 //! object's memory is freed as soon as its strong count reaches zero, and the slot is told
-//! the object is gone. An object finds its slots through the side table.
+//! the object is gone. An object finds its slots through its side-table entry, which holds
+//! two pointers, as CPython's object holds its `tp_weaklist`: the shared slot without a
+//! callback, and the newest slot with one, from which the others with callbacks are linked
+//! newest to oldest through the slots themselves. Making a weak reference costs the slot's
+//! allocation and one side-table access; a death, one side-table access and a walk of the
+//! list.
+//!
+//! A slot is a block of the heap's pools with a count of its handles ([`SlotRef`]), as an
+//! object is, so that making one costs a pool allocation rather than a `malloc`.
+//!
+//! **Invariant:** a slot is *listed* (the entry's shared slot, or in its list) exactly while
+//! its target is set. A listed pointer came from a live [`SlotRef`], and a slot unlists
+//! itself before its memory goes (its `Drop`, while its target is set), so a listed pointer
+//! always points at a live slot. Clearing the targets unlists every slot at once.
 
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
 use crate::header::{GcBox, ObjHeader, flags};
 use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::{Gc, heap};
+use crate::{Gc, heap, pool};
 
-type Callback = Box<dyn FnOnce(&Rc<WeakSlot>)>;
+/// A callback of a weak reference's own, given the weak reference's slot.
+type OwnCallback = Box<dyn FnOnce(&SlotRef)>;
+
+/// What a weak reference does when its object dies.
+enum Callback {
+    /// A callback of its own (`Gc::downgrade_with_callback`).
+    Once(OwnCallback),
+    /// A word to a watcher shared by many weak references (`Gc::downgrade_watched`): no
+    /// allocation per weak reference, and the watcher learns which one died by its tag.
+    Watched(std::rc::Weak<dyn DeathWatch>, usize),
+}
+
+/// Something told of the deaths of objects it holds weak references to, one call per
+/// death, with the tag the weak reference was made with ([`Gc::downgrade_watched`]).
+///
+/// One watcher serves many weak references: a weak container is the watcher of all its
+/// entries, as CPython's `WeakValueDictionary` gives every entry the same `_remove`
+/// callback, and finds the entry by its tag instead of allocating a callback per entry.
+/// A watcher is held weakly, so that the container's own entries do not keep it alive;
+/// once it is gone, its weak references' deaths are not reported.
+///
+/// [`died`](DeathWatch::died) is a weak-reference callback in every other way: it runs
+/// after every weak reference to the object reads dead, newest first among the object's
+/// callbacks, at most once, not at all if the weak reference was dropped before or is owned
+/// by garbage the collector is deleting; it may allocate, drop handles or collect; a panic
+/// is caught and raised again when the death is over.
+pub trait DeathWatch {
+    /// The object of the weak reference made with `tag` has died.
+    fn died(&self, tag: usize);
+}
 
 /// The shared part of one weak reference: where it points and what to call at death.
 pub(crate) struct WeakSlot {
-    target: Cell<Option<NonNull<ObjHeader>>>,
-    /// A slot made without a callback, shared by every plain `downgrade` of its object.
-    basic: bool,
-    /// The collector found this slot's owner unreachable: its callback must not run.
-    owner_unreachable: Cell<bool>,
+    /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
+    /// temporary one a death holds while the callback runs.
+    handles: Cell<usize>,
+    /// The object (null once cleared), with [`WeakSlot::BASIC`] and
+    /// [`WeakSlot::OWNER_UNREACHABLE`] in its low bits (headers are aligned to 8): a tagged
+    /// pointer that keeps the header's provenance, and a slot of 64 bytes, one pool block.
+    target: Cell<*mut ObjHeader>,
     callback: Cell<Option<Callback>>,
+    /// While listed with a callback: the next older slot of the list (null at its end).
+    older: Cell<*const WeakSlot>,
+    /// While listed with a callback: the next newer slot (null for the newest, which the
+    /// side entry points at).
+    newer: Cell<*const WeakSlot>,
 }
 
+// One 64-byte pool block: a clone, a drop or an upgrade touches one cache line of it.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<WeakSlot>() == 64);
+
 impl WeakSlot {
+    /// A slot made without a callback, shared by every plain `downgrade` of its object.
+    const BASIC: usize = 1;
+    /// The collector found this slot's owner unreachable: its callback must not run.
+    const OWNER_UNREACHABLE: usize = 2;
+    const FLAGS: usize = 3;
+
     pub(crate) fn target(&self) -> Option<NonNull<ObjHeader>> {
-        self.target.get()
+        NonNull::new(self.target.get().map_addr(|addr| addr & !Self::FLAGS))
+    }
+
+    fn has(&self, flag: usize) -> bool {
+        self.target.get().addr() & flag != 0
+    }
+
+    fn is_basic(&self) -> bool {
+        self.has(Self::BASIC)
+    }
+
+    /// Makes the slot read dead, keeping its flags.
+    fn clear_target(&self) {
+        self.target.set(std::ptr::without_provenance_mut(self.target.get().addr() & Self::FLAGS));
     }
 
     pub(crate) fn mark_owner_unreachable(&self) {
-        self.owner_unreachable.set(true);
+        self.target.set(self.target.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
     }
 
-    fn dead() -> Rc<WeakSlot> {
-        Rc::new(WeakSlot {
-            target: Cell::new(None),
-            basic: true,
-            owner_unreachable: Cell::new(false),
-            callback: Cell::new(None),
-        })
+    fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
+        let flags = if callback.is_none() { Self::BASIC } else { 0 };
+        let target = match target {
+            Some(header) => {
+                debug_assert_eq!(header.as_ptr().addr() & Self::FLAGS, 0, "headers are aligned to 8");
+                header.as_ptr().map_addr(|addr| addr | flags)
+            }
+            None => std::ptr::without_provenance_mut(flags),
+        };
+        WeakSlot {
+            handles: Cell::new(1),
+            target: Cell::new(target),
+            callback: Cell::new(callback),
+            older: Cell::new(std::ptr::null()),
+            newer: Cell::new(std::ptr::null()),
+        }
+    }
+
+    fn dead() -> SlotRef {
+        SlotRef::new(WeakSlot::new(None, None))
+    }
+
+    /// Takes this slot out of its object's list; returns the list's new newest slot if this
+    /// one was the newest (the caller then updates the side entry).
+    fn unlink(&self) -> Option<*const WeakSlot> {
+        let (older, newer) = (self.older.replace(std::ptr::null()), self.newer.replace(std::ptr::null()));
+        if !older.is_null() {
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            unsafe { (*older).newer.set(newer) };
+        }
+        if newer.is_null() {
+            return Some(older);
+        }
+        // SAFETY: as above.
+        unsafe { (*newer).older.set(older) };
+        None
+    }
+}
+
+/// The weak references of one object, as its side entry keeps them (see the module
+/// invariant): the shared slot without a callback, and the newest slot with one.
+#[derive(Clone, Copy)]
+pub(crate) struct WeakList {
+    basic: *const WeakSlot,
+    newest: *const WeakSlot,
+}
+
+impl Default for WeakList {
+    fn default() -> Self {
+        WeakList { basic: std::ptr::null(), newest: std::ptr::null() }
+    }
+}
+
+impl WeakList {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.basic.is_null() && self.newest.is_null()
+    }
+
+    /// Forgets `slot`, which is listed here and being dropped.
+    pub(crate) fn forget(&mut self, slot: &WeakSlot) {
+        if slot.is_basic() {
+            debug_assert!(std::ptr::eq(self.basic, slot));
+            self.basic = std::ptr::null();
+        } else if let Some(newest) = slot.unlink() {
+            debug_assert!(std::ptr::eq(self.newest, slot));
+            self.newest = newest;
+        }
+    }
+
+    /// Every listed slot, the shared one first, then newest to oldest.
+    fn slots(self) -> impl Iterator<Item = *const WeakSlot> {
+        let with_callbacks = std::iter::successors(Some(self.newest).filter(|slot| !slot.is_null()), |&slot| {
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            Some(unsafe { (*slot).older.get() }).filter(|older| !older.is_null())
+        });
+        Some(self.basic).filter(|slot| !slot.is_null()).into_iter().chain(with_callbacks)
+    }
+
+    /// The number of handles to the listed weak references.
+    pub(crate) fn handle_count(self) -> usize {
+        self.slots()
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            .map(|slot| unsafe { (*slot).handles.get() })
+            .sum()
     }
 }
 
@@ -50,8 +198,80 @@ impl Drop for WeakSlot {
         if self.callback.get_mut().is_some() {
             heap::add_pending_callbacks(-1);
         }
-        if let Some(target) = self.target.get() {
+        if let Some(target) = self.target() {
             heap::forget_weak_slot(target, self);
+        }
+    }
+}
+
+/// A counted handle to a [`WeakSlot`] in the heap's pools, as `Rc<WeakSlot>` would be, with
+/// the pool's allocation instead of the global allocator's.
+pub(crate) struct SlotRef(NonNull<WeakSlot>);
+
+impl SlotRef {
+    const LAYOUT: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
+
+    /// Moves `slot` (whose count is 1) into a new block.
+    fn new(slot: WeakSlot) -> SlotRef {
+        debug_assert_eq!(slot.handles.get(), 1);
+        // SAFETY: `WeakSlot` is not zero-sized.
+        let block = unsafe { pool::alloc(Self::LAYOUT) }.cast::<WeakSlot>();
+        // SAFETY: `pool::alloc` returns a block for `LAYOUT` (it aborts rather than return
+        // null), so writing a `WeakSlot` there is in bounds and aligned.
+        unsafe { block.write(slot) };
+        // SAFETY: as above, not null.
+        SlotRef(unsafe { NonNull::new_unchecked(block) })
+    }
+
+    /// A new handle to a listed slot.
+    ///
+    /// # Safety
+    /// `slot` is listed (module invariant), so it points at a live slot.
+    unsafe fn from_listed(slot: *const WeakSlot) -> SlotRef {
+        // SAFETY: the caller's contract.
+        let live = unsafe { &*slot };
+        live.handles.set(live.handles.get() + 1);
+        // SAFETY: a listed pointer is not null; the count taken above belongs to the result.
+        SlotRef(unsafe { NonNull::new_unchecked(slot.cast_mut()) })
+    }
+
+    fn as_ptr(&self) -> *const WeakSlot {
+        self.0.as_ptr()
+    }
+}
+
+impl std::ops::Deref for SlotRef {
+    type Target = WeakSlot;
+
+    fn deref(&self) -> &WeakSlot {
+        // SAFETY: a handle keeps its slot alive (the slot is freed when the last one drops).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Clone for SlotRef {
+    fn clone(&self) -> Self {
+        let count = self.handles.get().wrapping_add(1);
+        if count == 0 {
+            std::process::abort();
+        }
+        self.handles.set(count);
+        SlotRef(self.0)
+    }
+}
+
+impl Drop for SlotRef {
+    fn drop(&mut self) {
+        let count = self.handles.get() - 1;
+        self.handles.set(count);
+        if count == 0 {
+            // SAFETY: this was the last handle, so nothing else refers to the slot: it is
+            // dropped in place once (its `Drop` unlists it) and its block, allocated by
+            // `SlotRef::new` with `LAYOUT` on this thread (`SlotRef` is not `Send`), freed.
+            unsafe {
+                std::ptr::drop_in_place(self.0.as_ptr());
+                pool::dealloc(self.0.as_ptr().cast(), Self::LAYOUT);
+            }
         }
     }
 }
@@ -69,7 +289,7 @@ impl Drop for WeakSlot {
 /// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
 /// `Weak<dyn Trait>`.
 pub struct Weak<T: ?Sized + 'static> {
-    slot: Rc<WeakSlot>,
+    slot: SlotRef,
     /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
     /// once the object is freed, and only used while the slot says it is alive.
     ptr: NonNull<GcBox<T>>,
@@ -84,7 +304,7 @@ impl<T: Trace> Weak<T> {
 }
 
 impl<T: ?Sized> Weak<T> {
-    pub(crate) fn from_slot(slot: Rc<WeakSlot>, ptr: NonNull<GcBox<T>>) -> Self {
+    pub(crate) fn from_slot(slot: SlotRef, ptr: NonNull<GcBox<T>>) -> Self {
         Weak { slot, ptr, _target: PhantomData }
     }
 
@@ -94,8 +314,13 @@ impl<T: ?Sized> Weak<T> {
 
     pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
         let ptr = Gc::box_ptr(gc);
-        let callback: Callback = Box::new(move |slot| callback(Weak::from_slot(Rc::clone(slot), ptr)));
+        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(slot.clone(), ptr))));
         Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
+    }
+
+    pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
+        let callback = Callback::Watched(watch.clone(), tag);
+        Weak::from_slot(register(Gc::header(gc), Some(callback)), Gc::box_ptr(gc))
     }
 
     /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead
@@ -149,12 +374,12 @@ impl<T: ?Sized> Weak<T> {
 
     /// The number of handles to this weak reference (clones of it).
     pub fn handle_count(&self) -> usize {
-        Rc::strong_count(&self.slot)
+        self.slot.handles.get()
     }
 
     /// Whether two handles are the same weak reference.
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        Rc::ptr_eq(&this.slot, &other.slot)
+        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr())
     }
 
     /// Whether this weak reference has a callback that has not run yet.
@@ -166,40 +391,57 @@ impl<T: ?Sized> Weak<T> {
     }
 }
 
-fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> Rc<WeakSlot> {
+fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
     // SAFETY: the caller holds a `Gc` to `header`.
     let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
         return WeakSlot::dead();
     }
-    let basic = callback.is_none();
-    heap::with_side(header, |entry, _| {
-        if basic {
-            let shared = entry.weak.iter().rev().filter_map(std::rc::Weak::upgrade).find(|slot| slot.basic);
-            if let Some(slot) = shared {
-                return slot;
+    let with_callback = callback.is_some();
+    let slot = heap::with_side(header, |entry, _| {
+        let list = &mut entry.weak;
+        if !with_callback && !list.basic.is_null() {
+            // SAFETY: the shared slot is listed.
+            return unsafe { SlotRef::from_listed(list.basic) };
+        }
+        let slot = SlotRef::new(WeakSlot::new(Some(header), callback));
+        if with_callback {
+            slot.older.set(list.newest);
+            if !list.newest.is_null() {
+                // SAFETY: a listed pointer points at a live slot (module invariant).
+                unsafe { (*list.newest).newer.set(slot.as_ptr()) };
             }
+            list.newest = slot.as_ptr();
+        } else {
+            list.basic = slot.as_ptr();
         }
-        let slot = Rc::new(WeakSlot {
-            target: Cell::new(Some(header)),
-            basic,
-            owner_unreachable: Cell::new(false),
-            callback: Cell::new(callback),
-        });
-        if !basic {
-            heap::add_pending_callbacks(1);
-        }
-        entry.weak.push(Rc::downgrade(&slot));
         slot
-    })
+    });
+    if with_callback {
+        heap::add_pending_callbacks(1);
+    }
+    slot
 }
 
 /// Makes the weak references of an object being freed read dead (their callbacks, if any,
 /// never run: the object is gone). Only weak references made after the object's were
 /// cleared can be left, such as those a finalizer makes to garbage the collector deletes.
-pub(crate) fn clear_targets(slots: &[std::rc::Weak<WeakSlot>]) {
-    for slot in slots.iter().filter_map(std::rc::Weak::upgrade) {
-        slot.target.set(None);
+pub(crate) fn clear_targets(list: WeakList) {
+    /// Unlists one slot; returns the next older one.
+    fn clear(slot: *const WeakSlot) -> *const WeakSlot {
+        // SAFETY: the slots were listed when the list was taken out of the side entry, and
+        // no code has run since that could drop them.
+        let slot = unsafe { &*slot };
+        slot.clear_target();
+        slot.newer.set(std::ptr::null());
+        slot.older.replace(std::ptr::null())
+    }
+    if !list.basic.is_null() {
+        clear(list.basic);
+    }
+    let mut slot = list.newest;
+    while !slot.is_null() {
+        slot = clear(slot);
     }
 }
 
@@ -207,13 +449,17 @@ pub(crate) fn clear_targets(slots: &[std::rc::Weak<WeakSlot>]) {
 /// left is to run their callbacks.
 #[must_use = "the callbacks have not run yet"]
 pub struct ClearedWeakRefs {
-    /// Newest first.
-    slots: Vec<Rc<WeakSlot>>,
+    /// The first weak reference with a callback, kept apart so that the usual death, with
+    /// one, allocates no vector.
+    first: Option<SlotRef>,
+    /// The others, newest first.
+    rest: Vec<SlotRef>,
 }
 
 impl fmt::Debug for ClearedWeakRefs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClearedWeakRefs").field("with_callbacks", &self.slots.len()).finish()
+        let count = usize::from(self.first.is_some()) + self.rest.len();
+        f.debug_struct("ClearedWeakRefs").field("with_callbacks", &count).finish()
     }
 }
 
@@ -221,39 +467,62 @@ impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
-        let mut slots = Vec::new();
-        for slot in heap::take_weak_slots(header).iter().rev().filter_map(std::rc::Weak::upgrade) {
-            slot.target.set(None);
-            if !slot.basic {
-                slots.push(slot);
+        let list = heap::take_weak_list(header);
+        let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
+        for slot in list.slots() {
+            // SAFETY: the slot was listed when the list was taken out of the side entry,
+            // and nothing has run since that could drop it.
+            let slot_ref = unsafe { &*slot };
+            if !slot_ref.is_basic() {
+                // SAFETY: as above, the slot is listed; the handle taken here keeps it alive
+                // until its callback has run.
+                cleared.push(unsafe { SlotRef::from_listed(slot) });
             }
         }
-        ClearedWeakRefs { slots }
+        // Unlisted only now: the walk above follows the links this clears.
+        clear_targets(list);
+        cleared
+    }
+
+    fn push(&mut self, slot: SlotRef) {
+        match self.first {
+            None => self.first = Some(slot),
+            Some(_) => self.rest.push(slot),
+        }
     }
 
     /// Whether there is no callback to run.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.first.is_none()
     }
 
     /// Moves the callbacks of `other` after this one's.
-    pub fn append(&mut self, mut other: ClearedWeakRefs) {
-        self.slots.append(&mut other.slots);
+    pub fn append(&mut self, other: ClearedWeakRefs) {
+        for slot in other.first.into_iter().chain(other.rest) {
+            self.push(slot);
+        }
     }
 
     /// Runs the callbacks, newest first, skipping those whose weak reference is owned by
     /// garbage. A panicking callback does not stop the others; the first panic is returned.
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
-        for slot in self.slots {
-            if slot.owner_unreachable.get() {
+        for slot in self.first.into_iter().chain(self.rest) {
+            if slot.has(WeakSlot::OWNER_UNREACHABLE) {
                 continue;
             }
             let Some(callback) = slot.callback.take() else {
                 continue;
             };
             heap::add_pending_callbacks(-1);
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&slot)));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
+                Callback::Once(callback) => callback(&slot),
+                Callback::Watched(watch, tag) => {
+                    if let Some(watch) = watch.upgrade() {
+                        watch.died(tag);
+                    }
+                }
+            }));
             if let Err(panic) = result {
                 first_panic.get_or_insert(panic);
             }
@@ -264,7 +533,7 @@ impl ClearedWeakRefs {
 
 impl<T: ?Sized> Clone for Weak<T> {
     fn clone(&self) -> Self {
-        Weak::from_slot(Rc::clone(&self.slot), self.ptr)
+        Weak::from_slot(self.slot.clone(), self.ptr)
     }
 }
 

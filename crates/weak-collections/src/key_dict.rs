@@ -7,7 +7,7 @@ use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
-use crate::shared::{IterationGuard, Shared};
+use crate::shared::{Cursor, Shared};
 
 /// A map from heap objects to values that does not keep the keys alive (Python's
 /// `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical use: data attached
@@ -58,45 +58,55 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new() }
+        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>) }
     }
 
     /// Maps `key` to `value`; returns the value it replaced.
     pub fn insert(&self, key: &Gc<T>, value: V) -> Option<V> {
-        let mut entries = self.shared.entries.borrow_mut();
-        if let Some(entry) = entries.get_mut(&M::probe(key)) {
-            return Some(std::mem::replace(&mut entry.1, value));
-        }
-        drop(entries);
-        let seed = M::seed(key);
-        let callback_seed = seed.clone();
-        let shared = Rc::downgrade(&self.shared);
-        let weak = Gc::downgrade_with_callback(key, move |dead| {
-            if let Some(shared) = shared.upgrade() {
-                shared.remove_dead(M::key(&callback_seed, &dead), key_is_dead::<T, V>);
+        self.shared.settle();
+        let watch = self.shared.watch();
+        let mut table = self.shared.table.borrow_mut();
+        // A dead key found is one whose removal is queued: its object's address (identity
+        // keys) now belongs to `key`.
+        let dead = match table.find(&M::probe(key)) {
+            Some(slot) if !key_is_dead(table.entry(slot)) => {
+                return Some(std::mem::replace(&mut table.entry_mut(slot).1, value));
             }
+            Some(slot) => Some(table.take(slot)),
+            None => None,
+        };
+        table.push(|slot| {
+            let weak = Gc::downgrade_watched(key, watch, slot);
+            (M::key(key, &weak), (weak, value))
         });
-        let stored = M::key(&seed, &weak);
-        self.shared.entries.borrow_mut().insert(stored, (weak, value));
+        drop(table);
+        drop(dead);
         None
+    }
+
+    /// The slot of `key`'s live entry.
+    fn live_slot(table: &crate::shared::Table<M::Key, Entry<T, V>>, key: &Gc<T>) -> Option<usize> {
+        table.find(&M::probe(key)).filter(|slot| !key_is_dead(table.entry(*slot)))
     }
 
     /// Whether `key` is in the map.
     pub fn contains_key(&self, key: &Gc<T>) -> bool {
-        self.shared.entries.borrow().contains_key(&M::probe(key))
+        Self::live_slot(&self.shared.table.borrow(), key).is_some()
     }
 
     /// Runs `f` on the value of `key`.
     pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
-        let entries = self.shared.entries.borrow();
-        entries.get(&M::probe(key)).map(|(_, value)| f(value))
+        let table = self.shared.table.borrow();
+        Self::live_slot(&table, key).map(|slot| f(&table.entry(slot).1))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: &Gc<T>) -> Option<V> {
-        let probe = M::probe(key);
-        let removed = self.shared.entries.borrow_mut().remove(&probe);
-        removed.map(|(_, value)| value)
+        self.shared.settle();
+        let mut table = self.shared.table.borrow_mut();
+        let removed = Self::live_slot(&table, key).map(|slot| table.take(slot));
+        drop(table);
+        removed.map(|(_, (_, value))| value)
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).
@@ -106,10 +116,14 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
     /// Removes and returns some entry whose key is alive.
     pub fn popitem(&self) -> Option<(Gc<T>, V)> {
+        self.shared.settle();
         loop {
-            let id = self.shared.entries.borrow().keys().next()?.clone();
-            let removed = self.shared.entries.borrow_mut().remove(&id);
-            if let Some((key, value)) = removed.and_then(|(weak, value)| Some((weak.upgrade()?, value))) {
+            let (_, (weak, value)) = {
+                let mut table = self.shared.table.borrow_mut();
+                let slot = table.any_slot()?;
+                table.take(slot)
+            };
+            if let Some(key) = weak.upgrade() {
                 return Some((key, value));
             }
         }
@@ -122,9 +136,9 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         }
     }
 
-    /// The number of entries (removals deferred by a running iteration excluded).
+    /// The number of entries (entries known to have dead keys excluded).
     pub fn len(&self) -> usize {
-        self.shared.live_len(key_is_dead::<T, V>)
+        self.shared.len()
     }
 
     /// Whether there is no entry.
@@ -137,17 +151,15 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.clear();
     }
 
-    /// The live keys. Keys that die meanwhile are skipped; removals wait until the
-    /// iterator is dropped.
+    /// The live keys. Keys that die meanwhile are skipped; keys added meanwhile may or may
+    /// not be met.
     pub fn keys(&self) -> Keys<T, V, M> {
-        let guard = self.shared.guard(key_is_dead::<T, V>);
-        let snapshot: Vec<Weak<T>> = self.shared.entries.borrow().values().map(|(weak, _)| weak.clone()).collect();
-        Keys { snapshot: snapshot.into_iter(), _guard: guard }
+        Keys { cursor: self.shared.cursor() }
     }
 
     /// Python's `keyrefs()`: the weak references to the keys.
     pub fn keyrefs(&self) -> Vec<Weak<T>> {
-        self.shared.entries.borrow().values().map(|(weak, _)| weak.clone()).collect()
+        self.shared.table.borrow().entries().map(|(_, (weak, _))| weak.clone()).collect()
     }
 }
 
@@ -168,9 +180,8 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
 
     /// The entries with live keys.
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
-        let _guard = self.shared.guard(key_is_dead::<T, V>);
-        let snapshot: Vec<(Weak<T>, V)> = self.shared.entries.borrow().values().cloned().collect();
-        snapshot.into_iter().filter_map(|(weak, value)| Some((weak.upgrade()?, value))).collect()
+        let mut cursor = self.shared.cursor();
+        std::iter::from_fn(|| cursor.find_map(|_, (weak, value)| Some((weak.upgrade()?, value.clone())))).collect()
     }
 
     /// The values of live keys.
@@ -181,21 +192,22 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
 
 /// An iterator over a [`WeakKeyDictionary`]'s live keys.
 pub struct Keys<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
-    snapshot: std::vec::IntoIter<Weak<T>>,
-    _guard: IterationGuard<M::Key, (Weak<T>, V)>,
+    cursor: Cursor<M::Key, Entry<T, V>>,
 }
 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
-        self.snapshot.by_ref().find_map(|weak| weak.upgrade())
+        self.cursor.find_map(|_, (weak, _)| weak.upgrade())
     }
 }
 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Keys<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("weak_collections::key_dict::Keys").field("remaining", &self.snapshot.len()).finish()
+        f.debug_struct("weak_collections::key_dict::Keys")
+            .field("remaining_slots", &self.cursor.remaining_slots())
+            .finish()
     }
 }
 

@@ -4,46 +4,44 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use rc_heap::{Gc, ObjectId, Trace, Weak};
+use rc_heap::{Gc, Trace, Weak};
 
 /// A way of comparing the keys of [`WeakSet`](crate::WeakSet) and
 /// [`WeakKeyDictionary`](crate::WeakKeyDictionary).
 pub trait KeyMode<T: ?Sized + 'static>: 'static {
     /// What the container stores as the key.
     type Key: Eq + Hash + Clone + Trace;
-    /// What is taken from the live object, once, to make its key.
-    type Seed: Clone + 'static;
 
-    /// The seed of `item`'s key.
-    fn seed(item: &Gc<T>) -> Self::Seed;
-
-    /// The key of an entry made from `seed` and the weak reference the entry keeps (also
-    /// after the object has died, to find the entry again).
-    fn key(seed: &Self::Seed, weak: &Weak<T>) -> Self::Key;
+    /// The key of an entry for the live `item`, whose weak reference `weak` the entry keeps.
+    fn key(item: &Gc<T>, weak: &Weak<T>) -> Self::Key;
 
     /// The key to look `item` up with.
     fn probe(item: &Gc<T>) -> Self::Key;
 }
 
 /// Keys compare by identity: two distinct objects are two keys, even with equal values.
+///
+/// The key is the object's address. A live object is the only one at its address; an
+/// entry whose object has died and whose removal is still queued may share it with a new
+/// object, so a container treats a key found with a dead entry as absent.
 #[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct ByIdentity;
 
+/// The key of [`ByIdentity`]: an object's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, rc_heap::Trace)]
+#[trace(crate = rc_heap)]
+pub struct ObjectAddress(usize);
+
 impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
-    type Key = ObjectId;
-    type Seed = ObjectId;
+    type Key = ObjectAddress;
 
-    fn seed(item: &Gc<T>) -> ObjectId {
-        Gc::id(item)
+    fn key(item: &Gc<T>, _weak: &Weak<T>) -> ObjectAddress {
+        Self::probe(item)
     }
 
-    fn key(seed: &ObjectId, _weak: &Weak<T>) -> ObjectId {
-        *seed
-    }
-
-    fn probe(item: &Gc<T>) -> ObjectId {
-        Gc::id(item)
+    fn probe(item: &Gc<T>) -> ObjectAddress {
+        ObjectAddress(Gc::as_ptr(item).cast::<()>().addr())
     }
 }
 
@@ -55,14 +53,9 @@ pub struct ByValue;
 
 impl<T: ?Sized + 'static + Hash + Eq> KeyMode<T> for ByValue {
     type Key = ValueKey<T>;
-    type Seed = u64;
 
-    fn seed(item: &Gc<T>) -> u64 {
-        hash_of(&**item)
-    }
-
-    fn key(hash: &u64, weak: &Weak<T>) -> ValueKey<T> {
-        ValueKey { weak: weak.clone(), hash: *hash }
+    fn key(item: &Gc<T>, weak: &Weak<T>) -> ValueKey<T> {
+        ValueKey { weak: weak.clone(), hash: hash_of(&**item) }
     }
 
     fn probe(item: &Gc<T>) -> ValueKey<T> {

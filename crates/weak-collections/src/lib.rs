@@ -12,9 +12,12 @@
 //! | `weakref.proxy` | [`WeakProxy`] (errors with [`ReferenceError`]) |
 //!
 //! Entries vanish when their object dies, by reference counting or by the cycle collector:
-//! each entry holds a weak reference whose callback removes it. Iterating while entries
-//! die, even when the loop body triggers a collection, is safe: removals are deferred until
-//! the iteration ends, as Python's iteration guard does, and `len` does not count them.
+//! each entry holds a weak reference whose death is reported to its container (one
+//! [`DeathWatch`](rc_heap::DeathWatch) per container, the entry found by its slot, no
+//! callback allocated per entry). Iterating while entries die, even when the loop body
+//! triggers a collection, is safe: entries sit in slots that never move, an iteration
+//! walks them by position and skips the emptied ones, and `len` never counts an entry
+//! known to be dead.
 //!
 //! Keys of [`WeakSet`] and [`WeakKeyDictionary`] compare by object identity; opt into
 //! value equality (Python's `__hash__`/`__eq__`) with [`WeakSet::by_value`] and
@@ -35,7 +38,7 @@ mod value_dict;
 
 pub use finalize::{Finalizer, FinalizerFn, finalize};
 pub use key_dict::{Keys, WeakKeyDictionary};
-pub use key_mode::{ByIdentity, ByValue, KeyMode, ValueKey};
+pub use key_mode::{ByIdentity, ByValue, KeyMode, ObjectAddress, ValueKey};
 pub use proxy::{ReferenceError, WeakProxy};
 pub use set::{Iter, WeakSet};
 pub use value_dict::{Items, WeakValueDictionary};

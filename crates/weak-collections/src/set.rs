@@ -7,7 +7,7 @@ use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
-use crate::shared::{IterationGuard, Shared};
+use crate::shared::{Cursor, Shared};
 
 /// A set of heap objects that does not keep them alive: an object leaves the set when it
 /// dies, by reference counting or by the collector. Members compare by identity;
@@ -52,32 +52,40 @@ impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: Shared::new() }
+        WeakSet { shared: Shared::new(Weak::is_dead) }
     }
 
     /// Adds `item`; returns whether it was not already there.
     pub fn add(&self, item: &Gc<T>) -> bool {
-        if self.shared.entries.borrow().contains_key(&M::probe(item)) {
-            return false;
-        }
-        let seed = M::seed(item);
-        let shared = Rc::downgrade(&self.shared);
-        let callback_seed = seed.clone();
-        let weak = Gc::downgrade_with_callback(item, move |dead| {
-            if let Some(shared) = shared.upgrade() {
-                shared.remove_dead(M::key(&callback_seed, &dead), Weak::is_dead);
-            }
+        self.shared.settle();
+        let watch = self.shared.watch();
+        let mut table = self.shared.table.borrow_mut();
+        let probe = M::probe(item);
+        // A dead member found under the key is one whose removal is queued: its object's
+        // address (identity keys) now belongs to `item`.
+        let dead = match table.find(&probe) {
+            Some(slot) if !table.entry(slot).is_dead() => return false,
+            Some(slot) => Some(table.take(slot)),
+            None => None,
+        };
+        table.push(|slot| {
+            let weak = Gc::downgrade_watched(item, watch, slot);
+            (M::key(item, &weak), weak)
         });
-        let key = M::key(&seed, &weak);
-        let old = self.shared.entries.borrow_mut().insert(key, weak);
-        drop(old);
+        drop(table);
+        drop(dead);
         true
     }
 
     /// Removes `item`; returns whether it was there (Python's `remove` raises otherwise).
     pub fn remove(&self, item: &Gc<T>) -> bool {
-        let probe = M::probe(item);
-        let removed = self.shared.entries.borrow_mut().remove(&probe);
+        self.shared.settle();
+        let mut table = self.shared.table.borrow_mut();
+        let removed = match table.find(&M::probe(item)) {
+            Some(slot) if !table.entry(slot).is_dead() => Some(table.take(slot)),
+            _ => None,
+        };
+        drop(table);
         removed.is_some()
     }
 
@@ -89,12 +97,12 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// Whether `item` is in the set.
     pub fn contains(&self, item: &Gc<T>) -> bool {
         let probe = M::probe(item);
-        self.shared.entries.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
+        self.shared.table.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
     }
 
-    /// The number of members (removals deferred by a running iteration excluded).
+    /// The number of members (members known to be dead excluded).
     pub fn len(&self) -> usize {
-        self.shared.live_len(Weak::is_dead)
+        self.shared.len()
     }
 
     /// Whether the set has no member.
@@ -109,26 +117,23 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Removes and returns some live member.
     pub fn pop(&self) -> Option<Gc<T>> {
+        self.shared.settle();
         loop {
-            let (id, weak) = {
-                let entries = self.shared.entries.borrow();
-                let (id, weak) = entries.iter().next()?;
-                (id.clone(), weak.clone())
+            let removed = {
+                let mut table = self.shared.table.borrow_mut();
+                let slot = table.any_slot()?;
+                table.take(slot)
             };
-            let removed = self.shared.entries.borrow_mut().remove(&id);
-            drop(removed);
-            if let Some(item) = weak.upgrade() {
+            if let Some(item) = removed.1.upgrade() {
                 return Some(item);
             }
         }
     }
 
-    /// Iterates over the live members. Members that die meanwhile are skipped; removals
-    /// wait until the iterator is dropped.
+    /// Iterates over the live members. Members that die meanwhile are skipped; members
+    /// added meanwhile may or may not be met.
     pub fn iter(&self) -> Iter<T, M> {
-        let guard = self.shared.guard(Weak::is_dead);
-        let snapshot: Vec<Weak<T>> = self.shared.entries.borrow().values().cloned().collect();
-        Iter { snapshot: snapshot.into_iter(), _guard: guard }
+        Iter { cursor: self.shared.cursor() }
     }
 
     /// A new set with the same members.
@@ -210,21 +215,20 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
 /// An iterator over a [`WeakSet`]'s live members.
 pub struct Iter<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
-    snapshot: std::vec::IntoIter<Weak<T>>,
-    _guard: IterationGuard<M::Key, Weak<T>>,
+    cursor: Cursor<M::Key, Weak<T>>,
 }
 
 impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
-        self.snapshot.by_ref().find_map(|weak| weak.upgrade())
+        self.cursor.find_map(|_, weak| weak.upgrade())
     }
 }
 
 impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("weak_collections::set::Iter").field("remaining", &self.snapshot.len()).finish()
+        f.debug_struct("weak_collections::set::Iter").field("remaining_slots", &self.cursor.remaining_slots()).finish()
     }
 }
 

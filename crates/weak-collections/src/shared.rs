@@ -1,111 +1,316 @@
-//! What every weak container shares: its entries, and the removals deferred while it is
-//! being iterated (Python's `_IterationGuard` and `_pending_removals`).
+//! What every weak container shares: its entries, the watcher its weak references report
+//! their deaths to, and the removals put off while the entries are borrowed.
 //!
-//! Entries are removed by weak-reference callbacks when their object dies, which can happen
-//! at almost any moment: inside a `Drop`, a collection, or the body of a loop over the
-//! container. No `RefCell` borrow is ever held while a handle or a value is dropped, so a
-//! callback always finds the container free; while an iteration is running, removals are
-//! queued and applied when the last iteration ends.
+//! Entries live in a slab (a vector with a free list) and a hash index from key to slot;
+//! each entry's weak reference carries its slot as the tag of a [`DeathWatch`] report, so a
+//! death finds its entry without hashing the key and costs no callback allocation. Slots
+//! never move, so an iteration walks them by position while entries come and go: a removal
+//! empties a slot the cursor skips, and nothing else moves. No `RefCell` borrow is ever held
+//! while a handle or a value is dropped, so a report almost always finds the table free and
+//! removes its entry at once; when user code runs under a borrow (a `WeakKeyDictionary`
+//! value's `Clone`, the closure of `with_value`) and kills an entry's object, the report is
+//! queued and applied by the next operation.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use rc_heap::Trace;
+use rc_heap::{DeathWatch, Trace};
+use rustc_hash::FxHashMap;
+
+/// The entries: a slab of `(key, entry)` and the index from key to slot.
+///
+/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and,
+/// for keys without a destructor (numbers, identity keys), leaves the index entry *stale*
+/// (pointing at an empty slot that is not reused): removing keys from the index one death
+/// at a time would cost a cache miss each, as a sweep over the whole index, done once stale
+/// entries outnumber the live ones, does not. A stale index entry reads as absent.
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+pub(crate) struct Table<K, E> {
+    index: FxHashMap<K, usize>,
+    slots: Vec<Option<(K, E)>>,
+    /// Empty slots, reused by inserts.
+    free: Vec<usize>,
+    /// Slots emptied by deaths whose index entries are still there (not yet reusable).
+    stale_slots: Vec<usize>,
+    /// Index entries pointing at an empty slot.
+    stale_keys: usize,
+    /// One bit per slot, set while it holds an entry: what a sweep reads for each index
+    /// entry, small enough to stay in the cache where the slots would not.
+    occupied: Vec<u64>,
+}
+
+impl<K: Eq + Hash + Clone, E> Table<K, E> {
+    fn new() -> Self {
+        Table {
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            stale_slots: Vec::new(),
+            stale_keys: 0,
+            occupied: Vec::new(),
+        }
+    }
+
+    fn is_occupied(&self, slot: usize) -> bool {
+        self.occupied.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+    }
+
+    fn set_occupied(&mut self, slot: usize, occupied: bool) {
+        if slot / 64 >= self.occupied.len() {
+            self.occupied.resize(slot / 64 + 1, 0);
+        }
+        let bit = 1 << (slot % 64);
+        if occupied {
+            self.occupied[slot / 64] |= bit;
+        } else {
+            self.occupied[slot / 64] &= !bit;
+        }
+    }
+
+    /// The slot of `key`'s entry.
+    pub(crate) fn find(&self, key: &K) -> Option<usize> {
+        self.index.get(key).copied().filter(|&slot| self.is_occupied(slot))
+    }
+
+    /// The entry in `slot`.
+    pub(crate) fn entry(&self, slot: usize) -> &E {
+        &self.slots[slot].as_ref().expect("an indexed slot holds its entry").1
+    }
+
+    /// The entry in `slot`, to change in place.
+    pub(crate) fn entry_mut(&mut self, slot: usize) -> &mut E {
+        &mut self.slots[slot].as_mut().expect("an indexed slot holds its entry").1
+    }
+
+    /// The entry of `key`.
+    pub(crate) fn get(&self, key: &K) -> Option<&E> {
+        self.find(key).map(|slot| self.entry(slot))
+    }
+
+    /// Adds an entry, made by `make` from its slot, whose key has none yet.
+    pub(crate) fn push(&mut self, make: impl FnOnce(usize) -> (K, E)) {
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let (key, entry) = make(slot);
+        if self.index.insert(key.clone(), slot).is_some() {
+            // The key had a stale index entry, now replaced.
+            self.stale_keys -= 1;
+        }
+        if slot == self.slots.len() {
+            self.slots.push(Some((key, entry)));
+        } else {
+            self.slots[slot] = Some((key, entry));
+        }
+        self.set_occupied(slot, true);
+    }
+
+    /// Replaces the entry in `slot` with one made by `make`; returns the old one (to be
+    /// dropped once the borrow ends).
+    pub(crate) fn replace(&mut self, slot: usize, make: impl FnOnce(usize) -> E) -> E {
+        std::mem::replace(self.entry_mut(slot), make(slot))
+    }
+
+    /// Removes the entry in `slot`, with its index entry.
+    pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
+        let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry");
+        self.set_occupied(slot, false);
+        self.index.remove(&key);
+        self.free.push(slot);
+        self.reset_if_empty();
+        (key, entry)
+    }
+
+    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale
+    /// when dropping the key later changes nothing (a key with a destructor, which may hold
+    /// handles, goes at once, as the entry did before).
+    fn take_dead(&mut self, slot: usize) -> (K, E) {
+        if std::mem::needs_drop::<K>() {
+            return self.take(slot);
+        }
+        let removed = self.slots[slot].take().expect("an indexed slot holds its entry");
+        self.set_occupied(slot, false);
+        self.stale_slots.push(slot);
+        self.stale_keys += 1;
+        if !self.reset_if_empty() && self.stale_keys > 64 && self.stale_keys * 2 > self.index.len() {
+            self.sweep();
+        }
+        removed
+    }
+
+    /// Drops the stale index entries and makes their slots reusable.
+    fn sweep(&mut self) {
+        let occupied = &self.occupied;
+        self.index.retain(|_, slot| occupied[*slot / 64] & (1 << (*slot % 64)) != 0);
+        self.free.append(&mut self.stale_slots);
+        self.stale_keys = 0;
+    }
+
+    /// Once no entry is left, drops the stale index entries and the slab; returns whether
+    /// it did.
+    fn reset_if_empty(&mut self) -> bool {
+        if self.index.len() != self.stale_keys {
+            return false;
+        }
+        self.index.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.stale_slots.clear();
+        self.stale_keys = 0;
+        self.occupied.clear();
+        true
+    }
+
+    /// Removes the entry of `key`.
+    pub(crate) fn remove(&mut self, key: &K) -> Option<(K, E)> {
+        let slot = self.find(key)?;
+        Some(self.take(slot))
+    }
+
+    /// The number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.index.len() - self.stale_keys
+    }
+
+    /// Some occupied slot.
+    pub(crate) fn any_slot(&self) -> Option<usize> {
+        self.index.values().copied().find(|&slot| self.is_occupied(slot))
+    }
+
+    /// The first occupied slot at or after `from`, and its key and entry.
+    pub(crate) fn next_from(&self, from: usize) -> Option<(usize, &K, &E)> {
+        let rest = self.slots.get(from..)?;
+        rest.iter().enumerate().find_map(|(offset, slot)| slot.as_ref().map(|(key, entry)| (from + offset, key, entry)))
+    }
+
+    /// Every entry.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &E)> {
+        self.slots.iter().flatten().map(|(key, entry)| (key, entry))
+    }
+}
 
 /// Traced through the container's `Rc` while the container is its only owner (always,
-/// except while an iteration or a callback briefly holds it): the keys and entries, with
+/// except while an iterator or a death report briefly holds it): the keys and entries, with
 /// their weak references and, in a weak-keyed map, the strongly held values.
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Shared<K, E> {
-    pub(crate) entries: RefCell<HashMap<K, E>>,
-    pending: RefCell<Vec<K>>,
-    iterating: Cell<usize>,
+    pub(crate) table: RefCell<Table<K, E>>,
+    /// Slots whose object died while the table was borrowed.
+    pending: RefCell<Vec<usize>>,
+    /// Whether an entry's object is dead (its weak reference reads dead).
+    #[trace(skip)]
+    is_dead: fn(&E) -> bool,
+    /// This container as the watcher of its entries' weak references.
+    #[trace(skip)]
+    watch: std::rc::Weak<dyn DeathWatch>,
 }
 
-impl<K: Eq + Hash + Clone, E> Shared<K, E> {
-    pub(crate) fn new() -> Rc<Self> {
-        Rc::new(Shared {
-            entries: RefCell::new(HashMap::new()),
+impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
+    pub(crate) fn new(is_dead: fn(&E) -> bool) -> Rc<Self> {
+        Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
+            table: RefCell::new(Table::new()),
             pending: RefCell::new(Vec::new()),
-            iterating: Cell::new(0),
+            is_dead,
+            watch: me.clone(),
         })
     }
 
-    /// A callback's removal of `key`, if `is_dead` still says its entry is dead (a new
-    /// entry may have replaced it). Deferred while iterating.
-    pub(crate) fn remove_dead(&self, key: K, is_dead: impl Fn(&E) -> bool) {
-        if self.iterating.get() > 0 {
-            self.pending.borrow_mut().push(key);
-            return;
-        }
-        let removed = match self.entries.try_borrow_mut() {
-            Ok(mut entries) => match entries.get(&key) {
-                Some(entry) if is_dead(entry) => entries.remove(&key),
-                _ => None,
-            },
-            Err(_) => {
-                self.pending.borrow_mut().push(key);
-                None
-            }
-        };
-        drop(removed);
+    /// The watcher to make the entries' weak references with.
+    pub(crate) fn watch(&self) -> &std::rc::Weak<dyn DeathWatch> {
+        &self.watch
     }
 
-    /// Applies the deferred removals whose entries are still dead.
-    pub(crate) fn commit_removals(&self, is_dead: impl Fn(&E) -> bool) {
-        if self.iterating.get() > 0 {
+    /// Applies the removals queued while the table was borrowed. Every operation that
+    /// changes or counts the entries starts here.
+    pub(crate) fn settle(&self) {
+        if self.pending.borrow().is_empty() {
             return;
         }
+        let Ok(mut table) = self.table.try_borrow_mut() else { return };
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        let mut removed = Vec::new();
-        if let Ok(mut entries) = self.entries.try_borrow_mut() {
-            for key in pending {
-                if entries.get(&key).is_some_and(&is_dead) {
-                    removed.extend(entries.remove(&key));
-                }
-            }
-        }
+        let removed: Vec<(K, E)> = pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();
+        drop(table);
         drop(removed);
     }
 
-    /// Entries minus the removals waiting for an iteration to end (Python's `len`).
-    pub(crate) fn len(&self) -> usize {
-        self.entries.borrow().len().saturating_sub(self.pending.borrow().len())
+    /// Removes the entry in `slot` if it is there and dead (a new entry may have taken the
+    /// slot of one removed by hand).
+    fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<(K, E)> {
+        match table.slots.get(slot) {
+            Some(Some((_, entry))) if (self.is_dead)(entry) => Some(table.take_dead(slot)),
+            _ => None,
+        }
     }
 
-    /// The number of live entries: dead ones are removed first, unless an iteration runs
-    /// (then they are only left out of the count).
-    pub(crate) fn live_len(&self, is_dead: impl Fn(&E) -> bool) -> usize {
-        self.commit_removals(is_dead);
-        self.len()
+    /// The number of entries, dead ones whose removal was queued excluded.
+    pub(crate) fn len(&self) -> usize {
+        self.settle();
+        let table = self.table.borrow();
+        let pending = self.pending.borrow();
+        if pending.is_empty() {
+            return table.len();
+        }
+        table.entries().filter(|(_, entry)| !(self.is_dead)(entry)).count()
     }
 
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
     /// may run code that looks at the container.
     pub(crate) fn clear(&self) {
-        let old = std::mem::take(&mut *self.entries.borrow_mut());
+        let old = std::mem::replace(&mut *self.table.borrow_mut(), Table::new());
+        self.pending.borrow_mut().clear();
         drop(old);
     }
 
-    /// Marks an iteration as running until the guard drops.
-    pub(crate) fn guard(self: &Rc<Self>, is_dead: fn(&E) -> bool) -> IterationGuard<K, E> {
-        self.iterating.set(self.iterating.get() + 1);
-        IterationGuard { shared: self.clone(), is_dead }
+    /// An iteration's position in the slab. It ends at the slab's length of now, so that a
+    /// loop that adds entries still ends.
+    pub(crate) fn cursor(self: &Rc<Self>) -> Cursor<K, E> {
+        self.settle();
+        let end = self.table.borrow().slots.len();
+        Cursor { shared: Rc::clone(self), next: 0, end }
     }
 }
 
-/// Keeps removals deferred while an iterator is alive.
-pub(crate) struct IterationGuard<K: Eq + Hash + Clone, E> {
-    shared: Rc<Shared<K, E>>,
-    is_dead: fn(&E) -> bool,
+impl<K: Eq + Hash + Clone + 'static, E: 'static> DeathWatch for Shared<K, E> {
+    fn died(&self, slot: usize) {
+        let removed = match self.table.try_borrow_mut() {
+            Ok(mut table) => self.take_if_dead(&mut table, slot),
+            Err(_) => {
+                self.pending.borrow_mut().push(slot);
+                None
+            }
+        };
+        drop(removed);
+    }
 }
 
-impl<K: Eq + Hash + Clone, E> Drop for IterationGuard<K, E> {
-    fn drop(&mut self) {
-        self.shared.iterating.set(self.shared.iterating.get() - 1);
-        self.shared.commit_removals(self.is_dead);
+/// An iteration over a container: the next slot to look at, and the container's shared
+/// part, held so that the container is not traced (and its entries not freed) while the
+/// iteration runs.
+pub(crate) struct Cursor<K, E> {
+    shared: Rc<Shared<K, E>>,
+    next: usize,
+    /// One past the last slot to look at.
+    end: usize,
+}
+
+impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
+    /// The next entry for which `f` gives something. `f` runs under a shared borrow of the
+    /// table: it may clone and upgrade, not drop handles.
+    pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&K, &E) -> Option<R>) -> Option<R> {
+        let table = self.shared.table.borrow();
+        while let Some((slot, key, entry)) = table.next_from(self.next).filter(|(slot, _, _)| *slot < self.end) {
+            self.next = slot + 1;
+            if let Some(found) = f(key, entry) {
+                return Some(found);
+            }
+        }
+        self.next = usize::MAX;
+        None
+    }
+
+    /// How many slots are left to look at.
+    pub(crate) fn remaining_slots(&self) -> usize {
+        self.end.saturating_sub(self.next)
     }
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use rc_heap::{Gc, Trace, Weak};
 
-use crate::shared::{IterationGuard, Shared};
+use crate::shared::{Cursor, Shared};
 
 /// A map from keys to heap objects that does not keep the objects alive (Python's
 /// `weakref.WeakValueDictionary`): an entry goes when its value dies. Typical use: a cache
@@ -38,41 +38,40 @@ pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'stat
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new() }
-    }
-
-    fn weak_entry(&self, key: &K, value: &Gc<T>) -> Weak<T> {
-        let shared = Rc::downgrade(&self.shared);
-        let key = key.clone();
-        Gc::downgrade_with_callback(value, move |_| {
-            if let Some(shared) = shared.upgrade() {
-                shared.remove_dead(key, Weak::is_dead);
-            }
-        })
+        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(Weak::is_dead) }
     }
 
     /// Maps `key` to `value`; returns the live value it replaced.
     pub fn insert(&self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
-        let weak = self.weak_entry(&key, value);
-        let old = self.shared.entries.borrow_mut().insert(key, weak);
+        self.shared.settle();
+        let watch = self.shared.watch();
+        let mut table = self.shared.table.borrow_mut();
+        let old = match table.find(&key) {
+            Some(slot) => Some(table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot))),
+            None => {
+                table.push(|slot| (key, Gc::downgrade_watched(value, watch, slot)));
+                None
+            }
+        };
+        drop(table);
         old.and_then(|old| old.upgrade())
     }
 
     /// The live value of `key`.
     pub fn get(&self, key: &K) -> Option<Gc<T>> {
-        let weak = self.shared.entries.borrow().get(key).cloned();
-        weak?.upgrade()
+        self.shared.table.borrow().get(key)?.upgrade()
     }
 
     /// Whether `key` maps to a live value.
     pub fn contains_key(&self, key: &K) -> bool {
-        self.shared.entries.borrow().get(key).is_some_and(|weak| !weak.is_dead())
+        self.shared.table.borrow().get(key).is_some_and(|weak| !weak.is_dead())
     }
 
     /// Removes `key`; returns its live value (Python's `pop`).
     pub fn remove(&self, key: &K) -> Option<Gc<T>> {
-        let removed = self.shared.entries.borrow_mut().remove(key);
-        removed?.upgrade()
+        self.shared.settle();
+        let removed = self.shared.table.borrow_mut().remove(key);
+        removed?.1.upgrade()
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).
@@ -82,9 +81,15 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
 
     /// Removes and returns some entry with a live value.
     pub fn popitem(&self) -> Option<(K, Gc<T>)> {
+        self.shared.settle();
         loop {
-            let key = self.shared.entries.borrow().keys().next()?.clone();
-            if let Some(value) = self.remove(&key) {
+            let removed = {
+                let mut table = self.shared.table.borrow_mut();
+                let slot = table.any_slot()?;
+                table.take(slot)
+            };
+            let (key, weak) = removed;
+            if let Some(value) = weak.upgrade() {
                 return Some((key, value));
             }
         }
@@ -106,9 +111,9 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         }
     }
 
-    /// The number of entries (removals deferred by a running iteration excluded).
+    /// The number of entries with live values (dead ones known to be dead excluded).
     pub fn len(&self) -> usize {
-        self.shared.live_len(Weak::is_dead)
+        self.shared.len()
     }
 
     /// Whether there is no entry.
@@ -121,12 +126,10 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         self.shared.clear();
     }
 
-    /// Iterates over the entries with live values; values that die meanwhile are skipped.
+    /// Iterates over the entries with live values; values that die meanwhile are skipped,
+    /// entries inserted meanwhile may or may not be met.
     pub fn items(&self) -> Items<K, T> {
-        let guard = self.shared.guard(Weak::is_dead);
-        let snapshot: Vec<(K, Weak<T>)> =
-            self.shared.entries.borrow().iter().map(|(k, w)| (k.clone(), w.clone())).collect();
-        Items { snapshot: snapshot.into_iter(), _guard: guard }
+        Items { cursor: self.shared.cursor() }
     }
 
     /// The keys of live entries.
@@ -141,7 +144,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
 
     /// Python's `valuerefs()`: the weak references to the values.
     pub fn valuerefs(&self) -> Vec<Weak<T>> {
-        self.shared.entries.borrow().values().cloned().collect()
+        self.shared.table.borrow().entries().map(|(_, weak)| weak.clone()).collect()
     }
 
     /// A new map with the same entries.
@@ -156,21 +159,22 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
 
 /// An iterator over a [`WeakValueDictionary`]'s live entries.
 pub struct Items<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
-    snapshot: std::vec::IntoIter<(K, Weak<T>)>,
-    _guard: IterationGuard<K, Weak<T>>,
+    cursor: Cursor<K, Weak<T>>,
 }
 
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, T> {
     type Item = (K, Gc<T>);
 
     fn next(&mut self) -> Option<(K, Gc<T>)> {
-        self.snapshot.by_ref().find_map(|(key, weak)| Some((key, weak.upgrade()?)))
+        self.cursor.find_map(|key, weak| Some((key.clone(), weak.upgrade()?)))
     }
 }
 
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Items<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("weak_collections::value_dict::Items").field("remaining", &self.snapshot.len()).finish()
+        f.debug_struct("weak_collections::value_dict::Items")
+            .field("remaining_slots", &self.cursor.remaining_slots())
+            .finish()
     }
 }
 

@@ -212,6 +212,21 @@ fn test_weak_valued_replaced_value_keeps_its_entry() {
 }
 
 #[test]
+fn a_weak_valued_entry_drops_its_key_when_its_value_dies() {
+    // The entry goes whole: a key holding a handle lets its object go at the value's death.
+    let key = Gc::new(String::from("key"));
+    let key_watch = Gc::downgrade(&key);
+    let (value, survivor) = (object(1), object(2));
+    let dict = WeakValueDictionary::new();
+    dict.insert(key, &value);
+    dict.insert(Gc::new(String::from("other")), &survivor);
+    assert!(key_watch.upgrade().is_some());
+    drop(value);
+    assert!(key_watch.upgrade().is_none(), "the dead entry's key is dropped with it");
+    assert_eq!(dict.len(), 1);
+}
+
+#[test]
 fn test_finalize() {
     let calls = Rc::new(Cell::new(0));
     let a = object(1);

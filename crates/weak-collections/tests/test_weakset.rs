@@ -202,3 +202,20 @@ fn by_value_members_compare_by_value() {
     assert!(!s.contains(&b));
     assert!(s.add(&b));
 }
+
+#[test]
+fn adding_members_while_iterating_ends() {
+    // Python raises when a set changes size during iteration; here the iteration ends after
+    // the members it started with, and the added ones are members afterwards.
+    let first = foo("first");
+    let s = set_of(&[&first]);
+    let mut added = Vec::new();
+    for _ in s.iter() {
+        let member = foo("added");
+        s.add(&member);
+        added.push(member);
+        assert!(added.len() < 10, "the iteration goes on over the members it adds");
+    }
+    assert_eq!(added.len(), 1);
+    assert_eq!(s.len(), 2);
+}
