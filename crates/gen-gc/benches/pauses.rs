@@ -1,0 +1,166 @@
+//! Pauses of automatic collection under a large live heap.
+//!
+//! A program builds an old generation of 10^6 or 10^7 live objects (a chain built backwards,
+//! held by its last node, or a random binary tree built from its leaves up, held by its
+//! root), then keeps allocating: a churn of short-lived objects, one in ten of them a
+//! self-cycle that only the collector frees. Automatic collection stays on throughout, and a
+//! collection callback records how long each collection took. Printed per heap: the longest
+//! pause, the 99th percentile, the collector's total time and the program's wall time, as
+//! `xtask/bench/pauses.py` prints them for CPython (`gc.callbacks`).
+//!
+//! `cargo bench -p gen-gc --bench pauses` prints a table; `-- --json` prints one JSON object
+//! per line for `cargo xtask bench pauses`; `-- --sizes 1e6` runs the smaller heaps only.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use cyclegc::{Gc, Trace};
+use gen_gc::Phase;
+
+#[derive(Trace)]
+struct Node {
+    next: RefCell<Option<Gc<Node>>>,
+}
+
+fn node() -> Gc<Node> {
+    Gc::new(Node { next: RefCell::new(None) })
+}
+
+#[derive(Trace)]
+struct Tree {
+    left: RefCell<Option<Gc<Tree>>>,
+    right: RefCell<Option<Gc<Tree>>>,
+}
+
+/// The generator `xtask/bench/pauses.py` uses too, so that both build the same tree.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) % (1 << 63);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+/// Each node refers to the node made before it; the last one holds the chain.
+fn backward_chain(n: usize) -> Box<dyn std::any::Any> {
+    let mut last = node();
+    for _ in 1..n {
+        let next = node();
+        *next.next.borrow_mut() = Some(last);
+        last = next;
+    }
+    Box::new(last)
+}
+
+/// A random binary tree of about `n` nodes, every node made after its children.
+fn random_tree(n: usize) -> Box<dyn std::any::Any> {
+    let mut rng = Lcg(42);
+    let mut roots: Vec<Gc<Tree>> = Vec::new();
+    let take = |roots: &mut Vec<Gc<Tree>>, rng: &mut Lcg| {
+        let index = rng.below(roots.len());
+        roots.swap_remove(index)
+    };
+    for _ in 0..n {
+        let children = rng.below(3).min(roots.len());
+        let left = (children >= 1).then(|| take(&mut roots, &mut rng));
+        let right = (children == 2).then(|| take(&mut roots, &mut rng));
+        roots.push(Gc::new(Tree { left: RefCell::new(left), right: RefCell::new(right) }));
+    }
+    while roots.len() > 1 {
+        let left = take(&mut roots, &mut rng);
+        let right = take(&mut roots, &mut rng);
+        roots.push(Gc::new(Tree { left: RefCell::new(Some(left)), right: RefCell::new(Some(right)) }));
+    }
+    Box::new(roots.pop().expect("n > 0"))
+}
+
+/// Short-lived objects made after the old generation: one in ten is a self-cycle.
+const CHURN: usize = 3_000_000;
+
+fn churn() {
+    for i in 0..CHURN {
+        let object = node();
+        if i % 10 == 0 {
+            *object.next.borrow_mut() = Some(object.clone());
+        }
+    }
+}
+
+struct Pauses {
+    max: Duration,
+    p99: Duration,
+    total: Duration,
+    wall: Duration,
+    collections: usize,
+}
+
+fn run(build: impl FnOnce() -> Box<dyn std::any::Any>) -> Pauses {
+    let pauses = Rc::new(RefCell::new(Vec::new()));
+    let record = pauses.clone();
+    let callback = gen_gc::add_callback(move |phase, info| {
+        if phase == Phase::Stop {
+            record.borrow_mut().push(info.duration);
+        }
+    });
+    gen_gc::enable();
+    let start = Instant::now();
+    let old = build();
+    churn();
+    let wall = start.elapsed();
+    gen_gc::disable();
+    gen_gc::remove_callback(callback);
+    drop(old);
+    gen_gc::collect();
+    let mut pauses = pauses.take();
+    pauses.sort();
+    let collections = pauses.len();
+    Pauses {
+        max: pauses.last().copied().unwrap_or_default(),
+        p99: pauses.get(collections * 99 / 100).copied().unwrap_or_default(),
+        total: pauses.iter().sum(),
+        wall,
+        collections,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let json = args.iter().any(|a| a == "--json");
+    let sizes: Vec<usize> = match args.iter().position(|a| a == "--sizes") {
+        Some(i) => args[i + 1].split(',').map(|s| s.parse::<f64>().expect("a size such as 1e6") as usize).collect(),
+        None => vec![1_000_000, 10_000_000],
+    };
+    gen_gc::disable();
+    gen_gc::collect();
+    for size in sizes {
+        let exponent = (size as f64).log10().round();
+        let shapes: [(&str, &dyn Fn() -> Box<dyn std::any::Any>); 2] =
+            [("backward_chain", &|| backward_chain(size)), ("random_tree", &|| random_tree(size))];
+        for (shape, build) in shapes {
+            let name = format!("{shape}_1e{exponent}");
+            let p = run(build);
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            if json {
+                println!(
+                    "{{\"shape\": \"{name}\", \"max_ms\": {:.3}, \"p99_ms\": {:.3}, \"total_ms\": {:.1}, \"wall_ms\": {:.1}, \"collections\": {}}}",
+                    ms(p.max),
+                    ms(p.p99),
+                    ms(p.total),
+                    ms(p.wall),
+                    p.collections
+                );
+            } else {
+                println!(
+                    "{name:<20} max {:>9.3} ms  p99 {:>7.3} ms  collector {:>8.1} ms  wall {:>8.1} ms  ({} collections)",
+                    ms(p.max),
+                    ms(p.p99),
+                    ms(p.total),
+                    ms(p.wall),
+                    p.collections
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+"""CPython's pauses on the program of crates/gen-gc/benches/pauses.rs.
+
+An old generation of 10^6 or 10^7 live objects (a chain built backwards, held by its last
+node; a random binary tree built from its leaves up, held by its root), then a churn of
+short-lived objects, one in ten a self-cycle; automatic collection on; gc.callbacks time
+each collection. Prints one JSON object per heap: {"shape", "max_ms", "p99_ms",
+"total_ms", "wall_ms", "collections"}. `--sizes 1e6` runs the smaller heaps only.
+"""
+import gc
+import json
+import sys
+import time
+
+CHURN = 3_000_000
+
+
+class Node:
+    __slots__ = ("next", "__weakref__")
+
+    def __init__(self):
+        self.next = None
+
+
+class Tree:
+    __slots__ = ("left", "right", "__weakref__")
+
+    def __init__(self, left, right):
+        self.left = left
+        self.right = right
+
+
+class Lcg:
+    """The generator of pauses.rs, so that both build the same tree."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def below(self, n):
+        self.state = (self.state * 6364136223846793005 + 1442695040888963407) % (1 << 64) % (1 << 63)
+        return (self.state >> 33) % n
+
+
+def backward_chain(n):
+    last = Node()
+    for _ in range(1, n):
+        nxt = Node()
+        nxt.next = last
+        last = nxt
+    return last
+
+
+def random_tree(n):
+    rng = Lcg(42)
+    roots = []
+
+    def take():
+        index = rng.below(len(roots))
+        roots[index], roots[-1] = roots[-1], roots[index]
+        return roots.pop()
+
+    for _ in range(n):
+        children = min(rng.below(3), len(roots))
+        left = take() if children >= 1 else None
+        right = take() if children == 2 else None
+        roots.append(Tree(left, right))
+    while len(roots) > 1:
+        left = take()
+        right = take()
+        roots.append(Tree(left, right))
+    return roots.pop()
+
+
+def churn():
+    for i in range(CHURN):
+        obj = Node()
+        if i % 10 == 0:
+            obj.next = obj
+
+
+def run(build):
+    pauses = []
+    started = [0]
+
+    def callback(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter_ns()
+        else:
+            pauses.append(time.perf_counter_ns() - started[0])
+
+    gc.callbacks.append(callback)
+    gc.enable()
+    start = time.perf_counter_ns()
+    old = build()
+    churn()
+    wall = time.perf_counter_ns() - start
+    gc.disable()
+    gc.callbacks.remove(callback)
+    del old
+    gc.collect()
+    pauses.sort()
+    n = len(pauses)
+    return {
+        "max_ms": round(pauses[-1] / 1e6, 3) if pauses else 0,
+        "p99_ms": round(pauses[n * 99 // 100] / 1e6, 3) if pauses else 0,
+        "total_ms": round(sum(pauses) / 1e6, 1),
+        "wall_ms": round(wall / 1e6, 1),
+        "collections": n,
+    }
+
+
+def main():
+    sizes = [1_000_000, 10_000_000]
+    if "--sizes" in sys.argv:
+        sizes = [int(float(s)) for s in sys.argv[sys.argv.index("--sizes") + 1].split(",")]
+    gc.disable()
+    gc.collect()
+    for size in sizes:
+        exponent = round(len(str(size)) - 1)
+        for shape, build in (("backward_chain", backward_chain), ("random_tree", random_tree)):
+            result = run(lambda: build(size))
+            print(json.dumps({"shape": f"{shape}_1e{exponent}", **result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
