@@ -27,7 +27,8 @@ use std::time::Instant;
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 use rc_heap::{Visitor, WeakEdge};
 
-use crate::state::{CallbackInfo, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
+use crate::incremental;
+use crate::state::{CallbackInfo, CollectionPolicy, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
 use crate::{DebugFlags, describe_panic, object_repr};
 
 /// The object is in the set being examined.
@@ -157,7 +158,7 @@ pub(crate) fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
 
 /// Traces the tracked edges of `header` into `edges`. A value that cannot be traced now
 /// (mutably borrowed, or its `Trace` panicked) comes back as untraceable.
-fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+pub(crate) fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
     edges.clear();
     // SAFETY: only live objects whose values are intact are traced.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace_tracked(header, edges) }));
@@ -171,14 +172,20 @@ fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
 }
 
 fn collect(state: &State, generation: usize) -> (Outcome, usize) {
-    let debug = state.debug.get();
-    if debug.contains(DebugFlags::STATS) {
+    if state.debug.get().contains(DebugFlags::STATS) {
         let counts: Vec<String> = (0..NUM_GENERATIONS).map(|g| list_len(list(g)).to_string()).collect();
         state.debug_line(format_args!("gc: collecting generation {generation}..."));
         state.debug_line(format_args!("gc: objects in each generation: {}", counts.join(" ")));
         state.debug_line(format_args!("gc: objects in permanent generation: {}", list_len(list(PERMANENT))));
     }
+    match state.collection_policy.get() {
+        CollectionPolicy::Generational => collect_generational(state, generation),
+        CollectionPolicy::Incremental => incremental::collect(state, generation),
+    }
+}
 
+/// CPython 3.11's generational collection of `generation` and the younger ones.
+fn collect_generational(state: &State, generation: usize) -> (Outcome, usize) {
     // Counts: the next generation gains a collection, this one and the younger start over.
     let mut counts = state.older_counts.get();
     if generation + 1 < NUM_GENERATIONS {
@@ -195,34 +202,57 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { Links::splice_all(list(younger), young) };
     }
+    let old = list((generation + 1).min(NUM_GENERATIONS - 1));
+    let (outcome, candidates) = collect_region(state, &Region { examined: young, survivors: old, tag: 0 });
 
+    // CPython's long-lived bookkeeping for the full-collection rule.
+    let survivors = candidates - (outcome.collected + outcome.uncollectable);
+    if generation + 1 < NUM_GENERATIONS {
+        if generation == NUM_GENERATIONS - 2 {
+            state.long_lived_pending.set(state.long_lived_pending.get() + survivors);
+        }
+    } else {
+        state.long_lived_pending.set(0);
+        state.long_lived_total.set(survivors);
+    }
+    (outcome, candidates)
+}
+
+/// The objects one collection examines, and where those that survive go.
+pub(crate) struct Region<'a> {
+    /// The examined objects: a heap list, or a list of the collector's own.
+    pub(crate) examined: &'a Links,
+    /// Where the survivors go (it may be `examined` itself).
+    pub(crate) survivors: &'a Links,
+    /// The collector's bits in the survivors' `prev` words (the old space, in incremental
+    /// collection).
+    pub(crate) tag: usize,
+}
+
+/// Collects the objects of `region.examined`: finds what nothing outside them reaches,
+/// moves the survivors to `region.survivors`, and runs the steps after the marking walk.
+/// Returns what it found and how many objects it examined.
+pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, usize) {
+    let debug = state.debug.get();
     let mut edges = EdgeList::new();
     let legacy = state.policy.get() == FinalizerPolicy::Legacy;
     // The garbage is kept in this list until it is freed; the sentinel stays here, where it
     // does not move.
     let unreachable = Links::new_sentinel();
     unreachable.init_sentinel();
-    // Debug lines (user code) wait until the walks are over and the survivors promoted: an
-    // object made or relinked into the young list before the promotion would be promoted
-    // with its `IN_YOUNG` bit.
+    // Debug lines (user code) wait until the walks are over and the survivors moved: an
+    // object made or relinked into the young list before that would be moved with its
+    // `IN_YOUNG` bit.
     let deferred = state.defer_debug_lines();
-    let Found { count, any_weak, any_finalizer, candidates } = find_unreachable(state, young, &unreachable, &mut edges);
-
-    // Promote the survivors (CPython's long-lived bookkeeping for the full-collection rule).
-    // Every examined object that is not unreachable is still in `young`.
-    let survivors = candidates - count;
-    if generation + 1 < NUM_GENERATIONS {
-        if generation == NUM_GENERATIONS - 2 {
-            state.long_lived_pending.set(state.long_lived_pending.get() + survivors);
-        }
-        // SAFETY: distinct sentinels of this thread's heap.
-        unsafe { Links::splice_all(young, list(generation + 1)) };
-    } else {
-        state.long_lived_pending.set(0);
-        state.long_lived_total.set(survivors);
+    let Found { count, any_weak, any_finalizer, candidates } =
+        find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
+    // Every examined object that is not unreachable is still in `region.examined`.
+    if !std::ptr::eq(region.examined, region.survivors) {
+        // SAFETY: distinct sentinels of valid lists.
+        unsafe { Links::splice_all(region.examined, region.survivors) };
     }
     drop(deferred);
-    let old = list((generation + 1).min(NUM_GENERATIONS - 1));
+    let old = region.survivors;
 
     // Legacy policy: finalizer objects and all they reach are uncollectable.
     let mut uncollectable = 0;
@@ -239,7 +269,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             // SAFETY: an unreachable object is alive (its cycle holds it), held, and in no
             // list once taken out.
             unsafe {
-                old.insert_before(Links::of(header));
+                old.insert_tagged(Links::of(header), region.tag);
                 if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
                     state.garbage.borrow_mut().push(raw::handle(header));
                 }
@@ -260,7 +290,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
     // held objects are not handed out), so without one the recount is skipped.
     if any_finalizer && run_finalizers(state, &unreachable) {
-        resurrect(state, &unreachable, collected, old, &mut edges);
+        resurrect(state, &unreachable, collected, old, region.tag, &mut edges);
     }
 
     if debug.contains(DebugFlags::SAVEALL) {
@@ -268,7 +298,7 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             // SAFETY: held objects are alive and, once taken out, in no list.
             unsafe {
                 state.garbage.borrow_mut().push(raw::handle(header));
-                old.insert_before(Links::of(header));
+                old.insert_tagged(Links::of(header), region.tag);
                 raw::release(header);
             }
         }
@@ -281,10 +311,10 @@ fn collect(state: &State, generation: usize) -> (Outcome, usize) {
 /// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that
 /// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code
 /// runs in between.
-fn find_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
+fn find_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
     // No walk runs outside a collection or `object_graph`, which both keep collections off.
     let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
-    let found = count_and_mark(state, young, unreachable, edges);
+    let found = count_and_mark(state, young, unreachable, edges, tag);
     report_walk(state, walk.finish());
     found
 }
@@ -308,7 +338,7 @@ pub(crate) fn report_walk(state: &State, report: raw::WalkReport) {
 }
 
 /// [`find_unreachable`]'s walks.
-fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
+fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
     // SAFETY: the permanent generation's sentinel is a valid list.
     let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
     let candidates = if std::ptr::eq(young, list(raw::YOUNG)) {
@@ -326,7 +356,7 @@ fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut
         subtract_refs(state, young, edges);
         candidates
     };
-    Found { candidates, ..move_unreachable(state, young, unreachable, edges) }
+    Found { candidates, ..move_unreachable(state, young, unreachable, edges, tag) }
 }
 
 /// `gc_refs = refcount`, and the object joins the examined set.
@@ -488,7 +518,7 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// TENTATIVE` in its low bits, and the object is held (an object brought back is released).
 ///
 /// Returns how many objects `unreachable` holds at the end, and what they need.
-fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList) -> Found {
+fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
     let mut found = Found::default();
     let end: *const Links = young;
     let mut prev: *const Links = end;
@@ -508,7 +538,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                             raw::trace_tracked(Links::header(cursor), edges);
                             found.count -= mark_reached(young, edges);
                         }
-                        (*cursor).set_prev_tagged(prev, 0);
+                        (*cursor).set_prev_tagged(prev, tag);
                         prev = cursor;
                     } else {
                         let next = (*cursor).next();
@@ -535,7 +565,7 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
             // SAFETY: see the top of the function.
             unsafe {
                 trace_panicked(state, Links::header(cursor), &panic, edges);
-                (*cursor).set_prev_tagged(prev, 0);
+                (*cursor).set_prev_tagged(prev, tag);
                 prev = cursor;
                 cursor = (*prev).next();
             }
@@ -768,7 +798,7 @@ fn run_finalizers(state: &State, unreachable: &Links) -> bool {
 /// After the finalizers: objects referenced from outside the unreachable set again (a
 /// finalizer stored a handle) survive, with everything they reach, into `old`; the rest stay
 /// in `unreachable` (which holds about `count` objects).
-fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, edges: &mut EdgeList) {
+fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, tag: usize, edges: &mut EdgeList) {
     let objects = take_list(unreachable, count);
     for &header in &objects {
         // SAFETY: held garbage is allocated and not queued.
@@ -789,7 +819,7 @@ fn resurrect(state: &State, unreachable: &Links, count: usize, old: &Links, edge
         // SAFETY: the object is alive, in no list, and held by us.
         unsafe {
             if resurrected {
-                old.insert_before(Links::of(header));
+                old.insert_tagged(Links::of(header), tag);
                 raw::release(header);
             } else {
                 unreachable.insert_before(Links::of(header));

@@ -14,7 +14,7 @@ use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
 use crate::collect::{for_each, list, list_len, report};
 use crate::install;
-use crate::state::{PERMANENT, State, with_state};
+use crate::state::{CollectionPolicy, PERMANENT, State, with_state};
 
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
 /// A numbered word has exactly this in its low bits: the objects a collection is deleting
@@ -117,8 +117,14 @@ fn read_graph(state: &State) -> ObjectGraph {
         }
     }
     reference_start.push(references.len());
+    let incremental = state.collection_policy.get() == CollectionPolicy::Incremental;
     for index in 0..=PERMANENT {
-        restore_links(list(index), if index == raw::YOUNG { raw::IN_YOUNG } else { 0 });
+        let bits = match index {
+            raw::YOUNG => raw::IN_YOUNG,
+            index if incremental => crate::incremental::list_tag(state, index),
+            _ => 0,
+        };
+        restore_links(list(index), bits);
     }
     let walked = walk.finish();
     crate::collect::report_walk(state, walked);

@@ -58,11 +58,12 @@
 mod api;
 mod collect;
 mod graph;
+mod incremental;
 mod state;
 
 pub use api::*;
 pub use graph::{ObjectGraph, object_graph};
-pub use state::{CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
+pub use state::{CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
 
 use std::ptr::NonNull;
 
