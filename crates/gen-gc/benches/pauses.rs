@@ -6,7 +6,8 @@
 //! self-cycle that only the collector frees. Automatic collection stays on throughout, and a
 //! collection callback records how long each collection took. Printed per heap: the longest
 //! pause, the 99th percentile, the collector's total time and the program's wall time, as
-//! `xtask/bench/pauses.py` prints them for CPython (`gc.callbacks`).
+//! `xtask/bench/pauses.py` prints them for CPython (`gc.callbacks`), under each collection
+//! policy (incremental, then generational, in the same run).
 //!
 //! `cargo bench -p gen-gc --bench pauses` prints a table; `-- --json` prints one JSON object
 //! per line for `cargo xtask bench pauses`; `-- --sizes 1e6` runs the smaller heaps only.
@@ -16,7 +17,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use cyclegc::{Gc, Trace};
-use gen_gc::Phase;
+use gen_gc::{CollectionPolicy, Phase};
 
 #[derive(Trace)]
 struct Node {
@@ -102,6 +103,7 @@ fn run(build: impl FnOnce() -> Box<dyn std::any::Any>) -> Pauses {
     let callback = gen_gc::add_callback(move |phase, info| {
         if phase == Phase::Stop {
             record.borrow_mut().push(info.duration);
+            if info.duration > Duration::from_millis(2) { eprintln!("DEBUG {:?} {} {} {}", info.duration, info.generation, info.candidates, info.collected); }
         }
     });
     gen_gc::enable();
@@ -138,13 +140,17 @@ fn main() {
         let exponent = (size as f64).log10().round();
         let shapes: [(&str, &dyn Fn() -> Box<dyn std::any::Any>); 2] =
             [("backward_chain", &|| backward_chain(size)), ("random_tree", &|| random_tree(size))];
-        for (shape, build) in shapes {
+        for ((shape, build), policy) in
+            shapes.into_iter().flat_map(|shape| [CollectionPolicy::Incremental, CollectionPolicy::Generational].map(|p| (shape, p)))
+        {
             let name = format!("{shape}_1e{exponent}");
+            gen_gc::set_collection_policy(policy);
             let p = run(build);
+            let incremental = u8::from(policy == CollectionPolicy::Incremental);
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
             if json {
                 println!(
-                    "{{\"shape\": \"{name}\", \"max_ms\": {:.3}, \"p99_ms\": {:.3}, \"total_ms\": {:.1}, \"wall_ms\": {:.1}, \"collections\": {}}}",
+                    "{{\"shape\": \"{name}\", \"incremental\": {incremental}, \"max_ms\": {:.3}, \"p99_ms\": {:.3}, \"total_ms\": {:.1}, \"wall_ms\": {:.1}, \"collections\": {}}}",
                     ms(p.max),
                     ms(p.p99),
                     ms(p.total),
@@ -153,7 +159,7 @@ fn main() {
                 );
             } else {
                 println!(
-                    "{name:<20} max {:>9.3} ms  p99 {:>7.3} ms  collector {:>8.1} ms  wall {:>8.1} ms  ({} collections)",
+                    "{name:<20} {policy:<12?} max {:>9.3} ms  p99 {:>7.3} ms  collector {:>8.1} ms  wall {:>8.1} ms  ({} collections)",
                     ms(p.max),
                     ms(p.p99),
                     ms(p.total),

@@ -505,26 +505,30 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
     edges.mark_untraceable();
 }
 
-/// CPython's `move_unreachable`: one walk of `young` that both marks what the roots reach and
-/// moves what is left to `unreachable`.
+/// CPython's `move_unreachable`, in place: one walk of `young` that marks what the roots
+/// reach, then the objects left unmarked move to `unreachable`.
 ///
 /// An object whose count is still positive is reachable: its edges are traced (unless the
-/// counting walk found it has none), and each
-/// target in the set at zero gets a count of one (it is reached), or, if the walk has
-/// already put it in `unreachable`, goes back to the end of `young`, where the walk meets it
-/// again. An object at zero moves to `unreachable` for now. A reachable object leaves the set
-/// (its `prev` word becomes its list link again), so the walk restores `young`'s `prev`
-/// links as it goes. In `unreachable`, the `prev` word is the link with `COLLECTING |
-/// TENTATIVE` in its low bits, and the object is held (an object brought back is released).
+/// counting walk found it has none), and each target in the set at zero gets a count of one
+/// (it is reached), or, if the walk has passed it already, is marked reachable where it is
+/// and its own edges are followed at once (depth first, with a stack). An object at zero is
+/// left where it is, marked `TENTATIVE`, and noted. The walk restores each object's `prev`
+/// link as it passes it (with `tag` for a reachable object, `COLLECTING | TENTATIVE` for a
+/// tentative one), so the list keeps its order: an object met before the objects that
+/// refer to it (a chain built backwards, a tree built from its leaves) is not moved out and
+/// back, and the survivors stay in the order they were allocated, which the incremental
+/// policy's increments rely on. At the end, the noted objects still tentative are unlinked
+/// into `unreachable` and held.
 ///
 /// Returns how many objects `unreachable` holds at the end, and what they need.
 fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
-    let mut found = Found::default();
     let end: *const Links = young;
     let mut prev: *const Links = end;
-    // SAFETY (for the whole function): `young` and `unreachable` are valid lists whose
-    // elements (but the sentinels) are the links of live tracked objects; their `next` links
-    // are intact, and the `prev` words are as described above.
+    let mut tentative: Vec<*const Links> = Vec::new();
+    let mut stack: Vec<NonNull<ObjHeader>> = Vec::new();
+    // SAFETY (for the whole function): `young` is a valid list whose elements (but the
+    // sentinel) are the links of live tracked objects; their `next` links are intact, and
+    // each `prev` word is a count word until the walk passes the object, a link after.
     let mut cursor = young.next();
     while cursor != end {
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -536,25 +540,16 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
                         if word & NO_EDGES == 0 {
                             edges.clear();
                             raw::trace_tracked(Links::header(cursor), edges);
-                            found.count -= mark_reached(young, edges);
+                            mark_reached(edges, &mut stack, tag);
+                            mark_depth_first(state, &mut stack, edges, tag);
                         }
                         (*cursor).set_prev_tagged(prev, tag);
-                        prev = cursor;
                     } else {
-                        let next = (*cursor).next();
-                        (*prev).set_next(next);
-                        let tail = unreachable.prev();
-                        (*tail).set_next(cursor);
-                        (*cursor).set_next(unreachable);
-                        (*cursor).set_prev_tagged(tail, COLLECTING | TENTATIVE);
-                        unreachable.set_prev(cursor);
-                        let header = Links::header(cursor);
-                        found.any_weak |= raw::may_have_weak_refs(header);
-                        found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
-                        raw::hold(header);
-                        found.count += 1;
+                        (*cursor).set_prev_tagged(prev, COLLECTING | TENTATIVE | (word & NO_EDGES));
+                        tentative.push(cursor);
                     }
-                    cursor = (*prev).next();
+                    prev = cursor;
+                    cursor = (*cursor).next();
                 }
             }
         }));
@@ -572,15 +567,32 @@ fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &m
         }
     }
     young.set_prev(prev);
+    let mut found = Found::default();
+    for links in tentative {
+        // SAFETY: the noted objects are elements of `young`, whose links are all restored;
+        // `unreachable` is a valid list. The pointer linked in is the one the list gave,
+        // which carries the whole object's provenance.
+        unsafe {
+            if (*links).prev_word() & (COLLECTING | TENTATIVE) != COLLECTING | TENTATIVE {
+                continue;
+            }
+            (*links).unlink();
+            unreachable.insert_tagged(NonNull::new_unchecked(links.cast_mut()), COLLECTING | TENTATIVE);
+            let header = Links::header(links);
+            found.any_weak |= raw::may_have_weak_refs(header);
+            found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+            raw::hold(header);
+            found.count += 1;
+        }
+    }
     found
 }
 
-/// The targets of a reachable object's edges are reachable too.
+/// The targets of a reachable object's edges are reachable too: a target the walk has not
+/// reached gets a count of one if it had none; a target the walk has passed (tentative) is
+/// marked reachable with `tag` and, unless it has no edges, pushed on `stack`.
 #[inline]
-///
-/// Returns how many it brought back from `unreachable`.
-fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
-    let mut back = 0;
+fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usize) {
     for &child in edges.edges() {
         let links = links_of(child);
         let word = links.prev_word();
@@ -589,30 +601,23 @@ fn mark_reached(young: &Links, edges: &EdgeList) -> usize {
             continue;
         }
         if word & TENTATIVE != 0 {
-            let prev = links.prev();
-            let next = links.next();
-            // SAFETY: the object is in `unreachable`, a valid list (see `move_unreachable`);
-            // its neighbours are that list's elements or sentinel, and `young`'s tail is a
-            // live element or the sentinel. The pointer linked in comes from the header, so
-            // it carries the whole object's provenance (the list leads back to the header),
-            // not only the `&Links`'s.
-            unsafe {
-                let node = Links::of(child).as_ptr();
-                (*prev).set_next(next);
-                (*next).set_prev(prev);
-                let tail = young.prev();
-                (*tail).set_next(node);
-                links.set_next(young);
-                young.set_prev(node);
-                raw::unhold(child);
+            links.set_prev_tagged(links.prev(), tag);
+            if word & NO_EDGES == 0 {
+                stack.push(child);
             }
-            links.set_prev_word(ONE_REF | COLLECTING);
-            back += 1;
         } else if word >> REFS_SHIFT == 0 {
-            links.set_prev_word(ONE_REF | COLLECTING);
+            links.set_prev_word(ONE_REF | COLLECTING | (word & NO_EDGES));
         }
     }
-    back
+}
+
+/// Follows the edges of the objects on `stack`, which the walk has passed and found
+/// reachable late, and of everything they reach in turn.
+fn mark_depth_first(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList, tag: usize) {
+    while let Some(header) = stack.pop() {
+        trace(state, header, edges);
+        mark_reached(edges, stack, tag);
+    }
 }
 
 /// Traces `header` and takes one reference off each object of the examined set it points
