@@ -8,8 +8,8 @@ use rc_heap::GcAny;
 
 use crate::collect::{collect_with_callbacks, for_each, links_of, list, list_len};
 use crate::state::{
-    CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, PERMANENT, Phase,
-    try_with_state, with_state,
+    ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS, NUM_GENERATIONS,
+    PERMANENT, Phase, try_with_state, with_state,
 };
 use crate::{DebugFlags, incremental, install};
 
@@ -148,11 +148,11 @@ pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
             check_generation(generation)?;
             match generation {
                 1 if incremental => vec![],
-                2 if incremental => vec![1, 2],
+                2 if incremental => vec![1, 2, NEWCOMERS],
                 generation => vec![generation],
             }
         }
-        None => (0..=PERMANENT).collect(),
+        None => ALL_LISTS.to_vec(),
     };
     let mut objects = Vec::new();
     for index in lists {
@@ -172,7 +172,7 @@ pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
     install();
     let targets: std::collections::HashSet<usize> = objects.iter().map(GcAny::addr).collect();
     let mut referrers = Vec::new();
-    for index in 0..=PERMANENT {
+    for index in ALL_LISTS {
         for_each(list(index), |header| {
             struct Refers<'a> {
                 targets: &'a std::collections::HashSet<usize>,
@@ -224,7 +224,7 @@ pub fn freeze() {
             });
         }
     });
-    for index in 0..NUM_GENERATIONS {
+    for index in [0, 1, 2, NEWCOMERS] {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { rc_heap::raw::Links::splice_all(list(index), list(PERMANENT)) };
     }
@@ -338,6 +338,8 @@ pub fn set_collection_policy(policy: CollectionPolicy) {
         match policy {
             CollectionPolicy::Incremental => incremental::enter(state),
             CollectionPolicy::Generational => {
+                // SAFETY: distinct sentinels of this thread's heap.
+                unsafe { rc_heap::raw::Links::splice_all(list(NEWCOMERS), list(1)) };
                 state.older_counts.set([0; NUM_GENERATIONS]);
                 state.long_lived_pending.set(0);
                 state.long_lived_total.set(list_len(list(NUM_GENERATIONS - 1)));

@@ -203,7 +203,8 @@ fn collect_generational(state: &State, generation: usize) -> (Outcome, usize) {
         unsafe { Links::splice_all(list(younger), young) };
     }
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
-    let (outcome, candidates) = collect_region(state, &Region { examined: young, survivors: old, tag: 0 });
+    let (outcome, candidates) =
+        collect_region(state, &Region { examined: young, survivors: old, tag: 0, young: &[], young_survivors: old });
 
     // CPython's long-lived bookkeeping for the full-collection rule.
     let survivors = candidates - (outcome.collected + outcome.uncollectable);
@@ -227,6 +228,9 @@ pub(crate) struct Region<'a> {
     /// The collector's bits in the survivors' `prev` words (the old space, in incremental
     /// collection).
     pub(crate) tag: usize,
+    /// Objects of `examined` whose survivors go to `young_survivors` instead.
+    pub(crate) young: &'a [NonNull<Links>],
+    pub(crate) young_survivors: &'a Links,
 }
 
 /// Collects the objects of `region.examined`: finds what nothing outside them reaches,
@@ -246,7 +250,18 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     let deferred = state.defer_debug_lines();
     let Found { count, any_weak, any_finalizer, candidates } =
         find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
-    // Every examined object that is not unreachable is still in `region.examined`.
+    // Every examined object that is not unreachable is still in `region.examined`; the
+    // unreachable ones are held.
+    for &links in region.young {
+        // SAFETY: the objects were in `examined` and no user code has run since: each is
+        // alive, in `examined` or (held) in `unreachable`.
+        unsafe {
+            if !raw::is_held(Links::header(links.as_ptr())) {
+                links.as_ref().unlink();
+                region.young_survivors.insert_tagged(links, region.tag);
+            }
+        }
+    }
     if !std::ptr::eq(region.examined, region.survivors) {
         // SAFETY: distinct sentinels of valid lists.
         unsafe { Links::splice_all(region.examined, region.survivors) };

@@ -14,7 +14,7 @@ use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
 use crate::collect::{for_each, list, list_len, report};
 use crate::install;
-use crate::state::{CollectionPolicy, PERMANENT, State, with_state};
+use crate::state::{ALL_LISTS, CollectionPolicy, State, with_state};
 
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
 /// A numbered word has exactly this in its low bits: the objects a collection is deleting
@@ -80,10 +80,10 @@ fn read_graph(state: &State) -> ObjectGraph {
         );
     };
     // Counted first: nothing may stop the walks between numbering and restoring.
-    let total: usize = (0..=PERMANENT).map(|index| list_len(list(index))).sum();
+    let total: usize = ALL_LISTS.iter().map(|&index| list_len(list(index))).sum();
     assert!(u32::try_from(total).is_ok(), "more than 2^32 tracked objects");
     let mut objects: Vec<GcAny> = Vec::with_capacity(total);
-    for index in 0..=PERMANENT {
+    for index in ALL_LISTS {
         for_each(list(index), |header| {
             let links = links_of(header);
             debug_assert_eq!(links.prev_word() & NUMBERED, 0, "links at rest hold no count");
@@ -118,7 +118,7 @@ fn read_graph(state: &State) -> ObjectGraph {
     }
     reference_start.push(references.len());
     let incremental = state.collection_policy.get() == CollectionPolicy::Incremental;
-    for index in 0..=PERMANENT {
+    for index in ALL_LISTS {
         let bits = match index {
             raw::YOUNG => raw::IN_YOUNG,
             index if incremental => crate::incremental::list_tag(state, index),

@@ -34,7 +34,7 @@
 use rc_heap::raw::{self, EdgeList, Links};
 
 use crate::collect::{Outcome, Region, collect_region, for_each, links_of, list, report_walk, trace};
-use crate::state::{NUM_GENERATIONS, PERMANENT, State};
+use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
 
 /// The bit of an old object's `prev` word that says which space it is in.
 pub(crate) const SPACE: usize = 4;
@@ -62,7 +62,7 @@ fn space_list(space: usize) -> &'static Links {
 pub(crate) fn list_tag(state: &State, index: usize) -> usize {
     match index {
         raw::YOUNG => raw::IN_YOUNG,
-        PERMANENT => space_tag(state.visited_space.get()),
+        PERMANENT | NEWCOMERS => space_tag(state.visited_space.get()),
         index => space_tag(NUM_GENERATIONS - 1 - index),
     }
 }
@@ -86,7 +86,9 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     match generation {
         0 => {
             raw::set_young_count(0);
-            let region = Region { examined: list(raw::YOUNG), survivors: space_list(visited), tag: space_tag(visited) };
+            let newcomers = list(NEWCOMERS);
+            let region =
+                Region { examined: list(raw::YOUNG), survivors: newcomers, tag: space_tag(visited), young: &[], young_survivors: newcomers };
             let young = crate::collect::list_len(list(raw::YOUNG));
             let (outcome, candidates) = collect_region(state, &region);
             credit_promotions(state, young, candidates, outcome);
@@ -96,11 +98,12 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         _ => {
             raw::set_young_count(0);
             let all = list(NUM_GENERATIONS - 1);
-            for index in 0..NUM_GENERATIONS - 1 {
+            for index in [raw::YOUNG, 1, NEWCOMERS] {
                 // SAFETY: distinct sentinels of this thread's heap.
                 unsafe { Links::splice_all(list(index), all) };
             }
-            let result = collect_region(state, &Region { examined: all, survivors: all, tag: 0 });
+            let result =
+                collect_region(state, &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all });
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
             state.visited_space.set(1);
             state.old_work_credit.set(0);
@@ -132,26 +135,38 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let tag = space_tag(visited);
     let increment = Links::new_sentinel();
     increment.init_sentinel();
-    let young = retag(list(raw::YOUNG), tag);
-    // SAFETY: distinct sentinels of valid lists (`increment` stays here while in use).
-    unsafe { Links::splice_all(list(raw::YOUNG), &increment) };
-
     let [threshold0, threshold1, _] = state.thresholds.get();
     add_credit(state, threshold0 / threshold1.max(1));
     // An increment whose closure went past its budget leaves a debt, which the next ones
     // pay by taking no old object: the scan's rate holds whatever the heap's shape.
     let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(MAX_INCREMENT);
     let taken = take_increment(state, &increment, pending, tag, budget);
+    // The young objects come after the old ones, and their survivors go to the newcomers:
+    // the old generation stays in the order its objects were made, so that an object met
+    // before those it refers to (a chain built backwards) is taken alone.
+    let mut young = Vec::new();
+    for_each(list(raw::YOUNG), |header| {
+        let links = links_of(header);
+        links.set_prev_tagged(links.prev(), tag);
+        // SAFETY: a listed object's header; the pointer made from it covers the whole object.
+        young.push(unsafe { Links::of(header) });
+    });
+    // SAFETY: distinct sentinels of valid lists (`increment` stays here while in use).
+    unsafe { Links::splice_all(list(raw::YOUNG), &increment) };
     state.old_work_credit.set(state.old_work_credit.get().saturating_sub(isize::try_from(taken).unwrap_or(isize::MAX)));
 
-    let region = Region { examined: &increment, survivors: space_list(visited), tag };
+    let region =
+        Region { examined: &increment, survivors: space_list(visited), tag, young: &young, young_survivors: list(NEWCOMERS) };
     let (outcome, candidates) = collect_region(state, &region);
-    credit_promotions(state, young, candidates, outcome);
+    credit_promotions(state, young.len(), candidates, outcome);
 
     let mut counts = state.older_counts.get();
     counts[1] += 1;
     if space_list(pending).next() == std::ptr::from_ref(space_list(pending)) {
-        // The pass is complete: the visited space becomes the pending one.
+        // The pass is complete: the visited space, then the newcomers, becomes the pending
+        // one.
+        // SAFETY: distinct sentinels of this thread's heap.
+        unsafe { Links::splice_all(list(NEWCOMERS), space_list(visited)) };
         state.visited_space.set(pending);
         retag(list(PERMANENT), space_tag(pending));
         counts[1] = 0;
@@ -189,8 +204,9 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
                 let word = links.prev_word();
                 if links.is_linked() && word & raw::IN_YOUNG == 0 && word & SPACE == pending_tag {
                     // SAFETY: a linked old object with the pending space's bit is in the
-                    // pending space's list (see the module's invariants).
-                    unsafe { move_to(std::ptr::from_ref(links), increment, tag) };
+                    // pending space's list (see the module's invariants); the pointer is made
+                    // from its header, so it covers the whole object.
+                    unsafe { move_to(Links::of(child).as_ptr(), increment, tag) };
                     taken += 1;
                 }
             }
@@ -223,7 +239,10 @@ pub(crate) fn enter(state: &State) {
         retag(list(index), 0);
     }
     // SAFETY: distinct sentinels of this thread's heap.
-    unsafe { Links::splice_all(list(1), space_list(0)) };
+    unsafe {
+        Links::splice_all(list(1), space_list(0));
+        Links::splice_all(list(NEWCOMERS), space_list(0));
+    }
     state.visited_space.set(1);
     state.old_work_credit.set(0);
     state.older_counts.set([0; NUM_GENERATIONS]);
@@ -238,7 +257,7 @@ pub(crate) fn unfrozen_list(state: &State) -> &'static Links {
 /// `freeze` under the incremental policy: every object gets the visited space's bit.
 pub(crate) fn tag_for_freeze(state: &State) {
     let tag = space_tag(state.visited_space.get());
-    for index in 0..NUM_GENERATIONS {
+    for index in [raw::YOUNG, 1, 2, NEWCOMERS] {
         retag(list(index), tag);
     }
 }

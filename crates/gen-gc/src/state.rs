@@ -18,6 +18,11 @@ use crate::DebugFlags;
 pub const NUM_GENERATIONS: usize = 3;
 /// The rc-heap list that holds frozen objects (Python's permanent generation).
 pub(crate) const PERMANENT: usize = 3;
+/// The rc-heap list that holds, under the incremental policy, the objects the young
+/// generation promoted during the current pass over the old generation.
+pub(crate) const NEWCOMERS: usize = 4;
+/// Every rc-heap list the collector uses, in `get_objects()` order.
+pub(crate) const ALL_LISTS: [usize; 5] = [0, 1, 2, NEWCOMERS, PERMANENT];
 
 /// Which finalizer semantics a collection follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
