@@ -28,9 +28,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Some("objgraph") => side_by_side(&OBJGRAPH),
         Some("peers") => cargo(&["bench", "-p", "peer-bench", "--bench", "peers"]),
         Some("lisp") => lisp(),
-        Some(other) => {
-            Err(format!("unknown benchmark `{other}`: expected `handles`, `collect`, `pauses`, `objgraph`, `peers` or `lisp`"))
-        }
+        Some(other) => Err(format!(
+            "unknown benchmark `{other}`: expected `handles`, `collect`, `pauses`, `objgraph`, `peers` or `lisp`"
+        )),
     }
 }
 
@@ -244,7 +244,8 @@ fn pauses(sizes: Option<&str>) -> Result<(), String> {
         row(&format!("{shape} ({policy})"), figures);
         if let Some(python) = theirs.get(shape) {
             row(&format!("{shape} (CPython)"), python);
-            let cells: Vec<String> = PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f] / python[*f])).collect();
+            let cells: Vec<String> =
+                PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f] / python[*f])).collect();
             println!("{:<24} {}", "  ratio", cells.join(" "));
         }
     }

@@ -77,6 +77,9 @@ fn random_tree(n: usize) -> Box<dyn std::any::Any> {
     Box::new(roots.pop().expect("n > 0"))
 }
 
+/// Makes an old generation of about the given size and returns what holds it.
+type Build = fn(usize) -> Box<dyn std::any::Any>;
+
 /// Short-lived objects made after the old generation: one in ten is a self-cycle.
 const CHURN: usize = 3_000_000;
 
@@ -103,7 +106,6 @@ fn run(build: impl FnOnce() -> Box<dyn std::any::Any>) -> Pauses {
     let callback = gen_gc::add_callback(move |phase, info| {
         if phase == Phase::Stop {
             record.borrow_mut().push(info.duration);
-            if info.duration > Duration::from_millis(2) { eprintln!("DEBUG {:?} {} {} {}", info.duration, info.generation, info.candidates, info.collected); }
         }
     });
     gen_gc::enable();
@@ -138,14 +140,14 @@ fn main() {
     gen_gc::collect();
     for size in sizes {
         let exponent = (size as f64).log10().round();
-        let shapes: [(&str, &dyn Fn() -> Box<dyn std::any::Any>); 2] =
-            [("backward_chain", &|| backward_chain(size)), ("random_tree", &|| random_tree(size))];
-        for ((shape, build), policy) in
-            shapes.into_iter().flat_map(|shape| [CollectionPolicy::Incremental, CollectionPolicy::Generational].map(|p| (shape, p)))
+        let shapes: [(&str, Build); 2] = [("backward_chain", backward_chain), ("random_tree", random_tree)];
+        for ((shape, build), policy) in shapes
+            .into_iter()
+            .flat_map(|shape| [CollectionPolicy::Incremental, CollectionPolicy::Generational].map(|p| (shape, p)))
         {
             let name = format!("{shape}_1e{exponent}");
             gen_gc::set_collection_policy(policy);
-            let p = run(build);
+            let p = run(|| build(size));
             let incremental = u8::from(policy == CollectionPolicy::Incremental);
             let ms = |d: Duration| d.as_secs_f64() * 1e3;
             if json {

@@ -8,8 +8,8 @@ use rc_heap::GcAny;
 
 use crate::collect::{collect_with_callbacks, for_each, links_of, list, list_len};
 use crate::state::{
-    ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS, NUM_GENERATIONS,
-    PERMANENT, Phase, try_with_state, with_state,
+    ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS,
+    NUM_GENERATIONS, PERMANENT, Phase, try_with_state, with_state,
 };
 use crate::{DebugFlags, incremental, install};
 

@@ -87,8 +87,13 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         0 => {
             raw::set_young_count(0);
             let newcomers = list(NEWCOMERS);
-            let region =
-                Region { examined: list(raw::YOUNG), survivors: newcomers, tag: space_tag(visited), young: &[], young_survivors: newcomers };
+            let region = Region {
+                examined: list(raw::YOUNG),
+                survivors: newcomers,
+                tag: space_tag(visited),
+                young: &[],
+                young_survivors: newcomers,
+            };
             let young = crate::collect::list_len(list(raw::YOUNG));
             let (outcome, candidates) = collect_region(state, &region);
             credit_promotions(state, young, candidates, outcome);
@@ -102,8 +107,10 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 // SAFETY: distinct sentinels of this thread's heap.
                 unsafe { Links::splice_all(list(index), all) };
             }
-            let result =
-                collect_region(state, &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all });
+            let result = collect_region(
+                state,
+                &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
+            );
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
             state.visited_space.set(1);
             state.old_work_credit.set(0);
@@ -136,7 +143,7 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let increment = Links::new_sentinel();
     increment.init_sentinel();
     let [threshold0, threshold1, _] = state.thresholds.get();
-    add_credit(state, threshold0 / threshold1.max(1));
+    add_credit(state, (threshold0 / threshold1.max(1)).max(1));
     // An increment whose closure went past its budget leaves a debt, which the next ones
     // pay by taking no old object: the scan's rate holds whatever the heap's shape.
     let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(MAX_INCREMENT);
@@ -155,8 +162,13 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     unsafe { Links::splice_all(list(raw::YOUNG), &increment) };
     state.old_work_credit.set(state.old_work_credit.get().saturating_sub(isize::try_from(taken).unwrap_or(isize::MAX)));
 
-    let region =
-        Region { examined: &increment, survivors: space_list(visited), tag, young: &young, young_survivors: list(NEWCOMERS) };
+    let region = Region {
+        examined: &increment,
+        survivors: space_list(visited),
+        tag,
+        young: &young,
+        young_survivors: list(NEWCOMERS),
+    };
     let (outcome, candidates) = collect_region(state, &region);
     credit_promotions(state, young.len(), candidates, outcome);
 

@@ -62,9 +62,7 @@ impl CollectionPolicy {
             Err(_) | Ok("") => CollectionPolicy::default(),
             Ok("incremental") => CollectionPolicy::Incremental,
             Ok("generational") => CollectionPolicy::Generational,
-            Ok(other) => panic!(
-                "CYCLEGC_COLLECTION_POLICY={other:?}: expected \"incremental\" or \"generational\""
-            ),
+            Ok(other) => panic!("CYCLEGC_COLLECTION_POLICY={other:?}: expected \"incremental\" or \"generational\""),
         })
     }
 }
