@@ -19,7 +19,8 @@ use crate::state::{ALL_LISTS, CollectionPolicy, State, with_state};
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
 /// A numbered word has exactly this in its low bits: the objects a collection is deleting
 /// (held in the collection's own list while finalizers run, which may read the graph) have
-/// `COLLECTING | TENTATIVE` there, and linked objects no bit or `IN_YOUNG`.
+/// `COLLECTING | TENTATIVE` there, and linked objects no bit, `IN_YOUNG` or the incremental
+/// policy's old-space bit.
 const NUMBERED: usize = 1;
 const NUMBER_SHIFT: u32 = 3;
 
