@@ -371,7 +371,7 @@ fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut
         subtract_refs(state, young, edges);
         candidates
     };
-    Found { candidates, ..move_unreachable(state, young, unreachable, edges, tag) }
+    Found { candidates, ..move_unreachable(state, young, unreachable, edges, tag, candidates) }
 }
 
 /// `gc_refs = refcount`, and the object joins the examined set.
@@ -535,11 +535,21 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// policy's increments rely on. At the end, the noted objects still tentative are unlinked
 /// into `unreachable` and held.
 ///
-/// Returns how many objects `unreachable` holds at the end, and what they need.
-fn move_unreachable(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
+/// `candidates` is how many objects `young` holds. Returns how many objects `unreachable`
+/// holds at the end, and what they need.
+fn move_unreachable(
+    state: &State,
+    young: &Links,
+    unreachable: &Links,
+    edges: &mut EdgeList,
+    tag: usize,
+    candidates: usize,
+) -> Found {
     let end: *const Links = young;
     let mut prev: *const Links = end;
-    let mut tentative: Vec<*const Links> = Vec::new();
+    // Room for every object up front: growing a vector of millions costs more than pages of
+    // it left untouched.
+    let mut tentative: Vec<*const Links> = Vec::with_capacity(candidates);
     let mut stack: Vec<NonNull<ObjHeader>> = Vec::new();
     // SAFETY (for the whole function): `young` is a valid list whose elements (but the
     // sentinel) are the links of live tracked objects; their `next` links are intact, and
