@@ -205,7 +205,7 @@ fn side_by_side(comparison: &Comparison) -> Result<(), String> {
 }
 
 /// The figures `pauses` compares, as both sides print them.
-const PAUSE_FIELDS: [&str; 4] = ["max_ms", "p99_ms", "total_ms", "wall_ms"];
+const PAUSE_FIELDS: [&str; 6] = ["max_ms", "p99_ms", "max_cpu_ms", "p99_cpu_ms", "total_ms", "wall_ms"];
 
 fn pauses(sizes: Option<&str>) -> Result<(), String> {
     let sizes = sizes.unwrap_or("1e6,1e7");
@@ -234,11 +234,14 @@ fn pauses(sizes: Option<&str>) -> Result<(), String> {
     };
     let ours: Vec<(String, BTreeMap<String, f64>)> = parse_records(&ours);
     let theirs: BTreeMap<String, BTreeMap<String, f64>> = parse_records(&theirs).into_iter().collect();
-    println!("{:<24} {:>10} {:>10} {:>10} {:>10}", "heap / side", "max ms", "p99 ms", "gc ms", "wall ms");
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "heap (side)", "max ms", "p99 ms", "max CPU", "p99 CPU", "gc ms", "wall ms"
+    );
     for (shape, figures) in &ours {
         let row = |label: &str, figures: &BTreeMap<String, f64>| {
             let cells: Vec<String> = PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f])).collect();
-            println!("{label:<24} {}", cells.join(" "));
+            println!("{label:<32} {}", cells.join(" "));
         };
         let policy = if figures.get("incremental") == Some(&1.0) { "incremental" } else { "generational" };
         row(&format!("{shape} ({policy})"), figures);
@@ -246,10 +249,13 @@ fn pauses(sizes: Option<&str>) -> Result<(), String> {
             row(&format!("{shape} (CPython)"), python);
             let cells: Vec<String> =
                 PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f] / python[*f])).collect();
-            println!("{:<24} {}", "  ratio", cells.join(" "));
+            println!("{:<32} {}", "  ratio", cells.join(" "));
         }
     }
-    println!("(one run of each side; ratio = ours / CPython, lower is better)");
+    println!(
+        "(one run of each side; pauses in wall-clock time and in the thread's CPU time, which leaves \
+         out preemption; gc ms = all collections' wall-clock time; ratio = ours / CPython, lower is better)"
+    );
     Ok(())
 }
 

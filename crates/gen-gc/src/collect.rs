@@ -551,6 +551,8 @@ fn move_unreachable(
     // it left untouched.
     let mut tentative: Vec<*const Links> = Vec::with_capacity(candidates);
     let mut stack: Vec<NonNull<ObjHeader>> = Vec::new();
+    // Tentative objects found reachable later.
+    let mut revived = 0;
     // SAFETY (for the whole function): `young` is a valid list whose elements (but the
     // sentinel) are the links of live tracked objects; their `next` links are intact, and
     // each `prev` word is a count word until the walk passes the object, a link after.
@@ -565,8 +567,8 @@ fn move_unreachable(
                         if word & NO_EDGES == 0 {
                             edges.clear();
                             raw::trace_tracked(Links::header(cursor), edges);
-                            mark_reached(edges, &mut stack, tag);
-                            mark_depth_first(state, &mut stack, edges, tag);
+                            revived += mark_reached(edges, &mut stack, tag);
+                            revived += mark_depth_first(state, &mut stack, edges, tag);
                         }
                         (*cursor).set_prev_tagged(prev, tag);
                     } else {
@@ -593,6 +595,11 @@ fn move_unreachable(
     }
     young.set_prev(prev);
     let mut found = Found::default();
+    if revived == tentative.len() {
+        // Every object was reachable (a live heap met before its referrers, such as a chain
+        // built backwards): no need to read them all again.
+        return found;
+    }
     for links in tentative {
         // SAFETY: the noted objects are elements of `young`, whose links are all restored;
         // `unreachable` is a valid list. The pointer linked in is the one the list gave,
@@ -615,9 +622,11 @@ fn move_unreachable(
 
 /// The targets of a reachable object's edges are reachable too: a target the walk has not
 /// reached gets a count of one if it had none; a target the walk has passed (tentative) is
-/// marked reachable with `tag` and, unless it has no edges, pushed on `stack`.
+/// marked reachable with `tag` and, unless it has no edges, pushed on `stack`. Returns how
+/// many tentative objects it marked.
 #[inline]
-fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usize) {
+fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usize) -> usize {
+    let mut revived = 0;
     for &child in edges.edges() {
         let links = links_of(child);
         let word = links.prev_word();
@@ -627,6 +636,7 @@ fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usiz
         }
         if word & TENTATIVE != 0 {
             links.set_prev_tagged(links.prev(), tag);
+            revived += 1;
             if word & NO_EDGES == 0 {
                 stack.push(child);
             }
@@ -634,15 +644,19 @@ fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usiz
             links.set_prev_word(ONE_REF | COLLECTING | (word & NO_EDGES));
         }
     }
+    revived
 }
 
 /// Follows the edges of the objects on `stack`, which the walk has passed and found
-/// reachable late, and of everything they reach in turn.
-fn mark_depth_first(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList, tag: usize) {
+/// reachable late, and of everything they reach in turn. Returns how many tentative objects
+/// it marked.
+fn mark_depth_first(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList, tag: usize) -> usize {
+    let mut revived = 0;
     while let Some(header) = stack.pop() {
         trace(state, header, edges);
-        mark_reached(edges, stack, tag);
+        revived += mark_reached(edges, stack, tag);
     }
+    revived
 }
 
 /// Traces `header` and takes one reference off each object of the examined set it points
