@@ -19,7 +19,9 @@
 //! objects for each object the young generation promotes (the generational policy examines
 //! the whole old generation each time the promoted objects reach a quarter of it), plus at
 //! least `threshold0 / threshold1` (70 by default) per increment so that a pass ends even
-//! when nothing is promoted, and at most [`MAX_INCREMENT`] before the closure. Scanning
+//! when nothing is promoted, and at most twice `threshold0` (1,400) before the closure, so
+//! that an increment is never much larger than a young collection (CPython 3.14 allows
+//! one and a half times the young objects). Scanning
 //! the old generation at a rate tied to allocation (a fixed share of it per young
 //! collection, whether or not anything survives) is what cost CPython 3.13's first
 //! incremental collector its throughput, and why it was reverted.
@@ -38,11 +40,6 @@ use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
 
 /// The bit of an old object's `prev` word that says which space it is in.
 pub(crate) const SPACE: usize = 4;
-
-/// The most old objects an increment takes from the head of the pending space (the
-/// closure of the last one may add more). About 0.3 ms of work on this machine for objects
-/// with one edge; see `docs/performance.md`.
-pub(crate) const MAX_INCREMENT: usize = 20_000;
 
 /// Old objects owed per object the young generation promotes.
 const CREDIT_PER_PROMOTION: usize = 4;
@@ -143,10 +140,13 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let increment = Links::new_sentinel();
     increment.init_sentinel();
     let [threshold0, threshold1, _] = state.thresholds.get();
-    add_credit(state, (threshold0 / threshold1.max(1)).max(1));
+    let minimum = (threshold0 / threshold1.max(1)).max(1);
+    add_credit(state, minimum);
     // An increment whose closure went past its budget leaves a debt, which the next ones
     // pay by taking no old object: the scan's rate holds whatever the heap's shape.
-    let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(MAX_INCREMENT);
+    // At most twice `threshold0` old objects (before the closure of the last one taken).
+    let most = threshold0.saturating_mul(2).max(minimum);
+    let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(most);
     let taken = take_increment(state, &increment, pending, tag, budget);
     // The young objects come after the old ones, and their survivors go to the newcomers:
     // the old generation stays in the order its objects were made, so that an object met

@@ -62,12 +62,12 @@
 //! which it became garbage. Each increment takes at least `m = threshold0 / threshold1` old
 //! objects on average (70 by default), plus four for each object the young generation
 //! promoted; an increment whose closure takes more than its share is paid back by the next
-//! ones. A pass over `K` old objects therefore ends within `3K/m + K/20,000 + 2` increments,
-//! and a cycle is freed within twice that many automatic collections.
+//! ones. A pass over `K` old objects therefore ends within `3K/m + K/(2 threshold0) + 2`
+//! increments, and a cycle is freed within twice that many automatic collections.
 //!
-//! **The pause.** An increment takes at most 20,000 old objects before its closure, so its
-//! pause does not grow with the heap as long as objects are met after the objects they refer
-//! to (the usual order: a structure built backwards, a tree built from its leaves, objects
+//! **The pause.** An increment takes at most `2 threshold0` old objects (1,400) before the
+//! closure of the last one, so its pause does not grow with the heap as long as objects are
+//! met after the objects they refer to (the usual order: a structure built backwards, a tree built from its leaves, objects
 //! that refer to what existed when they were made). A structure met before what it refers
 //! to, such as a ten-million-node list built forwards from its head, is one closure, taken
 //! whole by one increment: its pause is a full collection's, though no more often than the

@@ -35,9 +35,10 @@ fn set_up(minimum_increment: usize) {
 }
 
 /// The documented bound on the increments that complete a pass over `old` objects with a
-/// minimum increment of `minimum` objects: `3 * old / minimum + old / 20_000 + 2`.
+/// minimum increment of `minimum` objects: `3 * old / minimum + old / (2 * threshold0) + 2`.
 fn pass_bound(old: usize, minimum: usize) -> usize {
-    3 * old / minimum + old / 20_000 + 2
+    let (threshold0, _, _) = gen_gc::get_threshold();
+    3 * old / minimum + old / (2 * threshold0.max(1)) + 2
 }
 
 /// Runs increments until `dead` says the object died, at most `limit`; returns how many ran.
