@@ -532,8 +532,9 @@ fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edge
 /// tentative one), so the list keeps its order: an object met before the objects that
 /// refer to it (a chain built backwards, a tree built from its leaves) is not moved out and
 /// back, and the survivors stay in the order they were allocated, which the incremental
-/// policy's increments rely on. At the end, the noted objects still tentative are unlinked
-/// into `unreachable` and held.
+/// policy's increments rely on. A tentative object is held when noted, and released if
+/// found reachable; at the end, the noted objects still tentative are unlinked into
+/// `unreachable` (all at once when every examined object is garbage).
 ///
 /// `candidates` is how many objects `young` holds. Returns how many objects `unreachable`
 /// holds at the end, and what they need.
@@ -551,6 +552,7 @@ fn move_unreachable(
     // it left untouched.
     let mut tentative: Vec<*const Links> = Vec::with_capacity(candidates);
     let mut stack: Vec<NonNull<ObjHeader>> = Vec::new();
+    let mut found = Found::default();
     // Tentative objects found reachable later.
     let mut revived = 0;
     // SAFETY (for the whole function): `young` is a valid list whose elements (but the
@@ -574,6 +576,12 @@ fn move_unreachable(
                     } else {
                         (*cursor).set_prev_tagged(prev, COLLECTING | TENTATIVE | (word & NO_EDGES));
                         tentative.push(cursor);
+                        // Held and noted while it is at hand (an object found reachable later
+                        // is released; the notes only let later steps skip work).
+                        let header = Links::header(cursor);
+                        found.any_weak |= raw::may_have_weak_refs(header);
+                        found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+                        raw::hold(header);
                     }
                     prev = cursor;
                     cursor = (*cursor).next();
@@ -594,10 +602,16 @@ fn move_unreachable(
         }
     }
     young.set_prev(prev);
-    let mut found = Found::default();
+    found.count = tentative.len() - revived;
     if revived == tentative.len() {
         // Every object was reachable (a live heap met before its referrers, such as a chain
         // built backwards): no need to read them all again.
+        return found;
+    }
+    if revived == 0 && tentative.len() == candidates {
+        // Everything is garbage, already marked and held: the whole list moves at once.
+        // SAFETY: distinct valid lists; the elements keep their `prev` bits.
+        unsafe { Links::splice_all(young, unreachable) };
         return found;
     }
     for links in tentative {
@@ -610,11 +624,6 @@ fn move_unreachable(
             }
             (*links).unlink();
             unreachable.insert_tagged(NonNull::new_unchecked(links.cast_mut()), COLLECTING | TENTATIVE);
-            let header = Links::header(links);
-            found.any_weak |= raw::may_have_weak_refs(header);
-            found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
-            raw::hold(header);
-            found.count += 1;
         }
     }
     found
@@ -636,6 +645,8 @@ fn mark_reached(edges: &EdgeList, stack: &mut Vec<NonNull<ObjHeader>>, tag: usiz
         }
         if word & TENTATIVE != 0 {
             links.set_prev_tagged(links.prev(), tag);
+            // SAFETY: a tentative object is alive and was held when the walk passed it.
+            unsafe { raw::unhold(child) };
             revived += 1;
             if word & NO_EDGES == 0 {
                 stack.push(child);

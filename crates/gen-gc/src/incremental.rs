@@ -91,9 +91,8 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 young: &[],
                 young_survivors: newcomers,
             };
-            let young = crate::collect::list_len(list(raw::YOUNG));
             let (outcome, candidates) = collect_region(state, &region);
-            credit_promotions(state, young, candidates, outcome);
+            credit_promotions(state, candidates, candidates, outcome);
             (outcome, candidates)
         }
         1 => collect_increment(state),
