@@ -4,13 +4,16 @@
 //! do the collecting. Plus a model-based test: random mutation between increments against
 //! a reachability oracle.
 
+#[path = "common/model.rs"]
+mod world;
+
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 
-use cyclegc::{Finalize, Gc, Trace, Weak};
+use cyclegc::{Finalize, Gc, Trace};
 use gen_gc::CollectionPolicy;
 use proptest::prelude::*;
+use world::{Op, World, cases, op};
 
 #[derive(Trace)]
 struct Node {
@@ -253,119 +256,7 @@ fn switching_policies_keeps_every_object() {
     assert!(increments_until(2 * pass_bound(10, 1), || watch.upgrade().is_none()).is_some());
 }
 
-// The model: as `model.rs`, with increments and the completeness bound.
-
-#[derive(Debug, Clone)]
-enum Op {
-    New,
-    DropRoot(usize),
-    Link(usize, usize),
-    Unlink(usize),
-    Upgrade(usize),
-    Increment,
-    CollectYoung,
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![
-        4 => Just(Op::New),
-        3 => any::<usize>().prop_map(Op::DropRoot),
-        5 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Link(a, b)),
-        1 => any::<usize>().prop_map(Op::Unlink),
-        1 => any::<usize>().prop_map(Op::Upgrade),
-        4 => Just(Op::Increment),
-        1 => Just(Op::CollectYoung),
-    ]
-}
-
-struct World {
-    roots: Vec<(usize, Gc<Node>)>,
-    edges: Vec<Vec<usize>>,
-    weak: Vec<Weak<Node>>,
-    dead: Rc<RefCell<HashSet<usize>>>,
-}
-
-impl World {
-    fn reachable(&self) -> HashSet<usize> {
-        let mut seen = HashSet::new();
-        let mut stack: Vec<usize> = self.roots.iter().map(|(i, _)| *i).collect();
-        while let Some(i) = stack.pop() {
-            if seen.insert(i) {
-                stack.extend(&self.edges[i]);
-            }
-        }
-        seen
-    }
-
-    fn apply(&mut self, op: &Op) {
-        let n = self.roots.len();
-        match *op {
-            Op::New => {
-                let index = self.edges.len();
-                let node = node();
-                let dead = self.dead.clone();
-                self.weak.push(Gc::downgrade_with_callback(&node, move |_| {
-                    assert!(dead.borrow_mut().insert(index), "death callback ran twice");
-                }));
-                self.edges.push(Vec::new());
-                self.roots.push((index, node));
-            }
-            Op::DropRoot(k) if n > 0 => {
-                self.roots.swap_remove(k % n);
-            }
-            Op::Link(a, b) if n > 0 => {
-                let (ia, na) = &self.roots[a % n];
-                let (ib, nb) = &self.roots[b % n];
-                link(na, nb);
-                self.edges[*ia].push(*ib);
-            }
-            Op::Unlink(k) if n > 0 => {
-                let (i, node) = &self.roots[k % n];
-                if node.edges.borrow_mut().pop().is_some() {
-                    self.edges[*i].pop();
-                }
-            }
-            Op::Upgrade(k) if !self.weak.is_empty() => {
-                let i = k % self.weak.len();
-                if let Some(node) = self.weak[i].upgrade() {
-                    self.roots.push((i, node));
-                }
-            }
-            Op::Increment => {
-                gen_gc::collect_generation(1).unwrap();
-            }
-            Op::CollectYoung => {
-                gen_gc::collect_generation(0).unwrap();
-            }
-            _ => {}
-        }
-    }
-
-    fn check(&self, all_unreachable_freed: bool) {
-        let reachable = self.reachable();
-        let dead = self.dead.borrow();
-        for (i, weak) in self.weak.iter().enumerate() {
-            let is_dead = dead.contains(&i);
-            assert_eq!(weak.is_dead(), is_dead, "object {i}: weak handle and death callback disagree");
-            if reachable.contains(&i) {
-                assert!(!is_dead, "object {i} is reachable but was freed");
-            } else if all_unreachable_freed {
-                assert!(is_dead, "object {i} is unreachable but survived two passes of increments");
-            }
-        }
-    }
-}
-
-/// Cases to run: fewer under Miri and when `CYCLEGC_TEST_SCALE` scales tests down (valgrind).
-fn cases(miri: u32, native: u32) -> u32 {
-    if cfg!(miri) {
-        return miri;
-    }
-    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<u32>().ok()) {
-        Some(divisor) if divisor > 1 => (native / divisor).max(miri),
-        _ => native,
-    }
-}
+// The model of `model.rs`, with increments and the completeness bound.
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -376,7 +267,7 @@ proptest! {
 
     #[test]
     fn increments_free_exactly_the_unreachable_within_two_passes(
-        ops in proptest::collection::vec(op(), 1..if cfg!(miri) { 30 } else { 150 }),
+        ops in proptest::collection::vec(op(4, 1), 1..if cfg!(miri) { 30 } else { 150 }),
         threshold0 in 1_usize..20,
         minimum in 1_usize..5,
         automatic in any::<bool>(),
@@ -386,10 +277,10 @@ proptest! {
         // Low thresholds: automatic increments also happen between operations.
         gen_gc::set_threshold(if automatic { threshold0 } else { minimum }, threshold0.div_ceil(minimum).max(1), 0);
         if automatic { gen_gc::enable() } else { gen_gc::disable() }
-        let mut world = World { roots: Vec::new(), edges: Vec::new(), weak: Vec::new(), dead: Rc::default() };
+        let mut world = World::default();
         for op in &ops {
             world.apply(op);
-            world.check(false);
+            world.check(matches!(op, Op::Collect));
         }
         gen_gc::disable();
         // Everything unreachable now is found by increments alone within two passes.
