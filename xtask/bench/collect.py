@@ -46,9 +46,10 @@ def live():
     return nodes
 
 
-def backward_chain():
+def backward_chain(n=N):
+    """Each node refers to the node made before it; the last one holds the chain."""
     last = Node()
-    for _ in range(1, N):
+    for _ in range(1, n):
         nxt = Node()
         nxt.next = last
         last = nxt

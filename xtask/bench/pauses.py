@@ -12,63 +12,9 @@ import json
 import sys
 import time
 
+from collect import Node, backward_chain, random_tree
+
 CHURN = 3_000_000
-
-
-class Node:
-    __slots__ = ("next", "__weakref__")
-
-    def __init__(self):
-        self.next = None
-
-
-class Tree:
-    __slots__ = ("left", "right", "__weakref__")
-
-    def __init__(self, left, right):
-        self.left = left
-        self.right = right
-
-
-class Lcg:
-    """The generator of pauses.rs, so that both build the same tree."""
-
-    def __init__(self, seed):
-        self.state = seed
-
-    def below(self, n):
-        self.state = (self.state * 6364136223846793005 + 1442695040888963407) % (1 << 64) % (1 << 63)
-        return (self.state >> 33) % n
-
-
-def backward_chain(n):
-    last = Node()
-    for _ in range(1, n):
-        nxt = Node()
-        nxt.next = last
-        last = nxt
-    return last
-
-
-def random_tree(n):
-    rng = Lcg(42)
-    roots = []
-
-    def take():
-        index = rng.below(len(roots))
-        roots[index], roots[-1] = roots[-1], roots[index]
-        return roots.pop()
-
-    for _ in range(n):
-        children = min(rng.below(3), len(roots))
-        left = take() if children >= 1 else None
-        right = take() if children == 2 else None
-        roots.append(Tree(left, right))
-    while len(roots) > 1:
-        left = take()
-        right = take()
-        roots.append(Tree(left, right))
-    return roots.pop()
 
 
 def churn():

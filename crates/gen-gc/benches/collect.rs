@@ -21,15 +21,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use cyclegc::{Gc, Trace, Visitor};
+use shapes::{Node, backward_chain, node, random_tree};
 
-#[derive(Trace)]
-struct Node {
-    next: RefCell<Option<Gc<Node>>>,
-}
-
-fn node() -> Gc<Node> {
-    Gc::new(Node { next: RefCell::new(None) })
-}
+#[path = "common/shapes.rs"]
+mod shapes;
 
 /// `Node` with a hand-written `Trace` that reports no labels: the derive's labels (field
 /// names) against none, to show that collection does not pay for them.
@@ -106,60 +101,6 @@ fn live() -> Box<dyn std::any::Any> {
     Box::new(nodes)
 }
 
-/// A chain whose every node refers to the node made before it, held by the last one: the
-/// walk over the heap meets each node before the node that refers to it.
-fn backward_chain() -> Box<dyn std::any::Any> {
-    let mut last = node();
-    for _ in 1..N {
-        let next = node();
-        *next.next.borrow_mut() = Some(last);
-        last = next;
-    }
-    Box::new(last)
-}
-
-/// A binary tree node.
-#[derive(Trace)]
-struct Tree {
-    left: RefCell<Option<Gc<Tree>>>,
-    right: RefCell<Option<Gc<Tree>>>,
-}
-
-/// The generator `xtask/bench/collect.py` uses too, so that both build the same tree.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) % (1 << 63);
-        ((self.0 >> 33) % n as u64) as usize
-    }
-}
-
-/// A random binary tree of about `n` nodes built from its leaves up: each new node takes
-/// up to two of the subtrees made so far as its children, picked at random; at the end the
-/// remaining subtrees (about the square root of `n`) are joined under one root. Every node
-/// is made after its children.
-fn random_tree(n: usize) -> Gc<Tree> {
-    let mut rng = Lcg(42);
-    let mut roots: Vec<Gc<Tree>> = Vec::new();
-    let take = |roots: &mut Vec<Gc<Tree>>, rng: &mut Lcg| {
-        let index = rng.below(roots.len());
-        roots.swap_remove(index)
-    };
-    for _ in 0..n {
-        let children = rng.below(3).min(roots.len());
-        let left = (children >= 1).then(|| take(&mut roots, &mut rng));
-        let right = (children == 2).then(|| take(&mut roots, &mut rng));
-        roots.push(Gc::new(Tree { left: RefCell::new(left), right: RefCell::new(right) }));
-    }
-    while roots.len() > 1 {
-        let left = take(&mut roots, &mut rng);
-        let right = take(&mut roots, &mut rng);
-        roots.push(Gc::new(Tree { left: RefCell::new(Some(left)), right: RefCell::new(Some(right)) }));
-    }
-    roots.pop().expect("n > 0")
-}
-
 const YOUNG: usize = 700;
 const YOUNG_REPEATS: usize = 200;
 
@@ -194,7 +135,7 @@ fn main() {
         ("garbage_ring", measure(N, ring, gen_gc::collect)),
         ("live", measure(N, live, gen_gc::collect)),
         ("live_without_labels", measure(N, live_unlabelled, gen_gc::collect)),
-        ("live_backward_chain", measure(N, backward_chain, gen_gc::collect)),
+        ("live_backward_chain", measure(N, || Box::new(backward_chain(N)), gen_gc::collect)),
         ("live_random_tree", measure(N, || Box::new(random_tree(N)), gen_gc::collect)),
         ("young_700_old_1e4", young_with_old(10_000)),
         ("young_700_old_1e5", young_with_old(100_000)),

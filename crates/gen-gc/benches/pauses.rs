@@ -24,65 +24,18 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use cyclegc::{Gc, Trace};
 use gen_gc::{CollectionPolicy, Phase};
+use shapes::{backward_chain, node, random_tree};
 
-#[derive(Trace)]
-struct Node {
-    next: RefCell<Option<Gc<Node>>>,
+#[path = "common/shapes.rs"]
+mod shapes;
+
+fn chain_of(n: usize) -> Box<dyn std::any::Any> {
+    Box::new(backward_chain(n))
 }
 
-fn node() -> Gc<Node> {
-    Gc::new(Node { next: RefCell::new(None) })
-}
-
-#[derive(Trace)]
-struct Tree {
-    left: RefCell<Option<Gc<Tree>>>,
-    right: RefCell<Option<Gc<Tree>>>,
-}
-
-/// The generator `xtask/bench/pauses.py` uses too, so that both build the same tree.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) % (1 << 63);
-        ((self.0 >> 33) % n as u64) as usize
-    }
-}
-
-/// Each node refers to the node made before it; the last one holds the chain.
-fn backward_chain(n: usize) -> Box<dyn std::any::Any> {
-    let mut last = node();
-    for _ in 1..n {
-        let next = node();
-        *next.next.borrow_mut() = Some(last);
-        last = next;
-    }
-    Box::new(last)
-}
-
-/// A random binary tree of about `n` nodes, every node made after its children.
-fn random_tree(n: usize) -> Box<dyn std::any::Any> {
-    let mut rng = Lcg(42);
-    let mut roots: Vec<Gc<Tree>> = Vec::new();
-    let take = |roots: &mut Vec<Gc<Tree>>, rng: &mut Lcg| {
-        let index = rng.below(roots.len());
-        roots.swap_remove(index)
-    };
-    for _ in 0..n {
-        let children = rng.below(3).min(roots.len());
-        let left = (children >= 1).then(|| take(&mut roots, &mut rng));
-        let right = (children == 2).then(|| take(&mut roots, &mut rng));
-        roots.push(Gc::new(Tree { left: RefCell::new(left), right: RefCell::new(right) }));
-    }
-    while roots.len() > 1 {
-        let left = take(&mut roots, &mut rng);
-        let right = take(&mut roots, &mut rng);
-        roots.push(Gc::new(Tree { left: RefCell::new(Some(left)), right: RefCell::new(Some(right)) }));
-    }
-    Box::new(roots.pop().expect("n > 0"))
+fn tree_of(n: usize) -> Box<dyn std::any::Any> {
+    Box::new(random_tree(n))
 }
 
 /// Makes an old generation of about the given size and returns what holds it.
@@ -165,7 +118,7 @@ fn main() {
     gen_gc::collect();
     for size in sizes {
         let exponent = (size as f64).log10().round();
-        let shapes: [(&str, Build); 2] = [("backward_chain", backward_chain), ("random_tree", random_tree)];
+        let shapes: [(&str, Build); 2] = [("backward_chain", chain_of), ("random_tree", tree_of)];
         for ((shape, build), policy) in shapes
             .into_iter()
             .flat_map(|shape| [CollectionPolicy::Incremental, CollectionPolicy::Generational].map(|p| (shape, p)))
