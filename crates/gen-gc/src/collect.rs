@@ -51,6 +51,8 @@ const ONE_REF: usize = 1 << REFS_SHIFT;
 pub(crate) struct Outcome {
     pub(crate) collected: usize,
     pub(crate) uncollectable: usize,
+    /// How many objects of the region's `young` survived (moved to `young_survivors`).
+    pub(crate) young_survivors: usize,
 }
 
 /// Collects `generation` (and the younger ones), unless a collection is already running.
@@ -253,6 +255,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
         find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
     // Every examined object that is not unreachable is still in `region.examined`; the
     // unreachable ones are held.
+    let mut young_survivors = 0;
     for &links in region.young {
         // SAFETY: the objects were in `examined` and no user code has run since: each is
         // alive, in `examined` or (held) in `unreachable`.
@@ -260,6 +263,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
             if !raw::is_held(Links::header(links.as_ptr())) {
                 links.as_ref().unlink();
                 region.young_survivors.insert_tagged(links, region.tag);
+                young_survivors += 1;
             }
         }
     }
@@ -321,7 +325,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     } else {
         delete(state, &unreachable, collected);
     }
-    (Outcome { collected, uncollectable }, candidates)
+    (Outcome { collected, uncollectable, young_survivors }, candidates)
 }
 
 /// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that

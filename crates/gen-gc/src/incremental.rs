@@ -92,7 +92,8 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 young_survivors: newcomers,
             };
             let (outcome, candidates) = collect_region(state, &region);
-            credit_promotions(state, candidates, candidates, outcome);
+            let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
+            add_credit(state, promoted.saturating_mul(CREDIT_PER_PROMOTION));
             (outcome, candidates)
         }
         1 => collect_increment(state),
@@ -117,14 +118,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     }
 }
 
-/// The young generation has `young` objects when a collection that examined `candidates`
-/// found `outcome`: what it promoted earns the old generation's scan its credit.
-fn credit_promotions(state: &State, young: usize, candidates: usize, outcome: Outcome) {
-    let survivors = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
-    let promoted = survivors.min(young);
-    add_credit(state, promoted.saturating_mul(CREDIT_PER_PROMOTION));
-}
-
+/// Adds `work` old objects to what the next increments owe.
 fn add_credit(state: &State, work: usize) {
     let work = isize::try_from(work).unwrap_or(isize::MAX);
     state.old_work_credit.set(state.old_work_credit.get().saturating_add(work));
@@ -169,7 +163,7 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         young_survivors: list(NEWCOMERS),
     };
     let (outcome, candidates) = collect_region(state, &region);
-    credit_promotions(state, young.len(), candidates, outcome);
+    add_credit(state, outcome.young_survivors.saturating_mul(CREDIT_PER_PROMOTION));
 
     let mut counts = state.older_counts.get();
     counts[1] += 1;
