@@ -7,9 +7,12 @@
 //! each with every pending object it reaches (the increment is closed under references),
 //! until a work budget is spent. It then collects that region as any other (trial deletion:
 //! an object referenced from outside the region counts as held from outside, so collecting
-//! part of the heap never frees anything still in use) and moves the survivors to the
-//! visited space. When the pending space is empty the pass is complete and the spaces swap
-//! roles, without touching an object.
+//! part of the heap never frees anything still in use) and moves the old survivors to the
+//! visited space, the young ones to the *newcomers* list, which joins the visited space
+//! when the pass ends: the old generation stays in the order its objects were made, so
+//! that an increment taken from its head is small when objects refer to older ones. When
+//! the pending space is empty the pass is complete and the spaces swap roles, without
+//! touching an object.
 //!
 //! A garbage cycle is found by the end of the pass after the one during which it became
 //! garbage: when that pass starts, all its old members are pending, and the first
@@ -21,10 +24,10 @@
 //! least `threshold0 / threshold1` (70 by default) per increment so that a pass ends even
 //! when nothing is promoted, and at most twice `threshold0` (1,400) before the closure, so
 //! that an increment is never much larger than a young collection (CPython 3.14 allows
-//! one and a half times the young objects). Scanning
-//! the old generation at a rate tied to allocation (a fixed share of it per young
-//! collection, whether or not anything survives) is what cost CPython 3.13's first
-//! incremental collector its throughput, and why it was reverted.
+//! one and a half times the young objects). Scanning the old generation at a rate tied to
+//! allocation (a fixed share of it per young collection, whether or not anything survives)
+//! is what cost CPython 3.13's first incremental collector its throughput, and why it was
+//! reverted.
 //!
 //! Spaces are told apart by the [`SPACE`] bit of an object's `prev` word, which the
 //! collector owns outside its walks (rc-heap links new objects into the young list with
@@ -65,14 +68,11 @@ pub(crate) fn list_tag(state: &State, index: usize) -> usize {
 }
 
 /// Sets the collector's bits of every object of a list (no collection runs).
-fn retag(sentinel: &Links, tag: usize) -> usize {
-    let mut count = 0;
+fn retag(sentinel: &Links, tag: usize) {
     for_each(sentinel, |header| {
         let links = links_of(header);
         links.set_prev_tagged(links.prev(), tag);
-        count += 1;
     });
-    count
 }
 
 /// Collects `generation` under the incremental policy: 0 is the young generation alone, 1
