@@ -190,6 +190,8 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
     let end: *const Links = source;
     let mut edges = EdgeList::new();
     let mut taken = 0;
+    // Debug lines (the writer is user code) wait until the lists are as they will stay.
+    let deferred = state.defer_debug_lines();
     // No walk runs outside a collection or `object_graph`, which both keep collections off.
     let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
     while taken < budget && source.next() != end {
@@ -220,6 +222,7 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
         }
     }
     report_walk(state, walk.finish());
+    drop(deferred);
     taken
 }
 

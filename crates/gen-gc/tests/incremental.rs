@@ -1,9 +1,13 @@
 //! The incremental policy: an increment frees nothing that objects outside it hold, a cycle
 //! spanning increments is found within the documented bound, and finalizers, resurrection,
-//! weak reference callbacks, `freeze` and `DEBUG_SAVEALL` keep their meaning when increments
-//! do the collecting. Plus a model-based test: random mutation between increments against
+//! weak reference callbacks, `freeze` and the `DEBUG_*` flags keep their meaning when increments
+//! do the collecting, and a panicking `Trace` met while an increment is taken is reported
+//! once the lists are whole. Plus a model-based test: random mutation between increments against
 //! a reachability oracle.
 
+#![allow(unsafe_code, reason = "a hand-written Trace that panics")]
+
+mod common;
 #[path = "common/model.rs"]
 mod world;
 
@@ -202,12 +206,19 @@ fn increments_never_take_frozen_objects() {
 #[test]
 fn debug_saveall_keeps_what_an_increment_finds() {
     set_up(1);
-    gen_gc::set_debug(gen_gc::DEBUG_SAVEALL);
+    let out = common::capture_debug_output();
+    gen_gc::set_debug(gen_gc::DEBUG_SAVEALL | gen_gc::DEBUG_STATS | gen_gc::DEBUG_COLLECTABLE);
     let a = node();
     link(&a, &a);
+    let addr = Gc::addr(&a);
     drop(a);
     assert_eq!(gen_gc::collect_generation(1), Ok(1));
     gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    gen_gc::set_debug_output(None);
+    let text = out.borrow().clone();
+    assert!(text.contains("gc: collecting generation 1...\n"), "{text}");
+    assert!(text.contains(&format!("gc: collectable <Node {addr:#x}>\n")), "{text}");
+    assert!(text.contains("gc: done, 1 unreachable, 0 uncollectable, "), "{text}");
     let garbage = gen_gc::take_garbage();
     assert_eq!(garbage.len(), 1);
     // Still examined by later increments, and found again once `garbage` lets it go.
@@ -238,6 +249,39 @@ fn object_graph_between_increments_keeps_the_spaces() {
     drop(nodes);
     assert!(increments_until(2 * pass_bound(30, 1), || watch.upgrade().is_none()).is_some());
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
+}
+
+/// A value whose `Trace` panics: it holds no `Gc`.
+struct Exploding;
+
+// SAFETY: holds no `Gc`; it panics before visiting anything.
+unsafe impl Trace for Exploding {
+    const TRACKED: bool = true;
+    fn trace<V: cyclegc::Visitor + ?Sized>(&self, _visitor: &mut V) {
+        panic!("a Trace that panics");
+    }
+}
+
+/// An increment that meets a panicking `Trace` while it takes objects reports it once the
+/// lists are whole, to a debug writer that changes the heap, and keeps the object.
+#[test]
+fn a_panicking_trace_in_an_increment_is_reported_and_the_lists_stay_whole() {
+    set_up(1);
+    let mut churn: Vec<Gc<Node>> = (0..5).map(|_| node()).collect();
+    let out = common::capture_debug_output_with(move || {
+        churn.pop();
+        churn.push(node());
+    });
+    let exploding = Gc::new(Exploding);
+    let holder = node();
+    gen_gc::collect();
+    for _ in 0..10 {
+        assert_eq!(gen_gc::collect_generation(1), Ok(0));
+    }
+    assert!(out.borrow().contains("a panic in <Exploding>'s Trace impl was caught"), "{}", out.borrow());
+    gen_gc::set_debug_output(None);
+    assert_eq!(gen_gc::collect(), 0, "the lists are whole");
+    drop((exploding, holder));
 }
 
 #[test]
