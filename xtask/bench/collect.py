@@ -46,6 +46,57 @@ def live():
     return nodes
 
 
+def backward_chain(n=N):
+    """Each node refers to the node made before it; the last one holds the chain."""
+    last = Node()
+    for _ in range(1, n):
+        nxt = Node()
+        nxt.next = last
+        last = nxt
+    return last
+
+
+class Tree:
+    __slots__ = ("left", "right", "__weakref__")
+
+    def __init__(self, left, right):
+        self.left = left
+        self.right = right
+
+
+class Lcg:
+    """The generator of crates/gen-gc/benches/collect.rs, so that both build the same tree."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def below(self, n):
+        self.state = (self.state * 6364136223846793005 + 1442695040888963407) % (1 << 64) % (1 << 63)
+        return (self.state >> 33) % n
+
+
+def random_tree(n):
+    """A random binary tree built from its leaves up (see random_tree in collect.rs)."""
+    rng = Lcg(42)
+    roots = []
+
+    def take():
+        index = rng.below(len(roots))
+        roots[index], roots[-1] = roots[-1], roots[index]
+        return roots.pop()
+
+    for _ in range(n):
+        children = min(rng.below(3), len(roots))
+        left = take() if children >= 1 else None
+        right = take() if children == 2 else None
+        roots.append(Tree(left, right))
+    while len(roots) > 1:
+        left = take()
+        right = take()
+        roots.append(Tree(left, right))
+    return roots.pop()
+
+
 def measure(objects, build):
     samples = []
     for _ in range(RUNS):
@@ -87,6 +138,8 @@ def main():
         ("garbage_2cycles", measure(N, two_cycles)),
         ("garbage_ring", measure(N, ring)),
         ("live", measure(N, live)),
+        ("live_backward_chain", measure(N, backward_chain)),
+        ("live_random_tree", measure(N, lambda: random_tree(N))),
         ("young_700_old_1e4", young_with_old(10_000)),
         ("young_700_old_1e5", young_with_old(100_000)),
         ("young_700_old_1e6", young_with_old(1_000_000)),

@@ -1,9 +1,13 @@
-//! `cargo xtask bench [handles|collect|objgraph|peers|weak|lisp]`: the benchmarks, each compared with
-//! its peers in the same run.
+//! `cargo xtask bench [handles|collect|pauses|objgraph|peers|weak|lisp]`: the benchmarks, each
+//! compared with its peers in the same run.
 //!
 //! - `handles` (default): criterion benchmarks of `Gc` against `Rc`.
 //! - `collect`: gen-gc's collection of the same heap shapes as CPython's `gc.collect()`,
 //!   both run here, one after the other, printed side by side with their ratio.
+//! - `pauses`: automatic collection's pauses while a program with 10^6 and 10^7 live old
+//!   objects keeps allocating, against CPython's on the same program (`gc.callbacks`):
+//!   longest pause, 99th percentile, collector time and wall time, with their ratios.
+//!   `cargo xtask bench pauses 1e6` runs the smaller heaps only.
 //! - `objgraph`: objgraph's answers on a 1,000,000-object heap, against Python's objgraph on
 //!   the same heap (when `python3 -c "import objgraph"` works).
 //! - `peers`: cyclegc against dumpster, rust-cc, gcmodule, bacon-rajan-cc and `Rc` on the
@@ -25,6 +29,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         None | Some("handles") => cargo(&["bench", "-p", "rc-heap", "--bench", "handles"]),
         Some("collect") => side_by_side(&COLLECT),
+        Some("pauses") => pauses(args.get(1).map(String::as_str)),
         Some("objgraph") => side_by_side(&OBJGRAPH),
         Some("peers") if args.get(1).is_some_and(|flag| flag == "--mimalloc") => {
             cargo(&["bench", "-p", "peer-bench", "--bench", "peers", "--features", "mimalloc"])
@@ -33,7 +38,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         Some("weak") => weak(),
         Some("lisp") => lisp(),
         Some(other) => Err(format!(
-            "unknown benchmark `{other}`: expected `handles`, `collect`, `objgraph`, `peers`, `weak` or `lisp`"
+            "unknown benchmark `{other}`: expected `handles`, `collect`, `pauses`, `objgraph`, `peers`, `weak` or `lisp`"
         )),
     }
 }
@@ -268,4 +273,78 @@ fn side_by_side(comparison: &Comparison) -> Result<(), String> {
         ours_rounds.len()
     );
     Ok(())
+}
+
+/// The figures `pauses` compares, as both sides print them.
+const PAUSE_FIELDS: [&str; 6] = ["max_ms", "p99_ms", "max_cpu_ms", "p99_cpu_ms", "total_ms", "wall_ms"];
+
+fn pauses(sizes: Option<&str>) -> Result<(), String> {
+    let sizes = sizes.unwrap_or("1e6,1e7");
+    eprintln!("gen-gc's `pauses` benchmark (heaps of {sizes})...");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let ours = Command::new(cargo)
+        .args(["bench", "-q", "-p", "gen-gc", "--bench", "pauses", "--", "--json", "--sizes", sizes])
+        .output()
+        .map_err(|e| format!("could not run cargo bench: {e}"))?;
+    if !ours.status.success() {
+        return Err(format!("gen-gc's pauses benchmark failed:\n{}", String::from_utf8_lossy(&ours.stderr)));
+    }
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    eprintln!("CPython on the same program...");
+    let script = format!("{}/bench/pauses.py", env!("CARGO_MANIFEST_DIR"));
+    let theirs = match Command::new("python3").args([script.as_str(), "--sizes", sizes]).output() {
+        Ok(output) if output.status.success() => String::from_utf8_lossy(&output.stdout).into_owned(),
+        Ok(output) => {
+            eprintln!("CPython did not run:\n{}", String::from_utf8_lossy(&output.stderr));
+            String::new()
+        }
+        Err(error) => {
+            eprintln!("python3 is needed to compare with CPython: {error}");
+            String::new()
+        }
+    };
+    let ours: Vec<(String, BTreeMap<String, f64>)> = parse_records(&ours);
+    let theirs: BTreeMap<String, BTreeMap<String, f64>> = parse_records(&theirs).into_iter().collect();
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "heap (side)", "max ms", "p99 ms", "max CPU", "p99 CPU", "gc ms", "wall ms"
+    );
+    for (shape, figures) in &ours {
+        let row = |label: &str, figures: &BTreeMap<String, f64>| {
+            let cells: Vec<String> = PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f])).collect();
+            println!("{label:<32} {}", cells.join(" "));
+        };
+        let policy = if figures.get("incremental") == Some(&1.0) { "incremental" } else { "generational" };
+        row(&format!("{shape} ({policy})"), figures);
+        if let Some(python) = theirs.get(shape) {
+            row(&format!("{shape} (CPython)"), python);
+            let cells: Vec<String> =
+                PAUSE_FIELDS.iter().map(|f| format!("{:>10.3}", figures[*f] / python[*f])).collect();
+            println!("{:<32} {}", "  ratio", cells.join(" "));
+        }
+    }
+    println!(
+        "(one run of each side; pauses in wall-clock time and in the thread's CPU time, which leaves \
+         out preemption; gc ms = all collections' wall-clock time; ratio = ours / CPython, lower is better)"
+    );
+    Ok(())
+}
+
+/// Parses lines of `{"shape": ..., "<field>": <number>, ...}` into each shape's fields.
+fn parse_records(output: &str) -> Vec<(String, BTreeMap<String, f64>)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let shape = line.split("\"shape\": \"").nth(1)?.split('"').next()?.to_owned();
+            let fields = line
+                .trim_matches(|c| c == '{' || c == '}')
+                .split(", \"")
+                .filter_map(|pair| {
+                    let (name, value) = pair.split_once("\": ")?;
+                    Some((name.trim_matches('"').to_owned(), value.trim().parse().ok()?))
+                })
+                .collect();
+            Some((shape, fields))
+        })
+        .collect()
 }

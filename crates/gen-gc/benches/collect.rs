@@ -3,7 +3,11 @@
 //! Shapes, as in `xtask/bench/collect.py` for CPython so the two can be compared side by
 //! side: one million objects in 2-cycles (all garbage), one million-object ring (garbage),
 //! one million live objects (nothing to free), and a young collection of 700 objects while
-//! the old generation grows from 10^4 to 10^6 objects. `live_without_labels` repeats `live`
+//! the old generation grows from 10^4 to 10^6 objects. Two live shapes are met in the order
+//! real heaps often have, each object before the objects that refer to it: a one
+//! million-node chain built backwards (each node refers to the one made before it) and held
+//! by its last node, and a random binary tree built from its leaves up and held by its root.
+//! `live_without_labels` repeats `live`
 //! with a hand-written `Trace` that reports no edge labels, to show what labels cost the
 //! collector (nothing: its visitor compiles them out).
 //!
@@ -17,15 +21,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use cyclegc::{Gc, Trace, Visitor};
+use shapes::{Node, backward_chain, node, random_tree};
 
-#[derive(Trace)]
-struct Node {
-    next: RefCell<Option<Gc<Node>>>,
-}
-
-fn node() -> Gc<Node> {
-    Gc::new(Node { next: RefCell::new(None) })
-}
+#[path = "common/shapes.rs"]
+mod shapes;
 
 /// `Node` with a hand-written `Trace` that reports no labels: the derive's labels (field
 /// names) against none, to show that collection does not pay for them.
@@ -136,6 +135,8 @@ fn main() {
         ("garbage_ring", measure(N, ring, gen_gc::collect)),
         ("live", measure(N, live, gen_gc::collect)),
         ("live_without_labels", measure(N, live_unlabelled, gen_gc::collect)),
+        ("live_backward_chain", measure(N, || Box::new(backward_chain(N)), gen_gc::collect)),
+        ("live_random_tree", measure(N, || Box::new(random_tree(N)), gen_gc::collect)),
         ("young_700_old_1e4", young_with_old(10_000)),
         ("young_700_old_1e5", young_with_old(100_000)),
         ("young_700_old_1e6", young_with_old(1_000_000)),

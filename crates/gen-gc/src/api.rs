@@ -8,10 +8,10 @@ use rc_heap::GcAny;
 
 use crate::collect::{collect_with_callbacks, for_each, links_of, list, list_len};
 use crate::state::{
-    CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, PERMANENT, Phase, try_with_state,
-    with_state,
+    ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS,
+    NUM_GENERATIONS, PERMANENT, Phase, try_with_state, with_state,
 };
-use crate::{DebugFlags, install};
+use crate::{DebugFlags, incremental, install};
 
 /// An argument Python's `gc` would reject with `ValueError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,9 @@ pub fn collect() -> usize {
     })
 }
 
-/// `gc.collect(generation)`: collects `generation` and the younger ones.
+/// `gc.collect(generation)`: collects `generation` and the younger ones. Under
+/// [`CollectionPolicy::Incremental`], generation 1 is the young generation and an increment
+/// of the old one (what automatic collection runs), and generation 2 a full collection.
 pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
     check_generation(generation)?;
     Ok(with_state(|state| {
@@ -75,8 +77,9 @@ pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
     }))
 }
 
-/// The allocation hook: CPython's `collect_generations`, picking the oldest generation
-/// whose count exceeds its threshold.
+/// The allocation hook: under the generational policy CPython 3.11's `collect_generations`,
+/// picking the oldest generation whose count exceeds its threshold; under the incremental
+/// one, the young generation and an increment of the old.
 pub(crate) fn collect_automatically() {
     try_with_state(|state| {
         let thresholds = state.thresholds.get();
@@ -84,6 +87,12 @@ pub(crate) fn collect_automatically() {
             return;
         }
         let counts = state.counts();
+        if state.collection_policy.get() == CollectionPolicy::Incremental {
+            if counts[0] > thresholds[0] {
+                collect_with_callbacks(state, 1);
+            }
+            return;
+        }
         for generation in (0..NUM_GENERATIONS).rev() {
             if counts[generation] > thresholds[generation] {
                 if generation == NUM_GENERATIONS - 1
@@ -98,7 +107,9 @@ pub(crate) fn collect_automatically() {
     });
 }
 
-/// `gc.get_count()`: the current collection counts of the three generations.
+/// `gc.get_count()`: the current collection counts of the three generations. Under
+/// [`CollectionPolicy::Incremental`]: the young count, the increments of the current pass
+/// over the old generation, and the passes completed since the last full collection.
 pub fn get_count() -> (usize, usize, usize) {
     with_state(|state| {
         let [a, b, c] = state.counts();
@@ -107,7 +118,9 @@ pub fn get_count() -> (usize, usize, usize) {
 }
 
 /// `gc.set_threshold(threshold0, threshold1, threshold2)`. A `threshold0` of 0 disables
-/// automatic collection.
+/// automatic collection. Under [`CollectionPolicy::Incremental`], `threshold1` sets the
+/// slowest rate of the scan of the old generation (each increment takes at least
+/// `threshold0 / threshold1` old objects: higher is slower) and `threshold2` is unused.
 pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
     with_state(|state| {
         state.thresholds.set([threshold0, threshold1, threshold2]);
@@ -124,15 +137,22 @@ pub fn get_threshold() -> (usize, usize, usize) {
 }
 
 /// `gc.get_objects(generation=None)`: every object the collector tracks, or those of one
-/// generation. Frozen objects are listed only when `generation` is `None`.
+/// generation. Frozen objects are listed only when `generation` is `None`. Under
+/// [`CollectionPolicy::Incremental`], as in Python 3.14, generation 1 has no objects and
+/// generation 2 is the whole old generation.
 pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
     install();
+    let incremental = with_state(|state| state.collection_policy.get()) == CollectionPolicy::Incremental;
     let lists: Vec<usize> = match generation {
         Some(generation) => {
             check_generation(generation)?;
-            vec![generation]
+            match generation {
+                1 if incremental => vec![],
+                2 if incremental => vec![1, 2, NEWCOMERS],
+                generation => vec![generation],
+            }
         }
-        None => (0..=PERMANENT).collect(),
+        None => ALL_LISTS.to_vec(),
     };
     let mut objects = Vec::new();
     for index in lists {
@@ -152,7 +172,7 @@ pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
     install();
     let targets: std::collections::HashSet<usize> = objects.iter().map(GcAny::addr).collect();
     let mut referrers = Vec::new();
-    for index in 0..=PERMANENT {
+    for index in ALL_LISTS {
         for_each(list(index), |header| {
             struct Refers<'a> {
                 targets: &'a std::collections::HashSet<usize>,
@@ -193,12 +213,18 @@ pub fn is_finalized(object: &GcAny) -> bool {
 pub fn freeze() {
     install();
     refuse_during_walk("freeze");
-    // Frozen objects are no longer young.
-    for_each(list(rc_heap::raw::YOUNG), |header| {
-        let links = links_of(header);
-        links.set_prev_tagged(links.prev(), 0);
+    with_state(|state| {
+        if state.collection_policy.get() == CollectionPolicy::Incremental {
+            incremental::tag_for_freeze(state);
+        } else {
+            // Frozen objects are no longer young.
+            for_each(list(rc_heap::raw::YOUNG), |header| {
+                let links = links_of(header);
+                links.set_prev_tagged(links.prev(), 0);
+            });
+        }
     });
-    for index in 0..NUM_GENERATIONS {
+    for index in [0, 1, 2, NEWCOMERS] {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { rc_heap::raw::Links::splice_all(list(index), list(PERMANENT)) };
     }
@@ -215,8 +241,12 @@ pub fn freeze() {
 pub fn unfreeze() {
     install();
     refuse_during_walk("unfreeze");
+    let to = with_state(|state| match state.collection_policy.get() {
+        CollectionPolicy::Incremental => incremental::unfrozen_list(state),
+        CollectionPolicy::Generational => list(NUM_GENERATIONS - 1),
+    });
     // SAFETY: distinct sentinels of this thread's heap.
-    unsafe { rc_heap::raw::Links::splice_all(list(PERMANENT), list(NUM_GENERATIONS - 1)) };
+    unsafe { rc_heap::raw::Links::splice_all(list(PERMANENT), to) };
 }
 
 /// Panics if the collector is walking the heap: only a `Trace` impl runs then, and Trace's
@@ -287,6 +317,40 @@ pub fn get_stats() -> [GenerationStats; NUM_GENERATIONS] {
 /// Chooses the finalizer semantics of later collections.
 pub fn set_finalizer_policy(policy: FinalizerPolicy) {
     with_state(|state| state.policy.set(policy));
+}
+
+/// Chooses how automatic collection treats the old generation on this thread:
+/// [`CollectionPolicy::Incremental`] (the default, unless the `CYCLEGC_COLLECTION_POLICY`
+/// environment variable says `generational`) or CPython 3.11's
+/// [`CollectionPolicy::Generational`]. Switching walks the old generation once.
+///
+/// # Panics
+/// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2), or
+/// during a collection (from a finalizer, a callback or a `Drop`).
+pub fn set_collection_policy(policy: CollectionPolicy) {
+    install();
+    refuse_during_walk("set_collection_policy");
+    with_state(|state| {
+        assert!(!state.collecting.get(), "gen_gc::set_collection_policy was called during a collection");
+        if state.collection_policy.replace(policy) == policy {
+            return;
+        }
+        match policy {
+            CollectionPolicy::Incremental => incremental::enter(state),
+            CollectionPolicy::Generational => {
+                // SAFETY: distinct sentinels of this thread's heap.
+                unsafe { rc_heap::raw::Links::splice_all(list(NEWCOMERS), list(1)) };
+                state.older_counts.set([0; NUM_GENERATIONS]);
+                state.long_lived_pending.set(0);
+                state.long_lived_total.set(list_len(list(NUM_GENERATIONS - 1)));
+            }
+        }
+    });
+}
+
+/// The collection policy in use on this thread.
+pub fn get_collection_policy() -> CollectionPolicy {
+    with_state(|state| state.collection_policy.get())
 }
 
 /// The finalizer semantics in use.

@@ -14,12 +14,13 @@ use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
 use crate::collect::{for_each, list, list_len, report};
 use crate::install;
-use crate::state::{PERMANENT, State, with_state};
+use crate::state::{ALL_LISTS, CollectionPolicy, State, with_state};
 
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
 /// A numbered word has exactly this in its low bits: the objects a collection is deleting
 /// (held in the collection's own list while finalizers run, which may read the graph) have
-/// `COLLECTING | TENTATIVE` there, and linked objects no bit or `IN_YOUNG`.
+/// `COLLECTING | TENTATIVE` there, and linked objects no bit, `IN_YOUNG` or the incremental
+/// policy's old-space bit.
 const NUMBERED: usize = 1;
 const NUMBER_SHIFT: u32 = 3;
 
@@ -80,10 +81,10 @@ fn read_graph(state: &State) -> ObjectGraph {
         );
     };
     // Counted first: nothing may stop the walks between numbering and restoring.
-    let total: usize = (0..=PERMANENT).map(|index| list_len(list(index))).sum();
+    let total: usize = ALL_LISTS.iter().map(|&index| list_len(list(index))).sum();
     assert!(u32::try_from(total).is_ok(), "more than 2^32 tracked objects");
     let mut objects: Vec<GcAny> = Vec::with_capacity(total);
-    for index in 0..=PERMANENT {
+    for index in ALL_LISTS {
         for_each(list(index), |header| {
             let links = links_of(header);
             debug_assert_eq!(links.prev_word() & NUMBERED, 0, "links at rest hold no count");
@@ -117,8 +118,14 @@ fn read_graph(state: &State) -> ObjectGraph {
         }
     }
     reference_start.push(references.len());
-    for index in 0..=PERMANENT {
-        restore_links(list(index), if index == raw::YOUNG { raw::IN_YOUNG } else { 0 });
+    let incremental = state.collection_policy.get() == CollectionPolicy::Incremental;
+    for index in ALL_LISTS {
+        let bits = match index {
+            raw::YOUNG => raw::IN_YOUNG,
+            index if incremental => crate::incremental::list_tag(state, index),
+            _ => 0,
+        };
+        restore_links(list(index), bits);
     }
     let walked = walk.finish();
     crate::collect::report_walk(state, walked);

@@ -4,11 +4,16 @@
 //! that hold each other keep their counts above zero forever. This crate finds them the way
 //! CPython does, with the same knobs and the same answers as Python's `gc` module:
 //!
-//! - three generations; new tracked objects start in generation 0; survivors are promoted;
-//! - automatic collection when allocations outnumber deallocations by more than
-//!   `threshold0` (700); a generation is collected when the one below it has been collected
-//!   more than its threshold (10) times; a full collection also waits until the objects
-//!   promoted since the last one exceed 25% of the long-lived ones;
+//! - new tracked objects start in the young generation; automatic collection runs when
+//!   allocations outnumber deallocations by more than `threshold0` (700), and survivors are
+//!   promoted;
+//! - by default ([`CollectionPolicy::Incremental`], CPython 3.14's idea) each automatic
+//!   collection takes the young generation and an *increment* of the old one, so that no
+//!   automatic collection walks the whole heap (see [Incremental collection](#incremental-collection));
+//! - [`CollectionPolicy::Generational`] keeps CPython 3.11's exact policy: three
+//!   generations, a generation collected when the one below it has been collected more than
+//!   its threshold (10) times, and a full collection only once the objects promoted since
+//!   the last one exceed 25% of the long-lived ones;
 //! - a collection finds the objects that only references from inside the collected
 //!   generations keep alive (`gc_refs = refcount - internal references`; what stays positive
 //!   is held from outside, and so is everything it reaches); it clears their weak
@@ -88,10 +93,62 @@
 //! that is never dropped holds (`std::mem::forget`, a leaked `Box`) outlives its thread;
 //! [`left_at_thread_exit`] counts those objects.
 //!
+//! ## Incremental collection
+//!
+//! A full collection walks every tracked object: with ten million live objects it pauses the
+//! program for a tenth of a second or more. Under the incremental policy (the default), an
+//! automatic collection is the young generation plus an increment of the old generation:
+//! objects taken from the head of the old objects not yet examined in the current *pass*,
+//! each with every not-yet-examined object it reaches (the increment is closed under
+//! references). Trial deletion on part of the heap is sound, because an object referenced
+//! from outside the increment counts as held from outside, as the young generation's are in
+//! a young collection; closing the increment under references is what lets every cycle be
+//! found. Survivors are marked examined; when none are left to examine, the pass is
+//! complete and the next one starts over all the old objects.
+//!
+//! **The bound.** A garbage cycle is freed by the end of the pass after the one during
+//! which it became garbage. Each increment takes at least `m = threshold0 / threshold1` old
+//! objects on average (70 by default), plus four for each object the young generation
+//! promoted; an increment whose closure takes more than its share is paid back by the next
+//! ones. A pass over `K` old objects therefore ends within `3K/m + K/(2 threshold0) + 2`
+//! increments, and a cycle is freed within twice that many automatic collections.
+//!
+//! **The pause.** An increment takes at most `2 threshold0` old objects (1,400) before the
+//! closure of the last one, so its pause does not grow with the heap as long as objects are
+//! met after the objects they refer to (the usual order: a structure built backwards, a tree built from its leaves, objects
+//! that refer to what existed when they were made). A structure met before what it refers
+//! to, such as a ten-million-node list built forwards from its head, is one closure, taken
+//! whole by one increment: its pause is a full collection's, though no more often than the
+//! generational policy would have one.
+//!
+//! **The `gc` functions, incrementally** (as in Python 3.14):
+//!
+//! - [`collect`] is still a full, stop-the-world collection, returning what it found;
+//!   [`collect_generation`]`(0)` collects the young generation alone, `(1)` runs one
+//!   increment (what automatic collection does), `(2)` is [`collect`].
+//! - [`get_count`] returns the young count, the increments of the current pass, and the
+//!   passes completed since the last full collection.
+//! - [`set_threshold`]: `threshold0` triggers automatic collection as before; `threshold1`
+//!   sets the slowest rate of the old generation's scan (at least `threshold0 / threshold1`
+//!   old objects per increment: higher is slower); `threshold2` is unused.
+//! - [`get_stats`]: generation 0 counts young-only collections, generation 1 increments,
+//!   generation 2 full collections.
+//! - Collection callbacks see automatic collections as generation 1; `candidates` is the
+//!   size of the increment (young objects included).
+//! - [`get_objects`]`(Some(1))` lists nothing (there is no generation 1); `Some(2)` lists
+//!   the whole old generation.
+//! - Finalizers, resurrection, weak reference callbacks, [`freeze`] (frozen objects are in
+//!   no increment) and the `DEBUG_*` flags mean what they mean in a full collection, for
+//!   what each increment finds.
+//!
+//! [`set_collection_policy`] switches policy on the current thread; the
+//! `CYCLEGC_COLLECTION_POLICY` environment variable (`incremental` or `generational`)
+//! chooses the default for every thread.
+//!
 //! ## Costs
 //!
 //! A collection walks the objects of the generations it collects, not the older ones, so a
-//! young collection costs what the young generation holds. Leaf objects (types that hold no
+//! young collection costs what the young generation holds, and an increment what it takes. Leaf objects (types that hold no
 //! `Gc`) are never tracked and never walked. `docs/performance.md` has the measurements.
 //!
 //! ## Unsafe code
@@ -107,6 +164,7 @@ mod api;
 mod collect;
 mod exit;
 mod graph;
+mod incremental;
 mod state;
 
 pub use api::*;
@@ -114,7 +172,7 @@ pub use exit::left_at_thread_exit;
 pub use graph::{ObjectGraph, object_graph};
 /// The most rounds (collection, then teardown hooks) one exit pass of a thread's heap runs.
 pub use rc_heap::raw::MAX_EXIT_ROUNDS;
-pub use state::{CallbackId, CallbackInfo, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
+pub use state::{CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
 
 use std::ptr::NonNull;
 

@@ -19,6 +19,11 @@ use crate::DebugFlags;
 pub const NUM_GENERATIONS: usize = 3;
 /// The rc-heap list that holds frozen objects (Python's permanent generation).
 pub(crate) const PERMANENT: usize = 3;
+/// The rc-heap list that holds, under the incremental policy, the objects the young
+/// generation promoted during the current pass over the old generation.
+pub(crate) const NEWCOMERS: usize = 4;
+/// Every rc-heap list the collector uses, in `get_objects()` order.
+pub(crate) const ALL_LISTS: [usize; 5] = [0, 1, 2, NEWCOMERS, PERMANENT];
 
 /// Which finalizer semantics a collection follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +35,37 @@ pub enum FinalizerPolicy {
     /// uncollectable. It and everything it reaches stay alive in [`garbage`](crate::garbage)
     /// until the program breaks the cycle by hand.
     Legacy,
+}
+
+/// How automatic collection treats the old generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CollectionPolicy {
+    /// CPython 3.14's idea, the default: each automatic collection takes the young
+    /// generation and an increment of the old one, so that no automatic collection walks the
+    /// whole heap. See the crate documentation for what the counts, thresholds and
+    /// statistics mean then.
+    #[default]
+    Incremental,
+    /// CPython 3.11's exact policy: three generations, a full collection when the objects
+    /// promoted since the last one exceed 25% of the long-lived ones.
+    Generational,
+}
+
+impl CollectionPolicy {
+    /// The policy named by the `CYCLEGC_COLLECTION_POLICY` environment variable
+    /// (`incremental` or `generational`), read once per process; the default otherwise.
+    ///
+    /// # Panics
+    /// When the variable holds another value.
+    pub fn from_environment() -> CollectionPolicy {
+        static POLICY: std::sync::OnceLock<CollectionPolicy> = std::sync::OnceLock::new();
+        *POLICY.get_or_init(|| match std::env::var("CYCLEGC_COLLECTION_POLICY").as_deref() {
+            Err(_) | Ok("") => CollectionPolicy::default(),
+            Ok("incremental") => CollectionPolicy::Incremental,
+            Ok("generational") => CollectionPolicy::Generational,
+            Ok(other) => panic!("CYCLEGC_COLLECTION_POLICY={other:?}: expected \"incremental\" or \"generational\""),
+        })
+    }
 }
 
 /// Per-generation statistics (Python's `gc.get_stats()`).
@@ -76,11 +112,20 @@ pub(crate) type Callback = Rc<dyn Fn(Phase, &CallbackInfo)>;
 pub(crate) struct State {
     pub(crate) enabled: Cell<bool>,
     pub(crate) thresholds: Cell<[usize; NUM_GENERATIONS]>,
-    /// Counts of generations 1 and 2 (generation 0's count is rc-heap's young count).
+    /// Counts of generations 1 and 2 (generation 0's count is rc-heap's young count). In
+    /// incremental collection: the increments of the current pass, and the passes completed
+    /// since the last full collection.
     pub(crate) older_counts: Cell<[usize; NUM_GENERATIONS]>,
     pub(crate) collecting: Cell<bool>,
     pub(crate) debug: Cell<DebugFlags>,
     pub(crate) policy: Cell<FinalizerPolicy>,
+    pub(crate) collection_policy: Cell<CollectionPolicy>,
+    /// Incremental collection: which old space (0 or 1) holds the objects already examined
+    /// in the current pass; the other holds those still pending.
+    pub(crate) visited_space: Cell<usize>,
+    /// Incremental collection: old objects owed to the next increments, four for each object
+    /// the young generation promoted; negative after an increment took more than its share.
+    pub(crate) old_work_credit: Cell<isize>,
     pub(crate) long_lived_total: Cell<usize>,
     pub(crate) long_lived_pending: Cell<usize>,
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
@@ -105,6 +150,11 @@ impl State {
             collecting: Cell::new(false),
             debug: Cell::new(DebugFlags::empty()),
             policy: Cell::new(FinalizerPolicy::Pep442),
+            // Read from the environment when the thread first uses the collector.
+            collection_policy: Cell::new(CollectionPolicy::Incremental),
+            // The heap starts empty: both spaces are, and space 0 (list 2) is the pending one.
+            visited_space: Cell::new(1),
+            old_work_credit: Cell::new(0),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),
@@ -221,6 +271,7 @@ thread_local!(static SET_UP: Cell<bool> = const { Cell::new(false) });
 
 fn ensure_thread_set_up(state: &State) {
     if !SET_UP.with(|set_up| set_up.replace(true)) {
+        state.collection_policy.set(CollectionPolicy::from_environment());
         state.update_young_limit();
     }
 }

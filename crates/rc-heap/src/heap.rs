@@ -21,9 +21,9 @@ use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
 use crate::weak::{WeakList, WeakSlot};
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
-/// gives the others their meaning (CPython's generations 1 and 2 and the permanent
-/// generation of `freeze`).
-pub const LISTS: usize = 4;
+/// gives the others their meaning (CPython's generations 1 and 2, the permanent generation
+/// of `freeze`, and the objects an incremental collector promoted during its current pass).
+pub const LISTS: usize = 5;
 /// The list new tracked objects are linked into.
 pub const YOUNG: usize = 0;
 
@@ -150,7 +150,7 @@ impl SideEntry {
 impl Heap {
     const fn new() -> Self {
         Heap {
-            lists: [Links::unlinked(), Links::unlinked(), Links::unlinked(), Links::unlinked()],
+            lists: [const { Links::unlinked() }; LISTS],
             young_count: Cell::new(0),
             trigger: Cell::new(0),
             young_limit: Cell::new(usize::MAX),

@@ -1,0 +1,271 @@
+//! Incremental collection of the old generation, after CPython 3.14's.
+//!
+//! There are two generations: the young list, and the old generation split into two
+//! *spaces*. One space holds the old objects already examined in the current *pass*
+//! (visited), the other those still pending. An automatic collection (generation 1) takes
+//! the young generation and an *increment* of the pending space: objects from its head,
+//! each with every pending object it reaches (the increment is closed under references),
+//! until a work budget is spent. It then collects that region as any other (trial deletion:
+//! an object referenced from outside the region counts as held from outside, so collecting
+//! part of the heap never frees anything still in use) and moves the old survivors to the
+//! visited space, the young ones to the *newcomers* list, which joins the visited space
+//! when the pass ends: the old generation stays in the order its objects were made, so
+//! that an increment taken from its head is small when objects refer to older ones. When
+//! the pending space is empty the pass is complete and the spaces swap roles, without
+//! touching an object.
+//!
+//! A garbage cycle is found by the end of the pass after the one during which it became
+//! garbage: when that pass starts, all its old members are pending, and the first
+//! increment that takes one of them takes all of them, since each reaches the others.
+//!
+//! The budget follows the generational policy's rate rather than allocation: four old
+//! objects for each object the young generation promotes (the generational policy examines
+//! the whole old generation each time the promoted objects reach a quarter of it), plus at
+//! least `threshold0 / threshold1` (70 by default) per increment so that a pass ends even
+//! when nothing is promoted, and at most twice `threshold0` (1,400) before the closure, so
+//! that an increment is never much larger than a young collection (CPython 3.14 allows
+//! one and a half times the young objects). Scanning the old generation at a rate tied to
+//! allocation (a fixed share of it per young collection, whether or not anything survives)
+//! is what cost CPython 3.13's first incremental collector its throughput, and why it was
+//! reverted.
+//!
+//! Spaces are told apart by the [`SPACE`] bit of an object's `prev` word, which the
+//! collector owns outside its walks (rc-heap links new objects into the young list with
+//! `IN_YOUNG` only). Space 0 is heap list 2 and space 1 is list 1, so that after a full
+//! collection (which leaves everything in list 2 with no bit) every old object is pending.
+//! Frozen objects carry the visited space's bit, renewed when the spaces swap, so that no
+//! increment takes them.
+
+use rc_heap::raw::{self, EdgeList, Links};
+
+use crate::collect::{Outcome, Region, collect_region, for_each, links_of, list, report_walk, trace};
+use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
+
+/// The bit of an old object's `prev` word that says which space it is in.
+pub(crate) const SPACE: usize = 4;
+
+/// Old objects owed per object the young generation promotes.
+const CREDIT_PER_PROMOTION: usize = 4;
+
+/// The `prev` bits of the objects of old space `space`.
+fn space_tag(space: usize) -> usize {
+    if space == 1 { SPACE } else { 0 }
+}
+
+/// The heap list of old space `space`.
+fn space_list(space: usize) -> &'static Links {
+    list(NUM_GENERATIONS - 1 - space)
+}
+
+/// The `prev` bits every object of heap list `index` has while no collection runs, in
+/// incremental collection.
+pub(crate) fn list_tag(state: &State, index: usize) -> usize {
+    match index {
+        raw::YOUNG => raw::IN_YOUNG,
+        PERMANENT | NEWCOMERS => space_tag(state.visited_space.get()),
+        index => space_tag(NUM_GENERATIONS - 1 - index),
+    }
+}
+
+/// Sets the collector's bits of every object of a list (no collection runs).
+fn retag(sentinel: &Links, tag: usize) {
+    for_each(sentinel, |header| {
+        let links = links_of(header);
+        links.set_prev_tagged(links.prev(), tag);
+    });
+}
+
+/// Collects `generation` under the incremental policy: 0 is the young generation alone, 1
+/// the young generation and an increment of the old one (what automatic collection runs),
+/// 2 everything.
+pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
+    let visited = state.visited_space.get();
+    match generation {
+        0 => {
+            raw::set_young_count(0);
+            let newcomers = list(NEWCOMERS);
+            let region = Region {
+                examined: list(raw::YOUNG),
+                survivors: newcomers,
+                tag: space_tag(visited),
+                young: &[],
+                young_survivors: newcomers,
+            };
+            let (outcome, candidates) = collect_region(state, &region);
+            let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
+            add_credit(state, promoted.saturating_mul(CREDIT_PER_PROMOTION));
+            (outcome, candidates)
+        }
+        1 => collect_increment(state),
+        _ => {
+            raw::set_young_count(0);
+            let all = list(NUM_GENERATIONS - 1);
+            for index in [raw::YOUNG, 1, NEWCOMERS] {
+                // SAFETY: distinct sentinels of this thread's heap.
+                unsafe { Links::splice_all(list(index), all) };
+            }
+            let result = collect_region(
+                state,
+                &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
+            );
+            // Everything is in space 0, with no bit: a new pass starts with all of it pending.
+            state.visited_space.set(1);
+            state.old_work_credit.set(0);
+            state.older_counts.set([0; NUM_GENERATIONS]);
+            retag(list(PERMANENT), space_tag(1));
+            result
+        }
+    }
+}
+
+/// Adds `work` old objects to what the next increments owe.
+fn add_credit(state: &State, work: usize) {
+    let work = isize::try_from(work).unwrap_or(isize::MAX);
+    state.old_work_credit.set(state.old_work_credit.get().saturating_add(work));
+}
+
+/// The young generation and an increment of the pending old space.
+fn collect_increment(state: &State) -> (Outcome, usize) {
+    raw::set_young_count(0);
+    let visited = state.visited_space.get();
+    let pending = 1 - visited;
+    let tag = space_tag(visited);
+    let increment = Links::new_sentinel();
+    increment.init_sentinel();
+    let [threshold0, threshold1, _] = state.thresholds.get();
+    let minimum = (threshold0 / threshold1.max(1)).max(1);
+    add_credit(state, minimum);
+    // An increment whose closure went past its budget leaves a debt, which the next ones
+    // pay by taking no old object: the scan's rate holds whatever the heap's shape.
+    // At most twice `threshold0` old objects (before the closure of the last one taken).
+    let most = threshold0.saturating_mul(2).max(minimum);
+    let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(most);
+    let taken = take_increment(state, &increment, pending, tag, budget);
+    // The young objects come after the old ones, and their survivors go to the newcomers:
+    // the old generation stays in the order its objects were made, so that an object met
+    // before those it refers to (a chain built backwards) is taken alone.
+    let mut young = Vec::new();
+    for_each(list(raw::YOUNG), |header| {
+        let links = links_of(header);
+        links.set_prev_tagged(links.prev(), tag);
+        // SAFETY: a listed object's header; the pointer made from it covers the whole object.
+        young.push(unsafe { Links::of(header) });
+    });
+    // SAFETY: distinct sentinels of valid lists (`increment` stays here while in use).
+    unsafe { Links::splice_all(list(raw::YOUNG), &increment) };
+    state.old_work_credit.set(state.old_work_credit.get().saturating_sub(isize::try_from(taken).unwrap_or(isize::MAX)));
+
+    let region = Region {
+        examined: &increment,
+        survivors: space_list(visited),
+        tag,
+        young: &young,
+        young_survivors: list(NEWCOMERS),
+    };
+    let (outcome, candidates) = collect_region(state, &region);
+    add_credit(state, outcome.young_survivors.saturating_mul(CREDIT_PER_PROMOTION));
+
+    let mut counts = state.older_counts.get();
+    counts[1] += 1;
+    if space_list(pending).next() == std::ptr::from_ref(space_list(pending)) {
+        // The pass is complete: the visited space, then the newcomers, becomes the pending
+        // one.
+        // SAFETY: distinct sentinels of this thread's heap.
+        unsafe { Links::splice_all(list(NEWCOMERS), space_list(visited)) };
+        state.visited_space.set(pending);
+        retag(list(PERMANENT), space_tag(pending));
+        counts[1] = 0;
+        counts[2] += 1;
+    }
+    state.older_counts.set(counts);
+    (outcome, candidates)
+}
+
+/// Moves objects from the head of the pending space into `increment`, each with every
+/// pending object it reaches, until `budget` objects have been taken or the space is empty.
+/// Returns how many were taken.
+fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, budget: usize) -> usize {
+    let source = space_list(pending);
+    let pending_tag = space_tag(pending);
+    let end: *const Links = source;
+    let mut edges = EdgeList::new();
+    let mut taken = 0;
+    // Debug lines (the writer is user code) wait until the lists are as they will stay.
+    let deferred = state.defer_debug_lines();
+    // No walk runs outside a collection or `object_graph`, which both keep collections off.
+    let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
+    while taken < budget && source.next() != end {
+        let head = source.next();
+        // SAFETY: `head` is an element of the pending space's list (not its sentinel), the
+        // links of a live tracked object; `increment` is a valid list.
+        unsafe { move_to(head, increment, tag) };
+        taken += 1;
+        // The closure: trace what was taken, in order, taking every pending object reached.
+        let mut cursor = head;
+        while cursor != std::ptr::from_ref(increment) {
+            // SAFETY: `cursor` is an element of `increment` (the links of a live object).
+            let header = unsafe { Links::header(cursor) };
+            trace(state, header, &mut edges);
+            for &child in edges.edges() {
+                let links = links_of(child);
+                let word = links.prev_word();
+                if links.is_linked() && word & raw::IN_YOUNG == 0 && word & SPACE == pending_tag {
+                    // SAFETY: a linked old object with the pending space's bit is in the
+                    // pending space's list (see the module's invariants); the pointer is made
+                    // from its header, so it covers the whole object.
+                    unsafe { move_to(Links::of(child).as_ptr(), increment, tag) };
+                    taken += 1;
+                }
+            }
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next() };
+        }
+    }
+    report_walk(state, walk.finish());
+    drop(deferred);
+    taken
+}
+
+/// Unlinks `links` from its list and appends it to `increment` with `tag`.
+///
+/// # Safety
+/// `links` are the links of a live tracked object in a valid list (not a sentinel);
+/// `increment` is a valid list.
+unsafe fn move_to(links: *const Links, increment: &Links, tag: usize) {
+    // SAFETY: the caller's contract. The pointer came from a list, which leads back to the
+    // object's header, so it carries the whole object's provenance.
+    unsafe {
+        (*links).unlink();
+        increment.insert_tagged(std::ptr::NonNull::new_unchecked(links.cast_mut()), tag);
+    }
+}
+
+/// Makes the lists fit the incremental policy after the generational one ran: the old
+/// generations become space 0, all pending; frozen objects get the visited space's bit.
+pub(crate) fn enter(state: &State) {
+    for index in 1..NUM_GENERATIONS {
+        retag(list(index), 0);
+    }
+    // SAFETY: distinct sentinels of this thread's heap.
+    unsafe {
+        Links::splice_all(list(1), space_list(0));
+        Links::splice_all(list(NEWCOMERS), space_list(0));
+    }
+    state.visited_space.set(1);
+    state.old_work_credit.set(0);
+    state.older_counts.set([0; NUM_GENERATIONS]);
+    retag(list(PERMANENT), space_tag(1));
+}
+
+/// Where `unfreeze` puts frozen objects: the visited space, whose bit they carry.
+pub(crate) fn unfrozen_list(state: &State) -> &'static Links {
+    space_list(state.visited_space.get())
+}
+
+/// `freeze` under the incremental policy: every object gets the visited space's bit.
+pub(crate) fn tag_for_freeze(state: &State) {
+    let tag = space_tag(state.visited_space.get());
+    for index in [raw::YOUNG, 1, 2, NEWCOMERS] {
+        retag(list(index), tag);
+    }
+}
