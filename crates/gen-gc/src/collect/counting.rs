@@ -1,0 +1,187 @@
+//! Counting (step 2, first half): CPython's `update_refs` and `subtract_refs`. Each examined
+//! object's `gc_refs` starts at its reference count, and every edge from inside the examined
+//! set takes one off its target; what stays positive is referenced from outside. The
+//! counting walk also notes the objects whose `Trace` reports no edge, so that the marking
+//! walk need not trace them again.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
+
+use super::{COLLECTING, NO_EDGES, ONE_REF, REFS_SHIFT, links_of, report, trace};
+use crate::object_repr;
+use crate::state::State;
+
+/// `gc_refs = refcount`, and the object joins the examined set.
+#[inline]
+pub(super) fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: objects in the collector's lists are alive.
+    let word = (unsafe { raw::strong_count(header) } << REFS_SHIFT) | COLLECTING;
+    links.set_prev_word(word);
+    word
+}
+
+/// `update_refs` and `subtract_refs` in one walk, for a collection that can tell from an
+/// object's links whether it belongs to the examined set before the walk reaches it, so that
+/// an edge to an object not reached yet can set that object's count up first:
+///
+/// - `YOUNG_ONLY`, a collection of the young generation alone: the objects with the
+///   [`IN_YOUNG`](raw::IN_YOUNG) bit (an object of the generation without it is only counted
+///   from its own turn on, which can keep it, never free it wrongly);
+/// - otherwise, a collection that examines every object in a list: objects in a list.
+///   Objects in no list (whose values a collection dropped while a handle still held them)
+///   are outside the set.
+///
+/// Returns how many objects were examined.
+pub(super) fn update_and_subtract_refs<const YOUNG_ONLY: bool>(
+    state: &State,
+    young: &Links,
+    edges: &mut EdgeList,
+) -> usize {
+    let mut candidates = 0;
+    trace_each(
+        state,
+        young,
+        edges,
+        |links, header| {
+            candidates += 1;
+            if links.prev_word() & COLLECTING == 0 {
+                init_refs(links, header);
+            }
+        },
+        |header, edges| subtract_edges_of_set::<YOUNG_ONLY>(state, header, edges),
+    );
+    candidates
+}
+
+/// Traces every object of `list` in order: `before` sees each object first, then `count`
+/// its edges. One `catch_unwind` covers the walk; a `Trace` that panics makes its object
+/// untraceable (`count` gets no edges and the mark) and the walk goes on after it.
+#[inline(always)]
+fn trace_each(
+    state: &State,
+    list: &Links,
+    edges: &mut EdgeList,
+    mut before: impl FnMut(&Links, NonNull<ObjHeader>),
+    mut count: impl FnMut(NonNull<ObjHeader>, &EdgeList),
+) {
+    let end: *const Links = list;
+    let mut cursor = list.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: every element of the list but the sentinel is the links of a live
+                // tracked object whose value is intact; `next` links stay valid while the
+                // collector keeps counts in `prev`.
+                unsafe {
+                    let header = Links::header(cursor);
+                    before(&*cursor, header);
+                    edges.clear();
+                    raw::trace_tracked(header, edges);
+                    count(header, edges);
+                    if edges.edges().is_empty() && !edges.is_untraceable() {
+                        (*cursor).set_prev_word((*cursor).prev_word() | NO_EDGES);
+                    }
+                    cursor = (*cursor).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // SAFETY: `cursor` is the element whose `Trace` panicked, as above; `before` saw
+            // it already.
+            let header = unsafe { Links::header(cursor) };
+            trace_panicked(state, header, &panic, edges);
+            count(header, edges);
+            // SAFETY: as above.
+            cursor = unsafe { (*cursor).next() };
+        }
+    }
+}
+
+/// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in the set whose count is not
+/// set yet gets it set first.
+#[inline]
+fn subtract_edges_of_set<const YOUNG_ONLY: bool>(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let mut word = links.prev_word();
+        if word & COLLECTING == 0 {
+            // Not counted yet: a link word, whose bits are the heap's.
+            let member = if YOUNG_ONLY { word & raw::IN_YOUNG != 0 } else { links.is_linked() };
+            if !member {
+                continue;
+            }
+            word = init_refs(links, child);
+        }
+        if word >> REFS_SHIFT == 0 {
+            broken_trace(state, header, child);
+        } else {
+            links.set_prev_word(word - ONE_REF);
+        }
+    }
+}
+
+/// Takes one reference off each object of the examined set for every edge to it from inside
+/// the set. A value that cannot be traced now is held from where we cannot see: a root,
+/// whatever its count says. One `catch_unwind` covers the walk; a `Trace` that panics makes
+/// its object untraceable and the walk goes on after it.
+pub(super) fn subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) {
+    trace_each(state, young, edges, |_, _| {}, |header, edges| subtract_edges(state, header, edges));
+}
+
+/// The edges of `header` have been traced into `edges`: counts them off their targets.
+#[inline]
+fn subtract_edges(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+    if edges.is_untraceable() {
+        let links = links_of(header);
+        links.set_prev_word(links.prev_word() + ONE_REF);
+    }
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let word = links.prev_word();
+        if word & COLLECTING != 0 {
+            if word >> REFS_SHIFT == 0 {
+                broken_trace(state, header, child);
+            } else {
+                links.set_prev_word(word - ONE_REF);
+            }
+        }
+    }
+}
+
+/// Traces `header` and takes one reference off each object of the examined set it points
+/// to. A value that cannot be traced now is held from where we cannot see: a root,
+/// whatever its count says.
+pub(super) fn subtract_internal_refs(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    trace(state, header, edges);
+    subtract_edges(state, header, edges);
+}
+
+/// A `Trace` impl reported more edges to `child` than `child` has references: it visits a
+/// `Gc` twice or one it does not own. Keep the object alive rather than free something in
+/// use, and say so.
+#[cold]
+fn broken_trace(state: &State, parent: NonNull<ObjHeader>, child: NonNull<ObjHeader>) {
+    state.debug_line(format_args!(
+        "gc: the Trace impl of {} reports more references to {} than it has; it visits a Gc \
+         twice or one it does not own (Trace's safety rules 1 and 2). The object is kept.",
+        object_repr(parent),
+        object_repr(child)
+    ));
+    let links = links_of(child);
+    links.set_prev_word(links.prev_word() + ONE_REF);
+}
+
+#[cold]
+pub(super) fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edges: &mut EdgeList) {
+    // SAFETY: only live objects are traced.
+    let name = unsafe { raw::type_info(header) }.short_name();
+    report(state, &format!("<{name}>'s Trace impl"), panic);
+    edges.clear();
+    edges.mark_untraceable();
+}

@@ -1,0 +1,179 @@
+//! Finalization (steps 3 to 6): under the legacy policy the objects with finalizers, and
+//! what they reach, are set aside as uncollectable; weak references to the garbage are
+//! cleared and the callbacks of those the garbage does not hold run; finalizers run once
+//! per object; and, since a finalizer may store a handle, reachability is counted again
+//! inside the garbage, and what was resurrected survives.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader};
+use rc_heap::{Visitor, WeakEdge};
+
+use super::counting::subtract_internal_refs;
+use super::marking::{mark_from, mark_if_root};
+use super::{COLLECTING, REACHABLE, REFS_SHIFT, for_each, link_all, links_of, report, take_list};
+use crate::state::State;
+use crate::{DebugFlags, object_repr};
+
+/// Legacy policy: the objects with finalizers in `unreachable` (of `count` objects), and
+/// everything they reach, are uncollectable: they leave it for `old`. Returns how many.
+pub(super) fn set_aside_legacy_finalizers(
+    state: &State,
+    unreachable: &Links,
+    count: usize,
+    old: &Links,
+    tag: usize,
+    debug: DebugFlags,
+    edges: &mut EdgeList,
+) -> usize {
+    let (collectable, found) = split_legacy_finalizers(state, take_list(unreachable, count), edges);
+    let uncollectable = found.len();
+    link_all(unreachable, &collectable);
+    for header in found {
+        if debug.contains(DebugFlags::UNCOLLECTABLE) {
+            state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
+        }
+        // As CPython: `garbage` gets the objects with finalizers (everything, with
+        // SAVEALL); what they reach stays alive through them.
+        // SAFETY: an unreachable object is alive (its cycle holds it), held, and in no
+        // list once taken out.
+        unsafe {
+            old.insert_tagged(Links::of(header), tag);
+            if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
+                state.garbage.borrow_mut().push(raw::handle(header));
+            }
+            raw::release(header);
+        }
+    }
+    uncollectable
+}
+
+/// Legacy policy: splits off the objects with finalizers and everything they reach.
+fn split_legacy_finalizers(
+    state: &State,
+    unreachable: Vec<NonNull<ObjHeader>>,
+    edges: &mut EdgeList,
+) -> (Vec<NonNull<ObjHeader>>, Vec<NonNull<ObjHeader>>) {
+    for &header in &unreachable {
+        links_of(header).set_prev_word(COLLECTING);
+    }
+    let mut stack = Vec::new();
+    for &header in &unreachable {
+        // SAFETY: unreachable objects are alive.
+        if unsafe { raw::type_info(header) }.has_finalizer() {
+            let links = links_of(header);
+            if links.prev_word() & REACHABLE == 0 {
+                links.set_prev_word(COLLECTING | REACHABLE);
+                stack.push(header);
+                mark_from(state, &mut stack, edges);
+            }
+        }
+    }
+    let (uncollectable, collectable): (Vec<_>, Vec<_>) =
+        unreachable.into_iter().partition(|&header| links_of(header).prev_word() & REACHABLE != 0);
+    for &header in uncollectable.iter().chain(&collectable) {
+        links_of(header).set_prev_word(0);
+    }
+    (collectable, uncollectable)
+}
+
+/// Marks the weak references held by garbage (their callbacks must not run), clears every
+/// weak reference to garbage, then runs the remaining callbacks.
+pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
+    if raw::weak_callbacks_pending() {
+        mark_weak_refs_of_garbage(state, unreachable);
+    }
+    let mut cleared: Option<raw::ClearedWeakRefs> = None;
+    for_each(unreachable, |header| {
+        // SAFETY: held garbage is allocated.
+        if !unsafe { raw::may_have_weak_refs(header) } {
+            return;
+        }
+        // SAFETY: as above.
+        let refs = unsafe { raw::clear_weak_refs(header) };
+        match &mut cleared {
+            Some(all) => all.append(refs),
+            None => cleared = Some(refs),
+        }
+    });
+    if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
+        report(state, "a weak reference callback", &panic);
+    }
+}
+
+/// Marks the weak references the garbage holds: their callbacks must not run.
+fn mark_weak_refs_of_garbage(state: &State, unreachable: &Links) {
+    struct MarkWeak;
+    impl Visitor for MarkWeak {
+        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
+        fn visit_weak(&mut self, weak: WeakEdge<'_>) {
+            weak.mark_owner_unreachable();
+        }
+    }
+    for_each(unreachable, |header| {
+        // SAFETY: held garbage is alive with its value intact.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
+        if let Err(panic) = result {
+            report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
+        }
+    });
+}
+
+/// Runs the pending finalizers; returns whether any ran.
+pub(super) fn run_finalizers(state: &State, unreachable: &Links) -> bool {
+    let mut ran = false;
+    for_each(unreachable, |header| {
+        // SAFETY: held garbage is alive with its value intact; finalizers may resurrect it,
+        // which `resurrect` sees in the counts.
+        unsafe {
+            if raw::type_info(header).has_finalizer() && !raw::is_finalized(header) {
+                ran = true;
+                if let Some(panic) = raw::finalize(header) {
+                    report(state, &format!("the finalizer of {}", object_repr(header)), &panic);
+                }
+            }
+        }
+    });
+    ran
+}
+
+/// After the finalizers: objects referenced from outside the unreachable set again (a
+/// finalizer stored a handle) survive, with everything they reach, into `old`; the rest stay
+/// in `unreachable` (which holds about `count` objects).
+pub(super) fn resurrect(
+    state: &State,
+    unreachable: &Links,
+    count: usize,
+    old: &Links,
+    tag: usize,
+    edges: &mut EdgeList,
+) {
+    let objects = take_list(unreachable, count);
+    for &header in &objects {
+        // SAFETY: held garbage is allocated and not queued.
+        let refs = unsafe { raw::strong_count(header) };
+        links_of(header).set_prev_word((refs << REFS_SHIFT) | COLLECTING);
+    }
+    for &header in &objects {
+        subtract_internal_refs(state, header, edges);
+    }
+    let mut stack = Vec::new();
+    for &header in &objects {
+        mark_if_root(state, header, &mut stack, edges);
+    }
+    for header in objects {
+        let links = links_of(header);
+        let resurrected = links.prev_word() & REACHABLE != 0;
+        links.set_prev_word(0);
+        // SAFETY: the object is alive, in no list, and held by us.
+        unsafe {
+            if resurrected {
+                old.insert_tagged(Links::of(header), tag);
+                raw::release(header);
+            } else {
+                unreachable.insert_before(Links::of(header));
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Marking (step 2, second half): CPython's `move_unreachable`, as a walk that marks in
+//! place what the roots reach and moves the rest to the unreachable list, holding it; and
+//! the plain marking of everything reachable from some objects, which the later recounts
+//! (legacy finalizers, resurrection) use.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+
+use rc_heap::raw::{self, EdgeList, Links, ObjHeader};
+
+use super::counting::{init_refs, subtract_refs, trace_panicked, update_and_subtract_refs};
+use super::{
+    COLLECTING, NO_EDGES, ONE_REF, REACHABLE, REFS_SHIFT, TENTATIVE, for_each, links_of, list, report_walk, trace,
+};
+use crate::state::{NUM_GENERATIONS, PERMANENT, State};
+
+/// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that
+/// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code
+/// runs in between.
+pub(super) fn find_unreachable(
+    state: &State,
+    young: &Links,
+    unreachable: &Links,
+    edges: &mut EdgeList,
+    tag: usize,
+) -> Found {
+    // No walk runs outside a collection or `object_graph`, which both keep collections off.
+    let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
+    let found = count_and_mark(state, young, unreachable, edges, tag);
+    report_walk(state, walk.finish());
+    found
+}
+
+/// [`find_unreachable`]'s walks.
+fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
+    // SAFETY: the permanent generation's sentinel is a valid list.
+    let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
+    let candidates = if std::ptr::eq(young, list(raw::YOUNG)) {
+        // The young generation alone: its objects carry the `IN_YOUNG` bit.
+        update_and_subtract_refs::<true>(state, young, edges)
+    } else if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
+        // A full collection with nothing frozen examines every object in a list.
+        update_and_subtract_refs::<false>(state, young, edges)
+    } else {
+        let mut candidates = 0;
+        for_each(young, |header| {
+            candidates += 1;
+            init_refs(links_of(header), header);
+        });
+        subtract_refs(state, young, edges);
+        candidates
+    };
+    Found { candidates, ..move_unreachable(state, young, unreachable, edges, tag, candidates) }
+}
+
+/// What the walks found: how many objects they examined and how many they moved to the
+/// unreachable list, and what the later steps need to know of those.
+#[derive(Default)]
+pub(super) struct Found {
+    pub(super) candidates: usize,
+    pub(super) count: usize,
+    /// Some object may have weak references.
+    pub(super) any_weak: bool,
+    /// Some object has a finalizer that has not run.
+    pub(super) any_finalizer: bool,
+}
+
+/// CPython's `move_unreachable`, in place: one walk of `young` that marks what the roots
+/// reach, then the objects left unmarked move to `unreachable`.
+///
+/// An object whose count is still positive is reachable: its edges are traced (unless the
+/// counting walk found it has none), and each target in the set at zero gets a count of one
+/// (it is reached), or, if the walk has passed it already, is marked reachable where it is
+/// and its own edges are followed at once (breadth first, with a queue). An object at zero is
+/// left where it is, marked `TENTATIVE`, and noted. The walk restores each object's `prev`
+/// link as it passes it (with `tag` for a reachable object, `COLLECTING | TENTATIVE` for a
+/// tentative one), so the list keeps its order: an object met before the objects that
+/// refer to it (a chain built backwards, a tree built from its leaves) is not moved out and
+/// back, and the survivors stay in the order they were allocated, which the incremental
+/// policy's increments rely on. A tentative object is held when noted, and released if
+/// found reachable; at the end, the noted objects still tentative are unlinked into
+/// `unreachable` (all at once when every examined object is garbage).
+///
+/// `candidates` is how many objects `young` holds. Returns how many objects `unreachable`
+/// holds at the end, and what they need.
+fn move_unreachable(
+    state: &State,
+    young: &Links,
+    unreachable: &Links,
+    edges: &mut EdgeList,
+    tag: usize,
+    candidates: usize,
+) -> Found {
+    let end: *const Links = young;
+    let mut prev: *const Links = end;
+    // Room for every object up front: growing a vector of millions costs more than pages of
+    // it left untouched.
+    let mut tentative: Vec<*const Links> = Vec::with_capacity(candidates);
+    let mut queue: VecDeque<NonNull<ObjHeader>> = VecDeque::new();
+    let mut found = Found::default();
+    // Tentative objects found reachable later.
+    let mut revived = 0;
+    // SAFETY (for the whole function): `young` is a valid list whose elements (but the
+    // sentinel) are the links of live tracked objects; their `next` links are intact, and
+    // each `prev` word is a count word until the walk passes the object, a link after.
+    let mut cursor = young.next();
+    while cursor != end {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            while cursor != end {
+                // SAFETY: see the top of the function.
+                unsafe {
+                    let word = (*cursor).prev_word();
+                    if word >> REFS_SHIFT > 0 {
+                        if word & NO_EDGES == 0 {
+                            edges.clear();
+                            raw::trace_tracked(Links::header(cursor), edges);
+                            revived += mark_reached(edges, &mut queue, tag);
+                            revived += mark_late(state, &mut queue, edges, tag);
+                        }
+                        (*cursor).set_prev_tagged(prev, tag);
+                    } else {
+                        (*cursor).set_prev_tagged(prev, COLLECTING | TENTATIVE | (word & NO_EDGES));
+                        tentative.push(cursor);
+                        // Held and noted while it is at hand (an object found reachable later
+                        // is released; the notes only let later steps skip work).
+                        let header = Links::header(cursor);
+                        found.any_weak |= raw::may_have_weak_refs(header);
+                        found.any_finalizer |= raw::type_info(header).has_finalizer() && !raw::is_finalized(header);
+                        raw::hold(header);
+                    }
+                    prev = cursor;
+                    cursor = (*cursor).next();
+                }
+            }
+        }));
+        if let Err(panic) = result {
+            // The `Trace` of a reachable object panicked. What it reaches was not counted
+            // off by it either, unless its `Trace` behaves differently from one call to the
+            // next, which `Trace`'s rules forbid.
+            // SAFETY: see the top of the function.
+            unsafe {
+                trace_panicked(state, Links::header(cursor), &panic, edges);
+                (*cursor).set_prev_tagged(prev, tag);
+                prev = cursor;
+                cursor = (*prev).next();
+            }
+        }
+    }
+    young.set_prev(prev);
+    found.count = tentative.len() - revived;
+    if revived == tentative.len() {
+        // Every object was reachable (a live heap met before its referrers, such as a chain
+        // built backwards): no need to read them all again.
+        return found;
+    }
+    if revived == 0 && tentative.len() == candidates {
+        // Everything is garbage, already marked and held: the whole list moves at once.
+        // SAFETY: distinct valid lists; the elements keep their `prev` bits.
+        unsafe { Links::splice_all(young, unreachable) };
+        return found;
+    }
+    for links in tentative {
+        // SAFETY: the noted objects are elements of `young`, whose links are all restored;
+        // `unreachable` is a valid list. The pointer linked in is the one the list gave,
+        // which carries the whole object's provenance.
+        unsafe {
+            if (*links).prev_word() & (COLLECTING | TENTATIVE) != COLLECTING | TENTATIVE {
+                continue;
+            }
+            (*links).unlink();
+            unreachable.insert_tagged(NonNull::new_unchecked(links.cast_mut()), COLLECTING | TENTATIVE);
+        }
+    }
+    found
+}
+
+/// The targets of a reachable object's edges are reachable too: a target the walk has not
+/// reached gets a count of one if it had none; a target the walk has passed (tentative) is
+/// marked reachable with `tag` and, unless it has no edges, queued. Returns how many
+/// tentative objects it marked.
+#[inline]
+fn mark_reached(edges: &EdgeList, queue: &mut VecDeque<NonNull<ObjHeader>>, tag: usize) -> usize {
+    let mut revived = 0;
+    for &child in edges.edges() {
+        let links = links_of(child);
+        let word = links.prev_word();
+        if word & COLLECTING == 0 {
+            // Outside the set, or already found reachable.
+            continue;
+        }
+        if word & TENTATIVE != 0 {
+            links.set_prev_tagged(links.prev(), tag);
+            // SAFETY: a tentative object is alive and was held when the walk passed it.
+            unsafe { raw::unhold(child) };
+            revived += 1;
+            if word & NO_EDGES == 0 {
+                queue.push_back(child);
+            }
+        } else if word >> REFS_SHIFT == 0 {
+            links.set_prev_word(ONE_REF | COLLECTING | (word & NO_EDGES));
+        }
+    }
+    revived
+}
+
+/// Follows the edges of the objects in `queue`, which the walk has passed and found
+/// reachable late, and of everything they reach in turn, breadth first: the objects of a
+/// level are independent of each other, so the processor fetches them from memory side by
+/// side (depth first, each object waits for the one before it: twice as slow on a random
+/// tree of a million objects). Returns how many tentative objects it marked.
+fn mark_late(state: &State, queue: &mut VecDeque<NonNull<ObjHeader>>, edges: &mut EdgeList, tag: usize) -> usize {
+    let mut revived = 0;
+    while let Some(header) = queue.pop_front() {
+        trace(state, header, edges);
+        revived += mark_reached(edges, queue, tag);
+    }
+    revived
+}
+
+/// If `header` is still referenced from outside the examined set, marks it and everything it
+/// reaches.
+pub(super) fn mark_if_root(
+    state: &State,
+    header: NonNull<ObjHeader>,
+    stack: &mut Vec<NonNull<ObjHeader>>,
+    edges: &mut EdgeList,
+) {
+    let links = links_of(header);
+    let word = links.prev_word();
+    if word >> REFS_SHIFT > 0 && word & REACHABLE == 0 {
+        links.set_prev_word(word | REACHABLE);
+        stack.push(header);
+        mark_from(state, stack, edges);
+    }
+}
+
+/// Marks reachable everything reachable from the objects on `stack` (already marked).
+pub(super) fn mark_from(state: &State, stack: &mut Vec<NonNull<ObjHeader>>, edges: &mut EdgeList) {
+    while let Some(header) = stack.pop() {
+        trace(state, header, edges);
+        for &child in edges.edges() {
+            let links = links_of(child);
+            let word = links.prev_word();
+            if word & COLLECTING != 0 && word & REACHABLE == 0 {
+                links.set_prev_word(word | REACHABLE);
+                stack.push(child);
+            }
+        }
+    }
+}
