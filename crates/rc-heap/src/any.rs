@@ -228,6 +228,16 @@ pub(crate) fn alloc_site_of(_header: NonNull<ObjHeader>) -> Option<&'static std:
     None
 }
 
+// `Edge` is the tracing layer's, which names no handle; its handle is made here.
+impl Edge<'_> {
+    /// A new strong handle to the target.
+    pub fn to_any(&self) -> GcAny {
+        // SAFETY: an edge is made from a live `Gc` borrowed for its lifetime, so the header
+        // is live.
+        unsafe { GcAny::clone_from_header(self.header()) }
+    }
+}
+
 impl Clone for GcAny {
     fn clone(&self) -> Self {
         self.header_ref().inc_strong();

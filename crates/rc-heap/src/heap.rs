@@ -18,6 +18,7 @@ use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
+use crate::pool::{HeapExit, ThreadExit};
 use crate::weak::{WeakList, WeakSlot};
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
@@ -190,7 +191,7 @@ impl Heap {
             self.young_limit.set(hook.default_young_limit);
         }
         self.trigger.set(self.young_limit.get());
-        crate::exit::register();
+        <HeapExit as ThreadExit>::register();
     }
 
     fn list(&self, index: usize) -> &Links {
@@ -205,7 +206,7 @@ impl Heap {
         if ptr.is_null() {
             ptr = Box::into_raw(Box::default());
             self.extras.set(ptr);
-            crate::exit::register();
+            <HeapExit as ThreadExit>::register();
         }
         // SAFETY: `ptr` came from `Box::into_raw` and is only freed by `release_extras`,
         // which nulls the pointer first and never runs while a borrow is out (borrows

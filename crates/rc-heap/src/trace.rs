@@ -4,7 +4,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::GcAny;
 use crate::header::ObjHeader;
 use crate::weak::WeakSlot;
 
@@ -137,12 +136,6 @@ impl<'a> Edge<'a> {
     pub fn type_info(&self) -> &'static crate::TypeInfo {
         // SAFETY: an edge is made from a live `Gc` borrowed for `'a`.
         unsafe { self.header.as_ref() }.type_info()
-    }
-
-    /// A new strong handle to the target.
-    pub fn to_any(&self) -> GcAny {
-        // SAFETY: an edge is made from a live `Gc` borrowed for `'a`, so the header is live.
-        unsafe { GcAny::clone_from_header(self.header) }
     }
 }
 
