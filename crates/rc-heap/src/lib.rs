@@ -118,6 +118,7 @@ mod trace;
 mod type_info;
 mod unsize;
 mod weak;
+mod weak_handle;
 
 pub use any::{GcAny, Referent};
 pub use callable::{Callable, Closure};
@@ -128,7 +129,8 @@ pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, We
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
-pub use weak::{DeathWatch, Weak};
+pub use weak::DeathWatch;
+pub use weak_handle::Weak;
 
 #[doc(hidden)]
 pub mod __private {
