@@ -145,25 +145,6 @@ pub struct WeakEdge<'a> {
     pub(crate) slot: &'a WeakSlot,
 }
 
-impl fmt::Debug for WeakEdge<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
-    }
-}
-
-impl WeakEdge<'_> {
-    /// The object the weak reference points to, if it is still alive.
-    pub fn target(&self) -> Option<NonNull<ObjHeader>> {
-        self.slot.target()
-    }
-
-    /// Marks the weak reference as owned by garbage: its callback will not run. The
-    /// collector does this for weak references held by objects it is about to destroy.
-    pub fn mark_owner_unreachable(&self) {
-        self.slot.mark_owner_unreachable();
-    }
-}
-
 /// One step of an edge's label: how the traced value reached a `Gc`.
 #[derive(Clone, Copy)]
 pub enum Segment<'a> {

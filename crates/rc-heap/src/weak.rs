@@ -22,6 +22,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::header::{ObjHeader, flags};
+use crate::trace::WeakEdge;
 use crate::{heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
@@ -197,7 +198,7 @@ impl Drop for WeakSlot {
             heap::add_pending_callbacks(-1);
         }
         if let Some(target) = self.target() {
-            heap::forget_weak_slot(target, self);
+            forget_slot(target, self);
         }
     }
 }
@@ -350,7 +351,7 @@ impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
-        let list = heap::take_weak_list(header);
+        let list = take_list(header);
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
         for slot in list.slots() {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
@@ -411,5 +412,72 @@ impl ClearedWeakRefs {
             }
         }
         first_panic
+    }
+}
+
+/// The number of handles to an object's weak references (`Gc::weak_count`).
+pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: callers hold a count on `header`.
+    if !unsafe { header.as_ref() }.has(flags::SIDE) {
+        return 0;
+    }
+    heap::with_extras(|extras| {
+        extras.side.get(&(header.as_ptr() as usize)).map_or(0, |entry| entry.weak.handle_count())
+    })
+}
+
+/// Takes the weak references of an object out of its side entry, keeping its id.
+fn take_list(header: NonNull<ObjHeader>) -> WeakList {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    if !h.has(flags::SIDE) {
+        return WeakList::default();
+    }
+    heap::with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
+        let list = std::mem::take(&mut entry.weak);
+        if entry.is_empty() {
+            extras.remove_side(key);
+            h.clear(flags::SIDE);
+        }
+        list
+    })
+}
+
+/// Forgets one weak slot of a live object (the slot is being dropped).
+fn forget_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
+    heap::with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else {
+            return;
+        };
+        entry.weak.forget(slot);
+        if entry.is_empty() {
+            extras.remove_side(key);
+            // SAFETY: a weak slot with a target points at a live object.
+            unsafe { header.as_ref() }.clear(flags::SIDE);
+        }
+    });
+    heap::release_extras_if_torn_down();
+}
+
+// `WeakEdge` is the tracing layer's; what it reads is the slot's.
+impl fmt::Debug for WeakEdge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
+    }
+}
+
+impl WeakEdge<'_> {
+    /// The object the weak reference points to, if it is still alive.
+    pub fn target(&self) -> Option<NonNull<ObjHeader>> {
+        self.slot.target()
+    }
+
+    /// Marks the weak reference as owned by garbage: its callback will not run. The
+    /// collector does this for weak references held by objects it is about to destroy.
+    pub fn mark_owner_unreachable(&self) {
+        self.slot.mark_owner_unreachable();
     }
 }

@@ -101,7 +101,7 @@ impl<T: ?Sized> Weak<T> {
     /// `Gc::weak_count` counts them (`Rc`'s `Weak::weak_count`); 0 once the object is dead.
     pub fn weak_count(&self) -> usize {
         match self.slot.target() {
-            Some(header) if !self.is_dead() => crate::any::weak_handle_count(header),
+            Some(header) if !self.is_dead() => crate::weak::handle_count(header),
             _ => 0,
         }
     }
