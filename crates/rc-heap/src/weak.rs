@@ -1,4 +1,6 @@
-//! Weak references, with optional callbacks (Python's `weakref.ref(obj, callback)`).
+//! Weak references, with optional callbacks (Python's `weakref.ref(obj, callback)`): their
+//! slots, the lists an object's side entry keeps of them, and their clearing at death. The
+//! handle, [`Weak<T>`](crate::Weak), is a typed view of a slot (the `weak_handle` module).
 //!
 //! A weak reference is a small slot outside the object, like CPython's weakref objects: the
 //! object's memory is freed as soon as its strong count reaches zero, and the slot is told
