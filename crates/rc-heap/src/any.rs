@@ -7,7 +7,7 @@ use crate::error::AccessError;
 use crate::header::{ObjHeader, flags};
 use crate::trace::{Edge, LabelPath, Segment, Trace, Visitor};
 use crate::type_info::TypeInfo;
-use crate::{Gc, ObjectId, dealloc, heap};
+use crate::{Gc, ObjectId, dealloc, heap, weak};
 
 /// A strong handle to an object of any type: what introspection returns.
 ///
@@ -122,7 +122,7 @@ impl GcAny {
 
     /// The number of weak-reference handles.
     pub fn weak_count(&self) -> usize {
-        weak_handle_count(self.header)
+        weak::handle_count(self.header)
     }
 
     /// Whether the object is tracked by the cycle collector.
@@ -203,16 +203,6 @@ impl Visitor for CollectReferents {
     }
 }
 
-pub(crate) fn weak_handle_count(header: NonNull<ObjHeader>) -> usize {
-    // SAFETY: callers hold a count on `header`.
-    if !unsafe { header.as_ref() }.has(flags::SIDE) {
-        return 0;
-    }
-    heap::with_extras(|extras| {
-        extras.side.get(&(header.as_ptr() as usize)).map_or(0, |entry| entry.weak.handle_count())
-    })
-}
-
 #[cfg(feature = "alloc-site")]
 pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
     // SAFETY: callers hold a count on `header`.
@@ -226,6 +216,16 @@ pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::
 #[cfg(not(feature = "alloc-site"))]
 pub(crate) fn alloc_site_of(_header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
     None
+}
+
+// `Edge` is the tracing layer's, which names no handle; its handle is made here.
+impl Edge<'_> {
+    /// A new strong handle to the target.
+    pub fn to_any(&self) -> GcAny {
+        // SAFETY: an edge is made from a live `Gc` borrowed for its lifetime, so the header
+        // is live.
+        unsafe { GcAny::clone_from_header(self.header()) }
+    }
 }
 
 impl Clone for GcAny {

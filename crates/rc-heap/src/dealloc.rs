@@ -13,14 +13,15 @@
 //! death completes, the heap stays consistent, and the first panic is raised again once the
 //! loop is done, as `Rc` would raise it from `drop`.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, size_of};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::NonNull;
 
-use crate::Trace;
 use crate::header::{GcBox, ObjHeader, TrackedLayout, flags};
+use crate::trace::Trace;
+use crate::type_info::{self, TypeInfo};
 use crate::weak::ClearedWeakRefs;
 use crate::{heap, pool};
 
@@ -348,4 +349,81 @@ pub(crate) fn report_discarded_panic(context: &str, panic: &Panic) {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".to_owned());
     eprintln!("rc-heap: discarded a panic from {context}: {message}");
+}
+
+// The entry points of a sized type that end its objects, and its `TypeInfo`, built here
+// because its release and free are this module's.
+
+impl TypeInfo {
+    /// The type's information.
+    pub fn of<T: Trace>() -> &'static TypeInfo {
+        InfoFor::<T>::INFO
+    }
+}
+
+struct InfoFor<T>(std::marker::PhantomData<T>);
+
+impl<T: Trace> InfoFor<T> {
+    const INFO: &'static TypeInfo = &TypeInfo {
+        type_name: std::any::type_name::<T>,
+        type_id: TypeId::of::<T>,
+        size: size_of::<T>(),
+        header_size: if T::TRACKED {
+            TrackedLayout::<T>::PREFIX + size_of::<ObjHeader>()
+        } else {
+            size_of::<ObjHeader>()
+        },
+        is_sized: true,
+        tracked: T::TRACKED,
+        has_finalizer: T::HAS_FINALIZER,
+        trace_dyn: type_info::trace_dyn::<T>,
+        trace_tracked: type_info::trace_tracked::<T>,
+        finalize: type_info::finalize::<T>,
+        describe: type_info::describe::<T>,
+        drop_value: type_info::drop_value::<T>,
+        drop_value_and_free: drop_value_and_free::<T>,
+        dealloc: dealloc::<T>,
+        release: on_zero_typed_unheld::<T>,
+        object_size: object_size::<T>,
+    };
+}
+
+/// `raw::drop_value_and_free` for `T`: the value is dropped and, when nothing holds the
+/// object then, its memory freed, with one call through the type's entry points.
+unsafe fn drop_value_and_free<T: Trace>(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the caller's contract is `raw::drop_value_and_free`'s: a held, tracked object
+    // of type `T` in no list, whose value is live and not borrowed.
+    unsafe {
+        let h = header.as_ref();
+        h.set(flags::DROPPED);
+        type_info::drop_value::<T>(header);
+        if h.strong() != 0 {
+            return false;
+        }
+        if h.has(flags::SIDE) {
+            free(header);
+        } else {
+            dealloc::<T>(header);
+        }
+        true
+    }
+}
+
+unsafe fn object_size<T: Trace>(_header: NonNull<ObjHeader>) -> usize {
+    TypeInfo::of::<T>().object_size()
+}
+
+unsafe fn dealloc<T: Trace>(header: NonNull<ObjHeader>) {
+    if T::TRACKED {
+        // SAFETY: a tracked object was allocated by `pool::alloc` with
+        // `TrackedLayout::<T>::LAYOUT`, its header `PREFIX` bytes into the allocation.
+        unsafe {
+            let base = header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
+            pool::dealloc(base, TrackedLayout::<T>::LAYOUT);
+        }
+    } else {
+        // SAFETY: a leaf object was allocated by `pool::alloc` with `GcBox<T>`'s layout; its
+        // value is dropped or moved out already.
+        unsafe { pool::dealloc(header.as_ptr().cast(), std::alloc::Layout::new::<GcBox<T>>()) };
+    }
 }

@@ -31,6 +31,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::pool::{HeapExit, ThreadExit};
 use crate::{dealloc, heap, pool};
 
 /// The most rounds of collection and teardown hooks one exit pass runs: enough for
@@ -74,9 +75,11 @@ pub fn left_at_thread_exit() -> usize {
 
 /// Makes sure the exit passes run when this thread exits. Called when the heap is set up
 /// and whenever it takes memory a pass must give back.
-pub(crate) fn register() {
-    let _ = FIRST_PASS.try_with(|_| ());
-    last_pass::arm();
+impl ThreadExit for HeapExit {
+    fn register() {
+        let _ = FIRST_PASS.try_with(|_| ());
+        last_pass::arm();
+    }
 }
 
 struct FirstPass;

@@ -177,7 +177,7 @@ impl<T: ?Sized> Gc<T> {
 
     /// The number of weak-reference handles to the object.
     pub fn weak_count(this: &Self) -> usize {
-        crate::any::weak_handle_count(Self::header(this))
+        crate::weak::handle_count(Self::header(this))
     }
 
     /// A weak reference without a callback (shared by every plain downgrade of the object).

@@ -18,7 +18,8 @@ use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
-use crate::weak::{WeakList, WeakSlot};
+use crate::pool::{HeapExit, ThreadExit};
+use crate::weak::WeakList;
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2, the permanent generation
@@ -132,7 +133,7 @@ impl Extras {
     /// mostly tombstones, over which every later insert probes for a long way before it
     /// proves its key absent; the table is shrunk (rebuilt without them) once it is an
     /// eighth full, which costs, amortized, a constant per removal.
-    fn remove_side(&mut self, key: usize) -> Option<SideEntry> {
+    pub(crate) fn remove_side(&mut self, key: usize) -> Option<SideEntry> {
         let entry = self.side.remove(&key);
         if self.side.capacity() > 1024 && self.side.len() < self.side.capacity() / 8 {
             self.side.shrink_to(self.side.len() * 2);
@@ -142,7 +143,7 @@ impl Extras {
 }
 
 impl SideEntry {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.id.is_none() && self.weak.is_empty()
     }
 }
@@ -190,7 +191,7 @@ impl Heap {
             self.young_limit.set(hook.default_young_limit);
         }
         self.trigger.set(self.young_limit.get());
-        crate::exit::register();
+        <HeapExit as ThreadExit>::register();
     }
 
     fn list(&self, index: usize) -> &Links {
@@ -205,7 +206,7 @@ impl Heap {
         if ptr.is_null() {
             ptr = Box::into_raw(Box::default());
             self.extras.set(ptr);
-            crate::exit::register();
+            <HeapExit as ThreadExit>::register();
         }
         // SAFETY: `ptr` came from `Box::into_raw` and is only freed by `release_extras`,
         // which nulls the pointer first and never runs while a borrow is out (borrows
@@ -457,25 +458,6 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     })
 }
 
-/// Takes the weak references of an object out of its side entry, keeping its id.
-pub(crate) fn take_weak_list(header: NonNull<ObjHeader>) -> WeakList {
-    // SAFETY: the caller passes a header of an allocated object.
-    let h = unsafe { header.as_ref() };
-    if !h.has(flags::SIDE) {
-        return WeakList::default();
-    }
-    with_extras(|extras| {
-        let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
-        let list = std::mem::take(&mut entry.weak);
-        if entry.is_empty() {
-            extras.remove_side(key);
-            h.clear(flags::SIDE);
-        }
-        list
-    })
-}
-
 /// Runs `f` on the side-table entry of an object (created if missing) and the id map.
 pub(crate) fn with_side<R>(
     header: NonNull<ObjHeader>,
@@ -488,23 +470,6 @@ pub(crate) fn with_side<R>(
         let Extras { side, ids, .. } = extras;
         f(side.entry(header.as_ptr() as usize).or_default(), ids)
     })
-}
-
-/// Forgets one weak slot of a live object (the slot is being dropped).
-pub(crate) fn forget_weak_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
-    with_extras(|extras| {
-        let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else {
-            return;
-        };
-        entry.weak.forget(slot);
-        if entry.is_empty() {
-            extras.remove_side(key);
-            // SAFETY: a weak slot with a target points at a live object.
-            unsafe { header.as_ref() }.clear(flags::SIDE);
-        }
-    });
-    release_extras_if_torn_down();
 }
 
 /// The object an id names, if it is still alive.

@@ -101,23 +101,46 @@
 #![deny(missing_docs)]
 #![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
-mod any;
-mod callable;
-mod dealloc;
-mod error;
-mod exit;
-mod gc;
-mod header;
-mod heap;
-mod impls;
-mod owned;
+// The modules in the order of their layers, memory first: a module calls only into its own
+// layer and the layers listed before it; memory reaches the heap's thread exit through a
+// hook (`pool::ThreadExit`). Which modules of one layer name each other's types is written
+// in `docs/architecture.md`.
+
+// Memory: per-thread pools.
 mod pool;
-pub mod raw;
-mod slice;
+
+// Layout: the header, the type's information, and tracing (they name each other's types).
+mod header;
 mod trace;
 mod type_info;
-mod unsize;
+
+// `Trace` for std types.
+mod impls;
+
+// The thread's heap (lists, counts, side table) and the weak references' slots it lists.
+mod heap;
 mod weak;
+
+// The death path: a count reaches zero.
+mod dealloc;
+
+// Thread exit: the heap dies with its thread.
+mod exit;
+
+// Handles: `Gc`, `GcAny` and `Weak`.
+mod any;
+mod error;
+mod gc;
+mod weak_handle;
+
+// More shapes of handles: slices, views, `std::rc`'s constructors, closures.
+mod callable;
+mod owned;
+mod slice;
+mod unsize;
+
+// The collector's API.
+pub mod raw;
 
 pub use any::{GcAny, Referent};
 pub use callable::{Callable, Closure};
@@ -128,7 +151,8 @@ pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, We
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
-pub use weak::{DeathWatch, Weak};
+pub use weak::DeathWatch;
+pub use weak_handle::Weak;
 
 #[doc(hidden)]
 pub mod __private {

@@ -116,7 +116,7 @@ impl<T: ?Sized> Gc<T> {
         let h = unsafe { header.as_ref() };
         h.strong() == 1
             && !h.has(flags::DROPPED | flags::HELD)
-            && crate::any::weak_handle_count(header) == 0
+            && crate::weak::handle_count(header) == 0
             && !(h.is_tracked() && heap::is_walking())
     }
 }

@@ -36,6 +36,18 @@ use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::{self, null_mut};
 
+/// What memory asks of the layers above it: that the heap's exit passes run when this thread
+/// ends, to give the memory back. This module names nothing above it, so the `exit` module
+/// implements the trait for [`HeapExit`]: a hook chosen at compile time, which a thread that
+/// only ever makes leaves (its first use of the crate is this module) still calls directly.
+pub(crate) trait ThreadExit {
+    /// Makes sure the exit passes run when this thread exits.
+    fn register();
+}
+
+/// The heap's thread exit: its [`ThreadExit`] is in the `exit` module.
+pub(crate) struct HeapExit;
+
 /// Block sizes are multiples of this, and blocks are aligned to it.
 pub(crate) const GRANULE: usize = 16;
 /// The largest block a pool serves.
@@ -356,7 +368,7 @@ fn new_arena(pools: &Pools) -> Option<*mut Arena> {
     // SAFETY: just made.
     link_arena(pools, unsafe { &mut *arena });
     // Make sure the heap's teardown runs on this thread, which frees what is left empty.
-    crate::exit::register();
+    <HeapExit as ThreadExit>::register();
     Some(arena)
 }
 

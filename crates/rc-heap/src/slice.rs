@@ -6,14 +6,15 @@
 //! trace, drop and free it (the layout is drawn in `header.rs`).
 
 use std::alloc::Layout;
+use std::any::TypeId;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
 use std::ptr::NonNull;
 
-use crate::header::{GcBox, Links, ObjHeader};
-use crate::trace::Trace;
+use crate::header::{GcBox, Links, ObjHeader, flags};
+use crate::trace::{EdgeList, Trace, Visitor};
 use crate::type_info::TypeInfo;
-use crate::{Gc, heap, pool};
+use crate::{Gc, dealloc, heap, pool};
 
 /// An unsized type whose objects are a length and that many elements: `[T]` and `str`.
 pub(crate) trait SliceObject: Trace {
@@ -305,4 +306,98 @@ impl Default for Gc<str> {
     fn default() -> Self {
         Gc::from("")
     }
+}
+
+impl TypeInfo {
+    /// The information of `[T]` (`Gc<[T]>` objects).
+    pub fn of_slice<T: Trace>() -> &'static TypeInfo {
+        SliceInfoFor::<[T]>::INFO
+    }
+
+    /// The information of `str` (`Gc<str>` objects).
+    pub fn of_str() -> &'static TypeInfo {
+        SliceInfoFor::<str>::INFO
+    }
+
+    pub(crate) fn of_slice_object<S: SliceObject + ?Sized>() -> &'static TypeInfo {
+        SliceInfoFor::<S>::INFO
+    }
+}
+
+/// The information of a slice or `str` type, whose objects keep their length.
+struct SliceInfoFor<S: ?Sized>(std::marker::PhantomData<S>);
+
+impl<S: SliceObject + ?Sized> SliceInfoFor<S> {
+    const INFO: &'static TypeInfo = &TypeInfo {
+        type_name: std::any::type_name::<S>,
+        type_id: TypeId::of::<S>,
+        size: size_of::<S::Elem>(),
+        header_size: SliceLayout::<S>::PREFIX + SliceLayout::<S>::VALUE_OFFSET,
+        is_sized: false,
+        tracked: S::TRACKED,
+        has_finalizer: false,
+        trace_dyn: slice_trace_dyn::<S>,
+        trace_tracked: slice_trace_tracked::<S>,
+        finalize: slice_finalize,
+        describe: slice_describe::<S>,
+        drop_value: slice_drop_value::<S>,
+        drop_value_and_free: slice_drop_value_and_free::<S>,
+        dealloc: slice_dealloc::<S>,
+        release: dealloc::on_zero_unheld,
+        object_size: slice_object_size::<S>,
+    };
+}
+
+unsafe fn slice_trace_dyn<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>, visitor: &mut dyn Visitor) {
+    // SAFETY: `TypeInfo` entry points are only called on live objects of their type.
+    unsafe { SliceLayout::<S>::value(header) }.trace(visitor);
+}
+
+unsafe fn slice_trace_tracked<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>, edges: &mut EdgeList) {
+    // SAFETY: as for `slice_trace_dyn`.
+    unsafe { SliceLayout::<S>::value(header) }.trace(edges);
+}
+
+unsafe fn slice_finalize(_header: NonNull<ObjHeader>) {}
+
+unsafe fn slice_describe<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> Option<String> {
+    // SAFETY: as for `slice_trace_dyn`.
+    unsafe { SliceLayout::<S>::value(header) }.describe()
+}
+
+unsafe fn slice_drop_value<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) {
+    // SAFETY: as for `drop_value`: once per object, on a live value, DROPPED already set.
+    unsafe { std::ptr::drop_in_place(SliceLayout::<S>::elements(header)) };
+}
+
+unsafe fn slice_drop_value_and_free<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: as for `drop_value_and_free`.
+    unsafe {
+        let h = header.as_ref();
+        h.set(flags::DROPPED);
+        slice_drop_value::<S>(header);
+        if h.strong() != 0 {
+            return false;
+        }
+        if h.has(flags::SIDE) {
+            dealloc::free(header);
+        } else {
+            slice_dealloc::<S>(header);
+        }
+        true
+    }
+}
+
+unsafe fn slice_dealloc<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) {
+    // SAFETY: a slice object was allocated by `pool::alloc` with the layout its length
+    // gives, `PREFIX` bytes before its header; its elements are dropped or moved out.
+    unsafe {
+        let layout = SliceLayout::<S>::layout(SliceLayout::<S>::len(header));
+        pool::dealloc(SliceLayout::<S>::base(header), layout);
+    }
+}
+
+unsafe fn slice_object_size<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: the caller passes an allocated object of the type.
+    SliceLayout::<S>::layout(unsafe { SliceLayout::<S>::len(header) }).size()
 }

@@ -4,7 +4,6 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::GcAny;
 use crate::header::ObjHeader;
 use crate::weak::WeakSlot;
 
@@ -138,37 +137,12 @@ impl<'a> Edge<'a> {
         // SAFETY: an edge is made from a live `Gc` borrowed for `'a`.
         unsafe { self.header.as_ref() }.type_info()
     }
-
-    /// A new strong handle to the target.
-    pub fn to_any(&self) -> GcAny {
-        // SAFETY: an edge is made from a live `Gc` borrowed for `'a`, so the header is live.
-        unsafe { GcAny::clone_from_header(self.header) }
-    }
 }
 
 /// A weak reference met during tracing.
 #[derive(Clone, Copy)]
 pub struct WeakEdge<'a> {
     pub(crate) slot: &'a WeakSlot,
-}
-
-impl fmt::Debug for WeakEdge<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
-    }
-}
-
-impl WeakEdge<'_> {
-    /// The object the weak reference points to, if it is still alive.
-    pub fn target(&self) -> Option<NonNull<ObjHeader>> {
-        self.slot.target()
-    }
-
-    /// Marks the weak reference as owned by garbage: its callback will not run. The
-    /// collector does this for weak references held by objects it is about to destroy.
-    pub fn mark_owner_unreachable(&self) {
-        self.slot.mark_owner_unreachable();
-    }
 }
 
 /// One step of an edge's label: how the traced value reached a `Gc`.

@@ -1,4 +1,6 @@
-//! Weak references, with optional callbacks (Python's `weakref.ref(obj, callback)`).
+//! Weak references, with optional callbacks (Python's `weakref.ref(obj, callback)`): their
+//! slots, the lists an object's side entry keeps of them, and their clearing at death. The
+//! handle, [`Weak<T>`](crate::Weak), is a typed view of a slot (the `weak_handle` module).
 //!
 //! A weak reference is a small slot outside the object, like CPython's weakref objects: the
 //! object's memory is freed as soon as its strong count reaches zero, and the slot is told
@@ -19,18 +21,17 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use crate::header::{GcBox, ObjHeader, flags};
-use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::{Gc, heap, pool};
+use crate::header::{ObjHeader, flags};
+use crate::trace::WeakEdge;
+use crate::{heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
 type OwnCallback = Box<dyn FnOnce(&SlotRef)>;
 
 /// What a weak reference does when its object dies.
-enum Callback {
+pub(crate) enum Callback {
     /// A callback of its own (`Gc::downgrade_with_callback`).
     Once(OwnCallback),
     /// A word to a watcher shared by many weak references (`Gc::downgrade_watched`): no
@@ -39,7 +40,7 @@ enum Callback {
 }
 
 /// Something told of the deaths of objects it holds weak references to, one call per
-/// death, with the tag the weak reference was made with ([`Gc::downgrade_watched`]).
+/// death, with the tag the weak reference was made with ([`Gc::downgrade_watched`](crate::Gc::downgrade_watched)).
 ///
 /// One watcher serves many weak references: a weak container is the watcher of all its
 /// entries, as CPython's `WeakValueDictionary` gives every entry the same `_remove`
@@ -61,12 +62,12 @@ pub trait DeathWatch {
 pub(crate) struct WeakSlot {
     /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
     /// temporary one a death holds while the callback runs.
-    handles: Cell<usize>,
+    pub(crate) handles: Cell<usize>,
     /// The object (null once cleared), with [`WeakSlot::BASIC`] and
     /// [`WeakSlot::OWNER_UNREACHABLE`] in its low bits (headers are aligned to 8): a tagged
     /// pointer that keeps the header's provenance, and a slot of 64 bytes, one pool block.
     target: Cell<*mut ObjHeader>,
-    callback: Cell<Option<Callback>>,
+    pub(crate) callback: Cell<Option<Callback>>,
     /// While listed with a callback: the next older slot of the list (null at its end).
     older: Cell<*const WeakSlot>,
     /// While listed with a callback: the next newer slot (null for the newest, which the
@@ -124,7 +125,7 @@ impl WeakSlot {
         }
     }
 
-    fn dead() -> SlotRef {
+    pub(crate) fn dead() -> SlotRef {
         SlotRef::new(WeakSlot::new(None, None))
     }
 
@@ -199,7 +200,7 @@ impl Drop for WeakSlot {
             heap::add_pending_callbacks(-1);
         }
         if let Some(target) = self.target() {
-            heap::forget_weak_slot(target, self);
+            forget_slot(target, self);
         }
     }
 }
@@ -235,7 +236,7 @@ impl SlotRef {
         SlotRef(unsafe { NonNull::new_unchecked(slot.cast_mut()) })
     }
 
-    fn as_ptr(&self) -> *const WeakSlot {
+    pub(crate) fn as_ptr(&self) -> *const WeakSlot {
         self.0.as_ptr()
     }
 }
@@ -276,122 +277,7 @@ impl Drop for SlotRef {
     }
 }
 
-/// A weak reference to a heap object: it does not keep the object alive.
-///
-/// [`upgrade`](Weak::upgrade) gives a [`Gc`] while the object lives. When the object dies,
-/// by refcount or by the collector, every weak reference to it reads dead before any
-/// callback runs; then the callbacks run, newest first, each at most once.
-///
-/// Cloning a `Weak` gives another handle to the same weak reference (it shares the
-/// callback); [`Gc::downgrade`] gives a reference without a callback, shared by all plain
-/// downgrades of the object, as CPython shares its callback-less `weakref.ref`.
-///
-/// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
-/// `Weak<dyn Trait>`.
-pub struct Weak<T: ?Sized + 'static> {
-    slot: SlotRef,
-    /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
-    /// once the object is freed, and only used while the slot says it is alive.
-    ptr: NonNull<GcBox<T>>,
-    _target: PhantomData<*const T>,
-}
-
-impl<T: Trace> Weak<T> {
-    /// A weak reference that points nowhere: `upgrade` always gives `None`.
-    pub fn new() -> Self {
-        Weak::from_slot(WeakSlot::dead(), NonNull::dangling())
-    }
-}
-
-impl<T: ?Sized> Weak<T> {
-    pub(crate) fn from_slot(slot: SlotRef, ptr: NonNull<GcBox<T>>) -> Self {
-        Weak { slot, ptr, _target: PhantomData }
-    }
-
-    pub(crate) fn downgrade(gc: &Gc<T>) -> Self {
-        Weak::from_slot(register(Gc::header(gc), None), Gc::box_ptr(gc))
-    }
-
-    pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
-        let ptr = Gc::box_ptr(gc);
-        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(slot.clone(), ptr))));
-        Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
-    }
-
-    pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
-        let callback = Callback::Watched(watch.clone(), tag);
-        Weak::from_slot(register(Gc::header(gc), Some(callback)), Gc::box_ptr(gc))
-    }
-
-    /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead
-    /// until the object is made.
-    pub(crate) fn to_unborn(header: NonNull<ObjHeader>, ptr: NonNull<GcBox<T>>) -> Self {
-        Weak::from_slot(register(header, None), ptr)
-    }
-
-    /// A strong handle to the object, or `None` once it has died (or is dying).
-    pub fn upgrade(&self) -> Option<Gc<T>> {
-        let header = self.slot.target()?;
-        // SAFETY: a slot's target is cleared before its object's memory is freed, so a
-        // set target is allocated.
-        let h = unsafe { header.as_ref() };
-        if !h.is_live() {
-            return None;
-        }
-        debug_assert!(std::ptr::addr_eq(header.as_ptr(), self.ptr.as_ptr()));
-        h.inc_strong();
-        // SAFETY: the object is live and `ptr` views it as `T` (the slot was made from a
-        // `Gc<T>` to it); the count taken just above moves to the result.
-        Some(unsafe { Gc::from_box_owned(self.ptr) })
-    }
-
-    /// Whether the object has died (`upgrade` gives `None`).
-    pub fn is_dead(&self) -> bool {
-        match self.slot.target() {
-            // SAFETY: as in `upgrade`.
-            Some(header) => !unsafe { header.as_ref() }.is_live(),
-            None => true,
-        }
-    }
-
-    /// The object's strong count (0 once it is dead).
-    pub fn strong_count(&self) -> usize {
-        match self.slot.target() {
-            // SAFETY: as in `upgrade`.
-            Some(header) if !self.is_dead() => unsafe { header.as_ref() }.strong(),
-            _ => 0,
-        }
-    }
-
-    /// The number of weak-reference handles to the object, this one included, as
-    /// `Gc::weak_count` counts them (`Rc`'s `Weak::weak_count`); 0 once the object is dead.
-    pub fn weak_count(&self) -> usize {
-        match self.slot.target() {
-            Some(header) if !self.is_dead() => crate::any::weak_handle_count(header),
-            _ => 0,
-        }
-    }
-
-    /// The number of handles to this weak reference (clones of it).
-    pub fn handle_count(&self) -> usize {
-        self.slot.handles.get()
-    }
-
-    /// Whether two handles are the same weak reference.
-    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr())
-    }
-
-    /// Whether this weak reference has a callback that has not run yet.
-    pub fn has_callback(&self) -> bool {
-        let callback = self.slot.callback.take();
-        let has = callback.is_some();
-        self.slot.callback.set(callback);
-        has
-    }
-}
-
-fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
+pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
     // SAFETY: the caller holds a `Gc` to `header`.
     let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
@@ -467,7 +353,7 @@ impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
-        let list = heap::take_weak_list(header);
+        let list = take_list(header);
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
         for slot in list.slots() {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
@@ -531,33 +417,69 @@ impl ClearedWeakRefs {
     }
 }
 
-impl<T: ?Sized> Clone for Weak<T> {
-    fn clone(&self) -> Self {
-        Weak::from_slot(self.slot.clone(), self.ptr)
+/// The number of handles to an object's weak references (`Gc::weak_count`).
+pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
+    // SAFETY: callers hold a count on `header`.
+    if !unsafe { header.as_ref() }.has(flags::SIDE) {
+        return 0;
     }
+    heap::with_extras(|extras| {
+        extras.side.get(&(header.as_ptr() as usize)).map_or(0, |entry| entry.weak.handle_count())
+    })
 }
 
-impl<T: Trace> Default for Weak<T> {
-    fn default() -> Self {
-        Weak::new()
+/// Takes the weak references of an object out of its side entry, keeping its id.
+fn take_list(header: NonNull<ObjHeader>) -> WeakList {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    if !h.has(flags::SIDE) {
+        return WeakList::default();
     }
-}
-
-impl<T: ?Sized> fmt::Debug for Weak<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = crate::type_info::short_type_name(std::any::type_name::<T>());
-        match self.is_dead() {
-            true => write!(f, "(Weak<{name}>: dead)"),
-            false => write!(f, "(Weak<{name}>: alive)"),
+    heap::with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
+        let list = std::mem::take(&mut entry.weak);
+        if entry.is_empty() {
+            extras.remove_side(key);
+            h.clear(flags::SIDE);
         }
+        list
+    })
+}
+
+/// Forgets one weak slot of a live object (the slot is being dropped).
+fn forget_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
+    heap::with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let Some(entry) = extras.side.get_mut(&key) else {
+            return;
+        };
+        entry.weak.forget(slot);
+        if entry.is_empty() {
+            extras.remove_side(key);
+            // SAFETY: a weak slot with a target points at a live object.
+            unsafe { header.as_ref() }.clear(flags::SIDE);
+        }
+    });
+    heap::release_extras_if_torn_down();
+}
+
+// `WeakEdge` is the tracing layer's; what it reads is the slot's.
+impl fmt::Debug for WeakEdge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
     }
 }
 
-// SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
-// the collector uses only to skip callbacks of weak references owned by garbage. It counts
-// as tracked so that containers of weak references are traced and the collector sees them.
-unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
-    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        visitor.visit_weak(WeakEdge { slot: &self.slot });
+impl WeakEdge<'_> {
+    /// The object the weak reference points to, if it is still alive.
+    pub fn target(&self) -> Option<NonNull<ObjHeader>> {
+        self.slot.target()
+    }
+
+    /// Marks the weak reference as owned by garbage: its callback will not run. The
+    /// collector does this for weak references held by objects it is about to destroy.
+    pub fn mark_owner_unreachable(&self) {
+        self.slot.mark_owner_unreachable();
     }
 }

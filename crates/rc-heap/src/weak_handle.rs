@@ -1,0 +1,157 @@
+//! The weak-reference handle, [`Weak<T>`]: a typed view of a weak reference's slot (the
+//! slots, their lists and their clearing at death are the `weak` module's).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use crate::Gc;
+use crate::header::{GcBox, ObjHeader};
+use crate::trace::{Trace, Visitor, WeakEdge};
+use crate::weak::{Callback, DeathWatch, SlotRef, WeakSlot, register};
+
+/// A weak reference to a heap object: it does not keep the object alive.
+///
+/// [`upgrade`](Weak::upgrade) gives a [`Gc`] while the object lives. When the object dies,
+/// by refcount or by the collector, every weak reference to it reads dead before any
+/// callback runs; then the callbacks run, newest first, each at most once.
+///
+/// Cloning a `Weak` gives another handle to the same weak reference (it shares the
+/// callback); [`Gc::downgrade`] gives a reference without a callback, shared by all plain
+/// downgrades of the object, as CPython shares its callback-less `weakref.ref`.
+///
+/// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
+/// `Weak<dyn Trait>`.
+pub struct Weak<T: ?Sized + 'static> {
+    slot: SlotRef,
+    /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
+    /// once the object is freed, and only used while the slot says it is alive.
+    ptr: NonNull<GcBox<T>>,
+    _target: PhantomData<*const T>,
+}
+
+impl<T: Trace> Weak<T> {
+    /// A weak reference that points nowhere: `upgrade` always gives `None`.
+    pub fn new() -> Self {
+        Weak::from_slot(WeakSlot::dead(), NonNull::dangling())
+    }
+}
+
+impl<T: ?Sized> Weak<T> {
+    pub(crate) fn from_slot(slot: SlotRef, ptr: NonNull<GcBox<T>>) -> Self {
+        Weak { slot, ptr, _target: PhantomData }
+    }
+
+    pub(crate) fn downgrade(gc: &Gc<T>) -> Self {
+        Weak::from_slot(register(Gc::header(gc), None), Gc::box_ptr(gc))
+    }
+
+    pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
+        let ptr = Gc::box_ptr(gc);
+        let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(slot.clone(), ptr))));
+        Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
+    }
+
+    pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
+        let callback = Callback::Watched(watch.clone(), tag);
+        Weak::from_slot(register(Gc::header(gc), Some(callback)), Gc::box_ptr(gc))
+    }
+
+    /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead
+    /// until the object is made.
+    pub(crate) fn to_unborn(header: NonNull<ObjHeader>, ptr: NonNull<GcBox<T>>) -> Self {
+        Weak::from_slot(register(header, None), ptr)
+    }
+
+    /// A strong handle to the object, or `None` once it has died (or is dying).
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let header = self.slot.target()?;
+        // SAFETY: a slot's target is cleared before its object's memory is freed, so a
+        // set target is allocated.
+        let h = unsafe { header.as_ref() };
+        if !h.is_live() {
+            return None;
+        }
+        debug_assert!(std::ptr::addr_eq(header.as_ptr(), self.ptr.as_ptr()));
+        h.inc_strong();
+        // SAFETY: the object is live and `ptr` views it as `T` (the slot was made from a
+        // `Gc<T>` to it); the count taken just above moves to the result.
+        Some(unsafe { Gc::from_box_owned(self.ptr) })
+    }
+
+    /// Whether the object has died (`upgrade` gives `None`).
+    pub fn is_dead(&self) -> bool {
+        match self.slot.target() {
+            // SAFETY: as in `upgrade`.
+            Some(header) => !unsafe { header.as_ref() }.is_live(),
+            None => true,
+        }
+    }
+
+    /// The object's strong count (0 once it is dead).
+    pub fn strong_count(&self) -> usize {
+        match self.slot.target() {
+            // SAFETY: as in `upgrade`.
+            Some(header) if !self.is_dead() => unsafe { header.as_ref() }.strong(),
+            _ => 0,
+        }
+    }
+
+    /// The number of weak-reference handles to the object, this one included, as
+    /// `Gc::weak_count` counts them (`Rc`'s `Weak::weak_count`); 0 once the object is dead.
+    pub fn weak_count(&self) -> usize {
+        match self.slot.target() {
+            Some(header) if !self.is_dead() => crate::weak::handle_count(header),
+            _ => 0,
+        }
+    }
+
+    /// The number of handles to this weak reference (clones of it).
+    pub fn handle_count(&self) -> usize {
+        self.slot.handles.get()
+    }
+
+    /// Whether two handles are the same weak reference.
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr())
+    }
+
+    /// Whether this weak reference has a callback that has not run yet.
+    pub fn has_callback(&self) -> bool {
+        let callback = self.slot.callback.take();
+        let has = callback.is_some();
+        self.slot.callback.set(callback);
+        has
+    }
+}
+
+impl<T: ?Sized> Clone for Weak<T> {
+    fn clone(&self) -> Self {
+        Weak::from_slot(self.slot.clone(), self.ptr)
+    }
+}
+
+impl<T: Trace> Default for Weak<T> {
+    fn default() -> Self {
+        Weak::new()
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Weak<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = crate::type_info::short_type_name(std::any::type_name::<T>());
+        match self.is_dead() {
+            true => write!(f, "(Weak<{name}>: dead)"),
+            false => write!(f, "(Weak<{name}>: alive)"),
+        }
+    }
+}
+
+// SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
+// the collector uses only to skip callbacks of weak references owned by garbage. It counts
+// as tracked so that containers of weak references are traced and the collector sees them.
+unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        visitor.visit_weak(WeakEdge { slot: &self.slot });
+    }
+}
