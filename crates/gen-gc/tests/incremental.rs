@@ -17,7 +17,7 @@ use std::rc::Rc;
 use cyclegc::{Finalize, Gc, Trace};
 use gen_gc::CollectionPolicy;
 use proptest::prelude::*;
-use world::{Op, World, cases, op};
+use world::{Op, World, config, ops};
 
 #[derive(Trace)]
 struct Node {
@@ -303,15 +303,11 @@ fn switching_policies_keeps_every_object() {
 // The model of `model.rs`, with increments and the completeness bound.
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(3, 200),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     #[test]
     fn increments_free_exactly_the_unreachable_within_two_passes(
-        ops in proptest::collection::vec(op(4, 1), 1..if cfg!(miri) { 30 } else { 150 }),
+        ops in ops(4, 1),
         threshold0 in 1_usize..20,
         minimum in 1_usize..5,
         automatic in any::<bool>(),

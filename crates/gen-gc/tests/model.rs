@@ -8,18 +8,14 @@
 mod world;
 
 use proptest::prelude::*;
-use world::{Op, World, cases, op};
+use world::{Op, World, config, ops};
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(3, 200),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config())]
 
     #[test]
     fn the_collector_frees_exactly_the_unreachable(
-        ops in proptest::collection::vec(op(1, 1), 1..if cfg!(miri) { 30 } else { 150 }),
+        ops in ops(1, 1),
         threshold0 in 1_usize..20,
     ) {
         // Low thresholds: automatic young and older collections happen between operations.

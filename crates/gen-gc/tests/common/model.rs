@@ -145,3 +145,14 @@ pub fn cases(miri: u32, native: u32) -> u32 {
         _ => native,
     }
 }
+
+/// The proptest configuration the model tests share: few cases under Miri and valgrind, no
+/// failure files.
+pub fn config() -> ProptestConfig {
+    ProptestConfig { cases: cases(3, 200), failure_persistence: None, ..ProptestConfig::default() }
+}
+
+/// A sequence of operations, shorter under Miri (`op`'s weights).
+pub fn ops(increment: u32, collect: u32) -> impl Strategy<Value = Vec<Op>> {
+    proptest::collection::vec(op(increment, collect), 1..if cfg!(miri) { 30 } else { 150 })
+}
