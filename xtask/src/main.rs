@@ -4,8 +4,11 @@
 //!   writes a browsable report (default `target/report/index.html`).
 //! - `bench [handles|collect|objgraph|peers|weak|lisp]`: runs the benchmarks, each against its peers in the
 //!   same run.
+//! - `layers [CRATE...]`: checks that the files of `rc-heap` and `gen-gc` (or the crates
+//!   named) call each other one way, in the order their modules are declared.
 
 mod bench;
+mod layers;
 mod report;
 
 use std::process::ExitCode;
@@ -15,8 +18,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("report") => report::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("layers") => layers::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers|weak|lisp]>");
+            eprintln!(
+                "usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers|weak|lisp] | layers [CRATE...]>"
+            );
             return ExitCode::from(2);
         }
     };
