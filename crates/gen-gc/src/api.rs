@@ -6,12 +6,15 @@ use std::rc::Rc;
 
 use rc_heap::GcAny;
 
-use crate::collect::{collect_with_callbacks, for_each, links_of, list, list_len};
+use crate::collection::{self, collect_with_callbacks};
+use crate::debug::DebugFlags;
+use crate::incremental;
+use crate::install::with_installed_state;
 use crate::state::{
     ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS,
-    NUM_GENERATIONS, PERMANENT, Phase, try_with_state, with_state,
+    NUM_GENERATIONS, PERMANENT, Phase,
 };
-use crate::{DebugFlags, incremental, install};
+use crate::walk::{for_each, list, list_len};
 
 /// An argument Python's `gc` would reject with `ValueError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +41,7 @@ fn check_generation(generation: usize) -> Result<(), GcError> {
 
 /// `gc.enable()`: turns automatic collection on (it is on by default).
 pub fn enable() {
-    with_state(|state| {
+    with_installed_state(|state| {
         state.enabled.set(true);
         state.update_young_limit();
     });
@@ -46,7 +49,7 @@ pub fn enable() {
 
 /// `gc.disable()`: turns automatic collection off. [`collect`] still works.
 pub fn disable() {
-    with_state(|state| {
+    with_installed_state(|state| {
         state.enabled.set(false);
         state.update_young_limit();
     });
@@ -54,13 +57,13 @@ pub fn disable() {
 
 /// `gc.isenabled()`.
 pub fn is_enabled() -> bool {
-    with_state(|state| state.enabled.get())
+    with_installed_state(|state| state.enabled.get())
 }
 
 /// `gc.collect()`: a full collection. Returns the number of unreachable objects found
 /// (collected plus uncollectable); 0 when called during a collection.
 pub fn collect() -> usize {
-    with_state(|state| {
+    with_installed_state(|state| {
         let outcome = collect_with_callbacks(state, NUM_GENERATIONS - 1);
         outcome.collected + outcome.uncollectable
     })
@@ -71,47 +74,17 @@ pub fn collect() -> usize {
 /// of the old one (what automatic collection runs), and generation 2 a full collection.
 pub fn collect_generation(generation: usize) -> Result<usize, GcError> {
     check_generation(generation)?;
-    Ok(with_state(|state| {
+    Ok(with_installed_state(|state| {
         let outcome = collect_with_callbacks(state, generation);
         outcome.collected + outcome.uncollectable
     }))
-}
-
-/// The allocation hook: under the generational policy CPython 3.11's `collect_generations`,
-/// picking the oldest generation whose count exceeds its threshold; under the incremental
-/// one, the young generation and an increment of the old.
-pub(crate) fn collect_automatically() {
-    try_with_state(|state| {
-        let thresholds = state.thresholds.get();
-        if !state.enabled.get() || thresholds[0] == 0 || state.collecting.get() {
-            return;
-        }
-        let counts = state.counts();
-        if state.collection_policy.get() == CollectionPolicy::Incremental {
-            if counts[0] > thresholds[0] {
-                collect_with_callbacks(state, 1);
-            }
-            return;
-        }
-        for generation in (0..NUM_GENERATIONS).rev() {
-            if counts[generation] > thresholds[generation] {
-                if generation == NUM_GENERATIONS - 1
-                    && state.long_lived_pending.get() < state.long_lived_total.get() / 4
-                {
-                    continue;
-                }
-                collect_with_callbacks(state, generation);
-                break;
-            }
-        }
-    });
 }
 
 /// `gc.get_count()`: the current collection counts of the three generations. Under
 /// [`CollectionPolicy::Incremental`]: the young count, the increments of the current pass
 /// over the old generation, and the passes completed since the last full collection.
 pub fn get_count() -> (usize, usize, usize) {
-    with_state(|state| {
+    with_installed_state(|state| {
         let [a, b, c] = state.counts();
         (a, b, c)
     })
@@ -122,7 +95,7 @@ pub fn get_count() -> (usize, usize, usize) {
 /// slowest rate of the scan of the old generation (each increment takes at least
 /// `threshold0 / threshold1` old objects: higher is slower) and `threshold2` is unused.
 pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
-    with_state(|state| {
+    with_installed_state(|state| {
         state.thresholds.set([threshold0, threshold1, threshold2]);
         state.update_young_limit();
     });
@@ -130,7 +103,7 @@ pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
 
 /// `gc.get_threshold()`.
 pub fn get_threshold() -> (usize, usize, usize) {
-    with_state(|state| {
+    with_installed_state(|state| {
         let [a, b, c] = state.thresholds.get();
         (a, b, c)
     })
@@ -141,8 +114,7 @@ pub fn get_threshold() -> (usize, usize, usize) {
 /// [`CollectionPolicy::Incremental`], as in Python 3.14, generation 1 has no objects and
 /// generation 2 is the whole old generation.
 pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
-    install();
-    let incremental = with_state(|state| state.collection_policy.get()) == CollectionPolicy::Incremental;
+    let incremental = with_installed_state(|state| state.collection_policy.get()) == CollectionPolicy::Incremental;
     let lists: Vec<usize> = match generation {
         Some(generation) => {
             check_generation(generation)?;
@@ -169,7 +141,6 @@ pub fn get_referents(objects: &[GcAny]) -> Vec<GcAny> {
 
 /// `gc.get_referrers(*objs)`: the tracked objects that refer directly to any of `objects`.
 pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
-    install();
     let targets: std::collections::HashSet<usize> = objects.iter().map(GcAny::addr).collect();
     let mut referrers = Vec::new();
     for index in ALL_LISTS {
@@ -211,27 +182,8 @@ pub fn is_finalized(object: &GcAny) -> bool {
 /// # Panics
 /// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2).
 pub fn freeze() {
-    install();
     refuse_during_walk("freeze");
-    with_state(|state| {
-        if state.collection_policy.get() == CollectionPolicy::Incremental {
-            incremental::tag_for_freeze(state);
-        } else {
-            // Frozen objects are no longer young.
-            for_each(list(rc_heap::raw::YOUNG), |header| {
-                let links = links_of(header);
-                links.set_prev_tagged(links.prev(), 0);
-            });
-        }
-    });
-    for index in [0, 1, 2, NEWCOMERS] {
-        // SAFETY: distinct sentinels of this thread's heap.
-        unsafe { rc_heap::raw::Links::splice_all(list(index), list(PERMANENT)) };
-    }
-    with_state(|state| {
-        state.older_counts.set([0; NUM_GENERATIONS]);
-        rc_heap::raw::set_young_count(0);
-    });
+    with_installed_state(collection::freeze);
 }
 
 /// `gc.unfreeze()`: moves the permanent generation back into the oldest generation.
@@ -239,14 +191,8 @@ pub fn freeze() {
 /// # Panics
 /// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2).
 pub fn unfreeze() {
-    install();
     refuse_during_walk("unfreeze");
-    let to = with_state(|state| match state.collection_policy.get() {
-        CollectionPolicy::Incremental => incremental::unfrozen_list(state),
-        CollectionPolicy::Generational => list(NUM_GENERATIONS - 1),
-    });
-    // SAFETY: distinct sentinels of this thread's heap.
-    unsafe { rc_heap::raw::Links::splice_all(list(PERMANENT), to) };
+    with_installed_state(collection::unfreeze);
 }
 
 /// Panics if the collector is walking the heap: only a `Trace` impl runs then, and Trace's
@@ -261,7 +207,6 @@ fn refuse_during_walk(function: &str) {
 
 /// `gc.get_freeze_count()`: the number of objects in the permanent generation.
 pub fn get_freeze_count() -> usize {
-    install();
     list_len(list(PERMANENT))
 }
 
@@ -269,24 +214,24 @@ pub fn get_freeze_count() -> usize {
 /// [`DEBUG_SAVEALL`](crate::DEBUG_SAVEALL), everything a collection found unreachable.
 /// Returns handles; the list keeps its own.
 pub fn garbage() -> Vec<GcAny> {
-    with_state(|state| state.garbage.borrow().clone())
+    with_installed_state(|state| state.garbage.borrow().clone())
 }
 
 /// Empties `gc.garbage` (`del gc.garbage[:]`) and returns what it held. Dropping the result
 /// lets reference counting and the next collection free those objects.
 pub fn take_garbage() -> Vec<GcAny> {
-    with_state(|state| std::mem::take(&mut *state.garbage.borrow_mut()))
+    with_installed_state(|state| std::mem::take(&mut *state.garbage.borrow_mut()))
 }
 
 /// `gc.callbacks.append(callback)`: `callback(phase, info)` runs at the start and the stop
 /// of every collection. A panicking callback is caught and reported on the debug output.
 pub fn add_callback(callback: impl Fn(Phase, &CallbackInfo) + 'static) -> CallbackId {
-    with_state(|state| state.add_callback(Rc::new(callback)))
+    with_installed_state(|state| state.add_callback(Rc::new(callback)))
 }
 
 /// `gc.callbacks.remove(callback)`. Returns whether it was registered.
 pub fn remove_callback(id: CallbackId) -> bool {
-    with_state(|state| {
+    with_installed_state(|state| {
         let mut callbacks = state.callbacks.borrow_mut();
         let before = callbacks.len();
         callbacks.retain(|(registered, _)| *registered != id);
@@ -296,27 +241,27 @@ pub fn remove_callback(id: CallbackId) -> bool {
 
 /// `gc.set_debug(flags)`.
 pub fn set_debug(flags: DebugFlags) {
-    with_state(|state| state.debug.set(flags));
+    with_installed_state(|state| state.debug.set(flags));
 }
 
 /// `gc.get_debug()`.
 pub fn get_debug() -> DebugFlags {
-    with_state(|state| state.debug.get())
+    with_installed_state(|state| state.debug.get())
 }
 
 /// Where the `DEBUG_*` lines go: `None` for standard error (the default).
 pub fn set_debug_output(writer: Option<Box<dyn Write>>) {
-    with_state(|state| state.set_writer(writer));
+    with_installed_state(|state| state.set_writer(writer));
 }
 
 /// `gc.get_stats()`: per generation, the collections, collected and uncollectable counts.
 pub fn get_stats() -> [GenerationStats; NUM_GENERATIONS] {
-    with_state(|state| state.stats.get())
+    with_installed_state(|state| state.stats.get())
 }
 
 /// Chooses the finalizer semantics of later collections.
 pub fn set_finalizer_policy(policy: FinalizerPolicy) {
-    with_state(|state| state.policy.set(policy));
+    with_installed_state(|state| state.policy.set(policy));
 }
 
 /// Chooses how automatic collection treats the old generation on this thread:
@@ -328,9 +273,8 @@ pub fn set_finalizer_policy(policy: FinalizerPolicy) {
 /// When called from a `Trace` impl while the collector walks the heap (Trace's rule 2), or
 /// during a collection (from a finalizer, a callback or a `Drop`).
 pub fn set_collection_policy(policy: CollectionPolicy) {
-    install();
     refuse_during_walk("set_collection_policy");
-    with_state(|state| {
+    with_installed_state(|state| {
         assert!(!state.collecting.get(), "gen_gc::set_collection_policy was called during a collection");
         if state.collection_policy.replace(policy) == policy {
             return;
@@ -350,15 +294,15 @@ pub fn set_collection_policy(policy: CollectionPolicy) {
 
 /// The collection policy in use on this thread.
 pub fn get_collection_policy() -> CollectionPolicy {
-    with_state(|state| state.collection_policy.get())
+    with_installed_state(|state| state.collection_policy.get())
 }
 
 /// The finalizer semantics in use.
 pub fn get_finalizer_policy() -> FinalizerPolicy {
-    with_state(|state| state.policy.get())
+    with_installed_state(|state| state.policy.get())
 }
 
 /// Whether a collection is running on this thread (user code called from one sees `true`).
 pub fn is_collecting() -> bool {
-    with_state(|state| state.collecting.get())
+    with_installed_state(|state| state.collecting.get())
 }

@@ -17,10 +17,8 @@
 //! 6. drops the debug writer last, and collects again if dropping what it owned made more
 //!    garbage.
 
-use crate::DebugFlags;
-use crate::api::unfreeze;
-use crate::collect::collect_with_callbacks;
-use crate::object_repr;
+use crate::collection::{collect_with_callbacks, unfreeze};
+use crate::debug::{DebugFlags, object_repr};
 use crate::state::{FinalizerPolicy, NUM_GENERATIONS, State, with_state};
 
 /// The collection a thread's heap runs at exit; returns how many objects it freed.
@@ -30,7 +28,7 @@ pub(crate) fn collect_at_exit() -> usize {
             return 0;
         }
         drop(std::mem::take(&mut *state.callbacks.borrow_mut()));
-        unfreeze();
+        unfreeze(state);
         let mut freed = collect_all(state);
         report_garbage(state);
         state.policy.set(FinalizerPolicy::Pep442);

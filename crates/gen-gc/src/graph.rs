@@ -12,9 +12,9 @@ use std::ptr::NonNull;
 use rc_heap::GcAny;
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
-use crate::collect::{for_each, list, list_len, report};
-use crate::install;
-use crate::state::{ALL_LISTS, CollectionPolicy, State, with_state};
+use crate::install::with_installed_state;
+use crate::state::{ALL_LISTS, CollectionPolicy, State};
+use crate::walk::{for_each, list, list_len, report, report_walk};
 
 /// Marks a `prev` word that holds an object's number (`number << 3 | NUMBERED`), not a link.
 /// A numbered word has exactly this in its low bits: the objects a collection is deleting
@@ -59,8 +59,7 @@ impl ObjectGraph {
 /// With more than 2^32 tracked objects, and when called from a `Trace` impl while the
 /// collector walks the heap (Trace's rule 2).
 pub fn object_graph() -> ObjectGraph {
-    install();
-    with_state(|state| {
+    with_installed_state(|state| {
         /// Lets collections run again however `read_graph` ends.
         struct Reading<'a>(&'a State, bool);
         impl Drop for Reading<'_> {
@@ -128,7 +127,7 @@ fn read_graph(state: &State) -> ObjectGraph {
         restore_links(list(index), bits);
     }
     let walked = walk.finish();
-    crate::collect::report_walk(state, walked);
+    report_walk(state, walked);
     for (header, panic) in panics {
         // SAFETY: the object is alive: `objects` holds it.
         let name = unsafe { raw::type_info(header) }.short_name();

@@ -38,8 +38,9 @@
 
 use rc_heap::raw::{self, EdgeList, Links};
 
-use crate::collect::{Outcome, Region, collect_region, for_each, links_of, list, report_walk, trace};
+use crate::collect::{Outcome, Region, collect_region};
 use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
+use crate::walk::{for_each, links_of, list, report_walk, trace};
 
 /// The bit of an old object's `prev` word that says which space it is in.
 pub(crate) const SPACE: usize = 4;

@@ -160,75 +160,23 @@
 #![allow(unsafe_code, reason = "the collector walks rc-heap's raw object headers and lists")]
 #![deny(missing_docs)]
 
-mod api;
-mod collect;
-mod exit;
-mod graph;
-mod incremental;
+mod debug;
 mod state;
+mod walk;
+mod collect;
+mod generational;
+mod incremental;
+mod collection;
+mod exit;
+mod install;
+mod graph;
+mod api;
 
 pub use api::*;
+pub use debug::{DEBUG_COLLECTABLE, DEBUG_LEAK, DEBUG_SAVEALL, DEBUG_STATS, DEBUG_UNCOLLECTABLE, DebugFlags};
 pub use exit::left_at_thread_exit;
 pub use graph::{ObjectGraph, object_graph};
+pub use install::install;
 /// The most rounds (collection, then teardown hooks) one exit pass of a thread's heap runs.
 pub use rc_heap::raw::MAX_EXIT_ROUNDS;
 pub use state::{CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NUM_GENERATIONS, Phase};
-
-use std::ptr::NonNull;
-
-use rc_heap::raw::{ObjHeader, Panic};
-
-bitflags::bitflags! {
-    /// Python's `gc.DEBUG_*` flags, for [`set_debug`].
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct DebugFlags: u32 {
-        /// Print statistics for each collection (`gc: collecting generation 0...`,
-        /// `gc: done, N unreachable, M uncollectable, T s elapsed`).
-        const STATS = 1;
-        /// Print each collectable object found (`gc: collectable <Node 0x...>`).
-        const COLLECTABLE = 2;
-        /// Print each uncollectable object found (`gc: uncollectable <Node 0x...>`).
-        const UNCOLLECTABLE = 4;
-        /// Keep what would be freed in [`garbage`] instead of freeing it.
-        const SAVEALL = 32;
-        /// What a leak hunt wants: `COLLECTABLE | UNCOLLECTABLE | SAVEALL`.
-        const LEAK = Self::COLLECTABLE.bits() | Self::UNCOLLECTABLE.bits() | Self::SAVEALL.bits();
-    }
-}
-
-/// `gc.DEBUG_STATS`.
-pub const DEBUG_STATS: DebugFlags = DebugFlags::STATS;
-/// `gc.DEBUG_COLLECTABLE`.
-pub const DEBUG_COLLECTABLE: DebugFlags = DebugFlags::COLLECTABLE;
-/// `gc.DEBUG_UNCOLLECTABLE`.
-pub const DEBUG_UNCOLLECTABLE: DebugFlags = DebugFlags::UNCOLLECTABLE;
-/// `gc.DEBUG_SAVEALL`.
-pub const DEBUG_SAVEALL: DebugFlags = DebugFlags::SAVEALL;
-/// `gc.DEBUG_LEAK`.
-pub const DEBUG_LEAK: DebugFlags = DebugFlags::LEAK;
-
-/// Registers the collector with the heap, once per process: from then on, allocation calls
-/// it when a thread's young count passes `threshold0`. Every function of this crate does
-/// this too; call it at start-up to have automatic collection from the first allocation.
-pub fn install() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        rc_heap::raw::set_collect_hook(api::collect_automatically, state::DEFAULT_THRESHOLDS[0] + 1);
-        rc_heap::raw::set_exit_collector(exit::collect_at_exit);
-    });
-}
-
-/// `<Node 0x55d0c3a1b2c0>`, as CPython's debug output names objects.
-pub(crate) fn object_repr(header: NonNull<ObjHeader>) -> String {
-    // SAFETY: callers pass headers of allocated objects.
-    let name = unsafe { rc_heap::raw::type_info(header) }.short_name();
-    format!("<{name} {:#x}>", header.as_ptr() as usize)
-}
-
-pub(crate) fn describe_panic(panic: &Panic) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned())
-}

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rc_heap::GcAny;
 
-use crate::DebugFlags;
+use crate::debug::{DebugFlags, describe_panic};
 
 /// Python's three generations.
 pub const NUM_GENERATIONS: usize = 3;
@@ -218,7 +218,7 @@ impl State {
             drop(writer);
             eprintln!(
                 "gen_gc: the debug writer panicked ({}); debug output goes to stderr from now on: {line}",
-                crate::describe_panic(&panic)
+                describe_panic(&panic)
             );
             // Dropping it is user code too.
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dropped))).is_err() {
@@ -251,16 +251,15 @@ thread_local! {
     static STATE: ManuallyDrop<State> = const { ManuallyDrop::new(State::new()) };
 }
 
-/// Runs `f` on this thread's collector state, registering the collector with the heap on
-/// first use. Always `Some`: the state outlives every other thread-local.
+/// Runs `f` on this thread's collector state. Always `Some`: the state outlives every other
+/// thread-local.
 pub(crate) fn try_with_state<R>(f: impl FnOnce(&State) -> R) -> Option<R> {
     Some(with_state(f))
 }
 
-/// Runs `f` on this thread's collector state, registering the collector with the heap on
-/// first use.
+/// Runs `f` on this thread's collector state. It does not register the collector with the
+/// heap: public entry points use `install::with_installed_state`.
 pub(crate) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
-    crate::install();
     STATE.with(|state| {
         ensure_thread_set_up(state);
         f(state)

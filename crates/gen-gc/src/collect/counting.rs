@@ -9,9 +9,27 @@ use std::ptr::NonNull;
 
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
-use super::{COLLECTING, NO_EDGES, ONE_REF, REFS_SHIFT, links_of, report, trace};
-use crate::object_repr;
+use crate::debug::object_repr;
 use crate::state::State;
+use crate::walk::{links_of, report, trace};
+
+// The bits of the `prev` word while a collection walks: `(gc_refs << 3) | flags`.
+
+/// The object is in the set being examined.
+pub(super) const COLLECTING: usize = 1;
+/// The object was found reachable (in the recounts after the marking walk, on objects out
+/// of the lists).
+pub(super) const REACHABLE: usize = 2;
+/// The object's `Trace` reported no edge in the counting walk, so the marking walk need not
+/// trace it again (`Trace` reports the same edges while nothing mutates the value). Shares
+/// its bit with `REACHABLE`, which only the later recounts use.
+pub(super) const NO_EDGES: usize = 2;
+/// The object is in the list of objects found unreachable so far (`move_unreachable`).
+pub(super) const TENTATIVE: usize = 4;
+/// How far `gc_refs` is shifted left in the `prev` word, above the flags.
+pub(super) const REFS_SHIFT: u32 = 3;
+/// One reference, as counted in the `prev` word.
+pub(super) const ONE_REF: usize = 1 << REFS_SHIFT;
 
 /// `gc_refs = refcount`, and the object joins the examined set.
 #[inline]

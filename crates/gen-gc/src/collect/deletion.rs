@@ -7,9 +7,9 @@ use std::ptr::NonNull;
 
 use rc_heap::raw::{self, Links, ObjHeader};
 
-use super::{report, take_list};
-use crate::object_repr;
+use crate::debug::object_repr;
 use crate::state::State;
+use crate::walk::{report, take_list};
 
 /// `DEBUG_SAVEALL`: the garbage in `unreachable` (of `count` objects) is kept in `garbage`,
 /// and moves to `old`, instead of being freed.

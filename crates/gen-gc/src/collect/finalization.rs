@@ -10,11 +10,11 @@ use std::ptr::NonNull;
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader};
 use rc_heap::{Visitor, WeakEdge};
 
-use super::counting::subtract_internal_refs;
+use super::counting::{COLLECTING, REACHABLE, REFS_SHIFT, subtract_internal_refs};
 use super::marking::{mark_from, mark_if_root};
-use super::{COLLECTING, REACHABLE, REFS_SHIFT, for_each, link_all, links_of, report, take_list};
+use crate::debug::{DebugFlags, object_repr};
 use crate::state::State;
-use crate::{DebugFlags, object_repr};
+use crate::walk::{for_each, link_all, links_of, report, take_list};
 
 /// Legacy policy: the objects with finalizers in `unreachable` (of `count` objects), and
 /// everything they reach, are uncollectable: they leave it for `old`. Returns how many.

@@ -9,11 +9,10 @@ use std::ptr::NonNull;
 
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader};
 
+use super::counting::{COLLECTING, NO_EDGES, ONE_REF, REACHABLE, REFS_SHIFT, TENTATIVE};
 use super::counting::{init_refs, subtract_refs, trace_panicked, update_and_subtract_refs};
-use super::{
-    COLLECTING, NO_EDGES, ONE_REF, REACHABLE, REFS_SHIFT, TENTATIVE, for_each, links_of, list, report_walk, trace,
-};
 use crate::state::{NUM_GENERATIONS, PERMANENT, State};
+use crate::walk::{for_each, links_of, list, report_walk, trace};
 
 /// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that
 /// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code

@@ -22,42 +22,29 @@
 //! there until they are freed or survive (steps 3 and 6 take them out into a vector to
 //! recount them and link back what is still garbage).
 //!
-//! This module holds the entry points ([`collect_with_callbacks`], [`collect_region`]), the
-//! bits of the `prev` word, and what the phases share: the heap's lists, [`trace`], the
-//! reports of panics. Each phase uses only the phases before it.
+//! This module runs the steps over one region of the heap ([`collect_region`]); which region
+//! a collection examines is the policies' choice (`crate::generational`,
+//! `crate::incremental`), and what surrounds it (callbacks, statistics) is
+//! `crate::collection`'s. The bits of the `prev` word are defined with the first phase that
+//! writes them ([`counting`]); the heap's lists, tracing and the reports of panics are
+//! `crate::walk`'s. Each phase uses only the phases before it, and none uses this module.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
-use std::time::Instant;
 
-use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
+use rc_heap::raw::{self, EdgeList, Links};
 
-use crate::incremental;
-use crate::state::{CallbackInfo, CollectionPolicy, FinalizerPolicy, NUM_GENERATIONS, PERMANENT, Phase, State};
-use crate::{DebugFlags, describe_panic, object_repr};
+use crate::debug::{DebugFlags, object_repr};
+use crate::state::{FinalizerPolicy, State};
+use crate::walk::for_each;
 
 mod counting;
-mod deletion;
-mod finalization;
 mod marking;
+mod finalization;
+mod deletion;
 
 use deletion::{delete, save_all};
 use finalization::{clear_weak_refs, resurrect, run_finalizers, set_aside_legacy_finalizers};
 use marking::{Found, find_unreachable};
-
-/// The object is in the set being examined.
-const COLLECTING: usize = 1;
-/// The object was found reachable (in the recounts after the marking walk, on objects out
-/// of the lists).
-const REACHABLE: usize = 2;
-/// The object's `Trace` reported no edge in the counting walk, so the marking walk need not
-/// trace it again (`Trace` reports the same edges while nothing mutates the value). Shares
-/// its bit with `REACHABLE`, which only the later recounts use.
-const NO_EDGES: usize = 2;
-/// The object is in the list of objects found unreachable so far (`move_unreachable`).
-const TENTATIVE: usize = 4;
-const REFS_SHIFT: u32 = 3;
-const ONE_REF: usize = 1 << REFS_SHIFT;
 
 /// What one collection found.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,173 +53,6 @@ pub(crate) struct Outcome {
     pub(crate) uncollectable: usize,
     /// How many objects of the region's `young` survived (moved to `young_survivors`).
     pub(crate) young_survivors: usize,
-}
-
-/// Collects `generation` (and the younger ones), unless a collection is already running.
-pub(crate) fn collect_with_callbacks(state: &State, generation: usize) -> Outcome {
-    if state.collecting.replace(true) {
-        return Outcome::default();
-    }
-    let guard = Collecting(state);
-    invoke_callbacks(
-        state,
-        Phase::Start,
-        &CallbackInfo {
-            generation,
-            collected: 0,
-            uncollectable: 0,
-            duration: std::time::Duration::ZERO,
-            candidates: 0,
-        },
-    );
-    let start = Instant::now();
-    let (outcome, candidates) = collect(state, generation);
-    let duration = start.elapsed();
-    if state.debug.get().contains(DebugFlags::STATS) {
-        state.debug_line(format_args!(
-            "gc: done, {} unreachable, {} uncollectable, {:.4}s elapsed",
-            outcome.collected + outcome.uncollectable,
-            outcome.uncollectable,
-            duration.as_secs_f64()
-        ));
-    }
-    let mut stats = state.stats.get();
-    stats[generation].collections += 1;
-    stats[generation].collected += outcome.collected;
-    stats[generation].uncollectable += outcome.uncollectable;
-    state.stats.set(stats);
-    invoke_callbacks(
-        state,
-        Phase::Stop,
-        &CallbackInfo {
-            generation,
-            collected: outcome.collected,
-            uncollectable: outcome.uncollectable,
-            duration,
-            candidates,
-        },
-    );
-    drop(guard);
-    outcome
-}
-
-struct Collecting<'a>(&'a State);
-
-impl Drop for Collecting<'_> {
-    fn drop(&mut self) {
-        self.0.collecting.set(false);
-    }
-}
-
-fn invoke_callbacks(state: &State, phase: Phase, info: &CallbackInfo) {
-    let callbacks: Vec<_> = state.callbacks.borrow().iter().map(|(_, cb)| cb.clone()).collect();
-    for callback in callbacks {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(phase, info))) {
-            report(state, "a collection callback", &panic);
-        }
-    }
-}
-
-pub(crate) fn report(state: &State, what: &str, panic: &Panic) {
-    state.debug_line(format_args!("gc: a panic in {what} was caught: {}", describe_panic(panic)));
-}
-
-/// The heap list of `generation` (or of the permanent generation).
-pub(crate) fn list(index: usize) -> &'static Links {
-    // SAFETY: the heap's list sentinels live as long as the thread, and this reference never
-    // leaves it (`Links` is not `Send`).
-    unsafe { raw::list(index).as_ref() }
-}
-
-/// The objects in a list.
-pub(crate) fn list_len(sentinel: &Links) -> usize {
-    let mut count = 0;
-    for_each(sentinel, |_| count += 1);
-    count
-}
-
-/// Calls `f` on the header of every object in a list (which `f` must not change).
-pub(crate) fn for_each(sentinel: &Links, mut f: impl FnMut(NonNull<ObjHeader>)) {
-    let end: *const Links = sentinel;
-    let mut cursor = sentinel.next();
-    while cursor != end {
-        // SAFETY: the list is a valid circular list of tracked objects: every element but
-        // the sentinel is the links of a live object.
-        unsafe {
-            let next = (*cursor).next();
-            f(Links::header(cursor));
-            cursor = next;
-        }
-    }
-}
-
-pub(crate) fn links_of(header: NonNull<ObjHeader>) -> &'static Links {
-    // SAFETY: only tracked objects are in the collector's lists and sets; their links are in
-    // front of the header and live as long as the object, which outlives this use.
-    unsafe { Links::of(header).as_ref() }
-}
-
-/// Traces the tracked edges of `header` into `edges`. A value that cannot be traced now
-/// (mutably borrowed, or its `Trace` panicked) comes back as untraceable.
-pub(crate) fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeList) {
-    edges.clear();
-    // SAFETY: only live objects whose values are intact are traced.
-    let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace_tracked(header, edges) }));
-    if let Err(panic) = result {
-        // SAFETY: as above.
-        let name = unsafe { raw::type_info(header) }.short_name();
-        report(state, &format!("<{name}>'s Trace impl"), &panic);
-        edges.clear();
-        edges.mark_untraceable();
-    }
-}
-
-fn collect(state: &State, generation: usize) -> (Outcome, usize) {
-    if state.debug.get().contains(DebugFlags::STATS) {
-        let counts: Vec<String> = (0..NUM_GENERATIONS).map(|g| list_len(list(g)).to_string()).collect();
-        state.debug_line(format_args!("gc: collecting generation {generation}..."));
-        state.debug_line(format_args!("gc: objects in each generation: {}", counts.join(" ")));
-        state.debug_line(format_args!("gc: objects in permanent generation: {}", list_len(list(PERMANENT))));
-    }
-    match state.collection_policy.get() {
-        CollectionPolicy::Generational => collect_generational(state, generation),
-        CollectionPolicy::Incremental => incremental::collect(state, generation),
-    }
-}
-
-/// CPython 3.11's generational collection of `generation` and the younger ones.
-fn collect_generational(state: &State, generation: usize) -> (Outcome, usize) {
-    // Counts: the next generation gains a collection, this one and the younger start over.
-    let mut counts = state.older_counts.get();
-    if generation + 1 < NUM_GENERATIONS {
-        counts[generation + 1] += 1;
-    }
-    for count in counts.iter_mut().take(generation + 1).skip(1) {
-        *count = 0;
-    }
-    state.older_counts.set(counts);
-    raw::set_young_count(0);
-
-    let young = list(generation);
-    for younger in 0..generation {
-        // SAFETY: distinct sentinels of this thread's heap.
-        unsafe { Links::splice_all(list(younger), young) };
-    }
-    let old = list((generation + 1).min(NUM_GENERATIONS - 1));
-    let (outcome, candidates) =
-        collect_region(state, &Region { examined: young, survivors: old, tag: 0, young: &[], young_survivors: old });
-
-    // CPython's long-lived bookkeeping for the full-collection rule.
-    let survivors = candidates - (outcome.collected + outcome.uncollectable);
-    if generation + 1 < NUM_GENERATIONS {
-        if generation == NUM_GENERATIONS - 2 {
-            state.long_lived_pending.set(state.long_lived_pending.get() + survivors);
-        }
-    } else {
-        state.long_lived_pending.set(0);
-        state.long_lived_total.set(survivors);
-    }
-    (outcome, candidates)
 }
 
 /// The objects one collection examines, and where those that survive go.
@@ -314,51 +134,4 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
         delete(state, &unreachable, collected);
     }
     (Outcome { collected, uncollectable, young_survivors }, candidates)
-}
-
-/// Reports what `Trace` impls did to the heap during a walk that Trace's rule 2 forbids.
-pub(crate) fn report_walk(state: &State, report: raw::WalkReport) {
-    if report.deaths_put_off > 0 {
-        state.debug_line(format_args!(
-            "gc: {} objects lost their last handle inside a Trace impl while the collector walked \
-             the heap (Trace's rule 2 forbids dropping a Gc there); a later collection frees them",
-            report.deaths_put_off
-        ));
-    }
-    if report.left_unlinked > 0 {
-        state.debug_line(format_args!(
-            "gc: {} tracked objects were created inside a Trace impl while the collector walked the \
-             heap (Trace's rule 2 forbids creating a Gc there); no collection will examine them",
-            report.left_unlinked
-        ));
-    }
-}
-
-/// Empties a list of the collector's own (the unreachable objects), unlinking each object,
-/// and returns them in order.
-fn take_list(list: &Links, capacity: usize) -> Vec<NonNull<ObjHeader>> {
-    let mut objects = Vec::with_capacity(capacity);
-    let end: *const Links = list;
-    let mut cursor = list.next();
-    while cursor != end {
-        // SAFETY: the list's elements are the links of live tracked objects, and nothing
-        // else refers to the list.
-        unsafe {
-            let next = (*cursor).next();
-            (*cursor).set_next(std::ptr::null());
-            (*cursor).set_prev_word(0);
-            objects.push(Links::header(cursor));
-            cursor = next;
-        }
-    }
-    list.init_sentinel();
-    objects
-}
-
-/// Appends objects that are in no list to a list of the collector's own.
-fn link_all(list: &Links, objects: &[NonNull<ObjHeader>]) {
-    for &header in objects {
-        // SAFETY: the objects are alive, tracked and in no list; `list` is a valid list.
-        unsafe { list.insert_before(Links::of(header)) };
-    }
 }
