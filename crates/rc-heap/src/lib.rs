@@ -109,6 +109,9 @@
 // Memory: per-thread pools.
 mod pool;
 
+// Identity: the ids introspection hands out.
+mod object_id;
+
 // Layout: the header, the type's information, and tracing (they name each other's types).
 mod header;
 mod trace;
@@ -128,8 +131,8 @@ mod dealloc;
 mod exit;
 
 // Handles: `Gc`, `GcAny` and `Weak`.
-mod any;
 mod error;
+mod any;
 mod gc;
 mod weak_handle;
 
@@ -146,6 +149,7 @@ pub use any::{GcAny, Referent};
 pub use callable::{Callable, Closure};
 pub use error::AccessError;
 pub use gc::Gc;
+pub use object_id::ObjectId;
 pub use owned::GcMut;
 pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
@@ -158,12 +162,4 @@ pub use weak_handle::Weak;
 pub mod __private {
     //! The trait alone, so that the facade can pair it with the derive that names the facade.
     pub use crate::trace::Trace as TraceTrait;
-}
-
-slotmap::new_key_type! {
-    /// A stable identity of a heap object, for introspection (`objgraph::at(id)`).
-    ///
-    /// Generational: once its object has died, an id never names another object, unlike
-    /// Python's `id()`, which reuses addresses.
-    pub struct ObjectId;
 }
