@@ -12,7 +12,9 @@
 //! - links, unlinks, links made while the edge list is mutably borrowed (the collector cannot
 //!   trace it then), dropped and cloned roots, weak references with callbacks, upgrades,
 //!   `try_unwrap`, `get_mut` (edits through the guard, allocations and collections while it
-//!   lives), `Gc<dyn Any>` and `GcAny` downcasts, young, middle and full collections.
+//!   lives), `Gc<dyn Any>` and `GcAny` downcasts, young, middle and full collections, the
+//!   collection policy switched (an incremental pass cut short), `freeze`/`unfreeze`, and
+//!   the whole reference graph read (`object_graph`) between operations.
 //!
 //! `docs/reliability.md` says how to run it and what it found.
 //!
@@ -21,8 +23,8 @@
 //! - nothing reachable is freed: every handle reachable from a root (or from the graveyard,
 //!   where resurrected objects live) dereferences to the object the model expects (its id,
 //!   address, text and edges), whose value was never dropped;
-//! - a full collection frees everything unreachable: the value was dropped and every weak
-//!   reference to it reads dead;
+//! - a full collection frees everything unreachable that no frozen object reaches: the value
+//!   was dropped and every weak reference to it reads dead;
 //! - a weak reference reads dead exactly when its callback has run, and the callback runs at
 //!   most once; it reads dead only when its object is gone, or when a collection that
 //!   resurrected objects found its object unreachable (weak references to cyclic garbage are
@@ -44,6 +46,7 @@ use std::rc::Rc;
 use std::sync::Once;
 
 use arbitrary::Arbitrary;
+use cyclegc::gen_gc::CollectionPolicy;
 use cyclegc::rc_heap::{Callable, Closure, coerce_gc};
 use cyclegc::{Finalize, Gc, Trace, Weak, gen_gc};
 use libfuzzer_sys::fuzz_target;
@@ -145,6 +148,15 @@ enum Op {
     CollectYoung,
     CollectMiddle,
     Collect,
+    /// Switches automatic collection between the incremental and generational policies,
+    /// possibly in the middle of an incremental pass.
+    SwitchPolicy,
+    /// `gen_gc::freeze()`: every tracked object so far leaves collection until `Unfreeze`.
+    Freeze,
+    Unfreeze,
+    /// Reads the whole reference graph (`object_graph`), which numbers the objects in their
+    /// links and restores them.
+    ReadGraph,
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -701,6 +713,9 @@ struct World {
     stillborn: Vec<Weak<Cyclic>>,
     /// The operation being run.
     now: usize,
+    /// The objects made before the last `Freeze`, if no `Unfreeze` came since: a full
+    /// collection does not examine them, so what they reach survives it.
+    frozen: Option<usize>,
 }
 
 fn pick(index: u8, len: usize) -> Option<usize> {
@@ -711,8 +726,14 @@ impl World {
     fn run(input: &Input) {
         journal::reset();
         gen_gc::set_threshold(1 + usize::from(input.threshold0 % 24), 1 + usize::from(input.threshold1 % 4), 2);
-        let mut world =
-            World { objects: Vec::new(), roots: Vec::new(), weaks: Vec::new(), stillborn: Vec::new(), now: 0 };
+        let mut world = World {
+            objects: Vec::new(),
+            roots: Vec::new(),
+            weaks: Vec::new(),
+            stillborn: Vec::new(),
+            now: 0,
+            frozen: None,
+        };
         for (now, op) in input.ops.iter().take(MAX_OPS).enumerate() {
             world.now = now;
             let finalized_before = journal::finalized_so_far().len();
@@ -908,6 +929,26 @@ impl World {
             }
             Op::Collect => {
                 gen_gc::collect();
+            }
+            Op::SwitchPolicy => gen_gc::set_collection_policy(match gen_gc::get_collection_policy() {
+                CollectionPolicy::Incremental => CollectionPolicy::Generational,
+                CollectionPolicy::Generational => CollectionPolicy::Incremental,
+            }),
+            Op::Freeze => {
+                gen_gc::freeze();
+                self.frozen = Some(self.objects.len());
+            }
+            Op::Unfreeze => {
+                gen_gc::unfreeze();
+                self.frozen = None;
+                assert_eq!(gen_gc::get_freeze_count(), 0, "objects stay frozen after unfreeze");
+            }
+            Op::ReadGraph => {
+                let graph = gen_gc::object_graph();
+                let tracked = gen_gc::get_objects(None).unwrap().len();
+                assert_eq!(graph.objects.len(), tracked, "object_graph and get_objects disagree");
+                assert_eq!(graph.reference_start.len(), tracked + 1);
+                assert!(graph.references.iter().all(|&to| (to as usize) < tracked), "a reference out of the graph");
             }
             _ => {}
         }
@@ -1240,6 +1281,14 @@ impl World {
         }
 
         let reachable = self.reachable_from(roots.iter().copied().chain(graveyard.iter().map(|(id, _)| *id)));
+        // Frozen objects that were not freed yet, and what they reach, are out of a full
+        // collection's reach.
+        let kept_frozen = match self.frozen {
+            Some(made_before) => self.reachable_from(
+                (0..made_before).filter(|&index| !journal::is_dropped(index) && !self.objects[index].unwrapped),
+            ),
+            None => HashSet::new(),
+        };
         self.walk(op, graveyard);
         for &index in &reachable {
             let object = &self.objects[index];
@@ -1282,7 +1331,7 @@ impl World {
                     "after {op:?}: object {index} lives but a weak reference to it reads dead"
                 );
             }
-            if matches!(op, Op::Collect) && !reachable.contains(&index) {
+            if matches!(op, Op::Collect) && !reachable.contains(&index) && !kept_frozen.contains(&index) {
                 assert!(
                     dead,
                     "after {op:?}: object {index} is unreachable but a weak reference to it survived a full collection"
@@ -1291,7 +1340,7 @@ impl World {
         }
         if matches!(op, Op::Collect) {
             for (index, object) in self.objects.iter().enumerate() {
-                if !reachable.contains(&index) && object.kind.journals_its_drop() {
+                if !reachable.contains(&index) && !kept_frozen.contains(&index) && object.kind.journals_its_drop() {
                     assert!(
                         journal::is_dropped(index),
                         "after {op:?}: object {index} ({:?}) is unreachable but survived a full collection",
@@ -1343,6 +1392,8 @@ impl World {
         let mut finalized_before = journal::finalized_so_far().len();
         self.now += 1;
         self.roots.clear();
+        gen_gc::unfreeze();
+        self.frozen = None;
         loop {
             drop(journal::take_graveyard());
             gen_gc::collect();
@@ -1359,6 +1410,7 @@ impl World {
             gen_gc::get_objects(None).unwrap().iter().map(|object| object.type_name().to_owned()).collect();
         assert!(left.is_empty(), "tracked objects survive the input: {left:?}");
         gen_gc::set_threshold(700, 10, 10);
+        gen_gc::set_collection_policy(CollectionPolicy::default());
     }
 }
 
