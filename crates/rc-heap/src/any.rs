@@ -4,7 +4,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::error::AccessError;
-use crate::header::{ObjHeader, flags};
+use crate::header::{ObjHeader, alloc_site_of, flags};
 use crate::trace::{Edge, LabelPath, Segment, Trace, Visitor};
 use crate::type_info::TypeInfo;
 use crate::{Gc, ObjectId, dealloc, heap, weak};
@@ -203,21 +203,6 @@ impl Visitor for CollectReferents {
     }
 }
 
-#[cfg(feature = "alloc-site")]
-pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
-    // SAFETY: callers hold a count on `header`.
-    if !unsafe { header.as_ref() }.is_tracked() {
-        return None;
-    }
-    // SAFETY: tracked objects have links in front of their header.
-    unsafe { crate::header::Links::of(header).as_ref() }.site.get()
-}
-
-#[cfg(not(feature = "alloc-site"))]
-pub(crate) fn alloc_site_of(_header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
-    None
-}
-
 // `Edge` is the tracing layer's, which names no handle; its handle is made here.
 impl Edge<'_> {
     /// A new strong handle to the target.
@@ -225,6 +210,23 @@ impl Edge<'_> {
         // SAFETY: an edge is made from a live `Gc` borrowed for its lifetime, so the header
         // is live.
         unsafe { GcAny::clone_from_header(self.header()) }
+    }
+}
+
+// `Gc`'s and `Weak`'s modules come before this one: a `Gc`'s type-erased handle is made here.
+impl<T: ?Sized> Gc<T> {
+    /// A type-erased handle to the same object.
+    pub fn to_any(this: &Self) -> GcAny {
+        // SAFETY: we hold a count, so the header is allocated.
+        unsafe { GcAny::clone_from_header(Self::header(this)) }
+    }
+
+    /// Converts into a type-erased handle without touching the count.
+    pub fn into_any(this: Self) -> GcAny {
+        let header = Self::header(&this);
+        std::mem::forget(this);
+        // SAFETY: the count held by `this` moves into the new handle.
+        unsafe { GcAny::from_header_owned(header) }
     }
 }
 

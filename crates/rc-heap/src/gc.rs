@@ -8,10 +8,10 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 
 use crate::error::AccessError;
-use crate::header::{GcBox, Links, ObjHeader, TrackedLayout, flags};
+use crate::header::{self, GcBox, Links, ObjHeader, TrackedLayout, flags};
 use crate::trace::{Edge, Trace, Visitor};
 use crate::type_info::TypeInfo;
-use crate::{GcAny, ObjectId, Weak, dealloc, heap, pool};
+use crate::{ObjectId, dealloc, heap, pool};
 
 /// A strong, reference-counted handle to a heap object, like `Rc<T>`.
 ///
@@ -180,26 +180,6 @@ impl<T: ?Sized> Gc<T> {
         crate::weak::handle_count(Self::header(this))
     }
 
-    /// A weak reference without a callback (shared by every plain downgrade of the object).
-    pub fn downgrade(this: &Self) -> Weak<T> {
-        Weak::downgrade(this)
-    }
-
-    /// A new weak reference whose `callback` runs once when the object dies (by refcount or
-    /// by the collector), after every weak reference to it reads dead. The callback gets
-    /// the (dead) weak reference. It does not run if every handle to this weak reference has
-    /// been dropped by then, or if the collector finds the weak reference's owner is garbage.
-    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T> {
-        Weak::with_callback(this, callback)
-    }
-
-    /// A new weak reference whose death is reported to `watch` with `tag` (see
-    /// [`DeathWatch`](crate::DeathWatch)): a weak reference with a callback that costs no
-    /// allocation of its own, for containers that hold many weak references and one watcher.
-    pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
-        Weak::watched(this, watch, tag)
-    }
-
     /// The object's stable identity. Assigned on first request; an id of a dead object
     /// never names another one.
     pub fn id(this: &Self) -> ObjectId {
@@ -226,23 +206,9 @@ impl<T: ?Sized> Gc<T> {
         Self::header_ref(this).type_info()
     }
 
-    /// A type-erased handle to the same object.
-    pub fn to_any(this: &Self) -> GcAny {
-        // SAFETY: we hold a count, so the header is allocated.
-        unsafe { GcAny::clone_from_header(Self::header(this)) }
-    }
-
-    /// Converts into a type-erased handle without touching the count.
-    pub fn into_any(this: Self) -> GcAny {
-        let header = Self::header(&this);
-        std::mem::forget(this);
-        // SAFETY: the count held by `this` moves into the new handle.
-        unsafe { GcAny::from_header_owned(header) }
-    }
-
     /// Where the object was created, with the `alloc-site` feature (tracked objects only).
     pub fn alloc_site(this: &Self) -> Option<&'static std::panic::Location<'static>> {
-        crate::any::alloc_site_of(Self::header(this))
+        header::alloc_site_of(Self::header(this))
     }
 
     /// The object's address, for display (`<Node 0x55d0c3a1b2c0>`). Not an identity over

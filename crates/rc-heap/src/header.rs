@@ -80,8 +80,6 @@ use std::cell::Cell;
 use std::mem::{ManuallyDrop, align_of, size_of};
 use std::ptr::NonNull;
 
-use crate::type_info::TypeInfo;
-
 /// Bits kept in the low bits of [`ObjHeader`]'s info word.
 pub(crate) mod flags {
     pub(crate) const FINALIZED: usize = 1;
@@ -106,25 +104,24 @@ pub struct ObjHeader {
     /// The strong count (a number without provenance), or, while the object is queued to
     /// die, the next queued header (a pointer that keeps its provenance).
     strong: Cell<*mut ObjHeader>,
-    /// `&'static TypeInfo` with the flags in its low bits: a tagged pointer, so that it keeps
-    /// the `TypeInfo`'s provenance.
-    info: Cell<*const TypeInfo>,
-}
-
-impl std::fmt::Debug for ObjHeader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjHeader")
-            .field("type", &self.type_info().name())
-            .field("strong", &self.strong.get().addr())
-            .field("flags", &(self.info.get().addr() & flags::MASK))
-            .finish()
-    }
+    /// The address of the type's `'static` `TypeInfo` with the flags in its low bits: a tagged
+    /// pointer, so that it keeps the `TypeInfo`'s provenance. This layer knows the address
+    /// only: `TypeInfo`'s entry points take the tracing layer's visitors, so it is laid out
+    /// above tracing, in `type_info.rs`, which makes headers from it and reads it back
+    /// (`ObjHeader::new`, `ObjHeader::type_info`).
+    info: Cell<*const ()>,
 }
 
 impl ObjHeader {
-    pub(crate) fn new(info: &'static TypeInfo) -> Self {
-        let tracked = if info.is_tracked() { flags::TRACKED } else { 0 };
-        let info = std::ptr::from_ref(info);
+    /// A header with a strong count of 1 and no flag set but `TRACKED` when `tracked`.
+    ///
+    /// # Safety
+    /// `info` is the address of a `'static` `TypeInfo` (`ObjHeader::type_info` reads it back
+    /// as one) and `tracked` is that type's `is_tracked`.
+    #[inline]
+    pub(crate) unsafe fn with_type_info(info: NonNull<()>, tracked: bool) -> Self {
+        let tracked = if tracked { flags::TRACKED } else { 0 };
+        let info = info.as_ptr().cast_const();
         debug_assert_eq!(info.addr() & flags::MASK, 0, "TypeInfo must be aligned to 128");
         let info = info.map_addr(|addr| addr | tracked);
         ObjHeader { strong: Cell::new(std::ptr::without_provenance_mut(1)), info: Cell::new(info) }
@@ -170,12 +167,17 @@ impl ObjHeader {
         count == 0
     }
 
+    /// The address of the type's `TypeInfo`, without the flags (`ObjHeader::type_info` reads
+    /// it as a `TypeInfo`).
     #[inline]
-    pub(crate) fn type_info(&self) -> &'static TypeInfo {
-        let info = self.info.get().map_addr(|addr| addr & !flags::MASK);
-        // SAFETY: the info word was made from a `&'static TypeInfo` in `ObjHeader::new` and
-        // only its low flag bits ever change.
-        unsafe { &*info }
+    pub(crate) fn type_info_address(&self) -> *const () {
+        self.info.get().map_addr(|addr| addr & !flags::MASK)
+    }
+
+    /// The flag bits of the info word.
+    #[inline]
+    pub(crate) fn flag_bits(&self) -> usize {
+        self.info.get().addr() & flags::MASK
     }
 
     #[inline]
@@ -417,6 +419,24 @@ impl Links {
         // inside the same allocation.
         unsafe { NonNull::new_unchecked(header.as_ptr().cast::<u8>().sub(size_of::<Links>()).cast::<Links>()) }
     }
+}
+
+/// Where the object was created: its links' site, with the `alloc-site` feature (tracked
+/// objects only).
+#[cfg(feature = "alloc-site")]
+pub(crate) fn alloc_site_of(header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
+    // SAFETY: callers hold a count on `header`.
+    if !unsafe { header.as_ref() }.is_tracked() {
+        return None;
+    }
+    // SAFETY: tracked objects have links in front of their header.
+    unsafe { Links::of(header).as_ref() }.site.get()
+}
+
+/// Where the object was created: never known without the `alloc-site` feature.
+#[cfg(not(feature = "alloc-site"))]
+pub(crate) fn alloc_site_of(_header: NonNull<ObjHeader>) -> Option<&'static std::panic::Location<'static>> {
+    None
 }
 
 /// Low bits of `Links::prev` that the collector may use.

@@ -101,10 +101,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
-// The modules in the order of their layers, memory first: a module calls only into its own
-// layer and the layers listed before it; memory reaches the heap's thread exit through a
-// hook (`pool::ThreadExit`). Which modules of one layer name each other's types is written
-// in `docs/architecture.md`.
+// The modules in the order of their layers, memory first: a module names only modules
+// listed before it, but for the weak references' slots (`weak`), which the heap's side table
+// and a traced `WeakEdge` name; memory reaches the heap's thread exit through a hook
+// (`pool::ThreadExit`). What each module uses is written in `docs/architecture.md`.
 
 // Memory: per-thread pools.
 mod pool;
@@ -112,7 +112,8 @@ mod pool;
 // Identity: the ids introspection hands out.
 mod object_id;
 
-// Layout: the header, the type's information, and tracing (they name each other's types).
+// Layout: the header (which keeps its type's information as an address), tracing, and the
+// type's information, whose entry points take a header and a visitor.
 mod header;
 mod trace;
 mod type_info;
@@ -130,11 +131,15 @@ mod dealloc;
 // Thread exit: the heap dies with its thread.
 mod exit;
 
-// Handles: `Gc`, `GcAny` and `Weak`.
+// Handles: `Gc`, which names no other handle, and the error of its value's access.
 mod error;
-mod any;
 mod gc;
+
+// `Weak`, and `Gc::downgrade`.
 mod weak_handle;
+
+// `GcAny`, and `Gc::to_any`.
+mod any;
 
 // More shapes of handles: slices, views, `std::rc`'s constructors, closures.
 mod callable;

@@ -108,12 +108,6 @@ pub struct Edge<'a> {
     _borrow: PhantomData<&'a ObjHeader>,
 }
 
-impl fmt::Debug for Edge<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Edge").field("type", &self.type_info().name()).field("tracked", &self.tracked).finish()
-    }
-}
-
 impl<'a> Edge<'a> {
     #[inline]
     pub(crate) fn new(header: NonNull<ObjHeader>, tracked: bool) -> Self {
@@ -130,12 +124,6 @@ impl<'a> Edge<'a> {
     #[inline]
     pub fn is_tracked(&self) -> bool {
         self.tracked
-    }
-
-    /// The target's type information.
-    pub fn type_info(&self) -> &'static crate::TypeInfo {
-        // SAFETY: an edge is made from a live `Gc` borrowed for `'a`.
-        unsafe { self.header.as_ref() }.type_info()
     }
 }
 

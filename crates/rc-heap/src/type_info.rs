@@ -5,7 +5,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::header::{GcBox, ObjHeader};
-use crate::trace::{EdgeList, Trace, Visitor};
+use crate::trace::{Edge, EdgeList, Trace, Visitor};
 
 /// What the heap knows about a type: names, size, and the entry points that let code that
 /// does not know the type trace, finalize, describe, drop and free its objects.
@@ -101,6 +101,50 @@ impl TypeInfo {
     /// Whether the type has a finalizer (`Trace::HAS_FINALIZER`).
     pub fn has_finalizer(&self) -> bool {
         self.has_finalizer
+    }
+}
+
+// A header keeps its type's information as an address, because `header.rs` lies below the
+// tracing that `TypeInfo`'s entry points name; headers are made from a `TypeInfo`, and read
+// back as one, here.
+impl ObjHeader {
+    /// A header for a new object of the type `info` describes: strong count 1, no state flag.
+    pub(crate) fn new(info: &'static TypeInfo) -> Self {
+        // SAFETY: `info` is a `'static` `TypeInfo`, and `tracked` is its own.
+        unsafe { ObjHeader::with_type_info(NonNull::from(info).cast(), info.is_tracked()) }
+    }
+
+    /// The information of the object's type.
+    #[inline]
+    pub(crate) fn type_info(&self) -> &'static TypeInfo {
+        // SAFETY: the info word was made from the address of a `'static` `TypeInfo`
+        // (`ObjHeader::with_type_info`'s contract) and only its low flag bits ever change.
+        unsafe { &*self.type_info_address().cast::<TypeInfo>() }
+    }
+}
+
+impl fmt::Debug for ObjHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjHeader")
+            .field("type", &self.type_info().name())
+            .field("strong", &self.strong())
+            .field("flags", &self.flag_bits())
+            .finish()
+    }
+}
+
+// `Edge` is the tracing layer's, below this one: its target's type is read here.
+impl Edge<'_> {
+    /// The target's type information.
+    pub fn type_info(&self) -> &'static TypeInfo {
+        // SAFETY: an edge is made from a live `Gc` borrowed for its lifetime.
+        unsafe { self.header().as_ref() }.type_info()
+    }
+}
+
+impl fmt::Debug for Edge<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Edge").field("type", &self.type_info().name()).field("tracked", &self.is_tracked()).finish()
     }
 }
 

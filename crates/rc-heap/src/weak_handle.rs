@@ -125,6 +125,30 @@ impl<T: ?Sized> Weak<T> {
     }
 }
 
+// `Gc`'s module comes first among the handles and names no other handle: a `Gc`'s weak
+// references are made here.
+impl<T: ?Sized> Gc<T> {
+    /// A weak reference without a callback (shared by every plain downgrade of the object).
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        Weak::downgrade(this)
+    }
+
+    /// A new weak reference whose `callback` runs once when the object dies (by refcount or
+    /// by the collector), after every weak reference to it reads dead. The callback gets
+    /// the (dead) weak reference. It does not run if every handle to this weak reference has
+    /// been dropped by then, or if the collector finds the weak reference's owner is garbage.
+    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T> {
+        Weak::with_callback(this, callback)
+    }
+
+    /// A new weak reference whose death is reported to `watch` with `tag` (see
+    /// [`DeathWatch`](crate::DeathWatch)): a weak reference with a callback that costs no
+    /// allocation of its own, for containers that hold many weak references and one watcher.
+    pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
+        Weak::watched(this, watch, tag)
+    }
+}
+
 impl<T: ?Sized> Clone for Weak<T> {
     fn clone(&self) -> Self {
         Weak::from_slot(self.slot.clone(), self.ptr)
