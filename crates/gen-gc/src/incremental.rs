@@ -19,15 +19,21 @@
 //! increment that takes one of them takes all of them, since each reaches the others.
 //!
 //! The budget follows the generational policy's rate rather than allocation: four old
-//! objects for each object the young generation promotes (the generational policy examines
-//! the whole old generation each time the promoted objects reach a quarter of it), plus at
-//! least `threshold0 / threshold1` (70 by default) per increment so that a pass ends even
-//! when nothing is promoted, and at most twice `threshold0` (1,400) before the closure, so
-//! that an increment is never much larger than a young collection (CPython 3.14 allows
-//! one and a half times the young objects). Scanning the old generation at a rate tied to
-//! allocation (a fixed share of it per young collection, whether or not anything survives)
-//! is what cost CPython 3.13's first incremental collector its throughput, and why it was
-//! reverted.
+//! objects for each object by which the old generation has grown since the pass started
+//! (the generational policy examines the whole old generation each time the objects that
+//! reached it make a quarter of it), plus at least `threshold0 / threshold1` (70 by default)
+//! per increment so that a pass ends even when the old generation does not grow, and at
+//! most twice `threshold0` (1,400) before the closure, so that an increment is never much
+//! larger than a young collection (CPython 3.14 allows one and a half times the young
+//! objects). Growth, not promotions: objects that the young generation promotes and that
+//! die soon after (the nodes of a tree that is built, read and dropped) leave the old
+//! generation as large as before, and paying four old objects for each of them made
+//! allocation-heavy programs spend most of their time re-examining the same old objects.
+//! The size is an estimate kept between full collections: promotions added, and taken off
+//! the old objects that died outside collections (counted by the heap) and those the
+//! increments freed. Scanning the old generation at a rate tied to allocation (a fixed share
+//! of it per young collection, whether or not anything survives) is what cost CPython
+//! 3.13's first incremental collector its throughput, and why it was reverted.
 //!
 //! Spaces are told apart by the [`SPACE`] bit of an object's `prev` word, which the
 //! collector owns outside its walks (rc-heap links new objects into the young list with
@@ -40,13 +46,13 @@ use rc_heap::raw::{self, EdgeList, Links};
 
 use crate::collect::{Outcome, Region, collect_region};
 use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
-use crate::walk::{for_each, links_of, list, report_walk, trace};
+use crate::walk::{for_each, links_of, list, list_len, report_walk, trace};
 
 /// The bit of an old object's `prev` word that says which space it is in.
 pub(crate) const SPACE: usize = 4;
 
-/// Old objects owed per object the young generation promotes.
-const CREDIT_PER_PROMOTION: usize = 4;
+/// Old objects owed per object the old generation grows by during a pass.
+const CREDIT_PER_GROWTH: usize = 4;
 
 /// The `prev` bits of the objects of old space `space`.
 fn space_tag(space: usize) -> usize {
@@ -84,6 +90,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     match generation {
         0 => {
             raw::set_young_count(0);
+            let old_deaths = raw::take_older_deaths();
             let newcomers = list(NEWCOMERS);
             let region = Region {
                 examined: list(raw::YOUNG),
@@ -93,8 +100,11 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 young_survivors: newcomers,
             };
             let (outcome, candidates) = collect_region(state, &region);
+            // Deaths during the walks are the garbage, or were counted by their bits of the
+            // walk.
+            raw::take_older_deaths();
             let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
-            add_credit(state, promoted.saturating_mul(CREDIT_PER_PROMOTION));
+            note_growth(state, promoted, old_deaths, 0);
             (outcome, candidates)
         }
         1 => collect_increment(state),
@@ -109,6 +119,9 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 state,
                 &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
             );
+            raw::take_older_deaths();
+            let (outcome, candidates) = result;
+            start_pass(state, candidates.saturating_sub(outcome.collected));
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
             state.visited_space.set(1);
             state.old_work_credit.set(0);
@@ -116,6 +129,28 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             retag(list(PERMANENT), space_tag(1));
             result
         }
+    }
+}
+
+/// Starts a pass over an old generation of `old_size` objects.
+fn start_pass(state: &State, old_size: usize) {
+    state.old_size.set(old_size);
+    state.pass_start_size.set(old_size);
+    state.pass_growth_paid.set(0);
+}
+
+/// Updates the old generation's estimated size after a collection (`promoted` objects came
+/// in from the young generation; `died` old objects died since the last collection and
+/// `freed` were freed by this one) and owes the increments four old objects for each one
+/// it has grown by beyond its largest size yet in this pass.
+fn note_growth(state: &State, promoted: usize, died: usize, freed: usize) {
+    let size = state.old_size.get().saturating_add(promoted).saturating_sub(died.saturating_add(freed));
+    state.old_size.set(size);
+    let growth = size.saturating_sub(state.pass_start_size.get());
+    let paid = state.pass_growth_paid.get();
+    if growth > paid {
+        state.pass_growth_paid.set(growth);
+        add_credit(state, (growth - paid).saturating_mul(CREDIT_PER_GROWTH));
     }
 }
 
@@ -128,6 +163,7 @@ fn add_credit(state: &State, work: usize) {
 /// The young generation and an increment of the pending old space.
 fn collect_increment(state: &State) -> (Outcome, usize) {
     raw::set_young_count(0);
+    let old_deaths = raw::take_older_deaths();
     let visited = state.visited_space.get();
     let pending = 1 - visited;
     let tag = space_tag(visited);
@@ -164,7 +200,9 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         young_survivors: list(NEWCOMERS),
     };
     let (outcome, candidates) = collect_region(state, &region);
-    add_credit(state, outcome.young_survivors.saturating_mul(CREDIT_PER_PROMOTION));
+    raw::take_older_deaths();
+    let young_unreachable = young.len() - outcome.young_survivors;
+    note_growth(state, outcome.young_survivors, old_deaths, outcome.collected.saturating_sub(young_unreachable));
 
     let mut counts = state.older_counts.get();
     counts[1] += 1;
@@ -174,6 +212,7 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { Links::splice_all(list(NEWCOMERS), space_list(visited)) };
         state.visited_space.set(pending);
+        start_pass(state, state.old_size.get());
         retag(list(PERMANENT), space_tag(pending));
         counts[1] = 0;
         counts[2] += 1;
@@ -256,15 +295,23 @@ pub(crate) fn enter(state: &State) {
     state.old_work_credit.set(0);
     state.older_counts.set([0; NUM_GENERATIONS]);
     retag(list(PERMANENT), space_tag(1));
+    raw::take_older_deaths();
+    start_pass(state, list_len(space_list(0)));
 }
 
-/// Where `unfreeze` puts frozen objects: the visited space, whose bit they carry.
+/// Where `unfreeze` puts frozen objects: the visited space, whose bit they carry. They
+/// join the old generation's size, not the pass's growth.
 pub(crate) fn unfrozen_list(state: &State) -> &'static Links {
+    let unfrozen = list_len(list(PERMANENT));
+    state.old_size.set(state.old_size.get() + unfrozen);
+    state.pass_start_size.set(state.pass_start_size.get() + unfrozen);
     space_list(state.visited_space.get())
 }
 
-/// `freeze` under the incremental policy: every object gets the visited space's bit.
+/// `freeze` under the incremental policy: every object gets the visited space's bit, and
+/// the old generation is empty.
 pub(crate) fn tag_for_freeze(state: &State) {
+    start_pass(state, 0);
     let tag = space_tag(state.visited_space.get());
     for index in [raw::YOUNG, 1, 2, NEWCOMERS] {
         retag(list(index), tag);

@@ -108,9 +108,10 @@
 //!
 //! **The bound.** A garbage cycle is freed by the end of the pass after the one during
 //! which it became garbage. Each increment takes at least `m = threshold0 / threshold1` old
-//! objects on average (70 by default), plus four for each object the young generation
-//! promoted; an increment whose closure takes more than its share is paid back by the next
-//! ones. A pass over `K` old objects therefore ends within `3K/m + K/(2 threshold0) + 2`
+//! objects on average (70 by default), plus four for each object by which the old
+//! generation has grown since the pass started (so a growing heap is examined at the
+//! generational policy's rate, and objects promoted only to die soon after cost nothing);
+//! an increment whose closure takes more than its share is paid back by the next ones. A pass over `K` old objects therefore ends within `3K/m + K/(2 threshold0) + 2`
 //! increments, and a cycle is freed within twice that many automatic collections.
 //!
 //! **The pause.** An increment takes at most `2 threshold0` old objects (1,400) before the

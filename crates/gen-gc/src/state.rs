@@ -124,8 +124,18 @@ pub(crate) struct State {
     /// in the current pass; the other holds those still pending.
     pub(crate) visited_space: Cell<usize>,
     /// Incremental collection: old objects owed to the next increments, four for each object
-    /// the young generation promoted; negative after an increment took more than its share.
+    /// the old generation grew by during the pass; negative after an increment took more
+    /// than its share.
     pub(crate) old_work_credit: Cell<isize>,
+    /// Incremental collection: the old generation's size, estimated from what the young
+    /// generation promoted and what died outside it (`rc_heap::raw::take_older_deaths`), set
+    /// exactly by full collections and policy switches.
+    pub(crate) old_size: Cell<usize>,
+    /// Incremental collection: `old_size` when the current pass started.
+    pub(crate) pass_start_size: Cell<usize>,
+    /// Incremental collection: the most the old generation has grown by since the pass
+    /// started, which the credit has already paid for.
+    pub(crate) pass_growth_paid: Cell<usize>,
     pub(crate) long_lived_total: Cell<usize>,
     pub(crate) long_lived_pending: Cell<usize>,
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
@@ -155,6 +165,9 @@ impl State {
             // The heap starts empty: both spaces are, and space 0 (list 2) is the pending one.
             visited_space: Cell::new(1),
             old_work_credit: Cell::new(0),
+            old_size: Cell::new(0),
+            pass_start_size: Cell::new(0),
+            pass_growth_paid: Cell::new(0),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),

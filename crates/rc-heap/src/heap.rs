@@ -31,6 +31,9 @@ pub const YOUNG: usize = 0;
 pub(crate) struct Heap {
     lists: [Links; LISTS],
     young_count: Cell<usize>,
+    /// Linked objects outside the young list that died or were lent out since the collector
+    /// last took the count (see [`take_older_deaths`]).
+    older_deaths: Cell<usize>,
     /// `young_count` value at which `link_new` takes its slow path. Zero until the lists
     /// are set up, so the first tracked allocation sets them up.
     trigger: Cell<usize>,
@@ -153,6 +156,7 @@ impl Heap {
         Heap {
             lists: [const { Links::unlinked() }; LISTS],
             young_count: Cell::new(0),
+            older_deaths: Cell::new(0),
             trigger: Cell::new(0),
             young_limit: Cell::new(usize::MAX),
             young_limit_set: Cell::new(false),
@@ -298,6 +302,7 @@ pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
         unsafe {
             let links = Links::of(header).as_ref();
             if links.is_linked() {
+                count_older_death(heap, links);
                 links.unlink();
             }
         }
@@ -385,6 +390,7 @@ pub(crate) fn unlink_lent(header: NonNull<ObjHeader>) -> bool {
         return false;
     }
     with_heap(|heap| {
+        count_older_death(heap, links);
         // SAFETY: a linked object is in a valid list of this thread's heap, and no walk runs
         // (the caller checks).
         unsafe { links.unlink() };
@@ -523,6 +529,24 @@ pub fn set_young_limit(limit: usize) {
 /// reset (CPython's generation-0 count).
 pub fn young_count() -> usize {
     with_heap(|heap| heap.young_count.get())
+}
+
+/// Counts a linked object leaving its list for good (a death) or for a while (lent to a
+/// `GcMut`) when it is not in the young list: the collector's estimate of its older
+/// generations' size needs what left them between collections.
+#[inline]
+fn count_older_death(heap: &Heap, links: &Links) {
+    let older = usize::from(links.prev_word() & IN_YOUNG == 0);
+    heap.older_deaths.set(heap.older_deaths.get() + older);
+}
+
+/// How many linked objects outside the young list died (or were lent to a `GcMut`, which
+/// relinks them into the young list) since the last call; resets the count. Outside a
+/// collection's walks, an object is outside the young list when its `prev` word lacks
+/// [`IN_YOUNG`]; during a walk the bits mean other things, so a collector takes the count
+/// before and after one and drops what the walk counted.
+pub fn take_older_deaths() -> usize {
+    with_heap(|heap| heap.older_deaths.replace(0))
 }
 
 /// Sets the young count (the collector resets it after a collection).
