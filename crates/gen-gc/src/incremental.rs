@@ -51,6 +51,10 @@ use crate::walk::{for_each, links_of, list, list_len, report_walk, trace};
 /// The bit of an old object's `prev` word that says which space it is in.
 pub(crate) const SPACE: usize = 4;
 
+/// The fewest increments a pass over a large old generation takes (the generational
+/// policy's `threshold1 * threshold2` young collections between full ones, by default).
+const MIN_INCREMENTS_PER_PASS: usize = 100;
+
 /// Old objects owed per object the old generation grows by during a pass.
 const CREDIT_PER_GROWTH: usize = 4;
 
@@ -137,12 +141,13 @@ fn start_pass(state: &State, old_size: usize) {
     state.old_size.set(old_size);
     state.pass_start_size.set(old_size);
     state.pass_growth_paid.set(0);
+    state.growth_owed.set(0);
 }
 
 /// Updates the old generation's estimated size after a collection (`promoted` objects came
 /// in from the young generation; `died` old objects died since the last collection and
-/// `freed` were freed by this one) and owes the increments four old objects for each one
-/// it has grown by beyond its largest size yet in this pass.
+/// `freed` were freed by this one) and owes the pass four old objects for each one it has
+/// grown by beyond its largest size yet in this pass.
 fn note_growth(state: &State, promoted: usize, died: usize, freed: usize) {
     let size = state.old_size.get().saturating_add(promoted).saturating_sub(died.saturating_add(freed));
     state.old_size.set(size);
@@ -150,7 +155,8 @@ fn note_growth(state: &State, promoted: usize, died: usize, freed: usize) {
     let paid = state.pass_growth_paid.get();
     if growth > paid {
         state.pass_growth_paid.set(growth);
-        add_credit(state, (growth - paid).saturating_mul(CREDIT_PER_GROWTH));
+        let owed = state.growth_owed.get().saturating_add((growth - paid).saturating_mul(CREDIT_PER_GROWTH));
+        state.growth_owed.set(owed);
     }
 }
 
@@ -171,7 +177,15 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     increment.init_sentinel();
     let [threshold0, threshold1, _] = state.thresholds.get();
     let minimum = (threshold0 / threshold1.max(1)).max(1);
-    add_credit(state, minimum);
+    // What the old generation's growth is owed comes in at most a hundredth of the old
+    // generation per increment: a pass spans at least a hundred increments, as the
+    // generational policy's full collections are a hundred young collections apart at the
+    // least.
+    let most = (state.old_size.get() / MIN_INCREMENTS_PER_PASS).saturating_sub(minimum);
+    let owed = state.growth_owed.get();
+    let released = owed.min(most);
+    state.growth_owed.set(owed - released);
+    add_credit(state, minimum + released);
     // An increment whose closure went past its budget leaves a debt, which the next ones
     // pay by taking no old object: the scan's rate holds whatever the heap's shape.
     // At most twice `threshold0` old objects (before the closure of the last one taken).

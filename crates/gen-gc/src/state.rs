@@ -136,6 +136,9 @@ pub(crate) struct State {
     /// Incremental collection: the most the old generation has grown by since the pass
     /// started, which the credit has already paid for.
     pub(crate) pass_growth_paid: Cell<usize>,
+    /// Incremental collection: old objects the pass owes for that growth, not yet given to
+    /// the increments (which get at most a hundredth of the old generation each).
+    pub(crate) growth_owed: Cell<usize>,
     pub(crate) long_lived_total: Cell<usize>,
     pub(crate) long_lived_pending: Cell<usize>,
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
@@ -168,6 +171,7 @@ impl State {
             old_size: Cell::new(0),
             pass_start_size: Cell::new(0),
             pass_growth_paid: Cell::new(0),
+            growth_owed: Cell::new(0),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),
