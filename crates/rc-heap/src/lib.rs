@@ -109,8 +109,10 @@
 // Memory: per-thread pools.
 mod pool;
 
-// Layout: the header, the type's information, and tracing (they name each other's types).
+// Layout: the header, what an object keeps beside it, the type's information, and tracing
+// (they name each other's types).
 mod header;
+mod side;
 mod trace;
 mod type_info;
 
