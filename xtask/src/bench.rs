@@ -171,6 +171,10 @@ fn weak() -> Result<(), String> {
         let (mine, rc) = (ours.get(operation), ours.get(&format!("rc_{operation}")));
         println!("{operation:<20} {:>10} {:>10} {:>10}", cell(mine), cell(rc), ratio(mine, rc));
     }
+    println!(
+        "control: FxHashMap<u64, u64> lookup, the floor of a lookup in a table of this size: {} ns",
+        cell(ours.get("bare_map_lookup"))
+    );
     println!("(medians of {rounds} alternating rounds, each the median of its own runs; lower is better)");
     Ok(())
 }

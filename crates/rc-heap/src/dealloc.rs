@@ -376,6 +376,11 @@ impl<T: Trace> InfoFor<T> {
         is_sized: true,
         tracked: T::TRACKED,
         has_finalizer: T::HAS_FINALIZER,
+        pooled: pool::serves(if T::TRACKED {
+            TrackedLayout::<T>::LAYOUT
+        } else {
+            std::alloc::Layout::new::<GcBox<T>>()
+        }),
         trace_dyn: type_info::trace_dyn::<T>,
         trace_tracked: type_info::trace_tracked::<T>,
         finalize: type_info::finalize::<T>,

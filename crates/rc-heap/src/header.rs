@@ -48,8 +48,8 @@
 //!     refcount death path or by the collector, never cleared.
 //!   - `DROPPED`: the value has been dropped in place; the memory stays until the strong
 //!     count reaches zero. Dereferencing panics from then on. Never cleared.
-//!   - `SIDE`: the side table holds an entry for this object (weak references, id). Set and
-//!     cleared only together with the entry.
+//!   - `SIDE`: the object has a side entry (weak references, id), in its pool's array or the
+//!     side table (`heap.rs`). Set and cleared only together with the entry.
 //!   - `PENDING`: the count reached zero and the object waits in the deallocation queue;
 //!     `strong` holds the queue link. Cleared when the object leaves the queue.
 //!   - `HELD`: the cycle collector owns the object's fate for the moment; a count that

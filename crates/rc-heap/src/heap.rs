@@ -1,5 +1,6 @@
-//! The per-thread heap: generation lists, the young count and the collection hook, and the
-//! side table (weak references, object ids). Thread exit is [`crate::exit`]'s.
+//! The per-thread heap: generation lists, the young count and the collection hook, and where
+//! objects keep their side entries (weak references, object ids): in their pools' arrays,
+//! or in the side table. Thread exit is [`crate::exit`]'s.
 //!
 //! The core state lives in a `const`-initialized thread-local with no destructor, so it
 //! stays usable while other thread-locals are destroyed at thread exit: a `Gc` dropped from
@@ -18,8 +19,8 @@ use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
-use crate::pool::{HeapExit, ThreadExit};
-use crate::weak::WeakList;
+use crate::pool::{self, BlockSide, HeapExit, SideRecords, ThreadExit};
+use crate::side::SideEntry;
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2, the permanent generation
@@ -75,6 +76,7 @@ struct CollectHook {
 
 #[derive(Default)]
 pub(crate) struct Extras {
+    /// The side entries of objects that are not blocks of a pool (see [`with_side`]).
     pub(crate) side: HashMap<usize, SideEntry, BuildHasherDefault<NearbyHasher>>,
     pub(crate) ids: SlotMap<ObjectId, NonNull<ObjHeader>>,
     pub(crate) teardown_hooks: Vec<Box<dyn FnOnce()>>,
@@ -123,12 +125,9 @@ impl Hasher for NearbyHasher {
     }
 }
 
-/// What the side table keeps for one object: its id and its weak references.
-#[derive(Default)]
-pub(crate) struct SideEntry {
-    pub(crate) id: Option<ObjectId>,
-    /// Its weak references.
-    pub(crate) weak: WeakList,
+// A pool keeps the side entries of its blocks' objects.
+impl SideRecords for BlockSide {
+    type Record = SideEntry;
 }
 
 impl Extras {
@@ -142,12 +141,6 @@ impl Extras {
             self.side.shrink_to(self.side.len() * 2);
         }
         entry
-    }
-}
-
-impl SideEntry {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.id.is_none() && self.weak.is_empty()
     }
 }
 
@@ -447,7 +440,85 @@ pub(crate) fn pop_pending() -> Option<NonNull<ObjHeader>> {
     })
 }
 
-/// Removes and returns the side-table entry of a dying object, freeing its id.
+/// Whether an object is a block of one of this thread's pools, whose array then keeps its
+/// side entry.
+#[inline]
+fn in_pool(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the callers pass a header of an allocated object.
+    let info = unsafe { header.as_ref() }.type_info();
+    // SAFETY: as above; a slice's size is read from its own length word.
+    info.pooled && (info.is_sized || unsafe { (info.object_size)(header) } <= pool::MAX_BLOCK)
+}
+
+/// The side entry of an object of a pool, in its pool's array (made if the pool has none).
+///
+/// # Safety
+/// `header` is an allocated object for which [`in_pool`] holds. The reference must not
+/// outlive the object, nor meet another reference to the same entry.
+#[inline]
+unsafe fn pool_entry<'a>(header: NonNull<ObjHeader>) -> &'a mut SideEntry {
+    // SAFETY: the object's header is inside its block, a block in use of a pool of this
+    // thread (the caller's contract), and the header pointer has the arena's provenance.
+    let mut entry = unsafe { pool::side_record_or_new(header.as_ptr().cast()) };
+    // SAFETY: the entry of a block in use, one of the array's initialized records; the
+    // caller keeps the reference unique.
+    unsafe { entry.as_mut() }
+}
+
+/// Runs `f` on the side entry of an object, made (empty) if it has none. `f` must not run
+/// user code or drop handles, and must leave the entry not empty.
+///
+/// An object of a pool keeps its entry in its pool's array, found from its address with no
+/// hashing; any other (too large or too aligned for the pools, or every object under Miri)
+/// in the side table, keyed by its address.
+#[inline]
+pub(crate) fn with_side<R>(header: NonNull<ObjHeader>, f: impl FnOnce(&mut SideEntry) -> R) -> R {
+    // SAFETY: the caller passes a header of an allocated object.
+    unsafe { header.as_ref() }.set(flags::SIDE);
+    if in_pool(header) {
+        // SAFETY: `in_pool` holds; the reference lives for `f`, which makes no other.
+        f(unsafe { pool_entry(header) })
+    } else {
+        with_extras(|extras| f(extras.side.entry(header.as_ptr() as usize).or_default()))
+    }
+}
+
+/// Runs `f` on the side entry of an object if it has one, and drops the entry if `f` leaves
+/// it empty. `f` must not run user code or drop handles.
+#[inline]
+pub(crate) fn with_side_if_any<R>(header: NonNull<ObjHeader>, f: impl FnOnce(&mut SideEntry) -> R) -> Option<R> {
+    // SAFETY: the caller passes a header of an allocated object.
+    let h = unsafe { header.as_ref() };
+    if !h.has(flags::SIDE) {
+        return None;
+    }
+    if in_pool(header) {
+        // SAFETY: `in_pool` holds; the reference lives for this block, which makes no other.
+        let entry = unsafe { pool_entry(header) };
+        let result = f(entry);
+        if entry.is_empty() {
+            h.clear(flags::SIDE);
+        }
+        return Some(result);
+    }
+    let (result, removed) = with_extras(|extras| {
+        let key = header.as_ptr() as usize;
+        let entry = extras.side.get_mut(&key)?;
+        let result = f(entry);
+        let removed = entry.is_empty();
+        if removed {
+            extras.remove_side(key);
+            h.clear(flags::SIDE);
+        }
+        Some((result, removed))
+    })?;
+    if removed {
+        release_extras_if_torn_down();
+    }
+    Some(result)
+}
+
+/// Removes and returns the side entry of a dying object, freeing its id.
 pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     // SAFETY: the caller passes a header of an allocated object.
     let h = unsafe { header.as_ref() };
@@ -455,27 +526,17 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
         return None;
     }
     h.clear(flags::SIDE);
-    with_extras(|extras| {
-        let entry = extras.remove_side(header.as_ptr() as usize)?;
-        if let Some(id) = entry.id {
-            extras.ids.remove(id);
-        }
-        Some(entry)
-    })
-}
-
-/// Runs `f` on the side-table entry of an object (created if missing) and the id map.
-pub(crate) fn with_side<R>(
-    header: NonNull<ObjHeader>,
-    f: impl FnOnce(&mut SideEntry, &mut SlotMap<ObjectId, NonNull<ObjHeader>>) -> R,
-) -> R {
-    // SAFETY: the caller passes a header of an allocated object.
-    let h = unsafe { header.as_ref() };
-    h.set(flags::SIDE);
-    with_extras(|extras| {
-        let Extras { side, ids, .. } = extras;
-        f(side.entry(header.as_ptr() as usize).or_default(), ids)
-    })
+    let entry = if in_pool(header) {
+        // SAFETY: `in_pool` holds; the reference ends here. The emptied entry is ready for
+        // the block's next object.
+        std::mem::take(unsafe { pool_entry(header) })
+    } else {
+        with_extras(|extras| extras.remove_side(header.as_ptr() as usize))?
+    };
+    if let Some(id) = entry.id {
+        with_extras(|extras| extras.ids.remove(id));
+    }
+    Some(entry)
 }
 
 /// The object an id names, if it is still alive.
@@ -485,7 +546,18 @@ pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
 
 /// Returns the id of an object, assigning one the first time it is asked for.
 pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
-    with_side(header, |entry, ids| *entry.id.get_or_insert_with(|| ids.insert(header)))
+    // SAFETY: the caller passes a header of an allocated object.
+    unsafe { header.as_ref() }.set(flags::SIDE);
+    if in_pool(header) {
+        // SAFETY: `in_pool` holds; the reference lives for this block, which makes no other.
+        let entry = unsafe { pool_entry(header) };
+        *entry.id.get_or_insert_with(|| with_extras(|extras| extras.ids.insert(header)))
+    } else {
+        with_extras(|extras| {
+            let Extras { side, ids, .. } = extras;
+            *side.entry(header.as_ptr() as usize).or_default().id.get_or_insert_with(|| ids.insert(header))
+        })
+    }
 }
 
 /// Counts weak-reference callbacks that may still run.

@@ -112,9 +112,11 @@ mod pool;
 // Identity: the ids introspection hands out.
 mod object_id;
 
-// Layout: the header (which keeps its type's information as an address), tracing, and the
-// type's information, whose entry points take a header and a visitor.
+// Layout: the header (which keeps its type's information as an address), what an object
+// keeps beside it (plain data), tracing, and the type's information, whose entry points
+// take a header and a visitor.
 mod header;
+mod side;
 mod trace;
 mod type_info;
 

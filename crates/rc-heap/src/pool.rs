@@ -14,6 +14,10 @@
 //!   address down to the pool size. Blocks that were freed form a singly linked list through
 //!   their first word; blocks never handed out are carved from the pool's end on demand.
 //! - Each size class keeps a doubly linked list of its pools that have a free block.
+//! - A pool may keep a *side record* per block for the layers above (an object's weak
+//!   references and id: [`SideRecords`]), in an array it allocates the first time one is
+//!   asked for and frees when it goes back to its arena. A block's record is found from the
+//!   block's address: the pool by rounding down, the index by a multiplication.
 //!
 //! # Invariants
 //!
@@ -34,7 +38,7 @@
 
 use std::alloc::Layout;
 use std::cell::Cell;
-use std::ptr::{self, null_mut};
+use std::ptr::{self, NonNull, null_mut};
 
 /// What memory asks of the layers above it: that the heap's exit passes run when this thread
 /// ends, to give the memory back. This module names nothing above it, so the `exit` module
@@ -47,6 +51,24 @@ pub(crate) trait ThreadExit {
 
 /// The heap's thread exit: its [`ThreadExit`] is in the `exit` module.
 pub(crate) struct HeapExit;
+
+/// What the layers above keep beside each block of a pool. This module names nothing above
+/// it, so the heap says which type through this trait, which it implements for
+/// [`BlockSide`]: a choice made at compile time, as [`ThreadExit`]'s.
+pub(crate) trait SideRecords {
+    /// One block's record. The default record is the empty one. A record needs no drop,
+    /// and is empty again when its block is freed (the next object of the block finds it
+    /// so).
+    type Record: Default;
+}
+
+/// The heap's side records: its [`SideRecords`] is in the `heap` module.
+pub(crate) struct BlockSide;
+
+/// One block's side record.
+pub(crate) type SideRecord = <BlockSide as SideRecords>::Record;
+
+const _: () = assert!(!std::mem::needs_drop::<SideRecord>());
 
 /// Block sizes are multiples of this, and blocks are aligned to it.
 pub(crate) const GRANULE: usize = 16;
@@ -66,9 +88,14 @@ struct Pool {
     /// First block never handed out (the pool's end once all are carved).
     carve: Cell<*mut u8>,
     /// Blocks in use.
-    used: Cell<usize>,
+    used: Cell<u32>,
+    /// `2^32 / block`, rounded up: a block's index is its offset times this, shifted right
+    /// by 32 (exact for every offset inside a pool, see [`block_index`]).
+    reciprocal: Cell<u32>,
     /// Block size in bytes.
     block: Cell<usize>,
+    /// The side records of the blocks, one per block (null until the first is asked for).
+    side: Cell<*mut SideRecord>,
     /// Neighbours in the class's list of pools with a free block, or, for a pool returned to
     /// its arena, `next` links the arena's free pools.
     next: Cell<*mut Pool>,
@@ -78,6 +105,9 @@ struct Pool {
 
 /// Blocks start this many bytes into a pool.
 const POOL_HEADER: usize = size_of::<Pool>().next_multiple_of(GRANULE);
+
+// The header fits in the space of one 64-byte block, so that a pool of them has 255.
+const _: () = assert!(POOL_HEADER == 64);
 
 /// The bookkeeping of one arena.
 struct Arena {
@@ -138,6 +168,11 @@ const fn class_of(layout: Layout) -> Option<usize> {
     } else {
         Some(layout.size().div_ceil(GRANULE) - 1)
     }
+}
+
+/// Whether a pool serves `layout` (else [`alloc`] takes it from `std::alloc`).
+pub(crate) const fn serves(layout: Layout) -> bool {
+    class_of(layout).is_some()
 }
 
 /// Allocates memory for `layout`; aborts through `handle_alloc_error` when there is none.
@@ -225,7 +260,9 @@ fn alloc_from_new_pool(pools: &Pools, class: usize) -> *mut u8 {
             free: Cell::new(null_mut()),
             carve: Cell::new(first.add(block)),
             used: Cell::new(1),
+            reciprocal: Cell::new(u32::MAX / block as u32 + 1),
             block: Cell::new(block),
+            side: Cell::new(null_mut()),
             next: Cell::new(null_mut()),
             prev: Cell::new(null_mut()),
             arena: Cell::new(arena),
@@ -376,6 +413,7 @@ fn new_arena(pools: &Pools) -> Option<*mut Arena> {
 /// it is not the one empty arena kept.
 fn return_pool(pools: &Pools, pool: &Pool) {
     let arena_ptr = pool.arena.get();
+    free_side_records(pool);
     // SAFETY: a pool's arena outlives it (an arena is freed only when none of its pools is in
     // use, and this one still was).
     let arena = unsafe { &mut *arena_ptr };
@@ -434,6 +472,82 @@ fn free_arena(pools: &Pools, arena: *mut Arena) {
         std::alloc::dealloc(arena.base, ARENA_LAYOUT);
     }
     pools.live_arenas.set(pools.live_arenas.get() - 1);
+}
+
+/// The pool of a block, from any address inside the block.
+///
+/// # Safety
+/// `addr` is inside a block in use of a pool of this thread, with its arena's provenance.
+#[inline(always)]
+unsafe fn pool_of<'a>(addr: *const u8) -> &'a Pool {
+    // SAFETY: blocks live after their pool's header, in the same `POOL_SIZE`-aligned pool, so
+    // rounding down finds the header (caller's contract).
+    unsafe { &*addr.map_addr(|addr| addr & !(POOL_SIZE - 1)).cast::<Pool>() }
+}
+
+/// The index in its pool of the block `addr` is inside: its offset from the first block
+/// divided by the block size, as a multiplication. `reciprocal` exceeds `2^32 / block` by
+/// less than 1, so the product exceeds `offset / block` by less than `offset / 2^32 < 2^-18`,
+/// too little to reach the next integer, since `offset / block` is at least `1 / block >=
+/// 2^-9` below it.
+#[inline(always)]
+fn block_index(pool: &Pool, addr: *const u8) -> usize {
+    let offset = addr.addr() - ptr::from_ref(pool).addr() - POOL_HEADER;
+    let index = (offset as u64 * u64::from(pool.reciprocal.get())) >> 32;
+    debug_assert_eq!(index as usize, offset / pool.block.get());
+    index as usize
+}
+
+/// The number of blocks a pool of `block`-byte blocks holds.
+fn blocks_per_pool(block: usize) -> usize {
+    (POOL_SIZE - POOL_HEADER) / block
+}
+
+fn side_layout(block: usize) -> Layout {
+    Layout::array::<SideRecord>(blocks_per_pool(block)).expect("a pool's side records fit in memory")
+}
+
+/// The side record of the block that `addr` is inside; the pool makes its records (all
+/// empty) if it has none yet.
+///
+/// # Safety
+/// `addr` is inside a block in use of a pool of this thread, with its arena's provenance.
+#[inline(always)]
+pub(crate) unsafe fn side_record_or_new(addr: *const u8) -> NonNull<SideRecord> {
+    // SAFETY: the caller's contract.
+    let pool = unsafe { pool_of(addr) };
+    let records = match NonNull::new(pool.side.get()) {
+        Some(records) => records,
+        None => new_side_records(pool),
+    };
+    // SAFETY: the array holds one record per block of the pool, and the index is a block's.
+    unsafe { records.add(block_index(pool, addr)) }
+}
+
+#[cold]
+#[inline(never)]
+fn new_side_records(pool: &Pool) -> NonNull<SideRecord> {
+    let layout = side_layout(pool.block.get());
+    // SAFETY: a pool holds at least one block, and a record is not zero-sized (it is the
+    // heap's, which asks for records because it has something to keep).
+    let array = unsafe { std::alloc::alloc(layout) }.cast::<SideRecord>();
+    let Some(records) = NonNull::new(array) else { std::alloc::handle_alloc_error(layout) };
+    for index in 0..blocks_per_pool(pool.block.get()) {
+        // SAFETY: in bounds of the array just allocated for this many records.
+        unsafe { records.add(index).write(SideRecord::default()) };
+    }
+    pool.side.set(records.as_ptr());
+    records
+}
+
+/// Frees a pool's side records (its blocks are all free, so their records are empty).
+fn free_side_records(pool: &Pool) {
+    let records = pool.side.replace(null_mut());
+    if !records.is_null() {
+        // SAFETY: allocated by `new_side_records` with this layout (the block size has not
+        // changed since); records need no drop.
+        unsafe { std::alloc::dealloc(records.cast(), side_layout(pool.block.get())) };
+    }
 }
 
 /// The thread's heap is being torn down: frees every empty pool and arena now, and every one
@@ -513,6 +627,30 @@ mod tests {
             give(again, 48);
             for &b in &blocks[..blocks.len() - 1] {
                 give(b, 48);
+            }
+        }
+    }
+
+    #[test]
+    fn every_block_has_its_own_side_record_found_from_any_address_inside_it() {
+        for size in [16, 48, 64, 112, 512] {
+            let blocks: Vec<*mut u8> = (0..3000).map(|_| take(size)).collect();
+            let mut records = Vec::new();
+            for &block in &blocks {
+                // SAFETY: each address is inside a block in use of this thread's pools.
+                let (first, last) =
+                    unsafe { (side_record_or_new(block), side_record_or_new(block.wrapping_add(size - 1))) };
+                assert_eq!(first, last, "one record per block, whatever address inside it");
+                // SAFETY: a record of a live array, not referenced elsewhere.
+                assert!(unsafe { first.as_ref() }.is_empty(), "a new record is empty");
+                records.push(first);
+            }
+            records.sort();
+            records.dedup();
+            assert_eq!(records.len(), blocks.len(), "blocks of size {size} share no record");
+            for block in blocks {
+                // SAFETY: from `take(size)`, not used again.
+                unsafe { give(block, size) };
             }
         }
     }

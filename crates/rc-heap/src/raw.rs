@@ -129,7 +129,7 @@ pub unsafe fn clear_weak_refs(header: NonNull<ObjHeader>) -> ClearedWeakRefs {
     ClearedWeakRefs::clear(header)
 }
 
-/// Whether the object may have weak references (it has a side-table entry). Cheap: one
+/// Whether the object may have weak references (it has a side entry). Cheap: one
 /// header bit; lets a collector skip [`clear_weak_refs`] for most objects.
 ///
 /// # Safety

@@ -336,6 +336,10 @@ impl<S: SliceObject + ?Sized> SliceInfoFor<S> {
         is_sized: false,
         tracked: S::TRACKED,
         has_finalizer: false,
+        pooled: match Layout::from_size_align(pool::GRANULE, SliceLayout::<S>::ALIGN) {
+            Ok(layout) => pool::serves(layout),
+            Err(_) => false,
+        },
         trace_dyn: slice_trace_dyn::<S>,
         trace_tracked: slice_trace_tracked::<S>,
         finalize: slice_finalize,

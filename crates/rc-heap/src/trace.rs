@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::header::ObjHeader;
-use crate::weak::WeakSlot;
+use crate::side::WeakTarget;
 
 /// A type whose values can live on the heap and be traced by the cycle collector.
 ///
@@ -130,7 +130,8 @@ impl<'a> Edge<'a> {
 /// A weak reference met during tracing.
 #[derive(Clone, Copy)]
 pub struct WeakEdge<'a> {
-    pub(crate) slot: &'a WeakSlot,
+    /// The weak reference's target word.
+    pub(crate) target: &'a WeakTarget,
 }
 
 /// One step of an edge's label: how the traced value reached a `Gc`.

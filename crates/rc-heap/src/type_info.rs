@@ -20,6 +20,10 @@ pub struct TypeInfo {
     pub(crate) is_sized: bool,
     pub(crate) tracked: bool,
     pub(crate) has_finalizer: bool,
+    /// Whether objects of the type are blocks of the thread's pools: every one of a sized
+    /// type; of a slice or `str` type, those whose `object_size` is at most
+    /// `pool::MAX_BLOCK`.
+    pub(crate) pooled: bool,
     pub(crate) trace_dyn: unsafe fn(NonNull<ObjHeader>, &mut dyn Visitor),
     pub(crate) trace_tracked: unsafe fn(NonNull<ObjHeader>, &mut EdgeList),
     pub(crate) finalize: unsafe fn(NonNull<ObjHeader>),

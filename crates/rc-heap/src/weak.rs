@@ -4,12 +4,13 @@
 //!
 //! A weak reference is a small slot outside the object, like CPython's weakref objects: the
 //! object's memory is freed as soon as its strong count reaches zero, and the slot is told
-//! the object is gone. An object finds its slots through its side-table entry, which holds
-//! two pointers, as CPython's object holds its `tp_weaklist`: the shared slot without a
-//! callback, and the newest slot with one, from which the others with callbacks are linked
-//! newest to oldest through the slots themselves. Making a weak reference costs the slot's
-//! allocation and one side-table access; a death, one side-table access and a walk of the
-//! list.
+//! the object is gone. An object finds its slots through its side entry ([`WeakList`], kept
+//! in its pool's array or the heap's side table), which holds two pointers, as CPython's
+//! object holds its `tp_weaklist`: the shared slot without a callback, and the newest slot
+//! with one, from which the others with callbacks are linked newest to oldest through the
+//! slots themselves. Making a weak reference costs the slot's allocation and one access to
+//! the side entry (for an object of a pool, an index into its pool's array: no hashing); a
+//! death, one access and a walk of the list.
 //!
 //! A slot is a block of the heap's pools with a count of its handles ([`SlotRef`]), as an
 //! object is, so that making one costs a pool allocation rather than a `malloc`.
@@ -24,6 +25,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::header::{ObjHeader, flags};
+use crate::side::{WeakList, WeakTarget};
 use crate::trace::WeakEdge;
 use crate::{heap, pool};
 
@@ -59,14 +61,17 @@ pub trait DeathWatch {
 }
 
 /// The shared part of one weak reference: where it points and what to call at death.
+///
+/// `repr(C)` with the target word first: a [`WeakList`] points at slots through their
+/// target words.
+#[repr(C)]
 pub(crate) struct WeakSlot {
+    /// The object (null once cleared), with its flags: one word, so that a slot is 64
+    /// bytes, one pool block.
+    pub(crate) target: WeakTarget,
     /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
     /// temporary one a death holds while the callback runs.
     pub(crate) handles: Cell<usize>,
-    /// The object (null once cleared), with [`WeakSlot::BASIC`] and
-    /// [`WeakSlot::OWNER_UNREACHABLE`] in its low bits (headers are aligned to 8): a tagged
-    /// pointer that keeps the header's provenance, and a slot of 64 bytes, one pool block.
-    target: Cell<*mut ObjHeader>,
     pub(crate) callback: Cell<Option<Callback>>,
     /// While listed with a callback: the next older slot of the list (null at its end).
     older: Cell<*const WeakSlot>,
@@ -80,45 +85,22 @@ pub(crate) struct WeakSlot {
 const _: () = assert!(std::mem::size_of::<WeakSlot>() == 64);
 
 impl WeakSlot {
-    /// A slot made without a callback, shared by every plain `downgrade` of its object.
-    const BASIC: usize = 1;
-    /// The collector found this slot's owner unreachable: its callback must not run.
-    const OWNER_UNREACHABLE: usize = 2;
-    const FLAGS: usize = 3;
-
+    /// The object, while it is alive.
     pub(crate) fn target(&self) -> Option<NonNull<ObjHeader>> {
-        NonNull::new(self.target.get().map_addr(|addr| addr & !Self::FLAGS))
+        self.target.get()
     }
 
-    fn has(&self, flag: usize) -> bool {
-        self.target.get().addr() & flag != 0
-    }
-
+    /// Whether this is the slot without a callback, shared by every plain `downgrade` of
+    /// its object.
     fn is_basic(&self) -> bool {
-        self.has(Self::BASIC)
-    }
-
-    /// Makes the slot read dead, keeping its flags.
-    fn clear_target(&self) {
-        self.target.set(std::ptr::without_provenance_mut(self.target.get().addr() & Self::FLAGS));
-    }
-
-    pub(crate) fn mark_owner_unreachable(&self) {
-        self.target.set(self.target.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
+        self.target.has(WeakTarget::BASIC)
     }
 
     fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
-        let flags = if callback.is_none() { Self::BASIC } else { 0 };
-        let target = match target {
-            Some(header) => {
-                debug_assert_eq!(header.as_ptr().addr() & Self::FLAGS, 0, "headers are aligned to 8");
-                header.as_ptr().map_addr(|addr| addr | flags)
-            }
-            None => std::ptr::without_provenance_mut(flags),
-        };
+        let flags = if callback.is_none() { WeakTarget::BASIC } else { 0 };
         WeakSlot {
+            target: WeakTarget::new(target, flags),
             handles: Cell::new(1),
-            target: Cell::new(target),
             callback: Cell::new(callback),
             older: Cell::new(std::ptr::null()),
             newer: Cell::new(std::ptr::null()),
@@ -146,43 +128,40 @@ impl WeakSlot {
     }
 }
 
-/// The weak references of one object, as its side entry keeps them (see the module
-/// invariant): the shared slot without a callback, and the newest slot with one.
-#[derive(Clone, Copy)]
-pub(crate) struct WeakList {
-    basic: *const WeakSlot,
-    newest: *const WeakSlot,
+/// A listed slot as its [`WeakList`] points at it: through its target word, the slot's
+/// first field. The pointer is the slot's own, cast, so it keeps the whole slot's
+/// provenance.
+fn listed(slot: *const WeakSlot) -> *const WeakTarget {
+    slot.cast()
 }
 
-impl Default for WeakList {
-    fn default() -> Self {
-        WeakList { basic: std::ptr::null(), newest: std::ptr::null() }
-    }
+/// The slot a [`WeakList`] pointer points at.
+fn slot_of(listed: *const WeakTarget) -> *const WeakSlot {
+    listed.cast()
 }
 
+// The weak references of one object, as its side entry keeps them (see the module
+// invariant): the shared slot without a callback, and the newest slot with one.
 impl WeakList {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.basic.is_null() && self.newest.is_null()
-    }
-
     /// Forgets `slot`, which is listed here and being dropped.
-    pub(crate) fn forget(&mut self, slot: &WeakSlot) {
+    fn forget(&mut self, slot: &WeakSlot) {
         if slot.is_basic() {
-            debug_assert!(std::ptr::eq(self.basic, slot));
+            debug_assert!(std::ptr::eq(slot_of(self.basic), slot));
             self.basic = std::ptr::null();
         } else if let Some(newest) = slot.unlink() {
-            debug_assert!(std::ptr::eq(self.newest, slot));
-            self.newest = newest;
+            debug_assert!(std::ptr::eq(slot_of(self.newest), slot));
+            self.newest = listed(newest);
         }
     }
 
     /// Every listed slot, the shared one first, then newest to oldest.
     fn slots(self) -> impl Iterator<Item = *const WeakSlot> {
-        let with_callbacks = std::iter::successors(Some(self.newest).filter(|slot| !slot.is_null()), |&slot| {
+        let newest = slot_of(self.newest);
+        let with_callbacks = std::iter::successors(Some(newest).filter(|slot| !slot.is_null()), |&slot| {
             // SAFETY: a listed pointer points at a live slot (module invariant).
             Some(unsafe { (*slot).older.get() }).filter(|older| !older.is_null())
         });
-        Some(self.basic).filter(|slot| !slot.is_null()).into_iter().chain(with_callbacks)
+        Some(slot_of(self.basic)).filter(|slot| !slot.is_null()).into_iter().chain(with_callbacks)
     }
 
     /// The number of handles to the listed weak references.
@@ -284,22 +263,23 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
         return WeakSlot::dead();
     }
     let with_callback = callback.is_some();
-    let slot = heap::with_side(header, |entry, _| {
+    let slot = heap::with_side(header, |entry| {
         let list = &mut entry.weak;
         if !with_callback && !list.basic.is_null() {
             // SAFETY: the shared slot is listed.
-            return unsafe { SlotRef::from_listed(list.basic) };
+            return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
         }
         let slot = SlotRef::new(WeakSlot::new(Some(header), callback));
         if with_callback {
-            slot.older.set(list.newest);
-            if !list.newest.is_null() {
+            let newest = slot_of(list.newest);
+            slot.older.set(newest);
+            if !newest.is_null() {
                 // SAFETY: a listed pointer points at a live slot (module invariant).
-                unsafe { (*list.newest).newer.set(slot.as_ptr()) };
+                unsafe { (*newest).newer.set(slot.as_ptr()) };
             }
-            list.newest = slot.as_ptr();
+            list.newest = listed(slot.as_ptr());
         } else {
-            list.basic = slot.as_ptr();
+            list.basic = listed(slot.as_ptr());
         }
         slot
     });
@@ -318,14 +298,14 @@ pub(crate) fn clear_targets(list: WeakList) {
         // SAFETY: the slots were listed when the list was taken out of the side entry, and
         // no code has run since that could drop them.
         let slot = unsafe { &*slot };
-        slot.clear_target();
+        slot.target.clear();
         slot.newer.set(std::ptr::null());
         slot.older.replace(std::ptr::null())
     }
     if !list.basic.is_null() {
-        clear(list.basic);
+        clear(slot_of(list.basic));
     }
-    let mut slot = list.newest;
+    let mut slot = slot_of(list.newest);
     while !slot.is_null() {
         slot = clear(slot);
     }
@@ -394,7 +374,7 @@ impl ClearedWeakRefs {
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
         for slot in self.first.into_iter().chain(self.rest) {
-            if slot.has(WeakSlot::OWNER_UNREACHABLE) {
+            if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
                 continue;
             }
             let Some(callback) = slot.callback.take() else {
@@ -419,67 +399,35 @@ impl ClearedWeakRefs {
 
 /// The number of handles to an object's weak references (`Gc::weak_count`).
 pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
-    // SAFETY: callers hold a count on `header`.
-    if !unsafe { header.as_ref() }.has(flags::SIDE) {
-        return 0;
-    }
-    heap::with_extras(|extras| {
-        extras.side.get(&(header.as_ptr() as usize)).map_or(0, |entry| entry.weak.handle_count())
-    })
+    heap::with_side_if_any(header, |entry| entry.weak.handle_count()).unwrap_or(0)
 }
 
 /// Takes the weak references of an object out of its side entry, keeping its id.
 fn take_list(header: NonNull<ObjHeader>) -> WeakList {
-    // SAFETY: the caller passes a header of an allocated object.
-    let h = unsafe { header.as_ref() };
-    if !h.has(flags::SIDE) {
-        return WeakList::default();
-    }
-    heap::with_extras(|extras| {
-        let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else { return WeakList::default() };
-        let list = std::mem::take(&mut entry.weak);
-        if entry.is_empty() {
-            extras.remove_side(key);
-            h.clear(flags::SIDE);
-        }
-        list
-    })
+    heap::with_side_if_any(header, |entry| std::mem::take(&mut entry.weak)).unwrap_or_default()
 }
 
 /// Forgets one weak slot of a live object (the slot is being dropped).
 fn forget_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
-    heap::with_extras(|extras| {
-        let key = header.as_ptr() as usize;
-        let Some(entry) = extras.side.get_mut(&key) else {
-            return;
-        };
-        entry.weak.forget(slot);
-        if entry.is_empty() {
-            extras.remove_side(key);
-            // SAFETY: a weak slot with a target points at a live object.
-            unsafe { header.as_ref() }.clear(flags::SIDE);
-        }
-    });
-    heap::release_extras_if_torn_down();
+    heap::with_side_if_any(header, |entry| entry.weak.forget(slot));
 }
 
-// `WeakEdge` is the tracing layer's; what it reads is the slot's.
+// `WeakEdge` is the tracing layer's; what it reads is the slot's target word.
 impl fmt::Debug for WeakEdge<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WeakEdge").field("alive", &self.slot.target().is_some()).finish()
+        f.debug_struct("WeakEdge").field("alive", &self.target.get().is_some()).finish()
     }
 }
 
 impl WeakEdge<'_> {
     /// The object the weak reference points to, if it is still alive.
     pub fn target(&self) -> Option<NonNull<ObjHeader>> {
-        self.slot.target()
+        self.target.get()
     }
 
     /// Marks the weak reference as owned by garbage: its callback will not run. The
     /// collector does this for weak references held by objects it is about to destroy.
     pub fn mark_owner_unreachable(&self) {
-        self.slot.mark_owner_unreachable();
+        self.target.mark_owner_unreachable();
     }
 }

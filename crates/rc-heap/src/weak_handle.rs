@@ -176,6 +176,6 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
 // as tracked so that containers of weak references are traced and the collector sees them.
 unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        visitor.visit_weak(WeakEdge { slot: &self.slot });
+        visitor.visit_weak(WeakEdge { target: &self.slot.target });
     }
 }

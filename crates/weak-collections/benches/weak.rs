@@ -13,6 +13,9 @@
 //! - `downgrade`, `upgrade`, `weak_clone`, `weak_drop`: `Gc` and `Weak` against `Rc` and
 //!   `std::rc::Weak` (`rc_*`), one operation on each of 1,000,000 objects;
 //!   `death_without_weak`: the last drop of 1,000,000 objects never weakly referenced.
+//! - `bare_map_lookup`: a control, the floor of a lookup: an `FxHashMap<u64, u64>` of
+//!   1,000,000 entries looked up by the keys `value_dict_lookup` uses, with nothing behind
+//!   the values (the random access into a table larger than the caches is all it does).
 //!
 //! `cargo bench -p weak-collections --bench weak` prints a table; `-- --json` prints one JSON
 //! object per line for `cargo xtask bench weak`.
@@ -25,6 +28,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use rc_heap::{Gc, Trace};
+use rustc_hash::FxHashMap;
 use weak_collections::{WeakKeyDictionary, WeakSet, WeakValueDictionary};
 
 const N: usize = 1_000_000;
@@ -177,6 +181,13 @@ fn weak_set(round: &mut Round) {
     round.extend([("strong_set_insert", insert), ("strong_set_lookup", lookup), ("strong_set_iterate", iterate)]);
 }
 
+/// The floor of a lookup in a table of `N` entries: a bare map of numbers.
+fn controls(round: &mut Round) {
+    let map: FxHashMap<u64, u64> = (0..N as u64).map(|key| (key, key)).collect();
+    let (_, lookup) = time(|| (0..N as u64).map(|key| map.get(&key).copied().unwrap_or(0)).sum::<u64>());
+    round.push(("bare_map_lookup", lookup));
+}
+
 /// `std::rc`'s twin of [`Node`].
 struct RcNode {
     _next: RefCell<Option<Rc<RcNode>>>,
@@ -238,6 +249,7 @@ fn main() {
         key_dict(&mut round);
         weak_set(&mut round);
         handles(&mut round);
+        controls(&mut round);
         for (shape, ns) in round {
             if !samples.contains_key(shape) {
                 order.push(shape);

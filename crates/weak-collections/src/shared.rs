@@ -12,6 +12,7 @@
 //! queued and applied by the next operation.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::rc::Rc;
 
@@ -54,7 +55,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     fn is_occupied(&self, slot: usize) -> bool {
-        self.occupied.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
+        occupied_bit(&self.occupied, slot)
     }
 
     fn set_occupied(&mut self, slot: usize, occupied: bool) {
@@ -103,6 +104,35 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             self.slots[slot] = Some((key, entry));
         }
         self.set_occupied(slot, true);
+    }
+
+    /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
+    /// slot, and returns `None`. The key is hashed once.
+    pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
+        let slot = self.free.last().copied().unwrap_or(self.slots.len());
+        let key = match self.index.entry(key) {
+            Entry::Occupied(found) if occupied_bit(&self.occupied, *found.get()) => return Some(*found.get()),
+            Entry::Occupied(mut stale) => {
+                // The key had a stale index entry, now replaced.
+                self.stale_keys -= 1;
+                stale.insert(slot);
+                stale.key().clone()
+            }
+            Entry::Vacant(vacant) => {
+                let key = vacant.key().clone();
+                vacant.insert(slot);
+                key
+            }
+        };
+        self.free.pop();
+        let entry = make(slot);
+        if slot == self.slots.len() {
+            self.slots.push(Some((key, entry)));
+        } else {
+            self.slots[slot] = Some((key, entry));
+        }
+        self.set_occupied(slot, true);
+        None
     }
 
     /// Replaces the entry in `slot` with one made by `make`; returns the old one (to be
@@ -187,6 +217,11 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &E)> {
         self.slots.iter().flatten().map(|(key, entry)| (key, entry))
     }
+}
+
+/// Whether the bit of `slot` is set in `occupied`.
+fn occupied_bit(occupied: &[u64], slot: usize) -> bool {
+    occupied.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
 }
 
 /// Traced through the container's `Rc` while the container is its only owner (always,

@@ -46,13 +46,9 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
-        let old = match table.find(&key) {
-            Some(slot) => Some(table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot))),
-            None => {
-                table.push(|slot| (key, Gc::downgrade_watched(value, watch, slot)));
-                None
-            }
-        };
+        let old = table
+            .find_or_push(key, |slot| Gc::downgrade_watched(value, watch, slot))
+            .map(|slot| table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot)));
         drop(table);
         old.and_then(|old| old.upgrade())
     }

@@ -163,3 +163,50 @@ fn dropping_weak_references_first_leaves_no_trace() {
     assert_eq!(Gc::weak_count(&a), 0);
     drop(a);
 }
+
+/// Weak references, callbacks and ids of `object`, which dies when dropped.
+fn weak_references_and_id_follow_the_object_of<T: ?Sized>(object: Gc<T>) {
+    let id = Gc::id(&object);
+    let ran = Rc::new(Cell::new(false));
+    let plain = Gc::downgrade(&object);
+    let flag = Rc::clone(&ran);
+    let with_callback = Gc::downgrade_with_callback(&object, move |weak| {
+        assert!(weak.is_dead());
+        flag.set(true);
+    });
+    assert_eq!(Gc::weak_count(&object), 2);
+    assert_eq!(Gc::id(&object), id, "an id is given once");
+    assert!(rc_heap::GcAny::from_id(id).is_some());
+    drop(object);
+    assert!(ran.get());
+    assert!(plain.is_dead() && with_callback.is_dead());
+    assert!(rc_heap::GcAny::from_id(id).is_none());
+}
+
+#[test]
+fn objects_the_pools_serve_and_those_they_do_not_keep_weak_references_alike() {
+    // Under 512 bytes: a block of a pool, whose array keeps the side entry.
+    weak_references_and_id_follow_the_object_of(Gc::new(5_u64));
+    weak_references_and_id_follow_the_object_of(Node::new("small"));
+    weak_references_and_id_follow_the_object_of(Gc::<[u64]>::from(vec![1, 2, 3]));
+    // Over 512 bytes: its own allocation, whose entry is in the side table.
+    weak_references_and_id_follow_the_object_of(Gc::new([7_u64; 100]));
+    weak_references_and_id_follow_the_object_of(Gc::<[u64]>::from(vec![1; 100]));
+}
+
+#[test]
+fn a_block_reused_after_a_death_starts_with_no_weak_references() {
+    let first = Gc::new(1_u64);
+    let weak = Gc::downgrade(&first);
+    let address = Gc::as_ptr(&first);
+    drop(first);
+    assert!(weak.is_dead());
+    // The next object of the size class takes the freed block (under Miri, perhaps not).
+    let second = Gc::new(2_u64);
+    if Gc::as_ptr(&second) == address {
+        assert_eq!(Gc::weak_count(&second), 0);
+    }
+    let fresh = Gc::downgrade(&second);
+    assert_eq!(fresh.upgrade().as_deref(), Some(&2));
+    assert!(weak.upgrade().is_none());
+}

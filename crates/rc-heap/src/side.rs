@@ -1,0 +1,102 @@
+//! What an object keeps beside it, as plain data: its side entry (its weak references and its
+//! id) and the word through which a weak reference points at it.
+//!
+//! CPython keeps an object's weak references in the object (`tp_weaklist`); our header has
+//! no spare word (a leaf's is as small as `Rc`'s), so they live beside the object: in an
+//! array its pool keeps, one entry per block, or, for an object too large for the pools, in
+//! the heap's side table (`heap.rs` chooses). The types are defined here, below the layers
+//! that store and trace them; `weak.rs` gives them their behaviour.
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+use crate::ObjectId;
+use crate::header::ObjHeader;
+
+/// The word of a weak reference that names its object: the object's header, null once the
+/// object has died, with [`WeakTarget::BASIC`] and [`WeakTarget::OWNER_UNREACHABLE`] in its
+/// low bits (headers are aligned to 8). A tagged pointer, so that it keeps the header's
+/// provenance.
+///
+/// It is the first field of a weak reference's slot (`weak::WeakSlot`), so that a pointer
+/// to the slot, cast, is a pointer to its target word and back ([`WeakList`] keeps such
+/// pointers).
+pub(crate) struct WeakTarget(Cell<*mut ObjHeader>);
+
+impl WeakTarget {
+    /// The weak reference was made without a callback: it is the one every plain `downgrade`
+    /// of its object shares.
+    pub(crate) const BASIC: usize = 1;
+    /// The collector found the weak reference's owner unreachable: its callback must not run.
+    pub(crate) const OWNER_UNREACHABLE: usize = 2;
+    const FLAGS: usize = 3;
+
+    /// A target word naming `target` (or nothing), with `flags`.
+    pub(crate) fn new(target: Option<NonNull<ObjHeader>>, flags: usize) -> WeakTarget {
+        debug_assert_eq!(flags & !Self::FLAGS, 0);
+        let word = match target {
+            Some(header) => {
+                debug_assert_eq!(header.as_ptr().addr() & Self::FLAGS, 0, "headers are aligned to 8");
+                header.as_ptr().map_addr(|addr| addr | flags)
+            }
+            None => std::ptr::without_provenance_mut(flags),
+        };
+        WeakTarget(Cell::new(word))
+    }
+
+    /// The object, while it is alive.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<NonNull<ObjHeader>> {
+        NonNull::new(self.0.get().map_addr(|addr| addr & !Self::FLAGS))
+    }
+
+    #[inline]
+    pub(crate) fn has(&self, flag: usize) -> bool {
+        self.0.get().addr() & flag != 0
+    }
+
+    /// Makes the word read dead, keeping its flags.
+    pub(crate) fn clear(&self) {
+        self.0.set(std::ptr::without_provenance_mut(self.0.get().addr() & Self::FLAGS));
+    }
+
+    pub(crate) fn mark_owner_unreachable(&self) {
+        self.0.set(self.0.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
+    }
+}
+
+/// The weak references of one object: its shared slot without a callback, and its newest
+/// slot with one (from which the older ones are linked through the slots). Each is a
+/// pointer to a slot's [`WeakTarget`], null for none.
+#[derive(Clone, Copy)]
+pub(crate) struct WeakList {
+    pub(crate) basic: *const WeakTarget,
+    pub(crate) newest: *const WeakTarget,
+}
+
+impl Default for WeakList {
+    fn default() -> Self {
+        WeakList { basic: std::ptr::null(), newest: std::ptr::null() }
+    }
+}
+
+impl WeakList {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.basic.is_null() && self.newest.is_null()
+    }
+}
+
+/// What an object keeps beside it: its id, once asked for, and its weak references. An
+/// empty entry is the default one, so that an entry of a pool's array that was emptied is
+/// ready for the next object of its block.
+#[derive(Default)]
+pub(crate) struct SideEntry {
+    pub(crate) id: Option<ObjectId>,
+    pub(crate) weak: WeakList,
+}
+
+impl SideEntry {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.id.is_none() && self.weak.is_empty()
+    }
+}
