@@ -34,10 +34,7 @@
 //! `IN_YOUNG` only). Space 0 is heap list 2 and space 1 is list 1, so that after a full
 //! collection (which leaves everything in list 2 with no bit) every old object is pending.
 //! Frozen objects carry the visited space's bit, renewed when the spaces swap, so that no
-//! increment takes them. While an increment is collected, its objects, old and young, carry
-//! `IN_YOUNG` as well, and no other object does: the counting walk reads membership from
-//! that bit, as in a young collection, and sets the counts in the same walk that subtracts
-//! the edges.
+//! increment takes them.
 
 use rc_heap::raw::{self, EdgeList, Links};
 
@@ -91,7 +88,6 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 examined: list(raw::YOUNG),
                 survivors: newcomers,
                 tag: space_tag(visited),
-                tagged_young: true,
                 young: &[],
                 young_survivors: newcomers,
             };
@@ -110,14 +106,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             }
             let result = collect_region(
                 state,
-                &Region {
-                    examined: all,
-                    survivors: all,
-                    tag: 0,
-                    tagged_young: false,
-                    young: &[],
-                    young_survivors: all,
-                },
+                &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
             );
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
             state.visited_space.set(1);
@@ -154,12 +143,11 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let taken = take_increment(state, &increment, pending, tag, budget);
     // The young objects come after the old ones, and their survivors go to the newcomers:
     // the old generation stays in the order its objects were made, so that an object met
-    // before those it refers to (a chain built backwards) is taken alone. Every young object
-    // gets `IN_YOUNG`, as every old one taken did (see the module's docs).
+    // before those it refers to (a chain built backwards) is taken alone.
     let mut young = Vec::new();
     for_each(list(raw::YOUNG), |header| {
         let links = links_of(header);
-        links.set_prev_tagged(links.prev(), tag | raw::IN_YOUNG);
+        links.set_prev_tagged(links.prev(), tag);
         // SAFETY: a listed object's header; the pointer made from it covers the whole object.
         young.push(unsafe { Links::of(header) });
     });
@@ -171,7 +159,6 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         examined: &increment,
         survivors: space_list(visited),
         tag,
-        tagged_young: true,
         young: &young,
         young_survivors: list(NEWCOMERS),
     };
@@ -239,8 +226,7 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
     taken
 }
 
-/// Unlinks `links` from its list and appends it to `increment` with `tag` and `IN_YOUNG`,
-/// the increment's mark.
+/// Unlinks `links` from its list and appends it to `increment` with `tag`.
 ///
 /// # Safety
 /// `links` are the links of a live tracked object in a valid list (not a sentinel);
@@ -250,7 +236,7 @@ unsafe fn move_to(links: *const Links, increment: &Links, tag: usize) {
     // object's header, so it carries the whole object's provenance.
     unsafe {
         (*links).unlink();
-        increment.insert_tagged(std::ptr::NonNull::new_unchecked(links.cast_mut()), tag | raw::IN_YOUNG);
+        increment.insert_tagged(std::ptr::NonNull::new_unchecked(links.cast_mut()), tag);
     }
 }
 

@@ -126,10 +126,10 @@ pub(crate) struct State {
     /// Incremental collection: old objects owed to the next increments, four for each object
     /// the young generation promoted; negative after an increment took more than its share.
     pub(crate) old_work_credit: Cell<isize>,
-    /// Whether the marking walk of the next collection of the young generation alone (0), of
-    /// the next full one (1), or of the next increment (2) goes from the list's end: what the
-    /// edges of the previous one pointed to, objects before their referrers or after.
-    pub(crate) marking_backwards: Cell<[bool; 3]>,
+    /// Whether the marking walk of the next collection of the young generation alone (0), or
+    /// of the next full one (1), goes from the list's end: what the edges of the previous one
+    /// pointed to, objects before their referrers or after.
+    pub(crate) marking_backwards: Cell<[bool; 2]>,
     pub(crate) long_lived_total: Cell<usize>,
     pub(crate) long_lived_pending: Cell<usize>,
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
@@ -159,7 +159,7 @@ impl State {
             // The heap starts empty: both spaces are, and space 0 (list 2) is the pending one.
             visited_space: Cell::new(1),
             old_work_credit: Cell::new(0),
-            marking_backwards: Cell::new([false; 3]),
+            marking_backwards: Cell::new([false; 2]),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),

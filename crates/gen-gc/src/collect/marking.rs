@@ -11,34 +11,36 @@ use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 
 use super::counting::{Counted, init_refs, subtract_refs, trace_panicked, update_and_subtract_refs};
 use super::{
-    COLLECTING, NO_EDGES, ONE_REF, REACHABLE, REFS_SHIFT, Region, TENTATIVE, for_each, links_of, list, report_walk,
-    trace,
+    COLLECTING, NO_EDGES, ONE_REF, REACHABLE, REFS_SHIFT, TENTATIVE, for_each, links_of, list, report_walk, trace,
 };
 use crate::state::{NUM_GENERATIONS, PERMANENT, State};
 
-/// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of
-/// `region.examined` that nothing outside it reaches to `unreachable` (an empty list) and
-/// holds them; no user code runs in between.
-pub(super) fn find_unreachable(state: &State, region: &Region<'_>, unreachable: &Links, edges: &mut EdgeList) -> Found {
+/// `update_refs`, `subtract_refs` and `move_unreachable`: moves the objects of `young` that
+/// nothing outside it reaches to `unreachable` (an empty list) and holds them; no user code
+/// runs in between.
+pub(super) fn find_unreachable(
+    state: &State,
+    young: &Links,
+    unreachable: &Links,
+    edges: &mut EdgeList,
+    tag: usize,
+) -> Found {
     // No walk runs outside a collection or `object_graph`, which both keep collections off.
     let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
-    let found = count_and_mark(state, region, unreachable, edges);
+    let found = count_and_mark(state, young, unreachable, edges, tag);
     report_walk(state, walk.finish());
     found
 }
 
 /// [`find_unreachable`]'s walks.
-fn count_and_mark(state: &State, region: &Region<'_>, unreachable: &Links, edges: &mut EdgeList) -> Found {
-    let young = region.examined;
+fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut EdgeList, tag: usize) -> Found {
     // SAFETY: the permanent generation's sentinel is a valid list.
     let nothing_frozen = list(PERMANENT).next() == std::ptr::from_ref(list(PERMANENT));
     let mut hints = state.marking_backwards.get();
-    let counted = if region.tagged_young {
-        // Membership reads from the `IN_YOUNG` bit. Young collections and increments each
-        // keep their own hint.
-        let hint = if std::ptr::eq(young, list(raw::YOUNG)) { 0 } else { 2 };
-        let counted = update_and_subtract_refs::<true>(state, young, edges, hints[hint]);
-        hints[hint] = counted.backwards_next_time().unwrap_or(hints[hint]);
+    let counted = if std::ptr::eq(young, list(raw::YOUNG)) {
+        // The young generation alone: its objects carry the `IN_YOUNG` bit.
+        let counted = update_and_subtract_refs::<true>(state, young, edges, hints[0]);
+        hints[0] = counted.backwards_next_time().unwrap_or(hints[0]);
         counted
     } else if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
         // A full collection with nothing frozen examines every object in a list.
@@ -55,7 +57,7 @@ fn count_and_mark(state: &State, region: &Region<'_>, unreachable: &Links, edges
         Counted { candidates, ..Counted::default() }
     };
     state.marking_backwards.set(hints);
-    Found { candidates: counted.candidates, ..move_unreachable(state, young, &counted, unreachable, edges, region.tag) }
+    Found { candidates: counted.candidates, ..move_unreachable(state, young, &counted, unreachable, edges, tag) }
 }
 
 /// What the walks found: how many objects they examined and how many they moved to the

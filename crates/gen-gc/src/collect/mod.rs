@@ -219,17 +219,8 @@ fn collect_generational(state: &State, generation: usize) -> (Outcome, usize) {
         unsafe { Links::splice_all(list(younger), young) };
     }
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
-    let (outcome, candidates) = collect_region(
-        state,
-        &Region {
-            examined: young,
-            survivors: old,
-            tag: 0,
-            tagged_young: generation == 0,
-            young: &[],
-            young_survivors: old,
-        },
-    );
+    let (outcome, candidates) =
+        collect_region(state, &Region { examined: young, survivors: old, tag: 0, young: &[], young_survivors: old });
 
     // CPython's long-lived bookkeeping for the full-collection rule.
     let survivors = candidates - (outcome.collected + outcome.uncollectable);
@@ -253,10 +244,6 @@ pub(crate) struct Region<'a> {
     /// The collector's bits in the survivors' `prev` words (the old space, in incremental
     /// collection).
     pub(crate) tag: usize,
-    /// Every examined object, and no other, carries the [`IN_YOUNG`](raw::IN_YOUNG) bit in its
-    /// `prev` word: the young generation, or an increment, which tags what it takes. Counting
-    /// then takes one walk.
-    pub(crate) tagged_young: bool,
     /// Objects of `examined` whose survivors go to `young_survivors` instead.
     pub(crate) young: &'a [NonNull<Links>],
     pub(crate) young_survivors: &'a Links,
@@ -278,7 +265,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     // `IN_YOUNG` bit.
     let deferred = state.defer_debug_lines();
     let Found { count, any_weak, any_finalizer, candidates } =
-        find_unreachable(state, region, &unreachable, &mut edges);
+        find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
     // Every examined object that is not unreachable is still in `region.examined`; the
     // unreachable ones are held.
     let mut young_survivors = 0;
