@@ -65,21 +65,14 @@ fn walk_full_collections_from_the_end() {
 }
 
 /// A full collection whose marking walk goes from the list's end (the counting walk reverses
-/// the list, the marking walk links it back) keeps what is met referrer first (a chain built
-/// backwards) and what is met referrer last (a list built forwards, held by its head), frees
-/// the garbage between them, and leaves the survivors in the order they were made.
+/// the list, the marking walk links it back) keeps what is met referrer last (a list built
+/// forwards, held by its head) and what is met referrer first (a chain built backwards, at
+/// the list's end, which tells the walk to go from there), frees the garbage between them,
+/// and leaves the survivors in the order they were made.
 #[test]
 fn a_marking_walk_from_the_end_frees_the_garbage_and_keeps_the_order() {
     gen_gc::disable();
     walk_full_collections_from_the_end();
-    let (chain, chain_nodes) = backward_chain(50);
-    let mut garbage = Vec::new();
-    for _ in 0..10 {
-        let (a, b) = (node(), node());
-        a.next.borrow_mut().push(b.clone());
-        b.next.borrow_mut().push(a.clone());
-        garbage.push(Gc::downgrade(&a));
-    }
     let head = node();
     let mut tail = head.clone();
     let mut forward_nodes = vec![head.clone()];
@@ -90,7 +83,15 @@ fn a_marking_walk_from_the_end_frees_the_garbage_and_keeps_the_order() {
         tail = next;
     }
     drop(tail);
-    let made: Vec<usize> = chain_nodes.iter().chain(&forward_nodes).map(|object| Gc::to_any(object).addr()).collect();
+    let mut garbage = Vec::new();
+    for _ in 0..10 {
+        let (a, b) = (node(), node());
+        a.next.borrow_mut().push(b.clone());
+        b.next.borrow_mut().push(a.clone());
+        garbage.push(Gc::downgrade(&a));
+    }
+    let (chain, chain_nodes) = backward_chain(50);
+    let made: Vec<usize> = forward_nodes.iter().chain(&chain_nodes).map(|object| Gc::to_any(object).addr()).collect();
     let forward_watch: Vec<_> = forward_nodes.iter().map(Gc::downgrade).collect();
     let chain_watch: Vec<_> = chain_nodes.iter().map(Gc::downgrade).collect();
     drop((chain_nodes, forward_nodes));

@@ -43,8 +43,11 @@ fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut
         hints[0] = counted.backwards_next_time().unwrap_or(hints[0]);
         counted
     } else if std::ptr::eq(young, list(NUM_GENERATIONS - 1)) && nothing_frozen {
-        // A full collection with nothing frozen examines every object in a list.
-        let counted = update_and_subtract_refs::<false>(state, young, edges, hints[1]);
+        // A full collection with nothing frozen examines every object in a list. Full
+        // collections are rare, and the previous one may have met another heap: the list's
+        // last objects say which way to go when they tell.
+        let backwards = tail_points_back(young, edges).unwrap_or(hints[1]);
+        let counted = update_and_subtract_refs::<false>(state, young, edges, backwards);
         hints[1] = counted.backwards_next_time().unwrap_or(hints[1]);
         counted
     } else {
@@ -58,6 +61,45 @@ fn count_and_mark(state: &State, young: &Links, unreachable: &Links, edges: &mut
     };
     state.marking_backwards.set(hints);
     Found { candidates: counted.candidates, ..move_unreachable(state, young, &counted, unreachable, edges, tag) }
+}
+
+/// How many objects at the end of a list [`tail_points_back`] looks at.
+const TAIL: usize = 16;
+
+/// Whether the edges among the last [`TAIL`] objects of `young` point mostly back along the
+/// list (`Some(true)`) or ahead (`Some(false)`); `None` when they do not tell (too few, as
+/// many each way, or a `Trace` that panics, which the counting walk then reports).
+fn tail_points_back(young: &Links, edges: &mut EdgeList) -> Option<bool> {
+    let end: *const Links = young;
+    let mut tail = [end; TAIL];
+    let mut len = 0;
+    let mut cursor = young.prev();
+    while cursor != end && len < TAIL {
+        tail[len] = cursor;
+        len += 1;
+        // SAFETY: a valid list whose links are intact: the counting walk has not begun.
+        cursor = unsafe { (*cursor).prev() };
+    }
+    // From the last object back: a higher position is earlier in the list.
+    let tail = &tail[..len];
+    let (mut back, mut ahead) = (0, 0);
+    let traced = catch_unwind(AssertUnwindSafe(|| {
+        for (position, &links) in tail.iter().enumerate() {
+            edges.clear();
+            // SAFETY: an element of the list, a live tracked object whose value is intact.
+            unsafe { raw::trace_tracked(Links::header(links), edges) };
+            for &child in edges.edges() {
+                // SAFETY: a tracked edge's target is a live tracked object.
+                let target: *const Links = unsafe { Links::of(child) }.as_ptr();
+                match tail.iter().position(|&other| other == target) {
+                    Some(other) if other > position => back += 1,
+                    Some(other) if other < position => ahead += 1,
+                    _ => {}
+                }
+            }
+        }
+    }));
+    (traced.is_ok() && back + ahead >= TAIL / 4 && back != ahead).then_some(back > ahead)
 }
 
 /// What the walks found: how many objects they examined and how many they moved to the
@@ -91,8 +133,9 @@ pub(super) struct Found {
 /// its referrers, it has been reached and costs one visit; met before, it is noted, then
 /// visited again when found reachable. A chain built backwards, or a tree built from its
 /// leaves, is met referrers first from the list's end. The walk goes from the end when the
-/// counting walk reversed the list, which it does when the previous collection of the same
-/// kind found more edges pointing back along its list than forward: a program tends to keep
+/// counting walk reversed the list, which it does when the last objects of a full
+/// collection's list ([`tail_points_back`]), or else the previous collection of the same
+/// kind, had more edges pointing back along the list than forward: a program tends to keep
 /// making its objects in the same order, and a wrong guess costs what the other direction
 /// costs, no more.
 ///
