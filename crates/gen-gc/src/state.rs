@@ -139,6 +139,10 @@ pub(crate) struct State {
     /// Incremental collection: old objects the pass owes for that growth, not yet given to
     /// the increments (which get at most a hundredth of the old generation each).
     pub(crate) growth_owed: Cell<usize>,
+    /// Whether the marking walk of the next collection of the young generation alone (0), or
+    /// of the next full one (1), goes from the list's end: what the edges of the previous one
+    /// pointed to, objects before their referrers or after.
+    pub(crate) marking_backwards: Cell<[bool; 2]>,
     pub(crate) long_lived_total: Cell<usize>,
     pub(crate) long_lived_pending: Cell<usize>,
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
@@ -172,6 +176,7 @@ impl State {
             pass_start_size: Cell::new(0),
             pass_growth_paid: Cell::new(0),
             growth_owed: Cell::new(0),
+            marking_backwards: Cell::new([false; 2]),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),

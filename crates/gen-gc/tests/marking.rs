@@ -39,6 +39,98 @@ fn an_object_found_reachable_after_it_looked_unreachable_survives() {
     gen_gc::enable();
 }
 
+/// A chain of `n` nodes, each referring to the node made before it, held by its last node.
+fn backward_chain(n: usize) -> (Gc<Node>, Vec<Gc<Node>>) {
+    let mut nodes = vec![node()];
+    for _ in 1..n {
+        let next = node();
+        next.next.borrow_mut().push(nodes.last().unwrap().clone());
+        nodes.push(next);
+    }
+    (nodes.last().unwrap().clone(), nodes)
+}
+
+/// The addresses of the tracked objects, in the order the collector's lists hold them.
+fn heap_order() -> Vec<usize> {
+    gen_gc::get_objects(None).unwrap().iter().map(|object| object.addr()).collect()
+}
+
+/// Makes the next full collection's marking walk go from the list's end: a full collection
+/// of a chain built backwards, whose edges point back along the list.
+fn walk_full_collections_from_the_end() {
+    let (chain, nodes) = backward_chain(100);
+    drop(nodes);
+    assert_eq!(gen_gc::collect(), 0);
+    drop(chain);
+}
+
+/// A full collection whose marking walk goes from the list's end (the counting walk reverses
+/// the list, the marking walk links it back) keeps what is met referrer last (a list built
+/// forwards, held by its head) and what is met referrer first (a chain built backwards, at
+/// the list's end, which tells the walk to go from there), frees the garbage between them,
+/// and leaves the survivors in the order they were made.
+#[test]
+fn a_marking_walk_from_the_end_frees_the_garbage_and_keeps_the_order() {
+    gen_gc::disable();
+    walk_full_collections_from_the_end();
+    let head = node();
+    let mut tail = head.clone();
+    let mut forward_nodes = vec![head.clone()];
+    for _ in 1..50 {
+        let next = node();
+        tail.next.borrow_mut().push(next.clone());
+        forward_nodes.push(next.clone());
+        tail = next;
+    }
+    drop(tail);
+    let mut garbage = Vec::new();
+    for _ in 0..10 {
+        let (a, b) = (node(), node());
+        a.next.borrow_mut().push(b.clone());
+        b.next.borrow_mut().push(a.clone());
+        garbage.push(Gc::downgrade(&a));
+    }
+    let (chain, chain_nodes) = backward_chain(50);
+    let made: Vec<usize> = forward_nodes.iter().chain(&chain_nodes).map(|object| Gc::to_any(object).addr()).collect();
+    let forward_watch: Vec<_> = forward_nodes.iter().map(Gc::downgrade).collect();
+    let chain_watch: Vec<_> = chain_nodes.iter().map(Gc::downgrade).collect();
+    drop((chain_nodes, forward_nodes));
+
+    assert_eq!(gen_gc::collect(), 20, "the ten 2-cycles");
+    assert!(garbage.iter().all(|weak| weak.upgrade().is_none()));
+    assert!(chain_watch.iter().chain(&forward_watch).all(|weak| weak.upgrade().is_some()));
+    assert_eq!(heap_order(), made, "the survivors stay in the order they were made");
+    assert_eq!(gen_gc::collect(), 0, "the lists are whole for the next collection");
+    assert_eq!(heap_order(), made);
+    drop((chain, head));
+    assert!(chain_watch.iter().chain(&forward_watch).all(|weak| weak.upgrade().is_none()));
+    gen_gc::enable();
+}
+
+/// A young collection walks from the list's end after one whose edges pointed back, and
+/// frees a young cycle held by nothing while keeping a young chain held from outside.
+#[test]
+fn a_young_collection_from_the_end_frees_a_young_cycle() {
+    gen_gc::disable();
+    let (learn, nodes) = backward_chain(20);
+    drop(nodes);
+    assert_eq!(gen_gc::collect_generation(0).unwrap(), 0);
+    let (chain, nodes) = backward_chain(20);
+    let (a, b) = (node(), node());
+    a.next.borrow_mut().push(b.clone());
+    b.next.borrow_mut().push(a.clone());
+    let cycle = Gc::downgrade(&a);
+    drop((a, b));
+    let watch: Vec<_> = nodes.iter().map(Gc::downgrade).collect();
+    drop(nodes);
+    assert_eq!(gen_gc::collect_generation(0).unwrap(), 2);
+    assert!(cycle.upgrade().is_none());
+    assert!(watch.iter().all(|weak| weak.upgrade().is_some()));
+    drop((learn, chain));
+    assert!(watch.iter().all(|weak| weak.upgrade().is_none()));
+    gen_gc::enable();
+}
+
 /// A `Trace` that always panics.
 struct Exploding;
 
@@ -69,6 +161,33 @@ fn a_debug_writer_that_changes_the_heap_sees_whole_lists() {
     assert_eq!(gen_gc::collect(), 0, "the lists are whole");
     gen_gc::set_debug_output(None);
     drop((exploding, more, neighbours));
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}
+
+/// A `Trace` that panics while the marking walk goes from the list's end: the walk goes on
+/// after the object, which is kept, and links the list back whole.
+#[test]
+fn a_trace_that_panics_in_a_walk_from_the_end_leaves_the_lists_whole() {
+    gen_gc::disable();
+    let out = common::capture_debug_output();
+    walk_full_collections_from_the_end();
+    let (before, before_nodes) = backward_chain(30);
+    let exploding = Gc::new(Exploding);
+    let (after, after_nodes) = backward_chain(30);
+    let made: Vec<usize> = before_nodes
+        .iter()
+        .map(|object| Gc::to_any(object).addr())
+        .chain([Gc::to_any(&exploding).addr()])
+        .chain(after_nodes.iter().map(|object| Gc::to_any(object).addr()))
+        .collect();
+    drop((before_nodes, after_nodes));
+    assert_eq!(gen_gc::collect(), 0);
+    assert!(out.borrow().contains("a panic in <Exploding>'s Trace impl was caught"), "{}", out.borrow());
+    assert_eq!(heap_order(), made);
+    assert_eq!(gen_gc::collect(), 0, "the lists are whole");
+    gen_gc::set_debug_output(None);
+    drop((before, exploding, after));
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
     gen_gc::enable();
 }

@@ -2,7 +2,8 @@
 //! object's `gc_refs` starts at its reference count, and every edge from inside the examined
 //! set takes one off its target; what stays positive is referenced from outside. The
 //! counting walk also notes the objects whose `Trace` reports no edge, so that the marking
-//! walk need not trace them again.
+//! walk need not trace them again, may reverse the list so that the marking walk can go
+//! from its end, and tells which direction suits the objects.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
@@ -40,6 +41,31 @@ pub(super) fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
     word
 }
 
+/// What the counting walk tells the marking walk.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counted {
+    /// How many objects were examined.
+    pub(super) candidates: usize,
+    /// The walk left the list reversed: each element's `next` link is its predecessor (the
+    /// head's is the sentinel), and the sentinel's links are unchanged. The marking walk
+    /// then goes from the list's end and restores the links.
+    pub(super) reversed: bool,
+    /// Edges to an object the walk had not reached yet and no edge had reached before.
+    pub(super) ahead: usize,
+    /// Edges to an object already counted: mostly objects the walk had passed.
+    pub(super) behind: usize,
+}
+
+impl Counted {
+    /// Which way the marking walk of the next collection of this kind should go, by the
+    /// edges this walk met: from the list's end when more edges point back along the list
+    /// than forward, so that most referrers are met before what they refer to (a chain built
+    /// backwards, a tree built from its leaves). `None` when they do not tell.
+    pub(super) fn backwards_next_time(&self) -> Option<bool> {
+        (self.ahead != self.behind).then_some(self.behind > self.ahead)
+    }
+}
+
 /// `update_refs` and `subtract_refs` in one walk, for a collection that can tell from an
 /// object's links whether it belongs to the examined set before the walk reaches it, so that
 /// an edge to an object not reached yet can set that object's count up first:
@@ -49,35 +75,42 @@ pub(super) fn init_refs(links: &Links, header: NonNull<ObjHeader>) -> usize {
 ///   from its own turn on, which can keep it, never free it wrongly);
 /// - otherwise, a collection that examines every object in a list: objects in a list.
 ///   Objects in no list (whose values a collection dropped while a handle still held them)
-///   are outside the set.
+///   are outside the set: `next` is null only for them, reversed or not.
 ///
-/// Returns how many objects were examined.
+/// When `reverse`, the walk reverses the list's `next` links as it goes (see
+/// [`Counted::reversed`]): they are in the lines the walk writes anyway, so this costs next
+/// to nothing, and lets the marking walk go from the end without reading the list twice.
+#[inline(always)]
 pub(super) fn update_and_subtract_refs<const YOUNG_ONLY: bool>(
     state: &State,
     young: &Links,
     edges: &mut EdgeList,
-) -> usize {
+    reverse: bool,
+) -> Counted {
     let mut candidates = 0;
-    trace_each(
-        state,
-        young,
-        edges,
-        |links, header| {
-            candidates += 1;
-            if links.prev_word() & COLLECTING == 0 {
-                init_refs(links, header);
-            }
-        },
-        |header, edges| subtract_edges_of_set::<YOUNG_ONLY>(state, header, edges),
-    );
-    candidates
+    let (mut ahead, mut behind) = (0, 0);
+    let before = |links: &Links, header| {
+        candidates += 1;
+        if links.prev_word() & COLLECTING == 0 {
+            init_refs(links, header);
+        }
+    };
+    let count =
+        |header, edges: &EdgeList| subtract_edges_of_set::<YOUNG_ONLY>(state, header, edges, &mut ahead, &mut behind);
+    if reverse {
+        trace_each::<true>(state, young, edges, before, count);
+    } else {
+        trace_each::<false>(state, young, edges, before, count);
+    }
+    Counted { candidates, reversed: reverse, ahead, behind }
 }
 
 /// Traces every object of `list` in order: `before` sees each object first, then `count`
-/// its edges. One `catch_unwind` covers the walk; a `Trace` that panics makes its object
-/// untraceable (`count` gets no edges and the mark) and the walk goes on after it.
+/// its edges; when `REVERSE`, each object's `next` link is then set to its predecessor. One
+/// `catch_unwind` covers the walk; a `Trace` that panics makes its object untraceable
+/// (`count` gets no edges and the mark) and the walk goes on after it.
 #[inline(always)]
-fn trace_each(
+fn trace_each<const REVERSE: bool>(
     state: &State,
     list: &Links,
     edges: &mut EdgeList,
@@ -85,13 +118,26 @@ fn trace_each(
     mut count: impl FnMut(NonNull<ObjHeader>, &EdgeList),
 ) {
     let end: *const Links = list;
+    let mut prev = end;
     let mut cursor = list.next();
+    // Goes on after `cursor`, reversing its link if asked.
+    let step = |cursor: *const Links, prev: &mut *const Links| {
+        // SAFETY: `cursor` is an element of the list, whose `next` link the walk has not
+        // changed yet.
+        let next = unsafe { (*cursor).next() };
+        if REVERSE {
+            // SAFETY: as above.
+            unsafe { (*cursor).set_next(*prev) };
+            *prev = cursor;
+        }
+        next
+    };
     while cursor != end {
         let result = catch_unwind(AssertUnwindSafe(|| {
             while cursor != end {
                 // SAFETY: every element of the list but the sentinel is the links of a live
-                // tracked object whose value is intact; `next` links stay valid while the
-                // collector keeps counts in `prev`.
+                // tracked object whose value is intact; the `next` links of the elements not
+                // reached yet stay valid while the collector keeps counts in `prev`.
                 unsafe {
                     let header = Links::header(cursor);
                     before(&*cursor, header);
@@ -101,8 +147,8 @@ fn trace_each(
                     if edges.edges().is_empty() && !edges.is_untraceable() {
                         (*cursor).set_prev_word((*cursor).prev_word() | NO_EDGES);
                     }
-                    cursor = (*cursor).next();
                 }
+                cursor = step(cursor, &mut prev);
             }
         }));
         if let Err(panic) = result {
@@ -111,16 +157,21 @@ fn trace_each(
             let header = unsafe { Links::header(cursor) };
             trace_panicked(state, header, &panic, edges);
             count(header, edges);
-            // SAFETY: as above.
-            cursor = unsafe { (*cursor).next() };
+            cursor = step(cursor, &mut prev);
         }
     }
 }
 
 /// [`subtract_edges`] for [`update_and_subtract_refs`]: a target in the set whose count is not
-/// set yet gets it set first.
+/// set yet gets it set first (an edge ahead).
 #[inline]
-fn subtract_edges_of_set<const YOUNG_ONLY: bool>(state: &State, header: NonNull<ObjHeader>, edges: &EdgeList) {
+fn subtract_edges_of_set<const YOUNG_ONLY: bool>(
+    state: &State,
+    header: NonNull<ObjHeader>,
+    edges: &EdgeList,
+    ahead: &mut usize,
+    behind: &mut usize,
+) {
     if edges.is_untraceable() {
         let links = links_of(header);
         links.set_prev_word(links.prev_word() + ONE_REF);
@@ -135,6 +186,9 @@ fn subtract_edges_of_set<const YOUNG_ONLY: bool>(state: &State, header: NonNull<
                 continue;
             }
             word = init_refs(links, child);
+            *ahead += 1;
+        } else {
+            *behind += 1;
         }
         if word >> REFS_SHIFT == 0 {
             broken_trace(state, header, child);
@@ -149,7 +203,7 @@ fn subtract_edges_of_set<const YOUNG_ONLY: bool>(state: &State, header: NonNull<
 /// whatever its count says. One `catch_unwind` covers the walk; a `Trace` that panics makes
 /// its object untraceable and the walk goes on after it.
 pub(super) fn subtract_refs(state: &State, young: &Links, edges: &mut EdgeList) {
-    trace_each(state, young, edges, |_, _| {}, |header, edges| subtract_edges(state, header, edges));
+    trace_each::<false>(state, young, edges, |_, _| {}, |header, edges| subtract_edges(state, header, edges));
 }
 
 /// The edges of `header` have been traced into `edges`: counts them off their targets.
