@@ -93,8 +93,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     let visited = state.visited_space.get();
     match generation {
         0 => {
-            raw::set_young_count(0);
-            let old_deaths = raw::take_older_deaths();
+            let counted = take_young_count();
             let newcomers = list(NEWCOMERS);
             let region = Region {
                 examined: list(raw::YOUNG),
@@ -104,16 +103,15 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 young_survivors: newcomers,
             };
             let (outcome, candidates) = collect_region(state, &region);
-            // Deaths during the walks are the garbage, or were counted by their bits of the
-            // walk.
-            raw::take_older_deaths();
+            // The young count was reset: deaths during the collection are the garbage.
+            raw::take_uncounted_deaths();
             let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
-            note_growth(state, promoted, old_deaths, 0);
+            note_growth(state, promoted, counted.older_deaths(candidates), 0);
             (outcome, candidates)
         }
         1 => collect_increment(state),
         _ => {
-            raw::set_young_count(0);
+            take_young_count();
             let all = list(NUM_GENERATIONS - 1);
             for index in [raw::YOUNG, 1, NEWCOMERS] {
                 // SAFETY: distinct sentinels of this thread's heap.
@@ -123,7 +121,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 state,
                 &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
             );
-            raw::take_older_deaths();
+            raw::take_uncounted_deaths();
             let (outcome, candidates) = result;
             start_pass(state, candidates.saturating_sub(outcome.collected));
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
@@ -134,6 +132,27 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
             result
         }
     }
+}
+
+/// The heap's young count when a collection started, and the deaths it could not take.
+struct YoungCount {
+    count: usize,
+    uncounted_deaths: usize,
+}
+
+impl YoungCount {
+    /// Deaths of objects outside the young list since the previous collection, given how
+    /// many objects the young list held: what died but did not leave the young list.
+    fn older_deaths(&self, young: usize) -> usize {
+        (young + self.uncounted_deaths).saturating_sub(self.count)
+    }
+}
+
+/// Resets the heap's young count at a collection's start and returns what it was.
+fn take_young_count() -> YoungCount {
+    let count = raw::young_count();
+    raw::set_young_count(0);
+    YoungCount { count, uncounted_deaths: raw::take_uncounted_deaths() }
 }
 
 /// Starts a pass over an old generation of `old_size` objects.
@@ -168,8 +187,7 @@ fn add_credit(state: &State, work: usize) {
 
 /// The young generation and an increment of the pending old space.
 fn collect_increment(state: &State) -> (Outcome, usize) {
-    raw::set_young_count(0);
-    let old_deaths = raw::take_older_deaths();
+    let counted = take_young_count();
     let visited = state.visited_space.get();
     let pending = 1 - visited;
     let tag = space_tag(visited);
@@ -214,8 +232,9 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         young_survivors: list(NEWCOMERS),
     };
     let (outcome, candidates) = collect_region(state, &region);
-    raw::take_older_deaths();
+    raw::take_uncounted_deaths();
     let young_unreachable = young.len() - outcome.young_survivors;
+    let old_deaths = counted.older_deaths(young.len());
     note_growth(state, outcome.young_survivors, old_deaths, outcome.collected.saturating_sub(young_unreachable));
 
     let mut counts = state.older_counts.get();
@@ -309,7 +328,7 @@ pub(crate) fn enter(state: &State) {
     state.old_work_credit.set(0);
     state.older_counts.set([0; NUM_GENERATIONS]);
     retag(list(PERMANENT), space_tag(1));
-    raw::take_older_deaths();
+    raw::take_uncounted_deaths();
     start_pass(state, list_len(space_list(0)));
 }
 

@@ -128,7 +128,7 @@ pub(crate) struct State {
     /// than its share.
     pub(crate) old_work_credit: Cell<isize>,
     /// Incremental collection: the old generation's size, estimated from what the young
-    /// generation promoted and what died outside it (`rc_heap::raw::take_older_deaths`), set
+    /// generation promoted and what died outside it (the young count and `rc_heap::raw::take_uncounted_deaths`), set
     /// exactly by full collections and policy switches.
     pub(crate) old_size: Cell<usize>,
     /// Incremental collection: `old_size` when the current pass started.

@@ -32,9 +32,9 @@ pub const YOUNG: usize = 0;
 pub(crate) struct Heap {
     lists: [Links; LISTS],
     young_count: Cell<usize>,
-    /// Linked objects outside the young list that died or were lent out since the collector
-    /// last took the count (see [`take_older_deaths`]).
-    older_deaths: Cell<usize>,
+    /// Deaths (and lent objects) that found the young count at zero, since the collector
+    /// last took them (see [`take_uncounted_deaths`]).
+    uncounted_deaths: Cell<usize>,
     /// `young_count` value at which `link_new` takes its slow path. Zero until the lists
     /// are set up, so the first tracked allocation sets them up.
     trigger: Cell<usize>,
@@ -149,7 +149,7 @@ impl Heap {
         Heap {
             lists: [const { Links::unlinked() }; LISTS],
             young_count: Cell::new(0),
-            older_deaths: Cell::new(0),
+            uncounted_deaths: Cell::new(0),
             trigger: Cell::new(0),
             young_limit: Cell::new(usize::MAX),
             young_limit_set: Cell::new(false),
@@ -295,11 +295,10 @@ pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
         unsafe {
             let links = Links::of(header).as_ref();
             if links.is_linked() {
-                count_older_death(heap, links);
                 links.unlink();
             }
         }
-        heap.young_count.set(heap.young_count.get().saturating_sub(1));
+        count_death(heap);
         queue_or_start(heap, header)
     })
 }
@@ -383,11 +382,10 @@ pub(crate) fn unlink_lent(header: NonNull<ObjHeader>) -> bool {
         return false;
     }
     with_heap(|heap| {
-        count_older_death(heap, links);
         // SAFETY: a linked object is in a valid list of this thread's heap, and no walk runs
         // (the caller checks).
         unsafe { links.unlink() };
-        heap.young_count.set(heap.young_count.get().saturating_sub(1));
+        count_death(heap);
     });
     true
 }
@@ -603,22 +601,25 @@ pub fn young_count() -> usize {
     with_heap(|heap| heap.young_count.get())
 }
 
-/// Counts a linked object leaving its list for good (a death) or for a while (lent to a
-/// `GcMut`) when it is not in the young list: the collector's estimate of its older
-/// generations' size needs what left them between collections.
+/// Takes a death (or an object lent to a `GcMut`) off the young count. The count stops at
+/// zero, as CPython's does; a death it cannot take is counted apart, so that the collector
+/// can tell how many objects outside the young list died (see [`take_uncounted_deaths`]).
 #[inline]
-fn count_older_death(heap: &Heap, links: &Links) {
-    let older = usize::from(links.prev_word() & IN_YOUNG == 0);
-    heap.older_deaths.set(heap.older_deaths.get() + older);
+fn count_death(heap: &Heap) {
+    let count = heap.young_count.get();
+    if count > 0 {
+        heap.young_count.set(count - 1);
+    } else {
+        heap.uncounted_deaths.set(heap.uncounted_deaths.get() + 1);
+    }
 }
 
-/// How many linked objects outside the young list died (or were lent to a `GcMut`, which
-/// relinks them into the young list) since the last call; resets the count. Outside a
-/// collection's walks, an object is outside the young list when its `prev` word lacks
-/// [`IN_YOUNG`]; during a walk the bits mean other things, so a collector takes the count
-/// before and after one and drops what the walk counted.
-pub fn take_older_deaths() -> usize {
-    with_heap(|heap| heap.older_deaths.replace(0))
+/// How many deaths (or objects lent to a `GcMut`) found the young count at zero since the
+/// last call; resets the number. With it, the young count and the young list's length give
+/// the deaths of objects outside the young list since the count was reset:
+/// `young list length + uncounted deaths - young count`.
+pub fn take_uncounted_deaths() -> usize {
+    with_heap(|heap| heap.uncounted_deaths.replace(0))
 }
 
 /// Sets the young count (the collector resets it after a collection).

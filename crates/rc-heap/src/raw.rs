@@ -21,7 +21,7 @@ pub use crate::exit::{MAX_EXIT_ROUNDS, is_torn_down, left_at_thread_exit, on_tea
 pub use crate::header::{IN_YOUNG, Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
     LISTS, Walk, WalkReport, YOUNG, begin_walk, collect_hook_installed, is_walking, list, set_collect_hook,
-    set_young_count, set_young_limit, take_older_deaths, weak_callbacks_pending, young_count,
+    set_young_count, set_young_limit, take_uncounted_deaths, weak_callbacks_pending, young_count,
 };
 pub use crate::trace::EdgeList;
 pub use crate::weak::ClearedWeakRefs;
