@@ -117,19 +117,18 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 // SAFETY: distinct sentinels of this thread's heap.
                 unsafe { Links::splice_all(list(index), all) };
             }
-            let result = collect_region(
+            let (outcome, candidates) = collect_region(
                 state,
                 &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
             );
             raw::take_uncounted_deaths();
-            let (outcome, candidates) = result;
             start_pass(state, candidates.saturating_sub(outcome.collected));
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
             state.visited_space.set(1);
             state.old_work_credit.set(0);
             state.older_counts.set([0; NUM_GENERATIONS]);
             retag(list(PERMANENT), space_tag(1));
-            result
+            (outcome, candidates)
         }
     }
 }
