@@ -373,27 +373,40 @@ impl ClearedWeakRefs {
     /// garbage. A panicking callback does not stop the others; the first panic is returned.
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
-        for slot in self.first.into_iter().chain(self.rest) {
-            if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
-                continue;
-            }
-            let Some(callback) = slot.callback.take() else {
-                continue;
-            };
-            heap::add_pending_callbacks(-1);
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
-                Callback::Once(callback) => callback(&slot),
-                Callback::Watched(watch, tag) => {
-                    if let Some(watch) = watch.upgrade() {
-                        watch.died(tag);
-                    }
-                }
-            }));
-            if let Err(panic) = result {
-                first_panic.get_or_insert(panic);
+        let ClearedWeakRefs { first, rest } = self;
+        if let Some(slot) = first {
+            run_callback(slot, &mut first_panic);
+        }
+        if !rest.is_empty() {
+            for slot in rest {
+                run_callback(slot, &mut first_panic);
             }
         }
         first_panic
+    }
+}
+
+/// Runs the callback of one cleared weak reference, unless its weak reference is owned by
+/// garbage or the callback has run; keeps the first panic.
+#[inline]
+fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + Send>>) {
+    if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
+        return;
+    }
+    let Some(callback) = slot.callback.take() else {
+        return;
+    };
+    heap::add_pending_callbacks(-1);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
+        Callback::Once(callback) => callback(&slot),
+        Callback::Watched(watch, tag) => {
+            if let Some(watch) = watch.upgrade() {
+                watch.died(tag);
+            }
+        }
+    }));
+    if let Err(panic) = result {
+        first_panic.get_or_insert(panic);
     }
 }
 

@@ -66,19 +66,18 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
+        let mut value = Some(value);
+        // The key is hashed once: found, or a new entry made under it.
+        let make = |slot| (Gc::downgrade_watched(key, watch, slot), value.take().expect("the value is moved once"));
+        let slot = table.find_or_push(M::probe(key), make)?;
+        let value = value.expect("no entry was made");
+        if !key_is_dead(table.entry(slot)) {
+            return Some(std::mem::replace(&mut table.entry_mut(slot).1, value));
+        }
         // A dead key found is one whose removal is queued: its object's address (identity
-        // keys) now belongs to `key`.
-        let dead = match table.find(&M::probe(key)) {
-            Some(slot) if !key_is_dead(table.entry(slot)) => {
-                return Some(std::mem::replace(&mut table.entry_mut(slot).1, value));
-            }
-            Some(slot) => Some(table.take(slot)),
-            None => None,
-        };
-        table.push(|slot| {
-            let weak = Gc::downgrade_watched(key, watch, slot);
-            (M::key(key, &weak), (weak, value))
-        });
+        // keys) now belongs to `key`, whose entry takes its place. The queued removal then
+        // finds a live entry there and leaves it.
+        let dead = table.replace(slot, |slot| (Gc::downgrade_watched(key, watch, slot), value));
         drop(table);
         drop(dead);
         None

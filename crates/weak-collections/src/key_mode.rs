@@ -12,10 +12,8 @@ pub trait KeyMode<T: ?Sized + 'static>: 'static {
     /// What the container stores as the key.
     type Key: Eq + Hash + Clone + Trace;
 
-    /// The key of an entry for the live `item`, whose weak reference `weak` the entry keeps.
-    fn key(item: &Gc<T>, weak: &Weak<T>) -> Self::Key;
-
-    /// The key to look `item` up with.
+    /// The key of the live `item`: what the container looks it up with, and stores with
+    /// its entry.
     fn probe(item: &Gc<T>) -> Self::Key;
 }
 
@@ -36,10 +34,6 @@ pub struct ObjectAddress(usize);
 impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
     type Key = ObjectAddress;
 
-    fn key(item: &Gc<T>, _weak: &Weak<T>) -> ObjectAddress {
-        Self::probe(item)
-    }
-
     fn probe(item: &Gc<T>) -> ObjectAddress {
         ObjectAddress(Gc::as_ptr(item).cast::<()>().addr())
     }
@@ -53,10 +47,6 @@ pub struct ByValue;
 
 impl<T: ?Sized + 'static + Hash + Eq> KeyMode<T> for ByValue {
     type Key = ValueKey<T>;
-
-    fn key(item: &Gc<T>, weak: &Weak<T>) -> ValueKey<T> {
-        ValueKey { weak: weak.clone(), hash: hash_of(&**item) }
-    }
 
     fn probe(item: &Gc<T>) -> ValueKey<T> {
         ValueKey { weak: Gc::downgrade(item), hash: hash_of(&**item) }

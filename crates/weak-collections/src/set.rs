@@ -60,18 +60,17 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
-        let probe = M::probe(item);
-        // A dead member found under the key is one whose removal is queued: its object's
-        // address (identity keys) now belongs to `item`.
-        let dead = match table.find(&probe) {
-            Some(slot) if !table.entry(slot).is_dead() => return false,
-            Some(slot) => Some(table.take(slot)),
-            None => None,
+        // The key is hashed once: found, or a new entry made under it.
+        let Some(slot) = table.find_or_push(M::probe(item), |slot| Gc::downgrade_watched(item, watch, slot)) else {
+            return true;
         };
-        table.push(|slot| {
-            let weak = Gc::downgrade_watched(item, watch, slot);
-            (M::key(item, &weak), weak)
-        });
+        if !table.entry(slot).is_dead() {
+            return false;
+        }
+        // A dead member found under the key is one whose removal is queued: its object's
+        // address (identity keys) now belongs to `item`, which takes its place. The queued
+        // removal then finds a live entry there and leaves it.
+        let dead = table.replace(slot, |slot| Gc::downgrade_watched(item, watch, slot));
         drop(table);
         drop(dead);
         true

@@ -24,8 +24,9 @@ use rustc_hash::FxHashMap;
 /// A death empties its entry's slot, reached by the tag in sequence with no hashing, and,
 /// for keys without a destructor (numbers, identity keys), leaves the index entry *stale*
 /// (pointing at an empty slot that is not reused): removing keys from the index one death
-/// at a time would cost a cache miss each, as a sweep over the whole index, done once stale
-/// entries outnumber the live ones, does not. A stale index entry reads as absent.
+/// at a time would cost a cache miss each, as a sweep over the whole index, done by the next
+/// insert once stale entries outnumber the live ones, does not (and a container whose
+/// entries all die is reset without one). A stale index entry reads as absent.
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
@@ -90,25 +91,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.find(key).map(|slot| self.entry(slot))
     }
 
-    /// Adds an entry, made by `make` from its slot, whose key has none yet.
-    pub(crate) fn push(&mut self, make: impl FnOnce(usize) -> (K, E)) {
-        let slot = self.free.pop().unwrap_or(self.slots.len());
-        let (key, entry) = make(slot);
-        if self.index.insert(key.clone(), slot).is_some() {
-            // The key had a stale index entry, now replaced.
-            self.stale_keys -= 1;
-        }
-        if slot == self.slots.len() {
-            self.slots.push(Some((key, entry)));
-        } else {
-            self.slots[slot] = Some((key, entry));
-        }
-        self.set_occupied(slot, true);
-    }
-
     /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
     /// slot, and returns `None`. The key is hashed once.
     pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
+        self.sweep_if_mostly_stale();
         let slot = self.free.last().copied().unwrap_or(self.slots.len());
         let key = match self.index.entry(key) {
             Entry::Occupied(found) if occupied_bit(&self.occupied, *found.get()) => return Some(*found.get()),
@@ -162,10 +148,17 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.set_occupied(slot, false);
         self.stale_slots.push(slot);
         self.stale_keys += 1;
-        if !self.reset_if_empty() && self.stale_keys > 64 && self.stale_keys * 2 > self.index.len() {
+        self.reset_if_empty();
+        removed
+    }
+
+    /// Sweeps the stale index entries once they outnumber the live ones, before an insert:
+    /// deaths only mark their entries, so that objects dying together (a batch of values
+    /// dropped at once, the container emptying) cost no sweep at all.
+    fn sweep_if_mostly_stale(&mut self) {
+        if self.stale_keys > 64 && self.stale_keys * 2 > self.index.len() {
             self.sweep();
         }
-        removed
     }
 
     /// Drops the stale index entries and makes their slots reusable.
@@ -347,5 +340,66 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
     /// How many slots are left to look at.
     pub(crate) fn remaining_slots(&self) -> usize {
         self.end.saturating_sub(self.next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Table;
+
+    fn table_of(keys: std::ops::Range<u64>) -> Table<u64, u64> {
+        let mut table = Table::new();
+        for key in keys {
+            assert_eq!(table.find_or_push(key, |_| key * 10), None);
+        }
+        table
+    }
+
+    #[test]
+    fn deaths_leave_stale_index_entries_until_an_insert_sweeps_them() {
+        let mut table = table_of(0..200);
+        for key in 0..150 {
+            let slot = table.find(&key).expect("a live entry");
+            assert_eq!(table.take_dead(slot), (key, key * 10));
+        }
+        assert_eq!(table.len(), 50);
+        assert_eq!(table.index.len(), 200, "deaths only mark their index entries");
+        assert!((0..150).all(|key| table.find(&key).is_none()), "a stale entry reads as absent");
+        assert!((150..200).all(|key| table.get(&key) == Some(&(key * 10))));
+
+        assert_eq!(table.find_or_push(1_000, |_| 7), None);
+        assert_eq!(table.index.len(), 51, "the insert swept the stale entries first");
+        assert_eq!(table.len(), 51);
+        assert!(table.slots.len() == 200, "the new entry took a slot the deaths freed");
+        assert_eq!(table.get(&1_000), Some(&7));
+        // A key whose entry died is new again.
+        assert_eq!(table.find_or_push(3, |_| 30), None);
+        assert_eq!(table.get(&3), Some(&30));
+        assert_eq!(table.len(), 52);
+    }
+
+    #[test]
+    fn a_table_whose_entries_all_die_is_reset_without_a_sweep() {
+        let mut table = table_of(0..100);
+        for key in 0..100 {
+            let slot = table.find(&key).expect("a live entry");
+            table.take_dead(slot);
+        }
+        assert_eq!(table.len(), 0);
+        assert!(table.index.is_empty() && table.slots.is_empty() && table.free.is_empty());
+        assert_eq!(table.find_or_push(5, |_| 50), None);
+        assert_eq!(table.get(&5), Some(&50));
+    }
+
+    #[test]
+    fn few_stale_entries_are_not_swept() {
+        let mut table = table_of(0..100);
+        for key in 0..40 {
+            let slot = table.find(&key).expect("a live entry");
+            table.take_dead(slot);
+        }
+        assert_eq!(table.find_or_push(500, |_| 1), None);
+        assert_eq!(table.index.len(), 101, "40 stale entries of 100 stay until they are the most");
+        assert_eq!(table.len(), 61);
     }
 }
