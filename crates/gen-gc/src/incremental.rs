@@ -92,23 +92,7 @@ fn retag(sentinel: &Links, tag: usize) {
 pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     let visited = state.visited_space.get();
     match generation {
-        0 => {
-            let counted = take_young_count();
-            let newcomers = list(NEWCOMERS);
-            let region = Region {
-                examined: list(raw::YOUNG),
-                survivors: newcomers,
-                tag: space_tag(visited),
-                young: &[],
-                young_survivors: newcomers,
-            };
-            let (outcome, candidates) = collect_region(state, &region);
-            // The young count was reset: deaths during the collection are the garbage.
-            raw::take_uncounted_deaths();
-            let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
-            note_growth(state, promoted, counted.older_deaths(candidates), 0);
-            (outcome, candidates)
-        }
+        0 => collect_young(state, visited),
         1 => collect_increment(state),
         _ => {
             take_young_count();
@@ -184,10 +168,35 @@ fn add_credit(state: &State, work: usize) {
     state.old_work_credit.set(state.old_work_credit.get().saturating_add(work));
 }
 
-/// The young generation and an increment of the pending old space.
-fn collect_increment(state: &State) -> (Outcome, usize) {
+/// The young generation alone: its survivors join the newcomers.
+fn collect_young(state: &State, visited: usize) -> (Outcome, usize) {
     let counted = take_young_count();
+    let newcomers = list(NEWCOMERS);
+    let region = Region {
+        examined: list(raw::YOUNG),
+        survivors: newcomers,
+        tag: space_tag(visited),
+        young: &[],
+        young_survivors: newcomers,
+    };
+    let (outcome, candidates) = collect_region(state, &region);
+    // The young count was reset: deaths during the collection are the garbage.
+    raw::take_uncounted_deaths();
+    let promoted = candidates.saturating_sub(outcome.collected + outcome.uncollectable);
+    note_growth(state, promoted, counted.older_deaths(candidates), 0);
+    (outcome, candidates)
+}
+
+/// The young generation, then an increment of the pending old space, each collected as a
+/// region of its own. The young generation is counted in one walk, as a young collection
+/// is (its objects carry `IN_YOUNG`), and its survivors join the newcomers; the increment
+/// is then taken from the pending space with the credit the young generation's growth
+/// added. A cycle through both young and pending objects is not lost: its young members
+/// survive (the old ones hold them) and join the old generation when the pass ends, so the
+/// whole cycle is pending in the next pass, within the bound above.
+fn collect_increment(state: &State) -> (Outcome, usize) {
     let visited = state.visited_space.get();
+    let (young, young_candidates) = collect_young(state, visited);
     let pending = 1 - visited;
     let tag = space_tag(visited);
     let increment = Links::new_sentinel();
@@ -209,32 +218,13 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let most = threshold0.saturating_mul(2).max(minimum);
     let budget = usize::try_from(state.old_work_credit.get()).unwrap_or(0).min(most);
     let taken = take_increment(state, &increment, pending, tag, budget);
-    // The young objects come after the old ones, and their survivors go to the newcomers:
-    // the old generation stays in the order its objects were made, so that an object met
-    // before those it refers to (a chain built backwards) is taken alone.
-    let mut young = Vec::new();
-    for_each(list(raw::YOUNG), |header| {
-        let links = links_of(header);
-        links.set_prev_tagged(links.prev(), tag);
-        // SAFETY: a listed object's header; the pointer made from it covers the whole object.
-        young.push(unsafe { Links::of(header) });
-    });
-    // SAFETY: distinct sentinels of valid lists (`increment` stays here while in use).
-    unsafe { Links::splice_all(list(raw::YOUNG), &increment) };
     state.old_work_credit.set(state.old_work_credit.get().saturating_sub(isize::try_from(taken).unwrap_or(isize::MAX)));
 
-    let region = Region {
-        examined: &increment,
-        survivors: space_list(visited),
-        tag,
-        young: &young,
-        young_survivors: list(NEWCOMERS),
-    };
-    let (outcome, candidates) = collect_region(state, &region);
+    let survivors = space_list(visited);
+    let region = Region { examined: &increment, survivors, tag, young: &[], young_survivors: survivors };
+    let (old, old_candidates) = if taken == 0 { (Outcome::default(), 0) } else { collect_region(state, &region) };
     raw::take_uncounted_deaths();
-    let young_unreachable = young.len() - outcome.young_survivors;
-    let old_deaths = counted.older_deaths(young.len());
-    note_growth(state, outcome.young_survivors, old_deaths, outcome.collected.saturating_sub(young_unreachable));
+    note_growth(state, 0, 0, old.collected);
 
     let mut counts = state.older_counts.get();
     counts[1] += 1;
@@ -250,7 +240,12 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         counts[2] += 1;
     }
     state.older_counts.set(counts);
-    (outcome, candidates)
+    let outcome = Outcome {
+        collected: young.collected + old.collected,
+        uncollectable: young.uncollectable + old.uncollectable,
+        young_survivors: young.young_survivors,
+    };
+    (outcome, young_candidates + old_candidates)
 }
 
 /// Moves objects from the head of the pending space into `increment`, each with every

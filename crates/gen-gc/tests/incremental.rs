@@ -117,6 +117,28 @@ fn a_cycle_made_in_the_young_generation_is_found_by_the_next_increment() {
 }
 
 #[test]
+fn a_cycle_through_young_and_old_objects_is_found_within_two_passes() {
+    let minimum = 5;
+    set_up(minimum);
+    let old_objects: Vec<Gc<Node>> = (0..100).map(|_| node()).collect();
+    let old = node();
+    gen_gc::collect();
+    // `young` is made after the full collection: the cycle spans the young generation and
+    // the pending old space when it becomes garbage.
+    let young = node();
+    link(&old, &young);
+    link(&young, &old);
+    let watch = Gc::downgrade(&old);
+    let young_watch = Gc::downgrade(&young);
+    drop((old, young));
+    let limit = 2 * pass_bound(101, minimum);
+    let ran = increments_until(limit, || watch.upgrade().is_none());
+    assert!(ran.is_some(), "the cycle survived {limit} increments");
+    assert!(young_watch.upgrade().is_none(), "the young member went with the old one");
+    drop(old_objects);
+}
+
+#[test]
 fn automatic_collection_runs_increments() {
     set_up(5);
     gen_gc::set_threshold(50, 10, 0);
