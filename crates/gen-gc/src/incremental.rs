@@ -2,21 +2,23 @@
 //!
 //! There are two generations: the young list, and the old generation split into two
 //! *spaces*. One space holds the old objects already examined in the current *pass*
-//! (visited), the other those still pending. An automatic collection (generation 1) takes
-//! the young generation and an *increment* of the pending space: objects from its head,
-//! each with every pending object it reaches (the increment is closed under references),
-//! until a work budget is spent. It then collects that region as any other (trial deletion:
-//! an object referenced from outside the region counts as held from outside, so collecting
-//! part of the heap never frees anything still in use) and moves the old survivors to the
-//! visited space, the young ones to the *newcomers* list, which joins the visited space
-//! when the pass ends: the old generation stays in the order its objects were made, so
-//! that an increment taken from its head is small when objects refer to older ones. When
-//! the pending space is empty the pass is complete and the spaces swap roles, without
-//! touching an object.
+//! (visited), the other those still pending. An automatic collection (generation 1)
+//! collects the young generation, as a young collection does, and moves its survivors to
+//! the *newcomers* list, which joins the visited space when the pass ends: the old
+//! generation stays in the order its objects were made, so that an increment taken from its
+//! head is small when objects refer to older ones. It then takes an *increment* of the
+//! pending space: objects from its head, each with every pending object it reaches (the
+//! increment is closed under references), until a work budget is spent, and collects that
+//! region as any other (trial deletion: an object referenced from outside the region counts
+//! as held from outside, so collecting part of the heap never frees anything still in use),
+//! moving the survivors to the visited space. When the pending space is empty the pass is
+//! complete and the spaces swap roles, without touching an object.
 //!
 //! A garbage cycle is found by the end of the pass after the one during which it became
-//! garbage: when that pass starts, all its old members are pending, and the first
-//! increment that takes one of them takes all of them, since each reaches the others.
+//! garbage: its young members survive until the pass ends (the old ones hold them) and then
+//! join the old generation, so when the next pass starts all its members are pending, and
+//! the first increment that takes one of them takes all of them, since each reaches the
+//! others.
 //!
 //! The budget follows the generational policy's rate rather than allocation: four old
 //! objects for each object by which the old generation has grown since the pass started
