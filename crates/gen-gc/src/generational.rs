@@ -26,8 +26,7 @@ pub(crate) fn collect_generational(state: &State, generation: usize) -> (Outcome
         unsafe { Links::splice_all(list(younger), young) };
     }
     let old = list((generation + 1).min(NUM_GENERATIONS - 1));
-    let (outcome, candidates) =
-        collect_region(state, &Region { examined: young, survivors: old, tag: 0, young: &[], young_survivors: old });
+    let (outcome, candidates) = collect_region(state, &Region { examined: young, survivors: old, tag: 0 });
 
     // CPython's long-lived bookkeeping for the full-collection rule.
     let survivors = candidates - (outcome.collected + outcome.uncollectable);

@@ -103,10 +103,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
                 // SAFETY: distinct sentinels of this thread's heap.
                 unsafe { Links::splice_all(list(index), all) };
             }
-            let (outcome, candidates) = collect_region(
-                state,
-                &Region { examined: all, survivors: all, tag: 0, young: &[], young_survivors: all },
-            );
+            let (outcome, candidates) = collect_region(state, &Region { examined: all, survivors: all, tag: 0 });
             raw::take_uncounted_deaths();
             start_pass(state, candidates.saturating_sub(outcome.collected));
             // Everything is in space 0, with no bit: a new pass starts with all of it pending.
@@ -174,13 +171,7 @@ fn add_credit(state: &State, work: usize) {
 fn collect_young(state: &State, visited: usize) -> (Outcome, usize) {
     let counted = take_young_count();
     let newcomers = list(NEWCOMERS);
-    let region = Region {
-        examined: list(raw::YOUNG),
-        survivors: newcomers,
-        tag: space_tag(visited),
-        young: &[],
-        young_survivors: newcomers,
-    };
+    let region = Region { examined: list(raw::YOUNG), survivors: newcomers, tag: space_tag(visited) };
     let (outcome, candidates) = collect_region(state, &region);
     // The young count was reset: deaths during the collection are the garbage.
     raw::take_uncounted_deaths();
@@ -223,7 +214,7 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     state.old_work_credit.set(state.old_work_credit.get().saturating_sub(isize::try_from(taken).unwrap_or(isize::MAX)));
 
     let survivors = space_list(visited);
-    let region = Region { examined: &increment, survivors, tag, young: &[], young_survivors: survivors };
+    let region = Region { examined: &increment, survivors, tag };
     let (old, old_candidates) = if taken == 0 { (Outcome::default(), 0) } else { collect_region(state, &region) };
     raw::take_uncounted_deaths();
     note_growth(state, 0, 0, old.collected);
@@ -242,11 +233,8 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
         counts[2] += 1;
     }
     state.older_counts.set(counts);
-    let outcome = Outcome {
-        collected: young.collected + old.collected,
-        uncollectable: young.uncollectable + old.uncollectable,
-        young_survivors: young.young_survivors,
-    };
+    let outcome =
+        Outcome { collected: young.collected + old.collected, uncollectable: young.uncollectable + old.uncollectable };
     (outcome, young_candidates + old_candidates)
 }
 

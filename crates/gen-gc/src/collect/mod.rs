@@ -29,9 +29,7 @@
 //! writes them ([`counting`]); the heap's lists, tracing and the reports of panics are
 //! `crate::walk`'s. Each phase uses only the phases before it, and none uses this module.
 
-use std::ptr::NonNull;
-
-use rc_heap::raw::{self, EdgeList, Links};
+use rc_heap::raw::{EdgeList, Links};
 
 use crate::debug::{DebugFlags, object_repr};
 use crate::state::{FinalizerPolicy, State};
@@ -51,8 +49,6 @@ use marking::{Found, find_unreachable};
 pub(crate) struct Outcome {
     pub(crate) collected: usize,
     pub(crate) uncollectable: usize,
-    /// How many objects of the region's `young` survived (moved to `young_survivors`).
-    pub(crate) young_survivors: usize,
 }
 
 /// The objects one collection examines, and where those that survive go.
@@ -64,9 +60,6 @@ pub(crate) struct Region<'a> {
     /// The collector's bits in the survivors' `prev` words (the old space, in incremental
     /// collection).
     pub(crate) tag: usize,
-    /// Objects of `examined` whose survivors go to `young_survivors` instead.
-    pub(crate) young: &'a [NonNull<Links>],
-    pub(crate) young_survivors: &'a Links,
 }
 
 /// Collects the objects of `region.examined`: finds what nothing outside them reaches,
@@ -88,18 +81,6 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
         find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
     // Every examined object that is not unreachable is still in `region.examined`; the
     // unreachable ones are held.
-    let mut young_survivors = 0;
-    for &links in region.young {
-        // SAFETY: the objects were in `examined` and no user code has run since: each is
-        // alive, in `examined` or (held) in `unreachable`.
-        unsafe {
-            if !raw::is_held(Links::header(links.as_ptr())) {
-                links.as_ref().unlink();
-                region.young_survivors.insert_tagged(links, region.tag);
-                young_survivors += 1;
-            }
-        }
-    }
     if !std::ptr::eq(region.examined, region.survivors) {
         // SAFETY: distinct sentinels of valid lists.
         unsafe { Links::splice_all(region.examined, region.survivors) };
@@ -133,5 +114,5 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     } else {
         delete(state, &unreachable, collected);
     }
-    (Outcome { collected, uncollectable, young_survivors }, candidates)
+    (Outcome { collected, uncollectable }, candidates)
 }
