@@ -13,7 +13,9 @@
 //! death, one access and a walk of the list.
 //!
 //! A slot is a block of the heap's pools with a count of its handles ([`SlotRef`]), as an
-//! object is, so that making one costs a pool allocation rather than a `malloc`.
+//! object is, so that making one costs a pool allocation rather than a `malloc`. The shared
+//! slot without a callback is the smallest block there is ([`WeakSlot`], 16 bytes); a slot
+//! with a callback is a [`CallbackSlot`] that starts with the same two words.
 //!
 //! **Invariant:** a slot is *listed* (the entry's shared slot, or in its list) exactly while
 //! its target is set. A listed pointer came from a live [`SlotRef`], and a slot unlists
@@ -60,29 +62,41 @@ pub trait DeathWatch {
     fn died(&self, tag: usize);
 }
 
-/// The shared part of one weak reference: where it points and what to call at death.
+/// The part of a weak reference every kind shares: where it points and how many handles it
+/// has. A weak reference without a callback is this alone, 16 bytes: the slot every plain
+/// `Gc::downgrade` of an object shares, as small as a block can be, so that downgrading
+/// writes as little fresh memory as it can. A weak reference with a callback is a
+/// [`CallbackSlot`], which starts with this part.
 ///
 /// `repr(C)` with the target word first: a [`WeakList`] points at slots through their
-/// target words.
+/// target words, and a pointer to a [`CallbackSlot`] is a pointer to its `WeakSlot`.
 #[repr(C)]
 pub(crate) struct WeakSlot {
-    /// The object (null once cleared), with its flags: one word, so that a slot is 64
-    /// bytes, one pool block.
+    /// The object (null once cleared), with its flags; [`WeakTarget::BASIC`] says which kind
+    /// of slot this is.
     pub(crate) target: WeakTarget,
     /// The number of [`SlotRef`]s to this slot: the handles of this weak reference, and the
     /// temporary one a death holds while the callback runs.
     pub(crate) handles: Cell<usize>,
-    pub(crate) callback: Cell<Option<Callback>>,
-    /// While listed with a callback: the next older slot of the list (null at its end).
-    older: Cell<*const WeakSlot>,
-    /// While listed with a callback: the next newer slot (null for the newest, which the
-    /// side entry points at).
-    newer: Cell<*const WeakSlot>,
 }
 
-// One 64-byte pool block: a clone, a drop or an upgrade touches one cache line of it.
+/// A weak reference with a callback: the shared part, the callback and the links of its
+/// object's list of such slots.
+#[repr(C)]
+struct CallbackSlot {
+    common: WeakSlot,
+    callback: Cell<Option<Callback>>,
+    /// While listed: the next older slot of the list (null at its end).
+    older: Cell<*const CallbackSlot>,
+    /// While listed: the next newer slot (null for the newest, which the side entry points
+    /// at).
+    newer: Cell<*const CallbackSlot>,
+}
+
+// One 16-byte pool block for a plain weak reference, one 64-byte block (one cache line) for
+// one with a callback.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<WeakSlot>() == 64);
+const _: () = assert!(std::mem::size_of::<WeakSlot>() == 16 && std::mem::size_of::<CallbackSlot>() == 64);
 
 impl WeakSlot {
     /// The object, while it is alive.
@@ -90,30 +104,32 @@ impl WeakSlot {
         self.target.get()
     }
 
-    /// Whether this is the slot without a callback, shared by every plain `downgrade` of
-    /// its object.
+    /// Whether this is a slot without a callback, a bare `WeakSlot` (the one every plain
+    /// `downgrade` of its object shares, or a dead one), not the start of a [`CallbackSlot`].
     fn is_basic(&self) -> bool {
         self.target.has(WeakTarget::BASIC)
     }
 
-    fn new(target: Option<NonNull<ObjHeader>>, callback: Option<Callback>) -> WeakSlot {
-        let flags = if callback.is_none() { WeakTarget::BASIC } else { 0 };
-        WeakSlot {
-            target: WeakTarget::new(target, flags),
-            handles: Cell::new(1),
-            callback: Cell::new(callback),
-            older: Cell::new(std::ptr::null()),
-            newer: Cell::new(std::ptr::null()),
-        }
-    }
-
     pub(crate) fn dead() -> SlotRef {
-        SlotRef::new(WeakSlot::new(None, None))
+        SlotRef::basic(None)
+    }
+}
+
+impl CallbackSlot {
+    /// The slot with a callback that `slot` is the start of.
+    ///
+    /// # Safety
+    /// `slot` points at a live slot that is not basic, with the provenance of its whole
+    /// block (a pointer a [`SlotRef`] or a [`WeakList`] holds).
+    unsafe fn of<'a>(slot: *const WeakSlot) -> &'a CallbackSlot {
+        // SAFETY: the caller's contract: a slot that is not basic was allocated as a
+        // `CallbackSlot` (`SlotRef::with_callback`), whose first field is the `WeakSlot`.
+        unsafe { &*slot.cast::<CallbackSlot>() }
     }
 
     /// Takes this slot out of its object's list; returns the list's new newest slot if this
     /// one was the newest (the caller then updates the side entry).
-    fn unlink(&self) -> Option<*const WeakSlot> {
+    fn unlink(&self) -> Option<*const CallbackSlot> {
         let (older, newer) = (self.older.replace(std::ptr::null()), self.newer.replace(std::ptr::null()));
         if !older.is_null() {
             // SAFETY: a listed pointer points at a live slot (module invariant).
@@ -131,7 +147,7 @@ impl WeakSlot {
 /// A listed slot as its [`WeakList`] points at it: through its target word, the slot's
 /// first field. The pointer is the slot's own, cast, so it keeps the whole slot's
 /// provenance.
-fn listed(slot: *const WeakSlot) -> *const WeakTarget {
+fn listed<S>(slot: *const S) -> *const WeakTarget {
     slot.cast()
 }
 
@@ -143,64 +159,77 @@ fn slot_of(listed: *const WeakTarget) -> *const WeakSlot {
 // The weak references of one object, as its side entry keeps them (see the module
 // invariant): the shared slot without a callback, and the newest slot with one.
 impl WeakList {
-    /// Forgets `slot`, which is listed here and being dropped.
-    fn forget(&mut self, slot: &WeakSlot) {
-        if slot.is_basic() {
+    /// Forgets `slot`, which is listed here and being freed.
+    ///
+    /// # Safety
+    /// `slot` points at a live slot with the provenance of its whole block.
+    unsafe fn forget(&mut self, slot: *const WeakSlot) {
+        // SAFETY: the caller's contract.
+        if unsafe { (*slot).is_basic() } {
             debug_assert!(std::ptr::eq(slot_of(self.basic), slot));
             self.basic = std::ptr::null();
-        } else if let Some(newest) = slot.unlink() {
+        // SAFETY: the caller's contract; the slot is not basic.
+        } else if let Some(newest) = unsafe { CallbackSlot::of(slot) }.unlink() {
             debug_assert!(std::ptr::eq(slot_of(self.newest), slot));
             self.newest = listed(newest);
         }
     }
 
-    /// Every listed slot, the shared one first, then newest to oldest.
-    fn slots(self) -> impl Iterator<Item = *const WeakSlot> {
-        let newest = slot_of(self.newest);
-        let with_callbacks = std::iter::successors(Some(newest).filter(|slot| !slot.is_null()), |&slot| {
+    /// The listed slots with callbacks, newest to oldest.
+    fn with_callbacks(self) -> impl Iterator<Item = *const CallbackSlot> {
+        let newest = slot_of(self.newest).cast::<CallbackSlot>();
+        std::iter::successors(Some(newest).filter(|slot| !slot.is_null()), |&slot| {
             // SAFETY: a listed pointer points at a live slot (module invariant).
             Some(unsafe { (*slot).older.get() }).filter(|older| !older.is_null())
-        });
-        Some(slot_of(self.basic)).filter(|slot| !slot.is_null()).into_iter().chain(with_callbacks)
+        })
     }
 
     /// The number of handles to the listed weak references.
     pub(crate) fn handle_count(self) -> usize {
-        self.slots()
-            // SAFETY: a listed pointer points at a live slot (module invariant).
-            .map(|slot| unsafe { (*slot).handles.get() })
-            .sum()
+        // SAFETY: a listed pointer points at a live slot (module invariant).
+        let basic = (!self.basic.is_null()).then(|| unsafe { (*slot_of(self.basic)).handles.get() });
+        // SAFETY: as above.
+        let with_callbacks = self.with_callbacks().map(|slot| unsafe { (*slot).common.handles.get() });
+        basic.into_iter().chain(with_callbacks).sum()
     }
 }
 
-impl Drop for WeakSlot {
-    fn drop(&mut self) {
-        if self.callback.get_mut().is_some() {
-            heap::add_pending_callbacks(-1);
-        }
-        if let Some(target) = self.target() {
-            forget_slot(target, self);
-        }
-    }
-}
-
-/// A counted handle to a [`WeakSlot`] in the heap's pools, as `Rc<WeakSlot>` would be, with
-/// the pool's allocation instead of the global allocator's.
+/// A counted handle to a weak reference's slot in the heap's pools, as `Rc<WeakSlot>` would
+/// be, with the pool's allocation instead of the global allocator's. The pointer keeps the
+/// provenance of the whole block, [`CallbackSlot`] or bare [`WeakSlot`].
 pub(crate) struct SlotRef(NonNull<WeakSlot>);
 
 impl SlotRef {
-    const LAYOUT: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
+    const BASIC: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
+    const WITH_CALLBACK: std::alloc::Layout = std::alloc::Layout::new::<CallbackSlot>();
 
-    /// Moves `slot` (whose count is 1) into a new block.
-    fn new(slot: WeakSlot) -> SlotRef {
-        debug_assert_eq!(slot.handles.get(), 1);
+    /// A new slot without a callback, with one handle.
+    fn basic(target: Option<NonNull<ObjHeader>>) -> SlotRef {
+        let slot = WeakSlot { target: WeakTarget::new(target, WeakTarget::BASIC), handles: Cell::new(1) };
         // SAFETY: `WeakSlot` is not zero-sized.
-        let block = unsafe { pool::alloc(Self::LAYOUT) }.cast::<WeakSlot>();
-        // SAFETY: `pool::alloc` returns a block for `LAYOUT` (it aborts rather than return
+        let block = unsafe { pool::alloc(Self::BASIC) }.cast::<WeakSlot>();
+        // SAFETY: `pool::alloc` returns a block for `BASIC` (it aborts rather than return
         // null), so writing a `WeakSlot` there is in bounds and aligned.
         unsafe { block.write(slot) };
         // SAFETY: as above, not null.
         SlotRef(unsafe { NonNull::new_unchecked(block) })
+    }
+
+    /// A new slot with `callback`, with one handle, not listed yet.
+    fn with_callback(target: NonNull<ObjHeader>, callback: Callback) -> SlotRef {
+        let slot = CallbackSlot {
+            common: WeakSlot { target: WeakTarget::new(Some(target), 0), handles: Cell::new(1) },
+            callback: Cell::new(Some(callback)),
+            older: Cell::new(std::ptr::null()),
+            newer: Cell::new(std::ptr::null()),
+        };
+        // SAFETY: `CallbackSlot` is not zero-sized.
+        let block = unsafe { pool::alloc(Self::WITH_CALLBACK) }.cast::<CallbackSlot>();
+        // SAFETY: `pool::alloc` returns a block for `WITH_CALLBACK` (it aborts rather than
+        // return null), so writing a `CallbackSlot` there is in bounds and aligned.
+        unsafe { block.write(slot) };
+        // SAFETY: as above, not null; the cast keeps the whole block's provenance.
+        SlotRef(unsafe { NonNull::new_unchecked(block.cast::<WeakSlot>()) })
     }
 
     /// A new handle to a listed slot.
@@ -217,6 +246,23 @@ impl SlotRef {
 
     pub(crate) fn as_ptr(&self) -> *const WeakSlot {
         self.0.as_ptr()
+    }
+
+    /// The callback's cell, if this weak reference was made with one.
+    fn callback(&self) -> Option<&Cell<Option<Callback>>> {
+        // SAFETY: a handle keeps its slot alive, and its pointer has the whole block's
+        // provenance; a slot that is not basic is a `CallbackSlot`.
+        (!self.is_basic()).then(|| &unsafe { CallbackSlot::of(self.as_ptr()) }.callback)
+    }
+
+    /// Whether this weak reference has a callback that has not run yet.
+    pub(crate) fn has_callback(&self) -> bool {
+        self.callback().is_some_and(|cell| {
+            let callback = cell.take();
+            let has = callback.is_some();
+            cell.set(callback);
+            has
+        })
     }
 }
 
@@ -245,14 +291,42 @@ impl Drop for SlotRef {
         let count = self.handles.get() - 1;
         self.handles.set(count);
         if count == 0 {
-            // SAFETY: this was the last handle, so nothing else refers to the slot: it is
-            // dropped in place once (its `Drop` unlists it) and its block, allocated by
-            // `SlotRef::new` with `LAYOUT` on this thread (`SlotRef` is not `Send`), freed.
-            unsafe {
-                std::ptr::drop_in_place(self.0.as_ptr());
-                pool::dealloc(self.0.as_ptr().cast(), Self::LAYOUT);
-            }
+            // SAFETY: this was the last handle, so nothing else refers to the slot, and the
+            // pointer has its whole block's provenance.
+            unsafe { free_slot(self.0) };
         }
+    }
+}
+
+/// Frees a slot whose last handle is gone: unlists it if its object lives, drops its
+/// callback if it has one left, and gives its block back.
+///
+/// # Safety
+/// `slot` points at a live slot no handle refers to, with its whole block's provenance,
+/// allocated by `SlotRef::basic` or `SlotRef::with_callback` on this thread (`SlotRef` is
+/// not `Send`).
+unsafe fn free_slot(slot: NonNull<WeakSlot>) {
+    // SAFETY: the caller's contract.
+    let (basic, target) = unsafe { (slot.as_ref().is_basic(), slot.as_ref().target()) };
+    if let Some(target) = target {
+        // Unlisted first: a listed pointer always points at a live slot.
+        // SAFETY: the caller's contract.
+        heap::with_side_if_any(target, |entry| unsafe { entry.weak.forget(slot.as_ptr()) });
+    }
+    if basic {
+        // SAFETY: a basic slot's block was allocated with `BASIC`; `WeakSlot` needs no drop.
+        unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::BASIC) };
+        return;
+    }
+    let slot = slot.cast::<CallbackSlot>();
+    // SAFETY: a slot that is not basic is a `CallbackSlot`, allocated with `WITH_CALLBACK`;
+    // it is dropped in place once (its callback, if left, with it), then its block freed.
+    unsafe {
+        if (*slot.as_ptr()).callback.get_mut().is_some() {
+            heap::add_pending_callbacks(-1);
+        }
+        std::ptr::drop_in_place(slot.as_ptr());
+        pool::dealloc(slot.as_ptr().cast(), SlotRef::WITH_CALLBACK);
     }
 }
 
@@ -262,30 +336,32 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
     if h.has(flags::DROPPED) {
         return WeakSlot::dead();
     }
-    let with_callback = callback.is_some();
-    let slot = heap::with_side(header, |entry| {
-        let list = &mut entry.weak;
-        if !with_callback && !list.basic.is_null() {
-            // SAFETY: the shared slot is listed.
-            return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
-        }
-        let slot = SlotRef::new(WeakSlot::new(Some(header), callback));
-        if with_callback {
-            let newest = slot_of(list.newest);
-            slot.older.set(newest);
-            if !newest.is_null() {
-                // SAFETY: a listed pointer points at a live slot (module invariant).
-                unsafe { (*newest).newer.set(slot.as_ptr()) };
+    let Some(callback) = callback else {
+        return heap::with_side(header, |entry| {
+            let list = &mut entry.weak;
+            if !list.basic.is_null() {
+                // SAFETY: the shared slot is listed.
+                return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
             }
-            list.newest = listed(slot.as_ptr());
-        } else {
+            let slot = SlotRef::basic(Some(header));
             list.basic = listed(slot.as_ptr());
+            slot
+        });
+    };
+    let slot = SlotRef::with_callback(header, callback);
+    heap::with_side(header, |entry| {
+        let list = &mut entry.weak;
+        let newest = slot_of(list.newest).cast::<CallbackSlot>();
+        let this = slot.as_ptr().cast::<CallbackSlot>();
+        // SAFETY: the slot was just made with a callback, and its handle keeps it alive.
+        unsafe { (*this).older.set(newest) };
+        if !newest.is_null() {
+            // SAFETY: a listed pointer points at a live slot (module invariant).
+            unsafe { (*newest).newer.set(this) };
         }
-        slot
+        list.newest = listed(slot.as_ptr());
     });
-    if with_callback {
-        heap::add_pending_callbacks(1);
-    }
+    heap::add_pending_callbacks(1);
     slot
 }
 
@@ -293,21 +369,18 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
 /// never run: the object is gone). Only weak references made after the object's were
 /// cleared can be left, such as those a finalizer makes to garbage the collector deletes.
 pub(crate) fn clear_targets(list: WeakList) {
-    /// Unlists one slot; returns the next older one.
-    fn clear(slot: *const WeakSlot) -> *const WeakSlot {
+    if !list.basic.is_null() {
         // SAFETY: the slots were listed when the list was taken out of the side entry, and
         // no code has run since that could drop them.
-        let slot = unsafe { &*slot };
-        slot.target.clear();
-        slot.newer.set(std::ptr::null());
-        slot.older.replace(std::ptr::null())
+        unsafe { (*slot_of(list.basic)).target.clear() };
     }
-    if !list.basic.is_null() {
-        clear(slot_of(list.basic));
-    }
-    let mut slot = slot_of(list.newest);
+    let mut slot = slot_of(list.newest).cast::<CallbackSlot>();
     while !slot.is_null() {
-        slot = clear(slot);
+        // SAFETY: as above.
+        let listed = unsafe { &*slot };
+        listed.common.target.clear();
+        listed.newer.set(std::ptr::null());
+        slot = listed.older.replace(std::ptr::null());
     }
 }
 
@@ -335,15 +408,11 @@ impl ClearedWeakRefs {
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
         let list = take_list(header);
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
-        for slot in list.slots() {
+        for slot in list.with_callbacks() {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
-            // and nothing has run since that could drop it.
-            let slot_ref = unsafe { &*slot };
-            if !slot_ref.is_basic() {
-                // SAFETY: as above, the slot is listed; the handle taken here keeps it alive
-                // until its callback has run.
-                cleared.push(unsafe { SlotRef::from_listed(slot) });
-            }
+            // and nothing has run since that could drop it; the handle taken here keeps it
+            // alive until its callback has run.
+            cleared.push(unsafe { SlotRef::from_listed(slot.cast()) });
         }
         // Unlisted only now: the walk above follows the links this clears.
         clear_targets(list);
@@ -393,7 +462,7 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
     if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
         return;
     }
-    let Some(callback) = slot.callback.take() else {
+    let Some(callback) = slot.callback().and_then(Cell::take) else {
         return;
     };
     heap::add_pending_callbacks(-1);
@@ -418,11 +487,6 @@ pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
 /// Takes the weak references of an object out of its side entry, keeping its id.
 fn take_list(header: NonNull<ObjHeader>) -> WeakList {
     heap::with_side_if_any(header, |entry| std::mem::take(&mut entry.weak)).unwrap_or_default()
-}
-
-/// Forgets one weak slot of a live object (the slot is being dropped).
-fn forget_slot(header: NonNull<ObjHeader>, slot: &WeakSlot) {
-    heap::with_side_if_any(header, |entry| entry.weak.forget(slot));
 }
 
 // `WeakEdge` is the tracing layer's; what it reads is the slot's target word.

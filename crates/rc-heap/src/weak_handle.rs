@@ -118,10 +118,7 @@ impl<T: ?Sized> Weak<T> {
 
     /// Whether this weak reference has a callback that has not run yet.
     pub fn has_callback(&self) -> bool {
-        let callback = self.slot.callback.take();
-        let has = callback.is_some();
-        self.slot.callback.set(callback);
-        has
+        self.slot.has_callback()
     }
 }
 
