@@ -13,8 +13,12 @@
 //! `Gc<dyn Callable<A, R>>` next to its own trait objects.
 
 use std::fmt;
+use std::ptr::NonNull;
 
+use crate::header::GcBox;
 use crate::trace::{Segment, Trace, Visitor};
+use crate::weak::{Callback, SlotRef, TracedCallback, register};
+use crate::{Gc, Weak};
 
 /// Something that can be called with `A` (a tuple for several arguments), giving `R`.
 ///
@@ -106,5 +110,65 @@ unsafe impl<C: Trace, A: 'static, R: 'static> Trace for Closure<C, A, R> {
         visitor.enter(Segment::Field("captures"));
         self.captures.trace(visitor);
         visitor.leave();
+    }
+}
+
+/// A weak reference's callback made of a [`Closure`], with the object's pointer to hand the
+/// closure its weak reference.
+struct WeakCallback<C, T: ?Sized + 'static> {
+    closure: Closure<C, Weak<T>>,
+    ptr: NonNull<GcBox<T>>,
+}
+
+impl<C: Trace, T: ?Sized + 'static> TracedCallback for WeakCallback<C, T> {
+    fn trace(&self, visitor: &mut dyn Visitor) {
+        visitor.enter(Segment::Field("callback"));
+        self.closure.trace(visitor);
+        visitor.leave();
+    }
+
+    fn call(self: Box<Self>, slot: &SlotRef) {
+        self.closure.call(Weak::from_slot(slot.clone(), self.ptr));
+    }
+}
+
+impl<T: ?Sized + 'static> Gc<T> {
+    /// [`Gc::downgrade_with_callback`] with a [`Closure`] whose captures the collector sees:
+    /// Python's `weakref.ref(obj, callback)` where the callback holds things, such as the
+    /// object that keeps the weak reference.
+    ///
+    /// A plain Rust closure's captures are invisible, so a callback that captures the weak
+    /// reference's owner makes a cycle the collector cannot free. Here the captures are
+    /// traced through the returned `Weak` while it is the weak reference's only handle (not
+    /// while clones of it exist: the captures then count as held from outside, kept alive).
+    /// The callback runs as `downgrade_with_callback`'s does: once, after every weak
+    /// reference to the object reads dead, newest first, and not at all if the weak
+    /// reference has been dropped or is owned by garbage the collector frees.
+    ///
+    /// ```
+    /// use std::cell::{Cell, RefCell};
+    /// use rc_heap::{Closure, Gc, Trace, Weak};
+    ///
+    /// #[derive(Trace)]
+    /// #[trace(crate = rc_heap)]
+    /// struct Watcher {
+    ///     seen: Cell<u32>,
+    ///     watching: RefCell<Option<Weak<u64>>>,
+    /// }
+    ///
+    /// let watcher = Gc::new(Watcher { seen: Cell::new(0), watching: RefCell::new(None) });
+    /// let target = Gc::new(7_u64);
+    /// // The callback holds the watcher, which holds the weak reference: a traced cycle.
+    /// let on_death = Closure::new(watcher.clone(), |watcher: &Gc<Watcher>, _dead: Weak<u64>| {
+    ///     watcher.seen.set(watcher.seen.get() + 1);
+    /// });
+    /// *watcher.watching.borrow_mut() = Some(Gc::downgrade_with_traced_callback(&target, on_death));
+    /// drop(target);
+    /// assert_eq!(watcher.seen.get(), 1);
+    /// ```
+    pub fn downgrade_with_traced_callback<C: Trace>(this: &Self, callback: Closure<C, Weak<T>>) -> Weak<T> {
+        let ptr = Gc::box_ptr(this);
+        let callback = Callback::Traced(Box::new(WeakCallback { closure: callback, ptr }));
+        Weak::from_slot(register(Gc::header(this), Some(callback)), ptr)
     }
 }

@@ -28,7 +28,7 @@ use std::ptr::NonNull;
 
 use crate::header::{ObjHeader, flags};
 use crate::side::{WeakList, WeakTarget};
-use crate::trace::WeakEdge;
+use crate::trace::{Edge, Segment, Visitor, WeakEdge};
 use crate::{heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
@@ -38,9 +38,21 @@ type OwnCallback = Box<dyn FnOnce(&SlotRef)>;
 pub(crate) enum Callback {
     /// A callback of its own (`Gc::downgrade_with_callback`).
     Once(OwnCallback),
+    /// A callback whose captures the collector sees (`Gc::downgrade_with_traced_callback`).
+    Traced(Box<dyn TracedCallback>),
     /// A word to a watcher shared by many weak references (`Gc::downgrade_watched`): no
     /// allocation per weak reference, and the watcher learns which one died by its tag.
     Watched(std::rc::Weak<dyn DeathWatch>, usize),
+}
+
+/// A weak reference's callback whose captures are traced: while the weak reference's handle
+/// is the only one to its slot, tracing the handle traces the captures, so a callback that
+/// holds its weak reference's owner is a cycle the collector sees.
+pub(crate) trait TracedCallback {
+    /// Reports the captures' edges.
+    fn trace(&self, visitor: &mut dyn Visitor);
+    /// Runs the callback with the (dead) weak reference of `slot`.
+    fn call(self: Box<Self>, slot: &SlotRef);
 }
 
 /// Something told of the deaths of objects it holds weak references to, one call per
@@ -255,6 +267,26 @@ impl SlotRef {
         (!self.is_basic()).then(|| &unsafe { CallbackSlot::of(self.as_ptr()) }.callback)
     }
 
+    /// Traces the captures of this weak reference's callback, if it is a traced one that
+    /// has not run yet. The caller has checked that its handle is the slot's only one.
+    pub(crate) fn trace_callback<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        /// Puts the callback back, also when tracing it panics.
+        struct PutBack<'a> {
+            cell: &'a Cell<Option<Callback>>,
+            callback: Option<Callback>,
+        }
+        impl Drop for PutBack<'_> {
+            fn drop(&mut self) {
+                self.cell.set(self.callback.take());
+            }
+        }
+        let Some(cell) = self.callback() else { return };
+        let slot = PutBack { cell, callback: cell.take() };
+        if let Some(Callback::Traced(callback)) = &slot.callback {
+            callback.trace(&mut Forward(visitor));
+        }
+    }
+
     /// Whether this weak reference has a callback that has not run yet.
     pub(crate) fn has_callback(&self) -> bool {
         self.callback().is_some_and(|cell| {
@@ -263,6 +295,32 @@ impl SlotRef {
             cell.set(callback);
             has
         })
+    }
+}
+
+/// A visitor of any type as a `dyn Visitor`: what a traced callback, behind a trait object,
+/// is traced with.
+struct Forward<'a, V: ?Sized>(&'a mut V);
+
+impl<V: Visitor + ?Sized> Visitor for Forward<'_, V> {
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        self.0.visit_edge(edge);
+    }
+
+    fn visit_weak(&mut self, weak: WeakEdge<'_>) {
+        self.0.visit_weak(weak);
+    }
+
+    fn untraceable(&mut self) {
+        self.0.untraceable();
+    }
+
+    fn enter(&mut self, segment: Segment<'_>) {
+        self.0.enter(segment);
+    }
+
+    fn leave(&mut self) {
+        self.0.leave();
     }
 }
 
@@ -468,6 +526,7 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
     heap::add_pending_callbacks(-1);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
         Callback::Once(callback) => callback(&slot),
+        Callback::Traced(callback) => callback.call(&slot),
         Callback::Watched(watch, tag) => {
             if let Some(watch) = watch.upgrade() {
                 watch.died(tag);

@@ -168,11 +168,18 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
     }
 }
 
-// SAFETY: a weak reference owns no strong edge; it reports itself with `visit_weak`, which
-// the collector uses only to skip callbacks of weak references owned by garbage. It counts
-// as tracked so that containers of weak references are traced and the collector sees them.
+// SAFETY: a weak reference reports itself with `visit_weak`, which the collector uses only
+// to skip callbacks of weak references owned by garbage. Its only strong edges are those of
+// a traced callback's captures, owned by the slot: visited only while this handle is the
+// slot's only one, so owned exclusively (rule 1), and once per call. It counts as tracked so
+// that containers of weak references are traced and the collector sees them.
 unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         visitor.visit_weak(WeakEdge { target: &self.slot.target });
+        // A traced callback's captures belong to the slot, which this handle owns alone only
+        // while it is the slot's one handle (as `Rc`'s impl traces only at a count of 1).
+        if self.slot.handles.get() == 1 {
+            self.slot.trace_callback(visitor);
+        }
     }
 }

@@ -459,3 +459,93 @@ fn a_map_being_iterated_keeps_its_values_alive() {
     assert_eq!(gen_gc::collect(), 2, "once the iteration is over, the cycle goes");
     assert!(watch.upgrade().is_none());
 }
+
+/// CPython's `II`: an object holding a class (`J`) strongly and a weak reference to it whose
+/// callback is one of its own bound methods.
+#[derive(Trace)]
+struct Watcher {
+    target: RefCell<Option<Gc<Object>>>,
+    weak: RefCell<Option<cyclegc::Weak<Object>>>,
+    calls: Cell<u32>,
+}
+
+fn watcher() -> Gc<Watcher> {
+    Gc::new(Watcher { target: RefCell::new(None), weak: RefCell::new(None), calls: Cell::new(0) })
+}
+
+/// A weak reference to `target`, kept by `watcher`, whose traced callback holds `watcher`.
+fn watch(watcher: &Gc<Watcher>, target: &Gc<Object>) {
+    let callback = cyclegc::Closure::new(watcher.clone(), |watcher: &Gc<Watcher>, dead: cyclegc::Weak<Object>| {
+        assert!(dead.is_dead());
+        watcher.calls.set(watcher.calls.get() + 1);
+    });
+    *watcher.weak.borrow_mut() = Some(Gc::downgrade_with_traced_callback(target, callback));
+}
+
+#[test]
+fn test_callback_in_cycle() {
+    // I -> J, I -> wr -> callback -> I: all garbage once dropped; the collector frees them
+    // and the callback, owned by garbage, never runs.
+    let i = watcher();
+    let j = object(1);
+    *i.target.borrow_mut() = Some(j.clone());
+    watch(&i, &j);
+    let (gone_i, gone_j) = (Gc::downgrade(&i), Gc::downgrade(&j));
+    drop((i, j));
+    assert!(gone_i.upgrade().is_some(), "a cycle through the callback outlives its handles");
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(gone_i.is_dead() && gone_j.is_dead());
+}
+
+#[test]
+fn a_traced_callback_runs_when_its_object_dies_by_refcount() {
+    let i = watcher();
+    let j = object(1);
+    watch(&i, &j);
+    drop(j);
+    assert_eq!(i.calls.get(), 1);
+    let gone = Gc::downgrade(&i);
+    drop(i);
+    assert!(gone.is_dead(), "the callback's handle went with the callback");
+}
+
+#[test]
+fn a_traced_callback_runs_when_the_collector_frees_its_object() {
+    // The target is in a garbage cycle; the weak reference's owner lives.
+    let i = watcher();
+    let j = object(1);
+    *j.cycle.borrow_mut() = Some(j.clone());
+    watch(&i, &j);
+    drop(j);
+    assert_eq!(i.calls.get(), 0);
+    assert_eq!(gen_gc::collect(), 1);
+    assert_eq!(i.calls.get(), 1);
+}
+
+#[test]
+fn a_cloned_traced_weak_keeps_its_captures_until_the_clone_goes() {
+    // With two handles to the weak reference, its captures are held from outside (the
+    // clone may be anywhere); the cycle goes once the clone does.
+    let i = watcher();
+    let j = object(1);
+    watch(&i, &j);
+    let clone = i.weak.borrow().clone().expect("a weak reference");
+    let gone = Gc::downgrade(&i);
+    drop(i);
+    assert_eq!(gen_gc::collect(), 0);
+    assert!(gone.upgrade().is_some());
+    drop(clone);
+    assert_eq!(gen_gc::collect(), 1);
+    assert!(gone.is_dead());
+    drop(j);
+}
+
+#[test]
+fn a_traced_callback_is_a_labelled_edge() {
+    let i = watcher();
+    let j = object(1);
+    watch(&i, &j);
+    let labels: Vec<String> = Gc::to_any(&i).referents().into_iter().map(|r| r.label).collect();
+    assert_eq!(labels, ["weak.callback.captures"]);
+    *i.weak.borrow_mut() = None;
+}
