@@ -38,6 +38,10 @@ pub struct ObjectGraph {
     pub reference_start: Vec<usize>,
     /// The positions of the objects referred to.
     pub references: Vec<u32>,
+    /// The positions of the objects whose value could not be traced completely (a shared
+    /// `Rc`, a mutably borrowed `RefCell`, a panicking `Trace`), in order. A collection keeps
+    /// such an object and everything it refers to, as if it were held from outside.
+    pub untraceable: Vec<u32>,
 }
 
 impl ObjectGraph {
@@ -50,8 +54,9 @@ impl ObjectGraph {
 /// Every tracked object of this thread's heap and the references among them, read in one
 /// walk over the heap (plus one to number the objects and one to restore the lists).
 ///
-/// A value that cannot be traced now (mutably borrowed, or its `Trace` panics, which is
-/// reported like a panic during a collection) contributes no references. While the graph is
+/// A value that cannot be traced now (a shared `Rc`, mutably borrowed, or its `Trace` panics,
+/// which is reported like a panic during a collection) contributes the references it did
+/// report, and is listed in `untraceable`. While the graph is
 /// read, a collection that user code requests (from a `Trace` implementation) does nothing,
 /// as during a collection.
 ///
@@ -99,13 +104,17 @@ fn read_graph(state: &State) -> ObjectGraph {
     let mut edges = EdgeList::new();
     // Panics are reported once the links are restored: the debug writer is user code.
     let mut panics: Vec<(NonNull<ObjHeader>, Panic)> = Vec::new();
-    for object in &objects {
+    let mut untraceable = Vec::new();
+    for (position, object) in objects.iter().enumerate() {
         reference_start.push(references.len());
         edges.clear();
         // SAFETY: listed objects are alive with their values intact.
         let traced = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace_tracked(object.header(), &mut edges) }));
         match traced {
             Ok(()) => {
+                if edges.is_untraceable() {
+                    untraceable.push(position as u32);
+                }
                 for &target in edges.edges() {
                     let word = links_of(target).prev_word();
                     if word & raw::PREV_BITS == NUMBERED {
@@ -113,7 +122,10 @@ fn read_graph(state: &State) -> ObjectGraph {
                     }
                 }
             }
-            Err(panic) => panics.push((object.header(), panic)),
+            Err(panic) => {
+                untraceable.push(position as u32);
+                panics.push((object.header(), panic));
+            }
         }
     }
     reference_start.push(references.len());
@@ -133,7 +145,7 @@ fn read_graph(state: &State) -> ObjectGraph {
         let name = unsafe { raw::type_info(header) }.short_name();
         report(state, &format!("<{name}>'s Trace impl"), &panic);
     }
-    ObjectGraph { objects, reference_start, references }
+    ObjectGraph { objects, reference_start, references, untraceable }
 }
 
 /// Makes each element's `prev` word the link to the element before it again, with `bits`.

@@ -22,6 +22,9 @@ pub struct HeapGraph {
     referents: Vec<u32>,
     referrer_start: Vec<u32>,
     referrers: Vec<u32>,
+    /// Whether object `i`'s value could not be traced completely: the collector keeps such
+    /// an object as if it were held from outside, and so does every analysis here.
+    untraceable: Vec<bool>,
 }
 
 impl std::fmt::Debug for HeapGraph {
@@ -33,12 +36,20 @@ impl std::fmt::Debug for HeapGraph {
     }
 }
 
-/// Collects the addresses of the objects a value refers to, without labels.
-struct Addresses<'a>(&'a mut Vec<usize>);
+/// Collects the addresses of the objects a value refers to, without labels, and whether the
+/// value could be traced completely.
+struct Addresses<'a> {
+    addresses: &'a mut Vec<usize>,
+    untraceable: bool,
+}
 
 impl Visitor for Addresses<'_> {
     fn visit_edge(&mut self, edge: Edge<'_>) {
-        self.0.push(edge.header().as_ptr() as usize);
+        self.addresses.push(edge.header().as_ptr() as usize);
+    }
+
+    fn untraceable(&mut self) {
+        self.untraceable = true;
     }
 }
 
@@ -48,7 +59,11 @@ impl HeapGraph {
         let graph = gen_gc::object_graph();
         let objects = graph.objects;
         let referent_start = graph.reference_start.iter().map(|&start| start as u32).collect();
-        Self::with_referents(objects, std::cell::OnceCell::new(), referent_start, graph.references)
+        let mut untraceable = vec![false; objects.len()];
+        for &i in &graph.untraceable {
+            untraceable[i as usize] = true;
+        }
+        Self::with_referents(objects, std::cell::OnceCell::new(), referent_start, graph.references, untraceable)
     }
 
     /// The snapshot of `objects` and the references among them.
@@ -58,15 +73,18 @@ impl HeapGraph {
         let mut referent_start = Vec::with_capacity(objects.len() + 1);
         let mut referents = Vec::new();
         let mut addresses = Vec::new();
+        let mut untraceable = Vec::with_capacity(objects.len());
         for object in &objects {
             referent_start.push(referents.len() as u32);
             addresses.clear();
+            let mut visitor = Addresses { addresses: &mut addresses, untraceable: false };
             // A dropped value (legacy garbage after a finalizer) has no references.
-            let _ = object.trace_with(&mut Addresses(&mut addresses));
+            let traced = object.trace_with(&mut visitor).is_ok();
+            untraceable.push(traced && visitor.untraceable);
             referents.extend(addresses.iter().filter_map(|address| index.get(address).copied()));
         }
         referent_start.push(referents.len() as u32);
-        Self::with_referents(objects, std::cell::OnceCell::from(index), referent_start, referents)
+        Self::with_referents(objects, std::cell::OnceCell::from(index), referent_start, referents, untraceable)
     }
 
     /// Completes a snapshot from its forward references: the referrers, by counting sort.
@@ -75,6 +93,7 @@ impl HeapGraph {
         index: std::cell::OnceCell<FxHashMap<usize, u32>>,
         referent_start: Vec<u32>,
         referents: Vec<u32>,
+        untraceable: Vec<bool>,
     ) -> Self {
         let mut in_degree = vec![0u32; objects.len()];
         for &j in &referents {
@@ -95,7 +114,7 @@ impl HeapGraph {
                 fill[j as usize] += 1;
             }
         }
-        HeapGraph { objects, index, referent_start, referents, referrer_start, referrers }
+        HeapGraph { objects, index, referent_start, referents, referrer_start, referrers, untraceable }
     }
 
     /// The number of tracked objects in the snapshot.
@@ -152,7 +171,8 @@ impl HeapGraph {
 
     /// How many references to `object` come from outside the heap: its count, less the
     /// references from other heap objects, less the handles this snapshot and the caller's
-    /// `object` hold. Zero for an object only other heap objects keep alive.
+    /// `object` hold. Zero for an object only other heap objects keep alive. An object whose
+    /// value could not be traced completely counts one more (see [`HeapGraph::is_untraceable`]).
     pub fn outside_refs(&self, object: &GcAny) -> usize {
         match self.position(object) {
             Some(i) => self.outside_refs_at(i).saturating_sub(1),
@@ -162,8 +182,19 @@ impl HeapGraph {
 
     /// Outside references of object `i`, counting the snapshot's own handle out but not a
     /// caller's.
+    ///
+    /// An object whose value could not be traced completely (a shared `Rc` in it, a
+    /// `RefCell` mutably borrowed) counts one more, for the holder nobody can see: the
+    /// collector keeps it, and all it refers to, as if something outside held it.
     pub(crate) fn outside_refs_at(&self, i: usize) -> usize {
-        self.objects[i].strong_count().saturating_sub(self.referrers_of(i).len() + 1)
+        let counted = self.objects[i].strong_count().saturating_sub(self.referrers_of(i).len() + 1);
+        counted + usize::from(self.untraceable[i])
+    }
+
+    /// Whether object `i`'s value could not be traced completely when the snapshot was
+    /// taken: it is kept by the collector whatever refers to it.
+    pub fn is_untraceable(&self, i: usize) -> bool {
+        self.untraceable[i]
     }
 }
 

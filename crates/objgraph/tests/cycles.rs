@@ -179,3 +179,38 @@ fn a_long_ring_is_one_cycle() {
     assert_eq!(gen_gc::collect(), length);
     gen_gc::enable();
 }
+
+/// A node that also holds a list shared with another node: a shared `Rc` the collector
+/// cannot trace, so it keeps the node and all it refers to.
+#[derive(Trace)]
+struct Sharing {
+    shared: std::rc::Rc<RefCell<Vec<Gc<Sharing>>>>,
+    next: RefCell<Option<Gc<Sharing>>>,
+}
+
+#[test]
+fn a_cycle_through_untraceable_objects_is_not_garbage_as_the_collector_keeps_it() {
+    gen_gc::disable();
+    let list = std::rc::Rc::new(RefCell::new(Vec::new()));
+    let a = Gc::new(Sharing { shared: list.clone(), next: RefCell::new(None) });
+    let b = Gc::new(Sharing { shared: list.clone(), next: RefCell::new(Some(a.clone())) });
+    *a.next.borrow_mut() = Some(b.clone());
+    drop(list);
+    let a_any = Gc::to_any(&a);
+    drop((a, b));
+
+    assert!(objgraph::garbage_cycles().is_empty(), "nothing a collection would free");
+    let chain = objgraph::find_backref_chain_to_root(&a_any, 20, &[]);
+    assert_eq!(chain.len(), 1, "the object is its own root: held as if from outside");
+    drop(chain);
+    assert_eq!(objgraph::HeapGraph::snapshot().outside_refs(&a_any), 1, "the holder nobody can see");
+    assert_eq!(gen_gc::collect(), 0, "and the collector agrees");
+
+    // Broken by hand, the cycle goes by reference counting.
+    let a = a_any.downcast::<Sharing>().expect("a Sharing");
+    let gone = Gc::downgrade(&a);
+    a.next.borrow_mut().take();
+    drop(a);
+    assert!(gone.upgrade().is_none());
+    gen_gc::enable();
+}
