@@ -53,8 +53,9 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// by its type, or an object named with [`name_root`](crate::name_root), shown by its name
 /// (`_cache -> Cache.items[*] -> Obj`). Among shortest chains, one from a named root wins,
 /// then the one that reads first alphabetically, so the text does not depend on hash-map
-/// order. A step that repeats (a linked list, `Node.next -> Node.next -> ...`) is written
-/// once, with `+`. Each group has its count, its retained size (the bytes freed if its
+/// order. A step from an object to another of its type (a linked list, `Node.next -> Node.next
+/// -> ...`) is written once, with `+` (taken once or more) or `*` (also not at all, for the
+/// list's first node): the new objects of one list or tree are one group. Each group has its count, its retained size (the bytes freed if its
 /// objects were gone, from the dominator tree: see [`Dominators`](crate::Dominators)), a few
 /// example objects, and with the `alloc-site` feature the places its objects were created.
 ///

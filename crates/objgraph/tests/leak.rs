@@ -293,8 +293,8 @@ fn groups_follow_the_shape_of_the_chain() {
 }
 
 /// A leak that grows a linked list: the repeated step is written once, with `+`, so the
-/// list's nodes fall into a few groups however long it grows; the first new node retains
-/// all the others.
+/// list's new nodes are one group however long it grows (whether one `Node.next` or more
+/// leads to them); the first new node retains all the others.
 #[test]
 fn a_linked_list_is_one_step_with_a_plus() {
     #[derive(Trace)]
@@ -318,13 +318,32 @@ fn a_linked_list_is_one_step_with_a_plus() {
     let one = size_of::<Node>();
     assert_eq!(
         groups,
-        [
-            ("_list -> List.head -> Node.next+ -> Node".to_owned(), 3, 3 * one),
-            ("_list -> List.head -> Node.next -> Node".to_owned(), 1, 4 * one),
-        ]
+        [("_list -> List.head -> Node.next+ -> Node".to_owned(), 4, 4 * one)],
+        "one group, the first new node retaining the others"
     );
     assert_eq!(report.retained_bytes, 4 * one);
     assert_report_snapshot("linked_list_leak", &report);
+}
+
+/// A leak that pushes onto the front of a list: the new nodes are the head (no `Node.next`)
+/// and those behind it (one or more), one group with `*`.
+#[test]
+fn a_list_grown_at_its_head_is_one_group_with_a_star() {
+    #[derive(Trace)]
+    struct List {
+        head: RefCell<Option<Gc<Node>>>,
+    }
+    let list = Gc::new(List { head: RefCell::new(None) });
+    objgraph::name_root(&Gc::to_any(&list), "history");
+    let report = LeakCheck::new().sites(false).runs(6).run(|| {
+        let new = node();
+        *new.next.borrow_mut() = list.head.borrow_mut().take();
+        *list.head.borrow_mut() = Some(new);
+    });
+    let groups: Vec<(String, usize)> = report.groups.iter().map(|group| (group.chain(), group.count)).collect();
+    assert_eq!(groups, [("history -> List.head -> Node.next* -> Node".to_owned(), 6)]);
+    // The newest head retains the whole list, the warm-up run's node included.
+    assert_eq!(report.retained_bytes, 7 * size_of::<Node>());
 }
 
 /// The report keeps ids, not handles: its examples die when the program lets them go.

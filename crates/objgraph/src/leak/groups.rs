@@ -48,10 +48,10 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
     let mut chains = Chains::new(&graph);
     let prefixes = chains.prefixes_of(&leaked);
     let mut names = Names::new(false);
+    // One group per chain shape and type, the shapes of one list or tree made one (`Runs`).
     let mut group_of_key: FxHashMap<(u32, TypeId), usize> = FxHashMap::default();
     let mut members: Vec<Vec<usize>> = Vec::new();
     let mut group_prefix: Vec<u32> = Vec::new();
-    let mut group_of_object = vec![NONE; graph.len()];
     for (&i, &prefix) in leaked.iter().zip(&prefixes) {
         let key = (prefix, graph.objects()[i].type_info().type_id());
         let group = *group_of_key.entry(key).or_insert_with(|| {
@@ -60,7 +60,21 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
             members.len() - 1
         });
         members[group].push(i);
-        group_of_object[i] = group as u32;
+    }
+    let runs = Runs::of(&chains.shapes, &group_prefix, |group| {
+        let first = &graph.objects()[members[group][0]];
+        (first.type_info().type_id(), names.of(first).to_owned())
+    });
+    let mut merged: Vec<Vec<usize>> = vec![Vec::new(); runs.steps.len()];
+    for (group, members) in members.into_iter().enumerate() {
+        merged[runs.merged[group]].extend(members);
+    }
+    let members = merged;
+    let mut group_of_object = vec![NONE; graph.len()];
+    for (group, members) in members.iter().enumerate() {
+        for &i in members {
+            group_of_object[i] = group as u32;
+        }
     }
 
     let dominators = Dominators::new(&graph);
@@ -69,10 +83,10 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
     let mut groups: Vec<LeakGroup> = members
         .iter()
         .zip(group_bytes)
-        .zip(group_prefix)
-        .map(|((members, retained_bytes), prefix)| {
+        .zip(runs.steps)
+        .zip(runs.roots)
+        .map(|(((members, retained_bytes), steps), root)| {
             let first = &graph.objects()[members[0]];
-            let shape = &chains.shapes[prefix as usize];
             let mut sites: FxHashMap<String, usize> = FxHashMap::default();
             if options.sites {
                 for &i in members {
@@ -84,8 +98,8 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
             let mut sites: Vec<(String, usize)> = sites.into_iter().collect();
             sites.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             LeakGroup {
-                root: shape.root.clone(),
-                steps: shape.steps.clone(),
+                root,
+                steps,
                 type_name: names.of(first).to_owned(),
                 full_type_name: first.type_name(),
                 count: members.len(),
@@ -102,6 +116,116 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
             .then_with(|| a.full_type_name.cmp(b.full_type_name))
     });
     Found { groups, retained_bytes }
+}
+
+/// The groups of the objects of one list or tree, made one: chains that differ only in how
+/// many times they take a step from an object to another of its own type (`Node.next`, once,
+/// repeated, or not at all, for the list's first node) are one chain, the step written with
+/// `+` (taken once or more) or `*` (also not at all).
+struct Runs {
+    /// The merged group of each group.
+    merged: Vec<usize>,
+    /// Each merged group's root and steps.
+    roots: Vec<ChainRoot>,
+    steps: Vec<Vec<String>>,
+}
+
+/// A chain split into the steps between objects of different types (the skeleton) and the
+/// steps between objects of one type, each written after the skeleton step it follows.
+#[derive(PartialEq, Eq, Hash, Clone)]
+struct Skeleton {
+    root: ChainRoot,
+    type_id: TypeId,
+    steps: Vec<String>,
+}
+
+/// A step from an object to another of its type: where it goes in the skeleton (before
+/// skeleton step `after`), and its text without `+`.
+#[derive(PartialEq, Eq, Hash, Clone)]
+struct SelfStep {
+    after: usize,
+    text: String,
+}
+
+impl Runs {
+    /// The merged groups of groups whose chains are `shapes[prefix[g]]`, given each group's
+    /// type and short type name.
+    fn of(shapes: &[Shape], prefix: &[u32], mut type_of: impl FnMut(usize) -> (TypeId, String)) -> Runs {
+        let mut split: Vec<(Skeleton, Vec<SelfStep>, bool)> = Vec::with_capacity(prefix.len());
+        for (group, &shape) in prefix.iter().enumerate() {
+            let shape = &shapes[shape as usize];
+            let (type_id, type_name) = type_of(group);
+            let mut skeleton = Skeleton { root: shape.root.clone(), type_id, steps: Vec::new() };
+            let mut selfs = Vec::new();
+            let mut repeated = false;
+            for (k, step) in shape.steps.iter().enumerate() {
+                let base = step.strip_suffix('+').unwrap_or(step);
+                let target = shape.steps.get(k + 1).map_or(type_name.as_str(), |next| holder_type(next));
+                if holder_type(base) == target {
+                    repeated |= base.len() != step.len();
+                    selfs.push(SelfStep { after: skeleton.steps.len(), text: base.to_owned() });
+                } else {
+                    skeleton.steps.push(step.clone());
+                }
+            }
+            split.push((skeleton, selfs, repeated));
+        }
+        // The distinct self steps seen with each skeleton: merged when there is one.
+        let mut kinds: FxHashMap<&Skeleton, FxHashSet<&[SelfStep]>> = FxHashMap::default();
+        for (skeleton, selfs, _) in &split {
+            if !selfs.is_empty() {
+                kinds.entry(skeleton).or_default().insert(selfs.as_slice());
+            }
+        }
+        let mut merged_of_key: FxHashMap<(&Skeleton, &[SelfStep]), usize> = FxHashMap::default();
+        let mut runs = Runs { merged: Vec::with_capacity(split.len()), roots: Vec::new(), steps: Vec::new() };
+        // Per merged group: its skeleton and self steps, whether a member lacks them, and
+        // whether a member repeats them.
+        let mut parts: Vec<(&Skeleton, &[SelfStep], bool, bool)> = Vec::new();
+        for (skeleton, selfs, repeated) in &split {
+            let unique = kinds.get(skeleton).filter(|kinds| kinds.len() == 1).and_then(|kinds| kinds.iter().next());
+            let key_selfs: &[SelfStep] = match unique {
+                Some(&only) => only,
+                None => selfs,
+            };
+            let merged = *merged_of_key.entry((skeleton, key_selfs)).or_insert_with(|| {
+                parts.push((skeleton, key_selfs, false, false));
+                parts.len() - 1
+            });
+            let part = &mut parts[merged];
+            part.2 |= selfs.is_empty() && !key_selfs.is_empty();
+            part.3 |= *repeated;
+            runs.merged.push(merged);
+        }
+        for (skeleton, selfs, lacking, repeated) in parts {
+            let mark = if lacking {
+                "*"
+            } else if repeated {
+                "+"
+            } else {
+                ""
+            };
+            let mut steps = Vec::with_capacity(skeleton.steps.len() + selfs.len());
+            let mut pending = selfs.iter().peekable();
+            for k in 0..=skeleton.steps.len() {
+                while let Some(step) = pending.next_if(|step| step.after == k) {
+                    steps.push(format!("{}{mark}", step.text));
+                }
+                if let Some(step) = skeleton.steps.get(k) {
+                    steps.push(step.clone());
+                }
+            }
+            runs.roots.push(skeleton.root.clone());
+            runs.steps.push(steps);
+        }
+        runs
+    }
+}
+
+/// The type of the object a step starts from: its text up to the field or index.
+fn holder_type(step: &str) -> &str {
+    let end = step.find(['.', '[']).unwrap_or(step.len());
+    &step[..end]
 }
 
 /// The retained bytes of each group (the objects of the group that no other object of the

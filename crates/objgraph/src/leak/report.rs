@@ -83,7 +83,8 @@ pub struct LeakGroup {
     pub root: ChainRoot,
     /// The steps of the chain, from the root: each holder's type and the field that holds the
     /// next object (`Cache.items[*]`), indices and map keys written `[*]`; a step that repeats
-    /// (a linked list) is written once, followed by `+`.
+    /// (a linked list) is written once, followed by `+`, or by `*` when the group also holds
+    /// objects the chain reaches without it.
     pub steps: Vec<String>,
     /// The short name of the leaked objects' type.
     pub type_name: String,
