@@ -14,8 +14,8 @@ use crate::ObjectId;
 use crate::header::ObjHeader;
 
 /// The word of a weak reference that names its object: the object's header, null once the
-/// object has died, with [`WeakTarget::BASIC`] and [`WeakTarget::OWNER_UNREACHABLE`] in its
-/// low bits (headers are aligned to 8). A tagged pointer, so that it keeps the header's
+/// object has died, with [`WeakTarget::BASIC`], [`WeakTarget::OWNER_UNREACHABLE`] and
+/// [`WeakTarget::NEVER`] in its low bits (headers are aligned to 8). A tagged pointer, so that it keeps the header's
 /// provenance.
 ///
 /// It is the first field of a weak reference's slot (`weak::WeakSlot`), so that a pointer
@@ -29,7 +29,10 @@ impl WeakTarget {
     pub(crate) const BASIC: usize = 1;
     /// The collector found the weak reference's owner unreachable: its callback must not run.
     pub(crate) const OWNER_UNREACHABLE: usize = 2;
-    const FLAGS: usize = 3;
+    /// The weak reference never had an object (`Weak::new`): all such are equal, as
+    /// `std::rc::Weak::new()`s are.
+    pub(crate) const NEVER: usize = 4;
+    const FLAGS: usize = 7;
 
     /// A target word naming `target` (or nothing), with `flags`.
     pub(crate) fn new(target: Option<NonNull<ObjHeader>>, flags: usize) -> WeakTarget {

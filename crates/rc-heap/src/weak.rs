@@ -122,8 +122,19 @@ impl WeakSlot {
         self.target.has(WeakTarget::BASIC)
     }
 
+    /// A weak reference to an object that died before it was made.
     pub(crate) fn dead() -> SlotRef {
-        SlotRef::basic(None)
+        SlotRef::basic(None, 0)
+    }
+
+    /// A weak reference that never had an object (`Weak::new`).
+    pub(crate) fn never() -> SlotRef {
+        SlotRef::basic(None, WeakTarget::NEVER)
+    }
+
+    /// Whether this weak reference never had an object.
+    pub(crate) fn is_never(&self) -> bool {
+        self.target.has(WeakTarget::NEVER)
     }
 }
 
@@ -215,9 +226,9 @@ impl SlotRef {
     const BASIC: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
     const WITH_CALLBACK: std::alloc::Layout = std::alloc::Layout::new::<CallbackSlot>();
 
-    /// A new slot without a callback, with one handle.
-    fn basic(target: Option<NonNull<ObjHeader>>) -> SlotRef {
-        let slot = WeakSlot { target: WeakTarget::new(target, WeakTarget::BASIC), handles: Cell::new(1) };
+    /// A new slot without a callback, with one handle and `flags` besides `BASIC`.
+    fn basic(target: Option<NonNull<ObjHeader>>, flags: usize) -> SlotRef {
+        let slot = WeakSlot { target: WeakTarget::new(target, WeakTarget::BASIC | flags), handles: Cell::new(1) };
         // SAFETY: `WeakSlot` is not zero-sized.
         let block = unsafe { pool::alloc(Self::BASIC) }.cast::<WeakSlot>();
         // SAFETY: `pool::alloc` returns a block for `BASIC` (it aborts rather than return
@@ -401,7 +412,7 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
                 // SAFETY: the shared slot is listed.
                 return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
             }
-            let slot = SlotRef::basic(Some(header));
+            let slot = SlotRef::basic(Some(header), 0);
             list.basic = listed(slot.as_ptr());
             slot
         });

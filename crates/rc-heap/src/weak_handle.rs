@@ -33,7 +33,7 @@ pub struct Weak<T: ?Sized + 'static> {
 impl<T: Trace> Weak<T> {
     /// A weak reference that points nowhere: `upgrade` always gives `None`.
     pub fn new() -> Self {
-        Weak::from_slot(WeakSlot::dead(), NonNull::dangling())
+        Weak::from_slot(WeakSlot::never(), NonNull::dangling())
     }
 }
 
@@ -111,9 +111,10 @@ impl<T: ?Sized> Weak<T> {
         self.slot.handles.get()
     }
 
-    /// Whether two handles are the same weak reference.
+    /// Whether two handles are the same weak reference, or both never had an object (made by
+    /// [`Weak::new`], as `std::rc::Weak::ptr_eq` says of two `Weak::new()`s).
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr())
+        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr()) || (this.slot.is_never() && other.slot.is_never())
     }
 
     /// Whether this weak reference has a callback that has not run yet.

@@ -47,6 +47,18 @@ fn a_new_weak_never_upgrades() {
 }
 
 #[test]
+fn new_weaks_are_equal_to_each_other_only() {
+    // As `std::rc::Weak::ptr_eq` says of two `Weak::new()`s.
+    let (a, b): (Weak<Node>, Weak<Node>) = (Weak::new(), Weak::new());
+    assert!(Weak::ptr_eq(&a, &b));
+    let node = Node::new("n");
+    let dead = Gc::downgrade(&node);
+    drop(node);
+    assert!(dead.is_dead());
+    assert!(!Weak::ptr_eq(&a, &dead), "a weak reference whose object died is not a new one");
+}
+
+#[test]
 fn callback_runs_once_when_the_object_dies() {
     let calls = Rc::new(Cell::new(0));
     let a = Node::new("a");
