@@ -75,9 +75,45 @@ leaf!(
     std::num::NonZeroU32,
     std::num::NonZeroU64,
     std::num::NonZeroUsize,
+    std::num::NonZeroU128,
+    std::num::NonZeroI8,
+    std::num::NonZeroI16,
     std::num::NonZeroI32,
     std::num::NonZeroI64,
+    std::num::NonZeroI128,
+    std::num::NonZeroIsize,
 );
+
+// SAFETY: a `std::rc`/`std::sync` weak reference owns no strong count: whatever its
+// allocation holds belongs to the strong owners, which trace it if they may.
+unsafe impl<T: ?Sized + 'static> Trace for std::rc::Weak<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+// SAFETY: as for `std::rc::Weak`.
+unsafe impl<T: ?Sized + 'static> Trace for std::sync::Weak<T> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+macro_rules! fn_pointer {
+    ($($arg:ident),*) => {
+        // SAFETY: a function pointer holds no value at all.
+        unsafe impl<R: 'static, $($arg: 'static),*> Trace for fn($($arg),*) -> R {
+            const TRACKED: bool = false;
+            fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+        }
+    };
+}
+
+fn_pointer!();
+fn_pointer!(A);
+fn_pointer!(A, B);
+fn_pointer!(A, B, C);
+fn_pointer!(A, B, C, D);
+fn_pointer!(A, B, C, D, E);
+fn_pointer!(A, B, C, D, E, F);
 
 // SAFETY: holds no value at all.
 unsafe impl<T: ?Sized + 'static> Trace for std::marker::PhantomData<T> {

@@ -305,3 +305,45 @@ fn bound_replaces_the_trace_bounds_on_type_parameters() {
     assert_eq!(referents[0].target.short_type_name(), "Loaded");
     assert_eq!(registry.items.borrow()[0].name(), "loaded");
 }
+
+/// A type parameter may have any name, `__V` included.
+#[derive(Trace)]
+struct OddlyNamed<__V: Trace> {
+    value: __V,
+}
+
+/// Fields the collector has nothing to trace in: function pointers, `std` weak references,
+/// every `NonZero` integer.
+#[derive(Trace)]
+struct Plumbing {
+    handler: fn(u32) -> u32,
+    done: fn(),
+    parent: std::rc::Weak<RefCell<u32>>,
+    shared: std::sync::Weak<u32>,
+    id: std::num::NonZeroU128,
+    small: std::num::NonZeroI8,
+    size: std::num::NonZeroIsize,
+}
+
+#[test]
+fn leaf_fields_of_any_kind_make_a_leaf() {
+    const { assert!(!<Plumbing as Trace>::TRACKED) };
+    let rc = std::rc::Rc::new(RefCell::new(1));
+    let arc = std::sync::Arc::new(2);
+    let plumbing = Gc::new(Plumbing {
+        handler: |n| n + 1,
+        done: || {},
+        parent: std::rc::Rc::downgrade(&rc),
+        shared: std::sync::Arc::downgrade(&arc),
+        id: std::num::NonZeroU128::MIN,
+        small: std::num::NonZeroI8::MIN,
+        size: std::num::NonZeroIsize::MAX,
+    });
+    assert_eq!((plumbing.handler)(1), 2);
+    (plumbing.done)();
+    assert!(plumbing.parent.upgrade().is_some() && plumbing.shared.upgrade().is_some());
+    assert_eq!((plumbing.id.get(), plumbing.small.get(), plumbing.size.get()), (1, i8::MIN, isize::MAX));
+
+    let named = OddlyNamed { value: Some(Gc::new(3_u8)) };
+    assert_eq!(labels(named), ["value"]);
+}

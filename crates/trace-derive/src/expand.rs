@@ -68,7 +68,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
             #finalizer
 
             #[inline]
-            fn trace<__V: #krate::Visitor + ?::std::marker::Sized>(&self, __visitor: &mut __V) {
+            fn trace<__CyclegcVisitor: #krate::Visitor + ?::std::marker::Sized>(&self, __visitor: &mut __CyclegcVisitor) {
                 #body
             }
 
