@@ -68,12 +68,15 @@ impl Names {
 }
 
 /// Whether `object`'s type is `typename`: the full path if `typename` contains `::`, the
-/// short name otherwise.
+/// short name otherwise. A name without generic arguments (`Expr`) matches every
+/// instance of the generic type (`Expr<i64>`, `Expr<f64>`), as a Python class name does.
 fn matches(names: &mut (Names, Names), object: &GcAny, typename: &str) -> bool {
-    if typename.contains("::") { names.1.of(object) == typename } else { names.0.of(object) == typename }
+    let name = if typename.contains("::") { names.1.of(object) } else { names.0.of(object) };
+    name == typename || (!typename.contains('<') && name.split_once('<').is_some_and(|(base, _)| base == typename))
 }
 
-/// The number of selected objects of type `typename` (`objgraph.count`).
+/// The number of selected objects of type `typename` (`objgraph.count`); `"Expr"` counts
+/// every `Expr<..>`.
 pub fn count(typename: &str, query: &Query<'_>) -> usize {
     let mut names = (Names::new(false), Names::new(true));
     let mut total = 0;

@@ -39,6 +39,29 @@ fn test_count_short_and_full_names() {
     assert_eq!(objgraph::count("MyClass", &Query::default()), 0);
 }
 
+#[derive(Trace)]
+struct Expr<T: Trace> {
+    value: T,
+    operands: Vec<Gc<Expr<T>>>,
+}
+
+#[test]
+fn a_generic_type_counts_by_its_name_without_arguments() {
+    let ints = Gc::new(Expr { value: 1_i64, operands: Vec::new() });
+    let floats = Gc::new(Expr { value: 1.5_f64, operands: Vec::new() });
+    let sum = Gc::new(Expr { value: 3_i64, operands: vec![ints.clone(), ints.clone()] });
+    let query = Query::default();
+    assert_eq!(objgraph::count("Expr", &query), 3, "every Expr<..>");
+    assert_eq!(objgraph::count("Expr<i64>", &query), 2);
+    assert_eq!(objgraph::count("Expr<f64>", &query), 1);
+    assert_eq!(objgraph::count("Exp", &query), 0);
+    assert_eq!(objgraph::by_type("Expr", &query).len(), 3);
+    let full = std::any::type_name::<Expr<i64>>();
+    let base = &full[..full.find('<').expect("generic")];
+    assert_eq!(objgraph::count(base, &query), 3, "a full path without arguments too");
+    drop((ints, floats, sum));
+}
+
 #[test]
 fn test_count_of_given_objects_and_filter() {
     let a = my_class();
