@@ -442,3 +442,40 @@ fn a_panicking_debug_writer_does_not_stop_a_collection() {
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
     gen_gc::enable();
 }
+
+/// A `Trace` that reports its one edge twice (a breach of rule 2).
+struct TwiceVisited {
+    next: RefCell<Option<Gc<TwiceVisited>>>,
+}
+
+// SAFETY: breaks rule 2 on purpose (its edge is visited twice): the collector then takes a
+// live object for garbage; it must say so, and the heap must stay whole.
+unsafe impl Trace for TwiceVisited {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.next.trace(visitor);
+        self.next.trace(visitor);
+    }
+}
+
+#[test]
+fn an_object_a_bad_trace_made_look_like_garbage_is_reported() {
+    gen_gc::disable();
+    let out = common::capture_debug_output();
+    let held = Gc::new(TwiceVisited { next: RefCell::new(None) });
+    *held.next.borrow_mut() = Some(held.clone());
+    // Two references (the handle and its own edge), two visits: it looks unreachable.
+    assert_eq!(gen_gc::collect(), 1);
+    assert!(Gc::is_dropped(&held), "its value is gone");
+    assert!(
+        out.borrow().contains(
+            "gc: 1 deleted object(s) still referenced after their garbage was dropped, the first <TwiceVisited"
+        ),
+        "{}",
+        out.borrow()
+    );
+    assert!(out.borrow().contains("a Trace impl reports a reference it does not own"));
+    gen_gc::set_debug_output(None);
+    drop(held);
+    assert!(gen_gc::get_objects(None).unwrap().is_empty());
+    gen_gc::enable();
+}

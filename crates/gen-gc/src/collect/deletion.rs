@@ -73,6 +73,7 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
     if let Some(panic) = panic {
         report(state, "a Drop run by the collection", &panic);
     }
+    let mut kept: Option<(usize, String)> = None;
     for header in still_held {
         // SAFETY: held, value dropped, in no list: freed now if nothing holds it any more,
         // otherwise released to be freed by its last handle.
@@ -80,9 +81,20 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
             if raw::strong_count(header) == 0 {
                 raw::free(header);
             } else {
+                let (count, _) = kept.get_or_insert_with(|| (0, object_repr(header)));
+                *count += 1;
                 raw::release(header);
             }
         }
+    }
+    if let Some((count, first)) = kept {
+        // Garbage is held only by garbage, so once every value is dropped nothing should
+        // hold it: something did that the collection could not see.
+        state.debug_line(format_args!(
+            "gc: {count} deleted object(s) still referenced after their garbage was dropped, the first {first}: \
+             a Drop kept a handle to one, or a Trace impl reports a reference it does not own \
+             (Trace's rules 1 and 2); their values are gone, and using them fails with AccessError"
+        ));
     }
 }
 
