@@ -73,6 +73,9 @@ pub(crate) struct Field<'a> {
     pub(crate) member: Member,
     pub(crate) ty: &'a Type,
     pub(crate) skip: bool,
+    /// `#[trace(flatten)]`: the field's edges are labelled as the value's own, without the
+    /// field's name.
+    pub(crate) flatten: bool,
 }
 
 impl Field<'_> {
@@ -199,18 +202,22 @@ impl<'a> Variant<'a> {
                     Some(ident) => Member::Named(ident.clone()),
                     None => Member::Unnamed(syn::Index { index: index as u32, span: field.ty.span() }),
                 };
-                let mut skip = false;
+                let (mut skip, mut flatten) = (false, false);
                 for attr in field.attrs.iter().filter(|a| a.path().is_ident("trace")) {
                     let result = attr.parse_nested_meta(|meta| {
                         if meta.path.is_ident("skip") {
                             if std::mem::replace(&mut skip, true) {
                                 errors.at(meta.path.span(), "duplicate #[trace(skip)]");
                             }
+                        } else if meta.path.is_ident("flatten") {
+                            if std::mem::replace(&mut flatten, true) {
+                                errors.at(meta.path.span(), "duplicate #[trace(flatten)]");
+                            }
                         } else {
                             errors.at(
                                 meta.path.span(),
                                 format!(
-                                    "unknown #[trace] option `{}` on a field: expected `skip`",
+                                    "unknown #[trace] option `{}` on a field: expected `skip` or `flatten`",
                                     path_text(&meta.path)
                                 ),
                             );
@@ -221,7 +228,10 @@ impl<'a> Variant<'a> {
                         errors.push(error);
                     }
                 }
-                Field { member, ty: &field.ty, skip }
+                if skip && flatten {
+                    errors.at(field.ty.span(), "a #[trace(skip)] field has no edges to flatten");
+                }
+                Field { member, ty: &field.ty, skip, flatten }
             })
             .collect();
         Variant { ident, style, fields }

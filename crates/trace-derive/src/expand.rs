@@ -170,6 +170,13 @@ fn visits(variant: &Variant<'_>, krate: &TokenStream) -> TokenStream {
     let visits = variant.traced().map(|(index, field)| {
         let ty = field.ty;
         let binding = format_ident!("__binding_{}", index);
+        if field.flatten {
+            return quote! {
+                if <#ty as #krate::Trace>::TRACKED {
+                    #krate::Trace::trace(#binding, __visitor);
+                }
+            };
+        }
         let label = field.label();
         quote! {
             if <#ty as #krate::Trace>::TRACKED {

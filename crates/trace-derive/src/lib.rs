@@ -19,6 +19,7 @@
 //! | attribute | on | effect |
 //! |---|---|---|
 //! | `#[trace(skip)]` | field | not traced: whatever it holds is kept alive as if held from outside (at worst a leak) |
+//! | `#[trace(flatten)]` | field | traced, its edges labelled without the field's name (`list[3]` rather than `list.inner[3]`, for a wrapper's inner field) |
 //! | `#[trace(finalize)]` | type | the type implements `Finalize`; its `finalize` runs once before the object dies (Python's `__del__`) |
 //! | `#[trace(describe)]` | type | graph labels show the value's `Debug` text |
 //! | `#[trace(describe = path)]` | type | graph labels show `path(&value)`, a `fn(&Self) -> String` |

@@ -31,14 +31,24 @@ use crate::shared::{Cursor, Shared};
 #[derive(Trace)]
 #[trace(crate = rc_heap, bound = "V: Trace, M: KeyMode<T>")]
 pub struct WeakKeyDictionary<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
+    #[trace(flatten)]
     shared: Rc<Shared<M::Key, Entry<T, V>>>,
 }
 
 /// An entry: the key's weak reference and the value.
-type Entry<T, V> = (Weak<T>, V);
+/// An entry: the key's weak reference and the value, traced as the map's own (a value's edge
+/// reads `notes[3]`, the entry's slot).
+#[derive(Trace)]
+#[trace(crate = rc_heap, bound = "V: Trace")]
+struct Entry<T: ?Sized + 'static, V> {
+    #[trace(flatten)]
+    weak: Weak<T>,
+    #[trace(flatten)]
+    value: V,
+}
 
-fn key_is_dead<T: ?Sized + 'static, V>(entry: &(Weak<T>, V)) -> bool {
-    entry.0.is_dead()
+fn key_is_dead<T: ?Sized + 'static, V>(entry: &Entry<T, V>) -> bool {
+    entry.weak.is_dead()
 }
 
 impl<T: ?Sized + 'static, V: 'static> WeakKeyDictionary<T, V> {
@@ -68,16 +78,19 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         let mut table = self.shared.table.borrow_mut();
         let mut value = Some(value);
         // The key is hashed once: found, or a new entry made under it.
-        let make = |slot| (Gc::downgrade_watched(key, watch, slot), value.take().expect("the value is moved once"));
+        let make = |slot| Entry {
+            weak: Gc::downgrade_watched(key, watch, slot),
+            value: value.take().expect("the value is moved once"),
+        };
         let slot = table.find_or_push(M::probe(key), make)?;
         let value = value.expect("no entry was made");
         if !key_is_dead(table.entry(slot)) {
-            return Some(std::mem::replace(&mut table.entry_mut(slot).1, value));
+            return Some(std::mem::replace(&mut table.entry_mut(slot).value, value));
         }
         // A dead key found is one whose removal is queued: its object's address (identity
         // keys) now belongs to `key`, whose entry takes its place. The queued removal then
         // finds a live entry there and leaves it.
-        let dead = table.replace(slot, |slot| (Gc::downgrade_watched(key, watch, slot), value));
+        let dead = table.replace(slot, |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
         drop(table);
         drop(dead);
         None
@@ -96,7 +109,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// Runs `f` on the value of `key`.
     pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
         let table = self.shared.table.borrow();
-        Self::live_slot(&table, key).map(|slot| f(&table.entry(slot).1))
+        Self::live_slot(&table, key).map(|slot| f(&table.entry(slot).value))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
@@ -105,7 +118,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         let mut table = self.shared.table.borrow_mut();
         let removed = Self::live_slot(&table, key).map(|slot| table.take(slot));
         drop(table);
-        removed.map(|(_, (_, value))| value)
+        removed.map(|(_, entry)| entry.value)
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).
@@ -117,7 +130,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     pub fn popitem(&self) -> Option<(Gc<T>, V)> {
         self.shared.settle();
         loop {
-            let (_, (weak, value)) = {
+            let (_, Entry { weak, value }) = {
                 let mut table = self.shared.table.borrow_mut();
                 let slot = table.any_slot()?;
                 table.take(slot)
@@ -158,7 +171,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
     /// Python's `keyrefs()`: the weak references to the keys.
     pub fn keyrefs(&self) -> Vec<Weak<T>> {
-        self.shared.table.borrow().entries().map(|(_, (weak, _))| weak.clone()).collect()
+        self.shared.table.borrow().entries().map(|(_, entry)| entry.weak.clone()).collect()
     }
 }
 
@@ -180,7 +193,7 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
     /// The entries with live keys.
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
         let mut cursor = self.shared.cursor();
-        std::iter::from_fn(|| cursor.find_map(|_, (weak, value)| Some((weak.upgrade()?, value.clone())))).collect()
+        std::iter::from_fn(|| cursor.find_map(|_, entry| Some((entry.weak.upgrade()?, entry.value.clone())))).collect()
     }
 
     /// The values of live keys.
@@ -198,7 +211,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> 
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
-        self.cursor.find_map(|_, (weak, _)| weak.upgrade())
+        self.cursor.find_map(|_, entry| entry.weak.upgrade())
     }
 }
 

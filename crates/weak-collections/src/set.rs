@@ -31,6 +31,7 @@ use crate::shared::{Cursor, Shared};
 #[derive(Trace)]
 #[trace(crate = rc_heap, bound = "M: KeyMode<T>")]
 pub struct WeakSet<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
+    #[trace(flatten)]
     shared: Rc<Shared<M::Key, Weak<T>>>,
 }
 

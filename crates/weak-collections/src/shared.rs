@@ -30,8 +30,10 @@ use rustc_hash::FxHashMap;
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
+    #[trace(flatten)]
     index: FxHashMap<K, usize>,
-    slots: Vec<Option<(K, E)>>,
+    #[trace(flatten)]
+    slots: Vec<Option<Slot<K, E>>>,
     /// Empty slots, reused by inserts.
     free: Vec<usize>,
     /// Slots emptied by deaths whose index entries are still there (not yet reusable).
@@ -78,12 +80,12 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// The entry in `slot`.
     pub(crate) fn entry(&self, slot: usize) -> &E {
-        &self.slots[slot].as_ref().expect("an indexed slot holds its entry").1
+        &self.slots[slot].as_ref().expect("an indexed slot holds its entry").entry
     }
 
     /// The entry in `slot`, to change in place.
     pub(crate) fn entry_mut(&mut self, slot: usize) -> &mut E {
-        &mut self.slots[slot].as_mut().expect("an indexed slot holds its entry").1
+        &mut self.slots[slot].as_mut().expect("an indexed slot holds its entry").entry
     }
 
     /// The entry of `key`.
@@ -113,9 +115,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.free.pop();
         let entry = make(slot);
         if slot == self.slots.len() {
-            self.slots.push(Some((key, entry)));
+            self.slots.push(Some(Slot { key, entry }));
         } else {
-            self.slots[slot] = Some((key, entry));
+            self.slots[slot] = Some(Slot { key, entry });
         }
         self.set_occupied(slot, true);
         None
@@ -129,7 +131,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Removes the entry in `slot`, with its index entry.
     pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
-        let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry");
+        let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
         self.set_occupied(slot, false);
         self.index.remove(&key);
         self.free.push(slot);
@@ -144,7 +146,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         if std::mem::needs_drop::<K>() {
             return self.take(slot);
         }
-        let removed = self.slots[slot].take().expect("an indexed slot holds its entry");
+        let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
         self.set_occupied(slot, false);
         self.stale_slots.push(slot);
         self.stale_keys += 1;
@@ -203,12 +205,31 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// The first occupied slot at or after `from`, and its key and entry.
     pub(crate) fn next_from(&self, from: usize) -> Option<(usize, &K, &E)> {
         let rest = self.slots.get(from..)?;
-        rest.iter().enumerate().find_map(|(offset, slot)| slot.as_ref().map(|(key, entry)| (from + offset, key, entry)))
+        rest.iter()
+            .enumerate()
+            .find_map(|(offset, slot)| slot.as_ref().map(|slot| (from + offset, &slot.key, &slot.entry)))
     }
 
     /// Every entry.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &E)> {
-        self.slots.iter().flatten().map(|(key, entry)| (key, entry))
+        self.slots.iter().flatten().map(|slot| (&slot.key, &slot.entry))
+    }
+}
+
+/// What a slot of the slab holds: a key and its entry, traced as the container's own, so
+/// that an edge reads `notes[3]` (the slot) rather than naming the slab's insides.
+#[derive(Trace)]
+#[trace(crate = rc_heap)]
+pub(crate) struct Slot<K, E> {
+    #[trace(flatten)]
+    key: K,
+    #[trace(flatten)]
+    entry: E,
+}
+
+impl<K, E> Slot<K, E> {
+    fn into_pair(self) -> (K, E) {
+        (self.key, self.entry)
     }
 }
 
@@ -223,6 +244,7 @@ fn occupied_bit(occupied: &[u64], slot: usize) -> bool {
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Shared<K, E> {
+    #[trace(flatten)]
     pub(crate) table: RefCell<Table<K, E>>,
     /// Slots whose object died while the table was borrowed.
     pending: RefCell<Vec<usize>>,
@@ -266,7 +288,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     /// slot of one removed by hand).
     fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<(K, E)> {
         match table.slots.get(slot) {
-            Some(Some((_, entry))) if (self.is_dead)(entry) => Some(table.take_dead(slot)),
+            Some(Some(Slot { entry, .. })) if (self.is_dead)(entry) => Some(table.take_dead(slot)),
             _ => None,
         }
     }

@@ -32,6 +32,7 @@ use crate::shared::{Cursor, Shared};
 pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     #[trace(skip)]
     _key: std::marker::PhantomData<K>,
+    #[trace(flatten)]
     shared: Rc<Shared<K, Weak<T>>>,
 }
 
