@@ -10,7 +10,7 @@
 use std::any::TypeId;
 use std::collections::VecDeque;
 
-use rc_heap::{Edge, Segment, Visitor};
+use rc_heap::{Edge, GcAny, Segment, Visitor};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::report::{ChainRoot, LeakGroup};
@@ -312,10 +312,15 @@ struct Chains<'g> {
 }
 
 impl<'g> Chains<'g> {
-    /// The distance of every object from the roots: objects held from outside the heap and
-    /// named objects.
+    /// The distance of every object from the roots: objects held from outside the heap,
+    /// named objects and those in `gc.garbage`.
     fn new(graph: &'g HeapGraph) -> Self {
-        let root_names = named_roots();
+        let mut root_names = named_roots();
+        // `gc.garbage` holds the legacy policy's uncollectable objects: chains start there.
+        let garbage: Vec<usize> = gen_gc::garbage().iter().map(GcAny::addr).collect();
+        for address in garbage {
+            root_names.entry(address).or_insert_with(|| "gc.garbage".to_owned());
+        }
         let mut depth = vec![NONE; graph.len()];
         let mut queue = VecDeque::new();
         for (i, depth) in depth.iter_mut().enumerate() {
