@@ -41,7 +41,16 @@ use crate::side::WeakTarget;
 /// walks the heap, a `Gc` created by `trace` is left out of its lists, one dropped for the
 /// last time is left for a later collection, a panic is caught, and each is reported through
 /// the collector's debug output. Do not rely on it: the collector's decisions are only right
-/// when the rules are kept.
+/// when the rules are kept. A `Trace` that visits a reference more often than it owns it
+/// makes a live object look like garbage: its value is dropped, which the collector reports
+/// (`still referenced after their garbage was dropped`), and using it fails with
+/// [`AccessError`](crate::AccessError).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`, which a heap object and each of its fields need",
+    label = "not `Trace`",
+    note = "derive it with `#[derive(Trace)]` if it is your type",
+    note = "a field that holds no `Gc` (a handle, a callback, a foreign type) can be marked `#[trace(skip)]`: whatever it holds is then kept alive as if held from outside"
+)]
 pub unsafe trait Trace: 'static {
     /// Whether values of this type may hold `Gc`s or `Weak`s and so need the cycle
     /// collector. Leaf types (`false`) are untracked: smaller header, no collector cost.

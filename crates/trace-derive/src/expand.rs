@@ -173,7 +173,7 @@ fn visits(variant: &Variant<'_>, krate: &TokenStream) -> TokenStream {
         if field.flatten {
             return quote! {
                 if <#ty as #krate::Trace>::TRACKED {
-                    #krate::Trace::trace(#binding, __visitor);
+                    <#ty as #krate::Trace>::trace(#binding, __visitor);
                 }
             };
         }
@@ -181,7 +181,7 @@ fn visits(variant: &Variant<'_>, krate: &TokenStream) -> TokenStream {
         quote! {
             if <#ty as #krate::Trace>::TRACKED {
                 #krate::Visitor::enter(__visitor, #krate::Segment::Field(#label));
-                #krate::Trace::trace(#binding, __visitor);
+                <#ty as #krate::Trace>::trace(#binding, __visitor);
                 #krate::Visitor::leave(__visitor);
             }
         }
