@@ -320,10 +320,13 @@ impl TypeCounts {
 
 /// The addresses of the objects found in the young generations since the baseline: every
 /// object created since that lived until a collection of generation 1 or 2 began (or until
-/// [`NewObjects::record`]).
+/// [`NewObjects::record`]), and every object frozen since (`gen_gc::freeze` moves the young
+/// generations to the permanent one without a collection).
 struct NewObjects {
     addresses: Rc<RefCell<FxHashSet<usize>>>,
     callback: CallbackId,
+    /// The frozen objects at the baseline.
+    frozen_before: FxHashSet<usize>,
 }
 
 impl NewObjects {
@@ -337,7 +340,7 @@ impl NewObjects {
                 record_young(&recorded);
             }
         });
-        NewObjects { addresses, callback }
+        NewObjects { addresses, callback, frozen_before: frozen_objects() }
     }
 
     /// Records the young generations now.
@@ -347,7 +350,9 @@ impl NewObjects {
 
     /// Stops watching; the addresses seen.
     fn into_addresses(self) -> FxHashSet<usize> {
-        std::mem::take(&mut *self.addresses.borrow_mut())
+        let mut addresses = std::mem::take(&mut *self.addresses.borrow_mut());
+        addresses.extend(frozen_objects().difference(&self.frozen_before));
+        addresses
     }
 }
 
@@ -355,6 +360,20 @@ impl Drop for NewObjects {
     fn drop(&mut self) {
         gen_gc::remove_callback(self.callback);
     }
+}
+
+/// The addresses of the frozen objects (those in no generation): empty, with no scan of
+/// the heap, when nothing is frozen.
+fn frozen_objects() -> FxHashSet<usize> {
+    if gen_gc::get_freeze_count() == 0 {
+        return FxHashSet::default();
+    }
+    let in_generations: FxHashSet<usize> = (0..NUM_GENERATIONS)
+        .flat_map(|generation| gen_gc::get_objects(Some(generation)).expect("a generation"))
+        .map(|object| object.addr())
+        .collect();
+    let all = gen_gc::get_objects(None).expect("no generation given");
+    all.iter().map(rc_heap::GcAny::addr).filter(|address| !in_generations.contains(address)).collect()
 }
 
 /// Adds the addresses of the objects in the young generations to `addresses`.

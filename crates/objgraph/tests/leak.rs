@@ -517,3 +517,31 @@ fn objects_in_gc_garbage_are_held_by_gc_garbage() {
     drop(cyclegc::gen_gc::take_garbage());
     assert_eq!(cyclegc::gen_gc::collect(), 8, "the warm-up run's pair too");
 }
+
+/// A scenario that freezes what it made (`gen_gc::freeze` moves the young generations to the
+/// permanent one without a collection): its leaked objects are still found.
+#[test]
+fn objects_frozen_by_the_scenario_are_new_too() {
+    #[derive(Trace)]
+    #[trace(tracked)]
+    struct Session {
+        id: u32,
+    }
+    #[derive(Trace)]
+    struct Sessions {
+        all: RefCell<Vec<Gc<Session>>>,
+    }
+    let sessions = Gc::new(Sessions { all: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&sessions), "sessions");
+    let next = Cell::new(0);
+    let report = LeakCheck::new().sites(false).runs(3).run(|| {
+        next.set(next.get() + 1);
+        sessions.all.borrow_mut().push(Gc::new(Session { id: next.get() }));
+        cyclegc::gen_gc::freeze();
+    });
+    cyclegc::gen_gc::unfreeze();
+    assert_eq!(report.growing.len(), 1, "{report}");
+    let groups: Vec<(String, usize)> = report.groups.iter().map(|group| (group.chain(), group.count)).collect();
+    assert_eq!(groups, [("sessions -> Sessions.all[*] -> Session".to_owned(), 3)], "{report}");
+    assert_eq!(sessions.all.borrow().iter().map(|session| session.id).sum::<u32>(), 1 + 2 + 3 + 4);
+}
