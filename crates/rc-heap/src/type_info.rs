@@ -156,23 +156,19 @@ impl fmt::Debug for Edge<'_> {
 pub(crate) fn short_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment_start = 0;
-    let bytes = full.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b':' && bytes.get(i + 1) == Some(&b':') {
+    let mut chars = full.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
             // Drop the path so far: keep what was emitted before this identifier began.
             out.truncate(segment_start);
-            i += 2;
+            chars.next();
             continue;
         }
-        if !(c.is_ascii_alphanumeric() || c == b'_') {
-            out.push(c as char);
+        out.push(c);
+        // Identifiers may be Unicode (`Größe`); anything else ends a path.
+        if !(c.is_alphanumeric() || c == '_') {
             segment_start = out.len();
-        } else {
-            out.push(c as char);
         }
-        i += 1;
     }
     out
 }
@@ -229,5 +225,11 @@ mod tests {
         );
         assert_eq!(short_type_name("(a::X, [b::Y; 3])"), "(X, [Y; 3])");
         assert_eq!(short_type_name("i32"), "i32");
+    }
+
+    #[test]
+    fn short_names_keep_unicode_identifiers_whole() {
+        assert_eq!(short_type_name("app::maße::Größe"), "Größe");
+        assert_eq!(short_type_name("app::Größe<app::Ünit>"), "Größe<Ünit>");
     }
 }
