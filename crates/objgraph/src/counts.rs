@@ -145,18 +145,26 @@ pub fn at_ids(ids: &[ObjectId]) -> Vec<GcAny> {
     ids.iter().filter_map(|&id| at(id)).collect()
 }
 
-/// The selected objects that no selected object refers to (`objgraph.get_leaking_objects`):
+/// The selected objects that no tracked object refers to (`objgraph.get_leaking_objects`):
 /// what holds everything else. In a leak hunt these are the objects held from outside the
-/// heap — a global cache, a variable that outlived its use.
+/// heap — a global cache, a variable that outlived its use. As objgraph does, it collects
+/// first, and looks for referrers among all tracked objects, also when `objects` selects a
+/// few (`get_leaking_objects(Some(&by_type("Session", ..)))`: the sessions nothing on the
+/// heap holds).
 pub fn get_leaking_objects(objects: Option<&[GcAny]>) -> Vec<GcAny> {
-    let query = Query { objects, ..Query::default() };
-    let mut all = Vec::new();
-    query.for_each(|object| all.push(object.clone()));
+    gen_gc::collect();
     let mut referenced: HashSet<usize> = HashSet::new();
-    for object in &all {
+    Query::default().for_each(|object| {
         for referent in object.referents() {
             referenced.insert(referent.target.addr());
         }
-    }
-    all.into_iter().filter(|object| !referenced.contains(&object.addr())).collect()
+    });
+    let query = Query { objects, ..Query::default() };
+    let mut leaking = Vec::new();
+    query.for_each(|object| {
+        if !referenced.contains(&object.addr()) {
+            leaking.push(object.clone());
+        }
+    });
+    leaking
 }

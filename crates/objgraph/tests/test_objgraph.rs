@@ -190,6 +190,15 @@ fn test_get_leaking_objects() {
     let roots = objgraph::get_leaking_objects(None);
     assert!(roots.iter().any(|o| o.ptr_eq(&Gc::to_any(&root))));
     assert!(!roots.iter().any(|o| o.ptr_eq(&Gc::to_any(&child))), "the child is referred to by the root");
+
+    // Given a selection, referrers are still looked for among all tracked objects, as
+    // objgraph's `get_leaking_objects(by_type('MyClass'))` does.
+    let selected = objgraph::by_type("MyClass", &Query::default());
+    let leaking = objgraph::get_leaking_objects(Some(&selected));
+    assert!(leaking.iter().any(|o| o.ptr_eq(&Gc::to_any(&root))));
+    assert!(!leaking.iter().any(|o| o.ptr_eq(&Gc::to_any(&child))), "held by the root, outside the selection too");
+    let only_child = [Gc::to_any(&child)];
+    assert!(objgraph::get_leaking_objects(Some(&only_child)).is_empty(), "the root refers to it");
 }
 
 /// The article's leak: a function puts an object in a global cache and, returning early,
