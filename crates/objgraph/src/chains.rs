@@ -9,21 +9,52 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use rc_heap::{GcAny, ObjectId};
+use rc_heap::{Edge, GcAny, ObjectId, Visitor};
 
 use crate::HeapGraph;
 
+/// Where a chain search starts: the snapshot positions of the objects one step from the start
+/// and how many steps that is (0 for a tracked start, 1 for the referrers of a leaf).
+struct From<'a> {
+    positions: &'a [usize],
+    depth: usize,
+}
+
 impl HeapGraph {
+    /// The tracked objects that refer to `leaf` (an untracked object, in no snapshot), by
+    /// position: one pass over the heap, as a leaf's referrers are recorded nowhere.
+    fn referrers_of_leaf(&self, leaf: &GcAny) -> Vec<usize> {
+        struct Refers {
+            target: usize,
+            found: bool,
+        }
+        impl Visitor for Refers {
+            fn visit_edge(&mut self, edge: Edge<'_>) {
+                self.found |= edge.header().as_ptr() as usize == self.target;
+            }
+        }
+        (0..self.len())
+            .filter(|&i| {
+                let mut refers = Refers { target: leaf.addr(), found: false };
+                // A dropped value (legacy garbage) refers to nothing.
+                let _ = self.objects[i].trace_with(&mut refers);
+                refers.found
+            })
+            .collect()
+    }
+
     /// The shortest chain from `start`, following references backward (`backward`) or
-    /// forward, to an object for which `found(index)` holds: `[found, ..., start]` backward,
+    /// forward, to an object for which `found` holds: `[found, ..., start]` backward,
     /// `[start, ..., found]` forward. `[start]` when there is none within `max_depth` steps.
+    /// An untracked `start` (a leaf) is in no snapshot: a backward chain starts from the
+    /// objects that refer to it. A forward chain also ends at a leaf that satisfies `found`.
     fn chain(
         &self,
         start: &GcAny,
         backward: bool,
         max_depth: usize,
         extra_ignore: &[ObjectId],
-        found: impl Fn(usize) -> bool,
+        found: impl Fn(&GcAny) -> bool,
     ) -> Vec<GcAny> {
         let ignored: Vec<GcAny> = extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).collect();
         let mut lookups = vec![start.clone()];
@@ -31,12 +62,34 @@ impl HeapGraph {
         let positions = self.positions_of(&lookups);
         // The lookup's handles would count as references from outside.
         drop(lookups);
-        let Some(start_index) = positions[0] else { return vec![start.clone()] };
         let ignore: HashSet<usize> = positions[1..].iter().flatten().copied().collect();
-        self.chain_at(start_index, backward, max_depth, &ignore, found)
-            .into_iter()
-            .map(|i| self.objects[i].clone())
-            .collect()
+        if found(start) {
+            return vec![start.clone()];
+        }
+        let leaf_referrers;
+        let from = match positions[0] {
+            Some(_) => From { positions: positions[0].as_slice(), depth: 0 },
+            None if backward && max_depth > 0 => {
+                leaf_referrers = self.referrers_of_leaf(start);
+                From { positions: &leaf_referrers, depth: 1 }
+            }
+            None => return vec![start.clone()],
+        };
+        let found_at = |i: usize| found(&self.objects[i]);
+        let leaf_found = |i: usize| -> Option<GcAny> {
+            (!backward)
+                .then(|| self.objects[i].referents().into_iter().map(|referent| referent.target))?
+                .find(|target| !target.is_tracked() && found(target))
+        };
+        let Some((path, leaf)) = self.search(&from, backward, max_depth, &ignore, found_at, leaf_found) else {
+            return vec![start.clone()];
+        };
+        let mut chain: Vec<GcAny> = path.into_iter().map(|i| self.objects[i].clone()).collect();
+        if positions[0].is_none() {
+            chain.push(start.clone());
+        }
+        chain.extend(leaf);
+        chain
     }
 
     /// [`HeapGraph::chain`] by snapshot positions, passing through none of `ignore`.
@@ -48,25 +101,56 @@ impl HeapGraph {
         ignore: &HashSet<usize>,
         found: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
+        let from = From { positions: std::slice::from_ref(&start), depth: 0 };
+        match self.search(&from, backward, max_depth, ignore, found, |_| None) {
+            Some((path, _)) => path,
+            None => vec![start],
+        }
+    }
+
+    /// A breadth-first search from `from`: the path to the first object for which
+    /// `found(index)` holds (`[found, ..., from]` backward, `[from, ..., found]` forward), or
+    /// to the first object with a leaf for which `leaf_found` gives it (the leaf one step
+    /// further, given apart). Nothing within `max_depth` steps: `None`.
+    fn search(
+        &self,
+        from: &From<'_>,
+        backward: bool,
+        max_depth: usize,
+        ignore: &HashSet<usize>,
+        found: impl Fn(usize) -> bool,
+        leaf_found: impl Fn(usize) -> Option<GcAny>,
+    ) -> Option<(Vec<usize>, Option<GcAny>)> {
         let mut parent: HashMap<usize, usize> = HashMap::new();
-        let mut depth: HashMap<usize, usize> = HashMap::from([(start, 0)]);
-        let mut queue = VecDeque::from([start]);
+        let mut depth: HashMap<usize, usize> = HashMap::new();
+        let mut queue = VecDeque::new();
+        for &start in from.positions {
+            if from.depth <= max_depth && !ignore.contains(&start) && !depth.contains_key(&start) {
+                depth.insert(start, from.depth);
+                queue.push_back(start);
+            }
+        }
+        let path_to = |parent: &HashMap<usize, usize>, mut at: usize| {
+            let mut path = vec![at];
+            while let Some(&previous) = parent.get(&at) {
+                path.push(previous);
+                at = previous;
+            }
+            if !backward {
+                path.reverse();
+            }
+            path
+        };
         while let Some(current) = queue.pop_front() {
             if found(current) {
-                let mut path = vec![current];
-                let mut at = current;
-                while let Some(&previous) = parent.get(&at) {
-                    path.push(previous);
-                    at = previous;
-                }
-                if !backward {
-                    path.reverse();
-                }
-                return path;
+                return Some((path_to(&parent, current), None));
             }
             let next_depth = depth[&current] + 1;
             if next_depth > max_depth {
                 continue;
+            }
+            if let Some(leaf) = leaf_found(current) {
+                return Some((path_to(&parent, current), Some(leaf)));
             }
             let neighbours = if backward { self.referrers_of(current) } else { self.referents_of(current) };
             for next in neighbours.iter().map(|&n| n as usize) {
@@ -78,7 +162,7 @@ impl HeapGraph {
                 queue.push_back(next);
             }
         }
-        vec![start]
+        None
     }
 
     /// The shortest chain from an object held from outside the heap down to object `start`,
@@ -93,7 +177,8 @@ impl HeapGraph {
 /// The shortest chain of references from an object satisfying `predicate` down to `obj`:
 /// `[root, ..., obj]`, or `[obj]` if there is none within `max_depth` steps
 /// (`objgraph.find_backref_chain`). Objects whose ids are in `extra_ignore` are not passed
-/// through.
+/// through. `obj` may be untracked (a leaf, such as a `Gc<String>`): the chain reaches it
+/// through the tracked objects that refer to it.
 pub fn find_backref_chain(
     obj: &GcAny,
     predicate: &dyn Fn(&GcAny) -> bool,
@@ -104,7 +189,8 @@ pub fn find_backref_chain(
 }
 
 /// The shortest chain of references from `obj` to an object satisfying `predicate`:
-/// `[obj, ..., target]`, or `[obj]` (`objgraph.find_ref_chain`).
+/// `[obj, ..., target]`, or `[obj]` (`objgraph.find_ref_chain`). The target may be untracked
+/// (a leaf): the last step then goes from a tracked object to one of its leaves.
 pub fn find_ref_chain(
     obj: &GcAny,
     predicate: &dyn Fn(&GcAny) -> bool,
@@ -122,8 +208,7 @@ fn chain_matching(
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
-    let graph = HeapGraph::snapshot();
-    graph.chain(obj, backward, max_depth, extra_ignore, |i| predicate(&graph.objects[i]))
+    HeapGraph::snapshot().chain(obj, backward, max_depth, extra_ignore, predicate)
 }
 
 /// The shortest chain from an object held from outside the heap down to `obj`, or `[obj]`
@@ -132,9 +217,21 @@ fn chain_matching(
 /// the caller still holds (drop what `by_type` returned but this object before asking).
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
     let graph = HeapGraph::snapshot();
-    let Some(start) = graph.positions_of(std::slice::from_ref(obj))[0] else { return vec![obj.clone()] };
-    graph.chain(obj, true, max_depth, extra_ignore, |i| {
-        let outside = graph.outside_refs_at(i);
-        if i == start { outside > 1 } else { outside > 0 }
+    let start = graph.positions_of(std::slice::from_ref(obj))[0];
+    let leaf_referrers = match start {
+        Some(_) => 0,
+        None => graph.referrers_of_leaf(obj).len(),
+    };
+    graph.chain(obj, true, max_depth, extra_ignore, |object| {
+        if object.ptr_eq(obj) {
+            // `obj` is one handle; a leaf's other references come from its referrers or
+            // from outside.
+            let outside = match start {
+                Some(i) => graph.outside_refs_at(i),
+                None => obj.strong_count().saturating_sub(leaf_referrers),
+            };
+            return outside > 1;
+        }
+        graph.position(object).is_some_and(|i| graph.outside_refs_at(i) > 0)
     })
 }

@@ -98,3 +98,53 @@ fn test_no_chain() {
     let chain = objgraph::find_ref_chain(&Gc::to_any(&a), &never, 20, &[]);
     assert_eq!(names(&chain), ["a"]);
 }
+
+/// A value with no `Gc` in it: untracked, in no snapshot, found through its referrers.
+#[derive(Trace)]
+struct Leaf {
+    text: String,
+}
+
+#[derive(Trace)]
+struct Shelf {
+    name: &'static str,
+    leaves: RefCell<Vec<Gc<Leaf>>>,
+    next: RefCell<Option<Gc<Shelf>>>,
+}
+
+fn shelf(name: &'static str) -> Gc<Shelf> {
+    Gc::new(Shelf { name, leaves: RefCell::new(Vec::new()), next: RefCell::new(None) })
+}
+
+fn shelf_names(chain: &[GcAny]) -> Vec<String> {
+    chain
+        .iter()
+        .map(|o| match o.clone().downcast::<Shelf>() {
+            Ok(shelf) => shelf.name.to_owned(),
+            Err(o) => o.downcast::<Leaf>().ok().map_or("?".to_owned(), |leaf| leaf.text.clone()),
+        })
+        .collect()
+}
+
+#[test]
+fn chains_reach_untracked_objects_through_their_referrers() {
+    let (top, middle) = (shelf("top"), shelf("middle"));
+    *top.next.borrow_mut() = Some(middle.clone());
+    let leaf = Gc::new(Leaf { text: "leaf".to_owned() });
+    middle.leaves.borrow_mut().push(leaf.clone());
+    let leaf_any = Gc::to_any(&leaf);
+    assert!(!leaf_any.is_tracked());
+
+    let is_top = |o: &GcAny| o.ptr_eq(&Gc::to_any(&top));
+    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, &is_top, 20, &[])), ["top", "middle", "leaf"]);
+    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, &is_top, 1, &[])), ["leaf"], "two steps away");
+    let is_leaf = |o: &GcAny| o.ptr_eq(&leaf_any);
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), &is_leaf, 20, &[])), ["top", "middle", "leaf"]);
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), &is_leaf, 1, &[])), ["top"]);
+
+    // Who holds it: `leaf` (besides `leaf_any`), from outside: its own root.
+    assert_eq!(shelf_names(&objgraph::find_backref_chain_to_root(&leaf_any, 20, &[])), ["leaf"]);
+    // Then `top`, held from outside (this test's variable), through `middle`.
+    drop((leaf, middle));
+    assert_eq!(shelf_names(&objgraph::find_backref_chain_to_root(&leaf_any, 20, &[])), ["top", "middle", "leaf"]);
+}
