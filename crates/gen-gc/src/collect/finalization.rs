@@ -140,7 +140,8 @@ pub(super) fn run_finalizers(state: &State, unreachable: &Links) -> bool {
 
 /// After the finalizers: objects referenced from outside the unreachable set again (a
 /// finalizer stored a handle) survive, with everything they reach, into `old`; the rest stay
-/// in `unreachable` (which holds about `count` objects).
+/// in `unreachable` (which holds about `count` objects). Returns how many stay: what the
+/// collection frees (CPython since 3.9 does not count resurrected objects as collected).
 pub(super) fn resurrect(
     state: &State,
     unreachable: &Links,
@@ -148,7 +149,7 @@ pub(super) fn resurrect(
     old: &Links,
     tag: usize,
     edges: &mut EdgeList,
-) {
+) -> usize {
     let objects = take_list(unreachable, count);
     for &header in &objects {
         // SAFETY: held garbage is allocated and not queued.
@@ -162,6 +163,7 @@ pub(super) fn resurrect(
     for &header in &objects {
         mark_if_root(state, header, &mut stack, edges);
     }
+    let mut still_garbage = 0;
     for header in objects {
         let links = links_of(header);
         let resurrected = links.prev_word() & REACHABLE != 0;
@@ -173,7 +175,9 @@ pub(super) fn resurrect(
                 raw::release(header);
             } else {
                 unreachable.insert_before(Links::of(header));
+                still_garbage += 1;
             }
         }
     }
+    still_garbage
 }

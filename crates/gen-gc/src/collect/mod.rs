@@ -11,7 +11,8 @@
 //!    garbage run ([`finalization`]).
 //! 5. Finalizers run, once per object ([`finalization`]).
 //! 6. Reachability is computed again inside the unreachable set: what a finalizer
-//!    resurrected survives ([`finalization`], with the walks of [`counting`] and [`marking`]).
+//!    resurrected survives, and is not counted as collected, as in CPython since 3.9
+//!    ([`finalization`], with the walks of [`counting`] and [`marking`]).
 //! 7. The values of the rest are dropped (breaking the cycles) and their memory freed, or,
 //!    with `DEBUG_SAVEALL`, they are kept in `garbage` ([`deletion`]).
 //!
@@ -93,7 +94,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     if legacy {
         uncollectable = set_aside_legacy_finalizers(state, &unreachable, count, old, region.tag, debug, &mut edges);
     }
-    let collected = count - uncollectable;
+    let mut collected = count - uncollectable;
 
     // From here on user code runs: the garbage is held (`move_unreachable` held it), so that
     // no count reaching zero frees it, and only this function takes objects out of the list.
@@ -106,7 +107,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
     // held objects are not handed out), so without one the recount is skipped.
     if any_finalizer && run_finalizers(state, &unreachable) {
-        resurrect(state, &unreachable, collected, old, region.tag, &mut edges);
+        collected = resurrect(state, &unreachable, collected, old, region.tag, &mut edges);
     }
 
     if debug.contains(DebugFlags::SAVEALL) {
