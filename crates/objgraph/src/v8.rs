@@ -565,6 +565,10 @@ impl References {
 }
 
 impl Visitor for References {
+    fn wants_stable_order(&self) -> bool {
+        true
+    }
+
     fn visit_edge(&mut self, edge: Edge<'_>) {
         let name = self.name();
         let address = edge.header().as_ptr() as usize;

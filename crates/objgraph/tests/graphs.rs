@@ -362,3 +362,25 @@ fn drawing_a_graph_changes_nothing_it_reports() {
     assert!(watch.is_dead(), "the graph holds no handle");
     assert_eq!(graph.node_count(), 2);
 }
+
+/// A `HashMap` traces in its hash order, which differs between two maps of the same
+/// entries: a graph lists its entries by key all the same, so the text is the same.
+#[test]
+fn a_hash_map_draws_the_same_graph_every_time() {
+    #[derive(Trace)]
+    struct Registry {
+        by_name: std::collections::HashMap<String, Gc<TestObject>>,
+    }
+    let target = object("t");
+    let registry = || {
+        let by_name = (0..40).map(|i| (format!("user{i}"), target.clone())).collect();
+        Gc::new(Registry { by_name })
+    };
+    let options = GraphOptions { too_many: 5, ..Default::default() };
+    let dots: Vec<String> =
+        (0..4).map(|_| objgraph::show_refs(&[Gc::to_any(&registry())], &options).to_dot()).collect();
+    assert!(dots.windows(2).all(|pair| pair[0] == pair[1]), "{dots:#?}");
+    assert!(dots[0].contains(r#"by_name[\"user0\"], by_name[\"user1\"], by_name[\"user10\"]"#), "{}", dots[0]);
+    let labels: Vec<String> = Gc::to_any(&registry()).referents().into_iter().map(|r| r.label).take(3).collect();
+    assert_eq!(labels, [r#"by_name["user0"]"#, r#"by_name["user1"]"#, r#"by_name["user10"]"#]);
+}

@@ -201,6 +201,10 @@ impl Visitor for CollectReferents {
     fn leave(&mut self) {
         self.path.leave();
     }
+
+    fn wants_stable_order(&self) -> bool {
+        true
+    }
 }
 
 // `Edge` is the tracing layer's, which names no handle; its handle is made here.

@@ -293,11 +293,19 @@ fn trace_map<'a, K: Trace, T: Trace, V: Visitor + ?Sized>(
     }
 }
 
-// SAFETY: the map owns its keys and values and visits each once.
+// SAFETY: the map owns its keys and values and visits each once (sorted or not, every
+// entry is in the list once).
 unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
     const TRACKED: bool = K::TRACKED || T::TRACKED;
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        trace_map(self, visitor);
+        if !visitor.wants_stable_order() || !(K::TRACKED || T::TRACKED) {
+            return trace_map(self, visitor);
+        }
+        // By key description; keys without one keep their relative (hash) order.
+        let mut entries: Vec<(Option<String>, (&K, &T))> =
+            self.iter().map(|entry| (entry.0.describe(), entry)).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        trace_map(entries.into_iter().map(|(_, entry)| entry), visitor);
     }
 }
 

@@ -333,6 +333,10 @@ impl<V: Visitor + ?Sized> Visitor for Forward<'_, V> {
     fn leave(&mut self) {
         self.0.leave();
     }
+
+    fn wants_stable_order(&self) -> bool {
+        self.0.wants_stable_order()
+    }
 }
 
 impl std::ops::Deref for SlotRef {
