@@ -46,11 +46,14 @@
 //! Graphs follow objgraph's conventions: start objects have red labels, fill colours darken
 //! with depth, objects with a finalizer carry a red `finalize` marker (objgraph's `__del__`),
 //! references past `too_many` become one `N more references` node, and edges carry the
-//! derive's labels (field names, `[i]`, `[key]`). Where objgraph stops at modules, our graphs
-//! stop at roots: objects held from outside the heap are green and say how many outside
+//! derive's labels (field names, `[i]`, `[key]`). Where objgraph marks modules, our graphs
+//! mark roots: objects held from outside the heap are green and say how many outside
 //! references they have (`held from outside: 1`), their name if they have one, and
-//! `in gc.garbage` for the legacy policy's uncollectable objects. Node ids (`o0`, `o1`, ...)
-//! follow the walk's order, so the same heap always gives the same DOT text.
+//! `in gc.garbage` for the legacy policy's uncollectable objects. A walk of backreferences
+//! goes on past a root to its own referrers (other heap objects may hold it too), within
+//! `max_depth` and `too_many`, as objgraph's does past anything but a module. Node ids
+//! (`o0`, `o1`, ...) follow the walk's order, so the same heap always gives the same DOT
+//! text.
 //!
 //! ```
 //! use std::cell::RefCell;

@@ -407,7 +407,7 @@ fn an_example_held_from_outside_is_drawn_with_its_backrefs() {
     assert!(text.contains("chain from an object held from outside the heap"), "{text}");
     assert!(text.contains("each from where it is held:\n        Node    [held from outside: 1]\n"), "{text}");
     assert!(
-        text.contains("[graph leak-1.svg / leak-1.dot: show_backrefs of a leaked Node, 3 references deep; 1 objects"),
+        text.contains("[graph leak-1.svg / leak-1.dot: show_backrefs of a leaked Node, 3 references deep; 1 object"),
         "{text}"
     );
 }

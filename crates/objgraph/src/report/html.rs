@@ -170,7 +170,10 @@ fn figure_html(html: &mut String, figure: &Figure) {
     }
     let _ = writeln!(
         html,
-        "<figcaption>{caption}: {} objects, {} references{drawn_by}. {links}</figcaption>\n</figure>",
-        figure.objects, figure.references
+        "<figcaption>{caption}: {} {}, {} {}{drawn_by}. {links}</figcaption>\n</figure>",
+        figure.objects,
+        super::analysis::plural(figure.objects, "object", "objects"),
+        figure.references,
+        super::analysis::plural(figure.references, "reference", "references"),
     );
 }

@@ -32,10 +32,12 @@ pub(super) fn render(data: &ReportData) -> String {
                 Block::Figure(figure) => {
                     let _ = write!(
                         out,
-                        "[graph {name}.svg / {name}.dot: {}; {} objects, {} references",
+                        "[graph {name}.svg / {name}.dot: {}; {} {}, {} {}",
                         figure.caption,
                         figure.objects,
+                        super::analysis::plural(figure.objects, "object", "objects"),
                         figure.references,
+                        super::analysis::plural(figure.references, "reference", "references"),
                         name = figure.name
                     );
                     if let Some(error) = &figure.error {
