@@ -320,9 +320,23 @@ impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
     }
 }
 
+/// The value's address, [`Gc::as_ptr`], as `Rc`'s `{:p}` prints.
 impl<T: ?Sized> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Pointer::fmt(&self.ptr, f)
+        fmt::Pointer::fmt(&Gc::as_ptr(self), f)
+    }
+}
+
+// As for `Rc`: a handle moved into a `catch_unwind` closure exposes its value only as `&T`,
+// so it is unwind safe when `&T` is. (The header's counts, in cells, are the heap's own and
+// stay consistent through a panic.)
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::UnwindSafe for Gc<T> {}
+impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Gc<T> {}
+
+impl<T: Trace> From<Box<T>> for Gc<T> {
+    /// Moves the boxed value onto the heap, as `Rc::from(Box<T>)` does.
+    fn from(boxed: Box<T>) -> Self {
+        Gc::new(*boxed)
     }
 }
 

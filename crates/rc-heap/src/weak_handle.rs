@@ -111,10 +111,23 @@ impl<T: ?Sized> Weak<T> {
         self.slot.handles.get()
     }
 
-    /// Whether two handles are the same weak reference, or both never had an object (made by
-    /// [`Weak::new`], as `std::rc::Weak::ptr_eq` says of two `Weak::new()`s).
-    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        std::ptr::eq(this.slot.as_ptr(), other.slot.as_ptr()) || (this.slot.is_never() && other.slot.is_never())
+    /// Whether two weak references point to the same object, as `std::rc::Weak::ptr_eq`
+    /// says: while their objects live, whether those are one object (whatever their
+    /// callbacks); once either is dead, whether they are one weak reference (Python's
+    /// `weakref.ref` equality rule), or both were made by [`Weak::new`] and never had one.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (self.slot.target(), other.slot.target()) {
+            (Some(this), Some(that)) => this == that,
+            _ => {
+                std::ptr::eq(self.slot.as_ptr(), other.slot.as_ptr()) || (self.slot.is_never() && other.slot.is_never())
+            }
+        }
+    }
+
+    /// Whether two handles are clones of one weak reference (one slot: they share the
+    /// callback).
+    pub fn same_reference(&self, other: &Self) -> bool {
+        std::ptr::eq(self.slot.as_ptr(), other.slot.as_ptr())
     }
 
     /// Whether this weak reference has a callback that has not run yet.

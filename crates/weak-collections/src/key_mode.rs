@@ -82,7 +82,7 @@ impl<T: ?Sized + 'static + Eq> PartialEq for ValueKey<T> {
         }
         match (self.weak.upgrade(), other.weak.upgrade()) {
             (Some(a), Some(b)) => *a == *b,
-            _ => Weak::ptr_eq(&self.weak, &other.weak),
+            _ => self.weak.same_reference(&other.weak),
         }
     }
 }

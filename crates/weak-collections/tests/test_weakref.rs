@@ -388,9 +388,10 @@ fn test_multiple_callbacks() {
 fn test_ref_reuse() {
     let o = object(1);
     let (r1, r2) = (Gc::downgrade(&o), Gc::downgrade(&o));
-    assert!(cyclegc::Weak::ptr_eq(&r1, &r2), "plain references are shared");
+    assert!(r1.same_reference(&r2), "plain references are shared");
     let with_callback = Gc::downgrade_with_callback(&o, |_| {});
-    assert!(!cyclegc::Weak::ptr_eq(&r1, &with_callback));
+    assert!(!r1.same_reference(&with_callback));
+    assert!(r1.ptr_eq(&with_callback), "equal while their object lives (Python's `==`)");
 }
 
 #[test]

@@ -175,3 +175,16 @@ fn debug_shows_the_value() {
     let any = Gc::into_any(Gc::new(1_u8));
     assert!(format!("{any:?}").starts_with("<u8 0x"));
 }
+
+#[test]
+fn handles_format_convert_and_cross_catch_unwind_as_rc_does() {
+    let g = Gc::new(7_u64);
+    assert_eq!(format!("{g:p}"), format!("{:p}", Gc::as_ptr(&g)), "{{:p}} is the value's address");
+    let from_box: Gc<u64> = Gc::from(Box::new(8_u64));
+    assert_eq!(*from_box, 8);
+    // `Gc<u64>` is unwind safe, as `Rc<u64>` is: it moves into `catch_unwind` as it is.
+    let result = std::panic::catch_unwind(move || *g + 1);
+    assert_eq!(result.ok(), Some(8));
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<Gc<u64>>();
+}

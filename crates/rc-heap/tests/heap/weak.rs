@@ -32,11 +32,27 @@ fn plain_downgrades_share_one_weak_reference() {
     let a = Node::new("a");
     let w1 = Gc::downgrade(&a);
     let w2 = Gc::downgrade(&a);
-    assert!(Weak::ptr_eq(&w1, &w2));
+    assert!(w1.same_reference(&w2));
     assert_eq!(w1.handle_count(), 2);
     let with_callback = Gc::downgrade_with_callback(&a, |_| {});
-    assert!(!Weak::ptr_eq(&w1, &with_callback));
+    assert!(!w1.same_reference(&with_callback));
     assert_eq!(Gc::weak_count(&a), 3);
+}
+
+#[test]
+fn ptr_eq_compares_live_objects_and_dead_references() {
+    // As `std::rc::Weak::ptr_eq` while the objects live, and Python's weakref equality once
+    // they are dead.
+    let (a, b) = (Node::new("a"), Node::new("b"));
+    let plain = Gc::downgrade(&a);
+    let with_callback = Gc::downgrade_with_callback(&a, |_| {});
+    let other = Gc::downgrade(&b);
+    assert!(plain.ptr_eq(&with_callback), "one object, whatever the callbacks");
+    assert!(!plain.ptr_eq(&other));
+    drop(a);
+    assert!(!plain.ptr_eq(&with_callback), "dead: only the same reference");
+    assert!(plain.ptr_eq(&plain.clone()));
+    assert!(Weak::ptr_eq(&with_callback, &with_callback));
 }
 
 #[test]
