@@ -52,7 +52,8 @@
 //! `Gc<T>` and `Weak<T>` take unsized `T`, as `Rc` does:
 //!
 //! - trait objects: [`coerce_gc!`](crate::coerce_gc) turns a `Gc<Concrete>` into a `Gc<dyn Trait>` on stable
-//!   Rust (only an unsizing compiles); with the `nightly` feature, on nightly Rust, the
+//!   Rust (only an unsizing compiles), [`coerce_weak!`](crate::coerce_weak) a `Weak<Concrete>`
+//!   into a `Weak<dyn Trait>`; with the `nightly` feature, on nightly Rust, the
 //!   coercion is implicit, as `Rc`'s (`CoerceUnsized`). The object keeps its concrete type, through which the
 //!   collector traces it, so the trait needs no `Trace` supertrait;
 //! - `Gc<str>` and `Gc<[T]>`, made from strings, vectors, slices, arrays and iterators in one

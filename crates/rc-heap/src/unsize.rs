@@ -67,6 +67,51 @@ macro_rules! coerce_gc {
     }};
 }
 
+/// Turns a `Weak<Concrete>` into a `Weak<dyn Trait>` (or a `Weak<[T; N]>` into a
+/// `Weak<[T]>`), on stable Rust: [`coerce_gc!`] for weak references, `rc::Weak`'s unsizing
+/// coercion. It works whether the object lives, has died or is not made yet (the weak
+/// reference `Gc::new_cyclic` hands out), and keeps the weak reference itself (its callback,
+/// its clones).
+///
+/// ```
+/// use rc_heap::{Gc, Trace, Weak, coerce_weak};
+///
+/// trait Shape {
+///     fn area(&self) -> f64;
+/// }
+///
+/// #[derive(Trace)]
+/// #[trace(crate = rc_heap)]
+/// struct Square {
+///     side: f64,
+///     // The object's own weak reference, as a trait object, made before it exists.
+///     me: Weak<dyn Shape>,
+/// }
+///
+/// impl Shape for Square {
+///     fn area(&self) -> f64 {
+///         self.side * self.side
+///     }
+/// }
+///
+/// let square = Gc::new_cyclic(|me: &Weak<Square>| Square { side: 2.0, me: coerce_weak!(me.clone()) });
+/// assert_eq!(square.me.upgrade().map(|shape| shape.area()), Some(4.0));
+/// ```
+#[macro_export]
+macro_rules! coerce_weak {
+    ($weak:expr) => {{
+        let (reference, object) = $crate::Weak::__into_parts($weak);
+        // SAFETY: both parts come from `Weak::__into_parts`; the implicit coercion of the
+        // argument can only keep the pointer or unsize it.
+        unsafe { $crate::Weak::__from_parts(reference, object) }
+    }};
+    ($weak:expr => $target:ty) => {{
+        let (reference, object) = $crate::Weak::__into_parts($weak);
+        // SAFETY: as above; the coercion is to `GcBox<$target>`.
+        unsafe { $crate::Weak::<$target>::__from_parts(reference, object) }
+    }};
+}
+
 /// With the `nightly` feature, `Gc<T>` coerces implicitly, as `Rc<T>` does:
 /// `let listener: Gc<dyn Listener> = Gc::new(button);`.
 #[cfg(feature = "nightly")]

@@ -125,8 +125,8 @@ impl<T: ?Sized> Weak<T> {
     }
 
     /// Whether two handles are clones of one weak reference (one slot: they share the
-    /// callback).
-    pub fn same_reference(&self, other: &Self) -> bool {
+    /// callback), also when one is a `coerce_weak!` view of the other.
+    pub fn same_reference<U: ?Sized>(&self, other: &Weak<U>) -> bool {
         std::ptr::eq(self.slot.as_ptr(), other.slot.as_ptr())
     }
 
@@ -157,6 +157,41 @@ impl<T: ?Sized> Gc<T> {
     /// allocation of its own, for containers that hold many weak references and one watcher.
     pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
         Weak::watched(this, watch, tag)
+    }
+}
+
+/// The weak reference of a [`Weak`] taken apart by `coerce_weak!`, to be put back together
+/// with the object pointer it was taken with (or an unsized view of it).
+#[doc(hidden)]
+pub struct WeakReferencePart(SlotRef);
+
+impl fmt::Debug for WeakReferencePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakReferencePart").finish_non_exhaustive()
+    }
+}
+
+impl<T: Trace> Weak<T> {
+    /// Half of [`coerce_weak!`](crate::coerce_weak): the weak reference and the object's
+    /// pointer (dangling if it never had one).
+    #[doc(hidden)]
+    pub fn __into_parts(this: Weak<T>) -> (WeakReferencePart, *const GcBox<T>) {
+        (WeakReferencePart(this.slot), this.ptr.as_ptr())
+    }
+}
+
+impl<T: ?Sized> Weak<T> {
+    /// Half of [`coerce_weak!`](crate::coerce_weak): the weak reference back.
+    ///
+    /// # Safety
+    /// `reference` and `object` were returned together by [`Weak::__into_parts`], `object`
+    /// possibly unsized by a coercion.
+    #[doc(hidden)]
+    pub unsafe fn __from_parts(reference: WeakReferencePart, object: *const GcBox<T>) -> Weak<T> {
+        // SAFETY: the pointer came from a `NonNull` (`__into_parts`), and an unsizing
+        // coercion keeps the address and adds metadata; it is only used while the slot says
+        // the object lives, and then views it as `T` (a view of what it was made from).
+        Weak::from_slot(reference.0, unsafe { NonNull::new_unchecked(object.cast_mut()) })
     }
 }
 

@@ -238,3 +238,28 @@ fn a_block_reused_after_a_death_starts_with_no_weak_references() {
     assert_eq!(fresh.upgrade().as_deref(), Some(&2));
     assert!(weak.upgrade().is_none());
 }
+
+trait Named {
+    fn name(&self) -> String;
+}
+
+impl Named for Node {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+#[test]
+fn weak_references_coerce_to_trait_objects_alive_dead_or_unborn() {
+    let node = Node::new("n");
+    let with_callback = Gc::downgrade_with_callback(&node, |_| {});
+    let plain: Weak<dyn Named> = rc_heap::coerce_weak!(Gc::downgrade(&node));
+    let named = rc_heap::coerce_weak!(with_callback.clone() => dyn Named);
+    assert_eq!(plain.upgrade().map(|n| n.name()).as_deref(), Some("n"));
+    assert!(named.same_reference(&with_callback), "the same weak reference, callback and all");
+    assert_eq!(with_callback.handle_count(), 2);
+    drop(node);
+    assert!(plain.upgrade().is_none() && named.is_dead());
+    let never: Weak<dyn Named> = rc_heap::coerce_weak!(Weak::<Node>::new());
+    assert!(never.upgrade().is_none());
+}
