@@ -331,13 +331,15 @@ pub(crate) unsafe fn free(header: NonNull<ObjHeader>) {
 #[cold]
 #[inline(never)]
 unsafe fn free_with_side(header: NonNull<ObjHeader>) {
-    if let Some(entry) = heap::take_side(header) {
-        // Weak references made after the object's were cleared (by a finalizer, to garbage
-        // the collector is deleting) must read dead before the memory goes.
-        crate::weak::clear_targets(entry.weak);
-    }
+    // Weak references made after the object's were cleared (by a finalizer, to garbage the
+    // collector is deleting) read dead before the memory goes; their callbacks run once it
+    // is gone, as CPython runs them when such an object is freed.
+    let cleared = heap::take_side(header).map(|entry| ClearedWeakRefs::clear_list(entry.weak));
     // SAFETY: the caller's contract; the side flag is clear now.
     unsafe { free(header) };
+    if let Some(panic) = cleared.and_then(ClearedWeakRefs::run) {
+        raise(Some(panic));
+    }
 }
 
 /// Reports a panic that cannot be raised (the thread is already unwinding, or it happened

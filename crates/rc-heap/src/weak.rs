@@ -479,7 +479,11 @@ impl ClearedWeakRefs {
     /// Clears every weak reference to `header` (they read dead from now on) and keeps the
     /// ones with callbacks to run. The object's id stays until its memory is freed.
     pub(crate) fn clear(header: NonNull<ObjHeader>) -> Self {
-        let list = take_list(header);
+        Self::clear_list(take_list(header))
+    }
+
+    /// [`ClearedWeakRefs::clear`] for a list already taken out of its side entry.
+    pub(crate) fn clear_list(list: WeakList) -> Self {
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
         for slot in list.with_callbacks() {
             // SAFETY: the slot was listed when the list was taken out of the side entry,
