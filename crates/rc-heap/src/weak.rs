@@ -438,9 +438,9 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
     slot
 }
 
-/// Makes the weak references of an object being freed read dead (their callbacks, if any,
-/// never run: the object is gone). Only weak references made after the object's were
-/// cleared can be left, such as those a finalizer makes to garbage the collector deletes.
+/// Makes the weak references in `list`, taken out of their object's side entry, read dead and
+/// unlists them. Their callbacks are the caller's: [`ClearedWeakRefs`] keeps them to run; an
+/// object that is never made (`Gc::new_cyclic` whose closure panicked) runs none.
 pub(crate) fn clear_targets(list: WeakList) {
     if !list.basic.is_null() {
         // SAFETY: the slots were listed when the list was taken out of the side entry, and
