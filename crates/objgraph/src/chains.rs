@@ -43,6 +43,23 @@ impl HeapGraph {
             .collect()
     }
 
+    /// The untracked objects (leaves) object `i` refers to: no labels, so a forward search
+    /// pays one trace per object it visits, not a label per reference.
+    fn leaves_of(&self, i: usize) -> Vec<GcAny> {
+        struct Leaves(Vec<GcAny>);
+        impl Visitor for Leaves {
+            fn visit_edge(&mut self, edge: Edge<'_>) {
+                if !edge.is_tracked() {
+                    self.0.push(edge.to_any());
+                }
+            }
+        }
+        let mut leaves = Leaves(Vec::new());
+        // A dropped value (legacy garbage) refers to nothing.
+        let _ = self.objects[i].trace_with(&mut leaves);
+        leaves.0
+    }
+
     /// The shortest chain from `start`, following references backward (`backward`) or
     /// forward, to an object for which `found` holds: `[found, ..., start]` backward,
     /// `[start, ..., found]` forward. `[start]` when there is none within `max_depth` steps.
@@ -77,9 +94,10 @@ impl HeapGraph {
         };
         let found_at = |i: usize| found(&self.objects[i]);
         let leaf_found = |i: usize| -> Option<GcAny> {
-            (!backward)
-                .then(|| self.objects[i].referents().into_iter().map(|referent| referent.target))?
-                .find(|target| !target.is_tracked() && found(target))
+            if backward {
+                return None;
+            }
+            self.leaves_of(i).into_iter().find(|leaf| found(leaf))
         };
         let Some((path, leaf)) = self.search(&from, backward, max_depth, &ignore, found_at, leaf_found) else {
             return vec![start.clone()];
