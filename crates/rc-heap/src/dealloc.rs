@@ -2,8 +2,10 @@
 //!
 //! A death runs the finalizer (which may resurrect), clears the weak references and runs
 //! their callbacks, drops the value and frees the memory. Dropping the value drops the `Gc`s
-//! it holds, which may kill more objects; those deaths are queued and run by the same loop
-//! (CPython's "trashcan"), so a ten-million-node list dies without deep recursion.
+//! it holds, which may kill more objects. Those deaths run nested, inside that drop, as
+//! `Rc`'s would, up to a depth of 50; deeper ones are queued and run by the loop that the
+//! first death started (CPython's "trashcan", which nests as deep), so a ten-million-node
+//! list dies without deep recursion, and a tree dies depth first without touching a queue.
 //!
 //! The common death (no finalizer, no weak reference, no id) takes a short path: a leaf is
 //! dropped and freed on the spot, as `Rc` would; a tracked object is unlinked and its value
@@ -13,7 +15,7 @@
 //! death completes, the heap stays consistent, and the first panic is raised again once the
 //! loop is done, as `Rc` would raise it from `drop`.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::cell::Cell;
 use std::mem::{ManuallyDrop, size_of};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -25,7 +27,7 @@ use crate::type_info::{self, TypeInfo};
 use crate::weak::ClearedWeakRefs;
 use crate::{heap, pool};
 
-type Panic = Box<dyn Any + Send>;
+use crate::heap::{Death, Panic};
 
 /// The count of a `Gc` has just reached zero: the object's type takes it from here.
 ///
@@ -61,15 +63,59 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
         // nothing can reach the object any more; a leaf's value holds no handle that could
         // start a cascade of deaths.
         unsafe { free_leaf_now::<T>(header) };
-    } else if heap::begin_tracked_death(header) {
-        // This death starts the loop. Its value is dropped right here, typed; the guard then
-        // frees it and runs whatever deaths the drop queued, also when the drop panics.
-        let guard = FinishLoop::<T> { header, _type: std::marker::PhantomData };
-        // SAFETY: the object is dead (count zero, unlinked, no flags) and nothing can reach it.
-        unsafe {
-            std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>())
-        };
-        drop(guard);
+    } else {
+        match heap::begin_tracked_death(header) {
+            Death::Start => {
+                // This death starts the loop. Its value is dropped right here, typed; the
+                // guard then frees it and runs whatever deaths the drop queued, also when the
+                // drop panics.
+                let guard = FinishLoop::<T> { header, _type: std::marker::PhantomData };
+                // SAFETY: the object is dead (count zero, unlinked, no flags) and nothing can
+                // reach it.
+                unsafe { drop_value_typed::<T>(header) };
+                drop(guard);
+            }
+            Death::Nested => {
+                // A death inside the value drop of another: a panic of this value's `Drop`
+                // waits for the end of the loop, so that the drop around it goes on.
+                // SAFETY: as above.
+                let result = catch_unwind(AssertUnwindSafe(|| unsafe { drop_value_typed::<T>(header) }));
+                // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is
+                // unlinked and has no side entry, and no handle can have been made to it.
+                unsafe { free_tracked_typed::<T>(header) };
+                if let Err(panic) = result {
+                    keep_nested_panic(panic);
+                }
+                heap::end_nested_death();
+            }
+            Death::Waits => {}
+        }
+    }
+}
+
+/// Drops the value of a dead tracked `T`.
+///
+/// # Safety
+/// `header` is a tracked `T` that nothing can reach, whose value is intact.
+#[inline(always)]
+unsafe fn drop_value_typed<T: Trace>(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>())
+    };
+}
+
+/// Frees a dead tracked `T` whose value is gone.
+///
+/// # Safety
+/// `header` is a tracked `T`, unlinked, without side entry, its value dropped, and no
+/// handle to it exists.
+#[inline(always)]
+unsafe fn free_tracked_typed<T: Trace>(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller's contract; it was allocated with `T`'s tracked layout.
+    unsafe {
+        let base = header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
+        pool::dealloc(base, TrackedLayout::<T>::LAYOUT);
     }
 }
 
@@ -84,17 +130,13 @@ impl<T: Trace> Drop for FinishLoop<T> {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is unlinked
-        // and has no side entry, and no handle can have been made to it; it was allocated
-        // with `T`'s tracked layout.
-        unsafe {
-            let base = self.header.as_ptr().cast::<u8>().sub(TrackedLayout::<T>::PREFIX);
-            pool::dealloc(base, TrackedLayout::<T>::LAYOUT);
-        }
-        if !heap::end_deaths_if_idle() {
-            let panic = drain(None);
-            heap::end_deaths();
-            raise(panic);
-        }
+        // and has no side entry, and no handle can have been made to it.
+        unsafe { free_tracked_typed::<T>(self.header) };
+        let panic = heap::end_deaths_if_idle().unwrap_or_else(|| {
+            drain(None);
+            heap::end_deaths()
+        });
+        raise(panic);
     }
 }
 
@@ -157,35 +199,74 @@ pub(crate) unsafe fn on_zero_unheld(header: NonNull<ObjHeader>) {
         heap::release_extras_if_torn_down();
         return;
     }
-    if heap::begin_death(header) {
-        let panic = drain(Some(header));
-        heap::end_deaths();
-        raise(panic);
+    match heap::begin_death(header) {
+        Death::Start => {
+            drain(Some(header));
+            raise(heap::end_deaths());
+        }
+        // SAFETY: `begin_death` took the object out of its list; it is not queued.
+        Death::Nested => unsafe { die_nested(header) },
+        Death::Waits => {}
+    }
+}
+
+/// The death of an object inside the value drop of another, which dies in the running loop.
+/// Panics of user code wait for the loop's end, so that the drop around this one goes on.
+///
+/// # Safety
+/// As for [`die`].
+unsafe fn die_nested(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller's contract.
+    match catch_unwind(AssertUnwindSafe(|| unsafe { die(header) })) {
+        Ok(None) => {}
+        Ok(Some(panic)) => keep_nested_panic(panic),
+        Err(panic) => {
+            keep_nested_panic(panic);
+            // SAFETY: the value's `Drop` panicked; unwinding dropped the rest of the value.
+            unsafe { free_if_unused(header) };
+        }
+    }
+    heap::end_nested_death();
+}
+
+/// Keeps the panic of a nested death for the end of the loop, unless an earlier panic is
+/// unwinding through the drop this death is nested in (that one comes first).
+#[cold]
+fn keep_nested_panic(panic: Panic) {
+    if std::thread::panicking() {
+        report_discarded_panic("user code run while an object died", &panic);
+    } else {
+        heap::keep_loop_panic(panic);
     }
 }
 
 /// Runs `f` with deaths queued, then runs every queued death. Returns the first panic of
 /// user code (`f`'s own included).
 pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
-    if !heap::begin_batch() {
-        return f();
+    let (started, room) = heap::begin_batch();
+    if !started {
+        // A death loop runs already (the collection runs inside a `Drop`): it runs what `f`
+        // queues.
+        let panic = f();
+        heap::set_nest_room(room);
+        return panic;
     }
     let mark = heap::pending_mark();
-    let mut first_panic = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(Some);
-    heap::reverse_pending_since(mark);
-    if let Some(panic) = drain(None) {
-        first_panic.get_or_insert(panic);
+    if let Some(panic) = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(Some) {
+        heap::keep_loop_panic(panic);
     }
-    heap::end_deaths();
-    first_panic
+    heap::reverse_pending_since(mark);
+    heap::allow_nesting();
+    drain(None);
+    heap::end_deaths()
 }
 
 /// Runs `first` (already unlinked, not queued) and every queued death, until the queue is
-/// empty. User code that panics is caught once per panic, not once per object.
-fn drain(first: Option<NonNull<ObjHeader>>) -> Option<Panic> {
+/// empty. A panic of user code is caught once per panic, not once per object, and kept for
+/// the loop's end.
+fn drain(first: Option<NonNull<ObjHeader>>) {
     let current: Cell<Option<NonNull<ObjHeader>>> = Cell::new(first);
     let mark = Cell::new(std::ptr::null_mut());
-    let mut first_panic = None;
     loop {
         let result = catch_unwind(AssertUnwindSafe(|| {
             loop {
@@ -202,16 +283,16 @@ fn drain(first: Option<NonNull<ObjHeader>>) -> Option<Panic> {
                 mark.set(heap::pending_mark());
                 // SAFETY: `header` is dying: count zero, unlinked, not queued.
                 if let Some(panic) = unsafe { die(header) } {
-                    first_panic.get_or_insert(panic);
+                    heap::keep_loop_panic(panic);
                 }
                 heap::reverse_pending_since(mark.get());
                 current.set(None);
             }
         }));
         match result {
-            Ok(()) => return first_panic,
+            Ok(()) => return,
             Err(panic) => {
-                first_panic.get_or_insert(panic);
+                heap::keep_loop_panic(panic);
                 // The value's `Drop` panicked; unwinding has dropped the rest of the value.
                 if let Some(header) = current.take() {
                     heap::reverse_pending_since(mark.get());

@@ -47,6 +47,11 @@ pub(crate) struct Heap {
     pub(crate) torn_down: Cell<bool>,
     /// Set while the deallocation loop runs: deaths are queued instead of recursing.
     dealloc_active: Cell<bool>,
+    /// How many more deaths may run nested, each in the value drop of the one before.
+    nest_room: Cell<u32>,
+    /// The first panic of user code in the running death loop, boxed once more to make it a
+    /// thin pointer (null if none): the heap's core has no destructor.
+    loop_panic: Cell<*mut Panic>,
     /// Head of the queue of objects waiting to die, linked through their `strong` words.
     pending: Cell<*mut ObjHeader>,
     extras: Cell<*mut RefCell<Extras>>,
@@ -61,6 +66,9 @@ pub(crate) struct Heap {
     /// Tracked objects created during the current walk, left out of the lists.
     left_unlinked: Cell<usize>,
 }
+
+/// A panic of user code run while objects die, caught to be raised again later.
+pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 
 thread_local! {
     static HEAP: Heap = const { Heap::new() };
@@ -157,6 +165,8 @@ impl Heap {
             in_hook: Cell::new(false),
             torn_down: Cell::new(false),
             dealloc_active: Cell::new(false),
+            nest_room: Cell::new(0),
+            loop_panic: Cell::new(std::ptr::null_mut()),
             pending: Cell::new(std::ptr::null_mut()),
             extras: Cell::new(std::ptr::null_mut()),
             left_at_exit: Cell::new(0),
@@ -270,37 +280,95 @@ impl Drop for HookGuard {
 }
 
 /// Starts the death of an object whose count reached zero: takes a tracked object out of
-/// its list and the young count, then either queues it (a death loop is running) or starts a
-/// loop, in which case the caller runs it and must call [`end_deaths`].
-pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> bool {
+/// its list and the young count, then says who runs it (see [`Death`]).
+pub(crate) fn begin_death(header: NonNull<ObjHeader>) -> Death {
     // SAFETY: the caller passes a header whose count just reached zero.
-    if unsafe { header.as_ref() }.is_tracked() {
-        begin_tracked_death(header)
-    } else {
-        with_heap(|heap| queue_or_start(heap, header))
-    }
+    let tracked = unsafe { header.as_ref() }.is_tracked();
+    with_heap(|heap| {
+        if tracked && !take_out_dying(heap, header) {
+            return Death::Waits;
+        }
+        queue_or_start(heap, header)
+    })
 }
+
+/// Takes a dying tracked object out of its list and the young count; returns `false`,
+/// leaving it linked, when the death must wait for a walk to end.
+#[inline]
+fn take_out_dying(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
+    if put_off(heap) {
+        // The lists hold the collector's counts: the object stays linked, with its count at
+        // zero, for a collection to free.
+        return false;
+    }
+    // SAFETY: the caller passes a dying tracked object, which has links in front of its
+    // header; a linked object is in a valid list of this thread's heap.
+    unsafe {
+        let links = Links::of(header).as_ref();
+        if links.is_linked() {
+            links.unlink();
+        }
+    }
+    count_death(heap);
+    true
+}
+
+/// Who runs a death that [`begin_death`] started.
+pub(crate) enum Death {
+    /// The caller: no death loop runs, and this death starts one, which the caller ends
+    /// with [`end_deaths`] (or [`end_deaths_if_idle`]) once the queue is empty.
+    Start,
+    /// The caller, nested in the value drop of the object that held the last handle, which
+    /// itself dies in the running loop; the caller then calls [`end_nested_death`].
+    Nested,
+    /// The running loop, which has queued it; or a collection, for which a walk put it off.
+    Waits,
+}
+
+/// How many deaths nest, each run inside the value drop of the one before, before the next
+/// is queued: a structure this deep dies depth first as `Rc`'s would, without a queue, and
+/// a deeper one does not grow the stack further (CPython's trashcan nests 50 deallocations
+/// too).
+const NEST_LIMIT: u32 = 50;
 
 /// [`begin_death`] for a tracked object (the typed fast path knows it is tracked).
 #[inline]
-pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> bool {
+pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> Death {
     with_heap(|heap| {
-        if put_off(heap) {
-            // The lists hold the collector's counts: the object stays linked, with its
-            // count at zero, for a collection to free.
-            return false;
+        if !take_out_dying(heap, header) {
+            return Death::Waits;
         }
-        // SAFETY: the caller passes a dying tracked object, which has links in front of its
-        // header; a linked object is in a valid list of this thread's heap.
-        unsafe {
-            let links = Links::of(header).as_ref();
-            if links.is_linked() {
-                links.unlink();
-            }
-        }
-        count_death(heap);
         queue_or_start(heap, header)
     })
+}
+
+/// Lets the deaths that run from now on nest (after a batch's own work, see [`begin_batch`]).
+pub(crate) fn allow_nesting() {
+    with_heap(|heap| heap.nest_room.set(NEST_LIMIT));
+}
+
+/// Ends a death that ran nested ([`Death::Nested`]).
+#[inline]
+pub(crate) fn end_nested_death() {
+    with_heap(|heap| heap.nest_room.set(heap.nest_room.get() + 1));
+}
+
+/// Keeps a panic of user code for the end of the running death loop, unless an earlier one
+/// is kept already (then this one is dropped, as `Rc` would abort on it).
+pub(crate) fn keep_loop_panic(panic: Panic) {
+    with_heap(|heap| {
+        if heap.loop_panic.get().is_null() {
+            heap.loop_panic.set(Box::into_raw(Box::new(panic)));
+        }
+    });
+}
+
+/// Takes the panic [`keep_loop_panic`] kept, if any.
+pub(crate) fn take_loop_panic() -> Option<Panic> {
+    let kept = with_heap(|heap| heap.loop_panic.replace(std::ptr::null_mut()));
+    // SAFETY: a non-null pointer comes from `Box::into_raw` in `keep_loop_panic`, and the
+    // replace above took it out: it is reclaimed once.
+    (!kept.is_null()).then(|| *unsafe { Box::from_raw(kept) })
 }
 
 /// During a walk, counts a death that must wait and says so.
@@ -319,32 +387,44 @@ pub(crate) fn put_off_death_if_walking() -> bool {
     with_heap(put_off)
 }
 
-/// Queues a dying object if a death loop runs (returns `false`), or starts one (`true`).
+/// Starts a death loop if none runs; otherwise nests the death if the loop has room, or
+/// queues it.
 #[inline]
-fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
-    if heap.dealloc_active.get() {
-        // SAFETY: the caller passes an allocated header whose count is zero.
-        let h = unsafe { header.as_ref() };
-        h.set(flags::PENDING);
-        h.set_queue_next(heap.pending.get());
-        heap.pending.set(header.as_ptr());
-        false
-    } else {
+fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> Death {
+    if !heap.dealloc_active.get() {
         heap.dealloc_active.set(true);
-        true
+        heap.nest_room.set(NEST_LIMIT);
+        return Death::Start;
     }
+    let room = heap.nest_room.get();
+    if room > 0 {
+        heap.nest_room.set(room - 1);
+        return Death::Nested;
+    }
+    queue(heap, header);
+    Death::Waits
 }
 
-/// Ends the death loop if nothing is queued and says whether it did; otherwise puts the
-/// queued deaths in drop order for [`pop_pending`].
+/// Puts a dying object on the queue of the running death loop.
 #[inline]
-pub(crate) fn end_deaths_if_idle() -> bool {
-    let (idle, torn_down) = with_heap(|heap| {
+fn queue(heap: &Heap, header: NonNull<ObjHeader>) {
+    // SAFETY: the caller passes an allocated header whose count is zero.
+    let h = unsafe { header.as_ref() };
+    h.set(flags::PENDING);
+    h.set_queue_next(heap.pending.get());
+    heap.pending.set(header.as_ptr());
+}
+
+/// Ends the death loop and returns the first panic it kept, if nothing is queued; otherwise
+/// puts the queued deaths in drop order for [`pop_pending`] and returns `None`.
+#[inline]
+pub(crate) fn end_deaths_if_idle() -> Option<Option<Panic>> {
+    let (idle, torn_down, panicked) = with_heap(|heap| {
         if heap.pending.get().is_null() {
             heap.dealloc_active.set(false);
-            (true, heap.torn_down.get())
+            (true, heap.torn_down.get(), !heap.loop_panic.get().is_null())
         } else {
-            (false, false)
+            (false, false, false)
         }
     });
     if torn_down {
@@ -352,18 +432,26 @@ pub(crate) fn end_deaths_if_idle() -> bool {
     }
     if !idle {
         reverse_pending_since(std::ptr::null_mut());
+        return None;
     }
-    idle
+    Some(if panicked { take_loop_panic() } else { None })
 }
 
-/// Starts a batch of deaths unless a death loop is already running. Returns whether the
-/// caller started one (and must call [`end_deaths`]).
-pub(crate) fn begin_batch() -> bool {
-    with_heap(|heap| !heap.dealloc_active.replace(true))
+/// Starts a batch of deaths: until [`allow_nesting`], deaths are queued, not run nested.
+/// Returns whether the caller started a death loop (and must call [`end_deaths`]), and the
+/// room for nesting it found (to give back with [`set_nest_room`] if it started none).
+pub(crate) fn begin_batch() -> (bool, u32) {
+    with_heap(|heap| (!heap.dealloc_active.replace(true), heap.nest_room.replace(0)))
 }
 
-/// Ends the death loop started by [`begin_death`] or [`begin_batch`].
-pub(crate) fn end_deaths() {
+/// Gives back the room for nesting a [`begin_batch`] that started no loop took.
+pub(crate) fn set_nest_room(room: u32) {
+    with_heap(|heap| heap.nest_room.set(room));
+}
+
+/// Ends the death loop started by [`begin_death`] or [`begin_batch`]; returns the first
+/// panic of user code it kept.
+pub(crate) fn end_deaths() -> Option<Panic> {
     let torn_down = with_heap(|heap| {
         heap.dealloc_active.set(false);
         heap.torn_down.get()
@@ -371,6 +459,7 @@ pub(crate) fn end_deaths() {
     if torn_down {
         release_extras_if_torn_down();
     }
+    take_loop_panic()
 }
 
 /// Takes a tracked object out of its list while its value is lent mutably (`GcMut`), so that

@@ -26,8 +26,13 @@
 //! - A pool whose last block is freed goes back to its arena, unless it is the only pool of
 //!   its class with a free block (so that allocating and freeing one object in a loop does not
 //!   hand a pool back and forth).
-//! - An arena whose last pool comes back is freed to the system, except one kept for reuse
-//!   while the thread runs. When the thread's heap is torn down, empty pools and arenas are
+//! - An arena whose last pool comes back is kept for reuse while the thread runs, up to
+//!   [`KEPT_ARENAS`] empty arenas (16 MiB); more are freed to the system at once. A program
+//!   that builds a large structure, drops it and builds the next (a batch, a request, a
+//!   round of a simulation) then reuses the same memory, where freeing it would make the
+//!   system zero fresh pages for every round, as allocators keep freed pages for a while
+//!   (glibc below its trim threshold, mimalloc until its purge delay, jemalloc as its dirty
+//!   pages decay). When the thread's heap is torn down, empty pools and arenas are
 //!   freed, and from then on every arena is freed as soon as it is empty, so a finished
 //!   thread leaves no pool memory behind unless objects are still alive in it.
 //! - Only the thread that owns the pools touches them: a block is freed on the thread that
@@ -78,6 +83,8 @@ pub(crate) const MAX_BLOCK: usize = 512;
 const POOL_SIZE: usize = 16 * 1024;
 /// Pools per arena.
 const ARENA_POOLS: usize = 16;
+/// Empty arenas kept for reuse while the thread runs: 16 MiB.
+const KEPT_ARENAS: usize = 64;
 const CLASSES: usize = MAX_BLOCK / GRANULE;
 
 /// The header at the start of every pool.
@@ -139,7 +146,7 @@ struct Pools {
     usable: [Cell<*mut Pool>; CLASSES],
     /// Arenas that have a pool to give, linked through `Arena::next`.
     arenas: Cell<*mut Arena>,
-    /// Empty arenas kept for reuse (at most one).
+    /// Empty arenas kept for reuse (at most [`KEPT_ARENAS`]).
     empty_arenas: Cell<usize>,
     /// Arenas allocated and not freed.
     live_arenas: Cell<usize>,
@@ -410,7 +417,7 @@ fn new_arena(pools: &Pools) -> Option<*mut Arena> {
 }
 
 /// Gives an empty pool back to its arena; frees the arena if nothing else is in use in it and
-/// it is not the one empty arena kept.
+/// [`KEPT_ARENAS`] empty arenas are kept already.
 fn return_pool(pools: &Pools, pool: &Pool) {
     let arena_ptr = pool.arena.get();
     free_side_records(pool);
@@ -424,10 +431,10 @@ fn return_pool(pools: &Pools, pool: &Pool) {
     arena.free_pools = ptr::from_ref(pool).cast_mut();
     arena.in_use -= 1;
     if arena.in_use == 0 {
-        if pools.torn_down.get() || pools.empty_arenas.get() > 0 {
+        if pools.torn_down.get() || pools.empty_arenas.get() >= KEPT_ARENAS {
             free_arena(pools, arena_ptr);
         } else {
-            pools.empty_arenas.set(1);
+            pools.empty_arenas.set(pools.empty_arenas.get() + 1);
         }
     }
 }
@@ -666,16 +673,27 @@ mod tests {
     }
 
     #[test]
-    fn empty_arenas_are_freed_but_few_and_all_at_teardown() {
+    fn empty_arenas_are_kept_up_to_a_limit_reused_and_all_freed_at_teardown() {
         std::thread::spawn(|| {
-            let blocks: Vec<*mut u8> = (0..100_000).map(|_| take(64)).collect();
-            assert!(live_arenas() > 1);
+            // More blocks than the kept arenas hold: 24 MiB of 64-byte blocks.
+            let count = KEPT_ARENAS * ARENA_POOLS * POOL_SIZE * 3 / 2 / 64;
+            let blocks: Vec<*mut u8> = (0..count).map(|_| take(64)).collect();
+            let peak = live_arenas();
+            assert!(peak > KEPT_ARENAS);
             for b in blocks {
                 // SAFETY: from `take(64)`, not used again.
                 unsafe { give(b, 64) };
             }
-            // The arena of the pool kept for the class, and the empty arena kept for reuse.
-            assert!(live_arenas() <= 2);
+            // The kept empty arenas, and the arena of the pool kept for the class.
+            assert!(live_arenas() <= KEPT_ARENAS + 1, "{} arenas live", live_arenas());
+            assert!(live_arenas() >= KEPT_ARENAS, "{} arenas live", live_arenas());
+            // A second structure of the same size reuses them: no more arenas than the first.
+            let blocks: Vec<*mut u8> = (0..count).map(|_| take(64)).collect();
+            assert!(live_arenas() <= peak, "{} arenas live, {peak} at the first peak", live_arenas());
+            for b in blocks {
+                // SAFETY: from `take(64)`, not used again.
+                unsafe { give(b, 64) };
+            }
             let survivor = take(32);
             tear_down();
             assert_eq!(live_arenas(), 1, "the arena of a live block stays");

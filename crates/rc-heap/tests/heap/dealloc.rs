@@ -180,3 +180,84 @@ fn objects_die_depth_first_in_the_order_their_handles_are_dropped() {
     drop(root);
     assert_eq!(*log.borrow(), ["root", "left", "left.0", "left.1", "right", "right.0"]);
 }
+
+/// A node that logs its death, panics in `Drop` when told to, and may have a weak reference
+/// with a callback (which sends its death down the general path).
+struct Logged {
+    index: usize,
+    fail: bool,
+    log: Rc<RefCell<Vec<String>>>,
+    children: Vec<Gc<Logged>>,
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("drop {}", self.index));
+        if self.fail {
+            panic!("drop {} failed", self.index);
+        }
+    }
+}
+
+// SAFETY: visits each child once.
+unsafe impl Trace for Logged {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.children.trace(visitor);
+    }
+}
+
+/// A chain of `n` `Logged` nodes, `0` at its head; every `watch_every`-th node has a weak
+/// reference whose callback logs. Returns the head and the weak references.
+fn logged_chain(n: usize, watch_every: usize, log: &Rc<RefCell<Vec<String>>>) -> (Gc<Logged>, Vec<rc_heap::Weak<Logged>>) {
+    let mut next: Option<Gc<Logged>> = None;
+    let mut weaks = Vec::new();
+    for index in (0..n).rev() {
+        let node = Gc::new(Logged { index, fail: false, log: log.clone(), children: next.into_iter().collect() });
+        if index % watch_every == 0 {
+            let log = log.clone();
+            weaks.push(Gc::downgrade_with_callback(&node, move |_| log.borrow_mut().push(format!("callback {index}"))));
+        }
+        next = Some(node);
+    }
+    (next.unwrap(), weaks)
+}
+
+#[test]
+fn a_chain_far_deeper_than_deaths_nest_dies_in_order_with_its_callbacks() {
+    // Deaths run nested in their referrer's drop up to a depth, then queue: the order must
+    // be the chain's either way, for the typed path (no weak reference) and the general one.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let n = scaled(1_000);
+    let (head, weaks) = logged_chain(n, 7, &log);
+    let before = rc_heap::raw::young_count();
+    drop(head);
+    assert_eq!(rc_heap::raw::young_count(), before - n);
+    let expected: Vec<String> = (0..n)
+        .flat_map(|i| (i % 7 == 0).then(|| format!("callback {i}")).into_iter().chain([format!("drop {i}")]))
+        .collect();
+    assert_eq!(*log.borrow(), expected);
+    assert!(weaks.iter().all(|weak| weak.upgrade().is_none()));
+}
+
+#[test]
+fn panics_of_nested_deaths_wait_for_the_loop_and_the_first_is_raised() {
+    // A tree of depth 3; two of its nodes panic in `Drop`. Their subtrees and their siblings
+    // still die, in depth-first order, and the first panic is the one raised.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let node = |index: usize, fail: bool, children: Vec<Gc<Logged>>| {
+        Gc::new(Logged { index, fail, log: log.clone(), children })
+    };
+    let left = node(1, true, vec![node(2, false, vec![]), node(3, true, vec![])]);
+    let right = node(4, false, vec![node(5, false, vec![])]);
+    let root = node(0, false, vec![left, right]);
+    let _weak = Gc::downgrade_with_callback(&root.children[1], |_| {});
+    let before = rc_heap::raw::young_count();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(root)));
+    let message = result.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(*message, "drop 1 failed");
+    assert_eq!(*log.borrow(), ["drop 0", "drop 1", "drop 2", "drop 3", "drop 4", "drop 5"]);
+    assert_eq!(rc_heap::raw::young_count(), before - 6);
+    // The heap is still usable, and a later death raises nothing.
+    drop(node(6, false, vec![node(7, false, vec![])]));
+    assert_eq!(log.borrow().len(), 8);
+}
