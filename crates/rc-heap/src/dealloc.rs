@@ -27,7 +27,7 @@ use crate::type_info::{self, TypeInfo};
 use crate::weak::ClearedWeakRefs;
 use crate::{heap, pool};
 
-use crate::heap::{Death, Panic};
+use crate::heap::{Death, LoopEnd, Panic};
 
 /// The count of a `Gc` has just reached zero: the object's type takes it from here.
 ///
@@ -132,11 +132,14 @@ impl<T: Trace> Drop for FinishLoop<T> {
         // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is unlinked
         // and has no side entry, and no handle can have been made to it.
         unsafe { free_tracked_typed::<T>(self.header) };
-        let panic = heap::end_deaths_if_idle().unwrap_or_else(|| {
-            drain(None);
-            heap::end_deaths()
-        });
-        raise(panic);
+        match heap::end_deaths_if_idle() {
+            LoopEnd::Ended => {}
+            LoopEnd::EndedWithPanic => raise(heap::take_loop_panic()),
+            LoopEnd::Busy => {
+                drain(None);
+                raise(heap::end_deaths());
+            }
+        }
     }
 }
 

@@ -415,26 +415,35 @@ fn queue(heap: &Heap, header: NonNull<ObjHeader>) {
     heap.pending.set(header.as_ptr());
 }
 
-/// Ends the death loop and returns the first panic it kept, if nothing is queued; otherwise
-/// puts the queued deaths in drop order for [`pop_pending`] and returns `None`.
+/// How [`end_deaths_if_idle`] found the death loop.
+pub(crate) enum LoopEnd {
+    /// Nothing was queued: the loop has ended.
+    Ended,
+    /// Nothing was queued and the loop has ended, keeping a panic ([`take_loop_panic`]).
+    EndedWithPanic,
+    /// Deaths are queued, now in drop order for [`pop_pending`]: the loop goes on.
+    Busy,
+}
+
+/// Ends the death loop if nothing is queued.
 #[inline]
-pub(crate) fn end_deaths_if_idle() -> Option<Option<Panic>> {
-    let (idle, torn_down, panicked) = with_heap(|heap| {
-        if heap.pending.get().is_null() {
-            heap.dealloc_active.set(false);
-            (true, heap.torn_down.get(), !heap.loop_panic.get().is_null())
+pub(crate) fn end_deaths_if_idle() -> LoopEnd {
+    let (end, torn_down) = with_heap(|heap| {
+        if !heap.pending.get().is_null() {
+            (LoopEnd::Busy, false)
         } else {
-            (false, false, false)
+            heap.dealloc_active.set(false);
+            let end = if heap.loop_panic.get().is_null() { LoopEnd::Ended } else { LoopEnd::EndedWithPanic };
+            (end, heap.torn_down.get())
         }
     });
     if torn_down {
         release_extras_if_torn_down();
     }
-    if !idle {
+    if let LoopEnd::Busy = end {
         reverse_pending_since(std::ptr::null_mut());
-        return None;
     }
-    Some(if panicked { take_loop_panic() } else { None })
+    end
 }
 
 /// Starts a batch of deaths: until [`allow_nesting`], deaths are queued, not run nested.

@@ -435,6 +435,9 @@ fn return_pool(pools: &Pools, pool: &Pool) {
             free_arena(pools, arena_ptr);
         } else {
             pools.empty_arenas.set(pools.empty_arenas.get() + 1);
+            // Carved again from its start, in address order, as a new arena would be.
+            arena.free_pools = null_mut();
+            arena.carved = 0;
         }
     }
 }
