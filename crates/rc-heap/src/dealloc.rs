@@ -100,9 +100,7 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
 #[inline(always)]
 unsafe fn drop_value_typed<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: the caller's contract.
-    unsafe {
-        std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>())
-    };
+    unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*header.cast::<GcBox<T>>().as_ptr()).value).cast::<T>()) };
 }
 
 /// Frees a dead tracked `T` whose value is gone.

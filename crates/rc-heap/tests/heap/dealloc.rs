@@ -208,7 +208,11 @@ unsafe impl Trace for Logged {
 
 /// A chain of `n` `Logged` nodes, `0` at its head; every `watch_every`-th node has a weak
 /// reference whose callback logs. Returns the head and the weak references.
-fn logged_chain(n: usize, watch_every: usize, log: &Rc<RefCell<Vec<String>>>) -> (Gc<Logged>, Vec<rc_heap::Weak<Logged>>) {
+fn logged_chain(
+    n: usize,
+    watch_every: usize,
+    log: &Rc<RefCell<Vec<String>>>,
+) -> (Gc<Logged>, Vec<rc_heap::Weak<Logged>>) {
     let mut next: Option<Gc<Logged>> = None;
     let mut weaks = Vec::new();
     for index in (0..n).rev() {
