@@ -479,3 +479,59 @@ fn an_object_a_bad_trace_made_look_like_garbage_is_reported() {
     assert!(gen_gc::get_objects(None).unwrap().is_empty());
     gen_gc::enable();
 }
+
+/// Logs its drop; when `collects`, its `Drop` runs a full collection and logs its result.
+#[derive(Trace)]
+struct Dying {
+    #[trace(skip)]
+    name: &'static str,
+    #[trace(skip)]
+    log: Rc<RefCell<Vec<String>>>,
+    #[trace(skip)]
+    collects: bool,
+    next: RefCell<Vec<Gc<Dying>>>,
+}
+
+impl Drop for Dying {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("drop {}", self.name));
+        if self.collects {
+            let found = gen_gc::collect();
+            self.log.borrow_mut().push(format!("collected {found}"));
+        }
+    }
+}
+
+/// A death nested in another's drop may run a collection; the garbage it deletes dies
+/// there (its deaths queued for the collection), and the nested deaths around it go on.
+#[test]
+fn a_collection_run_by_a_nested_death_frees_its_garbage_and_the_deaths_go_on() {
+    gen_gc::disable();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let dying = |name, collects| Gc::new(Dying { name, log: log.clone(), collects, next: RefCell::new(Vec::new()) });
+    // A cycle with a tail, all garbage once its handles go.
+    let (x, y, tail) = (dying("x", false), dying("y", false), dying("x.tail", false));
+    x.next.borrow_mut().extend([y.clone(), tail]);
+    y.next.borrow_mut().push(x.clone());
+    let watch = Gc::downgrade(&x);
+    drop((x, y));
+    // root -> mid (collects) -> leaf.
+    let root = dying("root", false);
+    let mid = dying("mid", true);
+    mid.next.borrow_mut().push(dying("leaf", false));
+    root.next.borrow_mut().push(mid);
+    let before = gen_gc::get_count().0;
+    drop(root);
+    let log = log.borrow();
+    assert_eq!(log[..2], ["drop root", "drop mid"]);
+    assert_eq!(log.last().unwrap(), "drop leaf", "the leaf dies after the collection: {log:?}");
+    assert!(log.contains(&"collected 3".to_owned()), "{log:?}");
+    for name in ["x", "y", "x.tail"] {
+        assert!(log.contains(&format!("drop {name}")), "{log:?}");
+    }
+    assert!(watch.upgrade().is_none());
+    assert_eq!(log.len(), 7);
+    assert!(gen_gc::get_count().0 <= before);
+    assert_eq!(gen_gc::collect(), 0);
+    gen_gc::enable();
+}

@@ -265,3 +265,76 @@ fn panics_of_nested_deaths_wait_for_the_loop_and_the_first_is_raised() {
     drop(node(6, false, vec![node(7, false, vec![])]));
     assert_eq!(log.borrow().len(), 8);
 }
+
+/// An object with a finalizer, which takes the general death path: its finalizer may drop
+/// the last handle of another object.
+struct Actor {
+    name: &'static str,
+    log: Rc<RefCell<Vec<String>>>,
+    dropped_by_finalizer: RefCell<Option<Gc<Actor>>>,
+    children: Vec<Gc<Actor>>,
+}
+
+// SAFETY: visits each handle it holds once.
+unsafe impl Trace for Actor {
+    const HAS_FINALIZER: bool = true;
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.dropped_by_finalizer.trace(visitor);
+        self.children.trace(visitor);
+    }
+    fn finalize(&self) {
+        self.log.borrow_mut().push(format!("finalize {}", self.name));
+        drop(self.dropped_by_finalizer.take());
+    }
+}
+
+impl Drop for Actor {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("drop {}", self.name));
+    }
+}
+
+#[test]
+fn deaths_caused_by_callbacks_and_finalizers_of_nested_deaths_complete_in_order() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let actor =
+        |name, children| Gc::new(Actor { name, log: log.clone(), dropped_by_finalizer: RefCell::new(None), children });
+    // `b` is held only by `a`'s weak callback; `c` only by `b`'s finalizer; `c` has a
+    // callback of its own.
+    let c = actor("c", vec![actor("c.0", vec![])]);
+    let log_c = log.clone();
+    let weak_c = Gc::downgrade_with_callback(&c, move |_| log_c.borrow_mut().push("callback c".into()));
+    let b = actor("b", vec![]);
+    *b.dropped_by_finalizer.borrow_mut() = Some(c);
+    let a = actor("a", vec![]);
+    let held = RefCell::new(Some(b));
+    let log_a = log.clone();
+    let weak_a = Gc::downgrade_with_callback(&a, move |_| {
+        log_a.borrow_mut().push("callback a".into());
+        drop(held.take());
+    });
+    let root = actor("root", vec![a, actor("d", vec![])]);
+    let before = rc_heap::raw::young_count();
+    drop(root);
+    assert_eq!(
+        *log.borrow(),
+        [
+            "finalize root",
+            "drop root",
+            "finalize a",
+            "callback a",
+            "finalize b",
+            "finalize c",
+            "callback c",
+            "drop c",
+            "finalize c.0",
+            "drop c.0",
+            "drop b",
+            "drop a",
+            "finalize d",
+            "drop d",
+        ]
+    );
+    assert_eq!(rc_heap::raw::young_count(), before - 6);
+    assert!(weak_a.upgrade().is_none() && weak_c.upgrade().is_none());
+}
