@@ -84,7 +84,7 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
                 // unlinked and has no side entry, and no handle can have been made to it.
                 unsafe { free_tracked_typed::<T>(header) };
                 if let Err(panic) = result {
-                    keep_nested_panic(panic);
+                    keep_panic(panic);
                 }
                 heap::end_nested_death();
             }
@@ -130,14 +130,7 @@ impl<T: Trace> Drop for FinishLoop<T> {
         // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is unlinked
         // and has no side entry, and no handle can have been made to it.
         unsafe { free_tracked_typed::<T>(self.header) };
-        match heap::end_deaths_if_idle() {
-            LoopEnd::Ended => {}
-            LoopEnd::EndedWithPanic => raise(heap::take_loop_panic()),
-            LoopEnd::Busy => {
-                drain(None);
-                raise(heap::end_deaths());
-            }
-        }
+        finish_loop();
     }
 }
 
@@ -202,38 +195,55 @@ pub(crate) unsafe fn on_zero_unheld(header: NonNull<ObjHeader>) {
     }
     match heap::begin_death(header) {
         Death::Start => {
-            drain(Some(header));
-            raise(heap::end_deaths());
+            // SAFETY: `begin_death` took the object out of its list; it is not queued.
+            unsafe { die_keeping_panics(header) };
+            finish_loop();
         }
-        // SAFETY: `begin_death` took the object out of its list; it is not queued.
-        Death::Nested => unsafe { die_nested(header) },
+        Death::Nested => {
+            // SAFETY: as above.
+            unsafe { die_keeping_panics(header) };
+            heap::end_nested_death();
+        }
         Death::Waits => {}
     }
 }
 
-/// The death of an object inside the value drop of another, which dies in the running loop.
-/// Panics of user code wait for the loop's end, so that the drop around this one goes on.
+/// One death in the running loop: the panics of user code it runs wait for the loop's end,
+/// so that a drop around a nested death goes on.
 ///
 /// # Safety
 /// As for [`die`].
-unsafe fn die_nested(header: NonNull<ObjHeader>) {
+unsafe fn die_keeping_panics(header: NonNull<ObjHeader>) {
     // SAFETY: the caller's contract.
     match catch_unwind(AssertUnwindSafe(|| unsafe { die(header) })) {
         Ok(None) => {}
-        Ok(Some(panic)) => keep_nested_panic(panic),
+        Ok(Some(panic)) => keep_panic(panic),
         Err(panic) => {
-            keep_nested_panic(panic);
+            keep_panic(panic);
             // SAFETY: the value's `Drop` panicked; unwinding dropped the rest of the value.
             unsafe { free_if_unused(header) };
         }
     }
-    heap::end_nested_death();
 }
 
-/// Keeps the panic of a nested death for the end of the loop, unless an earlier panic is
-/// unwinding through the drop this death is nested in (that one comes first).
+/// Ends the death loop whose first death is done: runs what it queued, then raises the
+/// first panic it kept.
+#[inline]
+fn finish_loop() {
+    match heap::end_deaths_if_idle() {
+        LoopEnd::Ended => {}
+        LoopEnd::EndedWithPanic => raise(heap::take_loop_panic()),
+        LoopEnd::Busy => {
+            drain();
+            raise(heap::end_deaths());
+        }
+    }
+}
+
+/// Keeps a panic of user code for the end of the death loop, unless an earlier panic is
+/// unwinding through the code this death runs in (that one comes first).
 #[cold]
-fn keep_nested_panic(panic: Panic) {
+fn keep_panic(panic: Panic) {
     if std::thread::panicking() {
         report_discarded_panic("user code run while an object died", &panic);
     } else {
@@ -258,31 +268,21 @@ pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
     }
     heap::reverse_pending_since(mark);
     heap::allow_nesting();
-    drain(None);
+    drain();
     heap::end_deaths()
 }
 
-/// Runs `first` (already unlinked, not queued) and every queued death, until the queue is
-/// empty. A panic of user code is caught once per panic, not once per object, and kept for
-/// the loop's end.
-fn drain(first: Option<NonNull<ObjHeader>>) {
-    let current: Cell<Option<NonNull<ObjHeader>>> = Cell::new(first);
+/// Runs every queued death, until the queue is empty. A panic of user code is caught once
+/// per panic, not once per object, and kept for the loop's end.
+fn drain() {
+    let current: Cell<Option<NonNull<ObjHeader>>> = Cell::new(None);
     let mark = Cell::new(std::ptr::null_mut());
     loop {
         let result = catch_unwind(AssertUnwindSafe(|| {
-            loop {
-                let header = match current.get() {
-                    Some(header) => header,
-                    None => match heap::pop_pending() {
-                        Some(header) => {
-                            current.set(Some(header));
-                            header
-                        }
-                        None => return,
-                    },
-                };
+            while let Some(header) = heap::pop_pending() {
+                current.set(Some(header));
                 mark.set(heap::pending_mark());
-                // SAFETY: `header` is dying: count zero, unlinked, not queued.
+                // SAFETY: `header` is dying: count zero, unlinked, no longer queued.
                 if let Some(panic) = unsafe { die(header) } {
                     heap::keep_loop_panic(panic);
                 }
