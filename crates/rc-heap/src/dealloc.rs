@@ -3,9 +3,10 @@
 //! A death runs the finalizer (which may resurrect), clears the weak references and runs
 //! their callbacks, drops the value and frees the memory. Dropping the value drops the `Gc`s
 //! it holds, which may kill more objects. Those deaths run nested, inside that drop, as
-//! `Rc`'s would, up to a depth of 50; deeper ones are queued and run by the loop that the
-//! first death started (CPython's "trashcan", which nests as deep), so a ten-million-node
-//! list dies without deep recursion, and a tree dies depth first without touching a queue.
+//! `Rc`'s would, while they use less than 16 KiB of stack; deeper ones are queued and run
+//! by the loop that the first death started (CPython's "trashcan", which nests 50 levels),
+//! so a ten-million-node list dies on a small stack, and a tree dies depth first without
+//! touching a queue.
 //!
 //! The common death (no finalizer, no weak reference, no id) takes a short path: a leaf is
 //! dropped and freed on the spot, as `Rc` would; a tracked object is unlinked and its value
@@ -86,7 +87,6 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
                 if let Err(panic) = result {
                     keep_panic(panic);
                 }
-                heap::end_nested_death();
             }
             Death::Waits => {}
         }
@@ -199,11 +199,8 @@ pub(crate) unsafe fn on_zero_unheld(header: NonNull<ObjHeader>) {
             unsafe { die_keeping_panics(header) };
             finish_loop();
         }
-        Death::Nested => {
-            // SAFETY: as above.
-            unsafe { die_keeping_panics(header) };
-            heap::end_nested_death();
-        }
+        // SAFETY: as above.
+        Death::Nested => unsafe { die_keeping_panics(header) },
         Death::Waits => {}
     }
 }
@@ -240,31 +237,29 @@ fn finish_loop() {
     }
 }
 
-/// Keeps a panic of user code for the end of the death loop, unless an earlier panic is
-/// unwinding through the code this death runs in (that one comes first).
+/// Keeps a panic of user code for the end of the death loop; reports the one that goes if
+/// the loop has kept a panic already (see [`heap::keep_loop_panic`]).
 #[cold]
 fn keep_panic(panic: Panic) {
-    if std::thread::panicking() {
-        report_discarded_panic("user code run while an object died", &panic);
-    } else {
-        heap::keep_loop_panic(panic);
+    if let Some(discarded) = heap::keep_loop_panic(panic, std::thread::panicking()) {
+        report_discarded_panic("user code run while an object died", &discarded);
     }
 }
 
 /// Runs `f` with deaths queued, then runs every queued death. Returns the first panic of
 /// user code (`f`'s own included).
 pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
-    let (started, room) = heap::begin_batch();
+    let (started, nest_base) = heap::begin_batch();
     if !started {
         // A death loop runs already (the collection runs inside a `Drop`): it runs what `f`
         // queues.
         let panic = f();
-        heap::set_nest_room(room);
+        heap::set_nest_base(nest_base);
         return panic;
     }
     let mark = heap::pending_mark();
     if let Some(panic) = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(Some) {
-        heap::keep_loop_panic(panic);
+        keep_panic(panic);
     }
     heap::reverse_pending_since(mark);
     heap::allow_nesting();
@@ -284,7 +279,7 @@ fn drain() {
                 mark.set(heap::pending_mark());
                 // SAFETY: `header` is dying: count zero, unlinked, no longer queued.
                 if let Some(panic) = unsafe { die(header) } {
-                    heap::keep_loop_panic(panic);
+                    keep_panic(panic);
                 }
                 heap::reverse_pending_since(mark.get());
                 current.set(None);
@@ -293,7 +288,7 @@ fn drain() {
         match result {
             Ok(()) => return,
             Err(panic) => {
-                heap::keep_loop_panic(panic);
+                keep_panic(panic);
                 // The value's `Drop` panicked; unwinding has dropped the rest of the value.
                 if let Some(header) = current.take() {
                     heap::reverse_pending_since(mark.get());
@@ -362,8 +357,13 @@ unsafe fn die(header: NonNull<ObjHeader>) -> Option<Panic> {
     // SAFETY: the object is dead and its value intact; DROPPED keeps anything from
     // borrowing the value from now on.
     unsafe { (info.drop_value)(header) };
+    // The memory goes now, and with it the callbacks of weak references made to the object
+    // after its own were cleared: their panic is returned like the others, not raised from
+    // here, where the caller would take it for the value's.
     // SAFETY: the value is dropped.
-    unsafe { free_if_unused(header) };
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { free_if_unused(header) })) {
+        first_panic.get_or_insert(panic);
+    }
     first_panic
 }
 

@@ -47,11 +47,14 @@ pub(crate) struct Heap {
     pub(crate) torn_down: Cell<bool>,
     /// Set while the deallocation loop runs: deaths are queued instead of recursing.
     dealloc_active: Cell<bool>,
-    /// How many more deaths may run nested, each in the value drop of the one before.
-    nest_room: Cell<u32>,
+    /// Where the stack was when the running death loop began (see [`stack_position`]); zero
+    /// while deaths may not nest (a batch's own work).
+    nest_base: Cell<usize>,
     /// The first panic of user code in the running death loop, boxed once more to make it a
     /// thin pointer (null if none): the heap's core has no destructor.
     loop_panic: Cell<*mut Panic>,
+    /// Whether the kept panic was caught while another one unwound (see [`keep_loop_panic`]).
+    loop_panic_while_unwinding: Cell<bool>,
     /// Head of the queue of objects waiting to die, linked through their `strong` words.
     pending: Cell<*mut ObjHeader>,
     extras: Cell<*mut RefCell<Extras>>,
@@ -165,8 +168,9 @@ impl Heap {
             in_hook: Cell::new(false),
             torn_down: Cell::new(false),
             dealloc_active: Cell::new(false),
-            nest_room: Cell::new(0),
+            nest_base: Cell::new(0),
             loop_panic: Cell::new(std::ptr::null_mut()),
+            loop_panic_while_unwinding: Cell::new(false),
             pending: Cell::new(std::ptr::null_mut()),
             extras: Cell::new(std::ptr::null_mut()),
             left_at_exit: Cell::new(0),
@@ -319,17 +323,25 @@ pub(crate) enum Death {
     /// with [`end_deaths`] (or [`end_deaths_if_idle`]) once the queue is empty.
     Start,
     /// The caller, nested in the value drop of the object that held the last handle, which
-    /// itself dies in the running loop; the caller then calls [`end_nested_death`].
+    /// itself dies in the running loop.
     Nested,
     /// The running loop, which has queued it; or a collection, for which a walk put it off.
     Waits,
 }
 
-/// How many deaths nest, each run inside the value drop of the one before, before the next
-/// is queued: a structure this deep dies depth first as `Rc`'s would, without a queue, and
-/// a deeper one does not grow the stack further (CPython's trashcan nests 50 deallocations
-/// too).
-const NEST_LIMIT: u32 = 50;
+/// How much stack nested deaths may use, below where their loop began, before the next
+/// death is queued instead. A tree dies depth first as `Rc`'s would, without a queue: some
+/// 250 levels of a plain chain in a release build and 18 in a debug one (CPython's trashcan
+/// nests 50), fewer with large `Drop` frames. A deeper structure does not grow the stack
+/// further, so deaths run on a thread with a small stack as on any other.
+const NEST_STACK: usize = 16 * 1024;
+
+/// The address of a local of the caller's frame (once inlined): how deep the stack is.
+#[inline(always)]
+fn stack_position() -> usize {
+    let probe = 0u8;
+    std::ptr::addr_of!(probe).addr()
+}
 
 /// [`begin_death`] for a tracked object (the typed fast path knows it is tracked).
 #[inline]
@@ -344,23 +356,30 @@ pub(crate) fn begin_tracked_death(header: NonNull<ObjHeader>) -> Death {
 
 /// Lets the deaths that run from now on nest (after a batch's own work, see [`begin_batch`]).
 pub(crate) fn allow_nesting() {
-    with_heap(|heap| heap.nest_room.set(NEST_LIMIT));
+    let base = stack_position();
+    with_heap(|heap| heap.nest_base.set(base));
 }
 
-/// Ends a death that ran nested ([`Death::Nested`]).
-#[inline]
-pub(crate) fn end_nested_death() {
-    with_heap(|heap| heap.nest_room.set(heap.nest_room.get() + 1));
-}
-
-/// Keeps a panic of user code for the end of the running death loop, unless an earlier one
-/// is kept already (then this one is dropped, as `Rc` would abort on it).
-pub(crate) fn keep_loop_panic(panic: Panic) {
+/// Keeps a panic of user code for the end of the running death loop, and returns the one
+/// to discard if a panic is kept already: the earlier one stays. A panic caught while
+/// another unwinds (`while_unwinding`) came after that one, which stays first if it reaches
+/// the loop too; if user code catches it instead, the later one is all there is.
+pub(crate) fn keep_loop_panic(panic: Panic, while_unwinding: bool) -> Option<Panic> {
     with_heap(|heap| {
-        if heap.loop_panic.get().is_null() {
+        let kept = heap.loop_panic.get();
+        if kept.is_null() {
             heap.loop_panic.set(Box::into_raw(Box::new(panic)));
+            heap.loop_panic_while_unwinding.set(while_unwinding);
+            None
+        } else if heap.loop_panic_while_unwinding.get() && !while_unwinding {
+            heap.loop_panic.set(Box::into_raw(Box::new(panic)));
+            heap.loop_panic_while_unwinding.set(false);
+            // SAFETY: `kept` came from `Box::into_raw` above and was replaced: reclaimed once.
+            Some(*unsafe { Box::from_raw(kept) })
+        } else {
+            Some(panic)
         }
-    });
+    })
 }
 
 /// Takes the panic [`keep_loop_panic`] kept, if any.
@@ -391,14 +410,13 @@ pub(crate) fn put_off_death_if_walking() -> bool {
 /// queues it.
 #[inline]
 fn queue_or_start(heap: &Heap, header: NonNull<ObjHeader>) -> Death {
+    let here = stack_position();
     if !heap.dealloc_active.get() {
         heap.dealloc_active.set(true);
-        heap.nest_room.set(NEST_LIMIT);
+        heap.nest_base.set(here);
         return Death::Start;
     }
-    let room = heap.nest_room.get();
-    if room > 0 {
-        heap.nest_room.set(room - 1);
+    if heap.nest_base.get().abs_diff(here) < NEST_STACK {
         return Death::Nested;
     }
     queue(heap, header);
@@ -447,15 +465,16 @@ pub(crate) fn end_deaths_if_idle() -> LoopEnd {
 }
 
 /// Starts a batch of deaths: until [`allow_nesting`], deaths are queued, not run nested.
-/// Returns whether the caller started a death loop (and must call [`end_deaths`]), and the
-/// room for nesting it found (to give back with [`set_nest_room`] if it started none).
-pub(crate) fn begin_batch() -> (bool, u32) {
-    with_heap(|heap| (!heap.dealloc_active.replace(true), heap.nest_room.replace(0)))
+/// Returns whether the caller started a death loop (and must call [`end_deaths`]), and where
+/// the running loop let deaths nest from (to give back with [`set_nest_base`] if the caller
+/// started none).
+pub(crate) fn begin_batch() -> (bool, usize) {
+    with_heap(|heap| (!heap.dealloc_active.replace(true), heap.nest_base.replace(0)))
 }
 
-/// Gives back the room for nesting a [`begin_batch`] that started no loop took.
-pub(crate) fn set_nest_room(room: u32) {
-    with_heap(|heap| heap.nest_room.set(room));
+/// Gives back where deaths nest from, taken by a [`begin_batch`] that started no loop.
+pub(crate) fn set_nest_base(base: usize) {
+    with_heap(|heap| heap.nest_base.set(base));
 }
 
 /// Ends the death loop started by [`begin_death`] or [`begin_batch`]; returns the first

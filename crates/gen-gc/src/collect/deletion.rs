@@ -79,7 +79,11 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
         // otherwise released to be freed by its last handle.
         unsafe {
             if raw::strong_count(header) == 0 {
-                raw::free(header);
+                // Freeing runs the callbacks of weak references a finalizer made to the
+                // object after its own were cleared; their panics are reported like the rest.
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| raw::free(header))) {
+                    report(state, "a weak callback run as a deleted object was freed", &panic);
+                }
             } else {
                 let (count, _) = kept.get_or_insert_with(|| (0, object_repr(header)));
                 *count += 1;

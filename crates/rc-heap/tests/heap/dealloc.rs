@@ -338,3 +338,57 @@ fn deaths_caused_by_callbacks_and_finalizers_of_nested_deaths_complete_in_order(
     assert_eq!(rc_heap::raw::young_count(), before - 6);
     assert!(weak_a.upgrade().is_none() && weak_c.upgrade().is_none());
 }
+
+#[test]
+fn a_deep_chain_with_weak_callbacks_and_panics_dies_on_a_small_stack() {
+    // Every death takes the general path and nests as deep as deaths may: the stack they
+    // need stays small whatever the chain's length.
+    let n = scaled(100_000);
+    std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let (head, weaks) = logged_chain(n, 1, &log);
+            drop(head);
+            assert_eq!(log.borrow().len(), 2 * n);
+            drop(weaks);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Holds a handle it drops, under its own `catch_unwind`, from its `Drop`, which panics there.
+struct CatchesItsOwn {
+    inner: RefCell<Option<Gc<Logged>>>,
+}
+
+impl Drop for CatchesItsOwn {
+    fn drop(&mut self) {
+        let inner = self.inner.borrow_mut().take();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _inner = inner;
+            panic!("handled inside the drop");
+        }));
+        assert!(caught.is_err());
+    }
+}
+
+// SAFETY: visits `inner` once.
+unsafe impl Trace for CatchesItsOwn {
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.inner.trace(visitor);
+    }
+}
+
+#[test]
+fn a_nested_death_that_panics_while_a_drop_unwinds_a_panic_it_catches_is_raised() {
+    // The nested death's panic happens while another panic unwinds; that one is caught by
+    // the drop itself, so the nested one is the drop's only panic and is raised.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let inner = Gc::new(Logged { index: 1, fail: true, log: log.clone(), children: vec![] });
+    let outer = Gc::new(CatchesItsOwn { inner: RefCell::new(Some(inner)) });
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(outer)));
+    assert_eq!(*result.unwrap_err().downcast::<String>().unwrap(), "drop 1 failed");
+    assert_eq!(*log.borrow(), ["drop 1"]);
+}
