@@ -231,12 +231,14 @@ pub fn add_callback(callback: impl Fn(Phase, &CallbackInfo) + 'static) -> Callba
 
 /// `gc.callbacks.remove(callback)`. Returns whether it was registered.
 pub fn remove_callback(id: CallbackId) -> bool {
-    with_installed_state(|state| {
+    // The callback is dropped once the list is no longer borrowed: dropping what it
+    // captured may run user code that registers or removes callbacks.
+    let removed = with_installed_state(|state| {
         let mut callbacks = state.callbacks.borrow_mut();
-        let before = callbacks.len();
-        callbacks.retain(|(registered, _)| *registered != id);
-        callbacks.len() != before
-    })
+        let at = callbacks.iter().position(|(registered, _)| *registered == id)?;
+        Some(callbacks.remove(at))
+    });
+    removed.is_some()
 }
 
 /// `gc.set_debug(flags)`.

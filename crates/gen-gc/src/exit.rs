@@ -27,7 +27,9 @@ pub(crate) fn collect_at_exit() -> usize {
         if state.collecting.get() {
             return 0;
         }
-        drop(std::mem::take(&mut *state.callbacks.borrow_mut()));
+        // Dropped after the borrow ends: what the callbacks captured may run user code.
+        let callbacks = std::mem::take(&mut *state.callbacks.borrow_mut());
+        drop(callbacks);
         unfreeze(state);
         let mut freed = collect_all(state);
         report_garbage(state);

@@ -257,7 +257,8 @@ impl State {
     }
 
     pub(crate) fn set_writer(&self, writer: Option<Box<dyn Write>>) {
-        *self.writer.borrow_mut() = writer;
+        // The old writer is dropped after the borrow ends: its drop may run user code.
+        drop(self.writer.replace(writer));
     }
 
     /// Takes the debug writer out, for the thread's exit to drop.

@@ -535,3 +535,28 @@ fn a_collection_run_by_a_nested_death_frees_its_garbage_and_the_deaths_go_on() {
     assert_eq!(gen_gc::collect(), 0);
     gen_gc::enable();
 }
+
+/// Registers and removes a collection callback when it dies.
+#[derive(Trace)]
+struct RegistersWhenDropped {
+    #[trace(skip)]
+    registered: Rc<Cell<bool>>,
+}
+
+impl Drop for RegistersWhenDropped {
+    fn drop(&mut self) {
+        let id = gen_gc::add_callback(|_, _| {});
+        self.registered.set(gen_gc::remove_callback(id));
+    }
+}
+
+#[test]
+fn a_callback_whose_captures_register_callbacks_as_they_die_can_be_removed() {
+    let registered = Rc::new(Cell::new(false));
+    let captured = Gc::new(RegistersWhenDropped { registered: registered.clone() });
+    let id = gen_gc::add_callback(move |_, _| {
+        let _ = &captured;
+    });
+    assert!(gen_gc::remove_callback(id));
+    assert!(registered.get(), "the captured object died and its Drop used the callback list");
+}
