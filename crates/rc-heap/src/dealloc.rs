@@ -252,10 +252,15 @@ pub(crate) fn run_deaths(f: impl FnOnce() -> Option<Panic>) -> Option<Panic> {
     let (started, nest_base) = heap::begin_batch();
     if !started {
         // A death loop runs already (the collection runs inside a `Drop`): it runs what `f`
-        // queues.
-        let panic = f();
-        heap::set_nest_base(nest_base);
-        return panic;
+        // queues. Deaths nest again once `f` is done, also if it unwinds.
+        struct NestAgain(usize);
+        impl Drop for NestAgain {
+            fn drop(&mut self) {
+                heap::set_nest_base(self.0);
+            }
+        }
+        let _nest_again = NestAgain(nest_base);
+        return f();
     }
     let mark = heap::pending_mark();
     if let Some(panic) = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(Some) {
