@@ -205,6 +205,8 @@ impl State {
     pub(crate) fn add_callback(&self, callback: Callback) -> CallbackId {
         let id = CallbackId(self.next_callback.get());
         self.next_callback.set(id.0 + 1);
+        // The list's memory goes back at thread exit, with the exit collection's.
+        rc_heap::raw::keep_exit_passes();
         self.callbacks.borrow_mut().push((id, callback));
         id
     }
@@ -257,6 +259,8 @@ impl State {
     }
 
     pub(crate) fn set_writer(&self, writer: Option<Box<dyn Write>>) {
+        // The writer is dropped at thread exit, with the exit collection.
+        rc_heap::raw::keep_exit_passes();
         // The old writer is dropped after the borrow ends: its drop may run user code.
         drop(self.writer.replace(writer));
     }

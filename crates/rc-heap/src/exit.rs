@@ -54,6 +54,15 @@ pub fn set_exit_collector(collect: fn() -> usize) -> bool {
     EXIT_COLLECTOR.set(collect).is_ok()
 }
 
+/// Makes sure this thread's exit passes run when it exits, so that the exit collection runs
+/// and teardown hooks can give back what the collector's state holds. The heap does this
+/// itself when it is set up or takes memory; a layer above whose per-thread state takes
+/// memory before any object exists on the thread (a collection callback registered first)
+/// calls it then.
+pub fn keep_exit_passes() {
+    <HeapExit as ThreadExit>::register();
+}
+
 /// Registers `hook` to run when this thread's heap is torn down (at thread exit), after the
 /// exit collection. Hooks run in reverse order of registration; a hook may register more
 /// hooks, which run in the next round.

@@ -17,7 +17,9 @@
 
 use std::ptr::NonNull;
 
-pub use crate::exit::{MAX_EXIT_ROUNDS, is_torn_down, left_at_thread_exit, on_teardown, set_exit_collector};
+pub use crate::exit::{
+    MAX_EXIT_ROUNDS, is_torn_down, keep_exit_passes, left_at_thread_exit, on_teardown, set_exit_collector,
+};
 pub use crate::header::{IN_YOUNG, Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{
     LISTS, Walk, WalkReport, YOUNG, begin_walk, collect_hook_installed, is_walking, list, set_collect_hook,
