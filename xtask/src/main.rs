@@ -2,8 +2,8 @@
 //!
 //! - `report [--out DIR]`: the main job. Runs the article's walkthrough on this library and
 //!   writes a browsable report (default `target/report/index.html`).
-//! - `bench [handles|collect|objgraph|peers|weak|lisp]`: runs the benchmarks, each against its peers in the
-//!   same run.
+//! - `bench [handles|collect|pauses|objgraph|peers|weak|lisp]`: runs the benchmarks, each
+//!   against its peers in the same run.
 //! - `layers [CRATE...]`: checks that the files of `rc-heap` and `gen-gc` (or the crates
 //!   named) call each other one way, in the order their modules are declared.
 
@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         Some("layers") => layers::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <report [--out DIR] | bench [handles|collect|objgraph|peers|weak|lisp] | layers [CRATE...]>"
+                "usage: cargo xtask <report [--out DIR] | bench [handles|collect|pauses|objgraph|peers|weak|lisp] | layers [CRATE...]>"
             );
             return ExitCode::from(2);
         }
