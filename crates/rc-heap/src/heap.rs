@@ -45,10 +45,10 @@ pub(crate) struct Heap {
     ready: Cell<bool>,
     in_hook: Cell<bool>,
     pub(crate) torn_down: Cell<bool>,
-    /// Set while the deallocation loop runs: deaths are queued instead of recursing.
+    /// Set while a death loop runs: further deaths nest in it or are queued for it.
     dealloc_active: Cell<bool>,
-    /// Where the stack was when the running death loop began (see [`stack_position`]); zero
-    /// while deaths may not nest (a batch's own work).
+    /// Where the stack was when the running death loop began (see [`stack_position`]);
+    /// [`NO_NESTING`] while deaths may not nest (a batch's own work).
     nest_base: Cell<usize>,
     /// The first panic of user code in the running death loop, boxed once more to make it a
     /// thin pointer (null if none): the heap's core has no destructor.
@@ -168,7 +168,7 @@ impl Heap {
             in_hook: Cell::new(false),
             torn_down: Cell::new(false),
             dealloc_active: Cell::new(false),
-            nest_base: Cell::new(0),
+            nest_base: Cell::new(NO_NESTING),
             loop_panic: Cell::new(std::ptr::null_mut()),
             loop_panic_while_unwinding: Cell::new(false),
             pending: Cell::new(std::ptr::null_mut()),
@@ -336,6 +336,9 @@ pub(crate) enum Death {
 /// further, so deaths run on a thread with a small stack as on any other.
 const NEST_STACK: usize = 16 * 1024;
 
+/// `Heap::nest_base` while deaths may not nest: as far from any stack position as can be.
+const NO_NESTING: usize = usize::MAX;
+
 /// The address of a local of the caller's frame (once inlined): how deep the stack is.
 #[inline(always)]
 fn stack_position() -> usize {
@@ -374,7 +377,8 @@ pub(crate) fn keep_loop_panic(panic: Panic, while_unwinding: bool) -> Option<Pan
         } else if heap.loop_panic_while_unwinding.get() && !while_unwinding {
             heap.loop_panic.set(Box::into_raw(Box::new(panic)));
             heap.loop_panic_while_unwinding.set(false);
-            // SAFETY: `kept` came from `Box::into_raw` above and was replaced: reclaimed once.
+            // SAFETY: `kept` came from `Box::into_raw` in an earlier call and was replaced
+            // just now: it is reclaimed once.
             Some(*unsafe { Box::from_raw(kept) })
         } else {
             Some(panic)
@@ -469,7 +473,7 @@ pub(crate) fn end_deaths_if_idle() -> LoopEnd {
 /// the running loop let deaths nest from (to give back with [`set_nest_base`] if the caller
 /// started none).
 pub(crate) fn begin_batch() -> (bool, usize) {
-    with_heap(|heap| (!heap.dealloc_active.replace(true), heap.nest_base.replace(0)))
+    with_heap(|heap| (!heap.dealloc_active.replace(true), heap.nest_base.replace(NO_NESTING)))
 }
 
 /// Gives back where deaths nest from, taken by a [`begin_batch`] that started no loop.
