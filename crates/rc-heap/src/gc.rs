@@ -100,6 +100,20 @@ impl<T: Trace> Gc<T> {
         }
     }
 
+    /// Takes back a handle that [`Gc::into_raw`] gave up, as `Rc::from_raw`.
+    ///
+    /// # Safety
+    /// `ptr` came from `Gc::<T>::into_raw` (with this `T`) on this thread, and is given to
+    /// `from_raw` once for each `into_raw` that returned it: each call takes back one count.
+    pub unsafe fn from_raw(ptr: *const T) -> Gc<T> {
+        let offset = std::mem::offset_of!(GcBox<T>, value);
+        // SAFETY: the caller's contract: `ptr` points at the value of a live `GcBox<T>` and
+        // carries its allocation's provenance, so the box starts `offset` bytes before it.
+        let boxed = unsafe { ptr.byte_sub(offset) }.cast::<GcBox<T>>().cast_mut();
+        // SAFETY: as above; the count `into_raw` kept is the one given to the result.
+        unsafe { Gc::from_box_owned(NonNull::new_unchecked(boxed)) }
+    }
+
     /// # Safety
     /// `header` is an object of type `T` and the caller gives up one count to the result.
     pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
@@ -161,6 +175,25 @@ impl<T: ?Sized> Gc<T> {
         // SAFETY: the memory is allocated (the handle holds a count); no reference is made.
         let value = unsafe { &raw const (*this.ptr.as_ptr()).value };
         value as *const T
+    }
+
+    /// Gives up the handle and returns the pointer to the value, as `Rc::into_raw`: the
+    /// object keeps the count the handle held until [`Gc::from_raw`] takes it back (until
+    /// then it stays alive, as a forgotten handle would keep it).
+    ///
+    /// ```
+    /// # use rc_heap::Gc;
+    /// let a = Gc::new(7u32);
+    /// let raw = Gc::into_raw(a.clone());
+    /// assert_eq!(Gc::strong_count(&a), 2);
+    /// // SAFETY: `raw` came from `into_raw` on this thread and is taken back once.
+    /// let b = unsafe { Gc::from_raw(raw) };
+    /// assert!(Gc::ptr_eq(&a, &b));
+    /// ```
+    pub fn into_raw(this: Self) -> *const T {
+        let ptr = Gc::as_ptr(&this);
+        std::mem::forget(this);
+        ptr
     }
 
     /// Whether both handles point to the same object (metadata such as a vtable is not

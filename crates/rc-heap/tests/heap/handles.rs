@@ -188,3 +188,37 @@ fn handles_format_convert_and_cross_catch_unwind_as_rc_does() {
     fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
     unwind_safe::<Gc<u64>>();
 }
+
+#[test]
+fn into_raw_keeps_the_count_and_from_raw_gives_it_back() {
+    let drops = Rc::new(Cell::new(0));
+    let node = Tracked::new(&drops);
+    let weak = Gc::downgrade(&node);
+    let raw = Gc::into_raw(node.clone());
+    assert_eq!(Gc::strong_count(&node), 2);
+    drop(node);
+    // Only the raw pointer holds it now.
+    assert_eq!(drops.get(), 0);
+    assert!(weak.upgrade().is_some());
+    // SAFETY: `raw` came from `into_raw` on this thread and is taken back once.
+    let back = unsafe { Gc::from_raw(raw) };
+    assert_eq!(Gc::strong_count(&back), 1);
+    assert!(Gc::ptr_eq(&back, &weak.upgrade().unwrap()));
+    drop(back);
+    assert_eq!(drops.get(), 1);
+    assert!(weak.upgrade().is_none());
+
+    // An over-aligned value, whose value does not start right after the header.
+    #[repr(align(64))]
+    struct Wide(u8);
+    // SAFETY: no handles inside.
+    unsafe impl rc_heap::Trace for Wide {
+        fn trace<V: rc_heap::Visitor + ?Sized>(&self, _: &mut V) {}
+    }
+    let wide = Gc::new(Wide(9));
+    let raw = Gc::into_raw(wide);
+    assert_eq!(raw.addr() % 64, 0);
+    // SAFETY: as above.
+    let wide = unsafe { Gc::from_raw(raw) };
+    assert_eq!(wide.0, 9);
+}
