@@ -57,39 +57,102 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
     if T::HAS_FINALIZER || h.has(flags::STATE) {
-        // SAFETY: the caller's contract is `on_zero`'s.
-        unsafe { on_zero(header) };
+        if T::TRACKED && !T::HAS_FINALIZER && h.flag_bits() & flags::STATE == flags::SIDE {
+            // Weak references or an id, and nothing else: still typed.
+            // SAFETY: the caller's contract; the object is tracked and only has a side entry.
+            unsafe { die_tracked::<T, true>(header) };
+        } else {
+            // SAFETY: the caller's contract is `on_zero`'s.
+            unsafe { on_zero(header) };
+        }
     } else if !T::TRACKED {
         // SAFETY: no flag is set: no weak reference, no id, not held by the collector, so
         // nothing can reach the object any more; a leaf's value holds no handle that could
         // start a cascade of deaths.
         unsafe { free_leaf_now::<T>(header) };
     } else {
-        match heap::begin_tracked_death(header) {
-            Death::Start => {
-                // This death starts the loop. Its value is dropped right here, typed; the
-                // guard then frees it and runs whatever deaths the drop queued, also when the
-                // drop panics.
-                let guard = FinishLoop::<T> { header, _type: std::marker::PhantomData };
-                // SAFETY: the object is dead (count zero, unlinked, no flags) and nothing can
-                // reach it.
-                unsafe { drop_value_typed::<T>(header) };
-                drop(guard);
-            }
-            Death::Nested => {
-                // A death inside the value drop of another: a panic of this value's `Drop`
-                // waits for the end of the loop, so that the drop around it goes on.
-                // SAFETY: as above.
-                let result = catch_unwind(AssertUnwindSafe(|| unsafe { drop_value_typed::<T>(header) }));
-                // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is
-                // unlinked and has no side entry, and no handle can have been made to it.
-                unsafe { free_tracked_typed::<T>(header) };
-                if let Err(panic) = result {
-                    keep_panic(panic);
-                }
-            }
-            Death::Waits => {}
+        // SAFETY: the caller's contract; the object is tracked and no flag is set.
+        unsafe { die_tracked::<T, false>(header) };
+    }
+}
+
+/// The death of a tracked `T` without finalizer, typed: no flag is set but, if `SIDE`, its
+/// side entry's (weak references, an id).
+///
+/// # Safety
+/// `header` is an allocated tracked `T` whose count is zero, not held, with those flags.
+#[inline(always)]
+unsafe fn die_tracked<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
+    match heap::begin_tracked_death(header) {
+        Death::Start => {
+            // This death starts the loop. Its value is dropped right here, typed; the guard
+            // then frees it and runs whatever deaths the drop queued, also when the drop
+            // panics.
+            let guard = FinishLoop::<T, SIDE> { header, _type: std::marker::PhantomData };
+            // SAFETY: the object is dead (count zero, unlinked) and its value intact.
+            unsafe { end_value_typed::<T, SIDE>(header) };
+            drop(guard);
         }
+        Death::Nested => {
+            // A death inside the value drop of another: a panic of this value's `Drop` waits
+            // for the end of the loop, so that the drop around it goes on.
+            // SAFETY: as above.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe { end_value_typed::<T, SIDE>(header) }));
+            // SAFETY: the value is gone (dropped, or dropped by unwinding) and the object
+            // unlinked.
+            unsafe { free_dead_tracked::<T, SIDE>(header) };
+            if let Err(panic) = result {
+                keep_panic(panic);
+            }
+        }
+        Death::Waits => {}
+    }
+}
+
+/// Ends the value of a dead tracked `T` without finalizer: if it has a side entry, clears
+/// its weak references and runs their callbacks (their panics wait for the end of the
+/// loop); then drops the value.
+///
+/// # Safety
+/// `header` is a tracked `T` whose count is zero, unlinked, with no flag but, if `SIDE`,
+/// its side entry's, and whose value is intact.
+#[inline(always)]
+unsafe fn end_value_typed<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
+    if SIDE {
+        clear_weak_refs_of_dying(header);
+    }
+    // SAFETY: the caller's contract; DROPPED is set if anything could still find the object.
+    unsafe { drop_value_typed::<T>(header) };
+}
+
+/// The weak references of a dying object with a side entry: they read dead, their callbacks
+/// run (a panic is kept for the end of the loop), and the object is marked dropped, since
+/// its id can still name it until its memory goes.
+fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>) {
+    if let Some(panic) = crate::weak::clear_and_run(header) {
+        keep_panic(panic);
+    }
+    // SAFETY: the caller passes an allocated header.
+    unsafe { header.as_ref() }.set(flags::DROPPED);
+}
+
+/// Frees a dead tracked `T` whose value is gone: at once if it had no side entry; otherwise
+/// as [`die`] does, since the entry (an id) must go too and a handle may have been made to it
+/// through its id while it died. Panics of late weak callbacks wait for the end of the loop.
+///
+/// # Safety
+/// `header` is a tracked `T`, unlinked, not held, its value dropped by [`end_value_typed`]
+/// with the same `SIDE`.
+#[inline(always)]
+unsafe fn free_dead_tracked<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
+    if SIDE {
+        // SAFETY: the caller's contract.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { free_if_unused(header) })) {
+            keep_panic(panic);
+        }
+    } else {
+        // SAFETY: no side entry: nothing could reach the object while it died.
+        unsafe { free_tracked_typed::<T>(header) };
     }
 }
 
@@ -119,17 +182,17 @@ unsafe fn free_tracked_typed<T: Trace>(header: NonNull<ObjHeader>) {
 
 /// Finishes a death loop whose first object, a plain tracked `T`, has just had its value
 /// dropped (or is unwinding from that drop): frees it, runs the queued deaths, ends the loop.
-struct FinishLoop<T: Trace> {
+struct FinishLoop<T: Trace, const SIDE: bool> {
     header: NonNull<ObjHeader>,
     _type: std::marker::PhantomData<T>,
 }
 
-impl<T: Trace> Drop for FinishLoop<T> {
+impl<T: Trace, const SIDE: bool> Drop for FinishLoop<T, SIDE> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: the value is gone (dropped, or dropped by unwinding), the object is unlinked
-        // and has no side entry, and no handle can have been made to it.
-        unsafe { free_tracked_typed::<T>(self.header) };
+        // SAFETY: the value is gone (dropped, or dropped by unwinding) and the object
+        // unlinked.
+        unsafe { free_dead_tracked::<T, SIDE>(self.header) };
         finish_loop();
     }
 }
@@ -351,11 +414,10 @@ unsafe fn die(header: NonNull<ObjHeader>) -> Option<Panic> {
         }
     }
 
-    if h.has(flags::SIDE) {
-        let callbacks = ClearedWeakRefs::clear(header);
-        if let Some(panic) = callbacks.run() {
-            first_panic.get_or_insert(panic);
-        }
+    if h.has(flags::SIDE)
+        && let Some(panic) = crate::weak::clear_and_run(header)
+    {
+        first_panic.get_or_insert(panic);
     }
 
     h.set(flags::DROPPED);

@@ -378,6 +378,7 @@ impl Drop for SlotRef {
 /// `slot` points at a live slot no handle refers to, with its whole block's provenance,
 /// allocated by `SlotRef::basic` or `SlotRef::with_callback` on this thread (`SlotRef` is
 /// not `Send`).
+#[inline(never)]
 unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     // SAFETY: the caller's contract.
     let (basic, target) = unsafe { (slot.as_ref().is_basic(), slot.as_ref().target()) };
@@ -457,6 +458,18 @@ pub(crate) fn clear_targets(list: WeakList) {
     }
 }
 
+/// Clears every weak reference to a dying object (they read dead from now on), then runs
+/// their callbacks, newest first; returns the first panic. An object whose weak references
+/// have no callback, the usual case, costs one access to its side entry.
+pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
+    let list = take_list(header);
+    if list.newest.is_null() {
+        clear_targets(list);
+        return None;
+    }
+    ClearedWeakRefs::clear_list(list).run()
+}
+
 /// The weak references of an object that has died: all of them already read dead; what is
 /// left is to run their callbacks.
 #[must_use = "the callbacks have not run yet"]
@@ -482,17 +495,30 @@ impl ClearedWeakRefs {
         Self::clear_list(take_list(header))
     }
 
-    /// [`ClearedWeakRefs::clear`] for a list already taken out of its side entry.
+    /// [`ClearedWeakRefs::clear`] for a list already taken out of its side entry: one walk
+    /// newest to oldest, that makes each slot read dead, unlists it and keeps a handle to it
+    /// for its callback. No user code runs during the walk, so every weak reference reads
+    /// dead before the first callback runs.
+    #[inline]
     pub(crate) fn clear_list(list: WeakList) -> Self {
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
-        for slot in list.with_callbacks() {
-            // SAFETY: the slot was listed when the list was taken out of the side entry,
-            // and nothing has run since that could drop it; the handle taken here keeps it
-            // alive until its callback has run.
-            cleared.push(unsafe { SlotRef::from_listed(slot.cast()) });
+        if !list.basic.is_null() {
+            // SAFETY: the slots were listed when the list was taken out of the side entry,
+            // and no code has run since that could drop them.
+            unsafe { (*slot_of(list.basic)).target.clear() };
         }
-        // Unlisted only now: the walk above follows the links this clears.
-        clear_targets(list);
+        let mut slot = slot_of(list.newest).cast::<CallbackSlot>();
+        while !slot.is_null() {
+            // SAFETY: as above; the handle taken here keeps the slot alive until its
+            // callback has run.
+            let listed = unsafe { &*slot };
+            listed.common.target.clear();
+            listed.newer.set(std::ptr::null());
+            let older = listed.older.replace(std::ptr::null());
+            // SAFETY: as above; the slot was listed until just now.
+            cleared.push(unsafe { SlotRef::from_listed(slot.cast()) });
+            slot = older;
+        }
         cleared
     }
 
