@@ -60,7 +60,7 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
         if T::TRACKED && !T::HAS_FINALIZER && h.flag_bits() & flags::STATE == flags::SIDE {
             // Weak references or an id, and nothing else: still typed.
             // SAFETY: the caller's contract; the object is tracked and only has a side entry.
-            unsafe { die_tracked::<T, true>(header) };
+            unsafe { die_tracked_with_side::<T>(header) };
         } else {
             // SAFETY: the caller's contract is `on_zero`'s.
             unsafe { on_zero(header) };
@@ -74,6 +74,17 @@ pub(crate) unsafe fn on_zero_typed_unheld<T: Trace>(header: NonNull<ObjHeader>) 
         // SAFETY: the caller's contract; the object is tracked and no flag is set.
         unsafe { die_tracked::<T, false>(header) };
     }
+}
+
+/// [`die_tracked`] for an object with a side entry, out of line so that the usual death
+/// saves no more registers than it needs.
+///
+/// # Safety
+/// As for [`die_tracked`] with `SIDE`.
+#[inline(never)]
+unsafe fn die_tracked_with_side<T: Trace>(header: NonNull<ObjHeader>) {
+    // SAFETY: the caller's contract.
+    unsafe { die_tracked::<T, true>(header) };
 }
 
 /// The death of a tracked `T` without finalizer, typed: no flag is set but, if `SIDE`, its
@@ -145,14 +156,24 @@ fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>) {
 /// with the same `SIDE`.
 #[inline(always)]
 unsafe fn free_dead_tracked<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
-    if SIDE {
-        // SAFETY: the caller's contract.
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { free_if_unused(header) })) {
-            keep_panic(panic);
-        }
+    // SAFETY: the caller's contract.
+    let h = unsafe { header.as_ref() };
+    if SIDE && (h.has(flags::SIDE) || h.strong() != 0) {
+        free_after_side_entry(header);
     } else {
-        // SAFETY: no side entry: nothing could reach the object while it died.
+        // SAFETY: no side entry is left and no handle was made: nothing can reach the object.
         unsafe { free_tracked_typed::<T>(header) };
+    }
+}
+
+/// [`free_dead_tracked`] for an object that keeps its side entry (its id, or weak references
+/// made while it died) or a handle.
+#[cold]
+#[inline(never)]
+fn free_after_side_entry(header: NonNull<ObjHeader>) {
+    // SAFETY: the value is dropped and the object not held (`free_dead_tracked`'s contract).
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { free_if_unused(header) })) {
+        keep_panic(panic);
     }
 }
 
@@ -188,7 +209,7 @@ struct FinishLoop<T: Trace, const SIDE: bool> {
 }
 
 impl<T: Trace, const SIDE: bool> Drop for FinishLoop<T, SIDE> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: the value is gone (dropped, or dropped by unwinding) and the object
         // unlinked.

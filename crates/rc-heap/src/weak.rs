@@ -467,6 +467,19 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
         clear_targets(list);
         return None;
     }
+    let newest = slot_of(list.newest).cast::<CallbackSlot>();
+    // SAFETY: the slot was listed when the list was taken out of the side entry, and no code
+    // has run since that could drop it.
+    if unsafe { (*newest).older.get() }.is_null() {
+        // One weak reference with a callback (a weak container's entry, say): it needs no
+        // list of callbacks to run.
+        // SAFETY: as above: the slot is listed; the handle keeps it alive for its callback.
+        let slot = unsafe { SlotRef::from_listed(newest.cast()) };
+        clear_targets(list);
+        let mut first_panic = None;
+        run_callback(slot, &mut first_panic);
+        return first_panic;
+    }
     ClearedWeakRefs::clear_list(list).run()
 }
 

@@ -34,10 +34,10 @@ pub(crate) struct Table<K, E> {
     index: FxHashMap<K, usize>,
     #[trace(flatten)]
     slots: Vec<Option<Slot<K, E>>>,
-    /// Empty slots, reused by inserts.
+    /// Empty slots, reused by inserts. A slot emptied by a death is not among them while
+    /// its stale index entry points at it: the sweep adds it, or an insert of its key takes
+    /// it back.
     free: Vec<usize>,
-    /// Slots emptied by deaths whose index entries are still there (not yet reusable).
-    stale_slots: Vec<usize>,
     /// Index entries pointing at an empty slot.
     stale_keys: usize,
     /// One bit per slot, set while it holds an entry: what a sweep reads for each index
@@ -47,14 +47,7 @@ pub(crate) struct Table<K, E> {
 
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
     fn new() -> Self {
-        Table {
-            index: FxHashMap::default(),
-            slots: Vec::new(),
-            free: Vec::new(),
-            stale_slots: Vec::new(),
-            stale_keys: 0,
-            occupied: Vec::new(),
-        }
+        Table { index: FxHashMap::default(), slots: Vec::new(), free: Vec::new(), stale_keys: 0, occupied: Vec::new() }
     }
 
     fn is_occupied(&self, slot: usize) -> bool {
@@ -97,22 +90,20 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// slot, and returns `None`. The key is hashed once.
     pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
         self.sweep_if_mostly_stale();
-        let slot = self.free.last().copied().unwrap_or(self.slots.len());
-        let key = match self.index.entry(key) {
+        let (slot, key) = match self.index.entry(key) {
             Entry::Occupied(found) if occupied_bit(&self.occupied, *found.get()) => return Some(*found.get()),
-            Entry::Occupied(mut stale) => {
-                // The key had a stale index entry, now replaced.
+            Entry::Occupied(stale) => {
+                // The key's entry died and left its slot empty: the new entry takes it.
                 self.stale_keys -= 1;
-                stale.insert(slot);
-                stale.key().clone()
+                (*stale.get(), stale.key().clone())
             }
             Entry::Vacant(vacant) => {
+                let slot = self.free.pop().unwrap_or(self.slots.len());
                 let key = vacant.key().clone();
                 vacant.insert(slot);
-                key
+                (slot, key)
             }
         };
-        self.free.pop();
         let entry = make(slot);
         if slot == self.slots.len() {
             self.slots.push(Some(Slot { key, entry }));
@@ -148,7 +139,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
         self.set_occupied(slot, false);
-        self.stale_slots.push(slot);
         self.stale_keys += 1;
         self.reset_if_empty();
         removed
@@ -165,9 +155,14 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Drops the stale index entries and makes their slots reusable.
     fn sweep(&mut self) {
-        let occupied = &self.occupied;
-        self.index.retain(|_, slot| occupied[*slot / 64] & (1 << (*slot % 64)) != 0);
-        self.free.append(&mut self.stale_slots);
+        let (occupied, free) = (&self.occupied, &mut self.free);
+        self.index.retain(|_, slot| {
+            let live = occupied[*slot / 64] & (1 << (*slot % 64)) != 0;
+            if !live {
+                free.push(*slot);
+            }
+            live
+        });
         self.stale_keys = 0;
     }
 
@@ -180,7 +175,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.index.clear();
         self.slots.clear();
         self.free.clear();
-        self.stale_slots.clear();
         self.stale_keys = 0;
         self.occupied.clear();
         true
