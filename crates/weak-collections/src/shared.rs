@@ -267,10 +267,16 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
 
     /// Applies the removals queued while the table was borrowed. Every operation that
     /// changes or counts the entries starts here.
+    #[inline]
     pub(crate) fn settle(&self) {
-        if self.pending.borrow().is_empty() {
-            return;
+        if !self.pending.borrow().is_empty() {
+            self.settle_pending();
         }
+    }
+
+    /// [`settle`](Self::settle) once some removal is queued.
+    #[inline(never)]
+    fn settle_pending(&self) {
         let Ok(mut table) = self.table.try_borrow_mut() else { return };
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         let removed: Vec<(K, E)> = pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();
