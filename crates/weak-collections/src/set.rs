@@ -236,6 +236,16 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
     }
 }
 
+/// `for member in &set` (Python's `for member in s`): the live members, as [`WeakSet::iter`].
+impl<T: ?Sized + 'static, M: KeyMode<T>> IntoIterator for &WeakSet<T, M> {
+    type Item = Gc<T>;
+    type IntoIter = Iter<T, M>;
+
+    fn into_iter(self) -> Iter<T, M> {
+        self.iter()
+    }
+}
+
 impl<T: ?Sized + 'static, M: KeyMode<T>> Default for WeakSet<T, M> {
     fn default() -> Self {
         WeakSet::with_key_mode()

@@ -238,3 +238,15 @@ fn members_are_taken_by_value_or_by_reference() {
     drop(a);
     assert!(s.is_empty());
 }
+
+#[test]
+fn a_for_loop_over_a_set_meets_its_live_members() {
+    let (a, b) = (foo("a"), foo("b"));
+    let s = set_of(&[&a, &b]);
+    drop(b);
+    let mut names = Vec::new();
+    for member in &s {
+        names.push(member.name);
+    }
+    assert_eq!(names, ["a"]);
+}
