@@ -8,7 +8,10 @@
 //!
 //! Depend on this crate alone. It re-exports every layer: rc-heap's types at the top level
 //! ([`Gc`], [`Weak`], [`GcAny`], ...), the others as modules ([`gen_gc`], [`objgraph`],
-//! [`weak_collections`]), so no layer crate needs a dependency of its own.
+//! [`weak_collections`]), so no layer crate needs a dependency of its own. The two that
+//! mirror a Python module also go by its name: [`gc`] is [`gen_gc`] (`cyclegc::gc::collect()`,
+//! `cyclegc::gc::get_objects(None)`), [`weakref`] is [`weak_collections`]
+//! (`cyclegc::weakref::WeakSet`, `cyclegc::weakref::proxy`).
 //!
 //! Your types join the heap with [`#[derive(Trace)]`](derive@Trace): the derive reports the
 //! `Gc`s a value owns, so that the collector can find cycles and introspection can name each
@@ -77,6 +80,9 @@ pub use rc_heap::{
 pub use trace_derive::__TraceThroughCyclegc as Trace;
 
 pub use gen_gc;
+/// Python's `gc` module: [`gen_gc`] under the name Python code uses
+/// (`cyclegc::gc::collect()`).
+pub use gen_gc as gc;
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]
@@ -90,3 +96,6 @@ pub struct GuideDoctest;
 pub use objgraph;
 pub use rc_heap;
 pub use weak_collections;
+/// Python's `weakref` module: [`weak_collections`] under the name Python code uses
+/// (`cyclegc::weakref::WeakValueDictionary`, `cyclegc::weakref::proxy`).
+pub use weak_collections as weakref;

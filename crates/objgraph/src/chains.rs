@@ -196,14 +196,15 @@ impl HeapGraph {
 /// `[root, ..., obj]`, or `[obj]` if there is none within `max_depth` steps
 /// (`objgraph.find_backref_chain`). Objects whose ids are in `extra_ignore` are not passed
 /// through. `obj` may be untracked (a leaf, such as a `Gc<String>`): the chain reaches it
-/// through the tracked objects that refer to it.
+/// through the tracked objects that refer to it. `predicate` is a closure or a function
+/// (`|o| o.is::<Cache>()`, or `&is_cache`).
 pub fn find_backref_chain(
     obj: &GcAny,
-    predicate: &dyn Fn(&GcAny) -> bool,
+    predicate: impl Fn(&GcAny) -> bool,
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
-    chain_matching(obj, true, predicate, max_depth, extra_ignore)
+    chain_matching(obj, true, &predicate, max_depth, extra_ignore)
 }
 
 /// The shortest chain of references from `obj` to an object satisfying `predicate`:
@@ -211,11 +212,11 @@ pub fn find_backref_chain(
 /// (a leaf): the last step then goes from a tracked object to one of its leaves.
 pub fn find_ref_chain(
     obj: &GcAny,
-    predicate: &dyn Fn(&GcAny) -> bool,
+    predicate: impl Fn(&GcAny) -> bool,
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
-    chain_matching(obj, false, predicate, max_depth, extra_ignore)
+    chain_matching(obj, false, &predicate, max_depth, extra_ignore)
 }
 
 /// A chain over a fresh snapshot, ending at an object that satisfies `predicate`.

@@ -1,27 +1,40 @@
 //! Counting the tracked objects by type.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use rc_heap::{GcAny, ObjectId, TypeInfo};
 
 /// Which objects a query looks at, and how it names their types: objgraph's `objects`,
-/// `shortnames` and `filter` arguments.
-#[derive(Default)]
+/// `shortnames` and `filter` arguments, with objgraph's defaults (every tracked object,
+/// short names, no filter).
+///
+/// ```
+/// let full = objgraph::Query { shortnames: false, ..Default::default() };
+/// # let _ = full;
+/// ```
 pub struct Query<'a> {
     /// The objects to look at; every tracked object when `None` (`gc.get_objects()`).
     pub objects: Option<&'a [GcAny]>,
-    /// Full type paths instead of short names (objgraph's `shortnames=False`).
-    pub full_names: bool,
+    /// Short type names (`Node<String>`, the default, as objgraph's `shortnames=True`);
+    /// `false` for full paths (`app::graph::Node<alloc::string::String>`).
+    pub shortnames: bool,
     /// Only objects for which this returns `true` are counted.
     pub filter: Option<&'a dyn Fn(&GcAny) -> bool>,
+}
+
+impl Default for Query<'_> {
+    fn default() -> Self {
+        Query { objects: None, shortnames: true, filter: None }
+    }
 }
 
 impl std::fmt::Debug for Query<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Query")
             .field("objects", &self.objects.map(<[GcAny]>::len))
-            .field("full_names", &self.full_names)
+            .field("shortnames", &self.shortnames)
             .field("filter", &self.filter.is_some())
             .finish()
     }
@@ -98,7 +111,7 @@ pub fn by_type(typename: &str, query: &Query<'_>) -> Vec<GcAny> {
 
 /// How many selected objects there are of each type (`objgraph.typestats`).
 pub fn typestats(query: &Query<'_>) -> HashMap<String, usize> {
-    let mut names = Names::new(query.full_names);
+    let mut names = Names::new(!query.shortnames);
     let mut stats = HashMap::new();
     query.for_each(|object| *stats.entry(names.of(object).to_owned()).or_insert(0) += 1);
     stats
@@ -140,9 +153,35 @@ pub fn at(id: ObjectId) -> Option<GcAny> {
     GcAny::from_id(id)
 }
 
-/// The live objects among `ids` (`objgraph.at_addrs`), in the order given.
-pub fn at_ids(ids: &[ObjectId]) -> Vec<GcAny> {
-    ids.iter().filter_map(|&id| at(id)).collect()
+/// The live objects among `ids`, in the order given: a slice, a `Vec` or a set of
+/// [`ObjectId`]s, by value or by reference (`at_ids(&new_ids["Node"])` with what
+/// [`get_new_ids`](crate::get_new_ids) returned).
+pub fn at_ids<I>(ids: I) -> Vec<GcAny>
+where
+    I: IntoIterator,
+    I::Item: Borrow<ObjectId>,
+{
+    ids.into_iter().filter_map(|id| at(*id.borrow())).collect()
+}
+
+/// `objgraph.at_addrs(address_set)`: the live objects among `ids`. Ids play the role of
+/// Python's addresses here (an id never names a new object once its own has died, as an
+/// address may); the same as [`at_ids`].
+///
+/// ```
+/// use cyclegc::Gc;
+///
+/// let node = Gc::new(std::cell::RefCell::new(Vec::<Gc<u32>>::new()));
+/// let ids = std::collections::HashSet::from([Gc::id(&node)]);
+/// let found = objgraph::at_addrs(&ids);
+/// assert!(found.len() == 1 && found[0].ptr_eq(&Gc::to_any(&node)));
+/// ```
+pub fn at_addrs<I>(ids: I) -> Vec<GcAny>
+where
+    I: IntoIterator,
+    I::Item: Borrow<ObjectId>,
+{
+    at_ids(ids)
 }
 
 /// The selected objects that no tracked object refers to (`objgraph.get_leaking_objects`):

@@ -114,7 +114,7 @@ impl NewIds {
 /// Records the ids of every tracked object per type and prints, as objgraph does, how many
 /// there were, are, and are new, since the previous call with the same `state`
 /// (`objgraph.get_new_ids`). Runs a full collection first. Returns the new ids per type
-/// (feed them to [`at_ids`](crate::at_ids)).
+/// (feed a type's set to [`at_addrs`](crate::at_addrs)).
 pub fn get_new_ids(
     state: &mut NewIds,
     limit: Option<usize>,
@@ -123,7 +123,7 @@ pub fn get_new_ids(
     out: &mut dyn Write,
 ) -> io::Result<HashMap<String, HashSet<ObjectId>>> {
     gen_gc::collect();
-    let mut names = Names::new(query.full_names);
+    let mut names = Names::new(!query.shortnames);
     let mut current: HashMap<String, HashSet<ObjectId>> = HashMap::new();
     query.for_each(|object| {
         current.entry(names.of(object).to_owned()).or_default().insert(object.id());

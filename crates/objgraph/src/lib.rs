@@ -8,7 +8,7 @@
 //! - [`growth`], [`show_growth`]: which types gained objects since the last call (peak-based,
 //!   after a full collection, so cycles do not count as growth);
 //! - [`get_new_ids`]: the ids of the objects new since the last call, per type;
-//! - [`by_type`], [`at`], [`at_ids`]: the objects themselves;
+//! - [`by_type`], [`at`], [`at_addrs`] (also [`at_ids`]): the objects themselves;
 //! - [`get_leaking_objects`]: tracked objects that no tracked object refers to — the roots
 //!   of what is alive, where leaks are held from;
 //! - [`find_backref_chain`], [`find_ref_chain`]: the shortest chain of references to or from
@@ -242,7 +242,8 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 //!
-//! Type names are short (`Node<String>`) unless [`Query::full_names`] asks for the full path
+//! Type names are short (`Node<String>`, objgraph's default `shortnames=True`) unless
+//! [`Query::shortnames`] is `false`, which gives the full path
 //! (`app::graph::Node<alloc::string::String>`); a name given to [`count`] or [`by_type`]
 //! matches the full path when it contains `::`, the short name otherwise.
 //!
@@ -273,7 +274,8 @@ mod v8;
 
 pub use chains::{find_backref_chain, find_backref_chain_to_root, find_ref_chain};
 pub use counts::{
-    Query, at, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types, typestats,
+    Query, at, at_addrs, at_ids, by_type, count, get_leaking_objects, most_common_types, show_most_common_types,
+    typestats,
 };
 pub use cycles::{Cycle, cycles_among, garbage_cycles};
 pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};

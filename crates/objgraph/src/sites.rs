@@ -3,7 +3,7 @@
 //!
 //! Needs the `alloc-site` feature, which makes every `Gc::new` of a tracked object record its
 //! caller's location. Rows are keyed `file:line:col Type`: the site, a space, the type name
-//! (short, or full with [`Query::full_names`]); objects without a recorded site show
+//! (short, or full with [`Query::shortnames`] `false`); objects without a recorded site show
 //! `<unknown>` as their site.
 
 use std::collections::HashMap;
@@ -26,7 +26,7 @@ fn site_key(names: &mut Names, object: &GcAny) -> String {
 /// How many selected objects were created at each site, per type ([`typestats`](crate::typestats)
 /// by allocation site).
 pub fn typestats_by_site(query: &Query<'_>) -> HashMap<String, usize> {
-    let mut names = Names::new(query.full_names);
+    let mut names = Names::new(!query.shortnames);
     let mut stats = HashMap::new();
     query.for_each(|object| *stats.entry(site_key(&mut names, object)).or_insert(0) += 1);
     stats

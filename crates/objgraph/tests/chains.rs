@@ -25,8 +25,8 @@ fn find_ref_chain_follows_references_forward() {
     *a.attr.borrow_mut() = Some(b.clone());
     *b.attr.borrow_mut() = Some(c.clone());
     let is_c = |o: &GcAny| o.ptr_eq(&Gc::to_any(&c));
-    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), &is_c, 20, &[])), ["a", "b", "c"]);
-    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), &is_c, 1, &[])), ["a"], "too deep for max_depth 1");
+    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), is_c, 20, &[])), ["a", "b", "c"]);
+    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), is_c, 1, &[])), ["a"], "too deep for max_depth 1");
 }
 
 #[test]
@@ -35,9 +35,25 @@ fn find_backref_chain_follows_references_backward() {
     *a.attr.borrow_mut() = Some(b.clone());
     *b.attr.borrow_mut() = Some(c.clone());
     let is_a = |o: &GcAny| o.ptr_eq(&Gc::to_any(&a));
-    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), &is_a, 20, &[])), ["a", "b", "c"]);
+    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), is_a, 20, &[])), ["a", "b", "c"]);
     let ignore_b = [Gc::id(&b)];
-    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), &is_a, 20, &ignore_b)), ["c"], "no chain avoids b");
+    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&c), is_a, 20, &ignore_b)), ["c"], "no chain avoids b");
+}
+
+#[test]
+fn chain_predicates_are_plain_closures_as_in_python() {
+    let (a, b, c) = (obj("a"), obj("b"), obj("c"));
+    *a.attr.borrow_mut() = Some(b.clone());
+    *b.attr.borrow_mut() = Some(c.clone());
+    let (a_any, c_any) = (Gc::to_any(&a), Gc::to_any(&c));
+    let backwards = objgraph::find_backref_chain(&c_any, |o| o.ptr_eq(&a_any), 20, &[]);
+    assert_eq!(names(&backwards), ["a", "b", "c"]);
+    let forwards = objgraph::find_ref_chain(&a_any, |o| o.ptr_eq(&c_any), 20, &[]);
+    assert_eq!(names(&forwards), ["a", "b", "c"]);
+    fn is_obj(o: &GcAny) -> bool {
+        o.is::<Obj>()
+    }
+    assert_eq!(objgraph::find_ref_chain(&a_any, is_obj, 20, &[]).len(), 1, "a itself satisfies it");
 }
 
 /// The article's `_cache` leak, with the cache itself a heap object held by a global: the
@@ -93,9 +109,9 @@ fn objects_only_a_cycle_holds_have_no_chain_to_a_root() {
 fn test_no_chain() {
     let a = obj("a");
     let never = |_: &GcAny| false;
-    let chain = objgraph::find_backref_chain(&Gc::to_any(&a), &never, 20, &[]);
+    let chain = objgraph::find_backref_chain(&Gc::to_any(&a), never, 20, &[]);
     assert_eq!(names(&chain), ["a"]);
-    let chain = objgraph::find_ref_chain(&Gc::to_any(&a), &never, 20, &[]);
+    let chain = objgraph::find_ref_chain(&Gc::to_any(&a), never, 20, &[]);
     assert_eq!(names(&chain), ["a"]);
 }
 
@@ -136,11 +152,11 @@ fn chains_reach_untracked_objects_through_their_referrers() {
     assert!(!leaf_any.is_tracked());
 
     let is_top = |o: &GcAny| o.ptr_eq(&Gc::to_any(&top));
-    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, &is_top, 20, &[])), ["top", "middle", "leaf"]);
-    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, &is_top, 1, &[])), ["leaf"], "two steps away");
+    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, is_top, 20, &[])), ["top", "middle", "leaf"]);
+    assert_eq!(shelf_names(&objgraph::find_backref_chain(&leaf_any, is_top, 1, &[])), ["leaf"], "two steps away");
     let is_leaf = |o: &GcAny| o.ptr_eq(&leaf_any);
-    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), &is_leaf, 20, &[])), ["top", "middle", "leaf"]);
-    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), &is_leaf, 1, &[])), ["top"]);
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), is_leaf, 20, &[])), ["top", "middle", "leaf"]);
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), is_leaf, 1, &[])), ["top"]);
 
     // Who holds it: `leaf` (besides `leaf_any`), from outside: its own root.
     assert_eq!(shelf_names(&objgraph::find_backref_chain_to_root(&leaf_any, 20, &[])), ["leaf"]);

@@ -209,7 +209,7 @@ fn test_show_chain() {
     link(&b, &c);
     link(&d, &c); // another referrer of c, not in the chain
     let is_a = |o: &GcAny| o.ptr_eq(&any(&a));
-    let chain = objgraph::find_backref_chain(&any(&c), &is_a, 20, &[]);
+    let chain = objgraph::find_backref_chain(&any(&c), is_a, 20, &[]);
     assert_eq!(chain.len(), 3);
     let graph = objgraph::show_chain(&[chain], true, &GraphOptions::default());
     assert_eq!(graph.node_count(), 3, "d is not in the chain");
@@ -223,7 +223,7 @@ fn test_forward_chain() {
     link(&b, &c);
     link(&a, &c);
     let is_c = |o: &GcAny| o.ptr_eq(&any(&c));
-    let chain = objgraph::find_ref_chain(&any(&a), &is_c, 20, &[]);
+    let chain = objgraph::find_ref_chain(&any(&a), is_c, 20, &[]);
     assert_eq!(chain.len(), 2, "a refers to c directly");
     let graph = objgraph::show_chain(&[chain], false, &GraphOptions::default());
     assert_eq!(graph.node_count(), 2);

@@ -74,13 +74,24 @@ fn test_count_of_given_objects_and_filter() {
 }
 
 #[test]
+fn query_names_types_short_by_default_as_objgraph_does() {
+    let keep = my_class();
+    assert!(Query::default().shortnames);
+    assert_eq!(objgraph::typestats(&Query::default()).get("MyClass"), Some(&1));
+    let full = objgraph::typestats(&Query { shortnames: false, ..Query::default() });
+    assert_eq!(full.get(std::any::type_name::<MyClass>()), Some(&1));
+    assert_eq!(full.get("MyClass"), None);
+    drop(keep);
+}
+
+#[test]
 fn test_typestats_and_most_common_types() {
     let keep: Vec<Gc<MyClass>> = (0..4).map(|_| my_class()).collect();
     let others: Vec<Gc<Other>> = (0..2).map(|_| Gc::new(Other { link: Some(keep[0].clone()) })).collect();
     let stats = objgraph::typestats(&Query::default());
     assert_eq!(stats.get("MyClass"), Some(&4));
     assert_eq!(stats.get("Other"), Some(&2));
-    let full = objgraph::typestats(&Query { full_names: true, ..Query::default() });
+    let full = objgraph::typestats(&Query { shortnames: false, ..Query::default() });
     assert_eq!(full.get(std::any::type_name::<Other>()), Some(&2));
     assert_eq!(
         objgraph::most_common_types(Some(2), &Query::default()),
@@ -164,7 +175,7 @@ fn test_get_new_ids_table() {
     MyClass            1            3           +2           +2
     ===========================================================
     ");
-    let new: Vec<GcAny> = objgraph::at_ids(&new_ids["MyClass"].iter().copied().collect::<Vec<_>>());
+    let new: Vec<GcAny> = objgraph::at_addrs(&new_ids["MyClass"]);
     assert_eq!(new.len(), 2);
     assert!(new.iter().all(|o| added.iter().any(|a| o.ptr_eq(&Gc::to_any(a)))));
     drop(before);
@@ -178,6 +189,8 @@ fn test_by_type_and_at() {
     assert!(found[0].ptr_eq(&Gc::to_any(&a)));
     let id = Gc::id(&a);
     assert!(objgraph::at(id).is_some_and(|o| o.ptr_eq(&Gc::to_any(&a))));
+    assert_eq!(objgraph::at_ids([id]).len(), 1);
+    assert_eq!(objgraph::at_addrs(vec![id, id]).len(), 2, "as many as asked for, in order");
     drop((a, found));
     assert!(objgraph::at(id).is_none(), "an id of a dead object names nothing");
 }

@@ -7,6 +7,7 @@ use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
+use crate::as_gc::AsGc;
 use crate::shared::{Cursor, Shared};
 
 /// A map from heap objects to values that does not keep the keys alive (Python's
@@ -71,8 +72,10 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>) }
     }
 
-    /// Maps `key` to `value`; returns the value it replaced.
-    pub fn insert(&self, key: &Gc<T>, value: V) -> Option<V> {
+    /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it
+    /// replaced.
+    pub fn insert(&self, key: impl AsGc<T>, value: V) -> Option<V> {
+        let key = key.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
@@ -102,27 +105,27 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     }
 
     /// Whether `key` is in the map.
-    pub fn contains_key(&self, key: &Gc<T>) -> bool {
-        Self::live_slot(&self.shared.table.borrow(), key).is_some()
+    pub fn contains_key(&self, key: impl AsGc<T>) -> bool {
+        Self::live_slot(&self.shared.table.borrow(), key.as_gc()).is_some()
     }
 
     /// Runs `f` on the value of `key`.
-    pub fn with_value<R>(&self, key: &Gc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
+    pub fn with_value<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
         let table = self.shared.table.borrow();
-        Self::live_slot(&table, key).map(|slot| f(&table.entry(slot).value))
+        Self::live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
-    pub fn remove(&self, key: &Gc<T>) -> Option<V> {
+    pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
         let mut table = self.shared.table.borrow_mut();
-        let removed = Self::live_slot(&table, key).map(|slot| table.take(slot));
+        let removed = Self::live_slot(&table, key.as_gc()).map(|slot| table.take(slot));
         drop(table);
         removed.map(|(_, entry)| entry.value)
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).
-    pub fn pop(&self, key: &Gc<T>) -> Option<V> {
+    pub fn pop(&self, key: impl AsGc<T>) -> Option<V> {
         self.remove(key)
     }
 
@@ -141,8 +144,8 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         }
     }
 
-    /// Inserts every pair.
-    pub fn update<'a>(&self, pairs: impl IntoIterator<Item = (&'a Gc<T>, V)>) {
+    /// Inserts every pair; a key is a `Gc<T>` or a reference to one.
+    pub fn update<A: AsGc<T>>(&self, pairs: impl IntoIterator<Item = (A, V)>) {
         for (key, value) in pairs {
             self.insert(key, value);
         }
@@ -177,12 +180,13 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
 impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// A clone of the value of `key`.
-    pub fn get(&self, key: &Gc<T>) -> Option<V> {
+    pub fn get(&self, key: impl AsGc<T>) -> Option<V> {
         self.with_value(key, V::clone)
     }
 
     /// The value of `key`, after mapping it to `default` if it had none.
-    pub fn setdefault(&self, key: &Gc<T>, default: V) -> V {
+    pub fn setdefault(&self, key: impl AsGc<T>, default: V) -> V {
+        let key = key.as_gc();
         if let Some(value) = self.get(key) {
             return value;
         }
@@ -199,6 +203,13 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
     /// The values of live keys.
     pub fn values(&self) -> Vec<V> {
         self.items().into_iter().map(|(_, value)| value).collect()
+    }
+
+    /// A new map with the same entries (the values cloned), comparing keys the same way.
+    pub fn copy(&self) -> Self {
+        let copy = WeakKeyDictionary::with_key_mode();
+        copy.update(self.items());
+        copy
     }
 }
 
@@ -229,8 +240,8 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Default for WeakKeyDictiona
     }
 }
 
-impl<'a, T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Extend<(&'a Gc<T>, V)> for WeakKeyDictionary<T, V, M> {
-    fn extend<I: IntoIterator<Item = (&'a Gc<T>, V)>>(&mut self, pairs: I) {
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>, A: AsGc<T>> Extend<(A, V)> for WeakKeyDictionary<T, V, M> {
+    fn extend<I: IntoIterator<Item = (A, V)>>(&mut self, pairs: I) {
         self.update(pairs);
     }
 }

@@ -5,11 +5,13 @@
 //!
 //! | Python | here |
 //! |---|---|
+//! | `weakref.ref(obj)`, `weakref.ref(obj, callback)` | rc-heap's [`Gc::downgrade`](rc_heap::Gc::downgrade), [`Gc::downgrade_with_callback`](rc_heap::Gc::downgrade_with_callback) |
 //! | `weakref.WeakSet` | [`WeakSet`] |
 //! | `weakref.WeakValueDictionary` | [`WeakValueDictionary`] |
 //! | `weakref.WeakKeyDictionary` | [`WeakKeyDictionary`] |
 //! | `weakref.finalize` | [`finalize`] / [`Finalizer`] |
-//! | `weakref.proxy` | [`WeakProxy`] (errors with [`ReferenceError`]) |
+//! | `weakref.proxy(obj)`, `weakref.proxy(obj, callback)` | [`proxy`], [`proxy_with_callback`] → [`WeakProxy`] (errors with [`ReferenceError`]) |
+//! | `weakref.getweakrefcount(obj)` | [`getweakrefcount`] (weak handles, see there) |
 //!
 //! Entries vanish when their object dies, by reference counting or by the cycle collector:
 //! each entry holds a weak reference whose death is reported to its container (one
@@ -23,11 +25,18 @@
 //! value equality (Python's `__hash__`/`__eq__`) with [`WeakSet::by_value`] and
 //! [`WeakKeyDictionary::by_value`] ([`ByValue`]).
 //!
+//! Objects are passed as Python passes them: a `Gc<T>` or a reference to one
+//! (`set.add(&a)`, `set.add(a.clone())`, `set.contains(o)` for an `o: &&Gc<T>` in a
+//! `filter`), all [`AsGc`]. A
+//! [`WeakValueDictionary`]'s keys are looked up by any borrowed form, as a `HashMap`'s are
+//! (`d.get("k")` for `String` keys).
+//!
 //! This crate depends only on rc-heap: it needs weak references and their callbacks, not
 //! the collector.
 
 #![deny(missing_docs)]
 
+mod as_gc;
 mod finalize;
 mod key_dict;
 mod key_mode;
@@ -35,10 +44,13 @@ mod proxy;
 mod set;
 mod shared;
 mod value_dict;
+mod weakref_count;
 
+pub use as_gc::AsGc;
 pub use finalize::{Finalizer, FinalizerFn, finalize};
 pub use key_dict::{Keys, WeakKeyDictionary};
 pub use key_mode::{ByIdentity, ByValue, KeyMode, ObjectAddress, ValueKey};
-pub use proxy::{ReferenceError, WeakProxy};
+pub use proxy::{ReferenceError, WeakProxy, proxy, proxy_with_callback};
 pub use set::{Iter, WeakSet};
 pub use value_dict::{Items, WeakValueDictionary};
+pub use weakref_count::getweakrefcount;

@@ -16,8 +16,47 @@ impl fmt::Display for ReferenceError {
 
 impl std::error::Error for ReferenceError {}
 
-/// A weak reference used as if it were the object (Python's `weakref.proxy`): each use
-/// either reaches the live object or fails with [`ReferenceError`].
+/// A proxy for `object` (Python's `weakref.proxy(object)`): each use of it either reaches
+/// the live object or fails with [`ReferenceError`]. The same as [`WeakProxy::new`].
+///
+/// ```
+/// use rc_heap::Gc;
+/// use weak_collections::{ReferenceError, proxy};
+///
+/// let text = Gc::new(String::from("hello"));
+/// let p = proxy(&text);
+/// assert_eq!(p.with(String::len), Ok(5));
+/// drop(text);
+/// assert_eq!(p.get().err(), Some(ReferenceError));
+/// ```
+pub fn proxy<T: ?Sized + 'static>(object: &Gc<T>) -> WeakProxy<T> {
+    WeakProxy::new(object)
+}
+
+/// A proxy for `object` whose `callback` runs when the object dies (Python's
+/// `weakref.proxy(object, callback)`; the callback takes no argument, where Python passes
+/// it the proxy). The same as [`WeakProxy::with_callback`].
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use rc_heap::Gc;
+/// use weak_collections::proxy_with_callback;
+///
+/// let died = Rc::new(Cell::new(false));
+/// let text = Gc::new(String::from("hello"));
+/// let flag = died.clone();
+/// let p = proxy_with_callback(&text, move || flag.set(true));
+/// drop(text);
+/// assert!(died.get() && !p.is_alive());
+/// ```
+pub fn proxy_with_callback<T: ?Sized + 'static>(object: &Gc<T>, callback: impl FnOnce() + 'static) -> WeakProxy<T> {
+    WeakProxy::with_callback(object, callback)
+}
+
+/// A weak reference used as if it were the object (Python's `weakref.proxy`, made by
+/// [`proxy`] or [`WeakProxy::new`]): each use either reaches the live object or fails
+/// with [`ReferenceError`].
 ///
 /// ```
 /// use rc_heap::Gc;

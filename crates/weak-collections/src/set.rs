@@ -7,6 +7,7 @@ use rc_heap::{Gc, Trace, Weak};
 
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
+use crate::as_gc::AsGc;
 use crate::shared::{Cursor, Shared};
 
 /// A set of heap objects that does not keep them alive: an object leaves the set when it
@@ -56,8 +57,10 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         WeakSet { shared: Shared::new(Weak::is_dead) }
     }
 
-    /// Adds `item`; returns whether it was not already there.
-    pub fn add(&self, item: &Gc<T>) -> bool {
+    /// Adds `item` (a `Gc<T>` or a reference to one); returns whether it was not already
+    /// there.
+    pub fn add(&self, item: impl AsGc<T>) -> bool {
+        let item = item.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
@@ -78,7 +81,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     }
 
     /// Removes `item`; returns whether it was there (Python's `remove` raises otherwise).
-    pub fn remove(&self, item: &Gc<T>) -> bool {
+    pub fn remove(&self, item: impl AsGc<T>) -> bool {
+        let item = item.as_gc();
         self.shared.settle();
         let mut table = self.shared.table.borrow_mut();
         let removed = match table.find(&M::probe(item)) {
@@ -90,13 +94,13 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     }
 
     /// Removes `item` if it is there.
-    pub fn discard(&self, item: &Gc<T>) {
+    pub fn discard(&self, item: impl AsGc<T>) {
         self.remove(item);
     }
 
     /// Whether `item` is in the set.
-    pub fn contains(&self, item: &Gc<T>) -> bool {
-        let probe = M::probe(item);
+    pub fn contains(&self, item: impl AsGc<T>) -> bool {
+        let probe = M::probe(item.as_gc());
         self.shared.table.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
     }
 
@@ -141,8 +145,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.iter().collect()
     }
 
-    /// Adds every item.
-    pub fn update<'a>(&self, items: impl IntoIterator<Item = &'a Gc<T>>) {
+    /// Adds every item (`Gc<T>`s or references to them).
+    pub fn update<I: IntoIterator<Item: AsGc<T>>>(&self, items: I) {
         for item in items {
             self.add(item);
         }
@@ -232,6 +236,16 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for Iter<T, M> {
     }
 }
 
+/// `for member in &set` (Python's `for member in s`): the live members, as [`WeakSet::iter`].
+impl<T: ?Sized + 'static, M: KeyMode<T>> IntoIterator for &WeakSet<T, M> {
+    type Item = Gc<T>;
+    type IntoIter = Iter<T, M>;
+
+    fn into_iter(self) -> Iter<T, M> {
+        self.iter()
+    }
+}
+
 impl<T: ?Sized + 'static, M: KeyMode<T>> Default for WeakSet<T, M> {
     fn default() -> Self {
         WeakSet::with_key_mode()
@@ -244,18 +258,16 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
     }
 }
 
-impl<T: ?Sized + 'static, M: KeyMode<T>> FromIterator<Gc<T>> for WeakSet<T, M> {
-    fn from_iter<I: IntoIterator<Item = Gc<T>>>(items: I) -> Self {
+impl<T: ?Sized + 'static, M: KeyMode<T>, A: AsGc<T>> FromIterator<A> for WeakSet<T, M> {
+    fn from_iter<I: IntoIterator<Item = A>>(items: I) -> Self {
         let set = WeakSet::with_key_mode();
-        for item in items {
-            set.add(&item);
-        }
+        set.update(items);
         set
     }
 }
 
-impl<'a, T: ?Sized + 'static, M: KeyMode<T>> Extend<&'a Gc<T>> for WeakSet<T, M> {
-    fn extend<I: IntoIterator<Item = &'a Gc<T>>>(&mut self, items: I) {
+impl<T: ?Sized + 'static, M: KeyMode<T>, A: AsGc<T>> Extend<A> for WeakSet<T, M> {
+    fn extend<I: IntoIterator<Item = A>>(&mut self, items: I) {
         self.update(items);
     }
 }

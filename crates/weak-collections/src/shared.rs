@@ -67,7 +67,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The slot of `key`'s entry.
-    pub(crate) fn find(&self, key: &K) -> Option<usize> {
+    pub(crate) fn find<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<usize>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.index.get(key).copied().filter(|&slot| self.is_occupied(slot))
     }
 
@@ -82,7 +85,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The entry of `key`.
-    pub(crate) fn get(&self, key: &K) -> Option<&E> {
+    pub(crate) fn get<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<&E>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         self.find(key).map(|slot| self.entry(slot))
     }
 
@@ -181,7 +187,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// Removes the entry of `key`.
-    pub(crate) fn remove(&mut self, key: &K) -> Option<(K, E)> {
+    pub(crate) fn remove<Q: ?Sized + Hash + Eq>(&mut self, key: &Q) -> Option<(K, E)>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         let slot = self.find(key)?;
         Some(self.take(slot))
     }

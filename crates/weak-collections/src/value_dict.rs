@@ -1,11 +1,13 @@
 //! `WeakValueDictionary`: a map whose values do not stay alive for it.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
 use std::rc::Rc;
 
 use rc_heap::{Gc, Trace, Weak};
 
+use crate::as_gc::AsGc;
 use crate::shared::{Cursor, Shared};
 
 /// A map from keys to heap objects that does not keep the objects alive (Python's
@@ -42,8 +44,10 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(Weak::is_dead) }
     }
 
-    /// Maps `key` to `value`; returns the live value it replaced.
-    pub fn insert(&self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
+    /// Maps `key` to `value` (a `Gc<T>` or a reference to one); returns the live value it
+    /// replaced.
+    pub fn insert(&self, key: K, value: impl AsGc<T>) -> Option<Gc<T>> {
+        let value = value.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
@@ -54,25 +58,38 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         old.and_then(|old| old.upgrade())
     }
 
-    /// The live value of `key`.
-    pub fn get(&self, key: &K) -> Option<Gc<T>> {
+    /// The live value of `key`. Any borrowed form of the key finds it, as with
+    /// `HashMap::get` (`&str` for a `String` key).
+    pub fn get<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<Gc<T>>
+    where
+        K: Borrow<Q>,
+    {
         self.shared.table.borrow().get(key)?.upgrade()
     }
 
-    /// Whether `key` maps to a live value.
-    pub fn contains_key(&self, key: &K) -> bool {
+    /// Whether `key` (or a borrowed form of it) maps to a live value.
+    pub fn contains_key<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.shared.table.borrow().get(key).is_some_and(|weak| !weak.is_dead())
     }
 
-    /// Removes `key`; returns its live value (Python's `pop`).
-    pub fn remove(&self, key: &K) -> Option<Gc<T>> {
+    /// Removes `key` (or a borrowed form of it); returns its live value (Python's `pop`).
+    pub fn remove<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<Gc<T>>
+    where
+        K: Borrow<Q>,
+    {
         self.shared.settle();
         let removed = self.shared.table.borrow_mut().remove(key);
         removed?.1.upgrade()
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).
-    pub fn pop(&self, key: &K) -> Option<Gc<T>> {
+    pub fn pop<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<Gc<T>>
+    where
+        K: Borrow<Q>,
+    {
         self.remove(key)
     }
 
@@ -93,7 +110,8 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     }
 
     /// The live value of `key`, after mapping it to `default` if it had none.
-    pub fn setdefault(&self, key: K, default: &Gc<T>) -> Gc<T> {
+    pub fn setdefault(&self, key: K, default: impl AsGc<T>) -> Gc<T> {
+        let default = default.as_gc();
         if let Some(value) = self.get(&key) {
             return value;
         }
@@ -101,8 +119,8 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         default.clone()
     }
 
-    /// Inserts every pair.
-    pub fn update<'a>(&self, pairs: impl IntoIterator<Item = (K, &'a Gc<T>)>) {
+    /// Inserts every pair; a value is a `Gc<T>` or a reference to one.
+    pub fn update<V: AsGc<T>>(&self, pairs: impl IntoIterator<Item = (K, V)>) {
         for (key, value) in pairs {
             self.insert(key, value);
         }
@@ -181,8 +199,8 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Default for WeakValueD
     }
 }
 
-impl<'a, K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Extend<(K, &'a Gc<T>)> for WeakValueDictionary<K, T> {
-    fn extend<I: IntoIterator<Item = (K, &'a Gc<T>)>>(&mut self, pairs: I) {
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static, V: AsGc<T>> Extend<(K, V)> for WeakValueDictionary<K, T> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, pairs: I) {
         self.update(pairs);
     }
 }

@@ -5,7 +5,10 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use cyclegc::{Gc, Trace};
-use weak_collections::{ReferenceError, WeakKeyDictionary, WeakProxy, WeakValueDictionary, finalize};
+use weak_collections::{
+    ReferenceError, WeakKeyDictionary, WeakProxy, WeakValueDictionary, finalize, getweakrefcount, proxy,
+    proxy_with_callback,
+};
 
 #[derive(Trace)]
 struct Object {
@@ -322,6 +325,26 @@ fn test_proxy_ref() {
 }
 
 #[test]
+fn weakref_proxy_function_makes_a_proxy() {
+    let o = object(7);
+    let p = proxy(&o);
+    assert_eq!(p.with(|o| o.arg), Ok(7));
+    drop(o);
+    assert_eq!(p.with(|o| o.arg), Err(ReferenceError));
+}
+
+#[test]
+fn weakref_proxy_function_with_a_callback() {
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let p = proxy_with_callback(&o, move || seen.set(seen.get() + 1));
+    drop(o);
+    assert_eq!(calls.get(), 1);
+    assert_eq!(p.get().err(), Some(ReferenceError));
+}
+
+#[test]
 fn test_proxy_callback() {
     let calls = Rc::new(Cell::new(0));
     let o = object(1);
@@ -399,9 +422,81 @@ fn test_getweakrefcount() {
     let o = object(1);
     let r1 = Gc::downgrade(&o);
     let r2 = Gc::downgrade_with_callback(&o, |_| {});
-    assert_eq!(Gc::weak_count(&o), 2);
-    drop((r1, r2));
-    assert_eq!(Gc::weak_count(&o), 0);
+    assert_eq!(getweakrefcount(&o), 2, "got wrong number of weak reference objects");
+    let proxy1 = proxy(&o);
+    let proxy2 = proxy_with_callback(&o, || {});
+    assert_eq!(getweakrefcount(&o), 4, "got wrong number of weak reference objects");
+    drop((r1, r2, proxy1, proxy2));
+    cyclegc::gc::collect();
+    assert_eq!(getweakrefcount(&o), 0, "weak reference objects not unlinked from referent when discarded.");
+    assert_eq!(getweakrefcount(&Gc::new(1_u32)), 0);
+}
+
+#[test]
+fn getweakrefcount_counts_handles_where_python_counts_shared_references() {
+    let o = object(1);
+    let (r1, r2) = (Gc::downgrade(&o), Gc::downgrade(&o));
+    assert!(r1.same_reference(&r2), "one shared reference, as CPython's");
+    assert_eq!(getweakrefcount(&o), 2, "two handles to it");
+    let entries = WeakValueDictionary::new();
+    entries.insert("o", &o);
+    assert_eq!(getweakrefcount(&o), 3, "a container's entry is one more");
+}
+
+#[test]
+fn weak_value_dictionary_finds_string_keys_by_str() {
+    let o = object(1);
+    let dict = WeakValueDictionary::new();
+    dict.insert(String::from("k"), &o);
+    assert!(dict.contains_key("k"));
+    assert!(Gc::ptr_eq(&dict.get("k").unwrap(), &o));
+    assert!(dict.get("other").is_none());
+    assert!(Gc::ptr_eq(&dict.pop("k").unwrap(), &o));
+    dict.insert(String::from("k"), &o);
+    assert!(dict.remove("k").is_some());
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn weak_containers_take_objects_by_value_or_by_reference() {
+    let (a, b) = (object(1), object(2));
+    let values = WeakValueDictionary::new();
+    values.insert(1, a.clone());
+    values.insert(2, &b);
+    values.update([(3, a.clone())]);
+    assert!(Gc::ptr_eq(&values.setdefault(4, b.clone()), &b));
+    assert_eq!(values.len(), 4);
+
+    let keys = WeakKeyDictionary::new();
+    keys.insert(a.clone(), "a");
+    keys.insert(&b, "b");
+    assert_eq!(keys.get(a.clone()), Some("a"));
+    assert!(keys.contains_key(b.clone()));
+    assert_eq!(keys.with_value(a.clone(), |v| v.len()), Some(1));
+    assert_eq!(keys.pop(a.clone()), Some("a"));
+    assert_eq!(keys.remove(&b), Some("b"));
+    keys.update([(a.clone(), "again")]);
+    assert_eq!(keys.setdefault(b.clone(), "b"), "b");
+    assert_eq!(keys.len(), 2);
+
+    drop((a, b));
+    assert!(values.is_empty() && keys.is_empty());
+}
+
+#[test]
+fn weak_key_dictionary_copy_has_the_same_entries() {
+    let objs = objects(3);
+    let dict = WeakKeyDictionary::new();
+    for o in &objs {
+        dict.insert(o, o.arg);
+    }
+    let copy = dict.copy();
+    assert_eq!(copy.len(), 3);
+    assert!(objs.iter().all(|o| copy.get(o) == Some(o.arg)));
+    dict.clear();
+    assert_eq!(copy.len(), 3, "the copy is its own map");
+    drop(objs);
+    assert!(copy.is_empty());
 }
 
 #[test]

@@ -219,3 +219,34 @@ fn adding_members_while_iterating_ends() {
     assert_eq!(added.len(), 1);
     assert_eq!(s.len(), 2);
 }
+
+#[test]
+fn members_are_taken_by_value_or_by_reference() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let mut s = WeakSet::new();
+    assert!(s.add(a.clone()));
+    assert!(!s.add(&a));
+    assert!(s.contains(a.clone()) && s.contains(&a));
+    s.update(vec![b.clone()]);
+    s.extend([c.clone()]);
+    assert_eq!(s.len(), 3);
+    assert!(s.remove(b.clone()));
+    s.discard(c.clone());
+    assert_eq!(s.len(), 1);
+    let from_refs: WeakSet<Foo> = [&a, &b].into_iter().collect();
+    assert_eq!(from_refs.len(), 2);
+    drop(a);
+    assert!(s.is_empty());
+}
+
+#[test]
+fn a_for_loop_over_a_set_meets_its_live_members() {
+    let (a, b) = (foo("a"), foo("b"));
+    let s = set_of(&[&a, &b]);
+    drop(b);
+    let mut names = Vec::new();
+    for member in &s {
+        names.push(member.name);
+    }
+    assert_eq!(names, ["a"]);
+}
