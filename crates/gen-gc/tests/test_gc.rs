@@ -117,7 +117,7 @@ fn test_legacy_finalizer() {
     assert!(garbage.iter().any(|obj| obj.id() == id_a), "the finalizer cycle is in garbage");
     assert_eq!(garbage.len(), 1, "the cycle without a finalizer was collected");
     // Break the cycle by hand, as the article says, and it goes.
-    let a = garbage.into_iter().next().unwrap().downcast::<WithDel>().ok().unwrap();
+    let a = garbage.into_iter().next().unwrap().downcast::<WithDel>().unwrap();
     assert!(!Gc::is_finalized(&a));
     a.attrs.borrow_mut().clear();
     let watch = Gc::downgrade(&a);
@@ -140,7 +140,7 @@ fn test_legacy_finalizer_keeps_what_it_reaches() {
     assert_eq!(gen_gc::garbage().len(), 1, "garbage holds the finalizer object; it holds the rest");
     assert_eq!(gen_gc::collect(), 0, "held by garbage, the cycle is no longer unreachable");
     for obj in gen_gc::take_garbage() {
-        obj.downcast::<WithDel>().ok().unwrap().attrs.borrow_mut().clear();
+        obj.downcast::<WithDel>().unwrap().attrs.borrow_mut().clear();
     }
     assert!(watch.upgrade().is_none(), "broken by hand, the cycle went");
     gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
@@ -162,7 +162,7 @@ fn test_saveall() {
     assert_eq!(garbage.len(), 1);
     let obj = garbage.pop().unwrap();
     assert_eq!(obj.id(), id_l, "an id survives DEBUG_SAVEALL: the object was not freed");
-    let l = obj.downcast::<List>().ok().unwrap();
+    let l = obj.downcast::<List>().unwrap();
     l.0.borrow_mut().clear();
 }
 
@@ -257,7 +257,7 @@ fn test_trashcan() {
 fn test_get_referents() {
     let alist = Gc::new(vec![Gc::new(1_u32), Gc::new(2), Gc::new(3)]);
     let got: Vec<u32> =
-        gen_gc::get_referents(&[any(&alist)]).into_iter().map(|o| *o.downcast::<u32>().ok().unwrap()).collect();
+        gen_gc::get_referents(&[any(&alist)]).into_iter().map(|o| *o.downcast::<u32>().unwrap()).collect();
     assert_eq!(got, [1, 2, 3]);
     let leaf = Gc::new(42_u64);
     assert!(gen_gc::get_referents(&[any(&leaf)]).is_empty());
@@ -507,7 +507,7 @@ fn test_resurrection_is_transitive() {
     drop(a);
     gen_gc::collect();
     let back = RESURRECTED.with(|r| r.borrow_mut().pop()).expect("resurrected");
-    let back = back.downcast::<Resurrect>().ok().unwrap();
+    let back = back.try_downcast::<Resurrect>().unwrap();
     assert!(back.cargo.borrow().is_some(), "what the resurrected object holds is intact");
     assert!(cargo.upgrade().is_none(), "weak references into the trash were cleared all the same");
     back.me.borrow_mut().take();
@@ -632,7 +632,7 @@ fn test_callback_collect_garbage() {
     assert_eq!(uncollectable.get(), 1);
     gen_gc::remove_callback(id);
     for obj in gen_gc::take_garbage() {
-        obj.downcast::<WithDel>().ok().unwrap().attrs.borrow_mut().clear();
+        obj.downcast::<WithDel>().unwrap().attrs.borrow_mut().clear();
     }
     gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
 }
