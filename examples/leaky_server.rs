@@ -140,7 +140,7 @@ fn main() {
     println!("\n3. A few of the leaked requests, still alive (the report keeps their ids):");
     if let Some(group) = report.groups.iter().find(|group| group.type_name == "Request") {
         for request in group.objects() {
-            let status = request.clone().downcast::<Request>().ok().and_then(|request| {
+            let status = request.downcast::<Request>().and_then(|request| {
                 request.response.borrow().as_ref().map(|response| (response.status, response.body.clone()))
             });
             println!("   {} -> {status:?}", request.describe().unwrap_or_default());

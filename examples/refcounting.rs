@@ -42,7 +42,7 @@ fn main() {
         println!(
             "   root --{}--> {}",
             referent.label,
-            referent.target.downcast::<TreeNode>().map(|n| n.name.clone()).unwrap_or_default()
+            referent.downcast::<TreeNode>().map(|n| n.name.clone()).unwrap_or_default()
         );
     }
     let left = root.children.borrow()[0].clone();

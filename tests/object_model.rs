@@ -172,7 +172,7 @@ fn an_object_found_by_id_is_the_same_object() {
     let obj = Obj::new();
     let id = Gc::id(&obj);
     let found: GcAny = GcAny::from_id(id).expect("alive");
-    assert!(found.downcast::<Obj>().is_ok_and(|o| Gc::ptr_eq(&o, &obj)));
-    drop(obj);
+    assert!(found.downcast::<Obj>().is_some_and(|o| Gc::ptr_eq(&o, &obj)));
+    drop((obj, found));
     assert!(GcAny::from_id(id).is_none());
 }

@@ -945,7 +945,7 @@ impl World {
             }
             Op::ReadGraph => {
                 let graph = gen_gc::object_graph();
-                let tracked = gen_gc::get_objects(None).unwrap().len();
+                let tracked = gen_gc::get_objects(None).len();
                 assert_eq!(graph.objects.len(), tracked, "object_graph and get_objects disagree");
                 assert_eq!(graph.reference_start.len(), tracked + 1);
                 assert!(graph.references.iter().all(|&to| (to as usize) < tracked), "a reference out of the graph");
@@ -1190,8 +1190,8 @@ impl World {
                 assert!(Gc::ptr_eq(&node, gc), "object {index}: Gc<dyn Any> came back as another node");
             }
             Handle::Phoenix(gc) => {
-                let Err(any) = Gc::to_any(gc).downcast::<Node>() else { panic!("a phoenix downcast to a node") };
-                let Ok(phoenix) = any.downcast::<Phoenix>() else { panic!("a phoenix refused as a phoenix") };
+                let Err(any) = Gc::to_any(gc).try_downcast::<Node>() else { panic!("a phoenix downcast to a node") };
+                let Ok(phoenix) = any.try_downcast::<Phoenix>() else { panic!("a phoenix refused as a phoenix") };
                 assert!(Gc::ptr_eq(&phoenix, gc), "object {index}: GcAny came back as another phoenix");
             }
             Handle::Cyclic(gc) => {
@@ -1202,10 +1202,10 @@ impl World {
             Handle::Shape(gc) => {
                 let any = Gc::to_any(gc);
                 assert_eq!(any.is::<Star>(), object.kind == Kind::Star, "object {index}: GcAny::is of a shape");
-                let concrete = match any.downcast::<Polygon>() {
+                let concrete = match any.try_downcast::<Polygon>() {
                     Ok(polygon) => Gc::addr(&polygon),
                     Err(any) => {
-                        let Ok(star) = any.downcast::<Star>() else { panic!("a shape neither polygon nor star") };
+                        let Ok(star) = any.try_downcast::<Star>() else { panic!("a shape neither polygon nor star") };
                         Gc::addr(&star)
                     }
                 };
@@ -1218,9 +1218,9 @@ impl World {
                 );
             }
             Handle::Slice(gc) => {
-                let Err(any) = Gc::to_any(gc).downcast_str() else { panic!("a slice downcast to a str") };
+                let Err(any) = Gc::to_any(gc).try_downcast_str() else { panic!("a slice downcast to a str") };
                 if !object.from_array {
-                    let Ok(slice) = any.downcast_slice::<Handle>() else { panic!("a slice refused as a slice") };
+                    let Ok(slice) = any.try_downcast_slice::<Handle>() else { panic!("a slice refused as a slice") };
                     assert!(Gc::ptr_eq(&slice, gc), "object {index}: GcAny came back as another slice");
                 }
             }
@@ -1231,8 +1231,8 @@ impl World {
                 assert!(Gc::ptr_eq(&leaf, gc), "object {index}: Gc<dyn Any> came back as another leaf");
             }
             Handle::Text(gc) => {
-                let Err(any) = Gc::to_any(gc).downcast_slice::<Handle>() else { panic!("a str downcast to a slice") };
-                let Ok(text) = any.downcast_str() else { panic!("a str refused as a str") };
+                let Err(any) = Gc::to_any(gc).try_downcast_slice::<Handle>() else { panic!("a str downcast to a slice") };
+                let Ok(text) = any.try_downcast_str() else { panic!("a str refused as a str") };
                 assert!(Gc::ptr_eq(&text, gc), "object {index}: GcAny came back as another str");
             }
         }
@@ -1407,7 +1407,7 @@ impl World {
             self.now += 1;
         }
         let left: Vec<String> =
-            gen_gc::get_objects(None).unwrap().iter().map(|object| object.type_name().to_owned()).collect();
+            gen_gc::get_objects(None).iter().map(|object| object.type_name().to_owned()).collect();
         assert!(left.is_empty(), "tracked objects survive the input: {left:?}");
         gen_gc::set_threshold(700, 10, 10);
         gen_gc::set_collection_policy(CollectionPolicy::default());

@@ -206,7 +206,7 @@ fn referents(out: &mut Page<'_>) {
     let _ = writeln!(out, ">>> a.attr = b");
     let _ = writeln!(out, ">>> gc.get_referents(a)");
     for referent in Gc::to_any(&a).referents() {
-        let name = referent.target.downcast::<Obj>().map(|o| o.name).unwrap_or("?");
+        let name = referent.downcast::<Obj>().map_or("?", |o| o.name);
         let _ = writeln!(out, "    {:<6} -> <Obj {name}>", referent.label);
     }
     let graph = objgraph::show_refs(&[Gc::to_any(&a)], &objgraph::GraphOptions::default());
@@ -613,15 +613,14 @@ fn finalizer_cycle(out: &mut Page<'_>) {
     let graph = objgraph::show_backrefs(std::slice::from_ref(&first), &objgraph::GraphOptions::default());
     drop(first);
     let garbage = gen_gc::take_garbage();
-    let names: Vec<&str> =
-        garbage.iter().filter_map(|o| o.clone().downcast::<ObjWithDel>().ok()).map(|o| o.name).collect();
+    let names: Vec<&str> = garbage.iter().filter_map(|o| o.downcast::<ObjWithDel>()).map(|o| o.name).collect();
     let _ = writeln!(
         out,
         ">>> gc.garbage      # {names:?}: uncollectable; __del__ ran {} times",
         DELETED.with(Cell::get) - before
     );
     for object in &garbage {
-        if let Ok(object) = object.clone().downcast::<ObjWithDel>() {
+        if let Some(object) = object.downcast::<ObjWithDel>() {
             object.attr.borrow_mut().take();
         }
     }
@@ -678,7 +677,7 @@ fn saveall(out: &mut Page<'_>) {
     let graph = objgraph::show_refs(&garbage, &objgraph::GraphOptions::default());
     out.figure("connection-cycle", "show_refs(gc.garbage): Connection.msg_handlers refers back to it", &graph);
     for object in garbage {
-        if let Ok(conn) = object.downcast::<Connection>() {
+        if let Some(conn) = object.downcast::<Connection>() {
             conn.msg_handlers.borrow_mut().clear();
         }
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 use std::rc::Rc;
 
-use rc_heap::GcAny;
+use rc_heap::{Gc, GcAny, Handle, Referent};
 
 use crate::collection::{self, collect_with_callbacks};
 use crate::debug::DebugFlags;
@@ -113,7 +113,33 @@ pub fn get_threshold() -> (usize, usize, usize) {
 /// generation. Frozen objects are listed only when `generation` is `None`. Under
 /// [`CollectionPolicy::Incremental`], as in Python 3.14, generation 1 has no objects and
 /// generation 2 is the whole old generation.
-pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
+///
+/// ```
+/// use rc_heap::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: Option<Gc<Node>>,
+/// }
+///
+/// let node = Gc::new(Node { next: None });
+/// let tracked = gen_gc::get_objects(None);
+/// assert!(tracked.iter().any(|object| object.downcast::<Node>().is_some_and(|n| Gc::ptr_eq(&n, &node))));
+/// ```
+///
+/// # Panics
+/// When `generation` is 3 or more, as Python raises `ValueError`; [`try_get_objects`]
+/// returns the error instead.
+#[track_caller]
+pub fn get_objects(generation: Option<usize>) -> Vec<GcAny> {
+    match try_get_objects(generation) {
+        Ok(objects) => objects,
+        Err(error) => panic!("gen_gc::get_objects: {error}"),
+    }
+}
+
+/// [`get_objects`], with an error instead of a panic for a generation of 3 or more.
+pub fn try_get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
     let incremental = with_installed_state(|state| state.collection_policy.get()) == CollectionPolicy::Incremental;
     let lists: Vec<usize> = match generation {
         Some(generation) => {
@@ -134,14 +160,88 @@ pub fn get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
     Ok(objects)
 }
 
-/// `gc.get_referents(*objs)`: the objects that `objects` refer to directly.
-pub fn get_referents(objects: &[GcAny]) -> Vec<GcAny> {
-    objects.iter().flat_map(|object| object.referents()).map(|referent| referent.target).collect()
+/// One object or several, as [`get_referents`] and [`get_referrers`] take them (Python's
+/// `*objs`): a `Gc<T>`, a [`GcAny`] or a [`Referent`](rc_heap::Referent) (any [`Handle`]),
+/// or a slice, array or `Vec` of them, or a reference to any of these.
+///
+/// ```
+/// use rc_heap::{Gc, GcAny};
+///
+/// let a = Gc::new(vec![Gc::new(1_u8)]);
+/// let b = Gc::new(vec![Gc::new(2_u8)]);
+/// assert_eq!(gen_gc::get_referents(&a).len(), 1);
+/// assert_eq!(gen_gc::get_referents(&[a.clone(), b.clone()]).len(), 2);
+/// let objects: Vec<GcAny> = vec![Gc::to_any(&a), Gc::to_any(&b)];
+/// assert_eq!(gen_gc::get_referents(&objects).len(), 2);
+/// assert_eq!(gen_gc::get_referents(&objects[..1]).len(), 1);
+/// ```
+pub trait Objects {
+    /// Calls `visit` with a handle to each object. An associated function, not a method, so
+    /// that it never hides a method of the value a `Gc` dereferences to.
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny));
 }
 
-/// `gc.get_referrers(*objs)`: the tracked objects that refer directly to any of `objects`.
-pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
-    let targets: std::collections::HashSet<usize> = objects.iter().map(GcAny::addr).collect();
+impl<T: ?Sized> Objects for Gc<T> {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        visit(&Gc::to_any(this));
+    }
+}
+
+impl Objects for GcAny {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        visit(this);
+    }
+}
+
+impl Objects for Referent {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        visit(&this.target);
+    }
+}
+
+impl<H: Handle> Objects for [H] {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        for object in this {
+            visit(&Handle::to_gc_any(object));
+        }
+    }
+}
+
+impl<H: Handle, const N: usize> Objects for [H; N] {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        Objects::for_each_object(this.as_slice(), visit);
+    }
+}
+
+impl<H: Handle> Objects for Vec<H> {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        Objects::for_each_object(this.as_slice(), visit);
+    }
+}
+
+impl<O: Objects + ?Sized> Objects for &O {
+    fn for_each_object(this: &Self, visit: &mut dyn FnMut(&GcAny)) {
+        O::for_each_object(this, visit);
+    }
+}
+
+/// `gc.get_referents(*objs)`: the objects that `objects` (one or several, see [`Objects`])
+/// refer to directly. [`GcAny::referents`] gives the edge labels too.
+pub fn get_referents<O: Objects + ?Sized>(objects: &O) -> Vec<GcAny> {
+    let mut referents = Vec::new();
+    O::for_each_object(objects, &mut |object| {
+        referents.extend(object.referents().into_iter().map(|referent| referent.target));
+    });
+    referents
+}
+
+/// `gc.get_referrers(*objs)`: the tracked objects that refer directly to any of `objects`
+/// (one or several, see [`Objects`]).
+pub fn get_referrers<O: Objects + ?Sized>(objects: &O) -> Vec<GcAny> {
+    let mut targets = std::collections::HashSet::new();
+    O::for_each_object(objects, &mut |object| {
+        targets.insert(object.addr());
+    });
     let mut referrers = Vec::new();
     for index in ALL_LISTS {
         for_each(list(index), |header| {
@@ -167,13 +267,15 @@ pub fn get_referrers(objects: &[GcAny]) -> Vec<GcAny> {
 }
 
 /// `gc.is_tracked(obj)`: whether the collector tracks the object (its type may hold `Gc`s).
-pub fn is_tracked(object: &GcAny) -> bool {
-    object.is_tracked()
+/// `object` is a `Gc<T>`, a [`GcAny`] or any other [`Handle`].
+pub fn is_tracked(object: &impl Handle) -> bool {
+    Handle::to_gc_any(object).is_tracked()
 }
 
-/// `gc.is_finalized(obj)`: whether the object's finalizer has run.
-pub fn is_finalized(object: &GcAny) -> bool {
-    object.is_finalized()
+/// `gc.is_finalized(obj)`: whether the object's finalizer has run. `object` is a `Gc<T>`, a
+/// [`GcAny`] or any other [`Handle`].
+pub fn is_finalized(object: &impl Handle) -> bool {
+    Handle::to_gc_any(object).is_finalized()
 }
 
 /// `gc.freeze()`: moves every tracked object to the permanent generation, which no
@@ -239,6 +341,18 @@ pub fn remove_callback(id: CallbackId) -> bool {
         Some(callbacks.remove(at))
     });
     removed.is_some()
+}
+
+/// The same as [`add_callback`] (registering is appending to `gc.callbacks`): `callback`
+/// runs at the start and the stop of every collection.
+pub fn register_callback(callback: impl Fn(Phase, &CallbackInfo) + 'static) -> CallbackId {
+    add_callback(callback)
+}
+
+/// The same as [`remove_callback`] (unregistering is `gc.callbacks.remove`). Returns
+/// whether it was registered.
+pub fn unregister_callback(id: CallbackId) -> bool {
+    remove_callback(id)
 }
 
 /// `gc.set_debug(flags)`.

@@ -45,6 +45,10 @@
 //! Automatic collection starts on a thread once the collector is installed: any function of
 //! this crate installs it, or call [`install`] at start-up.
 //!
+//! The functions take objects as Python's do: [`is_tracked`] and [`is_finalized`] one object
+//! (a `Gc<T>` or a `GcAny`), [`get_referents`] and [`get_referrers`] one or several (see
+//! [`Objects`]), so `gen_gc::get_referrers(&node)` reads as `gc.get_referrers(node)`.
+//!
 //! ## Thread exit
 //!
 //! Every thread has its own heap, and no later collection can see a heap whose thread is gone.

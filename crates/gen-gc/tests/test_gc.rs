@@ -117,7 +117,7 @@ fn test_legacy_finalizer() {
     assert!(garbage.iter().any(|obj| obj.id() == id_a), "the finalizer cycle is in garbage");
     assert_eq!(garbage.len(), 1, "the cycle without a finalizer was collected");
     // Break the cycle by hand, as the article says, and it goes.
-    let a = garbage.into_iter().next().unwrap().downcast::<WithDel>().ok().unwrap();
+    let a = garbage.into_iter().next().unwrap().downcast::<WithDel>().unwrap();
     assert!(!Gc::is_finalized(&a));
     a.attrs.borrow_mut().clear();
     let watch = Gc::downgrade(&a);
@@ -140,7 +140,7 @@ fn test_legacy_finalizer_keeps_what_it_reaches() {
     assert_eq!(gen_gc::garbage().len(), 1, "garbage holds the finalizer object; it holds the rest");
     assert_eq!(gen_gc::collect(), 0, "held by garbage, the cycle is no longer unreachable");
     for obj in gen_gc::take_garbage() {
-        obj.downcast::<WithDel>().ok().unwrap().attrs.borrow_mut().clear();
+        obj.downcast::<WithDel>().unwrap().attrs.borrow_mut().clear();
     }
     assert!(watch.upgrade().is_none(), "broken by hand, the cycle went");
     gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
@@ -162,7 +162,7 @@ fn test_saveall() {
     assert_eq!(garbage.len(), 1);
     let obj = garbage.pop().unwrap();
     assert_eq!(obj.id(), id_l, "an id survives DEBUG_SAVEALL: the object was not freed");
-    let l = obj.downcast::<List>().ok().unwrap();
+    let l = obj.downcast::<List>().unwrap();
     l.0.borrow_mut().clear();
 }
 
@@ -256,12 +256,27 @@ fn test_trashcan() {
 #[test]
 fn test_get_referents() {
     let alist = Gc::new(vec![Gc::new(1_u32), Gc::new(2), Gc::new(3)]);
-    let got: Vec<u32> =
-        gen_gc::get_referents(&[any(&alist)]).into_iter().map(|o| *o.downcast::<u32>().ok().unwrap()).collect();
+    let got: Vec<u32> = gen_gc::get_referents(&alist).into_iter().map(|o| *o.downcast::<u32>().unwrap()).collect();
     assert_eq!(got, [1, 2, 3]);
     let leaf = Gc::new(42_u64);
-    assert!(gen_gc::get_referents(&[any(&leaf)]).is_empty());
-    assert!(gen_gc::get_referents(&[]).is_empty());
+    assert!(gen_gc::get_referents(&leaf).is_empty());
+    assert!(gen_gc::get_referents::<[GcAny]>(&[]).is_empty());
+}
+
+#[test]
+fn get_referents_takes_one_object_or_several() {
+    let a = Gc::new(vec![Gc::new(1_u32)]);
+    let b = Gc::new(vec![Gc::new(2_u32), Gc::new(3)]);
+    let values = |objects: Vec<GcAny>| objects.iter().map(|o| *o.downcast::<u32>().unwrap()).collect::<Vec<_>>();
+    assert_eq!(values(gen_gc::get_referents(&a)), [1], "a Gc<T>");
+    assert_eq!(values(gen_gc::get_referents(&any(&b))), [2, 3], "a GcAny");
+    assert_eq!(values(gen_gc::get_referents(&[a.clone(), b.clone()])), [1, 2, 3], "an array of Gc<T>");
+    let objects = vec![any(&a), any(&b)];
+    assert_eq!(values(gen_gc::get_referents(&objects)), [1, 2, 3], "a Vec<GcAny>");
+    assert_eq!(values(gen_gc::get_referents(&objects[1..])), [2, 3], "a slice");
+    assert_eq!(values(gen_gc::get_referents(&[any(&b)])), [2, 3], "an array of GcAny");
+    let referents = any(&b).referents();
+    assert_eq!(values(gen_gc::get_referents(&referents[0])), Vec::<u32>::new(), "a Referent");
 }
 
 #[test]
@@ -271,20 +286,45 @@ fn test_get_referrers() {
     holder.set("x", any(&target));
     let list = List::new();
     list.append(any(&target));
-    let referrers = gen_gc::get_referrers(&[any(&target)]);
+    let referrers = gen_gc::get_referrers(&target);
     assert_eq!(referrers.len(), 2);
     assert!(referrers.contains(&any(&holder)));
     assert!(referrers.contains(&any(&list)));
 }
 
 #[test]
+fn get_referrers_takes_one_object_or_several() {
+    let first = Instance::new();
+    let second = Instance::new();
+    let holder = Instance::new();
+    holder.set("first", any(&first));
+    let list = List::new();
+    list.append(any(&second));
+    assert_eq!(gen_gc::get_referrers(&first), [any(&holder)], "a Gc<T>");
+    assert_eq!(gen_gc::get_referrers(&any(&second)), [any(&list)], "a GcAny");
+    let objects = vec![any(&first), any(&second)];
+    for referrers in [
+        gen_gc::get_referrers(&objects),
+        gen_gc::get_referrers(objects.as_slice()),
+        gen_gc::get_referrers(&[first.clone(), second.clone()]),
+    ] {
+        assert_eq!(referrers.len(), 2);
+        assert!(referrers.contains(&any(&holder)) && referrers.contains(&any(&list)));
+    }
+}
+
+#[test]
 fn test_is_tracked() {
-    assert!(!gen_gc::is_tracked(&any(&Gc::new(1_u8))));
-    assert!(!gen_gc::is_tracked(&any(&Gc::new(String::from("a")))));
-    assert!(!gen_gc::is_tracked(&any(&Gc::new(vec![1_u8, 2]))));
-    assert!(gen_gc::is_tracked(&any(&List::new())));
-    assert!(gen_gc::is_tracked(&any(&Gc::new(vec![Gc::new(1_u8)]))));
-    assert!(gen_gc::is_tracked(&any(&Instance::new())));
+    assert!(!gen_gc::is_tracked(&Gc::new(1_u8)));
+    assert!(!gen_gc::is_tracked(&Gc::new(String::from("a"))));
+    assert!(!gen_gc::is_tracked(&Gc::new(vec![1_u8, 2])));
+    assert!(gen_gc::is_tracked(&List::new()));
+    assert!(gen_gc::is_tracked(&Gc::new(vec![Gc::new(1_u8)])));
+    assert!(gen_gc::is_tracked(&Instance::new()));
+    assert!(!gen_gc::is_tracked(&any(&Gc::new(1_u8))), "a GcAny");
+    assert!(gen_gc::is_tracked(&any(&Instance::new())), "a GcAny");
+    let text: Gc<str> = Gc::from("text");
+    assert!(!gen_gc::is_tracked(&text), "an unsized Gc");
 }
 
 #[test]
@@ -307,11 +347,12 @@ fn test_is_finalized() {
     let lazarus = Gc::new(Lazarus { me: RefCell::new(None), weak_me: RefCell::new(Weak::new()) });
     *lazarus.me.borrow_mut() = Some(lazarus.clone());
     *lazarus.weak_me.borrow_mut() = Gc::downgrade(&lazarus);
-    assert!(!gen_gc::is_finalized(&any(&lazarus)));
+    assert!(!gen_gc::is_finalized(&lazarus));
     drop(lazarus);
     gen_gc::collect();
     let back = STORAGE.with(|s| s.borrow_mut().take()).expect("the finalizer resurrected it");
-    assert!(gen_gc::is_finalized(&any(&back)));
+    assert!(gen_gc::is_finalized(&back));
+    assert!(gen_gc::is_finalized(&any(&back)), "a GcAny");
     back.me.borrow_mut().take();
     drop(back);
     assert_eq!(gen_gc::collect(), 0, "broken by hand, it went by reference counting");
@@ -426,7 +467,7 @@ fn test_freeze() {
 fn test_get_objects() {
     gen_gc::collect();
     let l = List::new();
-    let in_gen = |g| gen_gc::get_objects(Some(g)).unwrap().contains(&any(&l));
+    let in_gen = |g| gen_gc::get_objects(Some(g)).contains(&any(&l));
     assert!(in_gen(0));
     assert!(!in_gen(1) && !in_gen(2));
     gen_gc::collect_generation(0).unwrap();
@@ -440,15 +481,23 @@ fn test_get_objects() {
     assert!(!in_gen(0) && !in_gen(1) && in_gen(2));
     gen_gc::collect_generation(2).unwrap();
     assert!(in_gen(2));
-    assert!(gen_gc::get_objects(None).unwrap().contains(&any(&l)));
+    assert!(gen_gc::get_objects(None).contains(&any(&l)));
     let leaf = Gc::new(5_u32);
-    assert!(!gen_gc::get_objects(None).unwrap().contains(&any(&leaf)), "leaves are untracked");
+    assert!(!gen_gc::get_objects(None).contains(&any(&leaf)), "leaves are untracked");
 }
 
 #[test]
 fn test_get_objects_arguments() {
-    assert_eq!(gen_gc::get_objects(Some(3)).unwrap_err(), GcError::InvalidGeneration(3));
-    assert_eq!(gen_gc::get_objects(Some(1000)).unwrap_err(), GcError::InvalidGeneration(1000));
+    assert_eq!(gen_gc::try_get_objects(Some(3)).unwrap_err(), GcError::InvalidGeneration(3));
+    assert_eq!(gen_gc::try_get_objects(Some(1000)).unwrap_err(), GcError::InvalidGeneration(1000));
+    let l = List::new();
+    assert!(gen_gc::try_get_objects(None).unwrap().contains(&any(&l)));
+}
+
+#[test]
+#[should_panic(expected = "gen_gc::get_objects: invalid generation 3")]
+fn get_objects_panics_for_a_bad_generation() {
+    gen_gc::get_objects(Some(3));
 }
 
 // `test_resurrection_*`: a class whose finalizer stores its instance in a global list.
@@ -507,7 +556,7 @@ fn test_resurrection_is_transitive() {
     drop(a);
     gen_gc::collect();
     let back = RESURRECTED.with(|r| r.borrow_mut().pop()).expect("resurrected");
-    let back = back.downcast::<Resurrect>().ok().unwrap();
+    let back = back.try_downcast::<Resurrect>().unwrap();
     assert!(back.cargo.borrow().is_some(), "what the resurrected object holds is intact");
     assert!(cargo.upgrade().is_none(), "weak references into the trash were cleared all the same");
     back.me.borrow_mut().take();
@@ -632,7 +681,7 @@ fn test_callback_collect_garbage() {
     assert_eq!(uncollectable.get(), 1);
     gen_gc::remove_callback(id);
     for obj in gen_gc::take_garbage() {
-        obj.downcast::<WithDel>().ok().unwrap().attrs.borrow_mut().clear();
+        obj.downcast::<WithDel>().unwrap().attrs.borrow_mut().clear();
     }
     gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
 }

@@ -61,7 +61,7 @@ fn main() {
     let as_json = std::env::args().any(|a| a == "--json");
     gen_gc::disable();
     let parents = build();
-    let objects = gen_gc::get_objects(None).expect("no generation given").len();
+    let objects = gen_gc::get_objects(None).len();
     let query = objgraph::Query::default();
     let target: GcAny = Gc::to_any(&parents[PARENTS / 2].children.borrow()[0]);
 

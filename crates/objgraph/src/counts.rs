@@ -47,7 +47,7 @@ impl Query<'_> {
         let objects = match self.objects {
             Some(objects) => objects,
             None => {
-                owned = gen_gc::get_objects(None).expect("no generation given");
+                owned = gen_gc::get_objects(None);
                 &owned
             }
         };

@@ -108,7 +108,7 @@ fn frozen(graph: &HeapGraph) -> Vec<bool> {
     }
     frozen.fill(true);
     for generation in 0..gen_gc::NUM_GENERATIONS {
-        for object in gen_gc::get_objects(Some(generation)).expect("a valid generation") {
+        for object in gen_gc::get_objects(Some(generation)) {
             if let Some(i) = graph.position(&object) {
                 frozen[i] = false;
             }

@@ -16,7 +16,7 @@ fn obj(name: &'static str) -> Gc<Obj> {
 }
 
 fn names(chain: &[GcAny]) -> Vec<&'static str> {
-    chain.iter().map(|o| o.clone().downcast::<Obj>().ok().map_or("?", |o| o.name)).collect()
+    chain.iter().map(|o| o.downcast::<Obj>().map_or("?", |o| o.name)).collect()
 }
 
 #[test]
@@ -135,9 +135,9 @@ fn shelf(name: &'static str) -> Gc<Shelf> {
 fn shelf_names(chain: &[GcAny]) -> Vec<String> {
     chain
         .iter()
-        .map(|o| match o.clone().downcast::<Shelf>() {
-            Ok(shelf) => shelf.name.to_owned(),
-            Err(o) => o.downcast::<Leaf>().ok().map_or("?".to_owned(), |leaf| leaf.text.clone()),
+        .map(|o| match o.downcast::<Shelf>() {
+            Some(shelf) => shelf.name.to_owned(),
+            None => o.downcast::<Leaf>().map_or("?".to_owned(), |leaf| leaf.text.clone()),
         })
         .collect()
 }

@@ -21,7 +21,7 @@ fn link(from: &Gc<Node>, to: &Gc<Node>) {
 }
 
 fn names(objects: &[GcAny]) -> BTreeSet<&'static str> {
-    objects.iter().map(|o| o.clone().downcast::<Node>().map_or("?", |n| n.name)).collect()
+    objects.iter().map(|o| o.downcast::<Node>().map_or("?", |n| n.name)).collect()
 }
 
 /// A ring of nodes with these names, each referring to the next and the last to the first,
@@ -207,7 +207,7 @@ fn a_cycle_through_untraceable_objects_is_not_garbage_as_the_collector_keeps_it(
     assert_eq!(gen_gc::collect(), 0, "and the collector agrees");
 
     // Broken by hand, the cycle goes by reference counting.
-    let a = a_any.downcast::<Sharing>().expect("a Sharing");
+    let a = a_any.try_downcast::<Sharing>().expect("a Sharing");
     let gone = Gc::downgrade(&a);
     a.next.borrow_mut().take();
     drop(a);

@@ -65,7 +65,7 @@ proptest! {
         let dominators = Dominators::new(&graph);
         prop_assert_eq!(graph.len(), alive.iter().filter(|&&a| a).count());
         for (i, object) in graph.objects().iter().enumerate() {
-            let id = object.clone().downcast::<Vertex>().map(|v| v.id).unwrap();
+            let id = object.downcast::<Vertex>().map(|v| v.id).unwrap();
             let still = reached_without(&adjacency, &held, Some(id));
             let retained = (0..n).filter(|&v| alive[v] && !still[v]).count();
             prop_assert_eq!(dominators.retained_objects_at(i), retained, "vertex {}", id);

@@ -91,7 +91,7 @@ fn test_highlight() {
     for i in 0..4 {
         link(&nodes[(i + 1) % 4], &nodes[i]);
     }
-    let is_c = |o: &GcAny| o.clone().downcast::<TestObject>().is_ok_and(|o| o.name == "c");
+    let is_c = |o: &GcAny| o.downcast::<TestObject>().is_some_and(|o| o.name == "c");
     let graph = objgraph::show_backrefs(
         &[any(&nodes[0])],
         &GraphOptions { max_depth: 15, highlight: Some(&is_c), ..Default::default() },
@@ -297,7 +297,7 @@ fn legacy_garbage_is_marked_with_its_finalizers() {
     assert!(dot.contains("in gc.garbage"), "{dot}");
     insta::assert_snapshot!(dot);
     for object in gen_gc::take_garbage() {
-        if let Ok(object) = object.downcast::<WithDel>() {
+        if let Some(object) = object.downcast::<WithDel>() {
             object.other.borrow_mut().take();
         }
     }

@@ -289,7 +289,7 @@ fn legacy_garbage_is_named_by_its_place_in_gc_garbage() {
     let names: Vec<&str> = nodes[2].edges.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["gc.garbage[0]", "gc.garbage[1]"]);
     for object in gen_gc::take_garbage() {
-        if let Ok(object) = object.downcast::<WithDel>() {
+        if let Some(object) = object.downcast::<WithDel>() {
             object.other.borrow_mut().take();
         }
     }

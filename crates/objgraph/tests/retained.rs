@@ -31,12 +31,12 @@ fn one() -> usize {
 
 /// The snapshot's handle on the `Node` called `name`.
 fn named(graph: &HeapGraph, name: &str) -> GcAny {
-    let found = graph.objects().iter().find(|o| (*o).clone().downcast::<Node>().is_ok_and(|n| n.name == name));
+    let found = graph.objects().iter().find(|o| o.downcast::<Node>().is_some_and(|n| n.name == name));
     found.expect("a node of that name").clone()
 }
 
 fn name_of(object: &GcAny) -> &'static str {
-    object.clone().downcast::<Node>().map_or("?", |n| n.name)
+    object.downcast::<Node>().map_or("?", |n| n.name)
 }
 
 #[test]

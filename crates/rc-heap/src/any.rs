@@ -11,7 +11,8 @@ use crate::{Gc, ObjectId, dealloc, heap, weak};
 
 /// A strong handle to an object of any type: what introspection returns.
 ///
-/// It counts as a reference like a `Gc` does. [`GcAny::downcast`] gets the typed handle back.
+/// It counts as a reference like a `Gc` does. [`GcAny::downcast`] gets a typed handle back
+/// ([`GcAny::try_downcast`] converts this one).
 ///
 /// ```
 /// use rc_heap::{Gc, GcAny};
@@ -26,12 +27,82 @@ pub struct GcAny {
 }
 
 /// One outgoing edge of an object, with its label (`attr_b`, `children[3]`, `[key]`).
+///
+/// It dereferences to its target, so a referent reads as the object it points to:
+///
+/// ```
+/// use rc_heap::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Parent {
+///     child: Gc<u32>,
+/// }
+///
+/// let child = Gc::new(7_u32);
+/// let parent = Gc::new(Parent { child: child.clone() });
+/// let referents = Gc::to_any(&parent).referents();
+/// assert_eq!(referents[0].label, "child");
+/// assert_eq!(referents[0].short_type_name(), "u32");
+/// assert!(referents[0].ptr_eq(&Gc::to_any(&child)));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Referent {
     /// How the object reaches the target; empty when the type gives no label.
     pub label: String,
     /// The target.
     pub target: GcAny,
+}
+
+impl std::ops::Deref for Referent {
+    type Target = GcAny;
+
+    fn deref(&self) -> &GcAny {
+        &self.target
+    }
+}
+
+/// A strong handle of any shape, as functions that ask about one object take it: `Gc<T>`
+/// (any `T`, unsized ones included), [`GcAny`], a [`Referent`]'s target, or a reference to
+/// any of them. `gen_gc::is_tracked(&gc)` is written so, as Python's `gc.is_tracked(obj)`.
+///
+/// ```
+/// use rc_heap::{Gc, GcAny, Handle};
+///
+/// fn type_of(object: &impl Handle) -> &'static str {
+///     Handle::to_gc_any(object).type_name()
+/// }
+/// let number = Gc::new(1_u8);
+/// assert_eq!(type_of(&number), "u8");
+/// assert_eq!(type_of(&Gc::to_any(&number)), "u8");
+/// ```
+pub trait Handle {
+    /// A type-erased handle to the same object (one more count). An associated function,
+    /// not a method, so that it never hides a method of the value a `Gc` dereferences to.
+    fn to_gc_any(this: &Self) -> GcAny;
+}
+
+impl<T: ?Sized> Handle for Gc<T> {
+    fn to_gc_any(this: &Self) -> GcAny {
+        Gc::to_any(this)
+    }
+}
+
+impl Handle for GcAny {
+    fn to_gc_any(this: &Self) -> GcAny {
+        this.clone()
+    }
+}
+
+impl Handle for Referent {
+    fn to_gc_any(this: &Self) -> GcAny {
+        this.target.clone()
+    }
+}
+
+impl<H: Handle + ?Sized> Handle for &H {
+    fn to_gc_any(this: &Self) -> GcAny {
+        H::to_gc_any(this)
+    }
 }
 
 impl GcAny {
@@ -92,8 +163,32 @@ impl GcAny {
         self.type_info().type_id() == std::any::TypeId::of::<T>()
     }
 
-    /// The typed handle, or `self` back if the object is not a `T`.
-    pub fn downcast<T: Trace>(self) -> Result<Gc<T>, GcAny> {
+    /// A typed handle to the object (one more count), or `None` if the object is not a `T`.
+    /// [`GcAny::try_downcast`] converts the handle itself instead.
+    ///
+    /// ```
+    /// use rc_heap::{Gc, GcAny};
+    ///
+    /// let objects: Vec<GcAny> = vec![Gc::to_any(&Gc::new(1_u8)), Gc::to_any(&Gc::new(2_u32))];
+    /// let numbers: Vec<Gc<u32>> = objects.iter().filter_map(|o| o.downcast::<u32>()).collect();
+    /// assert_eq!(*numbers[0], 2);
+    /// ```
+    pub fn downcast<T: Trace>(&self) -> Option<Gc<T>> {
+        self.clone().try_downcast().ok()
+    }
+
+    /// Converts the handle into a typed one without touching the count, or gives `self` back
+    /// if the object is not a `T` (the fallible conversion, as `Rc<dyn Any>::downcast`).
+    ///
+    /// ```
+    /// use rc_heap::{Gc, GcAny};
+    ///
+    /// let any: GcAny = Gc::into_any(Gc::new(7_u32));
+    /// let any = any.try_downcast::<String>().unwrap_err(); // the wrong type: the handle back
+    /// let typed: Gc<u32> = any.try_downcast().unwrap();
+    /// assert_eq!(Gc::strong_count(&typed), 1);
+    /// ```
+    pub fn try_downcast<T: Trace>(self) -> Result<Gc<T>, GcAny> {
         if !self.is::<T>() {
             return Err(self);
         }

@@ -153,7 +153,7 @@ mod unsize;
 // The collector's API.
 pub mod raw;
 
-pub use any::{GcAny, Referent};
+pub use any::{GcAny, Handle, Referent};
 pub use callable::{Callable, Closure};
 pub use error::AccessError;
 pub use gc::Gc;

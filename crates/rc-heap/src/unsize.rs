@@ -169,13 +169,23 @@ impl Gc<dyn Any> {
 }
 
 impl GcAny {
-    /// The handle as `Gc<[T]>`, or `self` back if the object is not a `[T]`.
-    pub fn downcast_slice<T: Trace>(self) -> Result<Gc<[T]>, GcAny> {
+    /// A handle to the object as `Gc<[T]>` (one more count), or `None` if it is not a `[T]`.
+    pub fn downcast_slice<T: Trace>(&self) -> Option<Gc<[T]>> {
+        self.clone().try_downcast_slice().ok()
+    }
+
+    /// A handle to the object as `Gc<str>` (one more count), or `None` if it is not a `str`.
+    pub fn downcast_str(&self) -> Option<Gc<str>> {
+        self.clone().try_downcast_str().ok()
+    }
+
+    /// Converts the handle into `Gc<[T]>`, or gives `self` back if the object is not a `[T]`.
+    pub fn try_downcast_slice<T: Trace>(self) -> Result<Gc<[T]>, GcAny> {
         self.downcast_slice_object::<[T]>()
     }
 
-    /// The handle as `Gc<str>`, or `self` back if the object is not a `str`.
-    pub fn downcast_str(self) -> Result<Gc<str>, GcAny> {
+    /// Converts the handle into `Gc<str>`, or gives `self` back if the object is not a `str`.
+    pub fn try_downcast_str(self) -> Result<Gc<str>, GcAny> {
         self.downcast_slice_object::<str>()
     }
 

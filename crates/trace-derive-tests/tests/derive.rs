@@ -139,7 +139,7 @@ fn self_referencing_types_through_gc_and_weak_work() {
     let referents = Gc::to_any(&b).referents();
     assert_eq!(referents.len(), 1);
     assert_eq!(referents[0].label, "next");
-    assert_eq!(referents[0].target.clone().downcast::<Node>().unwrap().value, 1);
+    assert_eq!(referents[0].downcast::<Node>().unwrap().value, 1);
     assert!(Gc::is_tracked(&a));
     drop(b);
     assert!(a.parent.borrow().upgrade().is_none());

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Some("gc") => {
             measure::<lisp::gc::Interp>("gc");
             let types = objgraph::most_common_types(Some(5), &Query::default());
-            let total = cyclegc::gen_gc::get_objects(None).map_or(0, |objects| objects.len());
+            let total = cyclegc::gen_gc::get_objects(None).len();
             println!("     gc: {total} tracked objects alive; most common: {types:?}");
             ExitCode::SUCCESS
         }

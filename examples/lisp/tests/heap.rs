@@ -39,7 +39,7 @@ fn a_composition_is_traced_through_its_trait_object() {
     };
     assert_eq!(Gc::type_info(&composed).short_name(), "Composition");
     assert!(Gc::is_tracked(&composed));
-    let referents = gen_gc::get_referents(&[Gc::to_any(&composed)]);
+    let referents = gen_gc::get_referents(&composed);
     let names: Vec<String> = referents.iter().map(|r| r.type_info().short_name()).collect();
     assert_eq!(names, ["Lambda", "Lambda"], "the two functions it holds are its edges");
 }

@@ -123,9 +123,46 @@ fn gc_any_downcasts_to_its_own_type_only() {
     let any = Gc::into_any(Node::new("a"));
     assert!(any.is::<rc_heap_tests_node::NodeAlias>());
     assert_eq!(any.short_type_name(), "Node");
-    let any = any.downcast::<u32>().unwrap_err();
+    assert!(any.downcast::<u32>().is_none());
     let node: Gc<Node> = any.downcast().unwrap();
     assert_eq!(node.name, "a");
+    assert_eq!(Gc::strong_count(&node), 2, "downcast gives a new handle; the GcAny keeps its own");
+}
+
+#[test]
+fn gc_any_try_downcast_converts_the_handle_or_gives_it_back() {
+    let any = Gc::into_any(Node::new("a"));
+    let any = any.try_downcast::<u32>().unwrap_err();
+    let node: Gc<Node> = any.try_downcast().unwrap();
+    assert_eq!(node.name, "a");
+    assert_eq!(Gc::strong_count(&node), 1, "the count moved from the GcAny");
+}
+
+#[test]
+fn gc_any_downcasts_through_a_reference() {
+    let a = Node::new("a");
+    let objects = [Gc::to_any(&Gc::new(1_u32)), Gc::to_any(&a)];
+    let mut names = Vec::new();
+    for object in &objects {
+        if let Some(node) = object.downcast::<Node>() {
+            names.push(node.name.clone());
+        }
+    }
+    assert_eq!(names, ["a"]);
+}
+
+#[test]
+fn a_referent_reads_as_its_target() {
+    let a = Node::new("a");
+    let b = Node::new("b");
+    *a.next.borrow_mut() = Some(b.clone());
+    let referents = Gc::to_any(&a).referents();
+    let referent = &referents[0];
+    assert_eq!(referent.label, "next");
+    assert_eq!(referent.short_type_name(), "Node");
+    assert_eq!(referent.id(), Gc::id(&b));
+    assert!(referent.ptr_eq(&Gc::to_any(&b)));
+    assert_eq!(referent.downcast::<Node>().unwrap().name, "b");
 }
 
 mod rc_heap_tests_node {

@@ -103,7 +103,7 @@ fn get_mut_works_on_trait_objects_and_slices() {
     write!(Gc::get_mut(&mut text).unwrap(), "{}", 42).unwrap();
     let text: Gc<dyn std::any::Any> = {
         let any = Gc::into_any(text);
-        rc_heap::coerce_gc!(any.downcast::<String>().unwrap())
+        rc_heap::coerce_gc!(any.try_downcast::<String>().unwrap())
     };
     assert_eq!(text.downcast::<String>().unwrap().as_str(), "42");
 }

@@ -118,7 +118,7 @@ fn downcasting_a_dyn_any_checks_the_objects_own_type() {
     assert!(any.is::<String>());
     let text: Gc<String> = any.downcast().unwrap();
     assert_eq!(*text, "text");
-    assert!(Gc::to_any(&text).downcast::<u32>().is_err());
+    assert!(Gc::to_any(&text).downcast::<u32>().is_none());
 }
 
 #[test]
@@ -141,8 +141,11 @@ fn strings_live_in_one_object() {
     let any = Gc::to_any(&a);
     assert_eq!(any.describe().as_deref(), Some("\"héllo\""));
     assert_eq!(any.object_size(), TypeInfo::of_str().header_size() + 8);
+    assert!(any.downcast_slice::<u8>().is_none());
     let back = any.downcast_str().unwrap();
     assert!(Gc::ptr_eq(&back, &a));
+    let any = any.try_downcast_slice::<u8>().unwrap_err();
+    assert!(Gc::ptr_eq(&any.try_downcast_str().unwrap(), &a));
     assert_eq!(format!("{a} {b:?}"), "héllo \"world\"");
 }
 
@@ -163,7 +166,8 @@ fn slices_are_made_from_vectors_slices_arrays_and_iterators() {
     assert_eq!(Gc::type_info(&from_vec).name(), "[u32]");
     assert!(!Gc::type_info(&from_vec).is_sized());
     assert_eq!(Gc::to_any(&from_iter).object_size(), TypeInfo::of_slice::<u32>().header_size() + 16);
-    assert!(Gc::to_any(&from_vec).downcast_slice::<u64>().is_err());
+    assert!(Gc::to_any(&from_vec).downcast_slice::<u64>().is_none());
+    assert!(Gc::to_any(&from_vec).downcast_str().is_none());
     let back = Gc::to_any(&from_vec).downcast_slice::<u32>().unwrap();
     assert!(Gc::ptr_eq(&back, &from_vec));
 }
