@@ -24,6 +24,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
 use crate::header::{ObjHeader, flags};
@@ -473,6 +474,20 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
     if unsafe { (*newest).older.get() }.is_null() {
         // One weak reference with a callback (a weak container's entry, say): it needs no
         // list of callbacks to run.
+        // SAFETY: as above.
+        let listed = unsafe { &*newest };
+        if !listed.common.target.has(WeakTarget::OWNER_UNREACHABLE) {
+            match listed.callback.take() {
+                Some(Callback::Watched(watch, tag)) => {
+                    // A report to a watcher needs nothing of the slot: whoever holds the
+                    // weak reference keeps it, and the death takes no handle to it.
+                    clear_targets(list);
+                    heap::add_pending_callbacks(-1);
+                    return report_death(&watch, tag);
+                }
+                other => listed.callback.set(other),
+            }
+        }
         // SAFETY: as above: the slot is listed; the handle keeps it alive for its callback.
         let slot = unsafe { SlotRef::from_listed(newest.cast()) };
         clear_targets(list);
@@ -582,18 +597,21 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
         return;
     };
     heap::add_pending_callbacks(-1);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match callback {
-        Callback::Once(callback) => callback(&slot),
-        Callback::Traced(callback) => callback.call(&slot),
-        Callback::Watched(watch, tag) => {
-            if let Some(watch) = watch.upgrade() {
-                watch.died(tag);
-            }
-        }
-    }));
-    if let Err(panic) = result {
+    let result = match callback {
+        Callback::Once(callback) => catch_unwind(AssertUnwindSafe(|| callback(&slot))).err(),
+        Callback::Traced(callback) => catch_unwind(AssertUnwindSafe(|| callback.call(&slot))).err(),
+        Callback::Watched(watch, tag) => report_death(&watch, tag),
+    };
+    if let Some(panic) = result {
         first_panic.get_or_insert(panic);
     }
+}
+
+/// Tells a watcher, if it is still there, that the object of the weak reference made with
+/// `tag` has died; returns the watcher's panic.
+fn report_death(watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Option<Box<dyn std::any::Any + Send>> {
+    let watch = watch.upgrade()?;
+    catch_unwind(AssertUnwindSafe(|| watch.died(tag))).err()
 }
 
 /// The number of handles to an object's weak references (`Gc::weak_count`).

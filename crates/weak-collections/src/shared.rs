@@ -144,7 +144,8 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             return self.take(slot);
         }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
-        self.set_occupied(slot, false);
+        // An entry's slot has its bit (set when the entry was made).
+        self.occupied[slot / 64] &= !(1 << (slot % 64));
         self.stale_keys += 1;
         self.reset_if_empty();
         removed
@@ -296,10 +297,8 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     /// Removes the entry in `slot` if it is there and dead (a new entry may have taken the
     /// slot of one removed by hand).
     fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<(K, E)> {
-        match table.slots.get(slot) {
-            Some(Some(Slot { entry, .. })) if (self.is_dead)(entry) => Some(table.take_dead(slot)),
-            _ => None,
-        }
+        let entry = &table.slots.get(slot)?.as_ref()?.entry;
+        (self.is_dead)(entry).then(|| table.take_dead(slot))
     }
 
     /// The number of entries, dead ones whose removal was queued excluded.
