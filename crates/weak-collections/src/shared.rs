@@ -67,6 +67,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The slot of `key`'s entry.
+    #[inline]
     pub(crate) fn find<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<usize>
     where
         K: std::borrow::Borrow<Q>,
@@ -85,11 +86,15 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The entry of `key`.
+    /// A stale index entry's slot is empty (it is not reused while the entry points at it),
+    /// so the slot itself says whether the entry is there.
+    #[inline]
     pub(crate) fn get<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<&E>
     where
         K: std::borrow::Borrow<Q>,
     {
-        self.find(key).map(|slot| self.entry(slot))
+        let slot = *self.index.get(key)?;
+        self.slots.get(slot)?.as_ref().map(|held| &held.entry)
     }
 
     /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
