@@ -126,7 +126,8 @@ const WEAK: Comparison = Comparison {
 const WEAK_CONTAINERS: [(&str, &str); 3] =
     [("value_dict", "strong_value_map"), ("key_dict", "strong_key_map"), ("weak_set", "strong_set")];
 const WEAK_OPERATIONS: [&str; 4] = ["insert", "lookup", "iterate", "death"];
-const WEAK_HANDLE_OPERATIONS: [&str; 5] = ["downgrade", "upgrade", "weak_clone", "weak_drop", "death_without_weak"];
+const WEAK_HANDLE_OPERATIONS: [&str; 6] =
+    ["downgrade", "upgrade", "weak_clone", "weak_drop", "death_with_weak", "death_without_weak"];
 
 /// `bench weak`: the containers against CPython and against strong maps, the handles
 /// against `std::rc::Weak`, all from the same alternating rounds.

@@ -12,7 +12,9 @@
 //!   `Gc<Node>` compared by address.
 //! - `downgrade`, `upgrade`, `weak_clone`, `weak_drop`: `Gc` and `Weak` against `Rc` and
 //!   `std::rc::Weak` (`rc_*`), one operation on each of 1,000,000 objects;
-//!   `death_without_weak`: the last drop of 1,000,000 objects never weakly referenced.
+//!   `death_with_weak`: the last strong drop of 1,000,000 objects each with a plain weak
+//!   reference that outlives it; `death_without_weak`: the last drop of 1,000,000 objects
+//!   never weakly referenced.
 //! - `bare_map_lookup`: a control, the floor of a lookup: an `FxHashMap<u64, u64>` of
 //!   1,000,000 entries looked up by the keys `value_dict_lookup` uses, with nothing behind
 //!   the values (the random access into a table larger than the caches is all it does).
@@ -210,7 +212,8 @@ fn handles(round: &mut Round) {
     let (weaks, downgrade) = time(|| nodes.iter().map(Gc::downgrade).collect::<Vec<_>>());
     let (_, upgrade) = time(|| weaks.iter().map(|weak| weak.upgrade().map_or(0, |node| node.value)).sum::<u64>());
     let (clone, weak_drop) = clone_and_drop(&weaks);
-    drop((weaks, nodes));
+    let (_, death_with_weak) = time(|| drop(nodes));
+    drop(weaks);
     let never_referenced = new_nodes();
     let (_, death) = time(|| drop(never_referenced));
     round.extend([
@@ -218,6 +221,7 @@ fn handles(round: &mut Round) {
         ("upgrade", upgrade),
         ("weak_clone", clone),
         ("weak_drop", weak_drop),
+        ("death_with_weak", death_with_weak),
         ("death_without_weak", death),
     ]);
 
@@ -226,7 +230,8 @@ fn handles(round: &mut Round) {
     let (weaks, downgrade) = time(|| nodes.iter().map(Rc::downgrade).collect::<Vec<_>>());
     let (_, upgrade) = time(|| weaks.iter().map(|weak| weak.upgrade().map_or(0, |node| node.value)).sum::<u64>());
     let (clone, weak_drop) = clone_and_drop(&weaks);
-    drop((weaks, nodes));
+    let (_, death_with_weak) = time(|| drop(nodes));
+    drop(weaks);
     let never_referenced: Vec<Rc<RcNode>> =
         (0..N as u64).map(|value| Rc::new(RcNode { _next: RefCell::new(None), value })).collect();
     let (_, death) = time(|| drop(never_referenced));
@@ -235,6 +240,7 @@ fn handles(round: &mut Round) {
         ("rc_upgrade", upgrade),
         ("rc_weak_clone", clone),
         ("rc_weak_drop", weak_drop),
+        ("rc_death_with_weak", death_with_weak),
         ("rc_death_without_weak", death),
     ]);
 }
