@@ -211,14 +211,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.index.values().copied().find(|&slot| self.is_occupied(slot))
     }
 
-    /// The first occupied slot at or after `from`, and its key and entry.
-    pub(crate) fn next_from(&self, from: usize) -> Option<(usize, &K, &E)> {
-        let rest = self.slots.get(from..)?;
-        rest.iter()
-            .enumerate()
-            .find_map(|(offset, slot)| slot.as_ref().map(|slot| (from + offset, &slot.key, &slot.entry)))
-    }
-
     /// Every entry.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &E)> {
         self.slots.iter().flatten().map(|slot| (&slot.key, &slot.entry))
@@ -360,11 +352,17 @@ pub(crate) struct Cursor<K, E> {
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
     /// The next entry for which `f` gives something. `f` runs under a shared borrow of the
     /// table: it may clone and upgrade, not drop handles.
+    #[inline]
     pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&K, &E) -> Option<R>) -> Option<R> {
         let table = self.shared.table.borrow();
-        while let Some((slot, key, entry)) = table.next_from(self.next).filter(|(slot, _, _)| *slot < self.end) {
-            self.next = slot + 1;
-            if let Some(found) = f(key, entry) {
+        // The slab may have been emptied since the iteration began.
+        let end = self.end.min(table.slots.len());
+        while self.next < end {
+            let slot = self.next;
+            self.next += 1;
+            if let Some(held) = &table.slots[slot]
+                && let Some(found) = f(&held.key, &held.entry)
+            {
                 return Some(found);
             }
         }
