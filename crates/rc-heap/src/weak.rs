@@ -608,10 +608,16 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
 }
 
 /// Tells a watcher, if it is still there, that the object of the weak reference made with
-/// `tag` has died; returns the watcher's panic.
+/// `tag` has died; returns the watcher's panic. The watcher's strong handle is dropped
+/// inside the `catch_unwind` too: if the report was its last owner's doing, its drop may run
+/// user code.
 fn report_death(watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Option<Box<dyn std::any::Any + Send>> {
-    let watch = watch.upgrade()?;
-    catch_unwind(AssertUnwindSafe(|| watch.died(tag))).err()
+    catch_unwind(AssertUnwindSafe(|| {
+        if let Some(watch) = watch.upgrade() {
+            watch.died(tag);
+        }
+    }))
+    .err()
 }
 
 /// The number of handles to an object's weak references (`Gc::weak_count`).
