@@ -645,3 +645,62 @@ fn a_traced_callback_is_a_labelled_edge() {
     assert_eq!(labels, ["weak.callback.captures"]);
     *i.weak.borrow_mut() = None;
 }
+
+/// A key that counts its drops; tracked (it could hold a handle), as most objects are.
+#[derive(Trace)]
+struct CountedKey {
+    drops: Rc<Cell<u32>>,
+    next: RefCell<Option<Gc<CountedKey>>>,
+}
+
+impl Drop for CountedKey {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+    }
+}
+
+/// A value whose drop panics.
+#[derive(Trace)]
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("a value's drop panicked");
+    }
+}
+
+/// What a map in [`MapHolder`] maps its keys to: a handle to the holder, or a bomb.
+#[derive(Trace)]
+enum HeldValue {
+    Holder(Gc<MapHolder>),
+    Bomb(Gc<Bomb>),
+}
+
+#[derive(Trace)]
+struct MapHolder {
+    map: WeakKeyDictionary<CountedKey, HeldValue>,
+}
+
+#[test]
+fn a_panic_from_dropping_a_map_its_own_death_report_released_is_raised_after_the_death() {
+    // The map's holder is owned only by the value of `first`. When `first` dies, the map
+    // removes that entry, which drops the holder and with it the map; the map's last
+    // handle is the one the report took, and dropping it drops the other value, whose
+    // drop panics. The death of `first` still completes (its value is dropped once), and
+    // the panic is raised from the drop that caused the death.
+    let drops = Rc::new(Cell::new(0));
+    let key = |drops: &Rc<Cell<u32>>| Gc::new(CountedKey { drops: drops.clone(), next: RefCell::new(None) });
+    let (first, second) = (key(&drops), key(&drops));
+    let holder = Gc::new(MapHolder { map: WeakKeyDictionary::new() });
+    holder.map.insert(&first, HeldValue::Holder(holder.clone()));
+    holder.map.insert(&second, HeldValue::Bomb(Gc::new(Bomb)));
+    let watch = Gc::downgrade(&holder);
+    drop(holder);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(first)));
+    let panic = result.expect_err("the value's panic reaches the drop that caused it");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"a value's drop panicked"));
+    assert_eq!(drops.get(), 1, "the dead key's value was dropped");
+    assert!(watch.upgrade().is_none(), "the holder died with its map");
+    drop(second);
+    assert_eq!(drops.get(), 2);
+}
