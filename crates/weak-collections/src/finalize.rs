@@ -1,8 +1,10 @@
 //! `finalize`: Python's `weakref.finalize`, a callback bound to an object's death.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::rc::{self, Rc};
 
 use rc_heap::{Gc, Weak};
@@ -160,15 +162,32 @@ fn registry() -> Registry {
     registry
 }
 
-/// Runs the live `atexit` finalizers, newest first.
+/// Runs the live `atexit` finalizers, newest first. A finalizer that panics is reported and
+/// the others still run, as Python prints an exception raised by one and goes on; the first
+/// panic is then passed on to the teardown, which reports it too.
 fn run_at_exit(registry: &Registry) {
+    let mut first_panic = None;
     loop {
         let next = registry.borrow().values().rev().find(|pending| pending.runs_at_exit()).cloned();
-        match next {
-            Some(pending) => {
-                pending.call();
+        let Some(pending) = next else { break };
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| pending.call())) {
+            if first_panic.is_some() {
+                eprintln!("weak-collections: a finalizer run at thread exit panicked: {}", panic_message(&panic));
+            } else {
+                first_panic = Some(panic);
             }
-            None => break,
         }
     }
+    if let Some(panic) = first_panic {
+        resume_unwind(panic);
+    }
+}
+
+/// The message of a panic's payload.
+fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }

@@ -15,6 +15,13 @@ fn foo(name: &'static str) -> Gc<Foo> {
     Gc::new(Foo { name, other: RefCell::new(None) })
 }
 
+/// CPython's `RefCycle`: an object that refers to itself.
+fn ref_cycle() -> Gc<Foo> {
+    let o = foo("cycle");
+    *o.other.borrow_mut() = Some(o.clone());
+    o
+}
+
 fn set_of(items: &[&Gc<Foo>]) -> WeakSet<Foo> {
     let set = WeakSet::new();
     set.update(items.iter().copied());
@@ -124,15 +131,75 @@ fn test_copy() {
 
 #[test]
 fn test_len_cycles() {
-    // Members that die only in a collection leave the set when the collector frees them.
-    let s = WeakSet::new();
-    for _ in 0..5 {
-        let x = foo("x");
-        *x.other.borrow_mut() = Some(x.clone());
-        s.add(&x);
-    }
-    assert_eq!(s.len(), 5);
+    let n = 20;
+    let items: Vec<Gc<Foo>> = (0..n).map(|_| ref_cycle()).collect();
+    let s = set_of(&items.iter().collect::<Vec<_>>());
+    drop(items);
+    let mut it = s.iter();
+    drop(it.next());
     gen_gc::collect();
+    let n1 = s.len();
+    drop(it);
+    gen_gc::collect();
+    let n2 = s.len();
+    // One item may be kept alive inside the iterator.
+    assert!([0, 1].contains(&n1), "n1 = {n1}");
+    assert_eq!(n2, 0);
+}
+
+#[test]
+fn test_len_race() {
+    // Extended sanity checks for len() in the face of cyclic collection.
+    let thresholds = gen_gc::get_threshold();
+    let race: Vec<usize> = if cfg!(miri) { vec![1, 2, 7, 50] } else { (1..100).collect() };
+    for th in race {
+        let n = 20;
+        gen_gc::collect_generation(0).expect("generation 0 exists");
+        gen_gc::set_threshold(th, th, th);
+        let items: Vec<Gc<Foo>> = (0..n).map(|_| ref_cycle()).collect();
+        let s = set_of(&items.iter().collect::<Vec<_>>());
+        drop(items);
+        // All items will be collected at the next collection.
+        let mut it = s.iter();
+        drop(it.next());
+        let n1 = s.len();
+        drop(it);
+        let n2 = s.len();
+        assert!(n1 <= n, "threshold {th}: n1 = {n1}");
+        assert!(n2 <= n1, "threshold {th}: n2 = {n2}, n1 = {n1}");
+    }
+    gen_gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+}
+
+#[test]
+fn test_weak_destroy_and_mutate_while_iterating() {
+    // Issue #7105: iterators shouldn't crash when a key is implicitly removed. CPython's
+    // `ustr` members compare by value: a by-value set of strings.
+    let mut items: Vec<Gc<String>> = ('a'..='z').chain('A'..='Z').map(|c| Gc::new(c.to_string())).collect();
+    let s = WeakSet::by_value();
+    s.update(&items);
+    // CPython's `testcontext`: an iteration is started and dropped, then an item is
+    // scheduled for removal and recreated as an equal, new object.
+    let mut testcontext = |body: &mut dyn FnMut(&Gc<String>)| {
+        let mut it = s.iter();
+        drop(it.next());
+        drop(it);
+        let u = Gc::new(String::clone(&items.pop().expect("an item left")));
+        gen_gc::collect();
+        body(&u);
+        u
+    };
+    testcontext(&mut |u| assert!(!s.contains(u)));
+    let u = testcontext(&mut |u| assert!(!s.remove(u)));
+    assert!(!s.contains(&u));
+    let u = testcontext(&mut |u| {
+        s.add(u);
+    });
+    assert!(s.contains(&u));
+    let t = s.copy();
+    testcontext(&mut |_| s.update(&t));
+    assert_eq!(s.len(), t.len());
+    testcontext(&mut |_| s.clear());
     assert_eq!(s.len(), 0);
 }
 
