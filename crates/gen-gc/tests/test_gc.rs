@@ -247,7 +247,7 @@ fn test_trashcan() {
                 n.set(n.get() + 1);
                 n.get()
             });
-            if n % 17 == 0 {
+            if n.is_multiple_of(17) {
                 gen_gc::collect();
             }
         }
