@@ -333,3 +333,250 @@ fn weak_references_a_finalizer_makes_to_garbage_read_dead_after_it_is_freed() {
     assert!(weak.upgrade().is_none());
     drop(reused);
 }
+
+/// CPython's `ChainedBase` kinds: a plain node, one whose finalizer resurrects it, one whose
+/// finalizer breaks its links (`SuicidalChained`).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Simple,
+    Resurrector,
+    Suicidal,
+}
+
+thread_local! {
+    static CHAIN_DELS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static CHAIN_SURVIVORS: RefCell<Vec<Gc<Chained>>> = const { RefCell::new(Vec::new()) };
+    static CHAIN_ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A node of a cyclic chain: each node holds its left and right neighbours.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Chained {
+    id: usize,
+    #[trace(skip)]
+    kind: Kind,
+    suicided: std::cell::Cell<bool>,
+    left: RefCell<Option<Gc<Chained>>>,
+    right: RefCell<Option<Gc<Chained>>>,
+}
+
+impl Chained {
+    /// `ChainedBase.check_sanity`: links are intact unless their owner broke them.
+    fn check_sanity(&self) -> Result<(), String> {
+        let me = |other: &Option<Gc<Chained>>| other.as_ref().map(|o| o.id);
+        if self.suicided.get() {
+            if self.left.borrow().is_some() || self.right.borrow().is_some() {
+                return Err(format!("{} suicided but kept links", self.id));
+            }
+            return Ok(());
+        }
+        let left = self.left.borrow().clone().ok_or(format!("{} lost its left", self.id))?;
+        if !left.suicided.get() && me(&left.right.borrow()) != Some(self.id) {
+            return Err(format!("{}'s left does not point back", self.id));
+        }
+        let right = self.right.borrow().clone().ok_or(format!("{} lost its right", self.id))?;
+        if !right.suicided.get() && me(&right.left.borrow()) != Some(self.id) {
+            return Err(format!("{}'s right does not point back", self.id));
+        }
+        Ok(())
+    }
+}
+
+impl Finalize for Chained {
+    fn finalize(&self) {
+        CHAIN_DELS.with(|d| d.borrow_mut().push(self.id));
+        if let Err(e) = self.check_sanity() {
+            CHAIN_ERRORS.with(|errors| errors.borrow_mut().push(e));
+        }
+        match self.kind {
+            Kind::Simple => {}
+            Kind::Resurrector => {
+                // Its own handle, from its right neighbour's left link.
+                let me = self.right.borrow().as_ref().and_then(|r| r.left.borrow().clone());
+                if let Some(me) = me {
+                    CHAIN_SURVIVORS.with(|s| s.borrow_mut().push(me));
+                }
+            }
+            Kind::Suicidal => {
+                self.suicided.set(true);
+                self.left.borrow_mut().take();
+                self.right.borrow_mut().take();
+            }
+        }
+    }
+}
+
+/// `CycleChainFinalizationTest.build_chain`: node `i` is chained to node `i - 1`.
+fn build_chain(kinds: &[Kind]) -> Vec<Gc<Chained>> {
+    let nodes: Vec<_> = kinds
+        .iter()
+        .enumerate()
+        .map(|(id, &kind)| {
+            Gc::new(Chained {
+                id: 100 + id,
+                kind,
+                suicided: std::cell::Cell::new(false),
+                left: RefCell::new(None),
+                right: RefCell::new(None),
+            })
+        })
+        .collect();
+    for i in 0..nodes.len() {
+        let left = &nodes[(i + nodes.len() - 1) % nodes.len()];
+        *nodes[i].left.borrow_mut() = Some(left.clone());
+        *left.right.borrow_mut() = Some(nodes[i].clone());
+    }
+    nodes
+}
+
+fn chain_dels() -> Vec<usize> {
+    let mut dels = CHAIN_DELS.with(|d| d.borrow().clone());
+    dels.sort_unstable();
+    dels
+}
+
+fn chain_survivors() -> Vec<usize> {
+    let mut ids: Vec<_> = CHAIN_SURVIVORS.with(|s| s.borrow().iter().map(|n| n.id).collect());
+    ids.sort_unstable();
+    ids
+}
+
+fn chain_reset() {
+    CHAIN_SURVIVORS.with(|s| s.borrow_mut().clear());
+    gen_gc::collect();
+    CHAIN_DELS.with(|d| d.borrow_mut().clear());
+    CHAIN_ERRORS.with(|e| e.borrow_mut().clear());
+}
+
+fn assert_no_errors() {
+    let errors = CHAIN_ERRORS.with(|e| e.borrow().clone());
+    assert!(errors.is_empty(), "a finalizer saw a broken object: {errors:?}");
+}
+
+fn check_non_resurrecting_chain(kinds: &[Kind]) {
+    chain_reset();
+    gen_gc::disable();
+    let nodes = build_chain(kinds);
+    let ids: Vec<_> = nodes.iter().map(|n| n.id).collect();
+    let wrs: Vec<_> = nodes.iter().map(Gc::downgrade).collect();
+    drop(nodes);
+    gen_gc::collect();
+    assert_eq!(chain_dels(), ids);
+    assert_eq!(chain_survivors(), Vec::<usize>::new());
+    assert!(wrs.iter().all(|wr| wr.upgrade().is_none()));
+    gen_gc::collect();
+    assert_eq!(chain_dels(), ids);
+    assert_no_errors();
+    gen_gc::enable();
+}
+
+fn check_resurrecting_chain(kinds: &[Kind]) {
+    chain_reset();
+    gen_gc::disable();
+    let nodes = build_chain(kinds);
+    let ids: Vec<_> = nodes.iter().map(|n| n.id).collect();
+    let survivor_ids: Vec<_> = nodes.iter().filter(|n| n.kind == Kind::Resurrector).map(|n| n.id).collect();
+    let wrs: Vec<_> = nodes.iter().map(Gc::downgrade).collect();
+    drop(nodes);
+    gen_gc::collect();
+    assert_eq!(chain_dels(), ids);
+    assert_eq!(chain_survivors(), survivor_ids);
+    assert!(wrs.iter().all(|wr| wr.upgrade().is_none()), "weak references are cleared even when resurrected");
+    CHAIN_SURVIVORS.with(|s| s.borrow_mut().clear());
+    gen_gc::collect();
+    assert_eq!(chain_dels(), ids, "finalized once only");
+    assert_eq!(chain_survivors(), Vec::<usize>::new());
+    assert_no_errors();
+    gen_gc::enable();
+}
+
+use Kind::{Resurrector, Simple, Suicidal};
+
+#[test]
+fn cycle_chain_finalization_test_homogenous() {
+    check_non_resurrecting_chain(&[Simple; 3]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_homogenous_resurrect() {
+    check_resurrecting_chain(&[Resurrector; 3]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_homogenous_suicidal() {
+    check_non_resurrecting_chain(&[Suicidal; 3]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_heterogenous_suicidal_one() {
+    check_non_resurrecting_chain(&[Suicidal, Simple, Suicidal, Simple]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_heterogenous_suicidal_two() {
+    check_non_resurrecting_chain(&[Suicidal, Suicidal, Simple, Simple]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_heterogenous_resurrect_one() {
+    check_resurrecting_chain(&[Resurrector, Simple, Resurrector, Simple]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_heterogenous_resurrect_two() {
+    check_resurrecting_chain(&[Resurrector, Simple, Suicidal, Resurrector, Simple, Suicidal]);
+}
+
+#[test]
+fn cycle_chain_finalization_test_heterogenous_resurrect_three() {
+    check_resurrecting_chain(&[Resurrector, Resurrector, Simple, Simple, Suicidal, Suicidal]);
+}
+
+#[test]
+fn self_cycle_finalization_test_simple_suicide() {
+    // A finalizer that drops the object's last reference (its self-loop).
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct SuicidalSelfCycle {
+        me: RefCell<Option<Gc<SuicidalSelfCycle>>>,
+        dels: Rc<std::cell::Cell<usize>>,
+    }
+    impl Finalize for SuicidalSelfCycle {
+        fn finalize(&self) {
+            self.dels.set(self.dels.get() + 1);
+            self.me.borrow_mut().take();
+        }
+    }
+    let dels = Rc::new(std::cell::Cell::new(0));
+    let s = Gc::new(SuicidalSelfCycle { me: RefCell::new(None), dels: dels.clone() });
+    *s.me.borrow_mut() = Some(s.clone());
+    let wr = Gc::downgrade(&s);
+    drop(s);
+    gen_gc::collect();
+    assert_eq!(dels.get(), 1);
+    assert!(wr.upgrade().is_none());
+    gen_gc::collect();
+    assert_eq!(dels.get(), 1);
+}
+
+#[test]
+fn legacy_finalization_test_legacy_self_cycle() {
+    // Self-cycles with legacy finalizers end up in `garbage`, not finalized.
+    reset();
+    gen_gc::set_finalizer_policy(gen_gc::FinalizerPolicy::Legacy);
+    let s = self_cycle(9, false);
+    let wr = Gc::downgrade(&s);
+    drop(s);
+    gen_gc::collect();
+    assert!(del_calls().is_empty());
+    let garbage = gen_gc::take_garbage();
+    assert_eq!(garbage.len(), 1);
+    assert!(wr.upgrade().is_some());
+    // Break the cycle to allow collection.
+    garbage[0].downcast::<SelfCycle>().unwrap().me.borrow_mut().take();
+    drop(garbage);
+    assert!(gen_gc::garbage().is_empty());
+    assert!(wr.upgrade().is_none());
+    gen_gc::set_finalizer_policy(gen_gc::FinalizerPolicy::Pep442);
+}
