@@ -12,7 +12,7 @@ use crate::incremental;
 use crate::install::with_installed_state;
 use crate::state::{
     ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS,
-    NUM_GENERATIONS, PERMANENT, Phase,
+    NUM_GENERATIONS, PERMANENT, Phase, RECENT,
 };
 use crate::walk::{for_each, list, list_len};
 
@@ -146,7 +146,7 @@ pub fn try_get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError>
             check_generation(generation)?;
             match generation {
                 1 if incremental => vec![],
-                2 if incremental => vec![1, 2, NEWCOMERS],
+                2 if incremental => vec![1, 2, NEWCOMERS, RECENT],
                 generation => vec![generation],
             }
         }
@@ -399,7 +399,10 @@ pub fn set_collection_policy(policy: CollectionPolicy) {
             CollectionPolicy::Incremental => incremental::enter(state),
             CollectionPolicy::Generational => {
                 // SAFETY: distinct sentinels of this thread's heap.
-                unsafe { rc_heap::raw::Links::splice_all(list(NEWCOMERS), list(1)) };
+                unsafe {
+                    rc_heap::raw::Links::splice_all(list(NEWCOMERS), list(1));
+                    rc_heap::raw::Links::splice_all(list(RECENT), list(1));
+                }
                 state.older_counts.set([0; NUM_GENERATIONS]);
                 state.long_lived_pending.set(0);
                 state.long_lived_total.set(list_len(list(NUM_GENERATIONS - 1)));

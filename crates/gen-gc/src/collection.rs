@@ -12,7 +12,7 @@ use crate::debug::DebugFlags;
 use crate::generational::collect_generational;
 use crate::incremental;
 use crate::state::{
-    CallbackInfo, CollectionPolicy, NEWCOMERS, NUM_GENERATIONS, PERMANENT, Phase, State, try_with_state,
+    CallbackInfo, CollectionPolicy, NEWCOMERS, NUM_GENERATIONS, PERMANENT, Phase, RECENT, State, try_with_state,
 };
 use crate::walk::{for_each, links_of, list, list_len, report};
 
@@ -138,7 +138,7 @@ pub(crate) fn freeze(state: &State) {
             links.set_prev_tagged(links.prev(), 0);
         });
     }
-    for index in [0, 1, 2, NEWCOMERS] {
+    for index in [0, 1, 2, NEWCOMERS, RECENT] {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { Links::splice_all(list(index), list(PERMANENT)) };
     }

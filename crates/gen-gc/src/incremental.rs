@@ -4,9 +4,11 @@
 //! *spaces*. One space holds the old objects already examined in the current *pass*
 //! (visited), the other those still pending. An automatic collection (generation 1)
 //! collects the young generation, as a young collection does, and moves its survivors to
-//! the *newcomers* list, which joins the visited space when the pass ends: the old
-//! generation stays in the order its objects were made, so that an increment taken from its
-//! head is small when objects refer to older ones. It then takes an *increment* of the
+//! the *recent* list. From time to time it collects the oldest recent survivors (at most
+//! twice `threshold0` of them) as a region of their own and moves those that survive to the
+//! *newcomers* list; recent survivors and newcomers join the visited space when the pass
+//! ends: the old generation stays in the order its objects were made, so that an increment
+//! taken from its head is small when objects refer to older ones. It then takes an *increment* of the
 //! pending space: objects from its head, each with every pending object it reaches (the
 //! increment is closed under references), until a work budget is spent, and collects that
 //! region as any other (trial deletion: an object referenced from outside the region counts
@@ -18,7 +20,14 @@
 //! garbage: its young members survive until the pass ends (the old ones hold them) and then
 //! join the old generation, so when the next pass starts all its members are pending, and
 //! the first increment that takes one of them takes all of them, since each reaches the
-//! others.
+//! others. A cycle all of whose members are recent survivors (garbage that was still in use
+//! at one young collection, the common case) goes sooner, with the recent survivors: they
+//! are collected every `threshold1` increments, as the generational policy collects its
+//! middle generation, and at the next increment again while that finds garbage; while it
+//! finds none the wait doubles, up to `threshold1 * threshold2` increments, so that
+//! survivors that die young are rarely examined twice. Without this, garbage made faster
+//! than a pass ends piles up for two passes (CPython 3.13's
+//! `test_incremental_gc_handles_fast_cycle_creation`, ported in `tests/test_gc.rs`).
 //!
 //! The budget follows the generational policy's rate rather than allocation: four old
 //! objects for each object by which the old generation has grown since the pass started
@@ -47,7 +56,7 @@
 use rc_heap::raw::{self, EdgeList, Links};
 
 use crate::collect::{Outcome, Region, collect_region};
-use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, State};
+use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, RECENT, State};
 use crate::walk::{for_each, links_of, list, list_len, report_walk, trace};
 
 /// The bit of an old object's `prev` word that says which space it is in.
@@ -75,7 +84,7 @@ fn space_list(space: usize) -> &'static Links {
 pub(crate) fn list_tag(state: &State, index: usize) -> usize {
     match index {
         raw::YOUNG => raw::IN_YOUNG,
-        PERMANENT | NEWCOMERS => space_tag(state.visited_space.get()),
+        PERMANENT | NEWCOMERS | RECENT => space_tag(state.visited_space.get()),
         index => space_tag(NUM_GENERATIONS - 1 - index),
     }
 }
@@ -99,7 +108,7 @@ pub(crate) fn collect(state: &State, generation: usize) -> (Outcome, usize) {
         _ => {
             take_young_count();
             let all = list(NUM_GENERATIONS - 1);
-            for index in [raw::YOUNG, 1, NEWCOMERS] {
+            for index in [raw::YOUNG, 1, NEWCOMERS, RECENT] {
                 // SAFETY: distinct sentinels of this thread's heap.
                 unsafe { Links::splice_all(list(index), all) };
             }
@@ -167,11 +176,10 @@ fn add_credit(state: &State, work: usize) {
     state.old_work_credit.set(state.old_work_credit.get().saturating_add(work));
 }
 
-/// The young generation alone: its survivors join the newcomers.
+/// The young generation alone: its survivors join the recent ones.
 fn collect_young(state: &State, visited: usize) -> (Outcome, usize) {
     let counted = take_young_count();
-    let newcomers = list(NEWCOMERS);
-    let region = Region { examined: list(raw::YOUNG), survivors: newcomers, tag: space_tag(visited) };
+    let region = Region { examined: list(raw::YOUNG), survivors: list(RECENT), tag: space_tag(visited) };
     let (outcome, candidates) = collect_region(state, &region);
     // The young count was reset: deaths during the collection are the garbage.
     raw::take_uncounted_deaths();
@@ -189,12 +197,37 @@ fn collect_young(state: &State, visited: usize) -> (Outcome, usize) {
 /// whole cycle is pending in the next pass, within the bound above.
 fn collect_increment(state: &State) -> (Outcome, usize) {
     let visited = state.visited_space.get();
-    let (young, young_candidates) = collect_young(state, visited);
+    let [threshold0, threshold1, threshold2] = state.thresholds.get();
+    let (mut young, mut young_candidates) = collect_young(state, visited);
+    let due = state.recent_countdown.get().saturating_sub(1);
+    if due == 0 {
+        // The oldest recent survivors too, at most twice `threshold0` of them: garbage that
+        // outlived one young collection goes without waiting for the pass to end. While
+        // that finds garbage, the next increment takes more; once it finds none, the wait is
+        // `threshold1` increments (as often as the generational policy collects its middle
+        // generation), doubled each time it finds none again, up to the `threshold1 *
+        // threshold2` increments between the generational policy's full collections.
+        // Survivors that die young meanwhile are never examined twice, and those still
+        // recent when the pass ends join the old generation with the newcomers.
+        let (recent, candidates) = collect_recent(state, visited, threshold0.saturating_mul(2).max(1));
+        young.collected += recent.collected;
+        young.uncollectable += recent.uncollectable;
+        young_candidates += candidates;
+        let step = threshold1.max(1);
+        let interval = if recent.collected + recent.uncollectable > 0 {
+            1
+        } else {
+            state.recent_interval.get().saturating_mul(2).clamp(step, step.saturating_mul(threshold2.max(1)))
+        };
+        state.recent_interval.set(interval);
+        state.recent_countdown.set(interval);
+    } else {
+        state.recent_countdown.set(due);
+    }
     let pending = 1 - visited;
     let tag = space_tag(visited);
     let increment = Links::new_sentinel();
     increment.init_sentinel();
-    let [threshold0, threshold1, _] = state.thresholds.get();
     let minimum = (threshold0 / threshold1.max(1)).max(1);
     // What the old generation's growth is owed comes in at most a hundredth of the old
     // generation per increment: a pass spans at least a hundred increments, as the
@@ -222,10 +255,13 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let mut counts = state.older_counts.get();
     counts[1] += 1;
     if space_list(pending).next() == std::ptr::from_ref(space_list(pending)) {
-        // The pass is complete: the visited space, then the newcomers, becomes the pending
-        // one.
+        // The pass is complete: the visited space, then the newcomers and the recent
+        // survivors, becomes the pending one.
         // SAFETY: distinct sentinels of this thread's heap.
-        unsafe { Links::splice_all(list(NEWCOMERS), space_list(visited)) };
+        unsafe {
+            Links::splice_all(list(NEWCOMERS), space_list(visited));
+            Links::splice_all(list(RECENT), space_list(visited));
+        }
         state.visited_space.set(pending);
         start_pass(state, state.old_size.get());
         retag(list(PERMANENT), space_tag(pending));
@@ -236,6 +272,33 @@ fn collect_increment(state: &State) -> (Outcome, usize) {
     let outcome =
         Outcome { collected: young.collected + old.collected, uncollectable: young.uncollectable + old.uncollectable };
     (outcome, young_candidates + old_candidates)
+}
+
+/// The oldest `most` recent survivors of the young generation, collected as a region of
+/// their own (what they hold of each other and nothing else holds is garbage; the other
+/// recent survivors count as outside); the survivors join the newcomers, in their order, so
+/// that each is examined this way once.
+fn collect_recent(state: &State, visited: usize, most: usize) -> (Outcome, usize) {
+    let tag = space_tag(visited);
+    let chunk = Links::new_sentinel();
+    chunk.init_sentinel();
+    let recent = list(RECENT);
+    let end: *const Links = recent;
+    let mut taken = 0;
+    while taken < most && recent.next() != end {
+        // SAFETY: `recent.next()` is an element of the recent list (not its sentinel), the
+        // links of a live tracked object; `chunk` is a valid list.
+        unsafe { move_to(recent.next(), &chunk, tag) };
+        taken += 1;
+    }
+    if taken == 0 {
+        return (Outcome::default(), 0);
+    }
+    let region = Region { examined: &chunk, survivors: list(NEWCOMERS), tag };
+    let (outcome, candidates) = collect_region(state, &region);
+    raw::take_uncounted_deaths();
+    note_growth(state, 0, 0, outcome.collected);
+    (outcome, candidates)
 }
 
 /// Moves objects from the head of the pending space into `increment`, each with every
@@ -307,6 +370,7 @@ pub(crate) fn enter(state: &State) {
     unsafe {
         Links::splice_all(list(1), space_list(0));
         Links::splice_all(list(NEWCOMERS), space_list(0));
+        Links::splice_all(list(RECENT), space_list(0));
     }
     state.visited_space.set(1);
     state.old_work_credit.set(0);
@@ -330,7 +394,7 @@ pub(crate) fn unfrozen_list(state: &State) -> &'static Links {
 pub(crate) fn tag_for_freeze(state: &State) {
     start_pass(state, 0);
     let tag = space_tag(state.visited_space.get());
-    for index in [raw::YOUNG, 1, 2, NEWCOMERS] {
+    for index in [raw::YOUNG, 1, 2, NEWCOMERS, RECENT] {
         retag(list(index), tag);
     }
 }

@@ -22,8 +22,12 @@ pub(crate) const PERMANENT: usize = 3;
 /// The rc-heap list that holds, under the incremental policy, the objects the young
 /// generation promoted during the current pass over the old generation.
 pub(crate) const NEWCOMERS: usize = 4;
+/// The rc-heap list that holds, under the incremental policy, the young generation's
+/// survivors not yet collected again: every `threshold1` increments they are, as the
+/// generational policy's middle generation is, and the survivors join the newcomers.
+pub(crate) const RECENT: usize = 5;
 /// Every rc-heap list the collector uses, in `get_objects()` order.
-pub(crate) const ALL_LISTS: [usize; 5] = [0, 1, 2, NEWCOMERS, PERMANENT];
+pub(crate) const ALL_LISTS: [usize; 6] = [0, 1, 2, NEWCOMERS, RECENT, PERMANENT];
 
 /// Which finalizer semantics a collection follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -139,6 +143,12 @@ pub(crate) struct State {
     /// Incremental collection: old objects the pass owes for that growth, not yet given to
     /// the increments (which get at most a hundredth of the old generation each).
     pub(crate) growth_owed: Cell<usize>,
+    /// Incremental collection: increments between collections of the young generation's
+    /// recent survivors: `threshold1` after one that found garbage, twice as many (up to
+    /// `threshold1 * threshold2`) after one that found none.
+    pub(crate) recent_interval: Cell<usize>,
+    /// Incremental collection: increments left until the recent survivors are collected.
+    pub(crate) recent_countdown: Cell<usize>,
     /// Whether the marking walk of the next collection of the young generation alone (0), or
     /// of the next full one (1), goes from the list's end: what the edges of the previous one
     /// pointed to, objects before their referrers or after.
@@ -176,6 +186,8 @@ impl State {
             pass_start_size: Cell::new(0),
             pass_growth_paid: Cell::new(0),
             growth_owed: Cell::new(0),
+            recent_interval: Cell::new(DEFAULT_THRESHOLDS[1]),
+            recent_countdown: Cell::new(DEFAULT_THRESHOLDS[1]),
             marking_backwards: Cell::new([false; 2]),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),

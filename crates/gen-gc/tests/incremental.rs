@@ -117,6 +117,29 @@ fn a_cycle_made_in_the_young_generation_is_found_by_the_next_increment() {
 }
 
 #[test]
+fn a_cycle_that_outlived_a_young_collection_is_found_long_before_the_pass_ends() {
+    // Garbage that was still in use at one young collection (CPython's fast cycle creation
+    // case, in small) is found by a collection of the recent survivors, within
+    // `threshold1 * threshold2` increments, long before the pass over the old generation
+    // ends (at about 15 old objects an increment, some 200 increments here).
+    gen_gc::set_collection_policy(CollectionPolicy::Incremental);
+    gen_gc::disable();
+    gen_gc::set_threshold(60, 4, 10);
+    let old: Vec<Gc<Node>> = (0..3000).map(|_| node()).collect();
+    gen_gc::collect();
+    let (a, b) = (node(), node());
+    link(&a, &b);
+    link(&b, &a);
+    gen_gc::collect_generation(1).unwrap();
+    let watch = Gc::downgrade(&a);
+    drop((a, b));
+    let limit = 4 * 10 + 1;
+    let ran = increments_until(limit, || watch.upgrade().is_none());
+    assert!(ran.is_some(), "the cycle survived {limit} increments");
+    drop(old);
+}
+
+#[test]
 fn a_cycle_through_young_and_old_objects_is_found_within_two_passes() {
     let minimum = 5;
     set_up(minimum);

@@ -1216,9 +1216,6 @@ fn test_indirect_calls_with_gc_disabled() {
 }
 
 #[test]
-#[ignore = "fails under the incremental policy (the default): garbage that outlives a young \
-            collection waits for the end of the next pass, and the heap passes 27,000 new objects; \
-            passes under CYCLEGC_COLLECTION_POLICY=generational"]
 fn test_incremental_gc_handles_fast_cycle_creation() {
     // CPython 3.13's `_test_gc_fast_cycles.py` (3.14 keeps the test with its bound commented
     // out): short doubly linked lists, each also pointing at one long-lived list, made and

@@ -24,8 +24,9 @@ use crate::side::SideEntry;
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2, the permanent generation
-/// of `freeze`, and the objects an incremental collector promoted during its current pass).
-pub const LISTS: usize = 5;
+/// of `freeze`, and the objects an incremental collector promoted during its current pass,
+/// in two lists: those it has examined again since, and the most recent).
+pub const LISTS: usize = 6;
 /// The list new tracked objects are linked into.
 pub const YOUNG: usize = 0;
 
