@@ -67,7 +67,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The slot of `key`'s entry.
-    #[inline]
     pub(crate) fn find<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<usize>
     where
         K: std::borrow::Borrow<Q>,
