@@ -444,18 +444,25 @@ pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -
 /// unlists them. Their callbacks are the caller's: [`ClearedWeakRefs`] keeps them to run; an
 /// object that is never made (`Gc::new_cyclic` whose closure panicked) runs none.
 pub(crate) fn clear_targets(list: WeakList) {
+    clear_each(list, |_| {});
+}
+
+/// [`clear_targets`], calling `listed` with each slot with a callback, newest first, just
+/// before it is unlisted (while it is still listed, so alive).
+fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
     if !list.basic.is_null() {
         // SAFETY: the slots were listed when the list was taken out of the side entry, and
-        // no code has run since that could drop them.
+        // no code has run since that could drop them (`listed` drops no handle).
         unsafe { (*slot_of(list.basic)).target.clear() };
     }
     let mut slot = slot_of(list.newest).cast::<CallbackSlot>();
     while !slot.is_null() {
+        listed(slot);
         // SAFETY: as above.
-        let listed = unsafe { &*slot };
-        listed.common.target.clear();
-        listed.newer.set(std::ptr::null());
-        slot = listed.older.replace(std::ptr::null());
+        let this = unsafe { &*slot };
+        this.common.target.clear();
+        this.newer.set(std::ptr::null());
+        slot = this.older.replace(std::ptr::null());
     }
 }
 
@@ -530,23 +537,11 @@ impl ClearedWeakRefs {
     #[inline]
     pub(crate) fn clear_list(list: WeakList) -> Self {
         let mut cleared = ClearedWeakRefs { first: None, rest: Vec::new() };
-        if !list.basic.is_null() {
-            // SAFETY: the slots were listed when the list was taken out of the side entry,
-            // and no code has run since that could drop them.
-            unsafe { (*slot_of(list.basic)).target.clear() };
-        }
-        let mut slot = slot_of(list.newest).cast::<CallbackSlot>();
-        while !slot.is_null() {
-            // SAFETY: as above; the handle taken here keeps the slot alive until its
-            // callback has run.
-            let listed = unsafe { &*slot };
-            listed.common.target.clear();
-            listed.newer.set(std::ptr::null());
-            let older = listed.older.replace(std::ptr::null());
-            // SAFETY: as above; the slot was listed until just now.
+        clear_each(list, |slot| {
+            // SAFETY: `clear_each` passes a listed slot; the handle taken here keeps it alive
+            // until its callback has run.
             cleared.push(unsafe { SlotRef::from_listed(slot.cast()) });
-            slot = older;
-        }
+        });
         cleared
     }
 
