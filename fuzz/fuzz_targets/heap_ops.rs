@@ -1231,7 +1231,9 @@ impl World {
                 assert!(Gc::ptr_eq(&leaf, gc), "object {index}: Gc<dyn Any> came back as another leaf");
             }
             Handle::Text(gc) => {
-                let Err(any) = Gc::to_any(gc).try_downcast_slice::<Handle>() else { panic!("a str downcast to a slice") };
+                let Err(any) = Gc::to_any(gc).try_downcast_slice::<Handle>() else {
+                    panic!("a str downcast to a slice")
+                };
                 let Ok(text) = any.try_downcast_str() else { panic!("a str refused as a str") };
                 assert!(Gc::ptr_eq(&text, gc), "object {index}: GcAny came back as another str");
             }
@@ -1406,8 +1408,7 @@ impl World {
             finalized_before = journal::finalized_so_far().len();
             self.now += 1;
         }
-        let left: Vec<String> =
-            gen_gc::get_objects(None).iter().map(|object| object.type_name().to_owned()).collect();
+        let left: Vec<String> = gen_gc::get_objects(None).iter().map(|object| object.type_name().to_owned()).collect();
         assert!(left.is_empty(), "tracked objects survive the input: {left:?}");
         gen_gc::set_threshold(700, 10, 10);
         gen_gc::set_collection_policy(CollectionPolicy::default());
