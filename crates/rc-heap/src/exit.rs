@@ -70,6 +70,28 @@ pub fn on_teardown(hook: impl FnOnce() + 'static) {
     heap::with_extras(|extras| extras.teardown_hooks.push(Box::new(hook)));
 }
 
+/// Runs now, newest first, the teardown hooks registered since the running round of hooks
+/// began (by the hook that calls this, say, or by callbacks it ran), instead of in the next
+/// round. A hook that runs callbacks one by one calls it after each, so that what a
+/// callback registers runs before the callbacks still waiting, as Python's `atexit` runs
+/// what an exit handler registers next. Does nothing before the heap is torn down.
+pub fn run_added_teardown_hooks() {
+    if !is_torn_down() {
+        return;
+    }
+    run_hooks(heap::take_teardown_hooks());
+}
+
+/// Runs `hooks`, newest first, catching and reporting their panics (unwinding out of a
+/// thread-local destructor would abort the process).
+fn run_hooks(hooks: Vec<Box<dyn FnOnce()>>) {
+    for hook in hooks.into_iter().rev() {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(hook)) {
+            dealloc::report_discarded_panic("a heap teardown hook", &panic);
+        }
+    }
+}
+
 /// Whether this thread's heap has been torn down (the thread is exiting).
 pub fn is_torn_down() -> bool {
     heap::with_heap(|heap| heap.torn_down.get())
@@ -113,11 +135,7 @@ fn exit_pass() {
         };
         let hooks = heap::take_teardown_hooks();
         let ran = !hooks.is_empty();
-        for hook in hooks.into_iter().rev() {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(hook)) {
-                dealloc::report_discarded_panic("a heap teardown hook", &panic);
-            }
-        }
+        run_hooks(hooks);
         if !ran && freed == 0 {
             break;
         }

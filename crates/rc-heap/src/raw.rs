@@ -18,7 +18,8 @@
 use std::ptr::NonNull;
 
 pub use crate::exit::{
-    MAX_EXIT_ROUNDS, is_torn_down, keep_exit_passes, left_at_thread_exit, on_teardown, set_exit_collector,
+    MAX_EXIT_ROUNDS, is_torn_down, keep_exit_passes, left_at_thread_exit, on_teardown, run_added_teardown_hooks,
+    set_exit_collector,
 };
 pub use crate::header::{IN_YOUNG, Links, ObjHeader, PREV_BITS};
 pub use crate::heap::{

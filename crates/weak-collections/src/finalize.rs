@@ -170,7 +170,11 @@ fn run_at_exit(registry: &Registry) {
     loop {
         let next = registry.borrow().values().rev().find(|pending| pending.runs_at_exit()).cloned();
         let Some(pending) = next else { break };
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| pending.call())) {
+        let result = catch_unwind(AssertUnwindSafe(|| pending.call()));
+        // A finalizer registered by this one (its registry is a new one, this thread's
+        // being gone) runs next, before the older ones, as in Python.
+        rc_heap::raw::run_added_teardown_hooks();
+        if let Err(panic) = result {
             if first_panic.is_some() {
                 eprintln!("weak-collections: a finalizer run at thread exit panicked: {}", panic_message(&panic));
             } else {

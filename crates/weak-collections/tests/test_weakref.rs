@@ -216,7 +216,6 @@ fn test_finalize_by_the_collector() {
 }
 
 #[test]
-#[ignore = "a finalizer registered during thread exit runs in the next teardown round, after the running ones"]
 fn test_atexit() {
     // CPython runs `run_in_child` in a child interpreter and reads what its finalizers print
     // at exit; here a thread's finalizers run when the thread exits. Finalizers of objects
