@@ -65,7 +65,7 @@ pub fn keep_exit_passes() {
 
 /// Registers `hook` to run when this thread's heap is torn down (at thread exit), after the
 /// exit collection. Hooks run in reverse order of registration; a hook may register more
-/// hooks, which run in the next round.
+/// hooks, which run in the next round, or at once if it calls [`run_added_teardown_hooks`].
 pub fn on_teardown(hook: impl FnOnce() + 'static) {
     heap::with_extras(|extras| extras.teardown_hooks.push(Box::new(hook)));
 }
