@@ -201,8 +201,9 @@ unsafe fn free_tracked_typed<T: Trace>(header: NonNull<ObjHeader>) {
     }
 }
 
-/// Finishes a death loop whose first object, a plain tracked `T`, has just had its value
-/// dropped (or is unwinding from that drop): frees it, runs the queued deaths, ends the loop.
+/// Finishes a death loop whose first object, a tracked `T` without finalizer (with a side
+/// entry if `SIDE`), has just had its value dropped (or is unwinding from that drop): frees
+/// it, runs the queued deaths, ends the loop.
 struct FinishLoop<T: Trace, const SIDE: bool> {
     header: NonNull<ObjHeader>,
     _type: std::marker::PhantomData<T>,
