@@ -615,6 +615,55 @@ fn report_death(watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Option<Box
     .err()
 }
 
+/// The tags of an object's weak references that report to one watcher
+/// ([`Gc::watched_tags`](crate::Gc::watched_tags)), newest first.
+#[derive(Debug, Default)]
+pub struct WatchedTags {
+    /// The newest, kept apart so that the usual object, in one entry of a container, needs
+    /// no vector.
+    first: Option<usize>,
+    /// The older ones, oldest first once the walk is over (taken from the end).
+    rest: Vec<usize>,
+}
+
+impl WatchedTags {
+    fn push(&mut self, tag: usize) {
+        match self.first {
+            None => self.first = Some(tag),
+            Some(_) => self.rest.push(tag),
+        }
+    }
+}
+
+impl Iterator for WatchedTags {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        self.first.take().or_else(|| self.rest.pop())
+    }
+}
+
+/// The tags of the weak references to `header` whose callback is a report to `watch` that
+/// has not run, newest first.
+pub(crate) fn watched_tags(header: NonNull<ObjHeader>, watch: &std::rc::Weak<dyn DeathWatch>) -> WatchedTags {
+    let mut tags = WatchedTags::default();
+    heap::with_side_if_any(header, |entry| {
+        for slot in entry.weak.with_callbacks() {
+            // SAFETY: a listed pointer points at a live slot (module invariant). Nothing runs
+            // during the walk that could take or set a callback (no user code: `push` only
+            // allocates), so the cell's content can be read in place.
+            let callback = unsafe { &*(*slot).callback.as_ptr() };
+            if let Some(Callback::Watched(watcher, tag)) = callback
+                && std::rc::Weak::ptr_eq(watcher, watch)
+            {
+                tags.push(*tag);
+            }
+        }
+    });
+    tags.rest.reverse();
+    tags
+}
+
 /// The number of handles to an object's weak references (`Gc::weak_count`).
 pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
     heap::with_side_if_any(header, |entry| entry.weak.handle_count()).unwrap_or(0)

@@ -124,6 +124,11 @@ impl<T: ?Sized> Weak<T> {
         }
     }
 
+    /// Whether this weak reference's object is `object` (never once the object is dead).
+    pub fn refers_to<U: ?Sized>(&self, object: &Gc<U>) -> bool {
+        self.slot.target() == Some(Gc::header(object)) && !self.is_dead()
+    }
+
     /// Whether two handles are clones of one weak reference (one slot: they share the
     /// callback), also when one is a `coerce_weak!` view of the other.
     pub fn same_reference<U: ?Sized>(&self, other: &Weak<U>) -> bool {
@@ -157,6 +162,16 @@ impl<T: ?Sized> Gc<T> {
     /// allocation of its own, for containers that hold many weak references and one watcher.
     pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
         Weak::watched(this, watch, tag)
+    }
+
+    /// The tags of this object's weak references that report to `watch` (made by
+    /// [`downgrade_watched`](Gc::downgrade_watched) with it, and not dropped), newest first.
+    ///
+    /// A watcher finds its entry for an object from the object, as CPython finds an
+    /// object's weak references through the object: no index of its own. The walk is over
+    /// the object's weak references with callbacks, a few for most objects.
+    pub fn watched_tags(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>) -> crate::weak::WatchedTags {
+        crate::weak::watched_tags(Gc::header(this), watch)
     }
 }
 

@@ -8,7 +8,7 @@ use rc_heap::{Gc, Trace, Weak};
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
 use crate::as_gc::AsGc;
-use crate::shared::{Cursor, Shared};
+use crate::shared::{Cursor, Shared, Table};
 
 /// A map from heap objects to values that does not keep the keys alive (Python's
 /// `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical use: data attached
@@ -69,7 +69,7 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>) }
+        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>, M::INDEXED) }
     }
 
     /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it
@@ -79,6 +79,13 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
+        if !M::INDEXED {
+            if let Some(slot) = self.live_slot(&table, key) {
+                return Some(std::mem::replace(&mut table.entry_mut(slot).value, value));
+            }
+            table.push(M::probe(key), |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
+            return None;
+        }
         let mut value = Some(value);
         // The key is hashed once: found, or a new entry made under it.
         let make = |slot| Entry {
@@ -100,26 +107,30 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     }
 
     /// The slot of `key`'s live entry.
-    fn live_slot(table: &crate::shared::Table<M::Key, Entry<T, V>>, key: &Gc<T>) -> Option<usize> {
-        table.find(&M::probe(key)).filter(|slot| !key_is_dead(table.entry(*slot)))
+    fn live_slot(&self, table: &Table<M::Key, Entry<T, V>>, key: &Gc<T>) -> Option<usize> {
+        if M::INDEXED {
+            table.find(&M::probe(key)).filter(|slot| !key_is_dead(table.entry(*slot)))
+        } else {
+            table.find_object(key, self.shared.watch(), |entry| &entry.weak)
+        }
     }
 
     /// Whether `key` is in the map.
     pub fn contains_key(&self, key: impl AsGc<T>) -> bool {
-        Self::live_slot(&self.shared.table.borrow(), key.as_gc()).is_some()
+        self.live_slot(&self.shared.table.borrow(), key.as_gc()).is_some()
     }
 
     /// Runs `f` on the value of `key`.
     pub fn with_value<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
         let table = self.shared.table.borrow();
-        Self::live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))
+        self.live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))
     }
 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
         let mut table = self.shared.table.borrow_mut();
-        let removed = Self::live_slot(&table, key.as_gc()).map(|slot| table.take(slot));
+        let removed = self.live_slot(&table, key.as_gc()).map(|slot| table.take(slot));
         drop(table);
         removed.map(|(_, entry)| entry.value)
     }

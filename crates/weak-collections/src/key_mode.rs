@@ -15,13 +15,19 @@ pub trait KeyMode<T: ?Sized + 'static>: 'static {
     /// The key of the live `item`: what the container looks it up with, and stores with
     /// its entry.
     fn probe(item: &Gc<T>) -> Self::Key;
+
+    /// Whether the container finds an entry by hashing its key. When `false`, keys are
+    /// identities: the container keeps no index and finds an object's entry from the
+    /// object, through its weak references ([`Gc::watched_tags`]).
+    const INDEXED: bool = true;
 }
 
 /// Keys compare by identity: two distinct objects are two keys, even with equal values.
 ///
-/// The key is the object's address. A live object is the only one at its address; an
-/// entry whose object has died and whose removal is still queued may share it with a new
-/// object, so a container treats a key found with a dead entry as absent.
+/// The key is the object's address, kept with the entry. The container has no index of
+/// keys: it finds an object's entry from the object ([`KeyMode::INDEXED`]), so an entry
+/// whose object has died and whose removal is still queued is never found for a new object
+/// at the same address.
 #[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct ByIdentity;
@@ -33,6 +39,8 @@ pub struct ObjectAddress(usize);
 
 impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
     type Key = ObjectAddress;
+
+    const INDEXED: bool = false;
 
     fn probe(item: &Gc<T>) -> ObjectAddress {
         ObjectAddress(Gc::as_ptr(item).cast::<()>().addr())

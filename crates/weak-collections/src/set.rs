@@ -8,7 +8,7 @@ use rc_heap::{Gc, Trace, Weak};
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
 use crate::as_gc::AsGc;
-use crate::shared::{Cursor, Shared};
+use crate::shared::{Cursor, Shared, Table};
 
 /// A set of heap objects that does not keep them alive: an object leaves the set when it
 /// dies, by reference counting or by the collector. Members compare by identity;
@@ -54,7 +54,16 @@ impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: Shared::new(Weak::is_dead) }
+        WeakSet { shared: Shared::new(Weak::is_dead, M::INDEXED) }
+    }
+
+    /// The slot of `item`'s live entry.
+    fn live_slot(&self, table: &Table<M::Key, Weak<T>>, item: &Gc<T>) -> Option<usize> {
+        if M::INDEXED {
+            table.find(&M::probe(item)).filter(|&slot| !table.entry(slot).is_dead())
+        } else {
+            table.find_object(item, self.shared.watch(), |weak| weak)
+        }
     }
 
     /// Adds `item` (a `Gc<T>` or a reference to one); returns whether it was not already
@@ -64,6 +73,13 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
+        if !M::INDEXED {
+            if self.live_slot(&table, item).is_some() {
+                return false;
+            }
+            table.push(M::probe(item), |slot| Gc::downgrade_watched(item, watch, slot));
+            return true;
+        }
         // The key is hashed once: found, or a new entry made under it.
         let Some(slot) = table.find_or_push(M::probe(item), |slot| Gc::downgrade_watched(item, watch, slot)) else {
             return true;
@@ -85,10 +101,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         let item = item.as_gc();
         self.shared.settle();
         let mut table = self.shared.table.borrow_mut();
-        let removed = match table.find(&M::probe(item)) {
-            Some(slot) if !table.entry(slot).is_dead() => Some(table.take(slot)),
-            _ => None,
-        };
+        let removed = self.live_slot(&table, item).map(|slot| table.take(slot));
         drop(table);
         removed.is_some()
     }
@@ -100,8 +113,13 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Whether `item` is in the set.
     pub fn contains(&self, item: impl AsGc<T>) -> bool {
-        let probe = M::probe(item.as_gc());
-        self.shared.table.borrow().get(&probe).is_some_and(|weak| !weak.is_dead())
+        let item = item.as_gc();
+        let table = self.shared.table.borrow();
+        if M::INDEXED {
+            table.get(&M::probe(item)).is_some_and(|weak| !weak.is_dead())
+        } else {
+            table.find_object(item, self.shared.watch(), |weak| weak).is_some()
+        }
     }
 
     /// The number of members (members known to be dead excluded).

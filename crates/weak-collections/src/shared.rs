@@ -1,9 +1,12 @@
 //! What every weak container shares: its entries, the watcher its weak references report
 //! their deaths to, and the removals put off while the entries are borrowed.
 //!
-//! Entries live in a slab (a vector with a free list) and a hash index from key to slot;
-//! each entry's weak reference carries its slot as the tag of a [`DeathWatch`] report, so a
-//! death finds its entry without hashing the key and costs no callback allocation. Slots
+//! Entries live in a slab (a vector with a free list); each entry's weak reference carries
+//! its slot as the tag of a [`DeathWatch`] report, so a death finds its entry without
+//! hashing the key and costs no callback allocation. A container keyed by value has a hash
+//! index from key to slot; one keyed by identity has none: it finds an object's entry from
+//! the object, through the object's weak references that report to it
+//! ([`Gc::watched_tags`]), as CPython finds an object's weak references through the object. Slots
 //! never move, so an iteration walks them by position while entries come and go: a removal
 //! empties a slot the cursor skips, and nothing else moves. No `RefCell` borrow is ever held
 //! while a handle or a value is dropped, so a report almost always finds the table free and
@@ -16,10 +19,12 @@ use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use rc_heap::{DeathWatch, Trace};
+use rc_heap::{DeathWatch, Gc, Trace, Weak};
 use rustc_hash::FxHashMap;
 
-/// The entries: a slab of `(key, entry)` and the index from key to slot.
+/// The entries: a slab of `(key, entry)` and, for a container keyed by value, the index
+/// from key to slot (a container keyed by identity finds its entries with
+/// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
 ///
 /// A death empties its entry's slot, reached by the tag in sequence with no hashing, and,
 /// for keys without a destructor (numbers, identity keys), leaves the index entry *stale*
@@ -40,14 +45,29 @@ pub(crate) struct Table<K, E> {
     free: Vec<usize>,
     /// Index entries pointing at an empty slot.
     stale_keys: usize,
+    /// Whether entries are found through `index` (else through their objects).
+    indexed: bool,
+    /// The number of entries.
+    live: usize,
+    /// No slot below this one holds an entry: where [`any_slot`](Table::any_slot) starts.
+    lowest: usize,
     /// One bit per slot, set while it holds an entry: what a sweep reads for each index
     /// entry, small enough to stay in the cache where the slots would not.
     occupied: Vec<u64>,
 }
 
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
-    fn new() -> Self {
-        Table { index: FxHashMap::default(), slots: Vec::new(), free: Vec::new(), stale_keys: 0, occupied: Vec::new() }
+    fn new(indexed: bool) -> Self {
+        Table {
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            stale_keys: 0,
+            indexed,
+            live: 0,
+            lowest: 0,
+            occupied: Vec::new(),
+        }
     }
 
     fn is_occupied(&self, slot: usize) -> bool {
@@ -61,7 +81,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         let bit = 1 << (slot % 64);
         if occupied {
             self.occupied[slot / 64] |= bit;
+            self.live += 1;
+            self.lowest = self.lowest.min(slot);
         } else {
+            self.live -= 1;
             self.occupied[slot / 64] &= !bit;
         }
     }
@@ -96,9 +119,42 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.slots.get(slot)?.as_ref().map(|held| &held.entry)
     }
 
+    /// The slot of the live entry of `object` in a table without an index, found through
+    /// the object's weak references that report to `watch`: the one whose tag is the slot
+    /// of an entry (`weak_of` its weak reference) to the object. A weak reference to the
+    /// object that reports to `watch` but is not its entry's (a handle to an entry removed
+    /// by hand, kept by the user) names a slot that is empty or holds another object's.
+    pub(crate) fn find_object<T: ?Sized>(
+        &self,
+        object: &Gc<T>,
+        watch: &std::rc::Weak<dyn DeathWatch>,
+        weak_of: impl Fn(&E) -> &Weak<T>,
+    ) -> Option<usize> {
+        debug_assert!(!self.indexed);
+        Gc::watched_tags(object, watch).find(|&slot| {
+            self.slots.get(slot).and_then(Option::as_ref).is_some_and(|held| weak_of(&held.entry).refers_to(object))
+        })
+    }
+
+    /// Adds an entry under `key`, made by `make` from its slot, to a table without an index
+    /// (the caller has found that the key has none); returns its slot.
+    pub(crate) fn push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> usize {
+        debug_assert!(!self.indexed);
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let held = Some(Slot { key, entry: make(slot) });
+        if slot == self.slots.len() {
+            self.slots.push(held);
+        } else {
+            self.slots[slot] = held;
+        }
+        self.set_occupied(slot, true);
+        slot
+    }
+
     /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
     /// slot, and returns `None`. The key is hashed once.
     pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
+        debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
         let (slot, key) = match self.index.entry(key) {
             Entry::Occupied(found) if occupied_bit(&self.occupied, *found.get()) => return Some(*found.get()),
@@ -132,11 +188,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Removes the entry in `slot`, with its index entry.
     pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
-        let (key, entry) = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
-        self.set_occupied(slot, false);
-        self.index.remove(&key);
-        self.free.push(slot);
-        self.reset_if_empty();
+        let (key, entry) = self.slots[slot].take().expect("a slot taken holds its entry").into_pair();
+        // An entry's slot has its bit (set when the entry was made).
+        self.occupied[slot / 64] &= !(1 << (slot % 64));
+        self.live -= 1;
+        if self.indexed {
+            self.index.remove(&key);
+        }
+        if !self.reset_if_empty() {
+            self.free.push(slot);
+        }
         (key, entry)
     }
 
@@ -144,12 +205,13 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// when dropping the key later changes nothing (a key with a destructor, which may hold
     /// handles, goes at once, as the entry did before).
     fn take_dead(&mut self, slot: usize) -> (K, E) {
-        if std::mem::needs_drop::<K>() {
+        if !self.indexed || std::mem::needs_drop::<K>() {
             return self.take(slot);
         }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
         // An entry's slot has its bit (set when the entry was made).
         self.occupied[slot / 64] &= !(1 << (slot % 64));
+        self.live -= 1;
         self.stale_keys += 1;
         self.reset_if_empty();
         removed
@@ -179,16 +241,24 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Once no entry is left, drops the stale index entries and the slab; returns whether
     /// it did.
+    #[inline]
     fn reset_if_empty(&mut self) -> bool {
-        if self.index.len() != self.stale_keys {
+        if self.live != 0 {
             return false;
         }
+        self.reset();
+        true
+    }
+
+    /// Drops the stale index entries and the slab of a table with no entry left.
+    #[inline(never)]
+    fn reset(&mut self) {
         self.index.clear();
         self.slots.clear();
         self.free.clear();
         self.stale_keys = 0;
+        self.lowest = 0;
         self.occupied.clear();
-        true
     }
 
     /// Removes the entry of `key`.
@@ -202,12 +272,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// The number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.index.len() - self.stale_keys
+        self.live
     }
 
-    /// Some occupied slot.
-    pub(crate) fn any_slot(&self) -> Option<usize> {
-        self.index.values().copied().find(|&slot| self.is_occupied(slot))
+    /// The lowest occupied slot. Taking entries one by one from the lowest costs one walk
+    /// of the slab in all.
+    pub(crate) fn any_slot(&mut self) -> Option<usize> {
+        let start = self.lowest / 64;
+        let (offset, word) = self.occupied.get(start..)?.iter().enumerate().find(|(_, word)| **word != 0)?;
+        self.lowest = (start + offset) * 64 + word.trailing_zeros() as usize;
+        Some(self.lowest)
     }
 
     /// Every entry.
@@ -257,9 +331,11 @@ pub(crate) struct Shared<K, E> {
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
-    pub(crate) fn new(is_dead: fn(&E) -> bool) -> Rc<Self> {
+    /// A container whose entries are found through a hash index of their keys if
+    /// `indexed`, else through their objects ([`Table::find_object`]).
+    pub(crate) fn new(is_dead: fn(&E) -> bool, indexed: bool) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
-            table: RefCell::new(Table::new()),
+            table: RefCell::new(Table::new(indexed)),
             pending: RefCell::new(Vec::new()),
             is_dead,
             watch: me.clone(),
@@ -311,7 +387,10 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
     /// may run code that looks at the container.
     pub(crate) fn clear(&self) {
-        let old = std::mem::replace(&mut *self.table.borrow_mut(), Table::new());
+        let mut table = self.table.borrow_mut();
+        let indexed = table.indexed;
+        let old = std::mem::replace(&mut *table, Table::new(indexed));
+        drop(table);
         self.pending.borrow_mut().clear();
         drop(old);
     }
@@ -380,7 +459,7 @@ mod tests {
     use super::Table;
 
     fn table_of(keys: std::ops::Range<u64>) -> Table<u64, u64> {
-        let mut table = Table::new();
+        let mut table = Table::new(true);
         for key in keys {
             assert_eq!(table.find_or_push(key, |_| key * 10), None);
         }

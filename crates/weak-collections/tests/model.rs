@@ -1,14 +1,17 @@
-//! Model-based test: random operations on a `WeakSet` and a `WeakValueDictionary` whose
-//! objects are created, shared, dropped and put in cycles, checked after every step against
-//! a model that holds strong references: a container holds exactly its entries whose
-//! objects are still alive.
+//! Model-based test: random operations on two `WeakSet`s, a `WeakKeyDictionary` and a
+//! `WeakValueDictionary` whose objects are created, shared, dropped and put in cycles,
+//! checked after every step against a model that holds strong references: a container holds
+//! exactly its entries whose objects are still alive. Objects are members of several
+//! containers at once, and handles to the map's key references are kept past their
+//! entries' removal, so that an object carries weak references that report to a container
+//! and no longer name its entry.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use cyclegc::{Gc, Trace, Weak};
 use proptest::prelude::*;
-use weak_collections::{WeakSet, WeakValueDictionary};
+use weak_collections::{WeakKeyDictionary, WeakSet, WeakValueDictionary};
 
 #[derive(Trace)]
 struct Obj {
@@ -25,6 +28,12 @@ enum Op {
     RemoveKey(u8),
     IterateAndCollect,
     Collect,
+    AddToSecondSet(usize),
+    PopSet,
+    KeyInsert(usize, u8),
+    KeyRemove(usize),
+    KeepKeyRefs,
+    DropKeyRefs,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,6 +46,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..8).prop_map(Op::RemoveKey),
         1 => Just(Op::IterateAndCollect),
         1 => Just(Op::Collect),
+        2 => any::<usize>().prop_map(Op::AddToSecondSet),
+        1 => Just(Op::PopSet),
+        3 => (any::<usize>(), any::<u8>()).prop_map(|(i, v)| Op::KeyInsert(i, v)),
+        1 => any::<usize>().prop_map(Op::KeyRemove),
+        1 => Just(Op::KeepKeyRefs),
+        1 => Just(Op::DropKeyRefs),
     ]
 }
 
@@ -56,7 +71,12 @@ proptest! {
     #[test]
     fn containers_hold_exactly_their_live_entries(ops in proptest::collection::vec(op(), 1..120)) {
         let set = WeakSet::new();
+        let second = WeakSet::new();
+        let keyed = WeakKeyDictionary::new();
         let dict = WeakValueDictionary::new();
+        let mut second_model: HashSet<usize> = HashSet::new();
+        let mut keyed_model: HashMap<usize, u8> = HashMap::new();
+        let mut kept_key_refs: Vec<Weak<Obj>> = Vec::new();
         let mut roots: Vec<(usize, Gc<Obj>)> = Vec::new();
         let mut all: Vec<Weak<Obj>> = Vec::new();
         let mut set_model: HashSet<usize> = HashSet::new();
@@ -104,14 +124,42 @@ proptest! {
                 Op::Collect => {
                     gen_gc::collect();
                 }
+                Op::AddToSecondSet(k) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    second.add(obj);
+                    second_model.insert(*i);
+                }
+                Op::PopSet => {
+                    if let Some(popped) = set.pop() {
+                        let i = all.iter().position(|weak| weak.upgrade().is_some_and(|o| Gc::ptr_eq(&o, &popped)));
+                        prop_assert!(set_model.remove(&i.expect("a popped member is a live object")));
+                    }
+                }
+                Op::KeyInsert(k, value) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    let old = keyed.insert(obj, value);
+                    prop_assert_eq!(old, keyed_model.insert(*i, value).filter(|_| alive_at(&all, *i)));
+                }
+                Op::KeyRemove(k) if n > 0 => {
+                    let (i, obj) = &roots[k % n];
+                    prop_assert_eq!(keyed.remove(obj), keyed_model.remove(i));
+                }
+                Op::KeepKeyRefs => kept_key_refs.extend(keyed.keyrefs()),
+                Op::DropKeyRefs => kept_key_refs.clear(),
                 _ => {}
             }
             let alive = |i: &usize| !all[*i].is_dead();
-            let live_members: HashSet<usize> = set_model.iter().copied().filter(alive).collect();
-            prop_assert_eq!(set.len(), live_members.len());
+            set_model.retain(alive);
+            second_model.retain(alive);
+            keyed_model.retain(|i, _| alive(i));
+            prop_assert_eq!(set.len(), set_model.len());
+            prop_assert_eq!(second.len(), second_model.len());
+            prop_assert_eq!(keyed.len(), keyed_model.len());
             for (i, weak) in all.iter().enumerate() {
                 if let Some(obj) = weak.upgrade() {
-                    prop_assert_eq!(set.contains(&obj), live_members.contains(&i));
+                    prop_assert_eq!(set.contains(&obj), set_model.contains(&i));
+                    prop_assert_eq!(second.contains(&obj), second_model.contains(&i));
+                    prop_assert_eq!(keyed.get(&obj), keyed_model.get(&i).copied());
                 }
             }
             let live_entries: HashMap<u8, usize> =
@@ -128,6 +176,12 @@ proptest! {
         drop(roots);
         gen_gc::collect();
         prop_assert_eq!(set.len(), 0);
+        prop_assert_eq!(second.len(), 0);
+        prop_assert_eq!(keyed.len(), 0);
         prop_assert_eq!(dict.len(), 0);
     }
+}
+
+fn alive_at(all: &[Weak<Obj>], i: usize) -> bool {
+    !all[i].is_dead()
 }

@@ -263,3 +263,46 @@ fn weak_references_coerce_to_trait_objects_alive_dead_or_unborn() {
     let never: Weak<dyn Named> = rc_heap::coerce_weak!(Weak::<Node>::new());
     assert!(never.upgrade().is_none());
 }
+
+/// A watcher that keeps the tags reported to it.
+#[derive(Default)]
+struct Reports(RefCell<Vec<usize>>);
+
+impl rc_heap::DeathWatch for Reports {
+    fn died(&self, tag: usize) {
+        self.0.borrow_mut().push(tag);
+    }
+}
+
+#[test]
+fn watched_tags_name_the_weak_references_reporting_to_one_watcher_newest_first() {
+    let first = Rc::new(Reports::default());
+    let second = Rc::new(Reports::default());
+    let first_watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&first) as _;
+    let second_watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&second) as _;
+    let object = Node::new("object");
+    let other = Node::new("other");
+    let one = Gc::downgrade_watched(&object, &first_watch, 1);
+    let _plain = Gc::downgrade(&object);
+    let _with_callback = Gc::downgrade_with_callback(&object, |_| {});
+    let _two = Gc::downgrade_watched(&object, &second_watch, 2);
+    let three = Gc::downgrade_watched(&object, &first_watch, 3);
+    let four = Gc::downgrade_watched(&object, &first_watch, 4);
+    let _elsewhere = Gc::downgrade_watched(&other, &first_watch, 5);
+    let tags = |watch: &std::rc::Weak<dyn rc_heap::DeathWatch>| Gc::watched_tags(&object, watch).collect::<Vec<_>>();
+    assert_eq!(tags(&first_watch), [4, 3, 1]);
+    assert_eq!(tags(&second_watch), [2]);
+    // A dropped weak reference is no longer the object's.
+    drop(three);
+    assert_eq!(tags(&first_watch), [4, 1]);
+    assert!(one.refers_to(&object) && !one.refers_to(&other));
+    // After the death, the tags were reported (newest first) and the weak references refer
+    // to nothing.
+    let object_copy = Gc::downgrade(&object);
+    drop(object);
+    assert!(object_copy.is_dead() && !one.refers_to(&other));
+    assert_eq!(*first.0.borrow(), [4, 1]);
+    assert_eq!(*second.0.borrow(), [2]);
+    assert!(Gc::watched_tags(&other, &second_watch).next().is_none());
+    drop(four);
+}
