@@ -200,6 +200,7 @@ impl WeakList {
     }
 
     /// The listed slots with callbacks, newest to oldest.
+    #[inline]
     fn with_callbacks(self) -> impl Iterator<Item = *const CallbackSlot> {
         let newest = slot_of(self.newest).cast::<CallbackSlot>();
         std::iter::successors(Some(newest).filter(|slot| !slot.is_null()), |&slot| {
@@ -647,21 +648,63 @@ impl Iterator for WatchedTags {
 /// has not run, newest first.
 pub(crate) fn watched_tags(header: NonNull<ObjHeader>, watch: &std::rc::Weak<dyn DeathWatch>) -> WatchedTags {
     let mut tags = WatchedTags::default();
-    heap::with_side_if_any(header, |entry| {
-        for slot in entry.weak.with_callbacks() {
-            // SAFETY: a listed pointer points at a live slot (module invariant). Nothing runs
-            // during the walk that could take or set a callback (no user code: `push` only
-            // allocates), so the cell's content can be read in place.
-            let callback = unsafe { &*(*slot).callback.as_ptr() };
-            if let Some(Callback::Watched(watcher, tag)) = callback
-                && std::rc::Weak::ptr_eq(watcher, watch)
-            {
-                tags.push(*tag);
-            }
-        }
+    walk_watched(header, watch, |tag| {
+        tags.push(tag);
+        true
     });
     tags.rest.reverse();
     tags
+}
+
+/// The first tag, newest first, of the weak references to `header` reporting to `watch`
+/// that `accept` accepts. `accept` runs after the walk of the object's list, so it may run
+/// any code.
+#[inline]
+pub(crate) fn find_watched(
+    header: NonNull<ObjHeader>,
+    watch: &std::rc::Weak<dyn DeathWatch>,
+    mut accept: impl FnMut(usize) -> bool,
+) -> Option<usize> {
+    let (mut first, mut several) = (None, false);
+    walk_watched(header, watch, |tag| {
+        if first.is_some() {
+            several = true;
+            return false;
+        }
+        first = Some(tag);
+        true
+    });
+    if several {
+        // Several weak references of the object report to the watcher: rare enough for a
+        // vector.
+        return watched_tags(header, watch).find(|&tag| accept(tag));
+    }
+    first.filter(|&tag| accept(tag))
+}
+
+/// Calls `each` with the tag of every weak reference to `header` whose callback is a report
+/// to `watch` that has not run, newest first, while it returns `true`. `each` runs during
+/// the walk: it must not run user code or drop handles.
+#[inline]
+fn walk_watched(
+    header: NonNull<ObjHeader>,
+    watch: &std::rc::Weak<dyn DeathWatch>,
+    mut each: impl FnMut(usize) -> bool,
+) {
+    heap::with_side_if_any(header, |entry| {
+        for slot in entry.weak.with_callbacks() {
+            // SAFETY: a listed pointer points at a live slot (module invariant). Nothing runs
+            // during the walk that could take or set a callback (`each` runs no user code),
+            // so the cell's content can be read in place.
+            let callback = unsafe { &*(*slot).callback.as_ptr() };
+            if let Some(Callback::Watched(watcher, tag)) = callback
+                && std::rc::Weak::ptr_eq(watcher, watch)
+                && !each(*tag)
+            {
+                return;
+            }
+        }
+    });
 }
 
 /// The number of handles to an object's weak references (`Gc::weak_count`).

@@ -124,9 +124,12 @@ impl<T: ?Sized> Weak<T> {
         }
     }
 
-    /// Whether this weak reference's object is `object` (never once the object is dead).
+    /// Whether this weak reference's object is `object`. A weak reference reads dead
+    /// before its object's memory can be reused, so one to a dead object refers to no live
+    /// one.
+    #[inline]
     pub fn refers_to<U: ?Sized>(&self, object: &Gc<U>) -> bool {
-        self.slot.target() == Some(Gc::header(object)) && !self.is_dead()
+        self.slot.target() == Some(Gc::header(object))
     }
 
     /// Whether two handles are clones of one weak reference (one slot: they share the
@@ -172,6 +175,18 @@ impl<T: ?Sized> Gc<T> {
     /// the object's weak references with callbacks, a few for most objects.
     pub fn watched_tags(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>) -> crate::weak::WatchedTags {
         crate::weak::watched_tags(Gc::header(this), watch)
+    }
+
+    /// The first of [`watched_tags`](Gc::watched_tags) that `accept` accepts, without
+    /// collecting them: what a container asks to find its entry for this object. `accept`
+    /// runs once the object's weak references have been walked.
+    #[inline]
+    pub fn find_watched(
+        this: &Self,
+        watch: &std::rc::Weak<dyn crate::DeathWatch>,
+        accept: impl FnMut(usize) -> bool,
+    ) -> Option<usize> {
+        crate::weak::find_watched(Gc::header(this), watch, accept)
     }
 }
 

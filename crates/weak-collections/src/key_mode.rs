@@ -18,7 +18,7 @@ pub trait KeyMode<T: ?Sized + 'static>: 'static {
 
     /// Whether the container finds an entry by hashing its key. When `false`, keys are
     /// identities: the container keeps no index and finds an object's entry from the
-    /// object, through its weak references ([`Gc::watched_tags`]).
+    /// object, through its weak references ([`Gc::find_watched`]).
     const INDEXED: bool = true;
 }
 

@@ -6,7 +6,7 @@
 //! hashing the key and costs no callback allocation. A container keyed by value has a hash
 //! index from key to slot; one keyed by identity has none: it finds an object's entry from
 //! the object, through the object's weak references that report to it
-//! ([`Gc::watched_tags`]), as CPython finds an object's weak references through the object. Slots
+//! ([`Gc::find_watched`]), as CPython finds an object's weak references through the object. Slots
 //! never move, so an iteration walks them by position while entries come and go: a removal
 //! empties a slot the cursor skips, and nothing else moves. No `RefCell` borrow is ever held
 //! while a handle or a value is dropped, so a report almost always finds the table free and
@@ -131,7 +131,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         weak_of: impl Fn(&E) -> &Weak<T>,
     ) -> Option<usize> {
         debug_assert!(!self.indexed);
-        Gc::watched_tags(object, watch).find(|&slot| {
+        Gc::find_watched(object, watch, |slot| {
             self.slots.get(slot).and_then(Option::as_ref).is_some_and(|held| weak_of(&held.entry).refers_to(object))
         })
     }
