@@ -9,7 +9,8 @@ use rc_heap::{Gc, Trace, Weak};
 /// A way of comparing the keys of [`WeakSet`](crate::WeakSet) and
 /// [`WeakKeyDictionary`](crate::WeakKeyDictionary).
 pub trait KeyMode<T: ?Sized + 'static>: 'static {
-    /// What the container stores as the key.
+    /// What the container stores as the key (`()` for keys by identity, whose entry's weak
+    /// reference is the key).
     type Key: Eq + Hash + Clone + Trace;
 
     /// The key of the live `item`: what the container looks it up with, and stores with
@@ -24,27 +25,20 @@ pub trait KeyMode<T: ?Sized + 'static>: 'static {
 
 /// Keys compare by identity: two distinct objects are two keys, even with equal values.
 ///
-/// The key is the object's address, kept with the entry. The container has no index of
-/// keys: it finds an object's entry from the object ([`KeyMode::INDEXED`]), so an entry
+/// The container stores no key of its own: the entry's weak reference is the key, and the
+/// container finds an object's entry from the object ([`KeyMode::INDEXED`]), so an entry
 /// whose object has died and whose removal is still queued is never found for a new object
 /// at the same address.
 #[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct ByIdentity;
 
-/// The key of [`ByIdentity`]: an object's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, rc_heap::Trace)]
-#[trace(crate = rc_heap)]
-pub struct ObjectAddress(usize);
-
 impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
-    type Key = ObjectAddress;
+    type Key = ();
 
     const INDEXED: bool = false;
 
-    fn probe(item: &Gc<T>) -> ObjectAddress {
-        ObjectAddress(Gc::as_ptr(item).cast::<()>().addr())
-    }
+    fn probe(_item: &Gc<T>) {}
 }
 
 /// Keys compare by value (`T: Hash + Eq`), as in Python: an equal object finds the entry.

@@ -124,6 +124,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// of an entry (`weak_of` its weak reference) to the object. A weak reference to the
     /// object that reports to `watch` but is not its entry's (a handle to an entry removed
     /// by hand, kept by the user) names a slot that is empty or holds another object's.
+    #[inline]
     pub(crate) fn find_object<T: ?Sized>(
         &self,
         object: &Gc<T>,
