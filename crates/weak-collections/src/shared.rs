@@ -14,34 +14,39 @@
 //! value's `Clone`, the closure of `with_value`) and kills an entry's object, the report is
 //! queued and applied by the next operation.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::hash_map::Entry;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 
+use hashbrown::HashTable;
 use rc_heap::{DeathWatch, Gc, Trace, Weak};
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 
 /// The entries: a slab of `(key, entry)` and, for a container keyed by value, the index
 /// from key to slot (a container keyed by identity finds its entries with
 /// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
 ///
-/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and,
-/// for keys without a destructor (numbers, identity keys), leaves the index entry *stale*
-/// (pointing at an empty slot that is not reused): removing keys from the index one death
-/// at a time would cost a cache miss each, as a sweep over the whole index, done by the next
-/// insert once stale entries outnumber the live ones, does not (and a container whose
-/// entries all die is reset without one). A stale index entry reads as absent.
+/// The index holds no keys, only [`IndexEntry`]s (a slot and its key's hash, 8 bytes): a
+/// key is compared with the one its slot holds, so the index of a million entries is a
+/// quarter of a map from keys to slots and mostly stays in the cache.
+///
+/// A death empties its entry's slot, reached by the tag in sequence with no hashing, and
+/// leaves the index entry *stale* (pointing at an empty slot that is not reused): removing
+/// it one death at a time would cost a cache miss each, as a sweep over the whole index,
+/// done by the next insert once stale entries outnumber the live ones, does not (and a
+/// container whose entries all die is reset without one). A stale index entry matches no
+/// key, since its slot holds none.
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
-    #[trace(flatten)]
-    index: FxHashMap<K, usize>,
+    /// Holds no key or entry, only slots and hashes.
+    #[trace(skip)]
+    index: HashTable<IndexEntry>,
     #[trace(flatten)]
     slots: Vec<Option<Slot<K, E>>>,
     /// Empty slots, reused by inserts. A slot emptied by a death is not among them while
-    /// its stale index entry points at it: the sweep adds it, or an insert of its key takes
-    /// it back.
+    /// its stale index entry points at it: the sweep adds it.
     free: Vec<usize>,
     /// Index entries pointing at an empty slot.
     stale_keys: usize,
@@ -56,10 +61,32 @@ pub(crate) struct Table<K, E> {
     occupied: Vec<u64>,
 }
 
+/// An entry of a [`Table`]'s index: the slot of an entry and the hash of its key, which
+/// the index grows by without reading the slab.
+#[derive(Clone, Copy)]
+struct IndexEntry {
+    slot: u32,
+    hash: u32,
+}
+
+/// The hash of a key, as the index stores it.
+#[inline]
+fn hash_of<Q: ?Sized + Hash>(key: &Q) -> u32 {
+    // Fx hashes to a word whose low bits are its best mixed.
+    FxBuildHasher.hash_one(key) as u32
+}
+
+/// A stored hash as the hash table reads it: the low bits choose the bucket, the top seven
+/// the tag compared first, both from the same 32 bits.
+#[inline]
+fn full_hash(hash: u32) -> u64 {
+    u64::from(hash) << 32 | u64::from(hash)
+}
+
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
     fn new(indexed: bool) -> Self {
         Table {
-            index: FxHashMap::default(),
+            index: HashTable::new(),
             slots: Vec::new(),
             free: Vec::new(),
             stale_keys: 0,
@@ -68,10 +95,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             lowest: 0,
             occupied: Vec::new(),
         }
-    }
-
-    fn is_occupied(&self, slot: usize) -> bool {
-        occupied_bit(&self.occupied, slot)
     }
 
     fn set_occupied(&mut self, slot: usize, occupied: bool) {
@@ -90,11 +113,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// The slot of `key`'s entry.
+    #[inline]
     pub(crate) fn find<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<usize>
     where
-        K: std::borrow::Borrow<Q>,
+        K: Borrow<Q>,
     {
-        self.index.get(key).copied().filter(|&slot| self.is_occupied(slot))
+        let slots = &self.slots;
+        let found = self.index.find(full_hash(hash_of(key)), |indexed| {
+            slots[indexed.slot as usize].as_ref().is_some_and(|held| held.key.borrow() == key)
+        })?;
+        Some(found.slot as usize)
     }
 
     /// The entry in `slot`.
@@ -113,10 +141,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     #[inline]
     pub(crate) fn get<Q: ?Sized + Hash + Eq>(&self, key: &Q) -> Option<&E>
     where
-        K: std::borrow::Borrow<Q>,
+        K: Borrow<Q>,
     {
-        let slot = *self.index.get(key)?;
-        self.slots.get(slot)?.as_ref().map(|held| &held.entry)
+        let slot = self.find(key)?;
+        self.slots[slot].as_ref().map(|held| &held.entry)
     }
 
     /// The slot of the live entry of `object` in a table without an index, found through
@@ -157,20 +185,18 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
         debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
-        let (slot, key) = match self.index.entry(key) {
-            Entry::Occupied(found) if occupied_bit(&self.occupied, *found.get()) => return Some(*found.get()),
-            Entry::Occupied(stale) => {
-                // The key's entry died and left its slot empty: the new entry takes it.
-                self.stale_keys -= 1;
-                (*stale.get(), stale.key().clone())
-            }
-            Entry::Vacant(vacant) => {
-                let slot = self.free.pop().unwrap_or(self.slots.len());
-                let key = vacant.key().clone();
-                vacant.insert(slot);
-                (slot, key)
-            }
-        };
+        let hash = hash_of(&key);
+        let slots = &self.slots;
+        let found = self
+            .index
+            .find(full_hash(hash), |indexed| slots[indexed.slot as usize].as_ref().is_some_and(|held| held.key == key));
+        if let Some(found) = found {
+            return Some(found.slot as usize);
+        }
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let indexed =
+            IndexEntry { slot: u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries"), hash };
+        self.index.insert_unique(full_hash(hash), indexed, |entry| full_hash(entry.hash));
         let entry = make(slot);
         if slot == self.slots.len() {
             self.slots.push(Some(Slot { key, entry }));
@@ -193,8 +219,11 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         // An entry's slot has its bit (set when the entry was made).
         self.occupied[slot / 64] &= !(1 << (slot % 64));
         self.live -= 1;
-        if self.indexed {
-            self.index.remove(&key);
+        if self.indexed
+            && let Ok(indexed) =
+                self.index.find_entry(full_hash(hash_of(&key)), |indexed| indexed.slot as usize == slot)
+        {
+            indexed.remove();
         }
         if !self.reset_if_empty() {
             self.free.push(slot);
@@ -203,10 +232,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// Removes the entry in `slot`, whose object has died, leaving its index entry stale
-    /// when dropping the key later changes nothing (a key with a destructor, which may hold
-    /// handles, goes at once, as the entry did before).
+    /// (the key goes with the entry: the index holds none).
     fn take_dead(&mut self, slot: usize) -> (K, E) {
-        if !self.indexed || std::mem::needs_drop::<K>() {
+        if !self.indexed {
             return self.take(slot);
         }
         let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
@@ -230,10 +258,11 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Drops the stale index entries and makes their slots reusable.
     fn sweep(&mut self) {
         let (occupied, free) = (&self.occupied, &mut self.free);
-        self.index.retain(|_, slot| {
-            let live = occupied[*slot / 64] & (1 << (*slot % 64)) != 0;
+        self.index.retain(|indexed| {
+            let slot = indexed.slot as usize;
+            let live = occupied[slot / 64] & (1 << (slot % 64)) != 0;
             if !live {
-                free.push(*slot);
+                free.push(slot);
             }
             live
         });
@@ -265,7 +294,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Removes the entry of `key`.
     pub(crate) fn remove<Q: ?Sized + Hash + Eq>(&mut self, key: &Q) -> Option<(K, E)>
     where
-        K: std::borrow::Borrow<Q>,
+        K: Borrow<Q>,
     {
         let slot = self.find(key)?;
         Some(self.take(slot))
@@ -306,11 +335,6 @@ impl<K, E> Slot<K, E> {
     fn into_pair(self) -> (K, E) {
         (self.key, self.entry)
     }
-}
-
-/// Whether the bit of `slot` is set in `occupied`.
-fn occupied_bit(occupied: &[u64], slot: usize) -> bool {
-    occupied.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0)
 }
 
 /// Traced through the container's `Rc` while the container is its only owner (always,
