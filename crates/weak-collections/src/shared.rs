@@ -4,10 +4,10 @@
 //! Entries live in a slab (a vector with a free list); each entry's weak reference carries
 //! its slot as the tag of a [`DeathWatch`] report, so a death finds its entry without
 //! hashing the key and costs no callback allocation. A container keyed by value has a hash
-//! index from key to slot; one keyed by identity has none: it finds an object's entry from
-//! the object, through the object's weak references that report to it
-//! ([`Gc::find_watched`]), as CPython finds an object's weak references through the object. Slots
-//! never move, so an iteration walks them by position while entries come and go: a removal
+//! index of its slots ([`Table`]); one keyed by identity has none: it finds an object's
+//! entry from the object, through the object's weak references that report to it
+//! ([`Gc::find_watched`]), as CPython finds an object's weak references through the object.
+//! Slots never move, so an iteration walks them by position while entries come and go: a removal
 //! empties a slot the cursor skips, and nothing else moves. No `RefCell` borrow is ever held
 //! while a handle or a value is dropped, so a report almost always finds the table free and
 //! removes its entry at once; when user code runs under a borrow (a `WeakKeyDictionary`
