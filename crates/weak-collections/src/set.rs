@@ -113,13 +113,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Whether `item` is in the set.
     pub fn contains(&self, item: impl AsGc<T>) -> bool {
-        let item = item.as_gc();
-        let table = self.shared.table.borrow();
-        if M::INDEXED {
-            table.get(&M::probe(item)).is_some_and(|weak| !weak.is_dead())
-        } else {
-            table.find_object(item, self.shared.watch(), |weak| weak).is_some()
-        }
+        self.live_slot(&self.shared.table.borrow(), item.as_gc()).is_some()
     }
 
     /// The number of members (members known to be dead excluded).
