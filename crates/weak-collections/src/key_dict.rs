@@ -1,6 +1,7 @@
 //! `WeakKeyDictionary`: a map whose keys do not stay alive for it.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use rc_heap::{Gc, Trace, Weak};
@@ -33,7 +34,10 @@ use crate::shared::{Cursor, Shared, Table};
 #[trace(crate = rc_heap, bound = "V: Trace, M: KeyMode<T>")]
 pub struct WeakKeyDictionary<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
     #[trace(flatten)]
-    shared: Rc<Shared<M::Key, Entry<T, V>>>,
+    shared: Rc<Shared<(), Entry<T, V>>>,
+    /// How keys compare; the entries hold no key.
+    #[trace(skip)]
+    _mode: PhantomData<fn() -> M>,
 }
 
 /// An entry: the key's weak reference and the value.
@@ -69,7 +73,7 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>, M::INDEXED) }
+        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>, M::INDEXED), _mode: PhantomData }
     }
 
     /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it
@@ -79,40 +83,23 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
-        if !M::INDEXED {
-            if let Some(slot) = self.live_slot(&table, key) {
-                return Some(std::mem::replace(&mut table.entry_mut(slot).value, value));
+        match self.find(&table, key) {
+            Ok(slot) => Some(std::mem::replace(&mut table.entry_mut(slot).value, value)),
+            Err(hash) => {
+                table.push_key(hash, |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
+                None
             }
-            table.push(M::probe(key), |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
-            return None;
         }
-        let mut value = Some(value);
-        // The key is hashed once: found, or a new entry made under it.
-        let make = |slot| Entry {
-            weak: Gc::downgrade_watched(key, watch, slot),
-            value: value.take().expect("the value is moved once"),
-        };
-        let slot = table.find_or_push(M::probe(key), make)?;
-        let value = value.expect("no entry was made");
-        if !key_is_dead(table.entry(slot)) {
-            return Some(std::mem::replace(&mut table.entry_mut(slot).value, value));
-        }
-        // A dead key found is one whose removal is queued: its object's address (identity
-        // keys) now belongs to `key`, whose entry takes its place. The queued removal then
-        // finds a live entry there and leaves it.
-        let dead = table.replace(slot, |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
-        drop(table);
-        drop(dead);
-        None
+    }
+
+    /// The slot of `key`'s live entry, or what to add it under ([`Table::find_key`]).
+    fn find(&self, table: &Table<(), Entry<T, V>>, key: &Gc<T>) -> Result<usize, Option<u32>> {
+        table.find_key::<T, M>(key, self.shared.watch(), |entry| &entry.weak)
     }
 
     /// The slot of `key`'s live entry.
-    fn live_slot(&self, table: &Table<M::Key, Entry<T, V>>, key: &Gc<T>) -> Option<usize> {
-        if M::INDEXED {
-            table.find(&M::probe(key)).filter(|slot| !key_is_dead(table.entry(*slot)))
-        } else {
-            table.find_object(key, self.shared.watch(), |entry| &entry.weak)
-        }
+    fn live_slot(&self, table: &Table<(), Entry<T, V>>, key: &Gc<T>) -> Option<usize> {
+        self.find(table, key).ok()
     }
 
     /// Whether `key` is in the map.
@@ -180,7 +167,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// The live keys. Keys that die meanwhile are skipped; keys added meanwhile may or may
     /// not be met.
     pub fn keys(&self) -> Keys<T, V, M> {
-        Keys { cursor: self.shared.cursor() }
+        Keys { cursor: self.shared.cursor(), _mode: PhantomData }
     }
 
     /// Python's `keyrefs()`: the weak references to the keys.
@@ -226,7 +213,8 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
 
 /// An iterator over a [`WeakKeyDictionary`]'s live keys.
 pub struct Keys<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
-    cursor: Cursor<M::Key, Entry<T, V>>,
+    cursor: Cursor<(), Entry<T, V>>,
+    _mode: PhantomData<fn() -> M>,
 }
 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {

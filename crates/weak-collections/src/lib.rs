@@ -49,7 +49,7 @@ mod weakref_count;
 pub use as_gc::AsGc;
 pub use finalize::{Finalizer, FinalizerFn, finalize};
 pub use key_dict::{Keys, WeakKeyDictionary};
-pub use key_mode::{ByIdentity, ByValue, KeyMode, ValueKey};
+pub use key_mode::{ByIdentity, ByValue, KeyMode};
 pub use proxy::{ReferenceError, WeakProxy, proxy, proxy_with_callback};
 pub use set::{Iter, WeakSet};
 pub use value_dict::{Items, WeakValueDictionary};

@@ -1,6 +1,7 @@
 //! `WeakSet`: a set of objects that does not keep them alive (Python's `weakref.WeakSet`).
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use rc_heap::{Gc, Trace, Weak};
@@ -33,7 +34,10 @@ use crate::shared::{Cursor, Shared, Table};
 #[trace(crate = rc_heap, bound = "M: KeyMode<T>")]
 pub struct WeakSet<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
     #[trace(flatten)]
-    shared: Rc<Shared<M::Key, Weak<T>>>,
+    shared: Rc<Shared<(), Weak<T>>>,
+    /// How keys compare; the entries hold no key.
+    #[trace(skip)]
+    _mode: PhantomData<fn() -> M>,
 }
 
 impl<T: ?Sized + 'static> WeakSet<T> {
@@ -54,16 +58,17 @@ impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: Shared::new(Weak::is_dead, M::INDEXED) }
+        WeakSet { shared: Shared::new(Weak::is_dead, M::INDEXED), _mode: PhantomData }
+    }
+
+    /// The slot of `item`'s live entry, or what to add it under ([`Table::find_key`]).
+    fn find(&self, table: &Table<(), Weak<T>>, item: &Gc<T>) -> Result<usize, Option<u32>> {
+        table.find_key::<T, M>(item, self.shared.watch(), |weak| weak)
     }
 
     /// The slot of `item`'s live entry.
-    fn live_slot(&self, table: &Table<M::Key, Weak<T>>, item: &Gc<T>) -> Option<usize> {
-        if M::INDEXED {
-            table.find(&M::probe(item)).filter(|&slot| !table.entry(slot).is_dead())
-        } else {
-            table.find_object(item, self.shared.watch(), |weak| weak)
-        }
+    fn live_slot(&self, table: &Table<(), Weak<T>>, item: &Gc<T>) -> Option<usize> {
+        self.find(table, item).ok()
     }
 
     /// Adds `item` (a `Gc<T>` or a reference to one); returns whether it was not already
@@ -73,26 +78,10 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.settle();
         let watch = self.shared.watch();
         let mut table = self.shared.table.borrow_mut();
-        if !M::INDEXED {
-            if self.live_slot(&table, item).is_some() {
-                return false;
-            }
-            table.push(M::probe(item), |slot| Gc::downgrade_watched(item, watch, slot));
-            return true;
-        }
-        // The key is hashed once: found, or a new entry made under it.
-        let Some(slot) = table.find_or_push(M::probe(item), |slot| Gc::downgrade_watched(item, watch, slot)) else {
-            return true;
-        };
-        if !table.entry(slot).is_dead() {
+        let Err(hash) = self.find(&table, item) else {
             return false;
-        }
-        // A dead member found under the key is one whose removal is queued: its object's
-        // address (identity keys) now belongs to `item`, which takes its place. The queued
-        // removal then finds a live entry there and leaves it.
-        let dead = table.replace(slot, |slot| Gc::downgrade_watched(item, watch, slot));
-        drop(table);
-        drop(dead);
+        };
+        table.push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
         true
     }
 
@@ -149,7 +138,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// Iterates over the live members. Members that die meanwhile are skipped; members
     /// added meanwhile may or may not be met.
     pub fn iter(&self) -> Iter<T, M> {
-        Iter { cursor: self.shared.cursor() }
+        Iter { cursor: self.shared.cursor(), _mode: PhantomData }
     }
 
     /// A new set with the same members.
@@ -231,7 +220,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
 /// An iterator over a [`WeakSet`]'s live members.
 pub struct Iter<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
-    cursor: Cursor<M::Key, Weak<T>>,
+    cursor: Cursor<(), Weak<T>>,
+    _mode: PhantomData<fn() -> M>,
 }
 
 impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {

@@ -23,6 +23,8 @@ use hashbrown::HashTable;
 use rc_heap::{DeathWatch, Gc, Trace, Weak};
 use rustc_hash::FxBuildHasher;
 
+use crate::key_mode::KeyMode;
+
 /// The entries: a slab of `(key, entry)` and, for a container keyed by value, the index
 /// from key to slot (a container keyed by identity finds its entries with
 /// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
@@ -45,6 +47,9 @@ pub(crate) struct Table<K, E> {
     index: HashTable<IndexEntry>,
     #[trace(flatten)]
     slots: Vec<Option<Slot<K, E>>>,
+    /// The index hash of each slot's key, for removing its index entry (a table with an
+    /// index only).
+    hashes: Vec<u32>,
     /// Empty slots, reused by inserts. A slot emptied by a death is not among them while
     /// its stale index entry points at it: the sweep adds it.
     free: Vec<usize>,
@@ -88,6 +93,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         Table {
             index: HashTable::new(),
             slots: Vec::new(),
+            hashes: Vec::new(),
             free: Vec::new(),
             stale_keys: 0,
             indexed,
@@ -118,9 +124,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     where
         K: Borrow<Q>,
     {
+        self.find_hashed(hash_of(key), |held, _| held.borrow() == key)
+    }
+
+    /// The slot of the entry indexed under `hash` for which `matches` holds.
+    #[inline]
+    fn find_hashed(&self, hash: u32, mut matches: impl FnMut(&K, &E) -> bool) -> Option<usize> {
+        debug_assert!(self.indexed);
         let slots = &self.slots;
-        let found = self.index.find(full_hash(hash_of(key)), |indexed| {
-            slots[indexed.slot as usize].as_ref().is_some_and(|held| held.key.borrow() == key)
+        let found = self.index.find(full_hash(hash), |indexed| {
+            slots[indexed.slot as usize].as_ref().is_some_and(|held| matches(&held.key, &held.entry))
         })?;
         Some(found.slot as usize)
     }
@@ -170,6 +183,30 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(!self.indexed);
         let slot = self.free.pop().unwrap_or(self.slots.len());
+        self.store(slot, key, make);
+        slot
+    }
+
+    /// Adds an entry under `key`, made by `make` from its slot, to a table with an index,
+    /// indexed under `hash` (the caller has found that the key has none); returns its slot.
+    fn push_indexed(&mut self, hash: u32, key: K, make: impl FnOnce(usize) -> E) -> usize {
+        debug_assert!(self.indexed);
+        self.sweep_if_mostly_stale();
+        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let indexed =
+            IndexEntry { slot: u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries"), hash };
+        self.index.insert_unique(full_hash(hash), indexed, |entry| full_hash(entry.hash));
+        if slot == self.hashes.len() {
+            self.hashes.push(hash);
+        } else {
+            self.hashes[slot] = hash;
+        }
+        self.store(slot, key, make);
+        slot
+    }
+
+    /// Puts an entry made by `make` in `slot`, the slab's end or an empty slot.
+    fn store(&mut self, slot: usize, key: K, make: impl FnOnce(usize) -> E) {
         let held = Some(Slot { key, entry: make(slot) });
         if slot == self.slots.len() {
             self.slots.push(held);
@@ -177,33 +214,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             self.slots[slot] = held;
         }
         self.set_occupied(slot, true);
-        slot
     }
 
     /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
     /// slot, and returns `None`. The key is hashed once.
     pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
-        debug_assert!(self.indexed);
-        self.sweep_if_mostly_stale();
         let hash = hash_of(&key);
-        let slots = &self.slots;
-        let found = self
-            .index
-            .find(full_hash(hash), |indexed| slots[indexed.slot as usize].as_ref().is_some_and(|held| held.key == key));
-        if let Some(found) = found {
-            return Some(found.slot as usize);
+        if let Some(found) = self.find_hashed(hash, |held, _| *held == key) {
+            return Some(found);
         }
-        let slot = self.free.pop().unwrap_or(self.slots.len());
-        let indexed =
-            IndexEntry { slot: u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries"), hash };
-        self.index.insert_unique(full_hash(hash), indexed, |entry| full_hash(entry.hash));
-        let entry = make(slot);
-        if slot == self.slots.len() {
-            self.slots.push(Some(Slot { key, entry }));
-        } else {
-            self.slots[slot] = Some(Slot { key, entry });
-        }
-        self.set_occupied(slot, true);
+        self.push_indexed(hash, key, make);
         None
     }
 
@@ -221,7 +241,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.live -= 1;
         if self.indexed
             && let Ok(indexed) =
-                self.index.find_entry(full_hash(hash_of(&key)), |indexed| indexed.slot as usize == slot)
+                self.index.find_entry(full_hash(self.hashes[slot]), |indexed| indexed.slot as usize == slot)
         {
             indexed.remove();
         }
@@ -285,6 +305,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     fn reset(&mut self) {
         self.index.clear();
         self.slots.clear();
+        self.hashes.clear();
         self.free.clear();
         self.stale_keys = 0;
         self.lowest = 0;
@@ -317,6 +338,34 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Every entry.
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&K, &E)> {
         self.slots.iter().flatten().map(|slot| (&slot.key, &slot.entry))
+    }
+}
+
+impl<E> Table<(), E> {
+    /// The slot of the live entry whose object is `item`'s key under `M` (`weak_of` an
+    /// entry's weak reference), or else what to add it under: its index hash, or `None` in
+    /// a table without an index. Dead members match nothing.
+    pub(crate) fn find_key<T: ?Sized, M: KeyMode<T>>(
+        &self,
+        item: &Gc<T>,
+        watch: &std::rc::Weak<dyn DeathWatch>,
+        weak_of: impl Fn(&E) -> &Weak<T>,
+    ) -> Result<usize, Option<u32>> {
+        if !M::INDEXED {
+            return self.find_object(item, watch, weak_of).ok_or(None);
+        }
+        let hash = hash_of(&M::hash(item));
+        let same = |(): &(), entry: &E| weak_of(entry).upgrade().is_some_and(|member| M::same(&member, item));
+        self.find_hashed(hash, same).ok_or(Some(hash))
+    }
+
+    /// Adds an entry, made by `make` from its slot, under what [`find_key`](Table::find_key)
+    /// gave.
+    pub(crate) fn push_key(&mut self, hash: Option<u32>, make: impl FnOnce(usize) -> E) -> usize {
+        match hash {
+            Some(hash) => self.push_indexed(hash, (), make),
+            None => self.push((), make),
+        }
     }
 }
 

@@ -235,9 +235,9 @@ fn test_weak_values() {
 #[test]
 fn test_weak_keys() {
     // This exercises d.copy(), d.items(), d[] = v, d[], del d[], len(d), k in d. The keys
-    // are the objects themselves, so identity finds them as CPython's equality does; a
-    // by-value dictionary counts more than one weak handle per entry
-    // (`getweakrefcount_counts_one_per_by_value_entry`).
+    // are the objects themselves, so identity finds them as CPython's equality does (a
+    // by-value dictionary counts one weak reference per entry too:
+    // `getweakrefcount_counts_one_per_by_value_entry`).
     let dict = WeakKeyDictionary::new();
     let mut objects: Vec<Gc<Object>> = (0..COUNT).map(object).collect();
     for o in &objects {
@@ -788,7 +788,6 @@ fn test_weak_valued_consistency() {
 }
 
 #[test]
-#[ignore = "a by-value entry holds three weak handles (its own and its key's, in the slot and in the index)"]
 fn getweakrefcount_counts_one_per_by_value_entry() {
     // test_weak_keys' count with CPython's `Object`, which compares by value: one weak
     // reference per entry, as getweakrefcount's documentation says of container entries.

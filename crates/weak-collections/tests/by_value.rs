@@ -1,0 +1,97 @@
+//! Containers whose keys compare by value (`WeakSet::by_value`, `WeakKeyDictionary::by_value`):
+//! an index of hashes taken when members are added, compared with the live members' values.
+
+use std::cell::Cell;
+use std::hash::{Hash, Hasher};
+
+use cyclegc::{Gc, Trace};
+use weak_collections::{WeakKeyDictionary, WeakSet, getweakrefcount};
+
+/// A value whose key is `key`, with a hash that can be changed after it is added.
+#[derive(Trace, Debug)]
+struct Keyed {
+    key: Cell<u32>,
+}
+
+impl PartialEq for Keyed {
+    fn eq(&self, other: &Self) -> bool {
+        self.key.get() == other.key.get()
+    }
+}
+
+impl Eq for Keyed {}
+
+impl Hash for Keyed {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key.get().hash(state);
+    }
+}
+
+fn keyed(key: u32) -> Gc<Keyed> {
+    Gc::new(Keyed { key: Cell::new(key) })
+}
+
+#[test]
+fn an_equal_object_is_the_same_member_and_a_dead_member_equals_nothing() {
+    let set = WeakSet::by_value();
+    let first = keyed(1);
+    let equal = keyed(1);
+    assert!(set.add(&first));
+    assert!(!set.add(&equal), "an equal object is already a member");
+    assert!(set.contains(&equal));
+    assert_eq!(getweakrefcount(&first), 1, "one weak reference per entry");
+    assert_eq!(getweakrefcount(&equal), 0);
+    drop(first);
+    assert!(!set.contains(&equal), "the member died: nothing equals it");
+    assert!(set.add(&equal));
+    assert_eq!(set.len(), 1);
+    assert!(set.iter().all(|member| Gc::ptr_eq(&member, &equal)));
+}
+
+#[test]
+fn a_member_whose_hash_changed_stays_counted_and_leaves_when_it_dies() {
+    let map = WeakKeyDictionary::by_value();
+    let moved = keyed(1);
+    let stays = keyed(2);
+    map.insert(&moved, "moved");
+    map.insert(&stays, "stays");
+    moved.key.set(100);
+    // As with a Python dict: the entry is under its old hash, so neither the object nor an
+    // equal one finds it.
+    assert_eq!(map.get(&moved), None);
+    assert_eq!(map.get(keyed(100)), None);
+    assert_eq!(map.get(keyed(1)), None);
+    assert_eq!(map.len(), 2);
+    assert_eq!(map.get(keyed(2)), Some("stays"));
+    drop(moved);
+    assert_eq!(map.len(), 1);
+    assert_eq!(map.get(&stays), Some("stays"));
+}
+
+#[test]
+fn members_added_removed_and_dying_in_turn_are_found_exactly() {
+    let set = WeakSet::by_value();
+    let mut alive: Vec<Gc<Keyed>> = (0..600).map(keyed).collect();
+    for member in &alive {
+        set.add(member);
+    }
+    for member in alive.iter().filter(|member| member.key.get() % 3 == 0) {
+        assert!(set.remove(member));
+    }
+    // Every other member dies; a sweep of the index follows the next adds.
+    alive.retain(|member| member.key.get() % 2 == 0);
+    for key in 600..700 {
+        let member = keyed(key);
+        set.add(&member);
+        alive.push(member);
+    }
+    for key in 0..700 {
+        let expected = key >= 600 || (key % 2 == 0 && key % 3 != 0);
+        assert_eq!(set.contains(keyed(key)), expected, "key {key}");
+    }
+    assert_eq!(set.len(), (0..700).filter(|key| *key >= 600 || (key % 2 == 0 && key % 3 != 0)).count());
+    for member in &alive {
+        set.discard(member);
+    }
+    assert!(set.is_empty());
+}
