@@ -235,10 +235,35 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Removes the entry in `slot`, with its index entry.
     pub(crate) fn take(&mut self, slot: usize) -> (K, E) {
-        let (key, entry) = self.slots[slot].take().expect("a slot taken holds its entry").into_pair();
+        self.take_slot(slot, true).expect("a slot taken holds its entry").into_pair()
+    }
+
+    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale
+    /// (the key goes with the entry: the index holds none).
+    fn take_dead(&mut self, slot: usize) -> Option<Slot<K, E>> {
+        self.take_slot(slot, false)
+    }
+
+    /// Empties `slot`, removing its index entry if `unindex` (else leaving it stale), and
+    /// returns what it held.
+    fn take_slot(&mut self, slot: usize, unindex: bool) -> Option<Slot<K, E>> {
+        let held = self.slots.get_mut(slot)?.take()?;
+        self.emptied(slot, unindex);
+        Some(held)
+    }
+
+    /// The bookkeeping of `slot`, whose entry was just taken out: removes its index entry
+    /// if `unindex` (else leaves it stale), and frees the slot.
+    #[inline]
+    fn emptied(&mut self, slot: usize, unindex: bool) {
         // An entry's slot has its bit (set when the entry was made).
         self.occupied[slot / 64] &= !(1 << (slot % 64));
         self.live -= 1;
+        if self.indexed && !unindex {
+            self.stale_keys += 1;
+            self.reset_if_empty();
+            return;
+        }
         if self.indexed
             && let Ok(indexed) =
                 self.index.find_entry(full_hash(self.hashes[slot]), |indexed| indexed.slot as usize == slot)
@@ -248,22 +273,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         if !self.reset_if_empty() {
             self.free.push(slot);
         }
-        (key, entry)
-    }
-
-    /// Removes the entry in `slot`, whose object has died, leaving its index entry stale
-    /// (the key goes with the entry: the index holds none).
-    fn take_dead(&mut self, slot: usize) -> (K, E) {
-        if !self.indexed {
-            return self.take(slot);
-        }
-        let removed = self.slots[slot].take().expect("an indexed slot holds its entry").into_pair();
-        // An entry's slot has its bit (set when the entry was made).
-        self.occupied[slot / 64] &= !(1 << (slot % 64));
-        self.live -= 1;
-        self.stale_keys += 1;
-        self.reset_if_empty();
-        removed
     }
 
     /// Sweeps the stale index entries once they outnumber the live ones, before an insert:
@@ -435,16 +444,21 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     fn settle_pending(&self) {
         let Ok(mut table) = self.table.try_borrow_mut() else { return };
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        let removed: Vec<(K, E)> = pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();
+        let removed: Vec<Slot<K, E>> =
+            pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();
         drop(table);
         drop(removed);
     }
 
     /// Removes the entry in `slot` if it is there and dead (a new entry may have taken the
     /// slot of one removed by hand).
-    fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<(K, E)> {
+    #[inline]
+    fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<Slot<K, E>> {
         let entry = &table.slots.get(slot)?.as_ref()?.entry;
-        (self.is_dead)(entry).then(|| table.take_dead(slot))
+        if !(self.is_dead)(entry) {
+            return None;
+        }
+        table.take_dead(slot)
     }
 
     /// The number of entries, dead ones whose removal was queued excluded.
@@ -480,13 +494,19 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
 
 impl<K: Eq + Hash + Clone + 'static, E: 'static> DeathWatch for Shared<K, E> {
     fn died(&self, slot: usize) {
-        let removed = match self.table.try_borrow_mut() {
-            Ok(mut table) => self.take_if_dead(&mut table, slot),
-            Err(_) => {
-                self.pending.borrow_mut().push(slot);
-                None
-            }
+        let Ok(mut table) = self.table.try_borrow_mut() else {
+            self.pending.borrow_mut().push(slot);
+            return;
         };
+        // The entry is moved out of the slab into this frame once, and dropped here after
+        // the borrow: what it holds may run code that looks at the container.
+        let held =
+            table.slots.get_mut(slot).filter(|held| held.as_ref().is_some_and(|held| (self.is_dead)(&held.entry)));
+        let removed = held.and_then(Option::take);
+        if removed.is_some() {
+            table.emptied(slot, false);
+        }
+        drop(table);
         drop(removed);
     }
 }
@@ -530,7 +550,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
 
 #[cfg(test)]
 mod tests {
-    use super::Table;
+    use super::{Slot, Table};
 
     fn table_of(keys: std::ops::Range<u64>) -> Table<u64, u64> {
         let mut table = Table::new(true);
@@ -545,7 +565,7 @@ mod tests {
         let mut table = table_of(0..200);
         for key in 0..150 {
             let slot = table.find(&key).expect("a live entry");
-            assert_eq!(table.take_dead(slot), (key, key * 10));
+            assert_eq!(table.take_dead(slot).map(Slot::into_pair), Some((key, key * 10)));
         }
         assert_eq!(table.len(), 50);
         assert_eq!(table.index.len(), 200, "deaths only mark their index entries");
