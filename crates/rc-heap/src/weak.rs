@@ -240,19 +240,29 @@ impl SlotRef {
         SlotRef(unsafe { NonNull::new_unchecked(block) })
     }
 
-    /// A new slot with `callback`, with one handle, not listed yet.
-    fn with_callback(target: NonNull<ObjHeader>, callback: Callback) -> SlotRef {
-        let slot = CallbackSlot {
-            common: WeakSlot { target: WeakTarget::new(Some(target), 0), handles: Cell::new(1) },
-            callback: Cell::new(Some(callback)),
-            older: Cell::new(std::ptr::null()),
-            newer: Cell::new(std::ptr::null()),
-        };
+    /// A new slot with the callback `make` makes, with one handle, not listed yet.
+    ///
+    /// The fields are written into the block one by one, the callback as `make` returns it:
+    /// a slot built whole on the stack, or a callback made by the caller and passed in, was
+    /// copied into the block with loads wider than the stores that had just written it,
+    /// which stall.
+    ///
+    /// `make` does not panic (our callers move a callback in, or clone a watcher's `Weak`):
+    /// a panic would leave the block taken.
+    #[inline]
+    fn with_callback(target: NonNull<ObjHeader>, make: impl FnOnce() -> Callback) -> SlotRef {
         // SAFETY: `CallbackSlot` is not zero-sized.
         let block = unsafe { pool::alloc(Self::WITH_CALLBACK) }.cast::<CallbackSlot>();
         // SAFETY: `pool::alloc` returns a block for `WITH_CALLBACK` (it aborts rather than
-        // return null), so writing a `CallbackSlot` there is in bounds and aligned.
-        unsafe { block.write(slot) };
+        // return null), so each field's place is in bounds and aligned; every field is
+        // written once, before the slot is used.
+        unsafe {
+            (&raw mut (*block).common)
+                .write(WeakSlot { target: WeakTarget::new(Some(target), 0), handles: Cell::new(1) });
+            (&raw mut (*block).callback).write(Cell::new(Some(make())));
+            (&raw mut (*block).older).write(Cell::new(std::ptr::null()));
+            (&raw mut (*block).newer).write(Cell::new(std::ptr::null()));
+        }
         // SAFETY: as above, not null; the cast keeps the whole block's provenance.
         SlotRef(unsafe { NonNull::new_unchecked(block.cast::<WeakSlot>()) })
     }
@@ -406,25 +416,43 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     }
 }
 
+/// A weak reference to `header`, with `callback` if any.
 pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
+    match callback {
+        None => register_plain(header),
+        Some(callback) => register_with(header, move || callback),
+    }
+}
+
+/// The weak reference without a callback to `header`: its shared slot, made on the first
+/// request.
+fn register_plain(header: NonNull<ObjHeader>) -> SlotRef {
     // SAFETY: the caller holds a `Gc` to `header`.
     let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
         return WeakSlot::dead();
     }
-    let Some(callback) = callback else {
-        return heap::with_side(header, |entry| {
-            let list = &mut entry.weak;
-            if !list.basic.is_null() {
-                // SAFETY: the shared slot is listed.
-                return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
-            }
-            let slot = SlotRef::basic(Some(header), 0);
-            list.basic = listed(slot.as_ptr());
-            slot
-        });
-    };
-    let slot = SlotRef::with_callback(header, callback);
+    heap::with_side(header, |entry| {
+        let list = &mut entry.weak;
+        if !list.basic.is_null() {
+            // SAFETY: the shared slot is listed.
+            return unsafe { SlotRef::from_listed(slot_of(list.basic)) };
+        }
+        let slot = SlotRef::basic(Some(header), 0);
+        list.basic = listed(slot.as_ptr());
+        slot
+    })
+}
+
+/// A new weak reference to `header` with the callback `make` makes, listed as its newest.
+/// An object already dropped gets a dead weak reference, and `make` is not called.
+pub(crate) fn register_with(header: NonNull<ObjHeader>, make: impl FnOnce() -> Callback) -> SlotRef {
+    // SAFETY: the caller holds a `Gc` to `header`.
+    let h = unsafe { header.as_ref() };
+    if h.has(flags::DROPPED) {
+        return WeakSlot::dead();
+    }
+    let slot = SlotRef::with_callback(header, make);
     heap::with_side(header, |entry| {
         let list = &mut entry.weak;
         let newest = slot_of(list.newest).cast::<CallbackSlot>();

@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use crate::Gc;
 use crate::header::{GcBox, ObjHeader};
 use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::weak::{Callback, DeathWatch, SlotRef, WeakSlot, register};
+use crate::weak::{Callback, DeathWatch, SlotRef, WeakSlot, register, register_with};
 
 /// A weak reference to a heap object: it does not keep the object alive.
 ///
@@ -53,8 +53,8 @@ impl<T: ?Sized> Weak<T> {
     }
 
     pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
-        let callback = Callback::Watched(watch.clone(), tag);
-        Weak::from_slot(register(Gc::header(gc), Some(callback)), Gc::box_ptr(gc))
+        let slot = register_with(Gc::header(gc), || Callback::Watched(watch.clone(), tag));
+        Weak::from_slot(slot, Gc::box_ptr(gc))
     }
 
     /// A weak reference to an object under construction (`Gc::new_cyclic`): it reads dead

@@ -205,14 +205,17 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         slot
     }
 
-    /// Puts an entry made by `make` in `slot`, the slab's end or an empty slot.
+    /// Puts an entry made by `make` in `slot`, the slab's end or an empty slot. The slab
+    /// grows first, so that the new entry goes straight into place: pushed after `make`, it
+    /// was kept on the stack across the growth and copied with a load wider than the stores
+    /// that had just written it, which stalls.
     fn store(&mut self, slot: usize, key: K, make: impl FnOnce(usize) -> E) {
-        let held = Some(Slot { key, entry: make(slot) });
         if slot == self.slots.len() {
-            self.slots.push(held);
-        } else {
-            self.slots[slot] = held;
+            self.slots.push(None);
         }
+        let place = &mut self.slots[slot];
+        debug_assert!(place.is_none());
+        *place = Some(Slot { key, entry: make(slot) });
         self.set_occupied(slot, true);
     }
 
