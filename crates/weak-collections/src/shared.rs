@@ -25,8 +25,8 @@ use rustc_hash::FxBuildHasher;
 
 use crate::key_mode::KeyMode;
 
-/// The entries: a slab of `(key, entry)` and, for a container keyed by value, the index
-/// from key to slot (a container keyed by identity finds its entries with
+/// The entries: a slab of `(key, entry)` and, for a container keyed by value, an index of
+/// its slots by their keys' hashes (a container keyed by identity finds its entries with
 /// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
 ///
 /// The index holds no keys, only [`IndexEntry`]s (a slot and its key's hash, 8 bytes): a
@@ -103,19 +103,14 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
     }
 
-    fn set_occupied(&mut self, slot: usize, occupied: bool) {
+    /// Counts the entry just put in `slot` ([`emptied`](Table::emptied) is the reverse).
+    fn occupy(&mut self, slot: usize) {
         if slot / 64 >= self.occupied.len() {
             self.occupied.resize(slot / 64 + 1, 0);
         }
-        let bit = 1 << (slot % 64);
-        if occupied {
-            self.occupied[slot / 64] |= bit;
-            self.live += 1;
-            self.lowest = self.lowest.min(slot);
-        } else {
-            self.live -= 1;
-            self.occupied[slot / 64] &= !bit;
-        }
+        self.occupied[slot / 64] |= 1 << (slot % 64);
+        self.live += 1;
+        self.lowest = self.lowest.min(slot);
     }
 
     /// The slot of `key`'s entry.
@@ -216,7 +211,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         let place = &mut self.slots[slot];
         debug_assert!(place.is_none());
         *place = Some(Slot { key, entry: make(slot) });
-        self.set_occupied(slot, true);
+        self.occupy(slot);
     }
 
     /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
