@@ -30,8 +30,8 @@ use crate::key_mode::KeyMode;
 /// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
 ///
 /// The index holds no keys, only [`IndexEntry`]s (a slot and its key's hash, 8 bytes): a
-/// key is compared with the one its slot holds, so the index of a million entries is a
-/// quarter of a map from keys to slots and mostly stays in the cache.
+/// key is compared with the one its slot holds, so the index of a million entries is half
+/// the size of a map from `u64` keys to slots, and fits a large last-level cache.
 ///
 /// A death empties its entry's slot, reached by the tag in sequence with no hashing, and
 /// leaves the index entry *stale* (pointing at an empty slot that is not reused): removing
