@@ -306,3 +306,31 @@ fn watched_tags_name_the_weak_references_reporting_to_one_watcher_newest_first()
     assert!(Gc::watched_tags(&other, &second_watch).next().is_none());
     drop(four);
 }
+
+#[test]
+fn find_watched_runs_accept_after_the_walk_so_it_may_drop_the_weak_references_it_is_given() {
+    let watcher = Rc::new(Reports::default());
+    let watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&watcher) as _;
+    let object = Node::new("object");
+    for several in [false, true] {
+        let weaks = RefCell::new(vec![Gc::downgrade_watched(&object, &watch, 1)]);
+        if several {
+            weaks.borrow_mut().push(Gc::downgrade_watched(&object, &watch, 2));
+        }
+        let mut seen = Vec::new();
+        // Each tag offered drops every weak reference still held, the offered one included.
+        let found = Gc::find_watched(&object, &watch, |tag| {
+            seen.push(tag);
+            weaks.borrow_mut().clear();
+            false
+        });
+        assert_eq!(found, None);
+        assert_eq!(seen, if several { vec![2, 1] } else { vec![1] });
+        assert!(Gc::watched_tags(&object, &watch).next().is_none(), "every weak reference was dropped");
+    }
+    let kept = Gc::downgrade_watched(&object, &watch, 7);
+    assert_eq!(Gc::find_watched(&object, &watch, |tag| tag == 7), Some(7));
+    drop(object);
+    assert_eq!(*watcher.0.borrow(), [7]);
+    drop(kept);
+}
