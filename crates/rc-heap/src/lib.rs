@@ -163,7 +163,7 @@ pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, We
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;
 pub use type_info::TypeInfo;
-pub use weak::{DeathWatch, WatchedTags};
+pub use weak::{DeathWatch, WatchedTags, Watcher};
 pub use weak_handle::Weak;
 
 #[doc(hidden)]

@@ -22,10 +22,11 @@
 //! itself before its memory goes (its `Drop`, while its target is set), so a listed pointer
 //! always points at a live slot. Clearing the targets unlists every slot at once.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 use crate::header::{ObjHeader, flags};
 use crate::side::{WeakList, WeakTarget};
@@ -43,7 +44,7 @@ pub(crate) enum Callback {
     Traced(Box<dyn TracedCallback>),
     /// A word to a watcher shared by many weak references (`Gc::downgrade_watched`): no
     /// allocation per weak reference, and the watcher learns which one died by its tag.
-    Watched(std::rc::Weak<dyn DeathWatch>, usize),
+    Watched(Rc<WatchState>, usize),
 }
 
 /// A weak reference's callback whose captures are traced: while the weak reference's handle
@@ -73,6 +74,112 @@ pub(crate) trait TracedCallback {
 pub trait DeathWatch {
     /// The object of the weak reference made with `tag` has died.
     fn died(&self, tag: usize);
+}
+
+/// A [`DeathWatch`] as its weak references know it, and what they tell it before any
+/// callback runs: which of them still point at a live object.
+///
+/// A watcher is made once ([`Watcher::new`]) and passed to
+/// [`Gc::downgrade_watched`](crate::Gc::downgrade_watched) for every weak reference that
+/// reports to it; each such weak reference holds the watcher's state (not the
+/// `DeathWatch`, which it holds weakly). Besides the reports, the watcher keeps a dense
+/// record, by tag, of its live weak references: set when one is made, cleared when its
+/// object dies (at the moment the weak reference reads dead, before any callback) or when
+/// it is dropped first. [`Watcher::upgrade`] reads that record, one word per tag in tag
+/// order, instead of the weak reference's own slot: a container that walks its entries by
+/// tag reads a few bytes per entry instead of a cache line.
+#[derive(Clone)]
+pub struct Watcher(Rc<WatchState>);
+
+/// What a [`Watcher`]'s weak references hold: where to report, and the record of the
+/// live ones.
+pub(crate) struct WatchState {
+    /// The watcher told of each death.
+    report: std::rc::Weak<dyn DeathWatch>,
+    /// By tag, the slot of the newest weak reference made with the tag while its object
+    /// lives; null otherwise.
+    ///
+    /// **Invariant:** a slot recorded here is listed (so alive, its target set), and was
+    /// made with a `Watched` callback to this state under its tag. Kept by
+    /// [`WatchState::record`] (a slot just listed), [`clear_each`] and the one-callback
+    /// path of [`clear_and_run`] (a slot whose target is cleared is forgotten first) and
+    /// [`free_slot`] (so is a slot freed with its callback). A callback is taken for good
+    /// only from a slot already forgotten (its target cleared); the walks that take one for
+    /// a moment put it back before anything else runs.
+    live: UnsafeCell<Vec<Cell<*const WeakSlot>>>,
+}
+
+impl WatchState {
+    /// The record, to read.
+    #[inline]
+    fn live(&self) -> &[Cell<*const WeakSlot>] {
+        // SAFETY: the vector is only changed by `record`, which holds its `&mut` for no
+        // longer than the call, calls out to nothing and is never running while this
+        // borrow lives (every borrow of the record is as short: a read, a store through a
+        // `Cell`, no call out). `WatchState` is not `Sync`.
+        unsafe { &*self.live.get() }
+    }
+
+    /// Records `slot`, just listed with a `Watched` callback to this state under `tag`.
+    fn record(&self, tag: usize, slot: *const WeakSlot) {
+        // SAFETY: as in `live`: no other borrow of the record lives during this call.
+        let live = unsafe { &mut *self.live.get() };
+        if tag >= live.len() {
+            live.resize_with(tag + 1, || Cell::new(std::ptr::null()));
+        }
+        live[tag].set(slot);
+    }
+
+    /// Forgets `slot`, whose target is being cleared or which is being freed, if it is the
+    /// one recorded under `tag` (a newer weak reference made with the tag may be).
+    #[inline]
+    fn forget(&self, tag: usize, slot: *const WeakSlot) {
+        if let Some(recorded) = self.live().get(tag)
+            && std::ptr::eq(recorded.get(), slot)
+        {
+            recorded.set(std::ptr::null());
+        }
+    }
+
+    /// Whether `slot` is the one recorded under `tag`, so listed, its object allocated.
+    #[inline]
+    fn is_recorded(&self, tag: usize, slot: *const WeakSlot) -> bool {
+        self.live().get(tag).is_some_and(|recorded| std::ptr::eq(recorded.get(), slot))
+    }
+}
+
+impl Watcher {
+    /// A watcher that reports deaths to `watch`: a weak handle, so that the weak references
+    /// reporting to it do not keep it alive (a container is usually built with
+    /// `Rc::new_cyclic`, its watcher made from the `Weak` it is given). Once `watch` is
+    /// gone, deaths are no longer reported.
+    pub fn new(watch: std::rc::Weak<dyn DeathWatch>) -> Watcher {
+        Watcher(Rc::new(WatchState { report: watch, live: UnsafeCell::new(Vec::new()) }))
+    }
+
+    /// Whether two handles are one watcher.
+    pub fn ptr_eq(&self, other: &Watcher) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The watcher's state, as its weak references hold it.
+    pub(crate) fn state(&self) -> &Rc<WatchState> {
+        &self.0
+    }
+
+    /// Whether `slot` is the live weak reference this watcher recorded under `tag` (see
+    /// [`Watcher`]): if so, its object is allocated.
+    #[inline]
+    pub(crate) fn is_recorded(&self, tag: usize, slot: *const WeakSlot) -> bool {
+        self.0.is_recorded(tag, slot)
+    }
+}
+
+impl fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let live = self.0.live().iter().filter(|slot| !slot.get().is_null()).count();
+        f.debug_struct("Watcher").field("live", &live).finish()
+    }
 }
 
 /// The part of a weak reference every kind shares: where it points and how many handles it
@@ -107,9 +214,9 @@ struct CallbackSlot {
 }
 
 // One 16-byte pool block for a plain weak reference, one 64-byte block (one cache line) for
-// one with a callback.
+// one with a callback: 56 bytes, which the pool rounds up to its 16-byte granule.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<WeakSlot>() == 16 && std::mem::size_of::<CallbackSlot>() == 64);
+const _: () = assert!(std::mem::size_of::<WeakSlot>() == 16 && std::mem::size_of::<CallbackSlot>() == 56);
 
 impl WeakSlot {
     /// The object, while it is alive.
@@ -408,7 +515,11 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     // SAFETY: a slot that is not basic is a `CallbackSlot`, allocated with `WITH_CALLBACK`;
     // it is dropped in place once (its callback, if left, with it), then its block freed.
     unsafe {
-        if (*slot.as_ptr()).callback.get_mut().is_some() {
+        if let Some(callback) = (*slot.as_ptr()).callback.get_mut() {
+            // A watcher's record never names freed memory.
+            if let Callback::Watched(state, tag) = callback {
+                state.forget(*tag, slot.as_ptr().cast());
+            }
             heap::add_pending_callbacks(-1);
         }
         std::ptr::drop_in_place(slot.as_ptr());
@@ -466,6 +577,11 @@ pub(crate) fn register_with(header: NonNull<ObjHeader>, make: impl FnOnce() -> C
         list.newest = listed(slot.as_ptr());
     });
     heap::add_pending_callbacks(1);
+    // SAFETY: the slot was just made with a callback, and its handle keeps it alive; no
+    // code has run since that could take the callback.
+    if let Some(Callback::Watched(state, tag)) = unsafe { &*CallbackSlot::of(slot.as_ptr()).callback.as_ptr() } {
+        state.record(*tag, slot.as_ptr());
+    }
     slot
 }
 
@@ -489,6 +605,11 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
         listed(slot);
         // SAFETY: as above.
         let this = unsafe { &*slot };
+        // SAFETY: nothing runs during the walk that could take or set a callback (`listed`
+        // runs no user code), so the cell's content can be read in place.
+        if let Some(Callback::Watched(state, tag)) = unsafe { &*this.callback.as_ptr() } {
+            state.forget(*tag, slot.cast());
+        }
         this.common.target.clear();
         this.newer.set(std::ptr::null());
         slot = this.older.replace(std::ptr::null());
@@ -514,12 +635,19 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
         let listed = unsafe { &*newest };
         if !listed.common.target.has(WeakTarget::OWNER_UNREACHABLE) {
             match listed.callback.take() {
-                Some(Callback::Watched(watch, tag)) => {
+                Some(Callback::Watched(state, tag)) => {
                     // A report to a watcher needs nothing of the slot: whoever holds the
                     // weak reference keeps it, and the death takes no handle to it.
-                    clear_targets(list);
+                    state.forget(tag, newest.cast());
+                    // `clear_each` for this list, whose one slot with a callback has no
+                    // links (it is the newest and the oldest) and no callback left.
+                    if !list.basic.is_null() {
+                        // SAFETY: as above.
+                        unsafe { (*slot_of(list.basic)).target.clear() };
+                    }
+                    listed.common.target.clear();
                     heap::add_pending_callbacks(-1);
-                    return report_death(&watch, tag);
+                    return report_death(&state.report, tag);
                 }
                 other => listed.callback.set(other),
             }
@@ -624,7 +752,7 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
     let result = match callback {
         Callback::Once(callback) => catch_unwind(AssertUnwindSafe(|| callback(&slot))).err(),
         Callback::Traced(callback) => catch_unwind(AssertUnwindSafe(|| callback.call(&slot))).err(),
-        Callback::Watched(watch, tag) => report_death(&watch, tag),
+        Callback::Watched(state, tag) => report_death(&state.report, tag),
     };
     if let Some(panic) = result {
         first_panic.get_or_insert(panic);
@@ -674,7 +802,7 @@ impl Iterator for WatchedTags {
 
 /// The tags of the weak references to `header` whose callback is a report to `watch` that
 /// has not run, newest first.
-pub(crate) fn watched_tags(header: NonNull<ObjHeader>, watch: &std::rc::Weak<dyn DeathWatch>) -> WatchedTags {
+pub(crate) fn watched_tags(header: NonNull<ObjHeader>, watch: &Watcher) -> WatchedTags {
     let mut tags = WatchedTags::default();
     walk_watched(header, watch, |tag| {
         tags.push(tag);
@@ -690,7 +818,7 @@ pub(crate) fn watched_tags(header: NonNull<ObjHeader>, watch: &std::rc::Weak<dyn
 #[inline]
 pub(crate) fn find_watched(
     header: NonNull<ObjHeader>,
-    watch: &std::rc::Weak<dyn DeathWatch>,
+    watch: &Watcher,
     mut accept: impl FnMut(usize) -> bool,
 ) -> Option<usize> {
     let (mut first, mut several) = (None, false);
@@ -714,19 +842,15 @@ pub(crate) fn find_watched(
 /// to `watch` that has not run, newest first, while it returns `true`. `each` runs during
 /// the walk: it must not run user code or drop handles.
 #[inline]
-fn walk_watched(
-    header: NonNull<ObjHeader>,
-    watch: &std::rc::Weak<dyn DeathWatch>,
-    mut each: impl FnMut(usize) -> bool,
-) {
+fn walk_watched(header: NonNull<ObjHeader>, watch: &Watcher, mut each: impl FnMut(usize) -> bool) {
     heap::with_side_if_any(header, |entry| {
         for slot in entry.weak.with_callbacks() {
             // SAFETY: a listed pointer points at a live slot (module invariant). Nothing runs
             // during the walk that could take or set a callback (`each` runs no user code),
             // so the cell's content can be read in place.
             let callback = unsafe { &*(*slot).callback.as_ptr() };
-            if let Some(Callback::Watched(watcher, tag)) = callback
-                && std::rc::Weak::ptr_eq(watcher, watch)
+            if let Some(Callback::Watched(state, tag)) = callback
+                && Rc::ptr_eq(state, watch.state())
                 && !each(*tag)
             {
                 return;

@@ -4,11 +4,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::rc::Rc;
 
 use crate::Gc;
 use crate::header::{GcBox, ObjHeader};
 use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::weak::{Callback, DeathWatch, SlotRef, WeakSlot, register, register_with};
+use crate::weak::{Callback, SlotRef, WatchedTags, Watcher, WeakSlot, register, register_with};
 
 /// A weak reference to a heap object: it does not keep the object alive.
 ///
@@ -52,8 +53,8 @@ impl<T: ?Sized> Weak<T> {
         Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
     }
 
-    pub(crate) fn watched(gc: &Gc<T>, watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Self {
-        let slot = register_with(Gc::header(gc), || Callback::Watched(watch.clone(), tag));
+    pub(crate) fn watched(gc: &Gc<T>, watch: &Watcher, tag: usize) -> Self {
+        let slot = register_with(Gc::header(gc), || Callback::Watched(Rc::clone(watch.state()), tag));
         Weak::from_slot(slot, Gc::box_ptr(gc))
     }
 
@@ -161,9 +162,11 @@ impl<T: ?Sized> Gc<T> {
     }
 
     /// A new weak reference whose death is reported to `watch` with `tag` (see
-    /// [`DeathWatch`](crate::DeathWatch)): a weak reference with a callback that costs no
-    /// allocation of its own, for containers that hold many weak references and one watcher.
-    pub fn downgrade_watched(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>, tag: usize) -> Weak<T> {
+    /// [`DeathWatch`](crate::DeathWatch) and [`Watcher`]): a weak reference with a callback
+    /// that costs no allocation of its own, for containers that hold many weak references
+    /// and one watcher. The watcher records it under `tag` as its live weak reference for
+    /// the tag, until its object dies or it is dropped, or a newer one is made with the tag.
+    pub fn downgrade_watched(this: &Self, watch: &Watcher, tag: usize) -> Weak<T> {
         Weak::watched(this, watch, tag)
     }
 
@@ -173,7 +176,7 @@ impl<T: ?Sized> Gc<T> {
     /// A watcher finds its entry for an object from the object, as CPython finds an
     /// object's weak references through the object: no index of its own. The walk is over
     /// the object's weak references with callbacks, a few for most objects.
-    pub fn watched_tags(this: &Self, watch: &std::rc::Weak<dyn crate::DeathWatch>) -> crate::weak::WatchedTags {
+    pub fn watched_tags(this: &Self, watch: &Watcher) -> WatchedTags {
         crate::weak::watched_tags(Gc::header(this), watch)
     }
 
@@ -181,12 +184,45 @@ impl<T: ?Sized> Gc<T> {
     /// collecting them: what a container asks to find its entry for this object. `accept`
     /// runs once the object's weak references have been walked.
     #[inline]
-    pub fn find_watched(
-        this: &Self,
-        watch: &std::rc::Weak<dyn crate::DeathWatch>,
-        accept: impl FnMut(usize) -> bool,
-    ) -> Option<usize> {
+    pub fn find_watched(this: &Self, watch: &Watcher, accept: impl FnMut(usize) -> bool) -> Option<usize> {
         crate::weak::find_watched(Gc::header(this), watch, accept)
+    }
+}
+
+impl Watcher {
+    /// What `weak.upgrade()` gives, read through this watcher's record when `weak` is the
+    /// live weak reference it recorded under `tag` (made by
+    /// [`Gc::downgrade_watched`] with this watcher and `tag`, the newest such): one word of
+    /// the record, in tag order, instead of the weak reference's slot. Any other `weak` is
+    /// upgraded as usual.
+    #[inline]
+    pub fn upgrade<T: ?Sized>(&self, tag: usize, weak: &Weak<T>) -> Option<Gc<T>> {
+        if !self.is_recorded(tag, weak.slot.as_ptr()) {
+            return weak.upgrade();
+        }
+        // SAFETY: a recorded slot is listed, so its target is set, and a slot's target is
+        // cleared before its object's memory is freed: the object is allocated. `weak.ptr`
+        // is the pointer the slot was made with (the object, viewed as `T`), whose header
+        // comes first (`GcBox` is `repr(C)`).
+        let h = unsafe { weak.ptr.cast::<ObjHeader>().as_ref() };
+        if !h.is_live() {
+            return None;
+        }
+        h.inc_strong();
+        // SAFETY: the object is live and `ptr` views it as `T`; the count taken just above
+        // moves to the result.
+        Some(unsafe { Gc::from_box_owned(weak.ptr) })
+    }
+
+    /// What `weak.is_dead()` says, read through this watcher's record as
+    /// [`upgrade`](Watcher::upgrade) reads it.
+    #[inline]
+    pub fn is_dead<T: ?Sized>(&self, tag: usize, weak: &Weak<T>) -> bool {
+        if !self.is_recorded(tag, weak.slot.as_ptr()) {
+            return weak.is_dead();
+        }
+        // SAFETY: as in `upgrade`.
+        !unsafe { weak.ptr.cast::<ObjHeader>().as_ref() }.is_live()
     }
 }
 

@@ -195,7 +195,10 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
     /// The entries with live keys.
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
         let mut cursor = self.shared.cursor();
-        std::iter::from_fn(|| cursor.find_map(|_, entry| Some((entry.weak.upgrade()?, entry.value.clone())))).collect()
+        std::iter::from_fn(|| {
+            cursor.find_map(|watch, slot, _, entry| Some((watch.upgrade(slot, &entry.weak)?, entry.value.clone())))
+        })
+        .collect()
     }
 
     /// The values of live keys.
@@ -221,7 +224,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> 
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
-        self.cursor.find_map(|_, entry| entry.weak.upgrade())
+        self.cursor.find_map(|watch, slot, _, entry| watch.upgrade(slot, &entry.weak))
     }
 }
 

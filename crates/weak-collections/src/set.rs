@@ -228,7 +228,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
 
     fn next(&mut self) -> Option<Gc<T>> {
-        self.cursor.find_map(|_, weak| weak.upgrade())
+        self.cursor.find_map(|watch, slot, _, weak| watch.upgrade(slot, weak))
     }
 }
 

@@ -20,7 +20,7 @@ use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 
 use hashbrown::HashTable;
-use rc_heap::{DeathWatch, Gc, Trace, Weak};
+use rc_heap::{DeathWatch, Gc, Trace, Watcher, Weak};
 use rustc_hash::FxBuildHasher;
 
 use crate::key_mode::KeyMode;
@@ -164,7 +164,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn find_object<T: ?Sized>(
         &self,
         object: &Gc<T>,
-        watch: &std::rc::Weak<dyn DeathWatch>,
+        watch: &Watcher,
         weak_of: impl Fn(&E) -> &Weak<T>,
     ) -> Option<usize> {
         debug_assert!(!self.indexed);
@@ -355,7 +355,7 @@ impl<E> Table<(), E> {
     pub(crate) fn find_key<T: ?Sized, M: KeyMode<T>>(
         &self,
         item: &Gc<T>,
-        watch: &std::rc::Weak<dyn DeathWatch>,
+        watch: &Watcher,
         weak_of: impl Fn(&E) -> &Weak<T>,
     ) -> Result<usize, Option<u32>> {
         if !M::INDEXED {
@@ -406,9 +406,12 @@ pub(crate) struct Shared<K, E> {
     /// Whether an entry's object is dead (its weak reference reads dead).
     #[trace(skip)]
     is_dead: fn(&E) -> bool,
-    /// This container as the watcher of its entries' weak references.
+    /// This container as the watcher of its entries' weak references, each made with its
+    /// slot as the tag: the watcher's record of the live ones, by slot, is what an
+    /// iteration and a lookup read to upgrade an entry (a word per slot, in slot order),
+    /// rather than each weak reference's own slot (a cache line each).
     #[trace(skip)]
-    watch: std::rc::Weak<dyn DeathWatch>,
+    watch: Watcher,
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
@@ -419,12 +422,12 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
             table: RefCell::new(Table::new(indexed)),
             pending: RefCell::new(Vec::new()),
             is_dead,
-            watch: me.clone(),
+            watch: Watcher::new(me.clone()),
         })
     }
 
     /// The watcher to make the entries' weak references with.
-    pub(crate) fn watch(&self) -> &std::rc::Weak<dyn DeathWatch> {
+    pub(crate) fn watch(&self) -> &Watcher {
         &self.watch
     }
 
@@ -520,18 +523,21 @@ pub(crate) struct Cursor<K, E> {
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
-    /// The next entry for which `f` gives something. `f` runs under a shared borrow of the
-    /// table: it may clone and upgrade, not drop handles.
+    /// The next entry for which `f` gives something, given the container's watcher and the
+    /// entry's slot (its weak reference's tag, to upgrade it with [`Watcher::upgrade`]).
+    /// `f` runs under a shared borrow of the table: it may clone and upgrade, not drop
+    /// handles.
     #[inline]
-    pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&K, &E) -> Option<R>) -> Option<R> {
+    pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&Watcher, usize, &K, &E) -> Option<R>) -> Option<R> {
         let table = self.shared.table.borrow();
+        let watch = &self.shared.watch;
         // The slab may have been emptied since the iteration began.
         let end = self.end.min(table.slots.len());
         while self.next < end {
             let slot = self.next;
             self.next += 1;
             if let Some(held) = &table.slots[slot]
-                && let Some(found) = f(&held.key, &held.entry)
+                && let Some(found) = f(watch, slot, &held.key, &held.entry)
             {
                 return Some(found);
             }

@@ -64,7 +64,9 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     where
         K: Borrow<Q>,
     {
-        self.shared.table.borrow().get(key)?.upgrade()
+        let table = self.shared.table.borrow();
+        let slot = table.find(key)?;
+        self.shared.watch().upgrade(slot, table.entry(slot))
     }
 
     /// Whether `key` (or a borrowed form of it) maps to a live value.
@@ -181,7 +183,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, 
     type Item = (K, Gc<T>);
 
     fn next(&mut self) -> Option<(K, Gc<T>)> {
-        self.cursor.find_map(|key, weak| Some((key.clone(), weak.upgrade()?)))
+        self.cursor.find_map(|watch, slot, key, weak| Some((key.clone(), watch.upgrade(slot, weak)?)))
     }
 }
 

@@ -278,8 +278,8 @@ impl rc_heap::DeathWatch for Reports {
 fn watched_tags_name_the_weak_references_reporting_to_one_watcher_newest_first() {
     let first = Rc::new(Reports::default());
     let second = Rc::new(Reports::default());
-    let first_watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&first) as _;
-    let second_watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&second) as _;
+    let first_watch = rc_heap::Watcher::new(Rc::downgrade(&first) as _);
+    let second_watch = rc_heap::Watcher::new(Rc::downgrade(&second) as _);
     let object = Node::new("object");
     let other = Node::new("other");
     let one = Gc::downgrade_watched(&object, &first_watch, 1);
@@ -289,7 +289,7 @@ fn watched_tags_name_the_weak_references_reporting_to_one_watcher_newest_first()
     let three = Gc::downgrade_watched(&object, &first_watch, 3);
     let four = Gc::downgrade_watched(&object, &first_watch, 4);
     let _elsewhere = Gc::downgrade_watched(&other, &first_watch, 5);
-    let tags = |watch: &std::rc::Weak<dyn rc_heap::DeathWatch>| Gc::watched_tags(&object, watch).collect::<Vec<_>>();
+    let tags = |watch: &rc_heap::Watcher| Gc::watched_tags(&object, watch).collect::<Vec<_>>();
     assert_eq!(tags(&first_watch), [4, 3, 1]);
     assert_eq!(tags(&second_watch), [2]);
     // A dropped weak reference is no longer the object's.
@@ -310,7 +310,7 @@ fn watched_tags_name_the_weak_references_reporting_to_one_watcher_newest_first()
 #[test]
 fn find_watched_runs_accept_after_the_walk_so_it_may_drop_the_weak_references_it_is_given() {
     let watcher = Rc::new(Reports::default());
-    let watch: std::rc::Weak<dyn rc_heap::DeathWatch> = Rc::downgrade(&watcher) as _;
+    let watch = rc_heap::Watcher::new(Rc::downgrade(&watcher) as _);
     let object = Node::new("object");
     for several in [false, true] {
         let weaks = RefCell::new(vec![Gc::downgrade_watched(&object, &watch, 1)]);
@@ -333,4 +333,65 @@ fn find_watched_runs_accept_after_the_walk_so_it_may_drop_the_weak_references_it
     drop(object);
     assert_eq!(*watcher.0.borrow(), [7]);
     drop(kept);
+}
+
+/// `Watcher::upgrade` and `Watcher::is_dead` answer as the weak reference itself does, for
+/// the weak reference recorded under a tag and for any other handed in with it.
+#[test]
+fn a_watcher_upgrades_as_the_weak_reference_does_whatever_it_is_given() {
+    let reports = Rc::new(Reports::default());
+    let watch = rc_heap::Watcher::new(Rc::downgrade(&reports) as _);
+    let same = |tag: usize, weak: &Weak<Node>| {
+        let (direct, through) = (weak.upgrade(), watch.upgrade(tag, weak));
+        assert_eq!(direct.is_some(), through.is_some(), "tag {tag}");
+        if let (Some(direct), Some(through)) = (&direct, &through) {
+            assert!(Gc::ptr_eq(direct, through));
+        }
+        assert_eq!(weak.is_dead(), watch.is_dead(tag, weak), "tag {tag}");
+        through.is_some()
+    };
+    let a = Node::new("a");
+    let b = Node::new("b");
+    let a1 = Gc::downgrade_watched(&a, &watch, 1);
+    let b2 = Gc::downgrade_watched(&b, &watch, 2);
+    let plain = Gc::downgrade(&a);
+    assert!(same(1, &a1) && same(2, &b2));
+    // Handed in under another tag, or not watched at all: upgraded as usual.
+    assert!(same(2, &a1) && same(1, &plain) && same(99, &b2));
+    // A newer weak reference under tag 1 (to b) takes the record; the older one still
+    // upgrades to its own object.
+    let b1 = Gc::downgrade_watched(&b, &watch, 1);
+    assert!(same(1, &b1) && same(1, &a1));
+    assert!(Gc::ptr_eq(&watch.upgrade(1, &a1).unwrap(), &a));
+    // Dropping the older one leaves the newer one recorded.
+    drop(a1);
+    assert!(same(1, &b1));
+    // A death: every weak reference to it reads dead through the watcher, also from a
+    // callback that runs before the report.
+    let seen = Rc::new(RefCell::new(None));
+    let seen_in_callback = Rc::clone(&seen);
+    let (watch_in_callback, b2_in_callback) = (watch.clone(), b2.clone());
+    let _callback = Gc::downgrade_with_callback(&b, move |_| {
+        *seen_in_callback.borrow_mut() = Some(watch_in_callback.upgrade(2, &b2_in_callback).is_none());
+    });
+    drop(b);
+    assert_eq!(*seen.borrow(), Some(true), "dead through the watcher before the reports");
+    assert!(!same(1, &b1) && !same(2, &b2));
+    assert_eq!(*reports.0.borrow(), [1, 2]);
+    // A weak reference freed while its object lives is forgotten: a new one made in its
+    // memory under the same tag, to another object, is recorded afresh.
+    let c = Node::new("c");
+    for round in 0..4 {
+        let d = Node::new("d");
+        let c3 = Gc::downgrade_watched(&c, &watch, 3);
+        assert!(same(3, &c3), "round {round}");
+        drop(c3);
+        let d3 = Gc::downgrade_watched(&d, &watch, 3);
+        assert!(Gc::ptr_eq(&watch.upgrade(3, &d3).unwrap(), &d));
+        drop(d);
+        assert!(!same(3, &d3));
+    }
+    assert!(same(1, &plain));
+    drop(a);
+    assert!(!same(1, &plain));
 }
