@@ -63,8 +63,31 @@ pub(crate) trait TracedCallback {
 /// One watcher serves many weak references: a weak container is the watcher of all its
 /// entries, as CPython's `WeakValueDictionary` gives every entry the same `_remove`
 /// callback, and finds the entry by its tag instead of allocating a callback per entry.
-/// A watcher is held weakly, so that the container's own entries do not keep it alive;
-/// once it is gone, its weak references' deaths are not reported.
+/// A watcher is held weakly (by its [`Watcher`], which its weak references hold), so that
+/// the container's own entries do not keep it alive; once it is gone, its weak references'
+/// deaths are not reported.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use rc_heap::{DeathWatch, Gc, Watcher};
+///
+/// struct Deaths(RefCell<Vec<usize>>);
+/// impl DeathWatch for Deaths {
+///     fn died(&self, tag: usize) {
+///         self.0.borrow_mut().push(tag);
+///     }
+/// }
+///
+/// let deaths = Rc::new(Deaths(RefCell::new(Vec::new())));
+/// let watcher = Watcher::new(Rc::downgrade(&deaths) as _);
+/// let object = Gc::new(5u32);
+/// let weak = Gc::downgrade_watched(&object, &watcher, 7);
+/// assert_eq!(watcher.upgrade(7, &weak).as_deref(), Some(&5));
+/// drop(object);
+/// assert!(watcher.upgrade(7, &weak).is_none());
+/// assert_eq!(*deaths.0.borrow(), [7]);
+/// ```
 ///
 /// [`died`](DeathWatch::died) is a weak-reference callback in every other way: it runs
 /// after every weak reference to the object reads dead, newest first among the object's
@@ -121,13 +144,19 @@ impl WatchState {
     }
 
     /// Records `slot`, just listed with a `Watched` callback to this state under `tag`.
+    #[inline]
     fn record(&self, tag: usize, slot: *const WeakSlot) {
         // SAFETY: as in `live`: no other borrow of the record lives during this call.
         let live = unsafe { &mut *self.live.get() };
-        if tag >= live.len() {
-            live.resize_with(tag + 1, || Cell::new(std::ptr::null()));
+        match live.get(tag) {
+            Some(recorded) => recorded.set(slot),
+            // A container's tags are its slots: the next one is the usual new tag.
+            None if tag == live.len() => live.push(Cell::new(slot)),
+            None => {
+                live.resize_with(tag, || Cell::new(std::ptr::null()));
+                live.push(Cell::new(slot));
+            }
         }
-        live[tag].set(slot);
     }
 
     /// Forgets `slot`, whose target is being cleared or which is being freed, if it is the
