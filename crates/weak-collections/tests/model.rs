@@ -165,6 +165,16 @@ proptest! {
             let live_entries: HashMap<u8, usize> =
                 dict_model.iter().filter(|(_, i)| alive(i)).map(|(k, i)| (*k, *i)).collect();
             prop_assert_eq!(dict.len(), live_entries.len());
+            // Iterations yield exactly the live entries (they upgrade through the
+            // containers' watchers, whose records must follow every death, removal,
+            // replacement and reuse of a slot).
+            let index_of: HashMap<*const Obj, usize> =
+                all.iter().enumerate().filter_map(|(i, weak)| Some((Gc::as_ptr(&weak.upgrade()?), i))).collect();
+            let of = |obj: &Gc<Obj>| index_of[&Gc::as_ptr(obj)];
+            prop_assert_eq!(set.iter().map(|obj| of(&obj)).collect::<HashSet<_>>(), set_model.clone());
+            prop_assert_eq!(second.iter().map(|obj| of(&obj)).collect::<HashSet<_>>(), second_model.clone());
+            prop_assert_eq!(keyed.items().iter().map(|(obj, v)| (of(obj), *v)).collect::<HashMap<_, _>>(), keyed_model.clone());
+            prop_assert_eq!(dict.items().map(|(k, obj)| (k, of(&obj))).collect::<HashMap<_, _>>(), live_entries.clone());
             for key in 0u8..8 {
                 let got = dict.get(&key);
                 match live_entries.get(&key) {

@@ -394,4 +394,17 @@ fn a_watcher_upgrades_as_the_weak_reference_does_whatever_it_is_given() {
     assert!(same(1, &plain));
     drop(a);
     assert!(!same(1, &plain));
+    // A watched weak reference dropped while its object lives leaves nothing recorded: weak
+    // references made after it, likely in its memory, are not taken for it, before their
+    // objects die or after.
+    for round in 0..4 {
+        let e = Node::new("e");
+        drop(Gc::downgrade_watched(&e, &watch, 4));
+        let f = Node::new("f");
+        let others: Vec<Weak<Node>> = (0..4).map(|_| Gc::downgrade_with_callback(&f, |_| {})).collect();
+        assert!(others.iter().all(|other| same(4, other)), "round {round}");
+        drop(f);
+        assert!(others.iter().all(|other| !same(4, other)), "round {round}");
+        drop(e);
+    }
 }
