@@ -11,6 +11,9 @@
 //!   [`raw::set_collect_hook`]).
 //! - [`Weak<T>`] with optional callbacks (Python's `weakref.ref(obj, callback)`): at death
 //!   every weak reference reads dead before any callback runs; callbacks run newest first.
+//!   A container of many weak references gives them one [`DeathWatch`] through a
+//!   [`Watcher`] ([`Gc::downgrade_watched`]): no callback allocated per weak reference, and
+//!   a record of the live ones by tag that [`Watcher::upgrade`] reads.
 //! - Finalizers ([`Trace::finalize`], Python's `__del__`): run at most once, with the object
 //!   intact; they may resurrect it.
 //! - Thread exit: a thread's heap dies with it. Exit passes run the collector's last
