@@ -120,7 +120,7 @@ pub(crate) struct WatchState {
     /// The watcher told of each death.
     report: std::rc::Weak<dyn DeathWatch>,
     /// By tag, the slot of the newest weak reference made with the tag while its object
-    /// lives; null otherwise.
+    /// lives; null otherwise (and for tags too far past the others to record).
     ///
     /// **Invariant:** a slot recorded here is listed (so alive, its target set), and was
     /// made with a `Watched` callback to this state under its tag. Kept by
@@ -152,6 +152,9 @@ impl WatchState {
             Some(recorded) => recorded.set(slot),
             // A container's tags are its slots: the next one is the usual new tag.
             None if tag == live.len() => live.push(Cell::new(slot)),
+            // A tag far past the others is not recorded (the record at most doubles for
+            // one): its weak reference is upgraded through its slot, as it would be anyway.
+            None if tag - live.len() > live.len().max(64) => {}
             None => {
                 live.resize_with(tag, || Cell::new(std::ptr::null()));
                 live.push(Cell::new(slot));

@@ -166,6 +166,8 @@ impl<T: ?Sized> Gc<T> {
     /// that costs no allocation of its own, for containers that hold many weak references
     /// and one watcher. The watcher records it under `tag` as its live weak reference for
     /// the tag, until its object dies or it is dropped, or a newer one is made with the tag.
+    /// The record is a vector indexed by tag, made for small dense tags (a container's
+    /// slots); any tag works, but one far past the others is not recorded.
     pub fn downgrade_watched(this: &Self, watch: &Watcher, tag: usize) -> Weak<T> {
         Weak::watched(this, watch, tag)
     }

@@ -394,6 +394,13 @@ fn a_watcher_upgrades_as_the_weak_reference_does_whatever_it_is_given() {
     assert!(same(1, &plain));
     drop(a);
     assert!(!same(1, &plain));
+    // Any tag will do, the largest too (it is not recorded, and upgrades all the same).
+    let far = Node::new("far");
+    let far_weak = Gc::downgrade_watched(&far, &watch, usize::MAX);
+    assert!(same(usize::MAX, &far_weak));
+    drop(far);
+    assert!(!same(usize::MAX, &far_weak));
+    assert_eq!(reports.0.borrow().last(), Some(&usize::MAX));
     // A watched weak reference dropped while its object lives leaves nothing recorded: weak
     // references made after it, likely in its memory, are not taken for it, before their
     // objects die or after.
