@@ -9,7 +9,7 @@ use rc_heap::{Gc, Trace, Weak};
 use crate::key_mode::{ByIdentity, ByValue, KeyMode};
 
 use crate::as_gc::AsGc;
-use crate::shared::{Cursor, Shared, Table};
+use crate::shared::{Cursor, Shared, Table, WeakEntry};
 
 /// A map from heap objects to values that does not keep the keys alive (Python's
 /// `weakref.WeakKeyDictionary`): an entry goes when its key dies. Typical use: data attached
@@ -52,8 +52,11 @@ struct Entry<T: ?Sized + 'static, V> {
     value: V,
 }
 
-fn key_is_dead<T: ?Sized + 'static, V>(entry: &Entry<T, V>) -> bool {
-    entry.weak.is_dead()
+impl<T: ?Sized + 'static, V> WeakEntry for Entry<T, V> {
+    #[inline]
+    fn is_dead(&self) -> bool {
+        self.weak.is_dead()
+    }
 }
 
 impl<T: ?Sized + 'static, V: 'static> WeakKeyDictionary<T, V> {
@@ -73,7 +76,7 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new(key_is_dead::<T, V>, M::INDEXED), _mode: PhantomData }
+        WeakKeyDictionary { shared: Shared::new(M::INDEXED), _mode: PhantomData }
     }
 
     /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it

@@ -403,9 +403,6 @@ pub(crate) struct Shared<K, E> {
     pub(crate) table: RefCell<Table<K, E>>,
     /// Slots whose object died while the table was borrowed.
     pending: RefCell<Vec<usize>>,
-    /// Whether an entry's object is dead (its weak reference reads dead).
-    #[trace(skip)]
-    is_dead: fn(&E) -> bool,
     /// This container as the watcher of its entries' weak references, each made with its
     /// slot as the tag: the watcher's record of the live ones, by slot, is what an
     /// iteration and a lookup read to upgrade an entry (a word per slot, in slot order),
@@ -414,14 +411,26 @@ pub(crate) struct Shared<K, E> {
     watch: Watcher,
 }
 
-impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
+/// An entry of a container as the shared part sees it: through its weak reference.
+pub(crate) trait WeakEntry {
+    /// Whether the entry's object is dead (its weak reference reads dead).
+    fn is_dead(&self) -> bool;
+}
+
+impl<T: ?Sized + 'static> WeakEntry for Weak<T> {
+    #[inline]
+    fn is_dead(&self) -> bool {
+        Weak::is_dead(self)
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// A container whose entries are found through a hash index of their keys if
     /// `indexed`, else through their objects ([`Table::find_object`]).
-    pub(crate) fn new(is_dead: fn(&E) -> bool, indexed: bool) -> Rc<Self> {
+    pub(crate) fn new(indexed: bool) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
             table: RefCell::new(Table::new(indexed)),
             pending: RefCell::new(Vec::new()),
-            is_dead,
             watch: Watcher::new(me.clone()),
         })
     }
@@ -456,7 +465,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     #[inline]
     fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<Slot<K, E>> {
         let entry = &table.slots.get(slot)?.as_ref()?.entry;
-        if !(self.is_dead)(entry) {
+        if !entry.is_dead() {
             return None;
         }
         table.take_dead(slot)
@@ -470,7 +479,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
         if pending.is_empty() {
             return table.len();
         }
-        table.entries().filter(|(_, entry)| !(self.is_dead)(entry)).count()
+        table.entries().filter(|(_, entry)| !entry.is_dead()).count()
     }
 
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
@@ -493,7 +502,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> Shared<K, E> {
     }
 }
 
-impl<K: Eq + Hash + Clone + 'static, E: 'static> DeathWatch for Shared<K, E> {
+impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> DeathWatch for Shared<K, E> {
     fn died(&self, slot: usize) {
         let Ok(mut table) = self.table.try_borrow_mut() else {
             self.pending.borrow_mut().push(slot);
@@ -501,8 +510,7 @@ impl<K: Eq + Hash + Clone + 'static, E: 'static> DeathWatch for Shared<K, E> {
         };
         // The entry is moved out of the slab into this frame once, and dropped here after
         // the borrow: what it holds may run code that looks at the container.
-        let held =
-            table.slots.get_mut(slot).filter(|held| held.as_ref().is_some_and(|held| (self.is_dead)(&held.entry)));
+        let held = table.slots.get_mut(slot).filter(|held| held.as_ref().is_some_and(|held| held.entry.is_dead()));
         let removed = held.and_then(Option::take);
         if removed.is_some() {
             table.emptied(slot, false);
@@ -522,7 +530,7 @@ pub(crate) struct Cursor<K, E> {
     end: usize,
 }
 
-impl<K: Eq + Hash + Clone + 'static, E: 'static> Cursor<K, E> {
+impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Cursor<K, E> {
     /// The next entry for which `f` gives something, given the container's watcher and the
     /// entry's slot (its weak reference's tag, to upgrade it with [`Watcher::upgrade`]).
     /// `f` runs under a shared borrow of the table: it may clone and upgrade, not drop

@@ -41,7 +41,7 @@ pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'stat
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(Weak::is_dead, true) }
+        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(true) }
     }
 
     /// Maps `key` to `value` (a `Gc<T>` or a reference to one); returns the live value it
