@@ -405,8 +405,8 @@ pub(crate) struct Shared<K, E> {
     pending: RefCell<Vec<usize>>,
     /// This container as the watcher of its entries' weak references, each made with its
     /// slot as the tag: the watcher's record of the live ones, by slot, is what an
-    /// iteration and a lookup read to upgrade an entry (a word per slot, in slot order),
-    /// rather than each weak reference's own slot (a cache line each).
+    /// iteration reads to upgrade an entry (a word per slot, in slot order), rather than
+    /// each weak reference's own slot (a cache line each).
     #[trace(skip)]
     watch: Watcher,
 }
