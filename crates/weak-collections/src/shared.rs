@@ -29,9 +29,13 @@ use crate::key_mode::KeyMode;
 /// its slots by their keys' hashes (a container keyed by identity finds its entries with
 /// [`find_object`](Table::find_object) and adds them with [`push`](Table::push)).
 ///
-/// The index holds no keys, only [`IndexEntry`]s (a slot and its key's hash, 8 bytes): a
-/// key is compared with the one its slot holds, so the index of a million entries is half
-/// the size of a map from `u64` keys to slots, and fits a large last-level cache.
+/// The index holds no keys and no hashes, only slots (4 bytes each): a key is compared with
+/// the one its slot holds, and the index grows by the hashes kept beside the slots
+/// (`hashes`, read in a resize only). A lookup's one random read is into the index, and
+/// the smaller the index, the more of it the caches keep while the lookup's other reads
+/// (the slab, the weak reference, the object) stream through them: the index of a million
+/// entries is 8 MiB, half what it is with a hash in each entry, and a quarter of a map from
+/// `u64` keys to slots.
 ///
 /// A death empties its entry's slot, reached by the tag in sequence with no hashing, and
 /// leaves the index entry *stale* (pointing at an empty slot that is not reused): removing
@@ -42,13 +46,13 @@ use crate::key_mode::KeyMode;
 #[derive(Trace)]
 #[trace(crate = rc_heap)]
 pub(crate) struct Table<K, E> {
-    /// Holds no key or entry, only slots and hashes.
+    /// Holds no key or entry, only slots.
     #[trace(skip)]
-    index: HashTable<IndexEntry>,
+    index: HashTable<u32>,
     #[trace(flatten)]
     slots: Vec<Option<Slot<K, E>>>,
-    /// The index hash of each slot's key, for removing its index entry (a table with an
-    /// index only).
+    /// The index hash of each slot's key, for removing its index entry and for moving it
+    /// when the index grows (a table with an index only).
     hashes: Vec<u32>,
     /// Empty slots, reused by inserts. A slot emptied by a death is not among them while
     /// its stale index entry points at it: the sweep adds it.
@@ -64,14 +68,6 @@ pub(crate) struct Table<K, E> {
     /// One bit per slot, set while it holds an entry: what a sweep reads for each index
     /// entry, small enough to stay in the cache where the slots would not.
     occupied: Vec<u64>,
-}
-
-/// An entry of a [`Table`]'s index: the slot of an entry and the hash of its key, which
-/// the index grows by without reading the slab.
-#[derive(Clone, Copy)]
-struct IndexEntry {
-    slot: u32,
-    hash: u32,
 }
 
 /// The hash of a key, as the index stores it.
@@ -127,10 +123,10 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     fn find_hashed(&self, hash: u32, mut matches: impl FnMut(&K, &E) -> bool) -> Option<usize> {
         debug_assert!(self.indexed);
         let slots = &self.slots;
-        let found = self.index.find(full_hash(hash), |indexed| {
-            slots[indexed.slot as usize].as_ref().is_some_and(|held| matches(&held.key, &held.entry))
+        let found = self.index.find(full_hash(hash), |&indexed| {
+            slots[indexed as usize].as_ref().is_some_and(|held| matches(&held.key, &held.entry))
         })?;
-        Some(found.slot as usize)
+        Some(*found as usize)
     }
 
     /// The entry in `slot`.
@@ -188,14 +184,14 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
         let slot = self.free.pop().unwrap_or(self.slots.len());
-        let indexed =
-            IndexEntry { slot: u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries"), hash };
-        self.index.insert_unique(full_hash(hash), indexed, |entry| full_hash(entry.hash));
+        let indexed = u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries");
         if slot == self.hashes.len() {
             self.hashes.push(hash);
         } else {
             self.hashes[slot] = hash;
         }
+        let hashes = &self.hashes;
+        self.index.insert_unique(full_hash(hash), indexed, |&entry| full_hash(hashes[entry as usize]));
         self.store(slot, key, make);
         slot
     }
@@ -264,7 +260,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
         if self.indexed
             && let Ok(indexed) =
-                self.index.find_entry(full_hash(self.hashes[slot]), |indexed| indexed.slot as usize == slot)
+                self.index.find_entry(full_hash(self.hashes[slot]), |&indexed| indexed as usize == slot)
         {
             indexed.remove();
         }
@@ -285,8 +281,8 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Drops the stale index entries and makes their slots reusable.
     fn sweep(&mut self) {
         let (occupied, free) = (&self.occupied, &mut self.free);
-        self.index.retain(|indexed| {
-            let slot = indexed.slot as usize;
+        self.index.retain(|&mut indexed| {
+            let slot = indexed as usize;
             let live = occupied[slot / 64] & (1 << (slot % 64)) != 0;
             if !live {
                 free.push(slot);
