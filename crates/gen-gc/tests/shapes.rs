@@ -233,3 +233,24 @@ fn a_plain_closure_under_skip_keeps_its_captures_alive() {
     assert_eq!((holder.callback.borrow().as_ref().unwrap())(), 2);
     holder.callback.borrow_mut().take();
 }
+
+/// A tree whose children know their parent through a `OnceCell`, set once when adopted.
+#[derive(Trace)]
+struct Adopted {
+    parent: std::cell::OnceCell<Gc<Adopted>>,
+    children: RefCell<Vec<Gc<Adopted>>>,
+}
+
+#[test]
+fn a_parent_link_in_a_once_cell_is_a_cycle_the_collector_frees() {
+    gen_gc::collect();
+    let parent = Gc::new(Adopted { parent: std::cell::OnceCell::new(), children: RefCell::new(Vec::new()) });
+    let child = Gc::new(Adopted { parent: std::cell::OnceCell::new(), children: RefCell::new(Vec::new()) });
+    assert!(child.parent.set(parent.clone()).is_ok());
+    parent.children.borrow_mut().push(child.clone());
+    let (watch_parent, watch_child) = (Gc::downgrade(&parent), Gc::downgrade(&child));
+    drop((parent, child));
+    assert!(watch_parent.upgrade().is_some(), "the cycle keeps both alive until a collection");
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(watch_parent.upgrade().is_none() && watch_child.upgrade().is_none());
+}

@@ -187,6 +187,34 @@ unsafe impl<T: Trace> Trace for Option<T> {
     }
 }
 
+// SAFETY: a `OnceCell` owns its content. Once set, the content changes only through
+// `&mut` (`take`, `get_mut`), which no one holds while the collector traces; an empty cell
+// (one still being initialized included) holds nothing to trace.
+unsafe impl<T: Trace> Trace for std::cell::OnceCell<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if let Some(value) = self.get() {
+            value.trace(visitor);
+        }
+    }
+    fn describe(&self) -> Option<String> {
+        self.get().and_then(Trace::describe)
+    }
+}
+
+// SAFETY: a `Reverse` owns its content; traced transparently.
+unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        self.0.trace(visitor);
+    }
+    fn describe(&self) -> Option<String> {
+        self.0.describe()
+    }
+}
+
 // SAFETY: a `Result` owns its content; traced transparently.
 unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
     const TRACKED: bool = T::TRACKED || E::TRACKED;

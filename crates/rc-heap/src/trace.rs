@@ -14,6 +14,14 @@ use crate::side::WeakTarget;
 /// implementation that reports an edge it does not own lets the collector free a live object.
 /// Use `#[derive(Trace)]` unless there is a reason not to.
 ///
+/// The standard library's types that can own a `Gc` implement it: `Option`, `Result`,
+/// `Box`, tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`,
+/// `HashMap`/`HashSet` (any hasher), `BTreeMap`/`BTreeSet`, `RefCell`, `OnceCell`,
+/// `Reverse`, and `Rc`/`Arc` while their strong count is 1. So do the leaf types that hold
+/// none (numbers, `String`, paths, times) and `Cell` of a `Copy` type. A `Cell<Option<Gc<T>>>`
+/// cannot be (a `Cell` does not lend its content; its impl is for `Copy` contents, which hold
+/// no `Gc`): hold such a link in a `RefCell`, or in a `OnceCell` when it is set once.
+///
 /// # Safety
 ///
 /// An implementation must keep these rules. Breaking rule 1 or 2 is undefined behaviour;

@@ -81,6 +81,24 @@ fn sets_tuples_options_and_boxes_are_traced() {
 }
 
 #[test]
+fn once_cells_and_reversed_values_are_traced() {
+    assert!(!tracked::<std::cell::OnceCell<String>>());
+    assert!(tracked::<std::cell::OnceCell<Gc<u8>>>());
+    let cell = Gc::new(std::cell::OnceCell::new());
+    let any = Gc::to_any(&cell);
+    assert!(any.referents().is_empty(), "an empty cell holds nothing");
+    assert!(cell.set(Gc::new(7_u8)).is_ok());
+    let referents = any.referents();
+    assert_eq!(referents.len(), 1);
+    assert_eq!(referents[0].target.describe().as_deref(), Some("7"));
+
+    let heap: std::collections::BinaryHeap<std::cmp::Reverse<(u8, Gc<u8>)>> =
+        [(2, Gc::new(20_u8)), (1, Gc::new(10))].into_iter().map(std::cmp::Reverse).collect();
+    assert!(tracked::<std::cmp::Reverse<Gc<u8>>>());
+    assert_eq!(Gc::into_any(Gc::new(heap)).referents().len(), 2);
+}
+
+#[test]
 fn struct_fields_label_their_edges() {
     let a = Node::new("a");
     let b = Node::new("b");
