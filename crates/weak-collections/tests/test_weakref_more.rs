@@ -1183,3 +1183,122 @@ fn a_finalizer_without_atexit_runs_when_its_object_dies_with_a_thread_local() {
     .unwrap();
     assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
 }
+
+#[test]
+fn a_callback_dropped_by_a_newer_callback_of_the_same_death_still_runs() {
+    // None: CPython's `PyObject_ClearWeakRefs` holds every weak reference of the dying object
+    // until its callback has run, so a callback that drops another reference of the same
+    // death does not cancel that one's callback. By reference counting and by the collector.
+    #[derive(Trace)]
+    struct Node {
+        cycle: RefCell<Option<Gc<Node>>>,
+    }
+    for in_a_cycle in [false, true] {
+        let o = Gc::new(Node { cycle: RefCell::new(None) });
+        if in_a_cycle {
+            *o.cycle.borrow_mut() = Some(o.clone());
+        }
+        let events = log();
+        let older_events = events.clone();
+        let older = Gc::downgrade_with_callback(&o, move |_| older_events.borrow_mut().push("older".to_owned()));
+        let holder = RefCell::new(Some(older));
+        let newer_events = events.clone();
+        let _newer = Gc::downgrade_with_callback(&o, move |_| {
+            drop(holder.borrow_mut().take());
+            newer_events.borrow_mut().push("newer".to_owned());
+        });
+        drop(o);
+        gen_gc::collect();
+        assert_eq!(entries(&events), ["newer", "older"], "in a cycle: {in_a_cycle}");
+    }
+}
+
+/// A member of a set that looks at the set while it dies: from its finalizer (CPython's
+/// `__del__`) and from its `Drop`.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Inspector {
+    #[trace(skip)]
+    set: Rc<WeakSet<Inspector>>,
+    cycle: RefCell<Option<Gc<Inspector>>>,
+    #[trace(skip)]
+    log: Log,
+}
+
+impl cyclegc::Finalize for Inspector {
+    fn finalize(&self) {
+        let seen = format!("finalize: len {}, met {}", self.set.len(), self.set.iter().count());
+        self.log.borrow_mut().push(seen);
+    }
+}
+
+impl Drop for Inspector {
+    fn drop(&mut self) {
+        let seen = format!("drop: len {}, met {}", self.set.len(), self.set.iter().count());
+        self.log.borrow_mut().push(seen);
+    }
+}
+
+#[test]
+fn a_dying_member_sees_itself_in_its_finalizer_and_gone_in_its_drop() {
+    // ReferencesTestCase.test_ref_created_during_del's setting: by reference counting,
+    // CPython's `__del__` runs before the weak references are cleared (the set still holds
+    // the object, and iterating it hands the object out and back without a second death);
+    // its memory goes after, when the set no longer has it. By the collector, the weak
+    // references are cleared first (`handle_weakrefs` before `finalize_garbage`).
+    let set = Rc::new(WeakSet::new());
+    let events = log();
+    let o = Gc::new(Inspector { set: set.clone(), cycle: RefCell::new(None), log: events.clone() });
+    set.add(&o);
+    drop(o);
+    assert_eq!(entries(&events), ["finalize: len 1, met 1", "drop: len 0, met 0"]);
+    assert!(set.is_empty());
+
+    let events = log();
+    let o = Gc::new(Inspector { set: set.clone(), cycle: RefCell::new(None), log: events.clone() });
+    *o.cycle.borrow_mut() = Some(o.clone());
+    set.add(&o);
+    drop(o);
+    gen_gc::collect();
+    assert_eq!(entries(&events), ["finalize: len 0, met 0", "drop: len 0, met 0"]);
+}
+
+/// An object whose finalizer adds it to a set, without resurrecting it.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Joiner {
+    me: Weak<Joiner>,
+    cycle: RefCell<Option<Gc<Joiner>>>,
+    #[trace(skip)]
+    set: Rc<WeakSet<Joiner>>,
+}
+
+impl cyclegc::Finalize for Joiner {
+    fn finalize(&self) {
+        let me = self.me.upgrade().or_else(|| self.cycle.borrow().clone());
+        if let Some(me) = me {
+            self.set.add(&me);
+        }
+    }
+}
+
+#[test]
+fn a_member_added_by_its_own_finalizer_leaves_when_it_dies() {
+    // ReferencesTestCase.test_ref_created_during_del, with a set entry for the weak
+    // reference: made while the object is finalized, it goes when the object dies, by
+    // reference counting or by the collector.
+    let set = Rc::new(WeakSet::new());
+    let o = Gc::new_cyclic(|me| Joiner { me: me.clone(), cycle: RefCell::new(None), set: set.clone() });
+    drop(o);
+    assert!(set.is_empty());
+    assert_eq!(set.iter().count(), 0);
+
+    let o = Gc::new_cyclic(|me| Joiner { me: me.clone(), cycle: RefCell::new(None), set: set.clone() });
+    *o.cycle.borrow_mut() = Some(o.clone());
+    let watch = Gc::downgrade(&o);
+    drop(o);
+    gen_gc::collect();
+    assert!(watch.is_dead());
+    assert!(set.is_empty());
+    assert_eq!(set.iter().count(), 0);
+}
