@@ -17,7 +17,10 @@ use crate::shared::{Cursor, Shared, Table, WeakEntry};
 /// makes them compare by value (`Hash + Eq`), as Python's do.
 ///
 /// Shared inside: every method takes `&self`, and values are handed out by clone or
-/// through a closure. Iteration is safe while keys die; removals wait until it ends.
+/// through a closure. Iteration is safe while keys die; removals wait until it ends. A
+/// value's `Clone` and the closure of [`with_value`](Self::with_value) run while the map
+/// lends its entries: they may read the map and drop handles, but changing the map from
+/// there panics (Python's dictionaries raise `RuntimeError` for changes during an iteration).
 ///
 /// ```
 /// use rc_heap::Gc;
@@ -111,6 +114,9 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     }
 
     /// Runs `f` on the value of `key`.
+    ///
+    /// # Panics
+    /// If `f` changes the map (reading it is fine).
     pub fn with_value<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
         let table = self.shared.table.borrow();
         self.live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))

@@ -1,0 +1,1304 @@
+//! More of CPython's `Lib/test/test_weakref.py`, on what a Rust program relies on: the order
+//! and the once-only of callbacks, weak handles that read dead before any callback runs,
+//! containers touched by the callbacks and the drops their deaths run, containers that die
+//! or are cleared in the middle of an iteration, and the mapping protocol's edge cases
+//! (`MappingTestCase` and `mapping_tests.BasicTestMappingProtocol`). Each test names the
+//! CPython case it comes from; "none" marks a case of ours written in its spirit.
+//!
+//! A `KeyError` is a `None` here, CPython's `gc.collect()` is `gen_gc::collect()`.
+
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use cyclegc::{Gc, Trace, Weak};
+use weak_collections::{
+    ByValue, Finalizer, ReferenceError, WeakKeyDictionary, WeakSet, WeakValueDictionary, finalize, proxy,
+    proxy_with_callback,
+};
+
+/// CPython's `Object`: equal and hashed by `arg`, and able to hold itself (`RefCycle`).
+#[derive(Trace, Debug, Clone)]
+struct Object {
+    arg: u32,
+    cycle: RefCell<Option<Gc<Object>>>,
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.arg == other.arg
+    }
+}
+
+impl Eq for Object {}
+
+impl std::hash::Hash for Object {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.arg.hash(state);
+    }
+}
+
+fn object(arg: u32) -> Gc<Object> {
+    Gc::new(Object { arg, cycle: RefCell::new(None) })
+}
+
+/// CPython's `RefCycle`: an object that holds itself, freed only by the collector.
+fn ref_cycle(arg: u32) -> Gc<Object> {
+    let o = object(arg);
+    *o.cycle.borrow_mut() = Some(o.clone());
+    o
+}
+
+/// A log the callbacks of a test write to.
+type Log = Rc<RefCell<Vec<String>>>;
+
+fn log() -> Log {
+    Rc::default()
+}
+
+fn entries(log: &Log) -> Vec<String> {
+    log.borrow().clone()
+}
+
+// --- callbacks: order, once, what they see -------------------------------------------------
+
+#[test]
+fn callbacks_run_newest_first_after_every_weak_handle_reads_dead() {
+    // ReferencesTestCase.test_multiple_callbacks and test_callbacks_protected: when the
+    // object dies, every weak reference, proxy and container entry reads dead before the
+    // first callback runs, and the callbacks run newest first.
+    let o = object(1);
+    let events = log();
+    let plain = Gc::downgrade(&o);
+    let set = Rc::new(WeakSet::new());
+    set.add(&o);
+    let values = Rc::new(WeakValueDictionary::new());
+    values.insert("o", &o);
+    let keys = Rc::new(WeakKeyDictionary::new());
+    keys.insert(&o, 1);
+    let p = proxy(&o);
+    let later = Rc::new(RefCell::new(Vec::<Weak<Object>>::new()));
+    let mut refs = Vec::new();
+    for name in ["first", "second", "third"] {
+        let (events, plain, set, values, keys, p, later) =
+            (events.clone(), plain.clone(), set.clone(), values.clone(), keys.clone(), p.clone(), later.clone());
+        refs.push(Gc::downgrade_with_callback(&o, move |dead| {
+            assert!(dead.is_dead() && dead.upgrade().is_none(), "{name}: its own reference reads dead");
+            assert!(plain.upgrade().is_none(), "{name}: a plain weak reference reads dead");
+            assert!(later.borrow().iter().all(Weak::is_dead), "{name}: every other reference reads dead");
+            assert_eq!(p.get().err(), Some(ReferenceError), "{name}: the proxy raises ReferenceError");
+            assert_eq!(set.iter().count(), 0, "{name}: the set's iteration meets no dead member");
+            assert_eq!(values.get(&"o"), None, "{name}: the dictionary has no live value");
+            assert_eq!(values.items().count(), 0);
+            assert!(keys.keys().next().is_none(), "{name}: the key dictionary has no live key");
+            events.borrow_mut().push(name.to_owned());
+        }));
+    }
+    later.borrow_mut().extend(refs.iter().cloned());
+    drop(o);
+    assert_eq!(entries(&events), ["third", "second", "first"]);
+    assert!(set.is_empty() && values.is_empty() && keys.is_empty());
+}
+
+#[test]
+fn a_callback_runs_once_however_many_clones_its_reference_has() {
+    // ReferencesTestCase.test_basic_callback: one callback per weak reference, not per handle.
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let r = Gc::downgrade_with_callback(&o, move |_| seen.set(seen.get() + 1));
+    let clones = vec![r.clone(), r.clone(), r.clone()];
+    drop(o);
+    assert_eq!(calls.get(), 1);
+    assert!(clones.iter().all(Weak::is_dead));
+    drop((r, clones));
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn a_callback_whose_reference_is_dropped_first_never_runs() {
+    // ReferencesTestCase.test_callback_gcs' rule (and CPython's since weakrefs exist): the
+    // callback belongs to the weak reference, and goes with it.
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let r = Gc::downgrade_with_callback(&o, move |_| seen.set(seen.get() + 1));
+    drop(r);
+    drop(o);
+    assert_eq!(calls.get(), 0);
+}
+
+#[test]
+fn a_proxy_callback_runs_once_for_every_clone_and_not_after_the_proxies_go() {
+    // ReferencesTestCase.test_proxy_ref: the callback of a proxy runs once when its object
+    // dies, whatever the number of clones; a proxy dropped first takes its callback with it.
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let p = proxy_with_callback(&o, move || seen.set(seen.get() + 1));
+    let p2 = p.clone();
+    drop(o);
+    assert_eq!(calls.get(), 1);
+    assert_eq!((p.get().err(), p2.with(|o| o.arg).err()), (Some(ReferenceError), Some(ReferenceError)));
+
+    let o = object(2);
+    let seen = calls.clone();
+    let p = proxy_with_callback(&o, move || seen.set(seen.get() + 10));
+    drop(p);
+    drop(o);
+    assert_eq!(calls.get(), 1, "the dropped proxy's callback never runs");
+}
+
+#[test]
+fn a_proxy_reads_dead_once_the_collector_frees_its_object() {
+    // ReferencesTestCase.test_proxy_ref, with the object in a cycle (CPython's
+    // `gc_collect()` between the `del` and the use).
+    let o = ref_cycle(5);
+    let p = proxy(&o);
+    drop(o);
+    assert_eq!(p.with(|o| o.arg), Ok(5), "a cycle lives until a collection");
+    gen_gc::collect();
+    assert_eq!(p.with(|o| o.arg), Err(ReferenceError));
+    assert!(!p.is_alive());
+}
+
+#[test]
+fn a_panicking_callback_does_not_stop_the_others_nor_the_containers() {
+    // ReferencesTestCase.test_callbacks_protected: "Callbacks protected from already-set
+    // exceptions?" Here a callback's panic is caught and raised again once the death is over:
+    // the other callbacks and the containers' removals still happen.
+    let o = object(1);
+    let events = log();
+    let set = WeakSet::new();
+    set.add(&o);
+    let mut refs = Vec::new();
+    for (name, panics) in [("a", false), ("b", true), ("c", false)] {
+        let events = events.clone();
+        refs.push(Gc::downgrade_with_callback(&o, move |_| {
+            events.borrow_mut().push(name.to_owned());
+            assert!(!panics, "callback {name} panics");
+        }));
+    }
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let f = finalize(&o, move || flag.set(true));
+    let died = catch_unwind(AssertUnwindSafe(|| drop(o)));
+    assert!(died.is_err(), "the panic is raised again after the death");
+    assert_eq!(entries(&events), ["c", "b", "a"]);
+    assert!(ran.get() && !f.alive());
+    assert!(set.is_empty());
+    assert!(refs.iter().all(Weak::is_dead));
+}
+
+#[test]
+fn callbacks_of_objects_freed_by_the_collector_see_the_whole_cycle_dead() {
+    // ReferencesTestCase.test_callbacks_on_callback's setting: two objects in one cycle, each
+    // with a callback; both run, and each sees both references dead.
+    let (a, b) = (object(1), object(2));
+    *a.cycle.borrow_mut() = Some(b.clone());
+    *b.cycle.borrow_mut() = Some(a.clone());
+    let (wa, wb) = (Gc::downgrade(&a), Gc::downgrade(&b));
+    let events = log();
+    let mut refs = Vec::new();
+    for (name, target) in [("a", &a), ("b", &b)] {
+        let (events, wa, wb) = (events.clone(), wa.clone(), wb.clone());
+        refs.push(Gc::downgrade_with_callback(target, move |_| {
+            assert!(wa.is_dead() && wb.is_dead(), "{name}: the whole cycle reads dead");
+            events.borrow_mut().push(name.to_owned());
+        }));
+    }
+    drop((a, b));
+    assert!(entries(&events).is_empty());
+    gen_gc::collect();
+    let mut ran = entries(&events);
+    ran.sort();
+    assert_eq!(ran, ["a", "b"]);
+}
+
+// --- callbacks and drops that touch the containers ------------------------------------------
+
+#[test]
+fn a_callback_may_add_to_the_set_its_object_leaves() {
+    // MappingTestCase's `_remove` callbacks run while user callbacks mutate the container
+    // (test_weak_keyed_cascading_deletes' spirit): a callback that adds to the set, whose
+    // dead member is still to be removed, leaves the set with the new member only.
+    let o = object(1);
+    let newcomer = object(2);
+    let set = Rc::new(WeakSet::new());
+    let (in_callback, joining) = (set.clone(), newcomer.clone());
+    let _r = Gc::downgrade_with_callback(&o, move |_| {
+        assert!(in_callback.add(&joining));
+        assert!(in_callback.contains(&joining));
+    });
+    set.add(&o);
+    drop(o);
+    assert_eq!(set.len(), 1);
+    assert!(set.contains(&newcomer));
+    assert_eq!(set.iter().count(), 1);
+}
+
+#[test]
+fn a_callback_may_clear_the_dictionary_its_object_leaves() {
+    // test_weak_valued_delitem's container, emptied by a callback of the dying value.
+    let (o, other) = (object(1), object(2));
+    let dict = Rc::new(WeakValueDictionary::new());
+    dict.insert(1, &o);
+    let in_callback = dict.clone();
+    let _r = Gc::downgrade_with_callback(&o, move |_| in_callback.clear());
+    dict.insert(2, &other);
+    drop(o);
+    assert!(dict.is_empty());
+    assert_eq!(dict.get(&2), None);
+    let again = object(3);
+    dict.insert(3, &again);
+    assert_eq!(dict.len(), 1);
+    drop(again);
+    assert!(dict.is_empty());
+}
+
+/// A value of a weak-keyed dictionary whose drop looks at and changes the dictionary.
+struct Meddler {
+    dict: Rc<WeakKeyDictionary<Object, Meddler>>,
+    on_drop: Option<Gc<Object>>,
+    log: Log,
+}
+
+impl Drop for Meddler {
+    fn drop(&mut self) {
+        self.log.borrow_mut().push(format!("len {}", self.dict.len()));
+        if let Some(key) = self.on_drop.take() {
+            self.dict.insert(&key, Meddler { dict: self.dict.clone(), on_drop: None, log: self.log.clone() });
+        }
+    }
+}
+
+#[test]
+fn a_value_dropped_with_its_dead_key_may_use_the_dictionary() {
+    // test_weak_keyed_cascading_deletes' spirit: CPython deletes the entry from its dict, and
+    // the value's `__del__` may touch the dictionary. Here the value's drop runs once the
+    // entry is out, and it may read and insert.
+    let events = log();
+    let dict: Rc<WeakKeyDictionary<Object, Meddler>> = Rc::new(WeakKeyDictionary::new());
+    let (dying, survivor, newcomer) = (object(1), object(2), object(3));
+    dict.insert(&survivor, Meddler { dict: dict.clone(), on_drop: None, log: events.clone() });
+    dict.insert(&dying, Meddler { dict: dict.clone(), on_drop: Some(newcomer.clone()), log: events.clone() });
+    drop(dying);
+    assert_eq!(entries(&events), ["len 1"], "the value's drop sees the dictionary without its entry");
+    assert_eq!(dict.len(), 2);
+    assert!(dict.contains_key(&newcomer) && dict.contains_key(&survivor));
+    // The dictionary holds itself through its values: break that by clearing it.
+    dict.clear();
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn a_value_dropped_by_clear_may_use_the_dictionary() {
+    // BasicTestMappingProtocol.test_write's clear, with values whose drop touches the
+    // dictionary: clear drops the old entries once the dictionary is already empty.
+    let events = log();
+    let dict: Rc<WeakKeyDictionary<Object, Meddler>> = Rc::new(WeakKeyDictionary::new());
+    let (a, b, c) = (object(1), object(2), object(3));
+    dict.insert(&a, Meddler { dict: dict.clone(), on_drop: Some(c.clone()), log: events.clone() });
+    dict.insert(&b, Meddler { dict: dict.clone(), on_drop: None, log: events.clone() });
+    dict.clear();
+    let mut seen = entries(&events);
+    seen.sort();
+    assert_eq!(seen, ["len 0", "len 1"], "the second drop sees the entry the first one added");
+    assert_eq!(dict.len(), 1);
+    assert!(dict.contains_key(&c));
+    dict.clear();
+}
+
+#[test]
+fn a_value_dropped_by_remove_or_insert_may_use_the_dictionary() {
+    // BasicTestMappingProtocol.test_write: `del d[k]` and `d[k] = v` on an existing key drop
+    // the old value outside the dictionary's borrow.
+    let events = log();
+    let dict: Rc<WeakKeyDictionary<Object, Meddler>> = Rc::new(WeakKeyDictionary::new());
+    let (a, b) = (object(1), object(2));
+    dict.insert(&a, Meddler { dict: dict.clone(), on_drop: Some(b.clone()), log: events.clone() });
+    drop(dict.insert(&a, Meddler { dict: dict.clone(), on_drop: None, log: events.clone() }));
+    assert_eq!(entries(&events), ["len 1"]);
+    assert!(dict.contains_key(&b));
+    drop(dict.remove(&a));
+    assert_eq!(entries(&events), ["len 1", "len 1"]);
+    dict.clear();
+}
+
+#[test]
+fn a_set_held_by_its_own_member_dies_with_it() {
+    // test_weakset's test_gc spirit: a set inside a heap object that is its own member.
+    #[derive(Trace)]
+    struct Owner {
+        members: WeakSet<Owner>,
+        cycle: RefCell<Option<Gc<Owner>>>,
+    }
+    let owner = Gc::new(Owner { members: WeakSet::new(), cycle: RefCell::new(None) });
+    owner.members.add(&owner);
+    let watch = Gc::downgrade(&owner);
+    drop(owner);
+    assert!(watch.is_dead());
+
+    let owner = Gc::new(Owner { members: WeakSet::new(), cycle: RefCell::new(None) });
+    owner.members.add(&owner);
+    *owner.cycle.borrow_mut() = Some(owner.clone());
+    let watch = Gc::downgrade(&owner);
+    drop(owner);
+    gen_gc::collect();
+    assert!(watch.is_dead());
+}
+
+#[test]
+fn a_value_dictionary_inside_its_own_value_is_collected() {
+    // MappingTestCase.test_weak_valued_len_cycles' objects, holding the dictionary that
+    // holds them weakly: the cycle goes, the dictionary with it.
+    #[derive(Trace)]
+    struct Node {
+        index: WeakValueDictionary<u32, Node>,
+        cycle: RefCell<Option<Gc<Node>>>,
+    }
+    let node = Gc::new(Node { index: WeakValueDictionary::new(), cycle: RefCell::new(None) });
+    let other = Gc::new(Node { index: WeakValueDictionary::new(), cycle: RefCell::new(None) });
+    node.index.insert(0, &node);
+    node.index.insert(1, &other);
+    other.index.insert(0, &node);
+    *node.cycle.borrow_mut() = Some(node.clone());
+    let watch = Gc::downgrade(&node);
+    drop(node);
+    assert_eq!(other.index.len(), 1);
+    gen_gc::collect();
+    assert!(watch.is_dead());
+    assert!(other.index.is_empty(), "the entry of the collected node is gone");
+}
+
+// --- iteration guards ------------------------------------------------------------------------
+
+#[test]
+fn an_iteration_outlives_its_set() {
+    // test_weakset's test_weak_destroy_while_iterating, with the set itself dropped while
+    // the iteration runs: the iteration holds what it walks.
+    let objects: Vec<_> = (0..5).map(object).collect();
+    let set: WeakSet<Object> = objects.iter().collect();
+    let mut it = set.iter();
+    let first = it.next().expect("a member");
+    drop(set);
+    let rest: Vec<_> = it.collect();
+    assert_eq!(rest.len(), 4);
+    assert!(rest.iter().all(|o| !Gc::ptr_eq(o, &first)));
+}
+
+#[test]
+fn an_iteration_outlives_its_dictionary_while_values_die() {
+    // MappingTestCase.check_weak_destroy_while_iterating with the dictionary dropped too.
+    let mut objects: Vec<_> = (0..6).map(object).collect();
+    let dict = WeakValueDictionary::new();
+    for o in &objects {
+        dict.insert(o.arg, o);
+    }
+    let mut it = dict.items();
+    let (_, first) = it.next().expect("an entry");
+    drop(dict);
+    objects.retain(|o| o.arg % 2 == 0 || Gc::ptr_eq(o, &first));
+    let rest: Vec<_> = it.map(|(key, value)| (key, value.arg)).collect();
+    assert!(rest.iter().all(|&(key, arg)| key == arg && arg % 2 == 0));
+    assert!(rest.len() <= 3);
+}
+
+#[test]
+fn clearing_a_set_during_an_iteration_ends_it() {
+    // test_weakset's test_weak_destroy_and_mutate_while_iterating, with `clear` as the
+    // mutation.
+    let objects: Vec<_> = (0..5).map(object).collect();
+    let set: WeakSet<Object> = objects.iter().collect();
+    let mut it = set.iter();
+    assert!(it.next().is_some());
+    set.clear();
+    assert!(it.next().is_none());
+    assert!(set.is_empty());
+}
+
+#[test]
+fn a_collection_in_the_loop_body_frees_members_the_loop_has_not_reached() {
+    // test_weakset's test_weak_destroy_while_iterating with cycles, collected from the loop.
+    let mut objects: Vec<_> = (0..10).map(ref_cycle).collect();
+    let set: WeakSet<Object> = objects.iter().collect();
+    let watches: Vec<_> = objects.iter().map(Gc::downgrade).collect();
+    let mut met = 0;
+    for member in &set {
+        met += 1;
+        if met == 1 {
+            objects.retain(|o| Gc::ptr_eq(o, &member));
+            gen_gc::collect();
+        }
+    }
+    assert_eq!(met, 1, "the members collected in the loop are not met");
+    assert_eq!(watches.iter().filter(|w| !w.is_dead()).count(), 1);
+    assert_eq!(set.len(), 1);
+    for o in &objects {
+        *o.cycle.borrow_mut() = None;
+    }
+}
+
+#[test]
+fn len_after_deaths_counts_only_live_entries_in_every_container() {
+    // MappingTestCase.test_weak_keyed_len_cycles / test_weak_valued_len_cycles, by refcount
+    // and by the collector, for all three containers.
+    let plain: Vec<_> = (0..6).map(object).collect();
+    let cycles: Vec<_> = (10..16).map(ref_cycle).collect();
+    let set = WeakSet::new();
+    let values = WeakValueDictionary::new();
+    let keys = WeakKeyDictionary::new();
+    for o in plain.iter().chain(&cycles) {
+        set.add(o);
+        values.insert(o.arg, o);
+        keys.insert(o, o.arg);
+    }
+    assert_eq!((set.len(), values.len(), keys.len()), (12, 12, 12));
+    drop(plain);
+    assert_eq!((set.len(), values.len(), keys.len()), (6, 6, 6));
+    drop(cycles);
+    assert_eq!((set.len(), values.len(), keys.len()), (6, 6, 6));
+    gen_gc::collect();
+    assert_eq!((set.len(), values.len(), keys.len()), (0, 0, 0));
+    assert!(set.pop().is_none() && values.popitem().is_none() && keys.popitem().is_none());
+}
+
+// --- the mapping protocol --------------------------------------------------------------------
+
+#[test]
+fn test_make_weak_valued_dict_from_weak_valued_dict() {
+    // MappingTestCase.test_make_weak_valued_dict_from_weak_valued_dict: a copy is another
+    // dictionary with the same entries.
+    let o = object(3);
+    let dict = WeakValueDictionary::new();
+    dict.insert(364, &o);
+    let dict2 = dict.copy();
+    assert!(Gc::ptr_eq(&dict2.get(&364).expect("copied"), &o));
+    dict.remove(&364);
+    assert!(dict2.contains_key(&364), "the copy is independent");
+    drop(o);
+    assert!(dict2.is_empty());
+}
+
+#[test]
+fn test_make_weak_keyed_dict_from_weak_keyed_dict() {
+    // MappingTestCase.test_make_weak_keyed_dict_from_weak_keyed_dict.
+    let o = object(3);
+    let dict = WeakKeyDictionary::new();
+    dict.insert(&o, 364);
+    let dict2 = dict.copy();
+    assert_eq!(dict2.get(&o), Some(364));
+    dict.insert(&o, 1);
+    assert_eq!(dict2.get(&o), Some(364), "the copy is independent");
+    drop(o);
+    assert!(dict2.is_empty() && dict.is_empty());
+}
+
+#[test]
+fn missing_keys_are_none_for_every_accessor() {
+    // BasicTestMappingProtocol.test_getitem, test_pop, test_popitem, test_get: KeyError on an
+    // empty dictionary and on a key whose value died.
+    let values: WeakValueDictionary<u32, Object> = WeakValueDictionary::new();
+    assert!(values.get(&1).is_none() && values.pop(&1).is_none() && values.popitem().is_none());
+    let o = object(1);
+    values.insert(1, &o);
+    drop(o);
+    assert!(values.get(&1).is_none() && !values.contains_key(&1));
+    assert!(values.pop(&1).is_none() && values.popitem().is_none());
+
+    let keys: WeakKeyDictionary<Object, u32> = WeakKeyDictionary::new();
+    let k = object(1);
+    assert!(keys.get(&k).is_none() && keys.pop(&k).is_none() && keys.popitem().is_none());
+    assert!(keys.with_value(&k, |v| *v).is_none());
+}
+
+#[test]
+fn setdefault_replaces_a_value_that_died() {
+    // MappingTestCase.check_setdefault, after the first value's death: the key maps to the
+    // default again.
+    let dict = WeakValueDictionary::new();
+    let first = object(1);
+    assert!(Gc::ptr_eq(&dict.setdefault("k", &first), &first));
+    let second = object(2);
+    assert!(Gc::ptr_eq(&dict.setdefault("k", &second), &first), "a live value stays");
+    drop(first);
+    assert!(Gc::ptr_eq(&dict.setdefault("k", &second), &second), "a dead value is replaced");
+    assert_eq!(dict.len(), 1);
+    drop(second);
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn insert_over_a_dead_value_returns_nothing() {
+    // BasicTestMappingProtocol.test_write (`d[k] = v` over an entry), with the old value
+    // dead: there is no live value to hand back.
+    let dict = WeakValueDictionary::new();
+    let (old, new) = (object(1), object(2));
+    dict.insert("k", &old);
+    assert!(Gc::ptr_eq(&dict.insert("k", &new).expect("the live value replaced"), &old));
+    drop(old);
+    let newest = object(3);
+    drop(new);
+    assert!(dict.insert("k", &newest).is_none());
+    assert_eq!(dict.len(), 1);
+}
+
+#[test]
+fn popitem_empties_a_dictionary_skipping_dead_entries() {
+    // MappingTestCase.check_popitem, with some values dead in between.
+    let objects: Vec<_> = (0..8).map(object).collect();
+    let dict = WeakValueDictionary::new();
+    for o in &objects {
+        dict.insert(o.arg, o);
+    }
+    let kept: Vec<_> = objects.into_iter().filter(|o| o.arg % 3 == 0).collect();
+    let mut popped = Vec::new();
+    while let Some((key, value)) = dict.popitem() {
+        assert_eq!(key, value.arg);
+        popped.push(key);
+    }
+    popped.sort();
+    assert_eq!(popped, [0, 3, 6]);
+    assert!(dict.is_empty());
+    drop(kept);
+}
+
+#[test]
+fn update_of_a_weak_keyed_dict_from_its_own_items() {
+    // BasicTestMappingProtocol.test_update (`d.update(d)`): nothing changes.
+    let objects: Vec<_> = (0..4).map(object).collect();
+    let dict = WeakKeyDictionary::new();
+    for o in &objects {
+        dict.insert(o, o.arg);
+    }
+    dict.update(dict.items());
+    assert_eq!(dict.len(), 4);
+    assert!(objects.iter().all(|o| dict.get(o) == Some(o.arg)));
+}
+
+#[test]
+fn by_identity_and_by_value_keys_after_the_first_key_dies() {
+    // MappingTestCase.test_weak_keys: by value, a new object equal to a dead key does not
+    // find the dead entry, and adding it makes one new entry.
+    let dict = WeakKeyDictionary::<Object, u32, ByValue>::by_value();
+    let first = object(7);
+    dict.insert(&first, 1);
+    let equal = object(7);
+    assert_eq!(dict.get(&equal), Some(1), "an equal object finds the entry");
+    assert_eq!(dict.insert(&equal, 2), Some(1), "and replaces its value, keeping the first key");
+    drop(first);
+    assert!(dict.is_empty(), "the entry went with the key it was made with");
+    assert_eq!(dict.get(&equal), None);
+    dict.insert(&equal, 3);
+    assert_eq!(dict.len(), 1);
+
+    let identity = WeakKeyDictionary::new();
+    let (a, b) = (object(7), object(7));
+    identity.insert(&a, 1);
+    assert_eq!(identity.get(&b), None);
+    drop(a);
+    let c = object(7);
+    assert_eq!(identity.get(&c), None, "a new object, maybe at the dead key's address, is a new key");
+    assert!(identity.is_empty());
+}
+
+#[test]
+fn a_by_value_set_keeps_the_first_of_equal_members() {
+    // test_weakset's test_add with CPython's `ustr` members, equal by value: adding an equal
+    // object adds nothing, and the member is the first one, whose death empties the set.
+    let set = WeakSet::<Object, ByValue>::by_value();
+    let first = object(1);
+    assert!(set.add(&first));
+    let equal = object(1);
+    assert!(!set.add(&equal));
+    assert!(set.contains(&equal));
+    assert!(Gc::ptr_eq(&set.iter().next().expect("a member"), &first));
+    drop(first);
+    assert!(!set.contains(&equal));
+    assert!(set.is_empty());
+}
+
+// --- WeakSet in place on itself ----------------------------------------------------------------
+
+#[test]
+fn test_inplace_on_self() {
+    // TestWeakSet.test_inplace_on_self: `t |= t`, `t &= t`, `t -= t`, `t ^= t`.
+    let items: Vec<_> = (0..5).map(object).collect();
+    let s: WeakSet<Object> = items.iter().collect();
+    let t = s.copy();
+    t.update(&t);
+    assert!(t == s);
+    t.intersection_update(&t);
+    assert!(t == s);
+    t.difference_update(&t);
+    assert!(t == WeakSet::new());
+    let t = s.copy();
+    t.symmetric_difference_update(&t);
+    assert!(t == WeakSet::new());
+}
+
+#[test]
+fn test_pop() {
+    // TestWeakSet.test_pop: pop every member, then KeyError (None) on the empty set.
+    let items: Vec<_> = (0..4).map(object).collect();
+    let s: WeakSet<Object> = items.iter().collect();
+    for _ in 0..items.len() {
+        let member = s.pop().expect("a member");
+        assert!(items.iter().any(|o| Gc::ptr_eq(o, &member)));
+        assert!(!s.contains(&member));
+    }
+    assert!(s.pop().is_none());
+}
+
+// --- finalize -----------------------------------------------------------------------------
+
+#[test]
+fn a_finalizer_that_panics_at_death_is_done() {
+    // FinalizeTestCase.test_finalize's "f() runs at most once", when the callback panics
+    // while its object dies: the panic comes out of the drop, the finalizer is not alive.
+    let o = object(1);
+    let f = finalize(&o, || panic!("finalizer error"));
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(o))).is_err());
+    assert!(!f.alive());
+    assert!(!f.call());
+    assert!(f.peek().is_none() && f.detach().is_none());
+}
+
+#[test]
+fn a_finalizer_called_by_hand_does_not_run_again_at_death() {
+    // FinalizeTestCase.test_finalize: `f()` then `del a`.
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let f = finalize(&o, move || seen.set(seen.get() + 1));
+    assert!(f.call());
+    assert!(!f.alive() && f.peek().is_none());
+    drop(o);
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn a_detached_finalizer_does_not_run_at_death() {
+    // FinalizeTestCase.test_finalize: `f.detach()` then `del a`.
+    let calls = Rc::new(Cell::new(0));
+    let o = object(1);
+    let seen = calls.clone();
+    let f = finalize(&o, move || seen.set(seen.get() + 1));
+    let (back, func) = f.detach().expect("alive");
+    assert!(Gc::ptr_eq(&back, &o));
+    assert!(!f.alive() && f.detach().is_none() && !f.call());
+    drop((back, o));
+    assert_eq!(calls.get(), 0);
+    func();
+    assert_eq!(calls.get(), 1);
+}
+
+#[test]
+fn a_finalizer_may_touch_its_own_handle_and_others() {
+    // FinalizeTestCase.test_order's callbacks, which call other finalizers: one run from
+    // another's callback runs once, and a finalizer calling itself does nothing.
+    let events = log();
+    let (a, b) = (object(1), object(2));
+    let fb: Rc<RefCell<Option<Finalizer<Object>>>> = Rc::default();
+    let fa: Rc<RefCell<Option<Finalizer<Object>>>> = Rc::default();
+    let (events_a, fb_in_a, fa_in_a) = (events.clone(), fb.clone(), fa.clone());
+    *fa.borrow_mut() = Some(finalize(&a, move || {
+        assert!(!fa_in_a.borrow().as_ref().expect("registered").call(), "a running finalizer is not alive");
+        let other = fb_in_a.borrow();
+        assert!(other.as_ref().expect("registered").call());
+        events_a.borrow_mut().push("a".to_owned());
+    }));
+    let events_b = events.clone();
+    *fb.borrow_mut() = Some(finalize(&b, move || events_b.borrow_mut().push("b".to_owned())));
+    drop(a);
+    assert_eq!(entries(&events), ["b", "a"]);
+    drop(b);
+    assert_eq!(entries(&events), ["b", "a"], "b's finalizer ran once");
+    fa.borrow_mut().take();
+}
+
+#[test]
+fn a_finalizer_may_register_another_on_an_object_dying_later() {
+    // FinalizeTestCase.test_order's chain: a finalizer registers one on another object.
+    let events = log();
+    let (a, b) = (object(1), object(2));
+    let (events_a, target) = (events.clone(), Gc::downgrade(&b));
+    drop(finalize(&a, move || {
+        let b = target.upgrade().expect("b lives");
+        let events = events_a.clone();
+        drop(finalize(&b, move || events.borrow_mut().push("b".to_owned())));
+        events_a.borrow_mut().push("a".to_owned());
+    }));
+    drop(a);
+    drop(b);
+    assert_eq!(entries(&events), ["a", "b"]);
+}
+
+#[test]
+fn a_finalizer_of_an_object_alive_at_thread_exit_without_atexit_does_not_run() {
+    // FinalizeTestCase.test_atexit: `f2.atexit = False`, alone.
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = ran.clone();
+    std::thread::spawn(move || {
+        thread_local!(static KEEP: RefCell<Option<Gc<Object>>> = const { RefCell::new(None) });
+        KEEP.with(|_| ());
+        let o = object(1);
+        KEEP.with(|keep| *keep.borrow_mut() = Some(o.clone()));
+        let (off, on) = (seen.clone(), seen.clone());
+        let f = finalize(&o, move || {
+            off.fetch_add(100, std::sync::atomic::Ordering::SeqCst);
+        });
+        f.set_atexit(false);
+        drop(finalize(&o, move || {
+            on.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+    })
+    .join()
+    .unwrap();
+    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn len_inside_a_callback_counts_the_dying_member_as_cpython_does() {
+    // test_weakset's test_len_race, from a callback of the dying member that runs before the
+    // set's own removal (callbacks run newest first): as in CPython, whose `__len__` counts
+    // the dead reference until its `_remove` has run, `len` still counts it while the
+    // iteration skips it; once the death is over, it is gone.
+    let o = object(1);
+    let set = Rc::new(WeakSet::new());
+    set.add(&o);
+    let lens = Rc::new(RefCell::new(Vec::new()));
+    let (in_callback, seen) = (set.clone(), lens.clone());
+    let _r = Gc::downgrade_with_callback(&o, move |_| {
+        seen.borrow_mut().push((in_callback.len(), in_callback.iter().count()));
+    });
+    drop(o);
+    assert_eq!(*lens.borrow(), [(1, 0)]);
+    assert_eq!(set.len(), 0);
+}
+
+#[test]
+fn a_callback_may_drop_the_last_handle_to_the_set_its_object_is_in() {
+    // MappingTestCase's `_remove` callback holds its dictionary weakly; here the user's
+    // callback holds the set's last handle and drops it while the object dies.
+    let o = object(1);
+    let set = Rc::new(WeakSet::new());
+    set.add(&o);
+    let held = RefCell::new(Some(set.clone()));
+    drop(set);
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let _r = Gc::downgrade_with_callback(&o, move |_| {
+        let set = held.borrow_mut().take().expect("the set");
+        assert_eq!(set.iter().count(), 0);
+        drop(set);
+        flag.set(true);
+    });
+    drop(o);
+    assert!(ran.get());
+}
+
+#[test]
+fn a_callback_may_kill_other_members_of_the_same_dictionary() {
+    // test_weak_keyed_cascading_deletes, by a callback: one value's death drops the last
+    // handles to others, in the middle of the first death's callbacks.
+    let objects: Vec<_> = (0..5).map(object).collect();
+    let dict = Rc::new(WeakValueDictionary::new());
+    for o in &objects {
+        dict.insert(o.arg, o);
+    }
+    let mut objects = objects.into_iter();
+    let first = objects.next().expect("an object");
+    let others = RefCell::new(objects.collect::<Vec<_>>());
+    let in_callback = dict.clone();
+    let _r = Gc::downgrade_with_callback(&first, move |_| {
+        let dying = std::mem::take(&mut *others.borrow_mut());
+        drop(dying);
+        assert!(in_callback.items().next().is_none());
+    });
+    drop(first);
+    assert!(dict.is_empty());
+}
+
+#[test]
+fn a_dead_entrys_key_may_hold_the_last_handle_to_another_value() {
+    // test_weak_keyed_cascading_deletes for a weak-valued dictionary: the key dropped with a
+    // dead entry is the last handle to another entry's value.
+    let dict: WeakValueDictionary<Gc<Object>, Object> = WeakValueDictionary::new();
+    let (v1, v2) = (object(1), object(2));
+    let k1 = object(10);
+    dict.insert(v2.clone(), &v1); // v2 is v1's key: dropping that entry drops a handle to v2
+    dict.insert(k1.clone(), &v2);
+    drop(v2);
+    assert_eq!(dict.len(), 2);
+    drop(v1);
+    assert!(dict.is_empty(), "v1's death dropped the key v2, whose death emptied its entry");
+    drop(k1);
+}
+
+#[test]
+fn a_collection_inside_a_callback_frees_other_members() {
+    // ReferencesTestCase.test_callbacks_on_callback's collect inside a callback, with the
+    // cycles collected being members of the same set as the dying object.
+    let o = object(0);
+    let cycles: Vec<_> = (1..5).map(ref_cycle).collect();
+    let set = Rc::new(WeakSet::new());
+    set.add(&o);
+    for c in &cycles {
+        set.add(c);
+    }
+    drop(cycles);
+    let in_callback = set.clone();
+    let _r = Gc::downgrade_with_callback(&o, move |_| {
+        gen_gc::collect();
+        assert_eq!(in_callback.iter().count(), 0);
+    });
+    drop(o);
+    assert!(set.is_empty());
+}
+
+#[test]
+fn iterating_and_popping_the_same_dictionary() {
+    // BasicTestMappingProtocol.test_popitem during an iteration (CPython raises
+    // RuntimeError; here entries popped are skipped).
+    let objects: Vec<_> = (0..6).map(object).collect();
+    let dict = WeakValueDictionary::new();
+    for o in &objects {
+        dict.insert(o.arg, o);
+    }
+    let mut met = 0;
+    for (key, value) in dict.items() {
+        assert_eq!(key, value.arg);
+        met += 1;
+        dict.popitem();
+    }
+    assert!(met <= 6);
+    assert!(dict.len() + met <= 6);
+}
+
+#[test]
+fn taking_the_value_out_runs_the_weak_callbacks_and_empties_the_containers() {
+    // FinalizeTestCase.test_finalize's death, by `Gc::try_unwrap`: the object is gone, its
+    // weak references read dead, the containers lose it and `finalize` runs.
+    let o = object(1);
+    let set = WeakSet::new();
+    set.add(&o);
+    let dict = WeakKeyDictionary::new();
+    dict.insert(&o, "v");
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let f = finalize(&o, move || flag.set(true));
+    let Ok(value) = Gc::try_unwrap(o) else { panic!("the only handle") };
+    assert_eq!(value.arg, 1);
+    assert!(ran.get() && !f.alive());
+    assert!(set.is_empty() && dict.is_empty());
+}
+
+#[test]
+fn make_mut_leaves_the_containers_with_the_old_object() {
+    // ReferencesTestCase.test_basic_ref's "the reference reads dead once the object is gone",
+    // when `Gc::make_mut` gives the handle a new object: the old one dies and leaves the
+    // containers; the new one was never in them.
+    let mut o = object(1);
+    assert!(Gc::get_mut(&mut o).is_some());
+    let set = WeakSet::new();
+    set.add(&o);
+    assert!(Gc::get_mut(&mut o).is_none(), "a weakly referenced object is not mutated in place");
+    Gc::make_mut(&mut o).arg = 2;
+    assert!(!set.contains(&o));
+    assert!(set.is_empty());
+}
+
+#[test]
+fn finalize_runs_at_collection_before_the_object_resurrects_itself() {
+    // FinalizeTestCase.test_finalize with CPython's collection order (handle_weakrefs, then
+    // finalize_garbage): a `weakref.finalize` of an object whose `__del__` resurrects it runs
+    // in that collection, its container entries go, and the object lives on.
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Phoenix {
+        me: RefCell<Option<Gc<Phoenix>>>,
+        #[trace(skip)]
+        log: Log,
+    }
+    impl cyclegc::Finalize for Phoenix {
+        fn finalize(&self) {
+            self.log.borrow_mut().push("__del__".to_owned());
+            let me = self.me.borrow().clone();
+            SURVIVOR.with(|s| *s.borrow_mut() = me);
+        }
+    }
+    thread_local!(static SURVIVOR: RefCell<Option<Gc<Phoenix>>> = const { RefCell::new(None) });
+    let events = log();
+    let o = Gc::new(Phoenix { me: RefCell::new(None), log: events.clone() });
+    *o.me.borrow_mut() = Some(o.clone());
+    let set = WeakSet::new();
+    set.add(&o);
+    let in_finalizer = events.clone();
+    let f = finalize(&o, move || in_finalizer.borrow_mut().push("finalize".to_owned()));
+    drop(o);
+    gen_gc::collect();
+    assert_eq!(entries(&events), ["finalize", "__del__"]);
+    assert!(!f.alive());
+    assert!(set.is_empty());
+    let survivor = SURVIVOR.with(|s| s.borrow_mut().take()).expect("resurrected");
+    assert!(set.add(&survivor), "the resurrected object is a new member");
+    assert_eq!(set.len(), 1);
+    *survivor.me.borrow_mut() = None;
+    drop(survivor);
+    assert!(set.is_empty());
+    assert_eq!(entries(&events), ["finalize", "__del__"], "finalized once");
+}
+
+#[test]
+fn a_finalizer_resurrecting_its_object_by_a_weak_reference_keeps_it_in_the_containers() {
+    // ReferencesTestCase.test_callback_in_cycle_resurrection's other half, by reference
+    // counting: CPython runs `__del__` before clearing the weak references, so one read in
+    // `__del__` gives the object, storing it resurrects it, and the weak references, the
+    // containers' entries and a `weakref.finalize` stay as they were until it dies for good.
+    thread_local!(static SURVIVOR: RefCell<Option<Gc<Lazarus>>> = const { RefCell::new(None) });
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Lazarus {
+        me: Weak<Lazarus>,
+        #[trace(skip)]
+        finalized: Cell<u32>,
+    }
+    impl cyclegc::Finalize for Lazarus {
+        fn finalize(&self) {
+            self.finalized.set(self.finalized.get() + 1);
+            let me = self.me.upgrade().expect("a weak reference reads the object in its finalizer");
+            SURVIVOR.with(|s| *s.borrow_mut() = Some(me));
+        }
+    }
+    let o = Gc::new_cyclic(|me| Lazarus { me: me.clone(), finalized: Cell::new(0) });
+    let set = WeakSet::new();
+    set.add(&o);
+    let dict = WeakValueDictionary::new();
+    dict.insert("o", &o);
+    let p = proxy(&o);
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let f = finalize(&o, move || flag.set(true));
+    drop(o);
+    let survivor = SURVIVOR.with(|s| s.borrow_mut().take()).expect("resurrected");
+    assert_eq!(survivor.finalized.get(), 1);
+    assert!(set.contains(&survivor) && set.len() == 1);
+    assert!(dict.get(&"o").is_some_and(|o| Gc::ptr_eq(&o, &survivor)));
+    assert!(p.is_alive() && f.alive() && !ran.get());
+    drop(survivor);
+    assert!(set.is_empty() && dict.is_empty() && !p.is_alive());
+    assert!(ran.get() && !f.alive());
+}
+
+#[test]
+fn a_kept_keyref_of_a_removed_entry_does_not_disturb_later_entries() {
+    // MappingTestCase.check_iters' `keyrefs()`: a weak reference handed out by `keyrefs` and
+    // kept after its entry was removed by hand names a slot another entry then takes; its
+    // object's death must not remove that entry, nor hide the object's own new entry.
+    let dict = WeakKeyDictionary::new();
+    let (a, b) = (object(1), object(2));
+    dict.insert(&a, "a1");
+    let kept = dict.keyrefs();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(dict.remove(&a), Some("a1"));
+    dict.insert(&b, "b");
+    dict.insert(&a, "a2");
+    assert_eq!((dict.get(&a), dict.get(&b)), (Some("a2"), Some("b")));
+    assert_eq!(dict.keys().count(), 2);
+    drop(a);
+    assert!(kept[0].is_dead());
+    assert_eq!(dict.len(), 1);
+    assert_eq!(dict.get(&b), Some("b"));
+    assert_eq!(dict.keys().count(), 1);
+
+    let values = WeakValueDictionary::new();
+    let (c, d) = (object(3), object(4));
+    values.insert(1, &c);
+    let kept = values.valuerefs();
+    values.remove(&1);
+    values.insert(2, &d);
+    drop(c);
+    assert!(kept[0].is_dead());
+    assert!(values.get(&2).is_some_and(|v| Gc::ptr_eq(&v, &d)));
+    assert_eq!(values.items().count(), 1);
+}
+
+thread_local! {
+    /// Handles a [`Payload`]'s clone drops: the last handles to some keys.
+    static DROPPED_BY_CLONE: RefCell<Vec<Gc<Object>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A value whose clone drops the last handles to other keys and allocates (so that it may
+/// start a collection), while the dictionary lends its entries.
+#[derive(Debug, PartialEq, Eq)]
+struct Payload(u32);
+
+impl Clone for Payload {
+    fn clone(&self) -> Self {
+        drop(DROPPED_BY_CLONE.with(|d| std::mem::take(&mut *d.borrow_mut())));
+        drop(Gc::new(Object { arg: self.0, cycle: RefCell::new(None) }));
+        Payload(self.0)
+    }
+}
+
+#[test]
+fn keys_dying_while_their_values_are_cloned_are_removed_later() {
+    // MappingTestCase.check_weak_del_and_len_while_iterating, with the deaths happening
+    // while the dictionary lends a value (its removal is queued): `len`, lookups by a new
+    // object and inserts all see the dictionary without them.
+    let dict = WeakKeyDictionary::new();
+    let objects: Vec<_> = (0..6).map(object).collect();
+    for o in &objects {
+        dict.insert(o, Payload(o.arg));
+    }
+    let mut objects = objects.into_iter();
+    let kept: Vec<_> = objects.by_ref().take(2).collect();
+    DROPPED_BY_CLONE.with(|d| d.borrow_mut().extend(objects));
+    let items = dict.items();
+    assert!(items.len() >= 2 && items.len() <= 3, "the first clone kills the other four");
+    drop(items);
+    assert_eq!(dict.len(), 2);
+    let newcomer = object(9);
+    assert!(!dict.contains_key(&newcomer));
+    dict.insert(&newcomer, Payload(9));
+    assert_eq!(dict.len(), 3);
+    assert!(kept.iter().all(|o| dict.get(o) == Some(Payload(o.arg))));
+}
+
+/// Puts the thread's thresholds back when the test ends, also by a panic (CPython's
+/// `addCleanup(gc.set_threshold, *gc.get_threshold())`).
+struct RestoreThresholds((usize, usize, usize));
+
+impl Drop for RestoreThresholds {
+    fn drop(&mut self) {
+        let (t0, t1, t2) = self.0;
+        gen_gc::set_threshold(t0, t1, t2);
+    }
+}
+
+#[test]
+fn test_threaded_weak_key_dict_copy() {
+    // MappingTestCase.test_threaded_weak_key_dict_copy (issue #35615), on one thread: keys
+    // in cycles become garbage and collections run at every allocation the copy makes (the
+    // values' clones allocate), so keys die in the middle of the copy.
+    let _restore = RestoreThresholds(gen_gc::get_threshold());
+    let count = if cfg!(miri) { 40 } else { 2_000 };
+    let dict = WeakKeyDictionary::new();
+    let mut keys: Vec<_> = (0..count).map(ref_cycle).collect();
+    for k in &keys {
+        dict.insert(k, Payload(k.arg));
+    }
+    gen_gc::set_threshold(1, 1, 1);
+    for k in &keys {
+        *k.cycle.borrow_mut() = None;
+    }
+    keys.retain(|k| k.arg % 3 == 0);
+    for k in &keys {
+        *k.cycle.borrow_mut() = Some(k.clone());
+    }
+    let copy = dict.copy();
+    gen_gc::collect();
+    assert_eq!(copy.len(), keys.len());
+    assert_eq!(dict.len(), keys.len());
+    assert!(keys.iter().all(|k| copy.get(k) == Some(Payload(k.arg))));
+    for k in &keys {
+        *k.cycle.borrow_mut() = None;
+    }
+}
+
+/// A key of a weak-valued dictionary whose clone allocates, so that it may start a
+/// collection while the dictionary is copied.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct AllocatingKey(u32);
+
+impl Clone for AllocatingKey {
+    fn clone(&self) -> Self {
+        drop(Gc::new(Object { arg: self.0, cycle: RefCell::new(None) }));
+        AllocatingKey(self.0)
+    }
+}
+
+#[test]
+fn test_threaded_weak_value_dict_copy() {
+    // MappingTestCase.test_threaded_weak_value_dict_copy (issue #35615), on one thread:
+    // values in cycles die in collections run by the copy's own allocations.
+    let _restore = RestoreThresholds(gen_gc::get_threshold());
+    let count = if cfg!(miri) { 40 } else { 2_000 };
+    let dict = WeakValueDictionary::new();
+    let mut values: Vec<_> = (0..count).map(ref_cycle).collect();
+    for v in &values {
+        dict.insert(AllocatingKey(v.arg), v);
+    }
+    gen_gc::set_threshold(1, 1, 1);
+    for v in &values {
+        *v.cycle.borrow_mut() = None;
+    }
+    values.retain(|v| v.arg % 3 == 0);
+    for v in &values {
+        *v.cycle.borrow_mut() = Some(v.clone());
+    }
+    let copy = dict.copy();
+    gen_gc::collect();
+    assert_eq!(copy.len(), values.len());
+    assert!(values.iter().all(|v| copy.get(&AllocatingKey(v.arg)).is_some_and(|got| Gc::ptr_eq(&got, v))));
+    for v in &values {
+        *v.cycle.borrow_mut() = None;
+    }
+}
+
+#[test]
+fn getweakrefcount_follows_entries_finalizers_and_proxies() {
+    // ReferencesTestCase.test_getweakrefcount, with the other weak handles: a container
+    // entry and a `finalize` count one each, and stop counting once removed or detached.
+    let o = object(1);
+    assert_eq!(weak_collections::getweakrefcount(&o), 0);
+    let set = WeakSet::new();
+    set.add(&o);
+    let f = finalize(&o, || {});
+    let p = proxy(&o);
+    assert_eq!(weak_collections::getweakrefcount(&o), 3);
+    set.remove(&o);
+    assert_eq!(weak_collections::getweakrefcount(&o), 2);
+    drop(f.detach());
+    assert_eq!(weak_collections::getweakrefcount(&o), 1);
+    drop(p);
+    assert_eq!(weak_collections::getweakrefcount(&o), 0);
+}
+
+#[test]
+fn a_finalizer_without_atexit_runs_when_its_object_dies_with_a_thread_local() {
+    // FinalizeTestCase.test_atexit's rule, from Python's shutdown: a finalizer whose object
+    // dies as the thread ends runs whatever its `atexit`.
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = ran.clone();
+    std::thread::spawn(move || {
+        let o = object(1);
+        let f = finalize(&o, move || seen.store(true, std::sync::atomic::Ordering::SeqCst));
+        f.set_atexit(false);
+        thread_local!(static KEEP: RefCell<Option<Gc<Object>>> = const { RefCell::new(None) });
+        KEEP.with(|keep| *keep.borrow_mut() = Some(o));
+    })
+    .join()
+    .unwrap();
+    assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[test]
+fn a_callback_dropped_by_a_newer_callback_of_the_same_death_still_runs() {
+    // None: CPython's `PyObject_ClearWeakRefs` holds every weak reference of the dying object
+    // until its callback has run, so a callback that drops another reference of the same
+    // death does not cancel that one's callback. By reference counting and by the collector.
+    #[derive(Trace)]
+    struct Node {
+        cycle: RefCell<Option<Gc<Node>>>,
+    }
+    for in_a_cycle in [false, true] {
+        let o = Gc::new(Node { cycle: RefCell::new(None) });
+        if in_a_cycle {
+            *o.cycle.borrow_mut() = Some(o.clone());
+        }
+        let events = log();
+        let older_events = events.clone();
+        let older = Gc::downgrade_with_callback(&o, move |_| older_events.borrow_mut().push("older".to_owned()));
+        let holder = RefCell::new(Some(older));
+        let newer_events = events.clone();
+        let _newer = Gc::downgrade_with_callback(&o, move |_| {
+            drop(holder.borrow_mut().take());
+            newer_events.borrow_mut().push("newer".to_owned());
+        });
+        drop(o);
+        gen_gc::collect();
+        assert_eq!(entries(&events), ["newer", "older"], "in a cycle: {in_a_cycle}");
+    }
+}
+
+/// A member of a set that looks at the set while it dies: from its finalizer (CPython's
+/// `__del__`) and from its `Drop`.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Inspector {
+    #[trace(skip)]
+    set: Rc<WeakSet<Inspector>>,
+    cycle: RefCell<Option<Gc<Inspector>>>,
+    #[trace(skip)]
+    log: Log,
+}
+
+impl cyclegc::Finalize for Inspector {
+    fn finalize(&self) {
+        let seen = format!("finalize: len {}, met {}", self.set.len(), self.set.iter().count());
+        self.log.borrow_mut().push(seen);
+    }
+}
+
+impl Drop for Inspector {
+    fn drop(&mut self) {
+        let seen = format!("drop: len {}, met {}", self.set.len(), self.set.iter().count());
+        self.log.borrow_mut().push(seen);
+    }
+}
+
+#[test]
+fn a_dying_member_sees_itself_in_its_finalizer_and_gone_in_its_drop() {
+    // ReferencesTestCase.test_ref_created_during_del's setting: by reference counting,
+    // CPython's `__del__` runs before the weak references are cleared (the set still holds
+    // the object, and iterating it hands the object out and back without a second death);
+    // its memory goes after, when the set no longer has it. By the collector, the weak
+    // references are cleared first (`handle_weakrefs` before `finalize_garbage`).
+    let set = Rc::new(WeakSet::new());
+    let events = log();
+    let o = Gc::new(Inspector { set: set.clone(), cycle: RefCell::new(None), log: events.clone() });
+    set.add(&o);
+    drop(o);
+    assert_eq!(entries(&events), ["finalize: len 1, met 1", "drop: len 0, met 0"]);
+    assert!(set.is_empty());
+
+    let events = log();
+    let o = Gc::new(Inspector { set: set.clone(), cycle: RefCell::new(None), log: events.clone() });
+    *o.cycle.borrow_mut() = Some(o.clone());
+    set.add(&o);
+    drop(o);
+    gen_gc::collect();
+    assert_eq!(entries(&events), ["finalize: len 0, met 0", "drop: len 0, met 0"]);
+}
+
+/// An object whose finalizer adds it to a set, without resurrecting it.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Joiner {
+    me: Weak<Joiner>,
+    cycle: RefCell<Option<Gc<Joiner>>>,
+    #[trace(skip)]
+    set: Rc<WeakSet<Joiner>>,
+}
+
+impl cyclegc::Finalize for Joiner {
+    fn finalize(&self) {
+        let me = self.me.upgrade().or_else(|| self.cycle.borrow().clone());
+        if let Some(me) = me {
+            self.set.add(&me);
+        }
+    }
+}
+
+#[test]
+fn a_member_added_by_its_own_finalizer_leaves_when_it_dies() {
+    // ReferencesTestCase.test_ref_created_during_del, with a set entry for the weak
+    // reference: made while the object is finalized, it goes when the object dies, by
+    // reference counting or by the collector.
+    let set = Rc::new(WeakSet::new());
+    let o = Gc::new_cyclic(|me| Joiner { me: me.clone(), cycle: RefCell::new(None), set: set.clone() });
+    drop(o);
+    assert!(set.is_empty());
+    assert_eq!(set.iter().count(), 0);
+
+    let o = Gc::new_cyclic(|me| Joiner { me: me.clone(), cycle: RefCell::new(None), set: set.clone() });
+    *o.cycle.borrow_mut() = Some(o.clone());
+    let watch = Gc::downgrade(&o);
+    drop(o);
+    gen_gc::collect();
+    assert!(watch.is_dead());
+    assert!(set.is_empty());
+    assert_eq!(set.iter().count(), 0);
+}
