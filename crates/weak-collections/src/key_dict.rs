@@ -88,8 +88,11 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         let key = key.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
+        // A by-value key's `Hash` and `Eq` run under a shared borrow, so that they may read
+        // the map.
+        let found = self.find(&self.shared.table.borrow(), key);
         let mut table = self.shared.table.borrow_mut();
-        match self.find(&table, key) {
+        match found {
             Ok(slot) => Some(std::mem::replace(&mut table.entry_mut(slot).value, value)),
             Err(hash) => {
                 table.push_key(hash, |slot| Entry { weak: Gc::downgrade_watched(key, watch, slot), value });
@@ -125,10 +128,9 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
-        let mut table = self.shared.table.borrow_mut();
-        let removed = self.live_slot(&table, key.as_gc()).map(|slot| table.take(slot));
-        drop(table);
-        removed.map(|(_, entry)| entry.value)
+        let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
+        let (_, entry) = self.shared.table.borrow_mut().take(slot);
+        Some(entry.value)
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).

@@ -50,9 +50,9 @@ impl<T: ?Sized + 'static> KeyMode<T> for ByIdentity {
 /// Keys compare by value (`T: Hash + Eq`), as in Python: an equal object finds the entry.
 /// A member's hash is taken when it is added (changing a member's value so that its hash
 /// changes leaves it where it was, as with a Python dict). A member whose object has died
-/// equals nothing. `Hash` and `Eq` run while the container is borrowed: unlike Python's
-/// `__eq__`, they must not use the container they compare in (adding to, inserting into or
-/// removing from it panics if they even read it).
+/// equals nothing. `Hash` and `Eq` run while the container lends its entries: they may read
+/// the container they compare in, as Python's `__eq__` may, but changing it from there
+/// panics (Python restarts its lookup instead).
 #[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct ByValue;

@@ -77,11 +77,12 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         let item = item.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
-        let mut table = self.shared.table.borrow_mut();
-        let Err(hash) = self.find(&table, item) else {
+        // A by-value member's `Hash` and `Eq` run under a shared borrow, so that they may
+        // read the set.
+        let Err(hash) = self.find(&self.shared.table.borrow(), item) else {
             return false;
         };
-        table.push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
+        self.shared.table.borrow_mut().push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
         true
     }
 
@@ -89,10 +90,12 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     pub fn remove(&self, item: impl AsGc<T>) -> bool {
         let item = item.as_gc();
         self.shared.settle();
-        let mut table = self.shared.table.borrow_mut();
-        let removed = self.live_slot(&table, item).map(|slot| table.take(slot));
-        drop(table);
-        removed.is_some()
+        let Some(slot) = self.live_slot(&self.shared.table.borrow(), item) else {
+            return false;
+        };
+        let removed = self.shared.table.borrow_mut().take(slot);
+        drop(removed);
+        true
     }
 
     /// Removes `item` if it is there.

@@ -180,7 +180,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Adds an entry under `key`, made by `make` from its slot, to a table with an index,
     /// indexed under `hash` (the caller has found that the key has none); returns its slot.
-    fn push_indexed(&mut self, hash: u32, key: K, make: impl FnOnce(usize) -> E) -> usize {
+    pub(crate) fn push_indexed(&mut self, hash: u32, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
         let slot = self.free.pop().unwrap_or(self.slots.len());
@@ -210,15 +210,13 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.occupy(slot);
     }
 
-    /// The slot of `key`'s entry if it has one; else adds an entry, made by `make` from its
-    /// slot, and returns `None`. The key is hashed once.
-    pub(crate) fn find_or_push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> Option<usize> {
-        let hash = hash_of(&key);
-        if let Some(found) = self.find_hashed(hash, |held, _| *held == key) {
-            return Some(found);
-        }
-        self.push_indexed(hash, key, make);
-        None
+    /// The slot of `key`'s entry, or else the hash to add it under with
+    /// [`push_indexed`](Table::push_indexed): the key is hashed once. The key's `Hash` and
+    /// `Eq` run here, so a caller that goes on to change the table looks up under a shared
+    /// borrow and borrows mutably only after it, for them to be able to read the container.
+    pub(crate) fn find_or_hash(&self, key: &K) -> Result<usize, u32> {
+        let hash = hash_of(key);
+        self.find_hashed(hash, |held, _| held == key).ok_or(hash)
     }
 
     /// Replaces the entry in `slot` with one made by `make`; returns the old one (to be
@@ -313,15 +311,6 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.stale_keys = 0;
         self.lowest = 0;
         self.occupied.clear();
-    }
-
-    /// Removes the entry of `key`.
-    pub(crate) fn remove<Q: ?Sized + Hash + Eq>(&mut self, key: &Q) -> Option<(K, E)>
-    where
-        K: Borrow<Q>,
-    {
-        let slot = self.find(key)?;
-        Some(self.take(slot))
     }
 
     /// The number of entries.
@@ -560,10 +549,21 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Cursor<K, E> {
 mod tests {
     use super::{Slot, Table};
 
+    /// Adds `key` with `value` unless it has an entry; returns the slot of the one it has.
+    fn find_or_push(table: &mut Table<u64, u64>, key: u64, value: u64) -> Option<usize> {
+        match table.find_or_hash(&key) {
+            Ok(slot) => Some(slot),
+            Err(hash) => {
+                table.push_indexed(hash, key, |_| value);
+                None
+            }
+        }
+    }
+
     fn table_of(keys: std::ops::Range<u64>) -> Table<u64, u64> {
         let mut table = Table::new(true);
         for key in keys {
-            assert_eq!(table.find_or_push(key, |_| key * 10), None);
+            assert_eq!(find_or_push(&mut table, key, key * 10), None);
         }
         table
     }
@@ -580,13 +580,13 @@ mod tests {
         assert!((0..150).all(|key| table.find(&key).is_none()), "a stale entry reads as absent");
         assert!((150..200).all(|key| table.get(&key) == Some(&(key * 10))));
 
-        assert_eq!(table.find_or_push(1_000, |_| 7), None);
+        assert_eq!(find_or_push(&mut table, 1_000, 7), None);
         assert_eq!(table.index.len(), 51, "the insert swept the stale entries first");
         assert_eq!(table.len(), 51);
         assert!(table.slots.len() == 200, "the new entry took a slot the deaths freed");
         assert_eq!(table.get(&1_000), Some(&7));
         // A key whose entry died is new again.
-        assert_eq!(table.find_or_push(3, |_| 30), None);
+        assert_eq!(find_or_push(&mut table, 3, 30), None);
         assert_eq!(table.get(&3), Some(&30));
         assert_eq!(table.len(), 52);
     }
@@ -600,7 +600,7 @@ mod tests {
         }
         assert_eq!(table.len(), 0);
         assert!(table.index.is_empty() && table.slots.is_empty() && table.free.is_empty());
-        assert_eq!(table.find_or_push(5, |_| 50), None);
+        assert_eq!(find_or_push(&mut table, 5, 50), None);
         assert_eq!(table.get(&5), Some(&50));
     }
 
@@ -611,7 +611,7 @@ mod tests {
             let slot = table.find(&key).expect("a live entry");
             table.take_dead(slot);
         }
-        assert_eq!(table.find_or_push(500, |_| 1), None);
+        assert_eq!(find_or_push(&mut table, 500, 1), None);
         assert_eq!(table.index.len(), 101, "40 stale entries of 100 stay until they are the most");
         assert_eq!(table.len(), 61);
     }

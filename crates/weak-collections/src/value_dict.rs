@@ -50,10 +50,16 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         let value = value.as_gc();
         self.shared.settle();
         let watch = self.shared.watch();
+        // The key's `Hash` and `Eq` run under a shared borrow, so that they may read the map.
+        let found = self.shared.table.borrow().find_or_hash(&key);
         let mut table = self.shared.table.borrow_mut();
-        let old = table
-            .find_or_push(key, |slot| Gc::downgrade_watched(value, watch, slot))
-            .map(|slot| table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot)));
+        let old = match found {
+            Ok(slot) => Some(table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot))),
+            Err(hash) => {
+                table.push_indexed(hash, key, |slot| Gc::downgrade_watched(value, watch, slot));
+                None
+            }
+        };
         drop(table);
         old.and_then(|old| old.upgrade())
     }
@@ -83,8 +89,9 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         K: Borrow<Q>,
     {
         self.shared.settle();
-        let removed = self.shared.table.borrow_mut().remove(key);
-        removed?.1.upgrade()
+        let slot = self.shared.table.borrow().find(key)?;
+        let removed = self.shared.table.borrow_mut().take(slot);
+        removed.1.upgrade()
     }
 
     /// Python's `pop(key)`: the same as [`remove`](Self::remove).

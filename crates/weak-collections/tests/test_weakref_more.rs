@@ -1302,3 +1302,176 @@ fn a_member_added_by_its_own_finalizer_leaves_when_it_dies() {
     assert!(set.is_empty());
     assert_eq!(set.iter().count(), 0);
 }
+
+/// A member whose `Eq` and `Hash` read the set it is compared in (its length), as a
+/// Python `__eq__` may.
+#[derive(Trace)]
+struct Nosy {
+    arg: u32,
+    #[trace(skip)]
+    set: RefCell<Option<std::rc::Weak<WeakSet<Nosy, ByValue>>>>,
+    #[trace(skip)]
+    seen: Cell<usize>,
+}
+
+impl Nosy {
+    fn look(&self) {
+        if let Some(set) = self.set.borrow().as_ref().and_then(std::rc::Weak::upgrade) {
+            self.seen.set(self.seen.get().max(set.len()));
+        }
+    }
+}
+
+impl PartialEq for Nosy {
+    fn eq(&self, other: &Self) -> bool {
+        self.look();
+        self.arg == other.arg
+    }
+}
+
+impl Eq for Nosy {}
+
+impl std::hash::Hash for Nosy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.look();
+        self.arg.hash(state);
+    }
+}
+
+#[test]
+fn a_by_value_members_eq_and_hash_may_read_the_set() {
+    // none: test_weakset's SetWithEqReadingIt spirit; CPython's __eq__ may read its set.
+    let set = Rc::new(WeakSet::<Nosy, ByValue>::by_value());
+    let nosy = |arg| Gc::new(Nosy { arg, set: RefCell::new(Some(Rc::downgrade(&set))), seen: Cell::new(0) });
+    let (a, b, c) = (nosy(1), nosy(1), nosy(2));
+    assert!(set.add(&a));
+    assert!(!set.add(&b), "an equal member is there");
+    assert!(set.contains(&b));
+    assert!(set.add(&c));
+    assert!(b.seen.get() >= 1, "b's Eq and Hash read the set while it was looked up");
+    assert!(set.remove(&b), "removes a, the equal member");
+    assert_eq!(set.len(), 1);
+    assert!(set.contains(&c) && !set.contains(&a));
+}
+
+#[test]
+fn a_by_value_keys_eq_may_read_its_weak_key_dictionary() {
+    // none: the same for WeakKeyDictionary (test_weakref's KeyedDict with an __eq__ that reads).
+    #[derive(Trace)]
+    struct Key {
+        arg: u32,
+        #[trace(skip)]
+        dict: RefCell<Option<std::rc::Weak<WeakKeyDictionary<Key, u32, ByValue>>>>,
+    }
+    impl PartialEq for Key {
+        fn eq(&self, other: &Self) -> bool {
+            if let Some(dict) = self.dict.borrow().as_ref().and_then(std::rc::Weak::upgrade) {
+                assert!(!dict.is_empty(), "a key compared with is in the map");
+            }
+            self.arg == other.arg
+        }
+    }
+    impl Eq for Key {}
+    impl std::hash::Hash for Key {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.arg.hash(state);
+        }
+    }
+    let dict = Rc::new(WeakKeyDictionary::<Key, u32, ByValue>::by_value());
+    let key = |arg| Gc::new(Key { arg, dict: RefCell::new(Some(Rc::downgrade(&dict))) });
+    let (a, b) = (key(7), key(7));
+    assert_eq!(dict.insert(&a, 1), None);
+    assert_eq!(dict.insert(&b, 2), Some(1), "an equal key replaces the value");
+    assert_eq!(dict.get(&a), Some(2));
+    assert_eq!(dict.remove(&b), Some(2));
+    assert!(dict.is_empty());
+}
+
+/// The dictionary a [`Reading`] key reads, once it is set.
+type ReadDict = Rc<RefCell<Option<std::rc::Weak<WeakValueDictionary<Reading, Object>>>>>;
+
+/// A key of a weak-valued dictionary whose `Eq` reads the dictionary it is looked up in.
+#[derive(Clone)]
+struct Reading {
+    arg: u32,
+    dict: ReadDict,
+}
+
+impl PartialEq for Reading {
+    fn eq(&self, other: &Self) -> bool {
+        if let Some(dict) = self.dict.borrow().as_ref().and_then(std::rc::Weak::upgrade) {
+            let _ = dict.len();
+            let _ = dict.keys().count();
+        }
+        self.arg == other.arg
+    }
+}
+
+impl Eq for Reading {}
+
+impl std::hash::Hash for Reading {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.arg.hash(state);
+    }
+}
+
+#[test]
+fn a_keys_eq_may_read_its_weak_value_dictionary() {
+    // none: a WeakValueDictionary whose key __eq__ reads the dictionary.
+    let dict = Rc::new(WeakValueDictionary::new());
+    let shared = Rc::new(RefCell::new(Some(Rc::downgrade(&dict))));
+    let key = |arg| Reading { arg, dict: shared.clone() };
+    let (x, y) = (object(1), object(2));
+    assert!(dict.insert(key(1), &x).is_none());
+    assert!(dict.insert(key(1), &y).is_some_and(|old| Gc::ptr_eq(&old, &x)), "the equal key's value is replaced");
+    assert!(dict.get(&key(1)).is_some_and(|value| Gc::ptr_eq(&value, &y)));
+    assert!(dict.remove(&key(1)).is_some_and(|value| Gc::ptr_eq(&value, &y)));
+    assert!(dict.is_empty());
+    shared.borrow_mut().take();
+}
+
+#[test]
+fn a_by_value_members_eq_that_changes_the_set_panics_and_leaves_it_whole() {
+    // none: CPython restarts a lookup its __eq__ changed; here the change is refused.
+    #[derive(Trace)]
+    struct Meddler {
+        arg: u32,
+        #[trace(skip)]
+        set: RefCell<Option<std::rc::Weak<WeakSet<Meddler, ByValue>>>>,
+        #[trace(skip)]
+        other: RefCell<Option<Gc<Meddler>>>,
+    }
+    impl PartialEq for Meddler {
+        fn eq(&self, other: &Self) -> bool {
+            let set = self.set.borrow().as_ref().and_then(std::rc::Weak::upgrade);
+            if let (Some(set), Some(extra)) = (set, self.other.borrow().as_ref()) {
+                set.add(extra);
+            }
+            self.arg == other.arg
+        }
+    }
+    impl Eq for Meddler {}
+    impl std::hash::Hash for Meddler {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            self.arg.hash(state);
+        }
+    }
+    let set = Rc::new(WeakSet::<Meddler, ByValue>::by_value());
+    let plain = |arg| Gc::new(Meddler { arg, set: RefCell::new(None), other: RefCell::new(None) });
+    let (a, extra) = (plain(1), plain(9));
+    let meddler = Gc::new(Meddler {
+        arg: 1,
+        set: RefCell::new(Some(Rc::downgrade(&set))),
+        other: RefCell::new(Some(extra.clone())),
+    });
+    assert!(set.add(&meddler), "no equal member: its Eq does not run");
+    // Adding an equal member compares it with the meddler, whose Eq adds to the set.
+    let result = catch_unwind(AssertUnwindSafe(|| set.add(&a)));
+    assert!(result.is_err(), "adding from inside a lookup is refused");
+    meddler.other.borrow_mut().take();
+    assert_eq!(set.len(), 1);
+    assert!(set.contains(&a), "a finds the meddler, its equal");
+    assert!(!set.contains(&extra));
+    assert!(set.add(&extra));
+    assert_eq!(set.len(), 2);
+}
