@@ -903,3 +903,101 @@ fn garbage_made_by_a_start_callback_is_collected_by_that_collection() {
         assert_eq!(found, 5, "{policy:?}");
     }
 }
+
+/// Garbage that holds a weak reference: an object in a self-cycle.
+#[derive(Trace)]
+struct WeakHolder {
+    me: RefCell<Option<Gc<WeakHolder>>>,
+    weak: Weak<List>,
+}
+
+/// Makes garbage holding `weak`; returns a weak reference to it.
+fn garbage_holding(weak: Weak<List>) -> Weak<WeakHolder> {
+    let holder = Gc::new(WeakHolder { me: RefCell::new(None), weak });
+    *holder.me.borrow_mut() = Some(holder.clone());
+    Gc::downgrade(&holder)
+}
+
+/// A weak reference to `target` whose callback counts its calls, and the count.
+fn counted_weak(target: &Gc<List>) -> (Weak<List>, Rc<Cell<usize>>) {
+    let called = Rc::new(Cell::new(0));
+    let c = called.clone();
+    (Gc::downgrade_with_callback(target, move |_| c.set(c.get() + 1)), called)
+}
+
+#[test]
+fn a_weak_reference_held_by_garbage_and_from_outside_runs_its_callback() {
+    // GCTests.test_bug1055820b and CPython's `handle_weakrefs`: a callback is skipped only
+    // when its weak reference is itself trash. A clone held outside the garbage keeps the
+    // weak reference reachable, so its callback runs.
+    let target = List::new();
+    target.append(any(&target));
+    let (weak, called) = counted_weak(&target);
+    garbage_holding(weak.clone());
+    drop(target);
+    assert_eq!(gen_gc::collect(), 2);
+    assert!(weak.is_dead());
+    assert_eq!(called.get(), 1, "the weak reference is reachable through `weak`, so its callback runs");
+}
+
+#[test]
+fn a_weak_reference_shared_with_garbage_keeps_its_callback_for_later() {
+    // CPython's `handle_weakrefs`: only a weak reference that is itself trash loses its
+    // callback. Here garbage held a clone of a weak reference to a live object; the clone
+    // kept outside still calls back when the object dies later.
+    let target = List::new();
+    let (weak, called) = counted_weak(&target);
+    let holder = garbage_holding(weak.clone());
+    assert_eq!(gen_gc::collect(), 1);
+    assert!(holder.is_dead());
+    drop(target);
+    assert!(weak.is_dead());
+    assert_eq!(called.get(), 1, "the callback was lost with the garbage's clone");
+}
+
+#[test]
+fn a_weak_reference_only_garbage_holds_loses_its_callback() {
+    // GCTests.test_bug1055820b and test_trash_weakref_clear: garbage holding every handle of
+    // a weak reference to other garbage (two clones here) keeps its callback from running.
+    let target = List::new();
+    target.append(any(&target));
+    let (weak, called) = counted_weak(&target);
+    garbage_holding(weak.clone());
+    garbage_holding(weak);
+    drop(target);
+    assert_eq!(gen_gc::collect(), 3);
+    assert_eq!(called.get(), 0);
+}
+
+#[test]
+fn a_resurrected_object_keeps_the_callback_of_its_weak_reference() {
+    // GCTests.test_resurrection_is_transitive with CPython's `handle_weakrefs`: a weak
+    // reference to a live object, held by garbage that a finalizer resurrects, still calls
+    // back when its object dies later.
+    thread_local!(static SAVED: RefCell<Option<Gc<Phoenix>>> = const { RefCell::new(None) });
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Phoenix {
+        me: RefCell<Option<Gc<Phoenix>>>,
+        weak: Weak<List>,
+    }
+    impl Finalize for Phoenix {
+        fn finalize(&self) {
+            SAVED.with(|s| *s.borrow_mut() = self.me.borrow().clone());
+        }
+    }
+    let called = Rc::new(Cell::new(0));
+    let c = called.clone();
+    let target = List::new();
+    let phoenix = Gc::new(Phoenix {
+        me: RefCell::new(None),
+        weak: Gc::downgrade_with_callback(&target, move |_| c.set(c.get() + 1)),
+    });
+    *phoenix.me.borrow_mut() = Some(phoenix.clone());
+    let _watch = Gc::downgrade(&phoenix);
+    drop(phoenix);
+    assert_eq!(gen_gc::collect(), 0, "resurrected");
+    drop(target);
+    assert_eq!(called.get(), 1, "the resurrected object's weak reference lost its callback");
+    SAVED.with(|s| s.borrow_mut().take().unwrap().me.borrow_mut().take());
+}
