@@ -1001,3 +1001,117 @@ fn a_resurrected_object_keeps_the_callback_of_its_weak_reference() {
     assert_eq!(called.get(), 1, "the resurrected object's weak reference lost its callback");
     SAVED.with(|s| s.borrow_mut().take().unwrap().me.borrow_mut().take());
 }
+
+#[test]
+fn a_stop_callback_may_empty_garbage_and_break_the_cycles() {
+    // GCCallbackTests.test_collect_garbage as CPython writes it: the stop callback takes
+    // `gc.garbage` and breaks the uncollectable cycles, which then die by reference counting
+    // inside the callback, their finalizers running once.
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Legacy);
+    let finalized = Rc::new(Cell::new(0));
+    let id = gen_gc::add_callback(|phase, info| {
+        if phase == Phase::Stop && info.uncollectable > 0 {
+            for o in gen_gc::take_garbage() {
+                o.downcast::<Del>().unwrap().items.borrow_mut().clear();
+            }
+        }
+    });
+    for _ in 0..3 {
+        drop(del_self_cycle(&finalized));
+    }
+    assert_eq!(gen_gc::collect(), 3);
+    gen_gc::remove_callback(id);
+    assert_eq!(finalized.get(), 3);
+    assert!(gen_gc::garbage().is_empty());
+    assert_eq!(gen_gc::collect(), 0);
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
+}
+
+#[test]
+fn a_panicking_finalizer_counts_as_run() {
+    // test_finalization's `check_sanity` and CPython's `_PyGC_SET_FINALIZED` before
+    // `tp_finalize`: a finalizer that fails is not called again.
+    thread_local!(static KEPT: RefCell<Option<Gc<Bad>>> = const { RefCell::new(None) });
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Bad {
+        me: RefCell<Option<Gc<Bad>>>,
+        #[trace(skip)]
+        calls: Rc<Cell<usize>>,
+    }
+    impl Finalize for Bad {
+        fn finalize(&self) {
+            self.calls.set(self.calls.get() + 1);
+            KEPT.with(|k| *k.borrow_mut() = self.me.borrow().clone());
+            panic!("a failing __del__");
+        }
+    }
+    let out = common::capture_debug_output();
+    let calls = Rc::new(Cell::new(0));
+    let bad = Gc::new(Bad { me: RefCell::new(None), calls: calls.clone() });
+    *bad.me.borrow_mut() = Some(bad.clone());
+    drop(bad);
+    assert_eq!(gen_gc::collect(), 0, "it resurrected itself before failing");
+    let back = KEPT.with(|k| k.borrow_mut().take()).unwrap();
+    assert!(gen_gc::is_finalized(&back));
+    drop(back);
+    assert_eq!(gen_gc::collect(), 1);
+    assert_eq!(calls.get(), 1);
+    gen_gc::set_debug_output(None);
+    assert!(out.borrow().contains("a failing __del__"), "{}", out.borrow());
+}
+
+#[test]
+fn drops_run_by_a_collection_may_use_the_gc_module() {
+    // test_finalization with the `gc` functions called from a value's destructor while the
+    // collector deletes garbage: none of them sees the garbage or breaks the collection.
+    #[derive(Trace)]
+    struct Noisy {
+        me: RefCell<Option<Gc<Noisy>>>,
+        #[trace(skip)]
+        id: Cell<Option<cyclegc::ObjectId>>,
+        #[trace(skip)]
+        seen: Rc<Cell<bool>>,
+    }
+    impl Drop for Noisy {
+        fn drop(&mut self) {
+            assert_eq!(gen_gc::collect(), 0);
+            let listed = gen_gc::get_objects(None).iter().any(|o| Some(o.id()) == self.id.get());
+            self.seen.set(self.seen.get() | listed);
+            gen_gc::freeze();
+            gen_gc::unfreeze();
+            garbage_ring(2);
+        }
+    }
+    let seen = Rc::new(Cell::new(false));
+    let n = Gc::new(Noisy { me: RefCell::new(None), id: Cell::new(None), seen: seen.clone() });
+    n.id.set(Some(Gc::id(&n)));
+    *n.me.borrow_mut() = Some(n.clone());
+    drop(n);
+    assert_eq!(gen_gc::collect(), 1);
+    assert!(!seen.get(), "the destructor found its own object in get_objects");
+    assert_eq!(gen_gc::collect(), 2, "the ring the destructor made");
+}
+
+#[test]
+fn the_gc_functions_work_as_a_thread_first_calls_them() {
+    // GCTests.test_freeze and test_get_count, on a fresh thread's heap: any `gc` function may
+    // be the first one called.
+    let answers = std::thread::spawn(|| {
+        let frozen = gen_gc::get_freeze_count();
+        let count = gen_gc::get_count();
+        let objects = gen_gc::get_objects(None).len();
+        let garbage = gen_gc::garbage().len();
+        (frozen, count, objects, garbage)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(answers, (0, (0, 0, 0), 0, 0));
+    let collected = std::thread::spawn(|| {
+        garbage_ring(2);
+        gen_gc::collect()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(collected, 2);
+}
