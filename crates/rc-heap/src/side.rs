@@ -66,6 +66,10 @@ impl WeakTarget {
     pub(crate) fn mark_owner_unreachable(&self) {
         self.0.set(self.0.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
     }
+
+    pub(crate) fn unmark_owner_unreachable(&self) {
+        self.0.set(self.0.get().map_addr(|addr| addr & !Self::OWNER_UNREACHABLE));
+    }
 }
 
 /// The weak references of one object: its shared slot without a callback, and its newest

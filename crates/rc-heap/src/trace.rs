@@ -157,6 +157,8 @@ impl<'a> Edge<'a> {
 pub struct WeakEdge<'a> {
     /// The weak reference's target word.
     pub(crate) target: &'a WeakTarget,
+    /// How many handles the weak reference has (clones of a `Weak` share one reference).
+    pub(crate) handles: usize,
 }
 
 /// One step of an edge's label: how the traced value reached a `Gc`.

@@ -915,8 +915,28 @@ impl WeakEdge<'_> {
     }
 
     /// Marks the weak reference as owned by garbage: its callback will not run. The
-    /// collector does this for weak references held by objects it is about to destroy.
+    /// collector does this for weak references that only objects it is about to destroy
+    /// hold (every one of [`handle_count`](Self::handle_count) handles).
     pub fn mark_owner_unreachable(&self) {
         self.target.mark_owner_unreachable();
+    }
+
+    /// Undoes [`mark_owner_unreachable`](Self::mark_owner_unreachable): the callback will run
+    /// when the object dies. The collector does this for weak references whose object
+    /// outlived the collection that marked them, so that only that collection skips them.
+    pub fn unmark_owner_unreachable(&self) {
+        self.target.unmark_owner_unreachable();
+    }
+
+    /// How many handles the weak reference has: the clones of one `Weak` are handles of one
+    /// weak reference. Its callback is the garbage's only when garbage holds every handle.
+    pub fn handle_count(&self) -> usize {
+        self.handles
+    }
+
+    /// The weak reference's identity while it lives, shared by its handles: what tells two
+    /// visits of one weak reference from visits of two.
+    pub fn key(&self) -> usize {
+        std::ptr::from_ref(self.target).addr()
     }
 }

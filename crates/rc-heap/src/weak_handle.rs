@@ -292,7 +292,7 @@ impl<T: ?Sized> fmt::Debug for Weak<T> {
 // that containers of weak references are traced and the collector sees them.
 unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        visitor.visit_weak(WeakEdge { target: &self.slot.target });
+        visitor.visit_weak(WeakEdge { target: &self.slot.target, handles: self.slot.handles.get() });
         // A traced callback's captures belong to the slot, which this handle owns alone only
         // while it is the slot's one handle (as `Rc`'s impl traces only at a count of 1).
         if self.slot.handles.get() == 1 {

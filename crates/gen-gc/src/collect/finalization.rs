@@ -4,6 +4,7 @@
 //! per object; and, since a finalizer may store a handle, reachability is counted again
 //! inside the garbage, and what was resurrected survives.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 
@@ -80,10 +81,14 @@ fn split_legacy_finalizers(
 
 /// Marks the weak references held by garbage (their callbacks must not run), clears every
 /// weak reference to garbage, then runs the remaining callbacks.
+///
+/// A weak reference is garbage, as CPython's `handle_weakrefs` has it, when garbage holds
+/// every handle of it: a clone held anywhere else keeps it, and its callback runs. The mark
+/// matters only for weak references to the garbage; those to objects that outlive the
+/// collection are unmarked again before any callback runs, so that their callbacks are not
+/// lost should garbage holding them be resurrected or a clone outlive it.
 pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
-    if raw::weak_callbacks_pending() {
-        mark_weak_refs_of_garbage(state, unreachable);
-    }
+    let marked = raw::weak_callbacks_pending() && mark_weak_refs_of_garbage(state, unreachable);
     let mut cleared: Option<raw::ClearedWeakRefs> = None;
     for_each(unreachable, |header| {
         // SAFETY: held garbage is allocated.
@@ -97,23 +102,63 @@ pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
             None => cleared = Some(refs),
         }
     });
+    if marked {
+        unmark_weak_refs_to_survivors(state, unreachable);
+    }
     if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
         report(state, "a weak reference callback", &panic);
     }
 }
 
-/// Marks the weak references the garbage holds: their callbacks must not run.
-fn mark_weak_refs_of_garbage(state: &State, unreachable: &Links) {
-    struct MarkWeak;
+/// Marks the weak references only the garbage holds: their callbacks must not run. Returns
+/// whether the garbage holds any weak reference.
+fn mark_weak_refs_of_garbage(state: &State, unreachable: &Links) -> bool {
+    /// Counts the visits of each weak reference with more than one handle.
+    struct MarkWeak {
+        held: HashMap<usize, usize>,
+        any: bool,
+    }
     impl Visitor for MarkWeak {
         fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
         fn visit_weak(&mut self, weak: WeakEdge<'_>) {
-            weak.mark_owner_unreachable();
+            self.any = true;
+            let handles = weak.handle_count();
+            let held = if handles <= 1 {
+                handles
+            } else {
+                let held = self.held.entry(weak.key()).or_insert(0);
+                *held += 1;
+                *held
+            };
+            if held == handles {
+                weak.mark_owner_unreachable();
+            }
         }
     }
+    let mut visitor = MarkWeak { held: HashMap::new(), any: false };
+    trace_garbage(state, unreachable, &mut visitor);
+    visitor.any
+}
+
+/// Unmarks the weak references the garbage holds to objects that are not garbage.
+fn unmark_weak_refs_to_survivors(state: &State, unreachable: &Links) {
+    struct UnmarkWeak;
+    impl Visitor for UnmarkWeak {
+        fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
+        fn visit_weak(&mut self, weak: WeakEdge<'_>) {
+            if weak.target().is_some() {
+                weak.unmark_owner_unreachable();
+            }
+        }
+    }
+    trace_garbage(state, unreachable, &mut UnmarkWeak);
+}
+
+/// Traces every object of the garbage with `visitor`; a panicking `Trace` is reported.
+fn trace_garbage(state: &State, unreachable: &Links, visitor: &mut impl Visitor) {
     for_each(unreachable, |header| {
         // SAFETY: held garbage is alive with its value intact.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut MarkWeak) }));
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut *visitor) }));
         if let Err(panic) = result {
             report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
         }
