@@ -147,7 +147,8 @@ pub(crate) fn freeze(state: &State) {
 }
 
 /// `gc.unfreeze()`'s work: moves the permanent generation back into the oldest generation
-/// (under the incremental policy, the old space the current pass has yet to examine).
+/// (under the incremental policy, into the old space the current pass has visited, as
+/// CPython 3.14 does: the unfrozen objects wait for the next pass).
 pub(crate) fn unfreeze(state: &State) {
     let to = match state.collection_policy.get() {
         CollectionPolicy::Incremental => incremental::unfrozen_list(state),
