@@ -250,6 +250,10 @@ impl fmt::Display for Cycle {
 /// Garbage that is not a cycle (an object only a cycle refers to) is freed with it but is
 /// in no component. Objects in `gc.garbage` are held by that list, so they are not garbage
 /// here: ask [`cycles_among`] about them.
+///
+/// Each [`Cycle`] holds its objects: while the returned cycles live, their objects are held
+/// from outside the heap and a collection frees none of them. Keep their text
+/// (`cycle.to_string()`) and drop them before collecting.
 pub fn garbage_cycles() -> Vec<Cycle> {
     HeapGraph::snapshot().garbage_cycles()
 }

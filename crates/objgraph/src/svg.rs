@@ -75,6 +75,18 @@ impl From<std::io::Error> for RenderError {
     }
 }
 
+/// So that `graph.save(path)?` works in a function returning `io::Result`, as an xtask's
+/// report writer does ([`Report::write_to`](crate::Report::write_to) returns one): an I/O
+/// failure stays itself, the others become [`std::io::ErrorKind::Other`] with their message.
+impl From<RenderError> for std::io::Error {
+    fn from(error: RenderError) -> Self {
+        match error {
+            RenderError::Io(error) => error,
+            other => std::io::Error::other(other),
+        }
+    }
+}
+
 impl Graph {
     /// The graph as SVG: Graphviz's layout when `dot` is installed, the built-in one
     /// otherwise (or when `dot` fails).
