@@ -133,7 +133,30 @@ impl<'a> Container<'a> {
                 Body::Struct(Variant { ident: None, style: Style::Unit, fields: Vec::new() })
             }
         };
+        container.reject_packed_fields(&mut errors);
         errors.finish().map(|()| container)
+    }
+
+    /// A packed type's fields may be unaligned, and tracing borrows each traced field.
+    fn reject_packed_fields(&self, errors: &mut Errors) {
+        let Body::Struct(variant) = &self.body else { return };
+        for attr in self.input.attrs.iter().filter(|a| a.path().is_ident("repr")) {
+            // rustc itself checks the rest of `repr`, and reports its malformed forms.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.input.peek(syn::token::Paren) {
+                    meta.input.parse::<proc_macro2::Group>()?;
+                }
+                if meta.path.is_ident("packed") && variant.traced().next().is_some() {
+                    errors.at(
+                        meta.path.span(),
+                        "#[derive(Trace)] cannot trace the fields of a #[repr(packed)] struct: \
+                             a packed field may be unaligned and cannot be borrowed; remove \
+                             `packed`, or mark every field #[trace(skip)] if none holds a Gc",
+                    );
+                }
+                Ok(())
+            });
+        }
     }
 
     fn parse_attrs(&mut self, errors: &mut Errors) {

@@ -2,9 +2,11 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::{DeriveInput, GenericParam, parse_quote};
 
 use crate::ast::{Body, Container, Describe, Style, Variant, mentions_self};
+use crate::bounds::Inferred;
 
 pub(crate) fn derive(input: TokenStream, default_crate: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {
@@ -26,10 +28,18 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     match &container.bound {
         Some(predicates) => generics.make_where_clause().predicates.extend(predicates.iter().cloned()),
         None => {
+            let inferred = Inferred::read(container);
             for param in &mut generics.params {
                 if let GenericParam::Type(param) = param {
-                    param.bounds.push(parse_quote!(#krate::Trace));
+                    param.bounds.push(inferred.param_bound(&param.ident, &krate));
                 }
+            }
+            generics.make_where_clause().predicates.extend(inferred.associated_predicates(&krate));
+            if matches!(container.describe, Some(Describe::Debug)) && input.generics.type_params().next().is_some() {
+                // `Debug`'s own derive bounds the parameters by `Debug`: so does the
+                // description, which formats the value.
+                let (_, ty_generics, _) = input.generics.split_for_impl();
+                generics.make_where_clause().predicates.push(parse_quote!(#ident #ty_generics: ::std::fmt::Debug));
             }
         }
     }
@@ -118,7 +128,7 @@ fn trace_body(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
                 let name = variant.ident.expect("enum variants have names");
                 let pattern = pattern(quote!(Self::#name), variant);
                 let visits = visits(variant, krate);
-                let label = name.to_string();
+                let label = name.unraw().to_string();
                 if variant.traced().next().is_none() {
                     quote!(#pattern => {})
                 } else {

@@ -24,13 +24,22 @@
 //! | `#[trace(describe)]` | type | graph labels show the value's `Debug` text |
 //! | `#[trace(describe = path)]` | type | graph labels show `path(&value)`, a `fn(&Self) -> String` |
 //! | `#[trace(tracked)]` | type | always tracked, without inspecting field types (breaks a compile-time cycle between mutually recursive types) |
-//! | `#[trace(bound = "T: Trace")]` | type | the impl's bounds, replacing the `T: Trace` the derive adds for each type parameter (`bound = ""` for a `T: ?Sized` used only behind `Gc<T>` or `Weak<T>`, such as `dyn Trait`) |
+//! | `#[trace(bound = "T: Trace")]` | type | the impl's bounds, replacing the ones the derive infers (below) |
 //! | `#[trace(crate = path)]` | type | where the heap crate is (default `::rc_heap`, or `::cyclegc::rc_heap` through the facade's re-export) |
 //!
+//! Generics: a type parameter that a traced field holds (`T`, `Vec<T>`, `Option<Box<T>>`) is
+//! bounded by `Trace`; one used only behind `Gc`, `Weak` or `PhantomData`, or only in skipped
+//! fields, just by `'static`, so `Registry<dyn Plugin>` or `Session<std::fs::File>` need no
+//! `Trace` of their parameter; an associated type a traced field holds (`Option<I::Item>`) is
+//! bounded by `Trace` itself; with `#[trace(describe)]`, the type is described when it is
+//! `Debug`.
+//!
 //! Lifetimes and unions are rejected: heap values are `'static` and a union cannot say
-//! which of its fields is live.
+//! which of its fields is live. So are the traced fields of a `#[repr(packed)]` struct,
+//! which may be unaligned and cannot be borrowed.
 
 mod ast;
+mod bounds;
 mod expand;
 
 use proc_macro::TokenStream;
