@@ -57,7 +57,8 @@ use crate::side::WeakTarget;
     message = "`{Self}` does not implement `Trace`, which a heap object and each of its fields need",
     label = "not `Trace`",
     note = "derive it with `#[derive(Trace)]` if it is your type",
-    note = "a field that holds no `Gc` (a handle, a callback, a foreign type) can be marked `#[trace(skip)]`: whatever it holds is then kept alive as if held from outside"
+    note = "a field the collector cannot trace (a foreign type, a handle to something outside the heap) can be marked `#[trace(skip)]`: whatever it holds is then kept alive as if held from outside",
+    note = "a callback that captures `Gc`s should be a `Closure` (a `Gc<dyn Callable>`), whose captures the collector traces: a skipped boxed closure that captures its owner is a cycle never collected"
 )]
 pub unsafe trait Trace: 'static {
     /// Whether values of this type may hold `Gc`s or `Weak`s and so need the cycle

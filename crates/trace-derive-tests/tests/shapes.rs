@@ -594,3 +594,33 @@ fn packed_struct_with_skipped_fields_is_a_leaf() {
     assert_eq!({ header.tag } as u32 + { header.length }, 3);
     assert!(!Gc::is_tracked(&header));
 }
+
+/// A type whose one handle-holding field is skipped (a boxed closure, which cannot be
+/// traced): a leaf, since no traced field can hold a `Gc`, unless marked `tracked`.
+#[derive(Trace)]
+struct ClickButton {
+    label: String,
+    #[trace(skip)]
+    on_click: Option<Box<dyn Fn() -> String>>,
+}
+
+/// The same, marked so that the collector and objgraph count its objects.
+#[derive(Trace)]
+#[trace(tracked)]
+struct CountedButton {
+    label: String,
+    #[trace(skip)]
+    on_click: Option<Box<dyn Fn() -> String>>,
+}
+
+#[test]
+fn a_type_whose_only_handle_holder_is_skipped_is_a_leaf_unless_marked_tracked() {
+    assert!(!TypeInfo::of::<ClickButton>().is_tracked(), "no traced field can hold a Gc");
+    let button = Gc::new(ClickButton { label: "OK".into(), on_click: Some(Box::new(|| "clicked".into())) });
+    assert!(!Gc::is_tracked(&button));
+    assert_eq!(button.on_click.as_ref().map(|click| click()).as_deref(), Some("clicked"));
+    assert!(TypeInfo::of::<CountedButton>().is_tracked());
+    let counted = Gc::new(CountedButton { label: "OK".into(), on_click: None });
+    assert!(Gc::is_tracked(&counted) && labels_of(&counted).is_empty());
+    assert!(counted.on_click.is_none() && counted.label == button.label);
+}
