@@ -337,9 +337,9 @@ fn hostile_pair(on_drop: fn(&mut Hostile)) -> Rc<Cell<usize>> {
 
 thread_local!(static KEPT: RefCell<Vec<Gc<Hostile>>> = const { RefCell::new(Vec::new()) });
 
-// bacon-rajan-cc / rust-cc: resurrection from `Drop` (rust-cc `tests/cc.rs`
-// `test_resurrecting_drop` idea): a `Drop` that keeps a handle to its partner gets a handle
-// whose value is gone, which fails cleanly instead of dangling.
+// dumpster `unsync/tests.rs` `escape_dead_pointer`: a `Drop` that keeps a handle to its
+// garbage partner gets a handle whose value is gone, which fails cleanly instead of
+// dangling.
 #[test]
 fn a_handle_a_drop_keeps_to_its_garbage_partner_reads_as_dropped() {
     let out = common::capture_debug_output();
@@ -367,9 +367,9 @@ fn a_handle_a_drop_keeps_to_its_garbage_partner_reads_as_dropped() {
     assert_eq!(drops.get(), 2, "no value dropped twice");
 }
 
-// rust-cc `tests/cc.rs` (clones during collection) and dumpster's `unsync` drop tests: a
-// `Drop` that clones and drops handles to its partner, which is garbage too, while the
-// collector deletes the cycle.
+// dumpster `unsync/tests.rs` `escape_dead_pointer`, with the escaped handles dropped again
+// at once: a `Drop` that clones and drops handles to its partner, which is garbage too,
+// while the collector deletes the cycle.
 #[test]
 fn handles_cloned_and_dropped_by_a_drop_during_a_collection_free_nothing_early() {
     let drops = hostile_pair(|me| {
@@ -387,8 +387,8 @@ fn handles_cloned_and_dropped_by_a_drop_during_a_collection_free_nothing_early()
     assert_eq!(gen_gc::collect(), 0);
 }
 
-// rust-cc `src/tests/cc.rs` (`Cc::try_unwrap`-like checks) and std::rc parity: garbage
-// cannot be unwrapped or borrowed mutably by a `Drop` while the collector holds it.
+// bacon-rajan-cc `src/lib.rs` `try_unwrap` and `get_mut`, run from a `Drop` on garbage:
+// the collector holds it, so it can be neither unwrapped nor borrowed mutably.
 #[test]
 fn a_drop_cannot_unwrap_or_borrow_mutably_its_garbage_partner() {
     let drops = hostile_pair(|me| {
@@ -405,9 +405,9 @@ fn a_drop_cannot_unwrap_or_borrow_mutably_its_garbage_partner() {
     assert_eq!(gen_gc::collect(), 0);
 }
 
-// std::rc parity (`Rc::make_mut`), as rust-cc's and gcmodule's `update_with`: a `Drop` that
-// makes its garbage partner's handle unique clones the value (if it is still there) into a
-// new object of its own.
+// dumpster `unsync/tests.rs` `make_mut` (gcmodule's `test_update_with`), run from a `Drop`
+// on garbage: making the partner's handle unique clones the value (if it is still there)
+// into a new object of its own.
 #[test]
 fn make_mut_on_a_garbage_partner_clones_or_fails_cleanly() {
     let out = common::capture_debug_output();
@@ -451,8 +451,9 @@ impl Finalize for Grabber {
     }
 }
 
-// rust-cc `src/tests/cc.rs` finalization tests with std::rc parity: a finalizer cannot take
-// its garbage partner by `get_mut`/`try_unwrap`, even when its handle is the only one.
+// bacon-rajan-cc `src/lib.rs` `try_unwrap` and `get_mut`, run from a finalizer on garbage
+// (rust-cc's finalization cycles): it cannot take its garbage partner, even with the only
+// handle.
 #[test]
 fn a_finalizer_cannot_unwrap_or_borrow_mutably_its_garbage_partner() {
     let a = Gc::new(Grabber { partner: RefCell::new(None) });
@@ -476,8 +477,9 @@ fn watch(object: &Gc<Hostile>, all: &Rc<RefCell<Vec<Weak<Hostile>>>>, seen: &Rc<
     })
 }
 
-// dumpster `unsync` weak tests and rust-cc `src/tests/weak`: weak references to every member
-// of a collected cycle read dead before the first callback runs; the callbacks run once.
+// rust-cc `src/tests/weak/mod.rs` `try_upgrade_in_cyclic_finalize_and_drop`, on a 4-cycle
+// with callbacks: weak references to every member read dead before the first callback
+// runs; the callbacks run once.
 #[test]
 fn every_weak_reference_into_a_collected_cycle_reads_dead_before_any_callback() {
     let drops = Rc::new(Cell::new(0));
@@ -532,8 +534,8 @@ impl Drop for Named {
     }
 }
 
-// rust-cc `tests/cc.rs` `test_trait_object` / `box_test` and gcmodule's `Box<dyn Trace>`
-// cycles: a cycle through `Gc<dyn Trait>` is collected, and a `Drop` that reaches a
+// rust-cc `src/tests/cc.rs` `test_trait_object` and gcmodule's `test_simple_cycles`
+// (`Box<dyn Trace>`): a cycle through `Gc<dyn Trait>` is collected, and a `Drop` that reaches a
 // dropped trait object gets an error naming the concrete type.
 #[test]
 fn a_drop_reaching_a_dropped_trait_object_gets_an_error_naming_its_type() {
@@ -561,8 +563,8 @@ impl Peer for Link {
     }
 }
 
-// dumpster `unsync` deep-structure tests, rust-cc `tests/cc.rs` long lists: a
-// million-long chain of trait objects drops by refcount without overflowing the stack.
+// rust-cc `src/tests/cc.rs` `test_trait_object`, as a chain: a million-long chain of trait
+// objects drops by refcount without overflowing the stack.
 #[test]
 fn a_million_long_chain_of_trait_objects_drops_without_overflow() {
     let mut head: Option<Gc<dyn Peer>> = None;
@@ -590,8 +592,9 @@ impl Finalize for FinalLink {
     }
 }
 
-// bacon-rajan-cc / rust-cc deep-list tests with finalization: a million-long chain whose
-// links have finalizers drops by refcount without overflow, each finalized once.
+// rust-cc `src/tests/cc.rs` `test_simple` (finalized, then dropped), as a chain: a
+// million-long chain whose links have finalizers drops by refcount without overflow, each
+// finalized once.
 #[test]
 fn a_million_long_chain_of_finalizable_links_drops_without_overflow() {
     let finalized = Rc::new(Cell::new(0));
@@ -604,8 +607,8 @@ fn a_million_long_chain_of_finalizable_links_drops_without_overflow() {
     assert_eq!(finalized.get(), n);
 }
 
-// dumpster `unsync` deep tests: a million-long chain hanging from a garbage cycle, with
-// finalizers, is collected without overflow.
+// dumpster `unsync/tests.rs` `self_referential`, with a million-long chain of finalized
+// links hanging from the cycle: collected without overflow.
 #[test]
 fn a_million_long_chain_held_by_a_garbage_cycle_is_collected_without_overflow() {
     let finalized = Rc::new(Cell::new(0));
@@ -623,9 +626,9 @@ fn a_million_long_chain_held_by_a_garbage_cycle_is_collected_without_overflow() 
     assert_eq!(gen_gc::collect(), 0);
 }
 
-// rust-cc `tests/cc.rs` weak-callback chains: a million objects, each kept alive only by
-// the callback of a weak reference to the one before, die one after the other without
-// overflow.
+// bacon-rajan-cc `src/lib.rs` `test_dead`, as a chain through callbacks: a million
+// objects, each kept alive only by the callback of a weak reference to the one before, die
+// one after the other without overflow.
 #[test]
 fn a_million_long_chain_of_weak_callbacks_runs_without_overflow() {
     let n = deep(1_000_000);
@@ -828,7 +831,7 @@ fn a_collection_while_make_mut_lends_an_old_object_does_not_read_it() {
     assert!(weak.upgrade().is_none());
 }
 
-// std::rc parity, as rust-cc's weak tests: `make_mut` with only weak references left moves
+// bacon-rajan-cc `src/lib.rs` `test_cowrc_clone_weak`: `make_mut` with only weak references left moves
 // the handle to a copy; the old object dies, its weak references read dead and their
 // callbacks run.
 #[test]
@@ -844,30 +847,28 @@ fn make_mut_with_weak_references_leaves_them_to_the_old_object() {
     assert_eq!(Gc::weak_count(&a), 0);
 }
 
-// rust-cc `src/tests/cc.rs` `test_try_unwrap`-like checks: `try_unwrap` of the last handle
-// to a value that holds a garbage cycle hands the value out; the cycle is collected later.
+// bacon-rajan-cc `src/lib.rs` `try_unwrap`, on a value holding a cycle: the value is handed
+// out and keeps the cycle, which is collected once the value is dropped.
 #[test]
 fn try_unwrap_of_a_value_holding_a_cycle_hands_it_out_and_the_cycle_is_collected() {
-    let drops = hostile_pair(|_| {});
+    let drops = Rc::new(Cell::new(0));
     let holder = Gc::new(RefCell::new(Vec::<cyclegc::GcAny>::new()));
-    let (cycle_member, _) = {
-        let a = Gc::new(Hostile { partner: RefCell::new(None), drops: drops.clone(), on_drop: |_| {} });
-        *a.partner.borrow_mut() = Some(a.clone());
-        (a, ())
-    };
+    let cycle_member = Gc::new(Hostile { partner: RefCell::new(None), drops: drops.clone(), on_drop: |_| {} });
+    *cycle_member.partner.borrow_mut() = Some(cycle_member.clone());
     holder.borrow_mut().push(Gc::to_any(&cycle_member));
     drop(cycle_member);
-    assert_eq!(gen_gc::collect(), 2, "the pair");
+    assert_eq!(gen_gc::collect(), 0, "the holder keeps the self-cycle");
     let value = Gc::try_unwrap(holder).expect("the only handle");
     assert_eq!(gen_gc::collect(), 0, "the value keeps the self-cycle");
     drop(value);
     assert_eq!(gen_gc::collect(), 1);
-    assert_eq!(drops.get(), 3);
+    assert_eq!(drops.get(), 1);
 }
 
-// rust-cc `src/tests/cc.rs` finalization + std::rc parity: inside a refcount finalizer the
-// object's own handle (upgraded from a weak reference) is not the only one, so it can be
-// neither unwrapped nor lent mutably.
+// rust-cc `src/tests/weak/mod.rs` `try_upgrade_in_finalize_and_drop` with bacon-rajan-cc's
+// `try_unwrap` and `get_mut`: inside a refcount finalizer the object's own handle (upgraded
+// from a weak reference) is not the only one, so it can be neither unwrapped nor lent
+// mutably.
 #[test]
 fn a_refcount_finalizer_cannot_unwrap_or_borrow_its_own_object() {
     #[derive(Trace)]
@@ -892,8 +893,9 @@ fn a_refcount_finalizer_cannot_unwrap_or_borrow_its_own_object() {
     assert!(weak.upgrade().is_none(), "the handle dropped in the finalizer did not resurrect it");
 }
 
-// rust-cc `tests/cc.rs` thread tests and bacon-rajan-cc's: at thread exit, user code may
-// still use the std::rc-like API on objects it makes; nothing leaks or dangles.
+// bacon-rajan-cc `src/lib.rs` `try_unwrap`, `get_mut` and rust-cc's `test_new_cyclic`, run
+// by drops at thread exit: user code may still use them on objects it makes; nothing leaks
+// or dangles.
 #[test]
 fn drops_at_thread_exit_may_unwrap_borrow_and_make_cyclic_objects() {
     #[derive(Trace)]
@@ -955,7 +957,8 @@ fn mutually_cancelling_weak_references(target: &Gc<Hostile>) -> Rc<RefCell<Vec<&
     ran
 }
 
-// rust-cc `src/tests/weak` (weak handles dropped while their object dies): as in CPython,
+// rust-cc `src/tests/weak/mod.rs` `weak_test2` (weak handles dropped), while their object
+// dies: as in CPython,
 // whose `PyObject_ClearWeakRefs` keeps every cleared weak reference until its callback has
 // run, the callbacks are decided when the object dies; dropping another weak reference's
 // last handle from a callback does not cancel that one, and nothing dangles. By refcount.
@@ -986,7 +989,8 @@ struct TracedWatcher {
     seen: Rc<Cell<usize>>,
 }
 
-// rust-cc `src/tests/weak` cyclic cases, for traced weak callbacks: a watcher holding a weak
+// rust-cc `src/tests/weak/mod.rs` `try_upgrade_in_cyclic_finalize_and_drop`, for traced weak
+// callbacks: a watcher holding a weak
 // reference whose callback holds the watcher is a cycle; garbage with its target, it is
 // freed without the callback running.
 #[test]
@@ -1042,4 +1046,378 @@ fn weak_references_to_trait_objects_of_a_collected_cycle_read_dead() {
     assert_eq!(gen_gc::collect(), 2);
     assert!(weak_a.upgrade().is_none() && weak_b.upgrade().is_none());
     assert_eq!((weak_a.strong_count(), weak_b.weak_count()), (0, 0));
+}
+
+/// What the hostile workload's objects did, shared by all of them.
+#[derive(Default)]
+struct Ledger {
+    made: Cell<usize>,
+    dropped: Cell<usize>,
+    dropped_twice: Cell<bool>,
+    finalized_twice: Cell<bool>,
+}
+
+thread_local! {
+    static LEDGER: Ledger = Ledger::default();
+    static ROOTS: RefCell<Vec<Gc<Busy>>> = const { RefCell::new(Vec::new()) };
+    static GRAVEYARD: RefCell<Vec<Gc<Busy>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A node of the hostile workload: its finalizer may resurrect it and its `Drop` allocates,
+/// links, reads its neighbours and may collect.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Busy {
+    edges: RefCell<Vec<Gc<Busy>>>,
+    #[trace(skip)]
+    seed: u32,
+    #[trace(skip)]
+    dropped: Cell<bool>,
+    #[trace(skip)]
+    finalized: Cell<bool>,
+}
+
+fn busy(seed: u32) -> Gc<Busy> {
+    LEDGER.with(|l| l.made.set(l.made.get() + 1));
+    Gc::new(Busy { edges: RefCell::new(Vec::new()), seed, dropped: Cell::new(false), finalized: Cell::new(false) })
+}
+
+impl Finalize for Busy {
+    fn finalize(&self) {
+        if self.finalized.replace(true) {
+            LEDGER.with(|l| l.finalized_twice.set(true));
+        }
+        if self.seed.is_multiple_of(7) {
+            // Resurrects a neighbour (which may be garbage too).
+            if let Some(next) = self.edges.borrow().first() {
+                let _ = GRAVEYARD.with(|g| g.try_borrow_mut().map(|mut g| g.push(next.clone())));
+            }
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if self.dropped.replace(true) {
+            LEDGER.with(|l| l.dropped_twice.set(true));
+        }
+        LEDGER.with(|l| l.dropped.set(l.dropped.get() + 1));
+        for edge in self.edges.get_mut().iter() {
+            if let Ok(value) = Gc::try_get(edge) {
+                let _ = value.edges.try_borrow().map(|edges| edges.len());
+            }
+        }
+        match self.seed % 5 {
+            0 => {
+                // A new cycle, left for a later collection.
+                let a = busy(self.seed / 5);
+                a.edges.borrow_mut().push(a.clone());
+            }
+            1 => {
+                gen_gc::collect_generation(0).expect("a valid generation");
+            }
+            3 => {
+                gen_gc::freeze();
+                let _ = gen_gc::collect_generation(1);
+                gen_gc::unfreeze();
+            }
+            2 => {
+                let _ = ROOTS.with(|r| r.try_borrow_mut().map(|mut roots| roots.pop()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs a deterministic random workload of hostile objects with automatic collection after
+/// every few allocations, then empties the heap and checks the ledger.
+fn hostile_workload(seed: u64, steps: usize) {
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let thresholds = gen_gc::get_threshold();
+    gen_gc::set_threshold(3, 2, 2);
+    let mut weaks: Vec<Weak<Busy>> = Vec::new();
+    for _ in 0..steps {
+        let roll = next();
+        let len = ROOTS.with(|r| r.borrow().len());
+        let pick = |n: u64| (n as usize) % len.max(1);
+        match roll % 12 {
+            0..=2 => {
+                let node = busy((roll >> 8) as u32);
+                ROOTS.with(|r| r.borrow_mut().push(node));
+            }
+            3 if len > 0 => {
+                let (a, b) = ROOTS.with(|r| {
+                    let r = r.borrow();
+                    (r[pick(roll >> 8)].clone(), r[pick(roll >> 24)].clone())
+                });
+                a.edges.borrow_mut().push(b);
+            }
+            4 if len > 0 => {
+                let node = ROOTS.with(|r| r.borrow()[pick(roll >> 8)].clone());
+                node.edges.borrow_mut().pop();
+            }
+            5 if len > 0 => {
+                let node = ROOTS.with(|r| r.borrow_mut().swap_remove(pick(roll >> 8)));
+                drop(node);
+            }
+            6 if len > 0 => {
+                let node = ROOTS.with(|r| r.borrow()[pick(roll >> 8)].clone());
+                let seed = (roll >> 32) as u32;
+                weaks.push(Gc::downgrade_with_callback(&node, move |dead| {
+                    assert!(dead.upgrade().is_none());
+                    if seed.is_multiple_of(3) {
+                        let fresh = busy(seed);
+                        fresh.edges.borrow_mut().push(fresh.clone());
+                    }
+                }));
+            }
+            7 => {
+                if roll % 4 == 0 {
+                    gen_gc::collect();
+                } else {
+                    let _ = gen_gc::collect_generation((roll >> 8) as usize % 3);
+                }
+            }
+            8 => {
+                drop(GRAVEYARD.with(|g| std::mem::take(&mut *g.borrow_mut())));
+            }
+            9 if len > 0 => {
+                // Lent mutably while collections run, then back among the roots.
+                let mut node = ROOTS.with(|r| r.borrow_mut().swap_remove(pick(roll >> 8)));
+                if let Some(mut lent) = Gc::get_mut(&mut node) {
+                    lent.edges.get_mut().push(busy((roll >> 16) as u32));
+                    gen_gc::collect();
+                    drop(busy((roll >> 20) as u32));
+                }
+                ROOTS.with(|r| r.borrow_mut().push(node));
+            }
+            10 if len > 0 => {
+                let node = ROOTS.with(|r| r.borrow_mut().swap_remove(pick(roll >> 8)));
+                if let Ok(value) = Gc::try_unwrap(node) {
+                    gen_gc::collect_generation(0).expect("a valid generation");
+                    drop(value);
+                }
+            }
+            11 => {
+                gen_gc::freeze();
+                if roll % 3 == 0 {
+                    gen_gc::collect();
+                }
+                gen_gc::unfreeze();
+            }
+            _ => {}
+        }
+        weaks.retain(|w| w.upgrade().is_some());
+    }
+    drop(ROOTS.with(|r| std::mem::take(&mut *r.borrow_mut())));
+    for _ in 0..20 {
+        drop(GRAVEYARD.with(|g| std::mem::take(&mut *g.borrow_mut())));
+        gen_gc::collect();
+    }
+    gen_gc::set_threshold(thresholds.0, thresholds.1, thresholds.2);
+    LEDGER.with(|l| {
+        assert!(!l.dropped_twice.get(), "seed {seed}: a value dropped twice");
+        assert!(!l.finalized_twice.get(), "seed {seed}: a finalizer ran twice");
+        assert_eq!(l.made.get(), l.dropped.get(), "seed {seed}: everything made is dropped");
+    });
+}
+
+// gcmodule's `test_quickcheck_16_vertex_graph` and rust-cc's `tests/auto_collect.rs`, with
+// hostile user code: random graphs whose finalizers resurrect, whose drops allocate, collect
+// and drop roots, and whose weak callbacks allocate, under frequent automatic collections of
+// both policies: nothing is dropped or finalized twice, and everything is freed at the end.
+#[test]
+fn hostile_random_workloads_under_automatic_collection_free_everything_once() {
+    let steps = if cfg!(miri) { 150 } else { 10_000 };
+    let seeds: &[u64] =
+        if cfg!(miri) { &[1] } else { &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20] };
+    for policy in [gen_gc::CollectionPolicy::Incremental, gen_gc::CollectionPolicy::Generational] {
+        gen_gc::set_collection_policy(policy);
+        for &seed in seeds {
+            hostile_workload(seed, steps);
+        }
+    }
+    gen_gc::set_collection_policy(gen_gc::CollectionPolicy::Incremental);
+}
+
+// bacon-rajan-cc `src/lib.rs` `weak_self_cyclic`: an object holding the only weak reference
+// to itself dies by refcount, once, with no double free.
+#[test]
+fn an_object_holding_the_only_weak_reference_to_itself_dies_by_refcount() {
+    #[derive(Trace)]
+    struct Cycle {
+        x: RefCell<Option<Weak<Cycle>>>,
+    }
+    let a = Gc::new(Cycle { x: RefCell::new(None) });
+    *a.x.borrow_mut() = Some(Gc::downgrade(&a));
+    let watch = Gc::downgrade(&a);
+    drop(a);
+    assert!(watch.upgrade().is_none());
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+// bacon-rajan-cc `src/lib.rs` `try_unwrap`, `get_mut`, `is_unique`: a weak reference keeps
+// `get_mut` from lending; `try_unwrap` hands the value out with weak references left (ours
+// then reads them dead, as `Rc` does).
+#[test]
+fn try_unwrap_and_get_mut_refuse_shared_objects_and_weak_references_die() {
+    let x = Gc::new(3);
+    assert_eq!(Gc::try_unwrap(x), Ok(3));
+    let x = Gc::new(4);
+    let y = x.clone();
+    let x = Gc::try_unwrap(x).expect_err("shared");
+    assert_eq!((*x, *y), (4, 4));
+    let x = Gc::new(5);
+    let w = Gc::downgrade(&x);
+    assert_eq!(Gc::try_unwrap(x), Ok(5));
+    assert!(w.upgrade().is_none());
+    let mut x = Gc::new(3);
+    *Gc::get_mut(&mut x).expect("unique") = 4;
+    assert_eq!(*x, 4);
+    let y = x.clone();
+    assert!(Gc::get_mut(&mut x).is_none());
+    drop(y);
+    assert!(Gc::get_mut(&mut x).is_some());
+    let w = Gc::downgrade(&x);
+    assert!(Gc::get_mut(&mut x).is_none());
+    drop(w);
+    assert!(Gc::get_mut(&mut x).is_some());
+}
+
+// bacon-rajan-cc `src/lib.rs` `test_retain_weak`: a weak reference outliving its collected
+// self-cycle reads dead and drops cleanly.
+#[test]
+fn a_weak_reference_outliving_its_collected_cycle_reads_dead() {
+    #[derive(Trace, Clone)]
+    struct A {
+        x: Gc<RefCell<Option<A>>>,
+    }
+    let retained = {
+        let a = A { x: Gc::new(RefCell::new(None)) };
+        *a.x.borrow_mut() = Some(a.clone());
+        Gc::downgrade(&a.x)
+    };
+    assert_eq!(gen_gc::collect(), 1);
+    assert!(retained.upgrade().is_none());
+    drop(retained);
+}
+
+// bacon-rajan-cc `src/lib.rs` `test_no_leak_with_double_indirection`: a handle to a handle
+// dies by refcount, with nothing left for the collector.
+#[test]
+fn a_handle_to_a_handle_dies_by_refcount_without_a_collection() {
+    let ty = Gc::new(5);
+    drop(ty.clone());
+    let s = Gc::new(ty);
+    let inner = Gc::downgrade(&s);
+    let innermost = Gc::downgrade(&*s);
+    drop(s.clone());
+    drop(s);
+    assert_eq!(gen_gc::collect(), 0);
+    assert!(inner.upgrade().is_none() && innermost.upgrade().is_none());
+}
+
+// bacon-rajan-cc `src/lib.rs` `test_double_visit_scan_black`: a cycle found reachable after
+// a collection looked at it is kept whole, and freed once broken.
+#[test]
+fn a_cycle_found_reachable_is_kept_whole_and_freed_once_broken() {
+    #[derive(Trace)]
+    struct A {
+        #[trace(skip)]
+        count: Rc<Cell<i32>>,
+        next_op: Gc<RefCell<Option<A>>>,
+    }
+    impl Clone for A {
+        fn clone(&self) -> Self {
+            self.count.set(self.count.get() + 1);
+            A { count: self.count.clone(), next_op: self.next_op.clone() }
+        }
+    }
+    impl A {
+        fn new(count: &Rc<Cell<i32>>, next_op: Option<A>) -> A {
+            count.set(count.get() + 1);
+            A { count: count.clone(), next_op: Gc::new(RefCell::new(next_op)) }
+        }
+    }
+    impl Drop for A {
+        fn drop(&mut self) {
+            self.count.set(self.count.get() - 1);
+        }
+    }
+    let count = Rc::new(Cell::new(0));
+    {
+        let q;
+        {
+            let z = A::new(&count, None);
+            let y = A::new(&count, Some(z.clone()));
+            let x = A::new(&count, Some(y));
+            *z.next_op.borrow_mut() = Some(x.clone());
+            q = x;
+        }
+        gen_gc::collect();
+        *q.next_op.borrow_mut() = None;
+    }
+    gen_gc::collect();
+    assert_eq!(count.get(), 0);
+}
+
+// bacon-rajan-cc `src/lib.rs` `extra_free`: freeing a cycle must not free what a live
+// object still reaches through the cycle's former members.
+#[test]
+fn freeing_a_cycle_keeps_what_live_objects_reach_through_it() {
+    #[derive(Trace)]
+    struct Env {
+        closures: Vec<Gc<RefCell<Clos>>>,
+        next: Option<Gc<Env>>,
+    }
+    #[derive(Trace)]
+    struct Clos {
+        env: Gc<Env>,
+    }
+    let live_env = {
+        let base_env = Gc::new(Env { closures: vec![], next: None });
+        let env_a = Gc::new(Env {
+            closures: vec![Gc::new(RefCell::new(Clos { env: base_env.clone() }))],
+            next: Some(base_env.clone()),
+        });
+        let circular_env = Gc::new(Env {
+            closures: vec![Gc::new(RefCell::new(Clos { env: base_env.clone() }))],
+            next: Some(env_a.clone()),
+        });
+        circular_env.closures[0].replace(Clos { env: circular_env.clone() });
+        let live_env = Gc::new(Env { closures: vec![], next: Some(env_a.clone()) });
+        drop((base_env, env_a));
+        gen_gc::collect();
+        drop(circular_env);
+        assert_eq!(gen_gc::collect(), 2, "the circular environment and its closure");
+        live_env
+    };
+    let env_a = live_env.next.as_ref().expect("kept");
+    assert_eq!(env_a.closures.len(), 1);
+    assert!(env_a.closures[0].borrow().env.next.is_none());
+    drop(live_env);
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+// bacon-rajan-cc `src/lib.rs` `weak_cycle`: a cycle closed only by a weak reference dies by
+// refcount.
+#[test]
+fn a_cycle_closed_by_a_weak_reference_dies_by_refcount() {
+    #[derive(Trace)]
+    struct Gadget {
+        owner: Gc<RefCell<Option<Weak<Gadget>>>>,
+    }
+    let gadget_owner = Gc::new(RefCell::new(None));
+    let gadget = Gc::new(Gadget { owner: gadget_owner.clone() });
+    *gadget_owner.borrow_mut() = Some(Gc::downgrade(&gadget));
+    let watch = Gc::downgrade(&gadget_owner);
+    drop((gadget_owner, gadget));
+    assert!(watch.upgrade().is_none());
+    assert_eq!(gen_gc::collect(), 0);
 }
