@@ -925,6 +925,8 @@ fn drops_at_thread_exit_may_unwrap_borrow_and_make_cyclic_objects() {
         next: RefCell<Option<Gc<Ring>>>,
     }
     thread_local!(static HELD: RefCell<Option<Gc<AtExit>>> = const { RefCell::new(None) });
+    // Global constructors do not run under Miri: install the collector as the crate docs say.
+    gen_gc::install();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let s = seen.clone();
     std::thread::spawn(move || {
@@ -1420,4 +1422,105 @@ fn a_cycle_closed_by_a_weak_reference_dies_by_refcount() {
     drop((gadget_owner, gadget));
     assert!(watch.upgrade().is_none());
     assert_eq!(gen_gc::collect(), 0);
+}
+
+/// Counts, across threads, what the objects of a thread-exit test did.
+#[derive(Default)]
+struct ExitCounts {
+    dropped: std::sync::atomic::AtomicUsize,
+    callbacks: std::sync::atomic::AtomicUsize,
+    dead_weaks: std::sync::atomic::AtomicUsize,
+}
+
+/// A node of a thread-exit test, in a cycle through a trait object.
+#[derive(Trace)]
+struct ExitNode {
+    peer: RefCell<Option<Gc<dyn Peer>>>,
+    #[trace(skip)]
+    counts: std::sync::Arc<ExitCounts>,
+}
+
+impl Peer for ExitNode {
+    fn name(&self) -> &'static str {
+        "exit node"
+    }
+}
+
+impl Drop for ExitNode {
+    fn drop(&mut self) {
+        self.counts.dropped.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // User code at exit: allocates, and reads its peer if it is still there.
+        drop(Gc::new(RefCell::new(vec![Gc::new(1_u8)])));
+        if let Some(peer) = self.peer.get_mut().as_ref() {
+            let _ = Gc::try_get(peer).map(|p| p.name());
+        }
+    }
+}
+
+/// A thread-local's value that drops its handles first, then looks at its weak references.
+#[derive(Default)]
+struct Outliving {
+    handles: Vec<Gc<ExitNode>>,
+    weaks: Vec<Weak<ExitNode>>,
+    counts: Option<std::sync::Arc<ExitCounts>>,
+}
+
+impl Drop for Outliving {
+    fn drop(&mut self) {
+        self.handles.clear();
+        let dead = self.weaks.iter().filter(|w| w.upgrade().is_none() && w.strong_count() == 0).count();
+        if let Some(counts) = &self.counts {
+            counts.dead_weaks.fetch_add(dead, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+thread_local! {
+    static OUTLIVING: RefCell<Outliving> = RefCell::default();
+    static KEPT_AT_EXIT: RefCell<Vec<Gc<ExitNode>>> = const { RefCell::new(Vec::new()) };
+}
+
+// rust-cc `src/tests/weak/mod.rs` `weak_test` and dumpster's `cyclic`, at thread exit (see
+// rc-heap's `exit` module): live cycles through trait objects are dropped once, whether
+// garbage at exit, held by a thread-local destroyed before the first exit pass, or released
+// by one destroyed after it (the last pass frees those). Weak references kept in a
+// thread-local that outlives the first pass read dead for the cycles freed by then, and
+// their callbacks ran once; the cycles that thread-local itself releases are freed only
+// after it is gone, weak references included, so their callbacks do not run.
+#[test]
+fn live_cycles_and_weak_references_in_thread_locals_die_once_at_thread_exit() {
+    // Global constructors do not run under Miri: install the collector as the crate docs say.
+    gen_gc::install();
+    let counts = std::sync::Arc::new(ExitCounts::default());
+    let c = counts.clone();
+    let pairs = 4;
+    std::thread::spawn(move || {
+        // First used before the heap: destroyed after its exit passes.
+        OUTLIVING.with(|o| o.borrow_mut().counts = Some(c.clone()));
+        for i in 0..pairs {
+            let a = Gc::new(ExitNode { peer: RefCell::new(None), counts: c.clone() });
+            let b = Gc::new(ExitNode { peer: RefCell::new(Some(coerce_gc!(a.clone()))), counts: c.clone() });
+            *a.peer.borrow_mut() = Some(coerce_gc!(b.clone()));
+            let counted = c.clone();
+            let weak = Gc::downgrade_with_callback(&a, move |dead| {
+                assert!(dead.upgrade().is_none());
+                counted.callbacks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+            OUTLIVING.with(|o| o.borrow_mut().weaks.extend([weak, Gc::downgrade(&b)]));
+            match i % 3 {
+                // Held by a thread-local that outlives the heap.
+                0 => OUTLIVING.with(|o| o.borrow_mut().handles.push(a)),
+                // Held by a thread-local destroyed before the heap.
+                1 => KEPT_AT_EXIT.with(|h| h.borrow_mut().push(a)),
+                // Garbage.
+                _ => drop(a),
+            }
+        }
+    })
+    .join()
+    .expect("the thread ends cleanly");
+    assert_eq!(counts.dropped.load(std::sync::atomic::Ordering::SeqCst), 2 * pairs);
+    let outliving = (0..pairs).filter(|i| i % 3 == 0).count();
+    assert_eq!(counts.callbacks.load(std::sync::atomic::Ordering::SeqCst), pairs - outliving);
+    assert_eq!(counts.dead_weaks.load(std::sync::atomic::Ordering::SeqCst), 2 * (pairs - outliving));
 }
