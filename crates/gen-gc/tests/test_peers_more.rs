@@ -27,6 +27,18 @@ use std::rc::Rc;
 
 use cyclegc::{Finalize, Gc, Trace, Visitor, Weak, coerce_gc};
 
+/// The length of the deep chains: a million natively, less under Miri and valgrind.
+fn deep() -> usize {
+    if cfg!(miri) { 200 } else { scaled(1_000_000) }
+}
+
+/// How many traces the panicking `Trace`s of a test allow before they panic (a larger
+/// budget panics in a later walk): 0 to 5 natively, only 1 under Miri, where each panic is
+/// slow.
+fn trace_budgets() -> std::ops::Range<usize> {
+    if cfg!(miri) { 1..2 } else { 0..6 }
+}
+
 /// `n` natively; a thousandth under Miri, and divided by `CYCLEGC_TEST_SCALE` when it is set
 /// (valgrind), at least 2.
 fn scaled(n: usize) -> usize {
@@ -233,7 +245,7 @@ fn fragile(traces: usize) -> Gc<Fragile> {
 // `..._drop`: a panicking Trace at any point of a collection leaves the heap whole.
 #[test]
 fn a_trace_that_panics_at_any_point_of_a_collection_leaves_the_heap_whole() {
-    for budget in 0..6 {
+    for budget in trace_budgets() {
         let out = common::capture_debug_output();
         let root = fragile(budget);
         let other = fragile(budget);
@@ -286,7 +298,7 @@ impl Finalize for Resurrecter {
 fn a_trace_that_panics_while_resurrection_is_recounted_leaves_the_heap_whole() {
     gen_gc::collect();
     let before = gen_gc::get_objects(None).len();
-    for budget in 0..6 {
+    for budget in trace_budgets() {
         let out = common::capture_debug_output();
         let first = fragile(budget);
         let second = fragile(budget);
@@ -580,7 +592,7 @@ impl Peer for Link {
 #[test]
 fn a_million_long_chain_of_trait_objects_drops_without_overflow() {
     let mut head: Option<Gc<dyn Peer>> = None;
-    for _ in 0..scaled(1_000_000) {
+    for _ in 0..deep() {
         head = Some(coerce_gc!(Gc::new(Link { next: head })));
     }
     let weak = Gc::downgrade(head.as_ref().expect("made"));
@@ -626,7 +638,7 @@ fn garbage_cycle_holding(object: Option<cyclegc::GcAny>) {
 #[test]
 fn a_million_long_chain_of_finalizable_links_drops_without_overflow() {
     let finalized = Rc::new(Cell::new(0));
-    let n = scaled(1_000_000);
+    let n = deep();
     drop(final_chain(n, &finalized));
     assert_eq!(finalized.get(), n);
 }
@@ -636,7 +648,7 @@ fn a_million_long_chain_of_finalizable_links_drops_without_overflow() {
 #[test]
 fn a_million_long_chain_held_by_a_garbage_cycle_is_collected_without_overflow() {
     let finalized = Rc::new(Cell::new(0));
-    let n = scaled(1_000_000);
+    let n = deep();
     garbage_cycle_holding(Some(Gc::into_any(final_chain(n, &finalized))));
     gen_gc::collect();
     assert_eq!(finalized.get(), n);
@@ -648,7 +660,7 @@ fn a_million_long_chain_held_by_a_garbage_cycle_is_collected_without_overflow() 
 // one after the other without overflow.
 #[test]
 fn a_million_long_chain_of_weak_callbacks_runs_without_overflow() {
-    let n = scaled(1_000_000);
+    let n = deep();
     let ran = Rc::new(Cell::new(0));
     let mut weaks = Vec::with_capacity(n);
     let first = Gc::new(0_usize);
