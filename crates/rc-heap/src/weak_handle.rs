@@ -155,8 +155,10 @@ impl<T: ?Sized> Gc<T> {
 
     /// A new weak reference whose `callback` runs once when the object dies (by refcount or
     /// by the collector), after every weak reference to it reads dead. The callback gets
-    /// the (dead) weak reference. It does not run if every handle to this weak reference has
-    /// been dropped by then, or if the collector finds the weak reference's owner is garbage.
+    /// the (dead) weak reference. It does not run if every handle to this weak reference was
+    /// dropped before the object died, or if the collector finds that garbage holds every
+    /// handle of it; once the object has died, it runs even if another callback of the same
+    /// death drops the last handle first (as CPython's callbacks do).
     pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T> {
         Weak::with_callback(this, callback)
     }
