@@ -1,0 +1,419 @@
+//! objgraph on the heaps real programs make, not tidy ones: unsized and zero-sized objects,
+//! type names and map keys full of markup characters, huge fan-out and long chains, a thousand
+//! types, weak references, `gc.garbage`, frozen objects, other threads, and leak checks whose
+//! scenario panics or collects. Every output format is checked for escaping and determinism.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use cyclegc::{Gc, Trace, coerce_gc, gen_gc};
+use objgraph::{GraphOptions, HeapSnapshot, Query, Renderer};
+use serde_json::Value;
+
+/// A type whose name carries a character chosen by the test: `Tagged<'"'>`, `Tagged<'<'>`.
+#[derive(Trace)]
+#[trace(tracked)]
+struct Tagged<const C: char>;
+
+/// A generic holder, so that type names nest `<` and `>` and carry `&`.
+#[derive(Trace)]
+#[trace(describe)]
+struct Holder<T: 'static> {
+    #[trace(skip)]
+    marker: PhantomData<T>,
+    text: String,
+    children: RefCell<Vec<cyclegc::GcAny>>,
+}
+
+impl<T> std::fmt::Debug for Holder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn holder<T: 'static>(text: &str) -> Gc<Holder<T>> {
+    Gc::new(Holder { marker: PhantomData, text: text.to_owned(), children: RefCell::new(Vec::new()) })
+}
+
+/// Keyed children: map keys become edge labels.
+#[derive(Trace)]
+struct Table {
+    rows: RefCell<BTreeMap<String, Gc<Row>>>,
+}
+
+#[derive(Trace)]
+#[trace(tracked)]
+struct Row;
+
+#[derive(Trace)]
+struct Node {
+    next: RefCell<Option<Gc<Node>>>,
+}
+
+fn node() -> Gc<Node> {
+    Gc::new(Node { next: RefCell::new(None) })
+}
+
+/// The type name of a closure (`odd_heaps::...::{{closure}}`), with `{` and `}`.
+fn closure_type<F: 'static>(_: &F) -> Gc<Holder<F>> {
+    holder("a closure's type")
+}
+
+/// A heap whose type names, descriptions and edge labels contain every character DOT, SVG,
+/// HTML and JSON must escape, held by one root.
+fn markup_heap() -> Gc<Holder<&'static str>> {
+    let root = holder::<&'static str>("<script>alert(\"x & y\")</script>\nsecond line\tand a tab");
+    let table = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
+    table.rows.borrow_mut().insert("say \"hi\"\nthen <go> & {stay}".to_owned(), Gc::new(Row));
+    table.rows.borrow_mut().insert("引用计数 Größe".to_owned(), Gc::new(Row));
+    let children: Vec<cyclegc::GcAny> = vec![
+        Gc::to_any(&Gc::new(Tagged::<'"'>)),
+        Gc::to_any(&Gc::new(Tagged::<'<'>)),
+        Gc::to_any(&Gc::new(Tagged::<'&'>)),
+        Gc::to_any(&Gc::new(Tagged::<'\\'>)),
+        Gc::to_any(&Gc::new(Tagged::<'\n'>)),
+        Gc::to_any(&Gc::new(Tagged::<'é'>)),
+        Gc::to_any(&closure_type(&|| ())),
+        Gc::to_any(&holder::<Vec<BTreeMap<&'static str, Option<(u8, [u16; 3])>>>>("nested")),
+        Gc::to_any(&table),
+    ];
+    *root.children.borrow_mut() = children;
+    root
+}
+
+/// Splits DOT text into its double-quoted strings, panicking on an unterminated one or on a
+/// raw newline inside one: what Graphviz's lexer would reject or misread.
+fn dot_strings(dot: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = dot.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut text = String::new();
+        loop {
+            match chars.next().expect("a DOT string is closed") {
+                '"' => break,
+                '\\' => {
+                    text.push('\\');
+                    text.push(chars.next().expect("an escape is complete"));
+                }
+                '\n' => panic!("a raw newline inside a DOT string: {text:?}"),
+                c => text.push(c),
+            }
+        }
+        strings.push(text);
+    }
+    strings
+}
+
+/// Checks that `markup` has no raw `<` or `&` but those of its own tags and entities: every
+/// `<` opens a tag name (or `</`, `<!`, `<?`), every `&` starts an entity.
+fn assert_well_escaped_markup(markup: &str) {
+    for (i, _) in markup.match_indices('<') {
+        let next = markup[i + 1..].chars().next().unwrap();
+        assert!(next.is_ascii_alphabetic() || "/!?".contains(next), "raw `<` at {i}: {}", &markup[i..][..40]);
+    }
+    for (i, _) in markup.match_indices('&') {
+        let entity = &markup[i..];
+        let end = entity.find(';').unwrap_or_else(|| panic!("raw `&` at {i}: {}", &entity[..20]));
+        let name = &entity[1..end];
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '#') && !name.is_empty() && end < 10,
+            "raw `&` at {i}: {}",
+            &entity[..20.min(entity.len())]
+        );
+    }
+}
+
+#[test]
+fn markup_characters_in_type_names_descriptions_and_keys_are_escaped_in_dot() {
+    let root = markup_heap();
+    let graph = objgraph::show_refs(&[Gc::to_any(&root)], &GraphOptions { too_many: 20, ..Default::default() });
+    let labels = graph.labels();
+    assert!(labels.contains(&"Tagged<'\"'>".to_owned()), "{labels:#?}");
+    assert!(labels.contains(&"Tagged<'\\n'>".to_owned()), "{labels:#?}");
+    assert!(labels.iter().any(|label| label.contains("{{closure}}")), "{labels:#?}");
+    let dot = graph.to_dot();
+    let strings = dot_strings(&dot);
+    assert!(strings.contains(&r#"Tagged<'\"'>"#.to_owned()), "{dot}");
+    assert!(strings.contains(&r"Tagged<'\\\\'>".to_owned()), "{dot}");
+    assert!(strings.contains(&r"Tagged<'&amp;'>".to_owned()), "{dot}");
+    assert!(strings.iter().any(|s| s.starts_with(r#"Holder<&amp;str>\n<script>alert(\"x &amp; y\")"#)), "{dot}");
+    assert!(strings.contains(&r#"rows[\"say \\\"hi\\\"\\nthen <go> &amp; {stay}\"]"#.to_owned()), "{dot}");
+    assert!(strings.contains(&r#"rows[\"引用计数 Größe\"]"#.to_owned()), "{dot}");
+}
+
+#[test]
+fn markup_characters_in_labels_are_escaped_in_builtin_svg() {
+    let root = markup_heap();
+    let graph = objgraph::show_refs(&[Gc::to_any(&root)], &GraphOptions { too_many: 20, ..Default::default() });
+    let svg = graph.render_svg(Renderer::Builtin).expect("the built-in renderer draws any graph");
+    assert_well_escaped_markup(&svg);
+    assert!(svg.contains("Tagged&lt;&#39;&quot;&#39;&gt;") || svg.contains("Tagged&lt;'&quot;'&gt;"), "{svg}");
+    assert!(svg.contains("引用计数 Größe"), "{svg}");
+    assert!(!svg.contains("<script>"), "{svg}");
+}
+
+#[test]
+fn markup_characters_are_escaped_in_the_html_report_and_its_json() {
+    let root = markup_heap();
+    objgraph::name_root(&Gc::to_any(&root), "<root> & \"friends\"");
+    let objects: Vec<cyclegc::GcAny> = root.children.borrow().clone();
+    let graph = objgraph::show_backrefs(&objects[..2], &GraphOptions::default());
+    let dir = std::env::temp_dir().join(format!("objgraph-odd-heaps-markup-{}", std::process::id()));
+    let snapshot = HeapSnapshot::capture();
+    let mut report = objgraph::Report::new("Report of <b>markup</b> & \"quotes\"");
+    report
+        .renderer(Renderer::Builtin)
+        .heap_summary(&snapshot)
+        .retainers_of(&objects)
+        .section("A <section>", "text with <tags> & \"quotes\"\n")
+        .graph("refs", "a graph of <things>", &graph);
+    drop(objects);
+    let index = report.write_to(&dir).unwrap();
+    let html = std::fs::read_to_string(&index).unwrap();
+    let body = &html[html.find("<body").unwrap()..];
+    let body = &body[..body.find("<script").unwrap_or(body.len())];
+    assert_well_escaped_markup(body);
+    assert!(body.contains("Tagged&lt;"), "{body}");
+    assert!(!body.contains("<root>") && !body.contains("<b>markup"), "{body}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("data.json")).unwrap()).unwrap();
+    assert!(json.to_string().contains(r#"Tagged<'\"'>"#));
+    assert_well_escaped_markup(&std::fs::read_to_string(dir.join("refs.svg")).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
+    objgraph::forget_root_name(&Gc::to_any(&root));
+}
+
+/// The `.heapsnapshot` as JSON, checked against the invariants of V8's format: node and edge
+/// counts match the arrays, edges point at nodes, string indices are in range.
+fn parse_heapsnapshot(file: &[u8]) -> (Value, Vec<String>) {
+    let json: Value = serde_json::from_slice(file).expect("a .heapsnapshot is JSON");
+    let meta = &json["snapshot"]["meta"];
+    let node_width = meta["node_fields"].as_array().unwrap().len();
+    let edge_width = meta["edge_fields"].as_array().unwrap().len();
+    let nodes = json["nodes"].as_array().unwrap();
+    let edges = json["edges"].as_array().unwrap();
+    let strings: Vec<String> =
+        json["strings"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+    assert_eq!(nodes.len(), node_width * json["snapshot"]["node_count"].as_u64().unwrap() as usize);
+    assert_eq!(edges.len(), edge_width * json["snapshot"]["edge_count"].as_u64().unwrap() as usize);
+    let edge_count: u64 = nodes.chunks(node_width).map(|row| row[4].as_u64().unwrap()).sum();
+    assert_eq!(edge_count as usize * edge_width, edges.len());
+    for row in nodes.chunks(node_width) {
+        assert!((row[1].as_u64().unwrap() as usize) < strings.len());
+    }
+    for row in edges.chunks(edge_width) {
+        let to = row[2].as_u64().unwrap() as usize;
+        assert!(to.is_multiple_of(node_width) && to < nodes.len());
+    }
+    (json, strings)
+}
+
+#[test]
+fn markup_characters_survive_the_heapsnapshot_json() {
+    let root = markup_heap();
+    objgraph::name_root(&Gc::to_any(&root), "\"quoted\"\n\u{0}root");
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    let (_, strings) = parse_heapsnapshot(&file);
+    for expected in ["Tagged<'\"'>", "Tagged<'\\\\'>", "\"quoted\"\n\u{0}root", "rows[\"引用计数 Größe\"]"] {
+        assert!(strings.iter().any(|s| s == expected), "{expected:?} not among {strings:#?}");
+    }
+    objgraph::forget_root_name(&Gc::to_any(&root));
+}
+
+/// DOT, SVG, the leak report and the report's text of a heap built on a fresh thread (a fresh
+/// heap, other addresses, other hash seeds).
+fn outputs_on_a_fresh_thread() -> Vec<String> {
+    std::thread::spawn(|| {
+        let root = markup_heap();
+        objgraph::name_root(&Gc::to_any(&root), "root");
+        let chain_start = node();
+        let mut last = chain_start.clone();
+        for _ in 0..50 {
+            let next = node();
+            *last.next.borrow_mut() = Some(next.clone());
+            last = next;
+        }
+        // A cycle for garbage_cycles.
+        let (a, b) = (node(), node());
+        *a.next.borrow_mut() = Some(b.clone());
+        *b.next.borrow_mut() = Some(a.clone());
+        drop((a, b));
+        let refs = objgraph::show_refs(&[Gc::to_any(&root)], &GraphOptions { too_many: 5, ..Default::default() });
+        let children = root.children.borrow().clone();
+        let backrefs = objgraph::show_backrefs(&children, &GraphOptions::default());
+        drop(children);
+        let cycles: Vec<String> = objgraph::garbage_cycles().iter().map(ToString::to_string).collect();
+        let mut table = Vec::new();
+        objgraph::show_most_common_types(None, &Query::default(), &mut table).unwrap();
+        let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
+        objgraph::name_root(&Gc::to_any(&cache), "cache");
+        let mut n = 0;
+        let leak = objgraph::LeakCheck::new().sites(false).run(|| {
+            n += 1;
+            cache.rows.borrow_mut().insert(format!("<{n}>"), Gc::new(Row));
+        });
+        let mut report = objgraph::Report::new("determinism");
+        report.renderer(Renderer::Builtin).leak_report(&leak).largest_retainers(5).garbage_cycles();
+        let outputs = vec![
+            refs.to_dot(),
+            refs.render_svg(Renderer::Builtin).unwrap(),
+            backrefs.to_dot(),
+            backrefs.render_svg(Renderer::Builtin).unwrap(),
+            cycles.join("\n"),
+            String::from_utf8(table).unwrap(),
+            leak.to_string(),
+            report.to_text(),
+            report.to_json(),
+        ];
+        for object in gen_gc::get_objects(None) {
+            objgraph::forget_root_name(&object);
+        }
+        gen_gc::collect();
+        outputs
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn the_same_heap_built_twice_gives_byte_identical_text() {
+    let first = outputs_on_a_fresh_thread();
+    let second = outputs_on_a_fresh_thread();
+    for (i, (a, b)) in first.iter().zip(&second).enumerate() {
+        assert_eq!(a, b, "output {i} differs between two runs");
+        assert!(!a.contains("0x"), "output {i} shows an address: {a}");
+    }
+}
+
+#[test]
+fn zero_sized_and_unsized_objects_are_counted_and_drawn() {
+    let empties: Vec<Gc<Row>> = (0..1000).map(|_| Gc::new(Row)).collect();
+    let text: Gc<str> = Gc::from("<&\"引\">");
+    let numbers: Gc<[Gc<Row>]> = empties[..3].iter().cloned().collect();
+    let no_rows: Gc<[Gc<Row>]> = Vec::new().into_iter().collect();
+    let dynamic: Gc<dyn std::any::Any> = coerce_gc!(Gc::new(Tagged::<'>'>));
+    let query = Query::default();
+    assert_eq!(objgraph::count("Row", &query), 1000);
+    assert_eq!(objgraph::count("[Gc<Row>]", &query), 2);
+    assert_eq!(objgraph::count("Tagged<'>'>", &query), 1);
+    let slice = Gc::to_any(&numbers);
+    let empty_slice = Gc::to_any(&no_rows);
+    assert_eq!(objgraph::retained_size(&empty_slice), empty_slice.object_size());
+    assert_eq!(objgraph::retained_size(&slice), slice.object_size(), "the rows are also held by `empties`");
+    let graph = objgraph::show_refs(&[slice.clone(), empty_slice, Gc::to_any(&text)], &GraphOptions::default());
+    assert_eq!(graph.node_count(), 3 + 3);
+    assert!(graph.to_dot().contains("[0]"));
+    let dynamic_any = Gc::to_any(&dynamic);
+    assert_eq!(dynamic_any.short_type_name(), "Tagged<'>'>");
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    let (_, strings) = parse_heapsnapshot(&file);
+    assert!(strings.iter().any(|s| s == "[Gc<Row>]"));
+}
+
+#[test]
+fn a_hundred_thousand_children_stay_bounded_in_graphs() {
+    let parent = holder::<u8>("parent");
+    let children: Vec<cyclegc::GcAny> = (0..100_000).map(|_| Gc::to_any(&Gc::new(Row))).collect();
+    *parent.children.borrow_mut() = children;
+    let start = Gc::to_any(&parent);
+    let graph = objgraph::show_refs(std::slice::from_ref(&start), &GraphOptions::default());
+    assert_eq!(graph.node_count(), 11);
+    let dot = graph.to_dot();
+    assert!(dot.contains("99990 more references"), "{dot}");
+    assert!(dot.len() < 4096, "{} bytes of DOT", dot.len());
+    let svg = graph.render_svg(Renderer::Builtin).unwrap();
+    assert!(svg.len() < 64 * 1024, "{} bytes of SVG", svg.len());
+
+    let graph = objgraph::show_refs(std::slice::from_ref(&start), &GraphOptions { max_depth: 0, ..Default::default() });
+    assert_eq!((graph.node_count(), graph.edge_count()), (1, 0));
+
+    let child = parent.children.borrow()[99_999].clone();
+    let backrefs = objgraph::show_backrefs(std::slice::from_ref(&child), &GraphOptions::default());
+    assert_eq!(backrefs.labels(), ["Row", "Holder<u8>\nparent\nheld from outside: 2"], "`parent` and `start`");
+    assert!(backrefs.to_dot().contains(r#"label="children[99999]""#));
+    let chain = objgraph::find_backref_chain_to_root(&child, 10, &[]);
+    assert_eq!(chain.len(), 2);
+    assert_eq!(
+        objgraph::retained_size(&start),
+        start.object_size() + 99_999 * child.object_size(),
+        "`child` is held here"
+    );
+}
+
+/// Sizes for the tests that build big heaps: full size natively, scaled down under Miri and
+/// when `CYCLEGC_TEST_SCALE` divides them (valgrind runs use it).
+fn scaled(n: usize) -> usize {
+    if cfg!(miri) {
+        return (n / 100_000).max(10);
+    }
+    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
+        Some(divisor) if divisor > 0 => (n / divisor).max(10),
+        _ => n,
+    }
+}
+
+/// A chain of `len` nodes: the head and the tail.
+fn chain(len: usize) -> (Gc<Node>, Gc<Node>) {
+    let head = node();
+    let mut tail = head.clone();
+    for _ in 1..len {
+        let next = node();
+        *tail.next.borrow_mut() = Some(next.clone());
+        tail = next;
+    }
+    (head, tail)
+}
+
+#[test]
+fn a_million_long_chain_is_walked_without_overflowing_the_stack() {
+    let len = scaled(1_000_000);
+    let (head, tail) = chain(len);
+    let (head_any, tail_any) = (Gc::to_any(&head), Gc::to_any(&tail));
+    drop(tail);
+    let size = head_any.object_size();
+    assert_eq!(objgraph::count("Node", &Query::default()), len);
+
+    assert_eq!(objgraph::find_backref_chain_to_root(&tail_any, usize::MAX, &[]).len(), len);
+    let is_tail = |object: &cyclegc::GcAny| object.ptr_eq(&tail_any);
+    assert_eq!(objgraph::find_ref_chain(&head_any, is_tail, usize::MAX, &[]).len(), len);
+    let chain_to_head = objgraph::find_backref_chain(&tail_any, |o| o.ptr_eq(&head_any), usize::MAX, &[]);
+    assert_eq!(chain_to_head.len(), len);
+    drop(chain_to_head);
+
+    let heap = objgraph::HeapGraph::snapshot();
+    let dominators = objgraph::Dominators::new(&heap);
+    // `tail` is held from outside, so the head retains all but the tail.
+    assert_eq!(dominators.retained_size(&head_any), Some((len - 1) * size));
+    assert_eq!(dominators.largest_retainers(1)[0].retained_objects, len - 1);
+    drop(dominators);
+    drop(heap);
+
+    let refs =
+        objgraph::show_refs(std::slice::from_ref(&head_any), &GraphOptions { max_depth: len, ..Default::default() });
+    assert_eq!((refs.node_count(), refs.edge_count()), (len, len - 1));
+    assert!(refs.to_dot().ends_with("}\n"));
+    drop(refs);
+
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    parse_heapsnapshot(&file);
+    drop(file);
+    let snapshot = HeapSnapshot::capture();
+    assert_eq!(HeapSnapshot::from_json(&snapshot.to_json()).unwrap().objects.len(), snapshot.objects.len());
+    drop(snapshot);
+
+    // Closed into one cycle that nothing outside holds.
+    let tail = tail_any.downcast::<Node>().unwrap();
+    *tail.next.borrow_mut() = Some(head.clone());
+    drop((head, tail, head_any, tail_any));
+    let cycles = objgraph::garbage_cycles();
+    assert_eq!(cycles.iter().map(objgraph::Cycle::len).collect::<Vec<_>>(), [len]);
+    assert!(cycles[0].to_string().starts_with(&format!("{len} objects: Node -> Node")));
+    drop(cycles);
+    assert_eq!(gen_gc::collect(), len);
+}
