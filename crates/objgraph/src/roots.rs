@@ -7,8 +7,20 @@ use std::collections::HashMap;
 use rc_heap::{GcAny, ObjectId};
 
 thread_local! {
-    static NAMES: RefCell<HashMap<ObjectId, String>> = RefCell::new(HashMap::new());
+    static NAMES: RefCell<Names> = RefCell::new(Names::default());
 }
+
+/// The names given on this thread. Names of dead objects are dropped when the table has
+/// doubled since it was last pruned, so that naming many objects costs a constant time each.
+#[derive(Default)]
+struct Names {
+    by_id: HashMap<ObjectId, String>,
+    /// The table's size after the last pruning.
+    pruned_len: usize,
+}
+
+/// Tables smaller than this are never pruned.
+const PRUNE_FROM: usize = 64;
 
 /// Names `object` (this thread's heap) so that graphs show it by name, e.g. the global
 /// cache of the article as `"_cache"`. The name goes with the object: it is forgotten when
@@ -25,25 +37,29 @@ pub fn name_root(object: &GcAny, name: impl Into<String>) {
     let id = object.id();
     NAMES.with(|names| {
         let mut names = names.borrow_mut();
-        names.retain(|&id, _| GcAny::from_id(id).is_some());
-        names.insert(id, name.into());
+        if names.by_id.len() >= (2 * names.pruned_len).max(PRUNE_FROM) {
+            names.by_id.retain(|&id, _| GcAny::from_id(id).is_some());
+            names.pruned_len = names.by_id.len();
+        }
+        names.by_id.insert(id, name.into());
     });
 }
 
 /// Forgets the name of `object`; returns it.
 pub fn forget_root_name(object: &GcAny) -> Option<String> {
     let id = object.id();
-    NAMES.with(|names| names.borrow_mut().remove(&id))
+    NAMES.with(|names| names.borrow_mut().by_id.remove(&id))
 }
 
 /// The name given to `object` with [`name_root`].
 pub fn root_name(object: &GcAny) -> Option<String> {
-    named_roots().remove(&object.addr())
+    let id = object.id();
+    NAMES.with(|names| names.borrow().by_id.get(&id).cloned())
 }
 
 /// The living named objects, by address.
 pub(crate) fn named_roots() -> HashMap<usize, String> {
     NAMES.with(|names| {
-        names.borrow().iter().filter_map(|(&id, name)| Some((GcAny::from_id(id)?.addr(), name.clone()))).collect()
+        names.borrow().by_id.iter().filter_map(|(&id, name)| Some((GcAny::from_id(id)?.addr(), name.clone()))).collect()
     })
 }

@@ -417,3 +417,217 @@ fn a_million_long_chain_is_walked_without_overflowing_the_stack() {
     drop(cycles);
     assert_eq!(gen_gc::collect(), len);
 }
+
+#[test]
+fn naming_a_hundred_thousand_roots_is_not_quadratic() {
+    // Each name used to prune the whole table first: 100,000 names took minutes.
+    let rows: Vec<Gc<Row>> = (0..scaled(100_000)).map(|_| Gc::new(Row)).collect();
+    for (i, row) in rows.iter().enumerate() {
+        objgraph::name_root(&Gc::to_any(row), format!("row {i}"));
+    }
+    assert_eq!(objgraph::root_name(&Gc::to_any(&rows[77])).as_deref(), Some("row 77"));
+    let last = rows.len() - 1;
+    assert_eq!(objgraph::root_name(&Gc::to_any(&rows[last])), Some(format!("row {last}")));
+    // The names go with their objects, and new ones still take.
+    drop(rows);
+    let fresh: Vec<Gc<Row>> = (0..1000).map(|_| Gc::new(Row)).collect();
+    for (i, row) in fresh.iter().enumerate() {
+        objgraph::name_root(&Gc::to_any(row), format!("fresh {i}"));
+    }
+    assert!(
+        fresh.iter().enumerate().all(|(i, row)| objgraph::root_name(&Gc::to_any(row)) == Some(format!("fresh {i}")))
+    );
+    let graph = objgraph::show_backrefs(&[Gc::to_any(&fresh[5])], &GraphOptions::default());
+    assert_eq!(graph.labels(), ["Row\nfresh 5\nheld from outside: 1"]);
+}
+
+#[derive(Trace)]
+struct Child {
+    parent: cyclegc::Weak<Parent>,
+}
+
+#[derive(Trace)]
+struct Parent {
+    children: RefCell<Vec<Gc<Child>>>,
+}
+
+#[test]
+fn an_object_referred_to_only_weakly_is_a_root_with_no_heap_referrer() {
+    let parent = Gc::new(Parent { children: RefCell::new(Vec::new()) });
+    let weakly_held = Gc::new(Parent { children: RefCell::new(Vec::new()) });
+    let child = Gc::new(Child { parent: Gc::downgrade(&weakly_held) });
+    parent.children.borrow_mut().push(child.clone());
+    drop(child);
+    let target = Gc::to_any(&weakly_held);
+    let backrefs = objgraph::show_backrefs(std::slice::from_ref(&target), &GraphOptions::default());
+    assert_eq!(backrefs.labels(), ["Parent\nheld from outside: 1"]);
+    assert_eq!(objgraph::find_backref_chain_to_root(&target, 10, &[]).len(), 1);
+    let child_any = Gc::to_any(&parent.children.borrow()[0]);
+    assert_eq!(objgraph::retained_size(&child_any), child_any.object_size(), "a weak reference retains nothing");
+    let refs = objgraph::show_refs(std::slice::from_ref(&child_any), &GraphOptions::default());
+    assert_eq!(refs.node_count(), 1, "show_refs follows strong references only: {}", refs.to_dot());
+
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    let (json, strings) = parse_heapsnapshot(&file);
+    let weak_type = json["snapshot"]["meta"]["edge_types"][0].as_array().unwrap().iter().position(|t| t == "weak");
+    let edges = json["edges"].as_array().unwrap();
+    let weak_edges: Vec<&str> = edges
+        .chunks(3)
+        .filter(|row| Some(row[0].as_u64().unwrap() as usize) == weak_type)
+        .map(|row| strings[row[1].as_u64().unwrap() as usize].as_str())
+        .collect();
+    assert_eq!(weak_edges, ["parent"]);
+
+    drop((target, weakly_held));
+    assert!(parent.children.borrow()[0].parent.upgrade().is_none());
+    let refs = objgraph::show_refs(std::slice::from_ref(&child_any), &GraphOptions::default());
+    assert_eq!(refs.node_count(), 1);
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    parse_heapsnapshot(&file);
+}
+
+#[test]
+fn garbage_kept_by_debug_saveall_is_counted_drawn_and_exported() {
+    gen_gc::collect();
+    let (a, b) = (node(), node());
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    drop((a, b));
+    gen_gc::set_debug(gen_gc::DEBUG_SAVEALL);
+    assert_eq!(gen_gc::collect(), 2);
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    let garbage = gen_gc::garbage();
+    assert_eq!(garbage.len(), 2);
+    assert_eq!(objgraph::count("Node", &Query::default()), 2);
+    assert!(objgraph::garbage_cycles().is_empty(), "gc.garbage holds them");
+    assert_eq!(objgraph::cycles_among(&garbage)[0].to_string(), "2 objects: Node -> Node");
+
+    let first = garbage[0].clone();
+    drop(garbage);
+    let graph = objgraph::show_backrefs(std::slice::from_ref(&first), &GraphOptions::default());
+    assert_eq!(graph.labels(), ["Node\nin gc.garbage", "Node\nin gc.garbage"], "{}", graph.to_dot());
+    assert_eq!(objgraph::find_backref_chain_to_root(&first, 10, &[]).len(), 1, "gc.garbage is the root");
+    drop(first);
+    let garbage = gen_gc::garbage();
+    let mut file = Vec::new();
+    objgraph::write_heapsnapshot(&mut file).unwrap();
+    parse_heapsnapshot(&file);
+    let dir = std::env::temp_dir().join(format!("objgraph-odd-heaps-garbage-{}", std::process::id()));
+    objgraph::Report::new("garbage")
+        .renderer(Renderer::Builtin)
+        .retainers_of(&garbage)
+        .garbage_cycles()
+        .largest_retainers(3)
+        .write_to(&dir)
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    drop(graph);
+
+    for object in &garbage {
+        object.downcast::<Node>().unwrap().next.borrow_mut().take();
+    }
+    drop(garbage);
+    drop(gen_gc::take_garbage());
+    assert_eq!(objgraph::count("Node", &Query::default()), 0);
+}
+
+#[test]
+fn frozen_cycles_are_counted_but_not_reported_as_garbage() {
+    gen_gc::collect();
+    let (a, b) = (node(), node());
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    let watch = Gc::downgrade(&a);
+    drop((a, b));
+    gen_gc::freeze();
+    assert_eq!(objgraph::count("Node", &Query::default()), 2);
+    assert!(objgraph::garbage_cycles().is_empty(), "no collection examines frozen objects");
+    let objects = objgraph::by_type("Node", &Query::default());
+    let graph = objgraph::show_backrefs(&objects[..1], &GraphOptions::default());
+    assert_eq!(graph.node_count(), 2);
+    drop((graph, objects));
+    let report = objgraph::LeakCheck::new().sites(false).run(|| {
+        let leaked = node();
+        *leaked.next.borrow_mut() = Some(leaked.clone());
+        gen_gc::freeze();
+    });
+    assert_eq!(report.growing.len(), 1, "{report}");
+    assert_eq!(report.groups.iter().map(|group| group.count).sum::<usize>(), 3, "{report}");
+    gen_gc::unfreeze();
+    assert_eq!(gen_gc::collect(), 2 + 4, "the first cycle and one per run, the warm-up's included");
+    assert!(watch.upgrade().is_none());
+}
+
+#[test]
+fn a_thread_sees_only_its_own_objects_and_names() {
+    let here = Gc::new(Row);
+    objgraph::name_root(&Gc::to_any(&here), "here");
+    let (count, typestats, chain) = std::thread::spawn(|| {
+        let there = Gc::new(Tagged::<'t'>);
+        objgraph::name_root(&Gc::to_any(&there), "there");
+        let count = objgraph::count("Row", &Query::default());
+        let typestats = objgraph::typestats(&Query::default());
+        let graph = objgraph::show_backrefs(&[Gc::to_any(&there)], &GraphOptions::default());
+        (count, typestats, graph.labels())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(count, 0);
+    assert!(!typestats.contains_key("Row"), "{typestats:?}");
+    assert_eq!(chain, ["Tagged<'t'>\nthere\nheld from outside: 1"]);
+    assert_eq!(objgraph::count("Tagged<'t'>", &Query::default()), 0);
+    assert_eq!(objgraph::root_name(&Gc::to_any(&here)).as_deref(), Some("here"));
+}
+
+#[test]
+fn a_panicking_leak_check_leaves_nothing_behind() {
+    let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
+    let mut runs = 0;
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        objgraph::LeakCheck::new().run(|| {
+            runs += 1;
+            cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
+            if runs == 3 {
+                panic!("the scenario failed in run {runs}");
+            }
+        })
+    }))
+    .unwrap_err();
+    assert_eq!(panic.downcast_ref::<String>().map(String::as_str), Some("the scenario failed in run 3"));
+    assert!(gen_gc::is_enabled());
+    // The next check is not confused by the first one's callback or counts.
+    cache.rows.borrow_mut().clear();
+    let report = objgraph::LeakCheck::new().sites(false).run(|| {
+        runs += 1;
+        cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
+    });
+    assert_eq!(report.groups.len(), 1, "{report}");
+    assert_eq!(report.groups[0].count, 3, "{report}");
+}
+
+#[test]
+fn a_leak_check_whose_scenario_collects_and_makes_cycles_reports_only_the_leak() {
+    let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
+    objgraph::name_root(&Gc::to_any(&cache), "cache");
+    let mut runs = 0;
+    let report = objgraph::LeakCheck::new().sites(false).run(|| {
+        runs += 1;
+        for _ in 0..100 {
+            let (a, b) = (node(), node());
+            *a.next.borrow_mut() = Some(b.clone());
+            *b.next.borrow_mut() = Some(a);
+        }
+        cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
+        gen_gc::collect();
+        gen_gc::collect_generation(0).unwrap();
+    });
+    assert_eq!(
+        report.to_string(),
+        format!(
+            "leak check: 1 warm-up run, 3 measured runs\n\ngrew in every measured run (objects gained per run):\n  Row  +1 +1 +1\n\nleaked: 3 objects in 1 group, retaining {bytes} bytes\n  3 Row, retaining {bytes} bytes\n    cache -> Table.rows[*] -> Row\n",
+            bytes = 3 * cyclegc::TypeInfo::of::<Row>().object_size()
+        )
+    );
+}
