@@ -141,7 +141,7 @@ pub fn show_most_common_types(limit: Option<usize>, query: &Query<'_>, out: &mut
 
 /// Writes objgraph's `%-*s %i` table.
 pub(crate) fn write_counts(stats: &[(String, usize)], out: &mut dyn Write) -> io::Result<()> {
-    let width = stats.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let width = stats.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
     for (name, count) in stats {
         writeln!(out, "{name:<width$} {count}")?;
     }

@@ -74,7 +74,7 @@ pub(crate) fn write_growth<'a>(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let rows: Vec<(&str, usize, i64)> = rows.into_iter().collect();
-    let width = rows.iter().map(|(name, _, _)| name.len()).max().unwrap_or(0);
+    let width = rows.iter().map(|(name, _, _)| name.chars().count()).max().unwrap_or(0);
     for (name, count, delta) in rows {
         writeln!(out, "{name:<width$}{count:>9} {delta:>+9}")?;
     }
@@ -155,7 +155,7 @@ pub fn get_new_ids(
         rows.truncate(limit);
     }
     if !rows.is_empty() {
-        let width = rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
+        let width = rows.iter().map(|row| row.0.chars().count()).max().unwrap_or(0);
         let rule = "=".repeat(width + 13 * 4);
         writeln!(out, "{rule}")?;
         writeln!(

@@ -168,7 +168,7 @@ impl<'g> Dominators<'g> {
     pub fn show_largest_retainers(&self, limit: usize, out: &mut dyn Write) -> io::Result<()> {
         let rows = self.largest_retainers(limit);
         let names: Vec<String> = rows.iter().map(|row| row.object.short_type_name()).collect();
-        let width = names.iter().map(String::len).max().unwrap_or(0);
+        let width = names.iter().map(|name| name.chars().count()).max().unwrap_or(0);
         for (name, row) in names.iter().zip(&rows) {
             writeln!(out, "{name:<width$}{:>9} {:>9}", row.retained_objects, row.retained_size)?;
         }

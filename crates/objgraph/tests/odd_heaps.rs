@@ -631,3 +631,133 @@ fn a_leak_check_whose_scenario_collects_and_makes_cycles_reports_only_the_leak()
         )
     );
 }
+
+/// A type whose name is not ASCII.
+#[derive(Trace)]
+#[trace(tracked)]
+struct Größe;
+
+#[test]
+fn text_tables_pad_non_ascii_type_names_by_characters_as_objgraph_does() {
+    let rows: Vec<Gc<Row>> = (0..2).map(|_| Gc::new(Row)).collect();
+    let query = Query::default();
+    let mut peak = objgraph::PeakStats::default();
+    objgraph::growth(None, &mut peak, &query);
+    let size = Gc::new(Größe);
+    let mut table = Vec::new();
+    objgraph::show_most_common_types(None, &query, &mut table).unwrap();
+    assert_eq!(String::from_utf8(table).unwrap(), "Row   2\nGröße 1\n");
+    let mut table = Vec::new();
+    objgraph::show_growth_with(None, &mut peak, &query, &mut table).unwrap();
+    assert_eq!(String::from_utf8(table).unwrap(), "Größe        1        +1\n");
+    let mut table = Vec::new();
+    objgraph::Dominators::new(&objgraph::HeapGraph::snapshot()).show_largest_retainers(3, &mut table).unwrap();
+    let table = String::from_utf8(table).unwrap();
+    assert_eq!(table.lines().count(), 3);
+    assert!(table.lines().all(|line| line.chars().count() == "Größe".len() - 2 + 9 + 1 + 9), "{table}");
+    drop((rows, size));
+
+    let kept = RefCell::new(Vec::new());
+    let report = objgraph::LeakCheck::new().run(|| {
+        kept.borrow_mut().push((Gc::new(Row), Gc::new(Größe)));
+    });
+    let text = report.to_string();
+    assert!(text.contains("\n  Row    +1 +1 +1\n") && text.contains("\n  Größe  +1 +1 +1\n"), "{text}");
+}
+
+/// Digits of the thousand generic instantiations.
+struct D0;
+struct D1;
+struct D2;
+struct D3;
+struct D4;
+struct D5;
+struct D6;
+struct D7;
+struct D8;
+struct D9;
+
+/// Calls `$then!` on `[$prefix.., Dk]` for each digit `k`.
+macro_rules! each_digit {
+    ($objects:ident, $then:ident [$($prefix:ty),*]) => {
+        $then!($objects, [$($prefix,)* D0]);
+        $then!($objects, [$($prefix,)* D1]);
+        $then!($objects, [$($prefix,)* D2]);
+        $then!($objects, [$($prefix,)* D3]);
+        $then!($objects, [$($prefix,)* D4]);
+        $then!($objects, [$($prefix,)* D5]);
+        $then!($objects, [$($prefix,)* D6]);
+        $then!($objects, [$($prefix,)* D7]);
+        $then!($objects, [$($prefix,)* D8]);
+        $then!($objects, [$($prefix,)* D9]);
+    };
+}
+macro_rules! second_digit {
+    ($objects:ident, [$a:ty]) => {
+        each_digit!($objects, third_digit[$a])
+    };
+}
+macro_rules! third_digit {
+    ($objects:ident, [$a:ty, $b:ty]) => {
+        each_digit!($objects, one_of_each [$a, $b])
+    };
+}
+macro_rules! one_of_each {
+    ($objects:ident, [$a:ty, $b:ty, $c:ty]) => {
+        add_one::<($a, $b, $c)>(&mut $objects)
+    };
+}
+
+fn add_one<T: 'static>(objects: &mut Vec<cyclegc::GcAny>) {
+    objects.push(Gc::to_any(&holder::<T>("one of a thousand types")));
+}
+
+/// One object of each of 1,000 types, `Holder<(D0, D0, D0)>` to `Holder<(D9, D9, D9)>`.
+fn one_of_each_of_a_thousand_types() -> Vec<cyclegc::GcAny> {
+    let mut objects = Vec::with_capacity(1000);
+    each_digit!(objects, second_digit []);
+    objects
+}
+
+/// The counts, growth, leak check and snapshot diff of a heap with a thousand types.
+fn thousand_type_outputs() -> Vec<String> {
+    std::thread::spawn(|| {
+        let query = Query::default();
+        let before = HeapSnapshot::capture();
+        let mut peak = objgraph::PeakStats::default();
+        objgraph::growth(None, &mut peak, &query);
+        let kept = one_of_each_of_a_thousand_types();
+        assert_eq!(objgraph::typestats(&query).len(), 1000);
+        assert_eq!(objgraph::count("Holder<(D4, D0, D4)>", &query), 1);
+        let mut table = Vec::new();
+        objgraph::show_most_common_types(None, &query, &mut table).unwrap();
+        let mut growth = Vec::new();
+        objgraph::show_growth_with(Some(20), &mut peak, &query, &mut growth).unwrap();
+        let diff = HeapSnapshot::diff(&before, &HeapSnapshot::capture());
+        assert_eq!(diff.rows.len(), 1000);
+        let cache = RefCell::new(Vec::new());
+        let report = objgraph::LeakCheck::new()
+            .sites(false)
+            .run(|| cache.borrow_mut().extend(one_of_each_of_a_thousand_types()));
+        assert_eq!((report.growing.len(), report.groups.len()), (1000, 1000));
+        let mut file = Vec::new();
+        objgraph::write_heapsnapshot(&mut file).unwrap();
+        parse_heapsnapshot(&file);
+        drop((kept, cache));
+        [table, growth]
+            .map(|bytes| String::from_utf8(bytes).unwrap())
+            .into_iter()
+            .chain([diff.to_string(), report.to_string()])
+            .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn a_thousand_generic_instantiations_are_counted_apart_and_listed_in_a_stable_order() {
+    let first = thousand_type_outputs();
+    assert!(first[0].starts_with("Holder<(D0, D0, D0)> 1\nHolder<(D0, D0, D1)> 1\n"), "{}", &first[0][..200]);
+    assert_eq!(first[1].lines().count(), 20);
+    assert_eq!(first, thousand_type_outputs());
+}

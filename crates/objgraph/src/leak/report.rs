@@ -154,7 +154,7 @@ fn runs(count: usize, kind: &str) -> String {
 
 /// The table of types and their change per run, names padded to the longest.
 fn write_growth(f: &mut fmt::Formatter<'_>, rows: &[TypeGrowth]) -> fmt::Result {
-    let width = rows.iter().map(|row| row.type_name.len()).max().unwrap_or(0);
+    let width = rows.iter().map(|row| row.type_name.chars().count()).max().unwrap_or(0);
     for row in rows {
         let deltas: Vec<String> = row.deltas().iter().map(|delta| format!("{delta:+}")).collect();
         writeln!(f, "  {:<width$}  {}", row.type_name, deltas.join(" "))?;
