@@ -124,6 +124,7 @@ pub(crate) struct GraphNode {
 pub(crate) struct GraphEdge {
     pub(crate) from: usize,
     pub(crate) to: usize,
+    /// As it should read: line breaks kept, other control characters made visible.
     pub(crate) label: String,
 }
 
@@ -312,6 +313,9 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
                     Direction::Referents => (target, source),
                     Direction::Referrers => (source, target),
                 };
+                // A map key's description may hold any text; SVG and HTML cannot carry control
+                // characters.
+                let label = label.split('\n').map(visible).collect::<Vec<_>>().join("\n");
                 drawn.push(GraphEdge { from, to, label });
             }
         }

@@ -761,3 +761,53 @@ fn a_thousand_generic_instantiations_are_counted_apart_and_listed_in_a_stable_or
     assert_eq!(first[1].lines().count(), 20);
     assert_eq!(first, thousand_type_outputs());
 }
+
+/// A map key described by its raw text, control characters and all.
+#[derive(Trace, PartialEq, Eq, PartialOrd, Ord)]
+#[trace(describe = raw_text)]
+struct RawKey(String);
+
+fn raw_text(key: &RawKey) -> String {
+    key.0.clone()
+}
+
+#[derive(Trace)]
+struct RawTable {
+    rows: RefCell<BTreeMap<RawKey, Gc<Row>>>,
+}
+
+/// Whether `text` has a character XML 1.0 forbids (C0 controls other than tab, newline and
+/// carriage return).
+fn has_character_xml_forbids(text: &str) -> bool {
+    text.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+#[test]
+fn control_characters_in_edge_labels_stay_visible_and_valid_in_every_format() {
+    let table = Gc::new(RawTable { rows: RefCell::new(BTreeMap::new()) });
+    table.rows.borrow_mut().insert(RawKey("bell\u{7} and\nnewline <k>".to_owned()), Gc::new(Row));
+    let start = Gc::to_any(&table);
+    let refs = objgraph::show_refs(std::slice::from_ref(&start), &GraphOptions::default());
+    let dot = refs.to_dot();
+    assert!(!has_character_xml_forbids(&dot), "{dot:?}");
+    dot_strings(&dot);
+    assert!(dot.contains(r#"label="rows[bell\\x07 and\nnewline <k>]""#), "{dot}");
+    let svg = refs.render_svg(Renderer::Builtin).unwrap();
+    assert!(!has_character_xml_forbids(&svg), "the SVG is not XML: {svg:?}");
+    assert!(svg.contains(r"rows[bell\x07 and"), "{svg}");
+    assert_well_escaped_markup(&svg);
+    let row = Gc::to_any(table.rows.borrow().values().next().unwrap());
+    let backrefs = objgraph::show_backrefs(std::slice::from_ref(&row), &GraphOptions::default());
+    assert!(!has_character_xml_forbids(&backrefs.render_svg(Renderer::Builtin).unwrap()));
+    let dir = std::env::temp_dir().join(format!("objgraph-odd-heaps-control-{}", std::process::id()));
+    let mut report = objgraph::Report::new("control characters");
+    report.renderer(Renderer::Builtin).retainers_of(std::slice::from_ref(&row)).graph("refs", "refs", &refs);
+    drop(row);
+    let index = report.write_to(&dir).unwrap();
+    let html = std::fs::read_to_string(index).unwrap();
+    assert!(!has_character_xml_forbids(&html), "{html:?}");
+    assert!(html.contains(r"rows[bell\x07 and\x0anewline &lt;k&gt;]"), "{html}");
+    assert!(std::fs::read_to_string(dir.join("report.txt")).unwrap().contains(r"rows[bell\x07 and\x0anewline <k>]"));
+    assert!(!has_character_xml_forbids(&std::fs::read_to_string(dir.join("refs.svg")).unwrap()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

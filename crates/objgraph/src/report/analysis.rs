@@ -11,7 +11,7 @@ use rc_heap::GcAny;
 
 use super::model::{self, ChainStep, Details, ObjectLabel};
 use super::{CHAIN_MAX_DEPTH, Cell, Table};
-use crate::graph::{show_chain_holding, show_refs_holding};
+use crate::graph::{show_chain_holding, show_refs_holding, visible};
 use crate::roots::named_roots;
 use crate::{Dominators, Graph, GraphOptions, HeapGraph, HeapSnapshot};
 
@@ -245,19 +245,20 @@ pub(super) fn garbage_cycles() -> Vec<Block> {
     blocks
 }
 
-/// How reports name an object: type, description, name.
+/// How reports name an object: type, description, name, each on one line (a program's
+/// descriptions and names may hold any text, control characters included).
 pub(super) fn object_label(object: &GcAny, names: &HashMap<usize, String>) -> ObjectLabel {
     ObjectLabel {
         type_name: object.short_type_name(),
-        description: object.describe().map(|description| description.chars().take(40).collect()),
-        name: names.get(&object.addr()).cloned(),
+        description: object.describe().map(|description| visible(&description.chars().take(40).collect::<String>())),
+        name: names.get(&object.addr()).map(|name| visible(name)),
     }
 }
 
-/// The labels of the references from `from` to `to`, joined: `items[0], cache`.
+/// The labels of the references from `from` to `to`, joined on one line: `items[0], cache`.
 fn reference_label(from: &GcAny, to: &GcAny) -> String {
     let labels: Vec<String> =
-        from.referents().into_iter().filter(|referent| referent.target.ptr_eq(to)).map(|r| r.label).collect();
+        from.referents().into_iter().filter(|referent| referent.target.ptr_eq(to)).map(|r| visible(&r.label)).collect();
     labels.join(", ")
 }
 
@@ -336,7 +337,7 @@ fn members_text(objects: &[GcAny], names: &HashMap<usize, String>) -> String {
         text.push_str(&labels[&object.addr()]);
         for referent in object.referents() {
             if let Some(target) = labels.get(&referent.target.addr()) {
-                text.push_str(&format!("\n  {} → {target}", referent.label));
+                text.push_str(&format!("\n  {} → {target}", visible(&referent.label)));
             }
         }
     }
