@@ -106,9 +106,14 @@ pub struct LeakGroup {
 impl LeakGroup {
     /// The chain as text: `_cache -> Cache.items[*] -> Obj`.
     pub fn chain(&self) -> String {
+        // A name may hold any text; the chain stays on one line.
+        let name = match &self.root {
+            ChainRoot::Named(name) => crate::graph::visible(name),
+            _ => String::new(),
+        };
         let mut parts: Vec<&str> = Vec::with_capacity(self.steps.len() + 2);
         match &self.root {
-            ChainRoot::Named(name) => parts.push(name),
+            ChainRoot::Named(_) => parts.push(&name),
             ChainRoot::HeldFromOutside => {}
             ChainRoot::Unreachable => parts.push("(unreachable)"),
         }

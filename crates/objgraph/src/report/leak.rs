@@ -211,7 +211,7 @@ pub(super) fn tables(data: &LeakCheckData) -> Vec<TableData> {
 /// of each example object that was alive.
 fn group_details(group: &LeakGroupData) -> String {
     let mut text = match &group.root {
-        LeakRoot::Named(name) => format!("chain from the root named {name}:\n"),
+        LeakRoot::Named(name) => format!("chain from the root named {}:\n", crate::graph::visible(name)),
         LeakRoot::HeldFromOutside => {
             "chain from an object held from outside the heap (a local, a static, a thread-local):\n".to_owned()
         }
