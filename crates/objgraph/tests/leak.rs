@@ -9,6 +9,9 @@ use cyclegc::weak_collections::WeakKeyDictionary;
 use cyclegc::{Gc, Trace, TypeInfo};
 use objgraph::{ChainRoot, LeakCheck, LeakReport};
 
+mod common;
+use common::scaled;
+
 #[derive(Trace)]
 #[trace(tracked)]
 struct Request {
@@ -28,18 +31,6 @@ fn named_cache(name: &str) -> Gc<Cache> {
 
 fn size_of<T: Trace>() -> usize {
     TypeInfo::of::<T>().object_size()
-}
-
-/// Sizes for the tests that build big heaps: full size natively, scaled down under Miri and
-/// when `CYCLEGC_TEST_SCALE` divides them (valgrind runs use it).
-fn scaled(n: usize) -> usize {
-    if cfg!(miri) {
-        return (n / 100_000).max(10);
-    }
-    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
-        Some(divisor) if divisor > 0 => (n / divisor).max(10),
-        _ => n,
-    }
 }
 
 /// A snapshot of a report that shows sizes: object sizes grow by a word with the

@@ -11,6 +11,9 @@ use cyclegc::{Gc, Trace, coerce_gc, gen_gc};
 use objgraph::{GraphOptions, HeapSnapshot, Query, Renderer};
 use serde_json::Value;
 
+mod common;
+use common::scaled;
+
 /// A type whose name carries a character chosen by the test: `Tagged<'"'>`, `Tagged<'<'>`.
 #[derive(Trace)]
 #[trace(tracked)]
@@ -45,6 +48,21 @@ struct Table {
 #[derive(Trace)]
 #[trace(tracked)]
 struct Row;
+
+/// An empty table held from outside the heap, named `name` when given one.
+fn named_table(name: Option<&str>) -> Gc<Table> {
+    let table = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
+    if let Some(name) = name {
+        objgraph::name_root(&Gc::to_any(&table), name);
+    }
+    table
+}
+
+/// A leak: one more row in the table, never removed.
+fn add_a_row(table: &Table) {
+    let key = table.rows.borrow().len().to_string();
+    table.rows.borrow_mut().insert(key, Gc::new(Row));
+}
 
 #[derive(Trace)]
 struct Node {
@@ -345,18 +363,6 @@ fn a_hundred_thousand_children_stay_bounded_in_graphs() {
     );
 }
 
-/// Sizes for the tests that build big heaps: full size natively, scaled down under Miri and
-/// when `CYCLEGC_TEST_SCALE` divides them (valgrind runs use it).
-fn scaled(n: usize) -> usize {
-    if cfg!(miri) {
-        return (n / 100_000).max(10);
-    }
-    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
-        Some(divisor) if divisor > 0 => (n / divisor).max(10),
-        _ => n,
-    }
-}
-
 /// A chain of `len` nodes: the head and the tail.
 fn chain(len: usize) -> (Gc<Node>, Gc<Node>) {
     let head = node();
@@ -581,12 +587,11 @@ fn a_thread_sees_only_its_own_objects_and_names() {
 
 #[test]
 fn a_panicking_leak_check_leaves_nothing_behind() {
-    let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
-    let mut runs = 0;
+    let cache = named_table(None);
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         objgraph::LeakCheck::new().run(|| {
-            runs += 1;
-            cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
+            add_a_row(&cache);
+            let runs = cache.rows.borrow().len();
             if runs == 3 {
                 panic!("the scenario failed in run {runs}");
             }
@@ -597,27 +602,21 @@ fn a_panicking_leak_check_leaves_nothing_behind() {
     assert!(gen_gc::is_enabled());
     // The next check is not confused by the first one's callback or counts.
     cache.rows.borrow_mut().clear();
-    let report = objgraph::LeakCheck::new().sites(false).run(|| {
-        runs += 1;
-        cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
-    });
+    let report = objgraph::LeakCheck::new().sites(false).run(|| add_a_row(&cache));
     assert_eq!(report.groups.len(), 1, "{report}");
     assert_eq!(report.groups[0].count, 3, "{report}");
 }
 
 #[test]
 fn a_leak_check_whose_scenario_collects_and_makes_cycles_reports_only_the_leak() {
-    let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
-    objgraph::name_root(&Gc::to_any(&cache), "cache");
-    let mut runs = 0;
+    let cache = named_table(Some("cache"));
     let report = objgraph::LeakCheck::new().sites(false).run(|| {
-        runs += 1;
         for _ in 0..100 {
             let (a, b) = (node(), node());
             *a.next.borrow_mut() = Some(b.clone());
             *b.next.borrow_mut() = Some(a);
         }
-        cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
+        add_a_row(&cache);
         gen_gc::collect();
         gen_gc::collect_generation(0).unwrap();
     });
@@ -837,13 +836,8 @@ fn a_hundred_thousand_referrers_stay_bounded_in_backref_graphs() {
 
 #[test]
 fn a_root_name_with_a_line_break_keeps_the_leak_report_one_chain_a_line() {
-    let cache = Gc::new(Table { rows: RefCell::new(BTreeMap::new()) });
-    objgraph::name_root(&Gc::to_any(&cache), "cache\nof rows");
-    let mut runs = 0;
-    let report = objgraph::LeakCheck::new().sites(false).run(|| {
-        runs += 1;
-        cache.rows.borrow_mut().insert(format!("{runs}"), Gc::new(Row));
-    });
+    let cache = named_table(Some("cache\nof rows"));
+    let report = objgraph::LeakCheck::new().sites(false).run(|| add_a_row(&cache));
     let text = report.to_string();
     assert!(text.ends_with("    cache\\x0aof rows -> Table.rows[*] -> Row\n"), "{text}");
     let mut report_page = objgraph::Report::new("a named root");
