@@ -291,11 +291,18 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
     }
 }
 
-// SAFETY: the set owns its elements and visits each once.
+// SAFETY: the set owns its elements and visits each once (sorted or not, every member is
+// in the list once).
 unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
     const TRACKED: bool = T::TRACKED;
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        trace_indexed(self, visitor);
+        if !visitor.wants_stable_order() || !T::TRACKED {
+            return trace_indexed(self, visitor);
+        }
+        // By description, as a `HashMap`'s keys; members without one keep their (hash) order.
+        let mut members: Vec<(Option<String>, &T)> = self.iter().map(|member| (member.describe(), member)).collect();
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        trace_indexed(members.into_iter().map(|(_, member)| member), visitor);
     }
 }
 

@@ -99,6 +99,24 @@ fn once_cells_and_reversed_values_are_traced() {
 }
 
 #[test]
+fn a_hash_sets_members_are_reported_in_the_same_order_whatever_its_hasher_seeds() {
+    // Two sets of the same members under differently seeded hashers: the labels (and so
+    // graphs and snapshots) name the members in the order of their descriptions.
+    let described = |set: HashSet<Gc<u32>>| -> Vec<(String, Option<String>)> {
+        Gc::into_any(Gc::new(set)).referents().into_iter().map(|r| (r.label, r.target.describe())).collect()
+    };
+    let members: Vec<Gc<u32>> = (0..32).map(Gc::new).collect();
+    let first = described(members.iter().cloned().collect());
+    let second = described(members.iter().rev().cloned().collect());
+    assert_eq!(first, second);
+    let mut texts: Vec<String> = first.iter().map(|(_, text)| text.clone().unwrap()).collect();
+    let unsorted = texts.clone();
+    texts.sort();
+    assert_eq!(texts, unsorted, "members in the order of their descriptions");
+    assert_eq!(first[0].0, "[0]");
+}
+
+#[test]
 fn struct_fields_label_their_edges() {
     let a = Node::new("a");
     let b = Node::new("b");
