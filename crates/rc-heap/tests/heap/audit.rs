@@ -186,3 +186,26 @@ fn a_report_that_drops_the_watch_the_watcher_and_every_weak_reference() {
     assert!(plain.upgrade().is_none());
     assert!(outside.borrow().is_none());
 }
+
+#[test]
+fn a_watched_weak_reference_marked_as_owned_by_garbage_is_forgotten_at_its_death() {
+    // The one-callback path leaves a marked report in its slot; the record is cleared all the
+    // same, so the watcher never reads the freed object through it.
+    let watch = entries();
+    let watcher = watch.watcher.borrow().clone().unwrap();
+    let object = Node::new("object");
+    let weak = Gc::downgrade_watched(&object, &watcher, 0);
+    weak.trace(&mut MarkOwned);
+    assert!(watcher.upgrade(0, &weak).is_some());
+    drop(object);
+    assert!(watch.reported.borrow().is_empty(), "the marked report does not run");
+    assert!(watcher.upgrade(0, &weak).is_none() && watcher.is_dead(0, &weak));
+    for round in 0..4 {
+        let other = Node::new("other");
+        let again = Gc::downgrade_watched(&other, &watcher, 0);
+        assert!(watcher.upgrade(0, &weak).is_none(), "round {round}");
+        assert!(Gc::ptr_eq(&watcher.upgrade(0, &again).unwrap(), &other));
+    }
+    drop(weak);
+    assert!(!rc_heap::raw::weak_callbacks_pending());
+}
