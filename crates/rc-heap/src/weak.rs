@@ -522,8 +522,8 @@ impl Drop for SlotRef {
     }
 }
 
-/// Frees a slot whose last handle is gone: unlists it if its object lives, drops its
-/// callback if it has one left, and gives its block back.
+/// Frees a slot whose last handle is gone: unlists it if its object lives, gives its block
+/// back, then drops its callback if it has one left (user code, which may panic).
 ///
 /// # Safety
 /// `slot` points at a live slot no handle refers to, with its whole block's provenance,
