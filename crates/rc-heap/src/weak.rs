@@ -522,8 +522,8 @@ impl Drop for SlotRef {
     }
 }
 
-/// Frees a slot whose last handle is gone: unlists it if its object lives, drops its
-/// callback if it has one left, and gives its block back.
+/// Frees a slot whose last handle is gone: unlists it if its object lives, gives its block
+/// back, then drops its callback if it has one left (user code, which may panic).
 ///
 /// # Safety
 /// `slot` points at a live slot no handle refers to, with its whole block's provenance,
@@ -544,19 +544,24 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
         return;
     }
     let slot = slot.cast::<CallbackSlot>();
-    // SAFETY: a slot that is not basic is a `CallbackSlot`, allocated with `WITH_CALLBACK`;
-    // it is dropped in place once (its callback, if left, with it), then its block freed.
-    unsafe {
-        if let Some(callback) = (*slot.as_ptr()).callback.get_mut() {
-            // A watcher's record never names freed memory.
-            if let Callback::Watched(state, tag) = callback {
-                state.forget(*tag, slot.as_ptr().cast());
-            }
-            heap::add_pending_callbacks(-1);
+    // SAFETY: a slot that is not basic is a `CallbackSlot`; no handle refers to it.
+    let callback = unsafe { (*slot.as_ptr()).callback.take() };
+    if let Some(callback) = &callback {
+        // A watcher's record never names freed memory.
+        if let Callback::Watched(state, tag) = callback {
+            state.forget(*tag, slot.as_ptr().cast());
         }
+        heap::add_pending_callbacks(-1);
+    }
+    // SAFETY: the slot was allocated with `WITH_CALLBACK`; what is left of it once its
+    // callback is moved out (plain words) is dropped in place once, then its block freed.
+    unsafe {
         std::ptr::drop_in_place(slot.as_ptr());
         pool::dealloc(slot.as_ptr().cast(), SlotRef::WITH_CALLBACK);
     }
+    // The captures' `Drop` is user code: it runs once the block is back, so that a panic
+    // leaks nothing and no code it runs can find the slot.
+    drop(callback);
 }
 
 /// A weak reference to `header`, with `callback` if any.
@@ -775,6 +780,12 @@ impl ClearedWeakRefs {
 #[inline]
 fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + Send>>) {
     if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
+        // The death's handle may be the slot's last (an earlier callback dropped the
+        // others): the callback, which does not run, goes with it, and its captures' `Drop`
+        // is user code whose panic must not leave the death half done.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(slot))) {
+            first_panic.get_or_insert(panic);
+        }
         return;
     }
     let Some(callback) = slot.callback().and_then(Cell::take) else {

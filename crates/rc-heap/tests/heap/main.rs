@@ -2,6 +2,7 @@
 
 #![allow(unsafe_code, reason = "hand-written Trace impls and the raw collector mechanism under test")]
 
+mod audit;
 mod common;
 mod dealloc;
 mod finalize;
