@@ -546,23 +546,23 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     let slot = slot.cast::<CallbackSlot>();
     // SAFETY: a slot that is not basic is a `CallbackSlot`; no handle refers to it.
     let callback = unsafe { (*slot.as_ptr()).callback.take() };
-    if let Some(callback) = &callback {
-        // A watcher's record never names freed memory.
-        if let Callback::Watched(state, tag) = callback {
-            state.forget(*tag, slot.as_ptr().cast());
-        }
+    // A watcher's record never names freed memory.
+    if let Some(Callback::Watched(state, tag)) = &callback {
+        state.forget(*tag, slot.as_ptr().cast());
+    }
+    // SAFETY: the slot was allocated with `WITH_CALLBACK`; with its callback moved out, what
+    // is left of it is plain words that need no drop (asserted below).
+    unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::WITH_CALLBACK) };
+    if let Some(callback) = callback {
         heap::add_pending_callbacks(-1);
+        // The captures' `Drop` is user code: it runs once the block is back, so that a panic
+        // leaks nothing and no code it runs can find the slot.
+        drop(callback);
     }
-    // SAFETY: the slot was allocated with `WITH_CALLBACK`; what is left of it once its
-    // callback is moved out (plain words) is dropped in place once, then its block freed.
-    unsafe {
-        std::ptr::drop_in_place(slot.as_ptr());
-        pool::dealloc(slot.as_ptr().cast(), SlotRef::WITH_CALLBACK);
-    }
-    // The captures' `Drop` is user code: it runs once the block is back, so that a panic
-    // leaks nothing and no code it runs can find the slot.
-    drop(callback);
 }
+
+// What `free_slot` leaves undropped of a `CallbackSlot` once its callback is moved out.
+const _: () = assert!(!std::mem::needs_drop::<WeakSlot>() && !std::mem::needs_drop::<Cell<*const CallbackSlot>>());
 
 /// A weak reference to `header`, with `callback` if any.
 pub(crate) fn register(header: NonNull<ObjHeader>, callback: Option<Callback>) -> SlotRef {
