@@ -39,17 +39,9 @@ fn trace_budgets() -> std::ops::Range<usize> {
     if cfg!(miri) { 1..2 } else { 0..6 }
 }
 
-/// `n` natively; a thousandth under Miri, and divided by `CYCLEGC_TEST_SCALE` when it is set
-/// (valgrind), at least 2.
-fn scaled(n: usize) -> usize {
-    if cfg!(miri) {
-        return (n / 1000).max(2);
-    }
-    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
-        Some(scale) if scale > 0 => (n / scale).max(2),
-        _ => n,
-    }
-}
+#[path = "common/scale.rs"]
+mod scale;
+use scale::scaled;
 
 // rust-cc: src/tests/weak/mod.rs `weak_test_common`, `weak_test`, `weak_test2`.
 #[test]

@@ -94,16 +94,9 @@ fn run_on_thread(scenario: impl FnOnce() + Send + 'static) {
     thread::spawn(scenario).join().expect("the scenario's thread panicked");
 }
 
-/// Fewer objects under Miri and valgrind (`CYCLEGC_TEST_SCALE`).
-fn scaled(n: usize) -> usize {
-    if cfg!(miri) {
-        return (n / 1000).max(2);
-    }
-    match std::env::var("CYCLEGC_TEST_SCALE").ok().and_then(|s| s.parse::<usize>().ok()) {
-        Some(scale) if scale > 0 => (n / scale).max(2),
-        _ => n,
-    }
-}
+#[path = "common/scale.rs"]
+mod scale;
+use scale::scaled;
 
 /// Whether this run checks for leaks itself (Miri, or valgrind with `CYCLEGC_TEST_SCALE`),
 /// so that tests which leak on purpose must not run.
