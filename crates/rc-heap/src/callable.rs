@@ -103,7 +103,7 @@ impl<C: Clone, A, R> Clone for Closure<C, A, R> {
 // SAFETY: a closure owns its captures and nothing else that can hold a `Gc` (a `fn` pointer
 // captures nothing); it traces the captures once, under the label `captures`.
 unsafe impl<C: Trace, A: 'static, R: 'static> Trace for Closure<C, A, R> {
-    const TRACKED: bool = C::TRACKED;
+    crate::trace::tracked_as_any_of!(C);
 
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::trace::{Segment, Trace, Visitor};
+use crate::trace::{Segment, Trace, Visitor, tracked_as_any_of};
 
 macro_rules! leaf {
     ($($ty:ty),* $(,)?) => {$(
@@ -60,8 +60,18 @@ described_leaf!(
     str,
     &'static str,
     std::path::PathBuf,
+    std::path::Path,
     std::ffi::OsString,
+    std::ffi::OsStr,
+    std::ffi::CString,
+    std::ffi::CStr,
     std::time::Duration,
+    std::net::IpAddr,
+    std::net::Ipv4Addr,
+    std::net::Ipv6Addr,
+    std::net::SocketAddr,
+    std::net::SocketAddrV4,
+    std::net::SocketAddrV6,
 );
 
 leaf!(
@@ -82,7 +92,156 @@ leaf!(
     std::num::NonZeroI64,
     std::num::NonZeroI128,
     std::num::NonZeroIsize,
+    std::sync::atomic::AtomicBool,
+    std::sync::atomic::AtomicU8,
+    std::sync::atomic::AtomicU16,
+    std::sync::atomic::AtomicU32,
+    std::sync::atomic::AtomicU64,
+    std::sync::atomic::AtomicUsize,
+    std::sync::atomic::AtomicI8,
+    std::sync::atomic::AtomicI16,
+    std::sync::atomic::AtomicI32,
+    std::sync::atomic::AtomicI64,
+    std::sync::atomic::AtomicIsize,
+    std::hash::RandomState,
+    std::hash::DefaultHasher,
+    std::thread::ThreadId,
+    std::alloc::Layout,
 );
+
+// SAFETY: a hasher's builder holds no value of its hasher's type, let alone a `Gc`.
+unsafe impl<H: 'static> Trace for std::hash::BuildHasherDefault<H> {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+macro_rules! number_wrapper {
+    ($($ty:ident),*) => {$(
+        // SAFETY: the wrapper owns its number; traced transparently.
+        unsafe impl<T: Trace> Trace for std::num::$ty<T> {
+            tracked_as_any_of!(T);
+            #[inline]
+            fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+                self.0.trace(visitor);
+            }
+            fn describe(&self) -> Option<String> {
+                self.0.describe()
+            }
+        }
+    )*};
+}
+
+number_wrapper!(Wrapping, Saturating);
+
+// SAFETY: a range owns its bounds and visits each once.
+unsafe impl<T: Trace> Trace for std::ops::Range<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_fields([("start", &self.start), ("end", &self.end)], visitor);
+    }
+}
+
+// SAFETY: as for `Range`.
+unsafe impl<T: Trace> Trace for std::ops::RangeInclusive<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_fields([("start", self.start()), ("end", self.end())], visitor);
+    }
+}
+
+// SAFETY: a half-open range owns its one bound.
+unsafe impl<T: Trace> Trace for std::ops::RangeFrom<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_fields([("start", &self.start)], visitor);
+    }
+}
+
+// SAFETY: a half-open range owns its one bound.
+unsafe impl<T: Trace> Trace for std::ops::RangeTo<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        trace_fields([("end", &self.end)], visitor);
+    }
+}
+
+/// Traces named parts of a value, each under its name.
+fn trace_fields<T: Trace, V: Visitor + ?Sized, const N: usize>(fields: [(&'static str, &T); N], visitor: &mut V) {
+    if !T::TRACKED {
+        return;
+    }
+    for (name, value) in fields {
+        visitor.enter(Segment::Field(name));
+        value.trace(visitor);
+        visitor.leave();
+    }
+}
+
+// SAFETY: an owned `Cow` owns its value, traced transparently; a borrowed one is a shared
+// `'static` reference, whose handles belong to whoever owns the referent, so it reports none.
+unsafe impl<B: ?Sized + ToOwned + 'static> Trace for std::borrow::Cow<'static, B>
+where
+    B::Owned: Trace,
+{
+    tracked_as_any_of!(B::Owned);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if let std::borrow::Cow::Owned(value) = self {
+            value.trace(visitor);
+        }
+    }
+    fn describe(&self) -> Option<String> {
+        match self {
+            std::borrow::Cow::Owned(value) => value.describe(),
+            std::borrow::Cow::Borrowed(_) => None,
+        }
+    }
+}
+
+// SAFETY: a `Mutex` owns its content. Locked (by this thread, which is the only one that
+// can reach a heap object), it is untraceable for now, which the visitor is told, as for a
+// borrowed `RefCell`; a poisoned lock still holds its content, which is traced.
+unsafe impl<T: Trace + ?Sized> Trace for std::sync::Mutex<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if !T::TRACKED {
+            return;
+        }
+        match self.try_lock() {
+            Ok(value) => value.trace(visitor),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.get_ref().trace(visitor),
+            Err(std::sync::TryLockError::WouldBlock) => visitor.untraceable(),
+        }
+    }
+}
+
+// SAFETY: as for `Mutex`, with a read lock.
+unsafe impl<T: Trace + ?Sized> Trace for std::sync::RwLock<T> {
+    tracked_as_any_of!(T);
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if !T::TRACKED {
+            return;
+        }
+        match self.try_read() {
+            Ok(value) => value.trace(visitor),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.get_ref().trace(visitor),
+            Err(std::sync::TryLockError::WouldBlock) => visitor.untraceable(),
+        }
+    }
+}
+
+// SAFETY: as for `OnceCell`.
+unsafe impl<T: Trace> Trace for std::sync::OnceLock<T> {
+    tracked_as_any_of!(T);
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        if let Some(value) = self.get() {
+            value.trace(visitor);
+        }
+    }
+    fn describe(&self) -> Option<String> {
+        self.get().and_then(Trace::describe)
+    }
+}
 
 // SAFETY: a `std::rc`/`std::sync` weak reference owns no strong count: whatever its
 // allocation holds belongs to the strong owners, which trace it if they may.
@@ -140,7 +299,7 @@ macro_rules! counted_owner {
         // untraceable, which keeps it and all it holds alive. A shared pointer is never
         // traced through: two owners would report the same edges twice.
         unsafe impl<T: Trace + ?Sized> Trace for $ptr<T> {
-            const TRACKED: bool = T::TRACKED;
+            tracked_as_any_of!(T);
             #[inline]
             fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
                 if !T::TRACKED {
@@ -163,7 +322,7 @@ counted_owner!(Rc, Arc);
 
 // SAFETY: a `Box` owns its content exclusively; traced transparently.
 unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         (**self).trace(visitor);
@@ -175,7 +334,7 @@ unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
 
 // SAFETY: an `Option` owns its content; traced transparently.
 unsafe impl<T: Trace> Trace for Option<T> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         if let Some(value) = self {
@@ -191,7 +350,7 @@ unsafe impl<T: Trace> Trace for Option<T> {
 // `&mut` (`take`, `get_mut`), which no one holds while the collector traces; an empty cell
 // (one still being initialized included) holds nothing to trace.
 unsafe impl<T: Trace> Trace for std::cell::OnceCell<T> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         if let Some(value) = self.get() {
@@ -205,7 +364,7 @@ unsafe impl<T: Trace> Trace for std::cell::OnceCell<T> {
 
 // SAFETY: a `Reverse` owns its content; traced transparently.
 unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         self.0.trace(visitor);
@@ -217,7 +376,7 @@ unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
 
 // SAFETY: a `Result` owns its content; traced transparently.
 unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
-    const TRACKED: bool = T::TRACKED || E::TRACKED;
+    tracked_as_any_of!(T, E);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         match self {
             Ok(value) => value.trace(visitor),
@@ -229,7 +388,7 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
 // SAFETY: a `RefCell` owns its content. A mutable borrow in progress makes it untraceable
 // for now, which the visitor is told.
 unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         if !T::TRACKED {
@@ -262,7 +421,7 @@ macro_rules! sequence {
     ($($ty:ident),*) => {$(
         // SAFETY: the collection owns its elements and visits each once.
         unsafe impl<T: Trace> Trace for $ty<T> {
-            const TRACKED: bool = T::TRACKED;
+            tracked_as_any_of!(T);
             #[inline]
             fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
                 trace_indexed(self, visitor);
@@ -275,7 +434,7 @@ sequence!(Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet);
 
 // SAFETY: the slice owns its elements and visits each once.
 unsafe impl<T: Trace> Trace for [T] {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         trace_indexed(self, visitor);
@@ -284,7 +443,7 @@ unsafe impl<T: Trace> Trace for [T] {
 
 // SAFETY: the array owns its elements and visits each once.
 unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         trace_indexed(self, visitor);
@@ -294,7 +453,7 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
 // SAFETY: the set owns its elements and visits each once (sorted or not, every member is
 // in the list once).
 unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
-    const TRACKED: bool = T::TRACKED;
+    tracked_as_any_of!(T);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         if !visitor.wants_stable_order() || !T::TRACKED {
             return trace_indexed(self, visitor);
@@ -331,7 +490,7 @@ fn trace_map<'a, K: Trace, T: Trace, V: Visitor + ?Sized>(
 // SAFETY: the map owns its keys and values and visits each once (sorted or not, every
 // entry is in the list once).
 unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
-    const TRACKED: bool = K::TRACKED || T::TRACKED;
+    tracked_as_any_of!(K, T);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         if !visitor.wants_stable_order() || !(K::TRACKED || T::TRACKED) {
             return trace_map(self, visitor);
@@ -346,7 +505,7 @@ unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
 
 // SAFETY: the map owns its keys and values and visits each once.
 unsafe impl<K: Trace, T: Trace> Trace for BTreeMap<K, T> {
-    const TRACKED: bool = K::TRACKED || T::TRACKED;
+    tracked_as_any_of!(K, T);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
         trace_map(self, visitor);
     }
@@ -356,7 +515,7 @@ macro_rules! tuple {
     ($(($($name:ident $index:tt),+))*) => {$(
         // SAFETY: the tuple owns its fields and visits each once.
         unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
-            const TRACKED: bool = false $(|| $name::TRACKED)+;
+            tracked_as_any_of!($($name),+);
             #[inline]
             fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
                 $(

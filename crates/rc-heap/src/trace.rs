@@ -17,8 +17,11 @@ use crate::side::WeakTarget;
 /// The standard library's types that can own a `Gc` implement it: `Option`, `Result`,
 /// `Box`, tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`,
 /// `HashMap`/`HashSet` (any hasher), `BTreeMap`/`BTreeSet`, `RefCell`, `OnceCell`,
-/// `Reverse`, and `Rc`/`Arc` while their strong count is 1. So do the leaf types that hold
-/// none (numbers, `String`, paths, times) and `Cell` of a `Copy` type. A `Cell<Option<Gc<T>>>`
+/// `OnceLock`, `Mutex` and `RwLock` (untraceable while locked, as a `RefCell` while
+/// borrowed), `Reverse`, `Wrapping`, `Saturating`, ranges (`start`, `end`), an owned
+/// `Cow<'static, _>`, and `Rc`/`Arc` while their strong count is 1. So do the leaf types
+/// that hold none (numbers, atomics, `String`, paths, C and OS strings, network addresses,
+/// times, hashers) and `Cell` of a `Copy` type. A `Cell<Option<Gc<T>>>`
 /// cannot be (a `Cell` does not lend its content; its impl is for `Copy` contents, which hold
 /// no `Gc`): hold such a link in a `RefCell`, or in a `OnceCell` when it is set once.
 ///
@@ -64,6 +67,31 @@ pub unsafe trait Trace: 'static {
     /// Whether values of this type may hold `Gc`s or `Weak`s and so need the cycle
     /// collector. Leaf types (`false`) are untracked: smaller header, no collector cost.
     const TRACKED: bool = true;
+
+    // `TRACKED` asked with a budget: `__TRACKED_n` may ask at most `n` more derived types
+    // nested by value, and a derived type with no budget left answers `true`. The derive
+    // computes `TRACKED` from its fields' `__TRACKED_7`, and `__TRACKED_n` from their
+    // `__TRACKED_{n-1}`; the std containers pass each level on to their elements. So types
+    // that hold each other by value (`Stmt { body: Vec<Block> }`, `Block { stmts: Vec<Stmt> }`)
+    // ask a finite chain of constants where one `TRACKED` each would ask itself (a cycle
+    // rustc rejects), and a chain that runs out answers the safe `true`. A hand-written impl
+    // keeps the defaults: every level is its own `TRACKED`.
+    #[doc(hidden)]
+    const __TRACKED_0: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_1: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_2: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_3: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_4: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_5: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_6: bool = Self::TRACKED;
+    #[doc(hidden)]
+    const __TRACKED_7: bool = Self::TRACKED;
 
     /// Whether [`Trace::finalize`] does anything. The heap calls it only when `true`.
     const HAS_FINALIZER: bool = false;
@@ -327,3 +355,22 @@ impl Visitor for EdgeList {
         self.untraceable = true;
     }
 }
+
+/// The `TRACKED` constants of a type that holds values of the given types and nothing
+/// else that can hold a `Gc`: tracked when any of them is, level by level (see the
+/// `__TRACKED_n` constants of [`Trace`]).
+macro_rules! tracked_as_any_of {
+    ($($ty:ty),+ $(,)?) => {
+        const TRACKED: bool = false $(|| <$ty as $crate::trace::Trace>::TRACKED)+;
+        const __TRACKED_0: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_0)+;
+        const __TRACKED_1: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_1)+;
+        const __TRACKED_2: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_2)+;
+        const __TRACKED_3: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_3)+;
+        const __TRACKED_4: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_4)+;
+        const __TRACKED_5: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_5)+;
+        const __TRACKED_6: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_6)+;
+        const __TRACKED_7: bool = false $(|| <$ty as $crate::trace::Trace>::__TRACKED_7)+;
+    };
+}
+
+pub(crate) use tracked_as_any_of;

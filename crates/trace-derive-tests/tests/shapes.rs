@@ -19,6 +19,11 @@ fn labels_of<T: ?Sized>(object: &Gc<T>) -> Vec<String> {
     Gc::to_any(object).referents().into_iter().map(|r| r.label).collect()
 }
 
+/// Whether the heap tracks values of `T` (its `Trace::TRACKED`, asked at run time).
+fn tracked<T: Trace>() -> bool {
+    TypeInfo::of::<T>().is_tracked()
+}
+
 /// `handle` is the only reference from outside to a garbage cycle of `size` objects: dropping
 /// it frees nothing, and a full collection frees all of them.
 fn assert_cycle_is_collected<T: ?Sized>(handle: Gc<T>, size: usize) {
@@ -357,6 +362,120 @@ fn recursive_type_through_box_vec_and_gc_collects_its_cycles() {
     assert_eq!(root.name.len() + root.children[0].name.len(), 9);
     drop(owner);
     assert_cycle_is_collected(root, 2);
+}
+
+/// Syntax trees whose node types hold each other by value, as a parser's do: a statement
+/// holds blocks, a block holds statements, and only a block reaches the heap (its scope).
+#[derive(Trace)]
+enum Stmt {
+    Expr(String),
+    If { then: Block, otherwise: Option<Box<Block>> },
+    Loop(Vec<Block>),
+}
+
+#[derive(Trace)]
+struct Block {
+    stmts: Vec<Stmt>,
+    scope: RefCell<Option<Gc<Scope>>>,
+}
+
+#[derive(Trace)]
+struct Scope {
+    name: String,
+    body: RefCell<Vec<Block>>,
+}
+
+/// Two types that hold each other by value and can reach no handle.
+#[derive(Trace)]
+struct Outline {
+    sections: Vec<Section>,
+}
+
+#[derive(Trace)]
+struct Section {
+    title: String,
+    sub: Option<Box<Outline>>,
+}
+
+#[test]
+fn types_holding_each_other_by_value_compile_and_collect_their_cycles() {
+    assert!(tracked::<Stmt>() && tracked::<Block>() && tracked::<Scope>());
+    let scope = Gc::new(Scope { name: "fn main".into(), body: RefCell::new(Vec::new()) });
+    let inner = Block { stmts: vec![Stmt::Expr("x".into())], scope: RefCell::new(Some(scope.clone())) };
+    let body = Block {
+        stmts: vec![Stmt::If { then: inner, otherwise: None }, Stmt::Loop(Vec::new())],
+        scope: RefCell::new(None),
+    };
+    scope.body.borrow_mut().push(body);
+    assert_eq!(labels_of(&scope), ["body[0].stmts[0].If.then.scope"]);
+    assert_eq!(scope.name, "fn main");
+    assert_cycle_is_collected(scope, 1);
+}
+
+#[test]
+fn types_holding_each_other_by_value_without_handles_are_tracked_to_be_safe() {
+    // Whether such a pair can reach a handle is a question about itself; the derive answers
+    // it with the safe `true` rather than a compile-time cycle.
+    assert!(tracked::<Outline>() && tracked::<Section>());
+    let outline = Gc::new(Outline {
+        sections: vec![Section { title: "intro".into(), sub: Some(Box::new(Outline { sections: vec![] })) }],
+    });
+    assert!(Gc::to_any(&outline).is_tracked());
+    assert!(labels_of(&outline).is_empty());
+    assert_eq!(outline.sections[0].title, "intro");
+}
+
+/// Eight derived types nested by value, the innermost holding a number: a leaf.
+#[derive(Trace)]
+struct Depth1(Depth2);
+#[derive(Trace)]
+struct Depth2(Depth3);
+#[derive(Trace)]
+struct Depth3(Depth4);
+#[derive(Trace)]
+struct Depth4(Depth5);
+#[derive(Trace)]
+struct Depth5(Depth6);
+#[derive(Trace)]
+struct Depth6(Depth7);
+#[derive(Trace)]
+struct Depth7(Depth8);
+#[derive(Trace)]
+struct Depth8(Vec<(u32, String)>, Option<Box<[u8]>>);
+/// The same chain with a handle at the bottom.
+#[derive(Trace)]
+struct Deep1(Deep2);
+#[derive(Trace)]
+struct Deep2(Deep3);
+#[derive(Trace)]
+struct Deep3(Deep4);
+#[derive(Trace)]
+struct Deep4(Deep5);
+#[derive(Trace)]
+struct Deep5(Deep6);
+#[derive(Trace)]
+struct Deep6(Deep7);
+#[derive(Trace)]
+struct Deep7(Deep8);
+#[derive(Trace)]
+struct Deep8(Deep9);
+#[derive(Trace)]
+struct Deep9(Deep10);
+#[derive(Trace)]
+struct Deep10(RefCell<Option<Gc<Deep1>>>);
+
+#[test]
+fn leaves_nested_eight_types_deep_stay_leaves_and_deeper_handles_are_still_found() {
+    assert!(!tracked::<Depth1>());
+    let leaf = Gc::new(Depth1(Depth2(Depth3(Depth4(Depth5(Depth6(Depth7(Depth8(vec![(1, "a".into())], None)))))))));
+    assert!(!Gc::to_any(&leaf).is_tracked());
+    assert_eq!((leaf.0).0.0.0.0.0.0.0[0].0, 1);
+
+    assert!(tracked::<Deep1>());
+    let deep = Gc::new(Deep1(Deep2(Deep3(Deep4(Deep5(Deep6(Deep7(Deep8(Deep9(Deep10(RefCell::new(None))))))))))));
+    *(deep.0).0.0.0.0.0.0.0.0.0.borrow_mut() = Some(deep.clone());
+    assert_eq!(labels_of(&deep), ["0.0.0.0.0.0.0.0.0.0"]);
+    assert_cycle_is_collected(deep, 1);
 }
 
 /// A generic recursive list.

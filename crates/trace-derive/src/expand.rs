@@ -45,7 +45,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
 
-    let tracked = tracked_expr(container, &krate);
+    let tracked = tracked_consts(container, &krate);
     let body = trace_body(container, &krate);
     let finalizer = container.finalize.map(|span| {
         let call = quote_spanned!(span=> <Self as #krate::Finalize>::finalize(self));
@@ -74,7 +74,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
         #[automatically_derived]
         #[allow(unsafe_code)]
         unsafe impl #impl_generics #krate::Trace for #ident #ty_generics #where_clause {
-            const TRACKED: bool = #tracked;
+            #tracked
             #finalizer
 
             #[inline]
@@ -87,27 +87,46 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     }
 }
 
-/// `TRACKED`: whether any traced field may hold a `Gc` or a `Weak`.
-fn tracked_expr(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
+/// `TRACKED`: whether any traced field may hold a `Gc` or a `Weak`, with its budgeted
+/// levels `__TRACKED_n` (see `rc_heap::Trace`): `TRACKED` asks the fields' `__TRACKED_7`,
+/// `__TRACKED_n` their `__TRACKED_{n-1}`, and `__TRACKED_0` answers `true` unasked, so
+/// types that hold each other by value ask no constant of their own.
+fn tracked_consts(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
     if container.always_tracked {
-        return quote!(true);
+        return quote!(
+            const TRACKED: bool = true;
+        );
     }
     let own = &container.input.ident;
     let variants: Vec<&Variant<'_>> = match &container.body {
         Body::Struct(variant) => vec![variant],
         Body::Enum(variants) => variants.iter().collect(),
     };
-    let terms = variants.iter().flat_map(|variant| variant.traced()).map(|(_, field)| {
-        let ty = field.ty;
-        if mentions_self(ty, own) {
-            // A field holding the type itself (`Box<Self>`, `Vec<Expr>`): asking it would
-            // ask the type's own question. Counting it as tracked is always safe.
-            quote!(true)
-        } else {
-            quote!(<#ty as #krate::Trace>::TRACKED)
-        }
+    let fields: Vec<&syn::Type> =
+        variants.iter().flat_map(|variant| variant.traced()).map(|(_, field)| field.ty).collect();
+    let any_field = |level: &syn::Ident| {
+        let terms = fields.iter().map(|ty| {
+            if mentions_self(ty, own) {
+                // A field holding the type itself (`Box<Self>`, `Vec<Expr>`): asking it would
+                // ask the type's own question. Counting it as tracked is always safe.
+                quote!(true)
+            } else {
+                quote!(<#ty as #krate::Trace>::#level)
+            }
+        });
+        quote!(false #(|| #terms)*)
+    };
+    let top = any_field(&format_ident!("__TRACKED_7"));
+    let levels = (1..8u8).map(|level| {
+        let name = format_ident!("__TRACKED_{}", level);
+        let value = any_field(&format_ident!("__TRACKED_{}", level - 1));
+        quote!(const #name: bool = #value;)
     });
-    quote!(false #(|| #terms)*)
+    quote! {
+        const TRACKED: bool = #top;
+        const __TRACKED_0: bool = true;
+        #(#levels)*
+    }
 }
 
 fn trace_body(container: &Container<'_>, krate: &TokenStream) -> TokenStream {

@@ -99,6 +99,80 @@ fn once_cells_and_reversed_values_are_traced() {
 }
 
 #[test]
+fn addresses_atomics_paths_and_hashers_are_leaves() {
+    assert!(!tracked::<std::net::SocketAddr>());
+    assert!(!tracked::<(std::net::IpAddr, std::net::Ipv6Addr)>());
+    assert!(!tracked::<std::sync::atomic::AtomicUsize>());
+    assert!(!tracked::<std::sync::Arc<std::sync::atomic::AtomicBool>>());
+    assert!(!tracked::<Box<std::path::Path>>());
+    assert!(!tracked::<std::ffi::CString>());
+    assert!(!tracked::<HashMap<String, u8, std::hash::BuildHasherDefault<std::hash::DefaultHasher>>>());
+    assert!(!tracked::<std::borrow::Cow<'static, str>>());
+    assert!(!tracked::<std::num::Wrapping<u32>>());
+    let address = Gc::into_any(Gc::new(std::net::Ipv4Addr::LOCALHOST));
+    assert_eq!(address.describe().as_deref(), Some("127.0.0.1"));
+}
+
+#[test]
+fn ranges_label_their_bounds() {
+    assert!(!tracked::<std::ops::Range<usize>>());
+    assert!(tracked::<std::ops::RangeInclusive<Gc<u8>>>());
+    let range = Gc::into_any(Gc::new(Gc::new(1_u8)..Gc::new(9_u8)));
+    assert_eq!(labels(&range), ["end", "start"]);
+    let inclusive = Gc::into_any(Gc::new(Gc::new(1_u8)..=Gc::new(9_u8)));
+    assert_eq!(labels(&inclusive), ["end", "start"]);
+    assert_eq!(labels(&Gc::into_any(Gc::new(Gc::new(1_u8)..))), ["start"]);
+    assert_eq!(labels(&Gc::into_any(Gc::new(..Gc::new(1_u8)))), ["end"]);
+}
+
+#[test]
+fn an_owned_cow_is_traced_and_a_borrowed_one_owns_nothing() {
+    static SHARED: [u8; 2] = [1, 2];
+    assert!(tracked::<std::borrow::Cow<'static, [Gc<u8>]>>());
+    let owned: std::borrow::Cow<'static, [Gc<u8>]> = std::borrow::Cow::Owned(vec![Gc::new(1), Gc::new(2)]);
+    assert_eq!(labels(&Gc::into_any(Gc::new(owned))), ["[0]", "[1]"]);
+    let borrowed: std::borrow::Cow<'static, [u8]> = std::borrow::Cow::Borrowed(&SHARED);
+    assert!(Gc::into_any(Gc::new(borrowed)).referents().is_empty());
+}
+
+#[test]
+fn locks_are_traced_and_a_held_lock_keeps_its_content() {
+    use std::sync::{Mutex, OnceLock, RwLock};
+
+    assert!(!tracked::<Mutex<Vec<u8>>>());
+    assert!(tracked::<RwLock<Option<Gc<u8>>>>());
+    let locked = Gc::new(Mutex::new(vec![Gc::new(1_u8), Gc::new(2)]));
+    let any = Gc::to_any(&locked);
+    assert_eq!(labels(&any), ["[0]", "[1]"]);
+    {
+        let _guard = locked.lock().unwrap();
+        assert!(any.referents().is_empty(), "a held lock lends nothing");
+        let mut untraceable = 0;
+        struct Count<'a>(&'a mut usize);
+        impl Visitor for Count<'_> {
+            fn visit_edge(&mut self, _edge: rc_heap::Edge<'_>) {}
+            fn untraceable(&mut self) {
+                *self.0 += 1;
+            }
+        }
+        Trace::trace(&*locked, &mut Count(&mut untraceable));
+        assert_eq!(untraceable, 1, "the collector is told, and keeps what it holds");
+    }
+    // A poisoned lock still holds its content.
+    let poisoned = Gc::new(RwLock::new(Some(Gc::new(3_u8))));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _guard = poisoned.write().unwrap();
+        panic!("poison");
+    }));
+    assert!(result.is_err() && poisoned.is_poisoned());
+    assert_eq!(Gc::to_any(&poisoned).referents().len(), 1);
+    let once = Gc::new(OnceLock::new());
+    assert!(Gc::to_any(&once).referents().is_empty());
+    assert!(once.set(Gc::new(4_u8)).is_ok());
+    assert_eq!(Gc::to_any(&once).referents().len(), 1);
+}
+
+#[test]
 fn a_hash_sets_members_are_reported_in_the_same_order_whatever_its_hasher_seeds() {
     // Two sets of the same members under differently seeded hashers: the labels (and so
     // graphs and snapshots) name the members in the order of their descriptions.
