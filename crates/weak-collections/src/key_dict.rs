@@ -259,6 +259,59 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>, A: AsGc<T>> Extend<(A, V)> 
     }
 }
 
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>, A: AsGc<T>> FromIterator<(A, V)> for WeakKeyDictionary<T, V, M> {
+    /// A map of the pairs, as [`update`](WeakKeyDictionary::update) makes them (Python's
+    /// `WeakKeyDictionary(pairs)`).
+    fn from_iter<I: IntoIterator<Item = (A, V)>>(pairs: I) -> Self {
+        let map = WeakKeyDictionary::with_key_mode();
+        map.update(pairs);
+        map
+    }
+}
+
+/// `for key in &map` (Python's `for key in d`): the live keys, as [`WeakKeyDictionary::keys`].
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> IntoIterator for &WeakKeyDictionary<T, V, M> {
+    type Item = Gc<T>;
+    type IntoIter = Keys<T, V, M>;
+
+    fn into_iter(self) -> Keys<T, V, M> {
+        self.keys()
+    }
+}
+
+/// `&map | pairs` (Python's `d | other`): a new map with this one's live entries, then the
+/// pairs (another map's `items()`, a list of pairs), a later key replacing an earlier one.
+impl<T, V, M, A, I> std::ops::BitOr<I> for &WeakKeyDictionary<T, V, M>
+where
+    T: ?Sized + 'static,
+    V: Clone + 'static,
+    M: KeyMode<T>,
+    A: AsGc<T>,
+    I: IntoIterator<Item = (A, V)>,
+{
+    type Output = WeakKeyDictionary<T, V, M>;
+
+    fn bitor(self, pairs: I) -> WeakKeyDictionary<T, V, M> {
+        let union = self.copy();
+        union.update(pairs);
+        union
+    }
+}
+
+/// `map |= pairs` (Python's `d |= other`): [`update`](WeakKeyDictionary::update).
+impl<T, V, M, A, I> std::ops::BitOrAssign<I> for WeakKeyDictionary<T, V, M>
+where
+    T: ?Sized + 'static,
+    V: 'static,
+    M: KeyMode<T>,
+    A: AsGc<T>,
+    I: IntoIterator<Item = (A, V)>,
+{
+    fn bitor_assign(&mut self, pairs: I) {
+        self.update(pairs);
+    }
+}
+
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())

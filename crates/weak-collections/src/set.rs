@@ -277,6 +277,70 @@ impl<T: ?Sized + 'static, M: KeyMode<T>, A: AsGc<T>> Extend<A> for WeakSet<T, M>
     }
 }
 
+/// `&a | &b` (Python's `a | b`): [`union`](WeakSet::union).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitOr<&WeakSet<T, M>> for &WeakSet<T, M> {
+    type Output = WeakSet<T, M>;
+
+    fn bitor(self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
+        self.union(other)
+    }
+}
+
+/// `a |= &b` (Python's `a |= b`): adds `b`'s live members.
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitOrAssign<&WeakSet<T, M>> for WeakSet<T, M> {
+    fn bitor_assign(&mut self, other: &WeakSet<T, M>) {
+        self.update(&other.iter().collect::<Vec<_>>());
+    }
+}
+
+/// `&a & &b` (Python's `a & b`): [`intersection`](WeakSet::intersection).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitAnd<&WeakSet<T, M>> for &WeakSet<T, M> {
+    type Output = WeakSet<T, M>;
+
+    fn bitand(self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
+        self.intersection(other)
+    }
+}
+
+/// `a &= &b` (Python's `a &= b`): [`intersection_update`](WeakSet::intersection_update).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitAndAssign<&WeakSet<T, M>> for WeakSet<T, M> {
+    fn bitand_assign(&mut self, other: &WeakSet<T, M>) {
+        self.intersection_update(other);
+    }
+}
+
+/// `&a - &b` (Python's `a - b`): [`difference`](WeakSet::difference).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::Sub<&WeakSet<T, M>> for &WeakSet<T, M> {
+    type Output = WeakSet<T, M>;
+
+    fn sub(self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
+        self.difference(other)
+    }
+}
+
+/// `a -= &b` (Python's `a -= b`): [`difference_update`](WeakSet::difference_update).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::SubAssign<&WeakSet<T, M>> for WeakSet<T, M> {
+    fn sub_assign(&mut self, other: &WeakSet<T, M>) {
+        self.difference_update(other);
+    }
+}
+
+/// `&a ^ &b` (Python's `a ^ b`): [`symmetric_difference`](WeakSet::symmetric_difference).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitXor<&WeakSet<T, M>> for &WeakSet<T, M> {
+    type Output = WeakSet<T, M>;
+
+    fn bitxor(self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
+        self.symmetric_difference(other)
+    }
+}
+
+/// `a ^= &b` (Python's `a ^= b`): [`symmetric_difference_update`](WeakSet::symmetric_difference_update).
+impl<T: ?Sized + 'static, M: KeyMode<T>> std::ops::BitXorAssign<&WeakSet<T, M>> for WeakSet<T, M> {
+    fn bitxor_assign(&mut self, other: &WeakSet<T, M>) {
+        self.symmetric_difference_update(other);
+    }
+}
+
 impl<T: ?Sized + 'static, M: KeyMode<T>> fmt::Debug for WeakSet<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakSet<{}>({} live)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())

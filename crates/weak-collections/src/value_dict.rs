@@ -214,6 +214,63 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static, V: AsGc<T>> Extend<(K,
     }
 }
 
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static, V: AsGc<T>> FromIterator<(K, V)>
+    for WeakValueDictionary<K, T>
+{
+    /// A map of the pairs, as [`update`](WeakValueDictionary::update) makes them: a later
+    /// pair replaces an earlier one with the same key, and an entry whose value has no
+    /// other owner is gone by the time the map is returned (Python's
+    /// `WeakValueDictionary(pairs)`).
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        let map = WeakValueDictionary::new();
+        map.update(pairs);
+        map
+    }
+}
+
+/// `for (key, value) in &map` (Python's `for key, value in d.items()`): the live entries,
+/// as [`WeakValueDictionary::items`].
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> IntoIterator for &WeakValueDictionary<K, T> {
+    type Item = (K, Gc<T>);
+    type IntoIter = Items<K, T>;
+
+    fn into_iter(self) -> Items<K, T> {
+        self.items()
+    }
+}
+
+/// `&map | pairs` (Python's `d | other`): a new map with this one's live entries, then the
+/// pairs (another map, a `HashMap` of handles, a list of pairs), a later key replacing an
+/// earlier one.
+impl<K, T, V, I> std::ops::BitOr<I> for &WeakValueDictionary<K, T>
+where
+    K: Eq + Hash + Clone + 'static,
+    T: ?Sized + 'static,
+    V: AsGc<T>,
+    I: IntoIterator<Item = (K, V)>,
+{
+    type Output = WeakValueDictionary<K, T>;
+
+    fn bitor(self, pairs: I) -> WeakValueDictionary<K, T> {
+        let union = self.copy();
+        union.update(pairs);
+        union
+    }
+}
+
+/// `map |= pairs` (Python's `d |= other`): [`update`](WeakValueDictionary::update).
+impl<K, T, V, I> std::ops::BitOrAssign<I> for WeakValueDictionary<K, T>
+where
+    K: Eq + Hash + Clone + 'static,
+    T: ?Sized + 'static,
+    V: AsGc<T>,
+    I: IntoIterator<Item = (K, V)>,
+{
+    fn bitor_assign(&mut self, pairs: I) {
+        self.update(pairs);
+    }
+}
+
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for WeakValueDictionary<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WeakValueDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())

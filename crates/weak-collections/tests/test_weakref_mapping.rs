@@ -12,12 +12,10 @@
 //! `keys()`, as a list holding every key strongly would keep them all alive.
 //!
 //! Not ported, and why:
-//! - `test_make_weak_keyed_dict_from_dict`, `test_make_weak_keyed_dict_from_weak_keyed_dict`,
-//!   `test_make_weak_valued_dict_from_dict`, `test_make_weak_valued_dict_from_weak_valued_dict`,
-//!   `test_make_weak_valued_dict_misc`: Python constructor signatures (a `dict` argument,
-//!   keyword arguments, `TypeError`s); here `new()` and then `update` or `extend`.
-//! - `test_weak_valued_union_operators`, `test_weak_keyed_union_operators`: the `|` and `|=`
-//!   operators, which these types do not have.
+//! - `test_make_weak_valued_dict_misc`: Python constructor signatures (keyword arguments,
+//!   `TypeError`s); a map is made here by `new()` and `update`, or `collect()` from pairs.
+//! - The `__ror__` part of the union operator cases (`dict | weak_dict`): `&map | pairs`
+//!   and `map |= pairs` are ported, with a `HashMap`'s pairs on the right.
 //! - `test_make_weak_valued_dict_repr`, `test_make_weak_keyed_dict_repr`: `repr` formats.
 //! - `test_threaded_weak_valued_setdefault`, `test_threaded_weak_valued_pop`,
 //!   `test_threaded_weak_valued_consistency`, `test_threaded_weak_key_dict_copy`,
@@ -795,4 +793,119 @@ fn getweakrefcount_counts_one_per_by_value_entry() {
     for o in &objects {
         assert_eq!(getweakrefcount(o), 1, "wrong number of weak references to {o:?}!");
     }
+}
+
+#[test]
+fn test_make_weak_valued_dict_from_dict() {
+    let o = object(3);
+    let dict: WeakValueDictionary<u32, Object> = HashMap::from([(364, o.clone())]).into_iter().collect();
+    assert!(Gc::ptr_eq(&dict.get(&364).unwrap(), &o));
+}
+
+#[test]
+fn test_make_weak_valued_dict_from_weak_valued_dict() {
+    let o = object(3);
+    let dict: WeakValueDictionary<u32, Object> = [(364, &o)].into_iter().collect();
+    let dict2: WeakValueDictionary<u32, Object> = dict.items().collect();
+    assert!(Gc::ptr_eq(&dict2.get(&364).unwrap(), &o));
+    // A pair whose value no one else holds is gone as soon as the map is made.
+    let gone: WeakValueDictionary<u32, Object> = [(1, object(1))].into_iter().collect();
+    assert!(gone.is_empty());
+}
+
+#[test]
+fn test_make_weak_keyed_dict_from_dict() {
+    let o = object(3);
+    let dict: KeyedDict = [(&o, 364)].into_iter().collect();
+    assert_eq!(dict.get(&o), Some(364));
+}
+
+#[test]
+fn test_make_weak_keyed_dict_from_weak_keyed_dict() {
+    let o = object(3);
+    let dict: KeyedDict = [(&o, 364)].into_iter().collect();
+    let dict2: KeyedDict = dict.items().into_iter().collect();
+    assert_eq!(dict2.get(&o), Some(364));
+}
+
+/// The live entries of a value-weak map, by key, as identities.
+fn valued_entries(dict: &WeakValueDictionary<u32, C>) -> Vec<(u32, *const C)> {
+    let mut entries: Vec<(u32, *const C)> = dict.into_iter().map(|(key, value)| (key, Gc::as_ptr(&value))).collect();
+    entries.sort();
+    entries
+}
+
+/// `dict(a) | dict(b)` as Python computes it, on entries as `valued_entries` gives them.
+fn merged(a: Vec<(u32, *const C)>, b: Vec<(u32, *const C)>) -> Vec<(u32, *const C)> {
+    let mut merged: std::collections::BTreeMap<u32, *const C> = a.into_iter().collect();
+    merged.extend(b);
+    merged.into_iter().collect()
+}
+
+#[test]
+fn test_weak_valued_union_operators() {
+    let (a, b, c) = (c(), c(), c());
+    let mut wvd1: WeakValueDictionary<u32, C> = [(1, &a)].into_iter().collect();
+    let mut wvd2: WeakValueDictionary<u32, C> = [(1, &b), (2, &a)].into_iter().collect();
+    let wvd3 = wvd1.copy();
+    let d1 = HashMap::from([(1, c.clone()), (3, b.clone())]);
+    let pairs = [(5, c.clone()), (6, b.clone())];
+
+    // Between two WeakValueDictionaries.
+    let tmp1 = &wvd1 | &wvd2;
+    assert_eq!(valued_entries(&tmp1), merged(valued_entries(&wvd1), valued_entries(&wvd2)));
+    wvd1 |= &wvd2;
+    assert_eq!(valued_entries(&wvd1), valued_entries(&tmp1));
+
+    // Between a WeakValueDictionary and a map of handles.
+    let d1_entries: Vec<(u32, *const C)> = d1.iter().map(|(key, value)| (*key, Gc::as_ptr(value))).collect();
+    let tmp2 = &wvd2 | d1.iter().map(|(key, value)| (*key, value));
+    assert_eq!(valued_entries(&tmp2), merged(valued_entries(&wvd2), d1_entries.clone()));
+    wvd2 |= d1.iter().map(|(key, value)| (*key, value));
+    assert_eq!(valued_entries(&wvd2), valued_entries(&tmp2));
+
+    // Between a WeakValueDictionary and pairs.
+    let mut tmp3 = wvd3.copy();
+    tmp3 |= pairs.iter().map(|(key, value)| (*key, value));
+    let pair_entries: Vec<(u32, *const C)> = pairs.iter().map(|(key, value)| (*key, Gc::as_ptr(value))).collect();
+    assert_eq!(valued_entries(&tmp3), merged(valued_entries(&wvd3), pair_entries));
+
+    drop(a);
+    assert!(!tmp1.contains_key(&2));
+    assert!(!tmp2.contains_key(&2));
+    assert!(!tmp3.contains_key(&1));
+}
+
+#[test]
+fn test_weak_keyed_union_operators() {
+    let (o1, o2, o3) = (object(1), object(2), object(3));
+    let mut wkd1: KeyedDict = [(&o1, 1), (&o2, 2)].into_iter().collect();
+    let wkd2: KeyedDict = [(&o3, 3), (&o1, 4)].into_iter().collect();
+    let wkd3 = wkd1.copy();
+    let d1 = [(o2.clone(), 5), (o3.clone(), 6)];
+    let pairs = [(o2.clone(), 7), (o3.clone(), 8)];
+    let sorted = |dict: &KeyedDict| -> Vec<(u32, u32)> {
+        let mut entries: Vec<(u32, u32)> = dict.items().into_iter().map(|(key, value)| (key.arg, value)).collect();
+        entries.sort();
+        entries
+    };
+
+    let tmp1 = &wkd1 | wkd2.items();
+    assert_eq!(sorted(&tmp1), [(1, 4), (2, 2), (3, 3)]);
+    wkd1 |= wkd2.items();
+    assert_eq!(sorted(&wkd1), sorted(&tmp1));
+
+    let tmp2 = &wkd2 | d1.iter().map(|(key, value)| (key, *value));
+    assert_eq!(sorted(&tmp2), [(1, 4), (2, 5), (3, 6)]);
+
+    let mut tmp3 = wkd3.copy();
+    tmp3 |= pairs.iter().map(|(key, value)| (key, *value));
+    assert_eq!(sorted(&tmp3), [(1, 1), (2, 7), (3, 8)]);
+
+    drop((d1, pairs));
+    drop(o1);
+    assert_eq!(tmp1.len(), 2);
+    assert_eq!(tmp2.len(), 2);
+    assert_eq!(tmp3.len(), 2);
+    assert_eq!((o2.arg, o3.arg), (2, 3));
 }

@@ -317,3 +317,46 @@ fn a_for_loop_over_a_set_meets_its_live_members() {
     }
     assert_eq!(names, ["a"]);
 }
+
+/// The names of a set's live members, sorted.
+fn names(set: &WeakSet<Foo>) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = set.iter().map(|member| member.name).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn test_or_and_sub_xor() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let (s, t) = (set_of(&[&a, &b]), set_of(&[&b, &c]));
+    assert_eq!(names(&(&s | &t)), ["a", "b", "c"]);
+    assert_eq!(names(&(&s & &t)), ["b"]);
+    assert_eq!(names(&(&s - &t)), ["a"]);
+    assert_eq!(names(&(&s ^ &t)), ["a", "c"]);
+    assert!(&s | &t == s.union(&t) && &s ^ &t == s.symmetric_difference(&t));
+    let union = &s | &t;
+    drop(c);
+    assert_eq!(names(&union), ["a", "b"], "a member of the result dies as any other");
+}
+
+#[test]
+fn test_ior_iand_isub_ixor() {
+    let (a, b, c) = (foo("a"), foo("b"), foo("c"));
+    let t = set_of(&[&b, &c]);
+    let mut s = set_of(&[&a, &b]);
+    s |= &t;
+    assert_eq!(names(&s), ["a", "b", "c"]);
+    let mut s = set_of(&[&a, &b]);
+    s &= &t;
+    assert_eq!(names(&s), ["b"]);
+    let mut s = set_of(&[&a, &b]);
+    s -= &t;
+    assert_eq!(names(&s), ["a"]);
+    let mut s = set_of(&[&a, &b]);
+    s ^= &t;
+    assert_eq!(names(&s), ["a", "c"]);
+    let mut itself = set_of(&[&a, &b]);
+    let copy = itself.copy();
+    itself ^= &copy;
+    assert!(itself.is_empty());
+}
