@@ -173,6 +173,17 @@ impl WatchState {
         }
     }
 
+    /// Drops the record's words for `tags` and above and gives back the memory the rest
+    /// does not use. The weak references whose words go are upgraded through their slots
+    /// from then on (a new one made with such a tag is recorded again).
+    fn shrink_to(&self, tags: usize) {
+        // SAFETY: as in `record`: no other borrow of the record lives during this call
+        // (`truncate` drops plain `Cell`s, which runs no code).
+        let live = unsafe { &mut *self.live.get() };
+        live.truncate(tags);
+        live.shrink_to_fit();
+    }
+
     /// Whether `slot` is the one recorded under `tag`, so listed, its object allocated.
     #[inline]
     fn is_recorded(&self, tag: usize, slot: *const WeakSlot) -> bool {
@@ -187,6 +198,14 @@ impl Watcher {
     /// gone, deaths are no longer reported.
     pub fn new(watch: std::rc::Weak<dyn DeathWatch>) -> Watcher {
         Watcher(Rc::new(WatchState { report: watch, live: UnsafeCell::new(Vec::new()) }))
+    }
+
+    /// Forgets the record's words for `tags` and above and frees the memory the record
+    /// does not need below: for a container whose tags (its slots) no longer reach that far.
+    /// A weak reference made with such a tag still reports its death under it; it is only
+    /// upgraded through its own slot.
+    pub fn shrink_record(&self, tags: usize) {
+        self.0.shrink_to(tags);
     }
 
     /// Whether two handles are one watcher.

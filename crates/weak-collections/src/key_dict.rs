@@ -175,6 +175,19 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.clear();
     }
 
+    /// Gives back the memory the live entries do not need. A map keeps the room its
+    /// entries took after they die or are removed, as a `HashMap` keeps its capacity, so
+    /// that it fills again without growing; after a peak it will not see again (a cache
+    /// emptied by a burst of deaths), this returns that room to the allocator.
+    pub fn shrink_to_fit(&self) {
+        self.shared.shrink_to_fit();
+    }
+
+    /// How many entries the map holds without allocating more memory.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+
     /// The live keys. Keys that die meanwhile are skipped; keys added meanwhile may or may
     /// not be met.
     pub fn keys(&self) -> Keys<T, V, M> {

@@ -123,6 +123,19 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.clear();
     }
 
+    /// Gives back the memory the live entries do not need. A set keeps the room its
+    /// entries took after they die or are removed, as a `HashMap` keeps its capacity, so
+    /// that it fills again without growing; after a peak it will not see again (a cache
+    /// emptied by a burst of deaths), this returns that room to the allocator.
+    pub fn shrink_to_fit(&self) {
+        self.shared.shrink_to_fit();
+    }
+
+    /// How many entries the set holds without allocating more memory.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+
     /// Removes and returns some live member.
     pub fn pop(&self) -> Option<Gc<T>> {
         self.shared.settle();

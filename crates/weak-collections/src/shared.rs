@@ -318,6 +318,37 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.live
     }
 
+    /// How many entries the table holds without allocating.
+    fn capacity(&self) -> usize {
+        if self.indexed { self.slots.capacity().min(self.index.capacity()) } else { self.slots.capacity() }
+    }
+
+    /// Gives back the memory the live entries do not need: sweeps the stale index entries,
+    /// cuts the slab after its last entry and shrinks every buffer to its length; returns
+    /// the slab's new length.
+    fn shrink_to_fit(&mut self) -> usize {
+        if self.live == 0 {
+            *self = Table::new(self.indexed);
+            return 0;
+        }
+        if self.indexed && self.stale_keys > 0 {
+            self.sweep();
+        }
+        let last_word = self.occupied.iter().rposition(|&word| word != 0).expect("a table with entries has a bit set");
+        let end = last_word * 64 + (63 - self.occupied[last_word].leading_zeros() as usize) + 1;
+        self.slots.truncate(end);
+        self.hashes.truncate(end);
+        self.occupied.truncate(last_word + 1);
+        self.free.retain(|&slot| slot < end);
+        self.slots.shrink_to_fit();
+        self.hashes.shrink_to_fit();
+        self.occupied.shrink_to_fit();
+        self.free.shrink_to_fit();
+        let hashes = &self.hashes;
+        self.index.shrink_to_fit(|&entry| full_hash(hashes[entry as usize]));
+        end
+    }
+
     /// The lowest occupied slot. Taking entries one by one from the lowest costs one walk
     /// of the slab in all.
     pub(crate) fn any_slot(&mut self) -> Option<usize> {
@@ -476,6 +507,21 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         drop(table);
         self.pending.borrow_mut().clear();
         drop(old);
+        self.watch.shrink_record(0);
+    }
+
+    /// How many entries the container holds without allocating.
+    pub(crate) fn capacity(&self) -> usize {
+        self.table.borrow().capacity()
+    }
+
+    /// Gives back the memory the live entries do not need (a container that held many more
+    /// entries than it does now keeps what they took until then, as a `HashMap` does).
+    pub(crate) fn shrink_to_fit(&self) {
+        self.settle();
+        let end = self.table.borrow_mut().shrink_to_fit();
+        self.pending.borrow_mut().shrink_to_fit();
+        self.watch.shrink_record(end);
     }
 
     /// An iteration's position in the slab. It ends at the slab's length of now, so that a

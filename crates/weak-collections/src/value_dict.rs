@@ -150,6 +150,19 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         self.shared.clear();
     }
 
+    /// Gives back the memory the live entries do not need. A map keeps the room its
+    /// entries took after they die or are removed, as a `HashMap` keeps its capacity, so
+    /// that it fills again without growing; after a peak it will not see again (a cache
+    /// emptied by a burst of deaths), this returns that room to the allocator.
+    pub fn shrink_to_fit(&self) {
+        self.shared.shrink_to_fit();
+    }
+
+    /// How many entries the map holds without allocating more memory.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+
     /// Iterates over the entries with live values; values that die meanwhile are skipped,
     /// entries inserted meanwhile may or may not be met.
     pub fn items(&self) -> Items<K, T> {

@@ -1475,3 +1475,99 @@ fn a_by_value_members_eq_that_changes_the_set_panics_and_leaves_it_whole() {
     assert!(set.add(&extra));
     assert_eq!(set.len(), 2);
 }
+
+/// How many entries the shrinking tests make: enough for the buffers to be far larger than
+/// what a few survivors need.
+const BURST: u32 = if cfg!(miri) { 100 } else { 10_000 };
+
+fn plain_object(arg: u32) -> Gc<Object> {
+    Gc::new(Object { arg, cycle: RefCell::new(None) })
+}
+
+#[test]
+fn a_map_emptied_by_deaths_gives_its_room_back_on_shrink_to_fit_and_keeps_working() {
+    let map = WeakValueDictionary::new();
+    let mut objects: Vec<Gc<Object>> = (0..BURST).map(plain_object).collect();
+    for object in &objects {
+        map.insert(object.arg, object);
+    }
+    let peak = map.capacity();
+    assert!(peak >= BURST as usize);
+    // Survivors at both ends of the slab, and one in the middle.
+    let survivors: Vec<Gc<Object>> =
+        [0, BURST / 2, BURST - 1].iter().map(|&arg| objects[arg as usize].clone()).collect();
+    objects.clear();
+    assert_eq!(map.len(), 3);
+    assert_eq!(map.capacity(), peak, "deaths keep the room, as removals from a HashMap do");
+    map.shrink_to_fit();
+    assert!(map.capacity() < peak);
+    assert_eq!(map.len(), 3);
+    for survivor in &survivors {
+        assert!(Gc::ptr_eq(&map.get(&survivor.arg).unwrap(), survivor));
+    }
+    let mut keys: Vec<u32> = map.keys().collect();
+    keys.sort();
+    assert_eq!(keys, [0, BURST / 2, BURST - 1]);
+    // Inserts and deaths after the shrink.
+    let fresh: Vec<Gc<Object>> = (BURST..BURST + 50).map(plain_object).collect();
+    for object in &fresh {
+        map.insert(object.arg, object);
+    }
+    assert_eq!(map.len(), 53);
+    drop(fresh);
+    let [first, middle, last]: [Gc<Object>; 3] = survivors.try_into().unwrap();
+    drop(middle);
+    assert_eq!(map.len(), 2);
+    map.shrink_to_fit();
+    assert_eq!(map.len(), 2);
+    assert!(map.contains_key(&0) && map.contains_key(&(BURST - 1)));
+    drop((first, last));
+    assert!(map.is_empty());
+    map.shrink_to_fit();
+    assert_eq!(map.capacity(), 0);
+    let again = plain_object(7);
+    map.insert(7, &again);
+    assert!(Gc::ptr_eq(&map.get(&7).unwrap(), &again));
+}
+
+#[test]
+fn shrinking_a_set_and_a_key_dictionary_keeps_their_live_entries_and_their_deaths() {
+    let set = WeakSet::new();
+    let dict = WeakKeyDictionary::new();
+    let mut objects: Vec<Gc<Object>> = (0..BURST).map(plain_object).collect();
+    for object in &objects {
+        set.add(object);
+        dict.insert(object, object.arg * 2);
+    }
+    // A weak reference the set made, kept past its entry's removal: it still reports under
+    // a tag the shrunk set no longer has.
+    let kept_key_refs = dict.keyrefs();
+    let low = objects[1].clone();
+    let high = objects[BURST as usize - 2].clone();
+    // The last entry is removed by hand while its object lives on, its weak reference kept:
+    // after the shrink, that weak reference's tag is past the end of the slab.
+    let removed = objects[BURST as usize - 1].clone();
+    let removed_ref = kept_key_refs.iter().find(|weak| weak.upgrade().is_some_and(|key| Gc::ptr_eq(&key, &removed)));
+    let removed_ref = removed_ref.expect("every key has its weak reference").clone();
+    assert_eq!(dict.remove(&removed), Some(2 * (BURST - 1)));
+    assert!(set.remove(&removed));
+    objects.clear();
+    set.shrink_to_fit();
+    dict.shrink_to_fit();
+    drop(removed);
+    assert!(removed_ref.upgrade().is_none());
+    assert!(set.capacity() < BURST as usize && dict.capacity() < BURST as usize);
+    assert!(set.contains(&low) && set.contains(&high) && set.len() == 2);
+    assert_eq!((dict.get(&low), dict.get(&high)), (Some(2), Some(2 * (BURST - 2))));
+    let mut members: Vec<u32> = set.iter().map(|member| member.arg).collect();
+    members.sort();
+    assert_eq!(members, [1, BURST - 2]);
+    assert_eq!(kept_key_refs.iter().filter(|weak| weak.upgrade().is_some()).count(), 2);
+    assert_eq!((set.len(), dict.len()), (2, 2));
+    drop(high);
+    assert_eq!((set.len(), dict.len()), (1, 1));
+    assert!(set.contains(&low) && dict.contains_key(&low));
+    drop(kept_key_refs);
+    drop(low);
+    assert!(set.is_empty() && dict.is_empty());
+}
