@@ -81,3 +81,21 @@ fn a_hash_map_with_undescribed_keys_draws_the_same_graph_whatever_the_seed() {
     };
     assert_eq!(dot_of_refs(&board()), dot_of_refs(&board()));
 }
+
+/// A generic tree, as the guide writes it: its parameter `'static`, as heap values are.
+#[derive(Trace)]
+struct Tree<T: 'static> {
+    value: T,
+    children: RefCell<Vec<Gc<Tree<T>>>>,
+}
+
+#[test]
+fn a_generic_type_is_counted_by_its_name_with_and_without_arguments() {
+    let leaf = Gc::new(Tree { value: String::from("leaf"), children: RefCell::new(Vec::new()) });
+    let root = Gc::new(Tree { value: String::from("root"), children: RefCell::new(vec![leaf]) });
+    let query = objgraph::Query::default();
+    assert_eq!(objgraph::count("Tree<String>", &query), 2);
+    assert_eq!(objgraph::count("Tree", &query), 2);
+    assert_eq!(objgraph::most_common_types(None, &query), [(String::from("Tree<String>"), 2)]);
+    assert_eq!(root.children.borrow()[0].value, "leaf");
+}
