@@ -53,7 +53,9 @@
 //! goes on past a root to its own referrers (other heap objects may hold it too), within
 //! `max_depth` and `too_many`, as objgraph's does past anything but a module. Node ids
 //! (`o0`, `o1`, ...) follow the walk's order, so the same heap always gives the same DOT
-//! text.
+//! text: a `HashMap`'s entries and a `HashSet`'s members are walked in an order of their own
+//! (by description, then by what they hold), never in the hash order, which changes with
+//! every run's seed.
 //!
 //! ```
 //! use std::cell::RefCell;

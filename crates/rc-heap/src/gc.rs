@@ -315,12 +315,14 @@ unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
 }
 
 impl<T: Trace + Default> Default for Gc<T> {
+    #[cfg_attr(feature = "alloc-site", track_caller)]
     fn default() -> Self {
         Gc::new(T::default())
     }
 }
 
 impl<T: Trace> From<T> for Gc<T> {
+    #[cfg_attr(feature = "alloc-site", track_caller)]
     fn from(value: T) -> Self {
         Gc::new(value)
     }
@@ -368,6 +370,7 @@ impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Gc<T> 
 
 impl<T: Trace> From<Box<T>> for Gc<T> {
     /// Moves the boxed value onto the heap, as `Rc::from(Box<T>)` does.
+    #[cfg_attr(feature = "alloc-site", track_caller)]
     fn from(boxed: Box<T>) -> Self {
         Gc::new(*boxed)
     }

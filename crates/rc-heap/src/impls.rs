@@ -8,10 +8,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::trace::{Segment, Trace, Visitor, tracked_as_any_of};
+use crate::header::flags;
+use crate::trace::{Edge, LabelPath, Segment, Trace, Visitor, tracked_as_any_of};
 
 macro_rules! leaf {
     ($($ty:ty),* $(,)?) => {$(
@@ -450,6 +452,95 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
     }
 }
 
+/// Where a set's member or a map's key goes when a visitor wants a stable order: by its
+/// description, and, for a value without one (a struct that does not derive `describe`), by
+/// what it holds, two references deep: each edge's label, its target's type and its target's
+/// description. Unlike the hash order, both are the same in every run, so that graphs and
+/// snapshots of the same heap are too.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct StableKey {
+    description: Option<String>,
+    holds: String,
+}
+
+impl StableKey {
+    fn of<T: Trace + ?Sized>(value: &T) -> StableKey {
+        let description = value.describe();
+        let mut holds = HoldsText::default();
+        if description.is_none() && T::TRACKED {
+            value.trace(&mut holds);
+        }
+        StableKey { description, holds: holds.text }
+    }
+}
+
+/// Where a map's entry goes: by its key's [`StableKey`], then, for keys that tell nothing of
+/// themselves (leaves without a description), by its value's.
+type EntryKey = (StableKey, Option<StableKey>);
+
+/// Writes what a value holds as text, one `depth label type description` line per edge, up to
+/// [`HoldsText::MAX_DEPTH`] references deep and [`HoldsText::MAX_EDGES`] edges in all (enough
+/// to tell members apart, bounded for members that hold much).
+#[derive(Default)]
+struct HoldsText {
+    path: LabelPath,
+    text: String,
+    depth: usize,
+    edges: usize,
+}
+
+impl HoldsText {
+    /// A set's member is often a handle: its own edge, then its object's.
+    const MAX_DEPTH: usize = 2;
+    const MAX_EDGES: usize = 64;
+}
+
+impl Visitor for HoldsText {
+    fn visit_edge(&mut self, edge: Edge<'_>) {
+        if self.edges == Self::MAX_EDGES {
+            return;
+        }
+        self.edges += 1;
+        // SAFETY: an edge is made from a live handle borrowed for the edge's lifetime, so its
+        // header is allocated.
+        let header = unsafe { edge.header().as_ref() };
+        let info = header.type_info();
+        let live = !header.has(flags::DROPPED);
+        // SAFETY: the value is live (not dropped) and the handle keeps the memory; the entry
+        // point is the object's own type's.
+        let description = if live { unsafe { (info.describe)(edge.header()) } } else { None };
+        let _ = writeln!(
+            self.text,
+            "{} {} {} {}",
+            self.depth,
+            self.path.as_str(),
+            info.name(),
+            description.unwrap_or_default()
+        );
+        if live && self.depth + 1 < Self::MAX_DEPTH {
+            let path = std::mem::take(&mut self.path);
+            self.depth += 1;
+            // SAFETY: as for `describe` above; the value is traced through its own type's entry
+            // point while the edge's handle keeps it.
+            unsafe { (info.trace_dyn)(edge.header(), self) };
+            self.depth -= 1;
+            self.path = path;
+        }
+    }
+
+    fn enter(&mut self, segment: Segment<'_>) {
+        self.path.enter(segment);
+    }
+
+    fn leave(&mut self) {
+        self.path.leave();
+    }
+
+    fn wants_stable_order(&self) -> bool {
+        true
+    }
+}
+
 // SAFETY: the set owns its elements and visits each once (sorted or not, every member is
 // in the list once).
 unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
@@ -458,8 +549,7 @@ unsafe impl<T: Trace, S: 'static> Trace for HashSet<T, S> {
         if !visitor.wants_stable_order() || !T::TRACKED {
             return trace_indexed(self, visitor);
         }
-        // By description, as a `HashMap`'s keys; members without one keep their (hash) order.
-        let mut members: Vec<(Option<String>, &T)> = self.iter().map(|member| (member.describe(), member)).collect();
+        let mut members: Vec<(StableKey, &T)> = self.iter().map(|member| (StableKey::of(member), member)).collect();
         members.sort_by(|a, b| a.0.cmp(&b.0));
         trace_indexed(members.into_iter().map(|(_, member)| member), visitor);
     }
@@ -495,9 +585,16 @@ unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
         if !visitor.wants_stable_order() || !(K::TRACKED || T::TRACKED) {
             return trace_map(self, visitor);
         }
-        // By key description; keys without one keep their relative (hash) order.
-        let mut entries: Vec<(Option<String>, (&K, &T))> =
-            self.iter().map(|entry| (entry.0.describe(), entry)).collect();
+        // Keys that tell nothing of themselves (leaves without a description) go by what their
+        // values hold.
+        let mut entries: Vec<(EntryKey, (&K, &T))> = self
+            .iter()
+            .map(|entry| {
+                let key = StableKey::of(entry.0);
+                let value = (key.description.is_none() && key.holds.is_empty()).then(|| StableKey::of(entry.1));
+                ((key, value), entry)
+            })
+            .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         trace_map(entries.into_iter().map(|(_, entry)| entry), visitor);
     }

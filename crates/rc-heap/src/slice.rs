@@ -272,6 +272,7 @@ impl<T: Trace> FromIterator<T> for Gc<[T]> {
 }
 
 impl<T: Trace> Default for Gc<[T]> {
+    #[cfg_attr(feature = "alloc-site", track_caller)]
     fn default() -> Self {
         Gc::from(Vec::new())
     }

@@ -146,9 +146,10 @@ pub trait Visitor {
     fn leave(&mut self) {}
 
     /// Whether a hash map or set should report its entries in a stable order (by its keys'
-    /// or members' descriptions) rather than in its hash order, which differs from run to run. Visitors
-    /// that build labels say yes, so that the same heap gives the same labels, graphs and
-    /// snapshots every time; the collector's visitors keep the default, no sorting.
+    /// or members' descriptions, then by what they hold) rather than in its hash order, which
+    /// differs from run to run. Visitors that build labels say yes, so that the same heap gives
+    /// the same labels, graphs and snapshots every time; the collector's visitors keep the
+    /// default, no sorting.
     fn wants_stable_order(&self) -> bool {
         false
     }

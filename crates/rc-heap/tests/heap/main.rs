@@ -13,4 +13,5 @@ mod raw;
 mod shapes;
 mod teardown;
 mod tracing;
+mod user_programs;
 mod weak;
