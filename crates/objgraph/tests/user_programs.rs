@@ -82,9 +82,9 @@ fn a_hash_map_with_undescribed_keys_draws_the_same_graph_whatever_the_seed() {
     assert_eq!(dot_of_refs(&board()), dot_of_refs(&board()));
 }
 
-/// A generic tree, as the guide writes it: its parameter `'static`, as heap values are.
+/// A generic tree, as the guide writes it: its parameter unbounded, as with `Rc`.
 #[derive(Trace)]
-struct Tree<T: 'static> {
+struct Tree<T> {
     value: T,
     children: RefCell<Vec<Gc<Tree<T>>>>,
 }

@@ -43,7 +43,7 @@ use crate::{ObjectId, dealloc, heap, pool};
 /// let numbers: Gc<[u32]> = (1..=3).collect();
 /// assert_eq!((&*name, &*numbers), ("hello", &[1, 2, 3][..]));
 /// ```
-pub struct Gc<T: ?Sized + 'static> {
+pub struct Gc<T: ?Sized> {
     ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<T>,
 }

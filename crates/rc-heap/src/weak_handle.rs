@@ -23,7 +23,7 @@ use crate::weak::{Callback, SlotRef, WatchedTags, Watcher, WeakSlot, register, r
 ///
 /// `T` may be unsized, as for [`Gc`]: downgrading a `Gc<dyn Trait>` gives a
 /// `Weak<dyn Trait>`.
-pub struct Weak<T: ?Sized + 'static> {
+pub struct Weak<T: ?Sized> {
     slot: SlotRef,
     /// The object viewed as `T` (`T`'s metadata, the allocation's provenance); dangling
     /// once the object is freed, and only used while the slot says it is alive.
@@ -47,7 +47,10 @@ impl<T: ?Sized> Weak<T> {
         Weak::from_slot(register(Gc::header(gc), None), Gc::box_ptr(gc))
     }
 
-    pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self {
+    pub(crate) fn with_callback(gc: &Gc<T>, callback: impl FnOnce(Weak<T>) + 'static) -> Self
+    where
+        T: 'static,
+    {
         let ptr = Gc::box_ptr(gc);
         let callback = Callback::Once(Box::new(move |slot| callback(Weak::from_slot(slot.clone(), ptr))));
         Weak::from_slot(register(Gc::header(gc), Some(callback)), ptr)
@@ -159,7 +162,10 @@ impl<T: ?Sized> Gc<T> {
     /// dropped before the object died, or if the collector finds that garbage holds every
     /// handle of it; once the object has died, it runs even if another callback of the same
     /// death drops the last handle first (as CPython's callbacks do).
-    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T> {
+    pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T>
+    where
+        T: 'static,
+    {
         Weak::with_callback(this, callback)
     }
 

@@ -368,7 +368,7 @@ impl<E> Table<(), E> {
     /// The slot of the live entry whose object is `item`'s key under `M` (`weak_of` an
     /// entry's weak reference), or else what to add it under: its index hash, or `None` in
     /// a table without an index. Dead members match nothing.
-    pub(crate) fn find_key<T: ?Sized, M: KeyMode<T>>(
+    pub(crate) fn find_key<T: ?Sized + 'static, M: KeyMode<T>>(
         &self,
         item: &Gc<T>,
         watch: &Watcher,

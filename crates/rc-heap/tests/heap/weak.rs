@@ -193,7 +193,7 @@ fn dropping_weak_references_first_leaves_no_trace() {
 }
 
 /// Weak references, callbacks and ids of `object`, which dies when dropped.
-fn weak_references_and_id_follow_the_object_of<T: ?Sized>(object: Gc<T>) {
+fn weak_references_and_id_follow_the_object_of<T: ?Sized + 'static>(object: Gc<T>) {
     let id = Gc::id(&object);
     let ran = Rc::new(Cell::new(false));
     let plain = Gc::downgrade(&object);
