@@ -425,7 +425,8 @@ fn types_holding_each_other_by_value_without_handles_are_tracked_to_be_safe() {
     assert_eq!(outline.sections[0].title, "intro");
 }
 
-/// Eight derived types nested by value, the innermost holding a number: a leaf.
+/// Eight derived types nested by value, the innermost holding numbers, text and a fieldless
+/// type: a leaf.
 #[derive(Trace)]
 struct Depth1(Depth2);
 #[derive(Trace)]
@@ -441,7 +442,10 @@ struct Depth6(Depth7);
 #[derive(Trace)]
 struct Depth7(Depth8);
 #[derive(Trace)]
-struct Depth8(Vec<(u32, String)>, Option<Box<[u8]>>);
+struct Depth8(Vec<(u32, String)>, Option<Box<[u8]>>, Marker);
+/// A ninth derived type, with no field: a leaf whatever the budget left.
+#[derive(Trace)]
+struct Marker;
 /// The same chain with a handle at the bottom.
 #[derive(Trace)]
 struct Deep1(Deep2);
@@ -467,7 +471,8 @@ struct Deep10(RefCell<Option<Gc<Deep1>>>);
 #[test]
 fn leaves_nested_eight_types_deep_stay_leaves_and_deeper_handles_are_still_found() {
     assert!(!tracked::<Depth1>());
-    let leaf = Gc::new(Depth1(Depth2(Depth3(Depth4(Depth5(Depth6(Depth7(Depth8(vec![(1, "a".into())], None)))))))));
+    let leaf =
+        Gc::new(Depth1(Depth2(Depth3(Depth4(Depth5(Depth6(Depth7(Depth8(vec![(1, "a".into())], None, Marker)))))))));
     assert!(!Gc::to_any(&leaf).is_tracked());
     assert_eq!((leaf.0).0.0.0.0.0.0.0[0].0, 1);
 

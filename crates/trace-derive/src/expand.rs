@@ -89,8 +89,9 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
 
 /// `TRACKED`: whether any traced field may hold a `Gc` or a `Weak`, with its budgeted
 /// levels `__TRACKED_n` (see `rc_heap::Trace`): `TRACKED` asks the fields' `__TRACKED_7`,
-/// `__TRACKED_n` their `__TRACKED_{n-1}`, and `__TRACKED_0` answers `true` unasked, so
-/// types that hold each other by value ask no constant of their own.
+/// `__TRACKED_n` their `__TRACKED_{n-1}`, and `__TRACKED_0` answers `true` unasked (`false`
+/// for a type without traced fields), so types that hold each other by value ask no
+/// constant of their own.
 fn tracked_consts(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
     if container.always_tracked {
         return quote!(
@@ -122,9 +123,11 @@ fn tracked_consts(container: &Container<'_>, krate: &TokenStream) -> TokenStream
         let value = any_field(&format_ident!("__TRACKED_{}", level - 1));
         quote!(const #name: bool = #value;)
     });
+    // Out of budget, a type answers `true` unasked, unless it has no traced field at all.
+    let last = !fields.is_empty();
     quote! {
         const TRACKED: bool = #top;
-        const __TRACKED_0: bool = true;
+        const __TRACKED_0: bool = #last;
         #(#levels)*
     }
 }
