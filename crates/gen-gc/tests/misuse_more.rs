@@ -13,6 +13,8 @@ use std::rc::Rc;
 use cyclegc::{Finalize, Gc, GcAny, ObjectId, Trace, Visitor, Weak, coerce_gc};
 
 mod common;
+#[path = "common/scale.rs"]
+mod scale;
 
 thread_local! {
     static KEPT: RefCell<Vec<GcAny>> = const { RefCell::new(Vec::new()) };
@@ -697,4 +699,187 @@ fn finalizers_and_drops_of_garbage_cannot_take_or_borrow_their_partners_values()
         assert_eq!(found, 2);
         assert_eq!(gen_gc::collect(), 0);
     }
+}
+
+#[test]
+fn introspection_steps_over_values_dropped_under_a_handle_a_drop_kept() {
+    use cyclegc::objgraph::{self, GraphOptions, Query};
+    gen_gc::collect();
+    let out = common::capture_debug_output();
+    let drops = Rc::new(Drops::default());
+    let a = Gc::new(Clinger { partner: RefCell::new(None), drops: drops.clone() });
+    let b = Gc::new(Clinger { partner: RefCell::new(Some(a.clone())), drops: drops.clone() });
+    *a.partner.borrow_mut() = Some(b.clone());
+    let holder = Gc::new(Plain { next: RefCell::new(None), drops: drops.clone() });
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    gen_gc::set_debug_output(None);
+    let clung = CLUNG.with(|clung| std::mem::take(&mut *clung.borrow_mut()));
+    assert_eq!(clung.len(), 2);
+    let erased: Vec<GcAny> = clung.iter().map(Gc::to_any).collect();
+    let query = Query::default();
+    assert_eq!(objgraph::count("Clinger", &query), objgraph::by_type("Clinger", &query).len());
+    let _ = objgraph::typestats(&query);
+    let _ = objgraph::get_leaking_objects(None);
+    let _ = objgraph::get_leaking_objects(Some(&erased));
+    for object in &erased {
+        assert_eq!(object.describe(), None, "a dropped value describes nothing");
+        let _ = objgraph::find_backref_chain(object, |o| o.id() == Gc::id(&holder), 3, &[]);
+        let _ = objgraph::retained_size(object);
+    }
+    let options = GraphOptions::default();
+    let _ = objgraph::show_refs(&erased, &options).to_dot();
+    let _ = objgraph::show_backrefs(&erased, &options).to_dot();
+    let _ = objgraph::cycles_among(&erased);
+    let mut snapshot = Vec::new();
+    objgraph::write_heapsnapshot(&mut snapshot).expect("written to memory");
+    assert!(!snapshot.is_empty());
+    drop((erased, clung, holder));
+    assert_eq!(drops.0.get(), 3);
+    assert_eq!(gen_gc::collect(), 0);
+    let _ = out;
+}
+
+/// A small deterministic random source.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn misbehaving_mix(policy: gen_gc::CollectionPolicy) {
+    gen_gc::collect();
+    gen_gc::set_collection_policy(policy);
+    let threshold = gen_gc::get_threshold();
+    gen_gc::set_threshold(7, 2, 2);
+    let out = common::capture_debug_output();
+    let drops = Rc::new(Drops::default());
+    let taken = Rc::new(Cell::new(0));
+    let mut made = 0;
+    let mut live: Vec<Gc<Plain>> = Vec::new();
+    let mut rng = Lcg(0x5eed);
+    for _ in 0..scale::scaled(100_000) {
+        match rng.below(7) {
+            0 => {
+                let a = Gc::new(Touchy { next: RefCell::new(None), drops: drops.clone() });
+                let b = Gc::new(Touchy { next: RefCell::new(Some(a.clone())), drops: drops.clone() });
+                *a.next.borrow_mut() = Some(b);
+                made += 2;
+                if rng.below(4) == 0 {
+                    PANIC_AT.with(|at| at.set(1 + rng.below(3) as usize));
+                }
+            }
+            1 => {
+                let a = Gc::new(Clinger { partner: RefCell::new(None), drops: drops.clone() });
+                *a.partner.borrow_mut() = Some(a.clone());
+                made += 1;
+            }
+            2 => {
+                let (a, b) = (
+                    Gc::new(Taker {
+                        partner: RefCell::new(None),
+                        in_finalizer: rng.below(2) == 0,
+                        drops: drops.clone(),
+                        taken: taken.clone(),
+                    }),
+                    Gc::new(Taker {
+                        partner: RefCell::new(None),
+                        in_finalizer: false,
+                        drops: drops.clone(),
+                        taken: taken.clone(),
+                    }),
+                );
+                *a.partner.borrow_mut() = Some(b.clone());
+                *b.partner.borrow_mut() = Some(a);
+                made += 2;
+            }
+            3 => {
+                let node = Gc::new(Plain { next: RefCell::new(None), drops: drops.clone() });
+                if let Some(old) = live.get(rng.below(live.len() as u64 + 1) as usize) {
+                    *node.next.borrow_mut() = Some(old.clone());
+                    if rng.below(3) == 0 {
+                        *old.next.borrow_mut() = Some(node.clone());
+                    }
+                }
+                live.push(node);
+                made += 1;
+            }
+            4 if !live.is_empty() => {
+                let index = rng.below(live.len() as u64) as usize;
+                live.swap_remove(index);
+            }
+            5 => CLUNG.with(|clung| clung.borrow_mut().clear()),
+            _ => {
+                let mut lent = Gc::new(Plain { next: RefCell::new(None), drops: drops.clone() });
+                made += 1;
+                if let Some(guard) = Gc::get_mut(&mut lent) {
+                    *guard.next.borrow_mut() = live.last().cloned();
+                    let _ = Gc::new(Plain { next: RefCell::new(None), drops: drops.clone() });
+                    made += 1;
+                }
+                live.push(lent);
+            }
+        }
+    }
+    PANIC_AT.with(|at| at.set(0));
+    for node in &live {
+        node.next.borrow_mut().take();
+    }
+    drop(live);
+    for _ in 0..3 {
+        gen_gc::collect();
+        CLUNG.with(|clung| clung.borrow_mut().clear());
+    }
+    gen_gc::set_debug_output(None);
+    gen_gc::set_threshold(threshold.0, threshold.1, threshold.2);
+    assert_eq!(taken.get(), 0);
+    assert_eq!(
+        drops.0.get(),
+        made,
+        "every value dropped once: {}",
+        out.borrow().lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+#[test]
+fn automatic_incremental_collections_among_misbehaving_user_code() {
+    misbehaving_mix(gen_gc::CollectionPolicy::Incremental);
+}
+
+#[test]
+fn automatic_generational_collections_among_misbehaving_user_code() {
+    misbehaving_mix(gen_gc::CollectionPolicy::Generational);
+}
+
+/// A leaf whose finalizer panics.
+#[derive(Trace)]
+#[trace(finalize)]
+struct ExitBomb;
+
+impl Finalize for ExitBomb {
+    fn finalize(&self) {
+        panic!("a finalizer panicked while a thread-local's destructor dropped its object");
+    }
+}
+
+thread_local! {
+    static EXIT_BOMBS: RefCell<Vec<Gc<ExitBomb>>> = const { RefCell::new(Vec::new()) };
+    static EXIT_WATCHES: RefCell<Vec<Weak<ExitBomb>>> = const { RefCell::new(Vec::new()) };
+}
+
+#[test]
+#[ignore = "aborts the process: rc-heap's dealloc::raise_now passes the finalizer's and the weak callback's panics to the dropper, here a thread-local's destructor, where Rust aborts"]
+fn finalizers_and_weak_callbacks_that_panic_when_a_thread_local_drops_their_object() {
+    let joined = std::thread::spawn(|| {
+        let bomb = Gc::new(ExitBomb);
+        let watch = Gc::downgrade_with_callback(&bomb, |_| panic!("a weak callback panicked at thread exit"));
+        EXIT_WATCHES.with(|watches| watches.borrow_mut().push(watch));
+        EXIT_BOMBS.with(|bombs| bombs.borrow_mut().push(bomb));
+    })
+    .join();
+    assert!(joined.is_ok(), "the panics are reported, never raised in a thread-local's destructor");
 }

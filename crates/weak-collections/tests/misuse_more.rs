@@ -404,3 +404,57 @@ fn key_dictionary_values_dropped_by_a_collection_that_meddle_with_the_dictionary
     assert_eq!(dict.len(), 1, "only the survivor's entry is left");
     assert!(dict.contains_key(&survivor));
 }
+
+#[test]
+#[ignore = "aborts the process: rc-heap's dealloc::raise_now passes a finalize function's panic to the dropper, here a thread-local's destructor, where Rust aborts"]
+fn a_finalize_function_that_panics_when_a_thread_local_drops_its_object_at_thread_exit() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    thread_local!(static KEEP: RefCell<Vec<Gc<Key>>> = const { RefCell::new(Vec::new()) });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let joined = std::thread::spawn(move || {
+        let object = Gc::new(Key(0));
+        std::mem::forget(finalize(&object, move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            panic!("a finalize function panicked at thread exit");
+        }));
+        KEEP.with(|keep| keep.borrow_mut().push(object));
+    })
+    .join();
+    assert!(joined.is_ok(), "the thread ends; the panic is reported, not raised in a destructor");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn finalize_functions_run_by_the_exit_collection_that_panic_and_register_more() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    #[derive(Trace)]
+    struct Looped {
+        me: RefCell<Option<Gc<Looped>>>,
+    }
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let joined = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let object = Gc::new(Looped { me: RefCell::new(None) });
+            *object.me.borrow_mut() = Some(object.clone());
+            let counter = counter.clone();
+            std::mem::forget(finalize(&object, move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let late = Gc::new(Looped { me: RefCell::new(None) });
+                *late.me.borrow_mut() = Some(late.clone());
+                let inner = counter.clone();
+                std::mem::forget(finalize(&late, move || {
+                    inner.fetch_add(1, Ordering::SeqCst);
+                    panic!("a late finalize function panicked at thread exit");
+                }));
+                panic!("a finalize function panicked at thread exit");
+            }));
+        }
+    })
+    .join();
+    assert!(joined.is_ok(), "the thread ends; its exit reports the panics");
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "each finalize function ran once");
+}
