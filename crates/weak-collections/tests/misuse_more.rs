@@ -415,7 +415,7 @@ fn a_finalize_function_that_panics_when_a_thread_local_drops_its_object_at_threa
     let counter = calls.clone();
     let joined = std::thread::spawn(move || {
         let object = Gc::new(Key(0));
-        std::mem::forget(finalize(&object, move || {
+        drop(finalize(&object, move || {
             counter.fetch_add(1, Ordering::SeqCst);
             panic!("a finalize function panicked at thread exit");
         }));
@@ -441,12 +441,12 @@ fn finalize_functions_run_by_the_exit_collection_that_panic_and_register_more() 
             let object = Gc::new(Looped { me: RefCell::new(None) });
             *object.me.borrow_mut() = Some(object.clone());
             let counter = counter.clone();
-            std::mem::forget(finalize(&object, move || {
+            drop(finalize(&object, move || {
                 counter.fetch_add(1, Ordering::SeqCst);
                 let late = Gc::new(Looped { me: RefCell::new(None) });
                 *late.me.borrow_mut() = Some(late.clone());
                 let inner = counter.clone();
-                std::mem::forget(finalize(&late, move || {
+                drop(finalize(&late, move || {
                     inner.fetch_add(1, Ordering::SeqCst);
                     panic!("a late finalize function panicked at thread exit");
                 }));
