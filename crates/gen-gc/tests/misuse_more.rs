@@ -428,6 +428,10 @@ fn a_collection_while_a_value_is_lent_mutably_keeps_what_it_holds() {
     assert_eq!(drops.0.get(), 2);
 }
 
+/// Past the pools' largest block natively, so that the objects come from `std::alloc`
+/// (as every object does under Miri, where big values only cost time).
+const BIG: usize = if cfg!(miri) { 256 } else { 4096 };
+
 trait Listener {
     fn heard(&self) -> usize;
 }
@@ -439,7 +443,7 @@ struct Widget {
     #[trace(skip)]
     drops: Rc<Drops>,
     #[trace(skip)]
-    big: [u8; 256],
+    big: [u8; BIG],
 }
 
 impl Listener for Widget {
@@ -464,7 +468,7 @@ fn trait_object_cycles_whose_drops_touch_and_drop_each_other() {
     let out = common::capture_debug_output();
     let drops = Rc::new(Drops::default());
     let widgets: Vec<Gc<Widget>> = (0..4)
-        .map(|_| Gc::new(Widget { listeners: RefCell::new(Vec::new()), drops: drops.clone(), big: [7; 256] }))
+        .map(|_| Gc::new(Widget { listeners: RefCell::new(Vec::new()), drops: drops.clone(), big: [7; BIG] }))
         .collect();
     for (i, widget) in widgets.iter().enumerate() {
         for other in &widgets[i..] {
@@ -472,7 +476,7 @@ fn trait_object_cycles_whose_drops_touch_and_drop_each_other() {
         }
         widgets[widgets.len() - 1].listeners.borrow_mut().push(coerce_gc!(widget.clone() => dyn Listener));
     }
-    assert!(widgets.iter().all(|w| w.big[255] == 7));
+    assert!(widgets.iter().all(|w| w.big[BIG - 1] == 7));
     drop(widgets);
     assert_eq!(gen_gc::collect(), 4);
     gen_gc::set_debug_output(None);
@@ -1029,5 +1033,35 @@ fn a_debug_writer_that_panics_collects_and_replaces_itself() {
     assert!(writes.get() >= 1);
     ASHES.with(|ashes| ashes.borrow_mut().clear());
     assert_eq!(gen_gc::collect(), 1, "the resurrected phoenix, now without a finalizer");
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+#[test]
+fn weak_callbacks_of_garbage_that_drop_and_upgrade_trait_object_handles_and_freeze() {
+    gen_gc::collect();
+    let drops = Rc::new(Drops::default());
+    let widget = |drops: &Rc<Drops>| {
+        Gc::new(Widget { listeners: RefCell::new(Vec::new()), drops: drops.clone(), big: [1; BIG] })
+    };
+    let (a, b) = (widget(&drops), widget(&drops));
+    a.listeners.borrow_mut().push(coerce_gc!(b.clone() => dyn Listener));
+    b.listeners.borrow_mut().push(coerce_gc!(a.clone() => dyn Listener));
+    let bystander: Gc<dyn Listener> = coerce_gc!(widget(&drops) => dyn Listener);
+    let seen: Rc<RefCell<Vec<bool>>> = Rc::default();
+    let watched_b: cyclegc::Weak<dyn Listener> = cyclegc::coerce_weak!(Gc::downgrade(&b));
+    let _watch = Gc::downgrade_with_callback(&a, {
+        let seen = seen.clone();
+        let mut bystander = Some(bystander);
+        move |_| {
+            seen.borrow_mut().push(watched_b.upgrade().is_some());
+            drop(bystander.take());
+            gen_gc::freeze();
+            gen_gc::unfreeze();
+        }
+    });
+    drop((a, b));
+    assert_eq!(gen_gc::collect(), 2);
+    assert_eq!(*seen.borrow(), [false], "the garbage reads dead through a trait-object weak reference");
+    assert_eq!(drops.0.get(), 3, "the two garbage widgets and the bystander the callback let go");
     assert_eq!(gen_gc::collect(), 0);
 }

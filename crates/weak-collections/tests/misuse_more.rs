@@ -458,3 +458,98 @@ fn finalize_functions_run_by_the_exit_collection_that_panic_and_register_more() 
     assert!(joined.is_ok(), "the thread ends; its exit reports the panics");
     assert_eq!(calls.load(Ordering::SeqCst), 4, "each finalize function ran once");
 }
+
+#[test]
+fn iterating_a_value_dictionary_while_the_loop_kills_clears_refills_and_drops_it() {
+    let dict = Some(WeakValueDictionary::new());
+    let mut values: Vec<Option<Gc<Key>>> = (0..8).map(|i| Some(Gc::new(Key(i)))).collect();
+    for (i, value) in values.iter().enumerate() {
+        dict.as_ref().unwrap().insert(i, value.as_ref().unwrap());
+    }
+    let mut dict = dict;
+    let items = dict.as_ref().unwrap().items();
+    let mut seen = Vec::new();
+    for (step, (key, value)) in items.enumerate() {
+        if key < 100 {
+            assert_eq!(value.0 as usize, key, "an entry pairs its own key and value");
+        }
+        seen.push(key);
+        values[(key + 1) % 8] = None;
+        match step {
+            0 => drop(dict.as_ref().unwrap().insert(100, &value)),
+            1 => dict.as_ref().unwrap().clear(),
+            2 => {
+                dict.as_ref().unwrap().insert(200, &value);
+                drop(dict.take());
+            }
+            _ => {}
+        }
+        gen_gc::collect();
+    }
+    assert!(seen.len() <= 8);
+    assert_eq!(seen[..2], [0, 2], "a killed entry is not yielded");
+}
+
+#[test]
+fn iterating_a_key_dictionary_whose_dying_values_clear_it() {
+    let dict = meddling_dict();
+    let drops = Rc::new(Cell::new(0));
+    let mut keys: Vec<Option<Gc<Key>>> = (0..6).map(|i| Some(Gc::new(Key(i)))).collect();
+    for key in keys.iter().flatten() {
+        dict.insert(key, Meddler { action: |dict| dict.clear(), drops: drops.clone() });
+    }
+    let mut seen = 0;
+    for key in dict.keys() {
+        seen += 1;
+        assert!(Gc::try_get(&key).is_ok());
+        keys[key.0 as usize] = None;
+        drop(key);
+    }
+    assert!(seen >= 1);
+    drop(keys);
+    assert_eq!(drops.get(), 6, "every value dropped once");
+    assert!(dict.is_empty());
+    DICT.with(|d| d.borrow_mut().take());
+}
+
+/// A member whose `Hash` and `Eq` follow a value that changes while it is in the set.
+#[derive(Trace)]
+struct Shifty(Cell<u32>);
+
+impl Hash for Shifty {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.get().hash(state);
+    }
+}
+
+impl PartialEq for Shifty {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for Shifty {}
+
+#[test]
+fn members_whose_hash_changes_in_the_set_are_lost_to_lookups_but_counted_and_removed() {
+    let set = WeakSet::by_value();
+    let members: Vec<_> = (0..4).map(|i| Gc::new(Shifty(Cell::new(i)))).collect();
+    for member in &members {
+        set.add(member);
+    }
+    for member in &members {
+        member.0.set(member.0.get() + 10);
+    }
+    for member in &members {
+        set.add(member);
+    }
+    let len = set.len();
+    assert!((4..=8).contains(&len), "{len}");
+    assert_eq!(set.iter().count(), len);
+    let first = members[0].clone();
+    drop(members);
+    assert!(set.len() <= 2, "the dead members' entries went, whatever their hashes say");
+    assert!(set.iter().all(|m| Gc::ptr_eq(&m, &first)));
+    drop(first);
+    assert!(set.is_empty());
+}
