@@ -1011,7 +1011,7 @@ fn a_debug_writer_that_panics_collects_and_replaces_itself() {
     let _out = common::capture_debug_output_with(move || {
         counter.set(counter.get() + 1);
         if counter.get() == 2 {
-            gen_gc::set_debug_output(None);
+            gen_gc::set_debug_output(Some(Box::new(std::io::sink())));
         }
         assert_eq!(gen_gc::collect(), 0, "no collection inside the writer");
         panic!("the debug writer exploded");
@@ -1064,4 +1064,97 @@ fn weak_callbacks_of_garbage_that_drop_and_upgrade_trait_object_handles_and_free
     assert_eq!(*seen.borrow(), [false], "the garbage reads dead through a trait-object weak reference");
     assert_eq!(drops.0.get(), 3, "the two garbage widgets and the bystander the callback let go");
     assert_eq!(gen_gc::collect(), 0);
+}
+
+thread_local! {
+    static UNIQUES: RefCell<Vec<Gc<Plain>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A garbage cycle whose finalizer borrows uniquely held live objects mutably and moves
+/// their children around, while the collector has them in its lists.
+#[derive(Trace)]
+#[trace(finalize)]
+struct Lender {
+    me: RefCell<Option<Gc<Lender>>>,
+}
+
+impl Finalize for Lender {
+    fn finalize(&self) {
+        rotate_children();
+    }
+}
+
+/// Moves each unique object's child to the next one, through `Gc::get_mut`.
+fn rotate_children() {
+    UNIQUES.with(|uniques| {
+        let mut uniques = uniques.borrow_mut();
+        let mut carried = None;
+        for unique in uniques.iter_mut() {
+            if let Some(lent) = Gc::get_mut(unique) {
+                let mut next = lent.next.borrow_mut();
+                let own = next.take();
+                *next = carried.take();
+                carried = own;
+            }
+        }
+        if let Some(first) = uniques.first_mut().and_then(Gc::get_mut) {
+            let mut next = first.next.borrow_mut();
+            if next.is_none() {
+                *next = carried.take();
+            }
+        }
+        drop(carried);
+    });
+}
+
+fn lend_during_collections(policy: gen_gc::CollectionPolicy) {
+    gen_gc::collect();
+    gen_gc::set_collection_policy(policy);
+    let threshold = gen_gc::get_threshold();
+    gen_gc::set_threshold(5, 2, 2);
+    let drops = Rc::new(Drops::default());
+    let count = 6;
+    UNIQUES.with(|uniques| {
+        for _ in 0..count {
+            let child = Gc::new(Plain { next: RefCell::new(None), drops: drops.clone() });
+            uniques.borrow_mut().push(Gc::new(Plain { next: RefCell::new(Some(child)), drops: drops.clone() }));
+        }
+    });
+    for round in 0..scale::scaled(20_000) {
+        let lender = Gc::new(Lender { me: RefCell::new(None) });
+        *lender.me.borrow_mut() = Some(lender.clone());
+        drop(lender);
+        if round % 7 == 0 {
+            rotate_children();
+        }
+        if round % 13 == 0 {
+            let _ = gen_gc::collect_generation(1);
+        }
+    }
+    gen_gc::collect();
+    gen_gc::set_threshold(threshold.0, threshold.1, threshold.2);
+    assert_eq!(drops.0.get(), 0, "no live object was freed");
+    let children = UNIQUES.with(|uniques| {
+        uniques
+            .borrow()
+            .iter()
+            .filter_map(|unique| unique.next.borrow().clone())
+            .map(|child| Gc::try_get(&child).is_ok())
+            .filter(|&intact| intact)
+            .count()
+    });
+    assert_eq!(children, count, "every child is held, intact");
+    UNIQUES.with(|uniques| uniques.borrow_mut().clear());
+    assert_eq!(drops.0.get(), 2 * count);
+    assert_eq!(gen_gc::collect(), 0);
+}
+
+#[test]
+fn finalizers_that_lend_live_objects_mutably_under_incremental_collections() {
+    lend_during_collections(gen_gc::CollectionPolicy::Incremental);
+}
+
+#[test]
+fn finalizers_that_lend_live_objects_mutably_under_generational_collections() {
+    lend_during_collections(gen_gc::CollectionPolicy::Generational);
 }
