@@ -7,6 +7,7 @@ mod common;
 mod dealloc;
 mod finalize;
 mod handles;
+mod misuse_more;
 mod model;
 mod owned;
 mod raw;
