@@ -115,3 +115,33 @@ fn cycles_and_retainers_compare_by_their_objects() {
     drop((top, dominators));
     drop((graph, kept));
 }
+
+/// An interpreter's value: a variant that holds a closure.
+#[derive(Trace)]
+enum Value {
+    Number(f64),
+    Lambda(Gc<Lambda>),
+    Native(#[trace(flatten)] Gc<Lambda>),
+}
+
+#[derive(Trace)]
+#[trace(tracked)]
+struct Lambda {
+    arity: usize,
+}
+
+#[derive(Trace)]
+struct Env {
+    vars: RefCell<BTreeMap<String, Value>>,
+}
+
+#[test]
+fn an_enum_field_is_labelled_by_its_variant() {
+    let env = Gc::new(Env { vars: RefCell::new(BTreeMap::new()) });
+    let lambda = || Gc::new(Lambda { arity: 1 });
+    env.vars.borrow_mut().insert("f".into(), Value::Lambda(lambda()));
+    env.vars.borrow_mut().insert("g".into(), Value::Native(lambda()));
+    env.vars.borrow_mut().insert("n".into(), Value::Number(1.0));
+    let labels: Vec<String> = Gc::to_any(&env).referents().into_iter().map(|referent| referent.label).collect();
+    assert_eq!(labels, [r#"vars["f"].Lambda.0"#, r#"vars["g"].Native"#]);
+}
