@@ -17,7 +17,7 @@ use crate::state::{
 use crate::walk::{for_each, list, list_len};
 
 /// An argument Python's `gc` would reject with `ValueError`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GcError {
     /// A generation number of 3 or more (`gc.collect(3)`: "invalid generation").
     InvalidGeneration(usize),

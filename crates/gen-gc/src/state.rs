@@ -6,6 +6,7 @@
 //! module (a `collect` from inside a collection returns 0).
 
 use std::cell::{Cell, RefCell};
+use std::fmt;
 use std::io::Write;
 use std::mem::ManuallyDrop;
 use std::rc::Rc;
@@ -30,7 +31,7 @@ pub(crate) const RECENT: usize = 5;
 pub(crate) const ALL_LISTS: [usize; 6] = [0, 1, 2, NEWCOMERS, RECENT, PERMANENT];
 
 /// Which finalizer semantics a collection follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FinalizerPolicy {
     /// Python 3.4+ (PEP 442): finalizers run once, cycles with finalizers are collected.
     #[default]
@@ -42,7 +43,7 @@ pub enum FinalizerPolicy {
 }
 
 /// How automatic collection treats the old generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CollectionPolicy {
     /// CPython 3.14's idea, the default: each automatic collection takes the young
     /// generation and an increment of the old one, so that no automatic collection walks the
@@ -83,8 +84,9 @@ pub struct GenerationStats {
     pub uncollectable: usize,
 }
 
-/// When a collection callback is called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// When a collection callback is called. Displays as Python's phase strings, `start` and
+/// `stop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// Before the collection.
     Start,
@@ -92,8 +94,17 @@ pub enum Phase {
     Stop,
 }
 
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Start => "start",
+            Phase::Stop => "stop",
+        })
+    }
+}
+
 /// What a collection callback is told (Python's `info` dict, plus duration and candidates).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CallbackInfo {
     /// The generation collected.
     pub generation: usize,

@@ -14,6 +14,7 @@ use rc_heap::{GcAny, ObjectId, TypeInfo};
 /// let full = objgraph::Query { shortnames: false, ..Default::default() };
 /// # let _ = full;
 /// ```
+#[derive(Clone, Copy)]
 pub struct Query<'a> {
     /// The objects to look at; every tracked object when `None` (`gc.get_objects()`).
     pub objects: Option<&'a [GcAny]>,

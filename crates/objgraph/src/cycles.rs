@@ -188,8 +188,9 @@ impl HeapGraph {
 /// The objects of one strongly connected component: each reaches every other by references.
 ///
 /// The cycle holds a handle on each object, which counts as a reference from outside the
-/// heap: drop it before collecting, or it keeps the cycle alive.
-#[derive(Debug, Clone)]
+/// heap: drop it before collecting, or it keeps the cycle alive. Two cycles are equal when
+/// they hold the same objects (by identity) in the same order.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle {
     objects: Vec<GcAny>,
 }

@@ -17,6 +17,7 @@ pub type NodeAttrs = dyn Fn(&GcAny) -> Vec<(String, String)>;
 /// let options = objgraph::GraphOptions { max_depth: 5, too_many: 20, ..Default::default() };
 /// # let _ = options;
 /// ```
+#[derive(Clone, Copy)]
 pub struct GraphOptions<'a> {
     /// How many references away from the start objects to go (objgraph's default 3).
     pub max_depth: usize,

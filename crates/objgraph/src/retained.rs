@@ -69,7 +69,7 @@ impl std::fmt::Debug for Dominators<'_> {
 }
 
 /// One object and what it retains, from [`Dominators::largest_retainers`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retainer {
     /// The object.
     pub object: GcAny,

@@ -15,7 +15,7 @@ use rc_heap::{GcAny, ObjectId};
 /// The fields are the same data for other presentations (an HTML report, a CI annotation).
 /// The report holds no handle: example objects are kept as ids, so they die as usual once the
 /// program lets them go, and [`LeakGroup::objects`] hands out those still alive.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeakReport {
     /// Runs of the scenario before the baseline.
     pub warmup_runs: usize,
