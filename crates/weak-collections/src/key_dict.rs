@@ -79,7 +79,7 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new(M::INDEXED), _mode: PhantomData }
+        WeakKeyDictionary { shared: Shared::new(M::INDEXED, "WeakKeyDictionary"), _mode: PhantomData }
     }
 
     /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it
@@ -91,7 +91,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         // A by-value key's `Hash` and `Eq` run under a shared borrow, so that they may read
         // the map.
         let found = self.find(&self.shared.table.borrow(), key);
-        let mut table = self.shared.table.borrow_mut();
+        let mut table = self.shared.table_mut();
         match found {
             Ok(slot) => Some(std::mem::replace(&mut table.entry_mut(slot).value, value)),
             Err(hash) => {
@@ -129,7 +129,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
         let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
-        let (_, entry) = self.shared.table.borrow_mut().take(slot);
+        let (_, entry) = self.shared.table_mut().take(slot);
         Some(entry.value)
     }
 
@@ -143,7 +143,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.settle();
         loop {
             let (_, Entry { weak, value }) = {
-                let mut table = self.shared.table.borrow_mut();
+                let mut table = self.shared.table_mut();
                 let slot = table.any_slot()?;
                 table.take(slot)
             };

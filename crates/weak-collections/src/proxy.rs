@@ -108,10 +108,15 @@ impl<T: ?Sized + 'static> Clone for WeakProxy<T> {
     }
 }
 
-impl<T: ?Sized + 'static + fmt::Debug> fmt::Debug for WeakProxy<T> {
+/// Python's `repr` of a proxy: `<weakproxy to Logger at 0x55d0c1a2b3c0>` (the object's
+/// type, as objgraph names it, and address), or `<weakproxy to a dead object>`. The object
+/// needs no `Debug`: a proxy to a trait object prints as well as one to a struct.
+impl<T: ?Sized + 'static> fmt::Debug for WeakProxy<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.weak.upgrade() {
-            Some(object) => write!(f, "<weakproxy to {:?}>", &*object),
+            Some(object) => {
+                write!(f, "<weakproxy to {} at {:#x}>", Gc::type_info(&object).short_name(), Gc::addr(&object))
+            }
             None => f.write_str("<weakproxy to a dead object>"),
         }
     }

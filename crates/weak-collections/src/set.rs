@@ -58,7 +58,7 @@ impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: Shared::new(M::INDEXED), _mode: PhantomData }
+        WeakSet { shared: Shared::new(M::INDEXED, "WeakSet"), _mode: PhantomData }
     }
 
     /// The slot of `item`'s live entry, or what to add it under ([`Table::find_key`]).
@@ -82,7 +82,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         let Err(hash) = self.find(&self.shared.table.borrow(), item) else {
             return false;
         };
-        self.shared.table.borrow_mut().push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
+        self.shared.table_mut().push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
         true
     }
 
@@ -93,7 +93,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         let Some(slot) = self.live_slot(&self.shared.table.borrow(), item) else {
             return false;
         };
-        let removed = self.shared.table.borrow_mut().take(slot);
+        let removed = self.shared.table_mut().take(slot);
         drop(removed);
         true
     }
@@ -141,7 +141,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.settle();
         loop {
             let removed = {
-                let mut table = self.shared.table.borrow_mut();
+                let mut table = self.shared.table_mut();
                 let slot = table.any_slot()?;
                 table.take(slot)
             };

@@ -15,7 +15,7 @@
 //! queued and applied by the next operation.
 
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::hash::{BuildHasher, Hash};
 use std::rc::Rc;
 
@@ -425,6 +425,9 @@ pub(crate) struct Shared<K, E> {
     /// each weak reference's own slot (a cache line each).
     #[trace(skip)]
     watch: Watcher,
+    /// The container's type, for messages.
+    #[trace(skip)]
+    kind: &'static str,
 }
 
 /// An entry of a container as the shared part sees it: through its weak reference.
@@ -443,12 +446,26 @@ impl<T: ?Sized + 'static> WeakEntry for Weak<T> {
 impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// A container whose entries are found through a hash index of their keys if
     /// `indexed`, else through their objects ([`Table::find_object`]).
-    pub(crate) fn new(indexed: bool) -> Rc<Self> {
+    /// `kind` is the container's type, as messages name it.
+    pub(crate) fn new(indexed: bool, kind: &'static str) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
             table: RefCell::new(Table::new(indexed)),
             pending: RefCell::new(Vec::new()),
             watch: Watcher::new(me.clone()),
+            kind,
         })
+    }
+
+    /// The table, to change. User code that runs while the table is read (a key's `Hash` or
+    /// `Eq` during a lookup, a value's `Clone` during an iteration) cannot change the
+    /// container: that panics, naming the misuse, and leaves the container as it was (as
+    /// CPython raises `RuntimeError` for a set changed during its own lookup).
+    #[track_caller]
+    pub(crate) fn table_mut(&self) -> RefMut<'_, Table<K, E>> {
+        match self.table.try_borrow_mut() {
+            Ok(table) => table,
+            Err(_) => changed_while_read(self.kind),
+        }
     }
 
     /// The watcher to make the entries' weak references with.
@@ -501,7 +518,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
     /// may run code that looks at the container.
     pub(crate) fn clear(&self) {
-        let mut table = self.table.borrow_mut();
+        let mut table = self.table_mut();
         let indexed = table.indexed;
         let old = std::mem::replace(&mut *table, Table::new(indexed));
         drop(table);
@@ -519,7 +536,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// entries than it does now keeps what they took until then, as a `HashMap` does).
     pub(crate) fn shrink_to_fit(&self) {
         self.settle();
-        let end = self.table.borrow_mut().shrink_to_fit();
+        let end = self.table_mut().shrink_to_fit();
         self.pending.borrow_mut().shrink_to_fit();
         self.watch.shrink_record(end);
     }
@@ -531,6 +548,16 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         let end = self.table.borrow().slots.len();
         Cursor { shared: Rc::clone(self), next: 0, end }
     }
+}
+
+/// The panic of a container changed by user code that runs while it is read.
+#[cold]
+#[track_caller]
+fn changed_while_read(kind: &str) -> ! {
+    panic!(
+        "a {kind} was changed from code it ran while it was being read (a key's Hash or Eq \
+         during a lookup, a value's Clone during an iteration); the {kind} is unchanged"
+    )
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> DeathWatch for Shared<K, E> {

@@ -41,7 +41,7 @@ pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'stat
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(true) }
+        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(true, "WeakValueDictionary") }
     }
 
     /// Maps `key` to `value` (a `Gc<T>` or a reference to one); returns the live value it
@@ -52,7 +52,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         let watch = self.shared.watch();
         // The key's `Hash` and `Eq` run under a shared borrow, so that they may read the map.
         let found = self.shared.table.borrow().find_or_hash(&key);
-        let mut table = self.shared.table.borrow_mut();
+        let mut table = self.shared.table_mut();
         let old = match found {
             Ok(slot) => Some(table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot))),
             Err(hash) => {
@@ -90,7 +90,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     {
         self.shared.settle();
         let slot = self.shared.table.borrow().find(key)?;
-        let removed = self.shared.table.borrow_mut().take(slot);
+        let removed = self.shared.table_mut().take(slot);
         removed.1.upgrade()
     }
 
@@ -107,7 +107,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         self.shared.settle();
         loop {
             let removed = {
-                let mut table = self.shared.table.borrow_mut();
+                let mut table = self.shared.table_mut();
                 let slot = table.any_slot()?;
                 table.take(slot)
             };

@@ -149,7 +149,6 @@ fn an_eq_that_reads_its_set_sees_it_whole() {
 }
 
 #[test]
-#[ignore = "weak-collections' Shared::clear and the containers' insertions borrow their table with a bare `borrow_mut`: an Eq or Hash that changes its container gets `RefCell already borrowed`"]
 fn an_eq_that_clears_its_set_gets_a_panic_that_names_the_misuse() {
     let set = nosy_set();
     let a = Gc::new(Nosy(1));

@@ -1571,3 +1571,27 @@ fn shrinking_a_set_and_a_key_dictionary_keeps_their_live_entries_and_their_death
     drop(low);
     assert!(set.is_empty() && dict.is_empty());
 }
+
+#[test]
+fn a_proxy_prints_its_objects_type_and_address_whatever_the_type() {
+    trait Subscriber {
+        fn topic(&self) -> &str;
+    }
+    #[derive(Trace)]
+    struct Logger {
+        topic: String,
+    }
+    impl Subscriber for Logger {
+        fn topic(&self) -> &str {
+            &self.topic
+        }
+    }
+    let logger = Gc::new(Logger { topic: "all".into() });
+    let subscriber: Gc<dyn Subscriber> = cyclegc::coerce_gc!(logger.clone());
+    let proxy = proxy(&subscriber);
+    assert_eq!(proxy.with(|s| s.topic().len()), Ok(3));
+    let text = format!("{proxy:?}");
+    assert_eq!(text, format!("<weakproxy to Logger at {:#x}>", Gc::addr(&logger)));
+    drop((logger, subscriber));
+    assert_eq!(format!("{proxy:?}"), "<weakproxy to a dead object>");
+}
