@@ -73,7 +73,8 @@
 pub use rc_heap::__private::TraceTrait as Trace;
 pub use rc_heap::{
     AccessError, Callable, Closure, Edge, Finalize, Gc, GcAny, GcMut, Handle, KeyLabel, LabelPath, ObjectId, Referent,
-    Segment, TypeInfo, Visitor, Weak, WeakEdge, coerce_gc, coerce_weak,
+    Segment, TypeInfo, Unraisable, UnraisableHook, Visitor, Weak, WeakEdge, coerce_gc, coerce_weak,
+    set_unraisable_hook,
 };
 /// Derives [`Trace`](trait@Trace) for use through this facade (no direct `rc-heap`
 /// dependency needed). Its attributes are those of the `trace-derive` crate.

@@ -16,7 +16,7 @@
 //! death completes, the heap stays consistent, and the first panic is raised again once the
 //! loop is done, as `Rc` would raise it from `drop`.
 
-use std::any::TypeId;
+use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::mem::{ManuallyDrop, size_of};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -137,11 +137,11 @@ unsafe fn end_value_typed<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>
 }
 
 /// The weak references of a dying object with a side entry: they read dead, their callbacks
-/// run (a panic is kept for the end of the loop), and the object is marked dropped, since
-/// its id can still name it until its memory goes.
+/// run (a panic is reported, see [`report_unraisable`]), and the object is marked dropped,
+/// since its id can still name it until its memory goes.
 fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>) {
     if let Some(panic) = crate::weak::clear_and_run(header) {
-        keep_panic(panic);
+        report_callback_panic(header, panic);
     }
     // SAFETY: the caller passes an allocated header.
     unsafe { header.as_ref() }.set(flags::DROPPED);
@@ -298,8 +298,7 @@ pub(crate) unsafe fn on_zero_unheld(header: NonNull<ObjHeader>) {
 unsafe fn die_keeping_panics(header: NonNull<ObjHeader>) {
     // SAFETY: the caller's contract.
     match catch_unwind(AssertUnwindSafe(|| unsafe { die(header) })) {
-        Ok(None) => {}
-        Ok(Some(panic)) => keep_panic(panic),
+        Ok(()) => {}
         Err(panic) => {
             keep_panic(panic);
             // SAFETY: the value's `Drop` panicked; unwinding dropped the rest of the value.
@@ -368,9 +367,7 @@ fn drain() {
                 current.set(Some(header));
                 mark.set(heap::pending_mark());
                 // SAFETY: `header` is dying: count zero, unlinked, no longer queued.
-                if let Some(panic) = unsafe { die(header) } {
-                    keep_panic(panic);
-                }
+                unsafe { die(header) };
                 heap::reverse_pending_since(mark.get());
                 current.set(None);
             }
@@ -410,15 +407,14 @@ fn raise_now(panic: Panic) {
 }
 
 /// The death of one object. Panics of the finalizer and of weak callbacks are caught and
-/// returned; a panic of the value's `Drop` unwinds to [`drain`].
+/// reported ([`report_unraisable`]); a panic of the value's `Drop` unwinds to [`drain`].
 ///
 /// # Safety
 /// `header` is allocated, its count is zero, it is in no list and not queued.
-unsafe fn die(header: NonNull<ObjHeader>) -> Option<Panic> {
+unsafe fn die(header: NonNull<ObjHeader>) {
     // SAFETY: the caller passes an allocated header.
     let h = unsafe { header.as_ref() };
     let info = h.type_info();
-    let mut first_panic = None;
 
     if info.has_finalizer() && !h.has(flags::FINALIZED) {
         h.set(flags::FINALIZED);
@@ -427,19 +423,21 @@ unsafe fn die(header: NonNull<ObjHeader>) -> Option<Panic> {
         h.set_strong(1);
         // SAFETY: the value is intact and the object alive for the finalizer's duration.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.finalize)(header) }));
-        first_panic = result.err();
+        if let Err(panic) = result {
+            report_unraisable(&format!("the finalizer of {}", info.short_name()), panic);
+        }
         if !h.dec_strong() {
             if info.is_tracked() {
                 heap::relink_young(header);
             }
-            return first_panic;
+            return;
         }
     }
 
     if h.has(flags::SIDE)
         && let Some(panic) = crate::weak::clear_and_run(header)
     {
-        first_panic.get_or_insert(panic);
+        report_callback_panic(header, panic);
     }
 
     h.set(flags::DROPPED);
@@ -447,13 +445,9 @@ unsafe fn die(header: NonNull<ObjHeader>) -> Option<Panic> {
     // borrowing the value from now on.
     unsafe { (info.drop_value)(header) };
     // The memory goes now, and with it the callbacks of weak references made to the object
-    // after its own were cleared: their panic is returned like the others, not raised from
-    // here, where the caller would take it for the value's.
+    // after its own were cleared, whose panics are reported there.
     // SAFETY: the value is dropped.
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| unsafe { free_if_unused(header) })) {
-        first_panic.get_or_insert(panic);
-    }
-    first_panic
+    unsafe { free_if_unused(header) };
 }
 
 /// Frees an object whose value has been dropped, unless a handle to it still exists (then
@@ -506,22 +500,128 @@ unsafe fn free_with_side(header: NonNull<ObjHeader>) {
     // collector is deleting) read dead before the memory goes; their callbacks run once it
     // is gone, as CPython runs them when such an object is freed.
     let cleared = heap::take_side(header).map(|entry| ClearedWeakRefs::clear_list(entry.weak));
+    // SAFETY: the caller's contract: the object is allocated until `free` below.
+    let type_name = cleared.as_ref().map(|_| unsafe { header.as_ref() }.type_info().short_name());
     // SAFETY: the caller's contract; the side flag is clear now.
     unsafe { free(header) };
     if let Some(panic) = cleared.and_then(ClearedWeakRefs::run) {
-        raise(Some(panic));
+        report_unraisable(&format!("a weak reference callback of a {}", type_name.unwrap_or_default()), panic);
     }
 }
 
 /// Reports a panic that cannot be raised (the thread is already unwinding, or it happened
 /// in a teardown hook).
 pub(crate) fn report_discarded_panic(context: &str, panic: &Panic) {
-    let message = panic
+    eprintln!("rc-heap: discarded a panic from {context}: {}", panic_message(&**panic));
+}
+
+/// The text of a panic's payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string panic payload".to_owned());
-    eprintln!("rc-heap: discarded a panic from {context}: {message}");
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".to_owned())
+}
+
+/// A panic of code the heap ran on its own account when an object died by reference
+/// counting (a finalizer, a weak reference's callback), given to the hook set with
+/// [`set_unraisable_hook`]: Python's "unraisable exception". The `drop` that ended the
+/// object did not run that code, and may be a thread-local's destructor at thread exit,
+/// where a panic aborts the process, so the panic is reported, not raised; a panic of the
+/// value's own `Drop` still unwinds from the `drop`, as with `Rc`.
+pub struct Unraisable<'a> {
+    what: &'a str,
+    payload: &'a (dyn Any + Send),
+}
+
+impl Unraisable<'_> {
+    /// What panicked: `the finalizer of Node`, `a weak reference callback of a Node`.
+    pub fn what(&self) -> &str {
+        self.what
+    }
+
+    /// The panic's message (its `&str` or `String` payload).
+    pub fn message(&self) -> String {
+        panic_message(self.payload)
+    }
+
+    /// The panic's payload, to downcast.
+    pub fn payload(&self) -> &(dyn Any + Send) {
+        self.payload
+    }
+}
+
+impl std::fmt::Debug for Unraisable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unraisable").field("what", &self.what).field("message", &self.message()).finish()
+    }
+}
+
+/// A hook given each [`Unraisable`] panic of its thread.
+pub type UnraisableHook = Box<dyn FnMut(&Unraisable<'_>)>;
+
+thread_local! {
+    static UNRAISABLE_HOOK: std::cell::RefCell<Option<UnraisableHook>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Python's `sys.unraisablehook`, for this thread: `hook` is given every panic of a
+/// finalizer or weak-reference callback run by a death by reference counting (see
+/// [`Unraisable`]); `None` restores the default, a line on standard error
+/// (`rc-heap: a panic in the finalizer of Node was caught: ...`). Returns the hook it
+/// replaces. A test that wants such panics to fail it records them with a hook and asserts
+/// afterwards. Panics of the same code run by a collection go to the collector's debug
+/// output instead (`gen_gc::set_debug_writer`).
+///
+/// A panic of the hook itself is reported on standard error; a report made while the hook
+/// runs (it dropped an object whose finalizer panicked) goes there too.
+///
+/// # Panics
+///
+/// When called from inside the hook.
+pub fn set_unraisable_hook(hook: Option<UnraisableHook>) -> Option<UnraisableHook> {
+    UNRAISABLE_HOOK.with(|slot| {
+        let mut slot = slot.try_borrow_mut().expect("set_unraisable_hook called from inside the unraisable hook");
+        std::mem::replace(&mut *slot, hook)
+    })
+}
+
+/// Reports the panic of a weak reference callback run by the death of `header`.
+#[cold]
+fn report_callback_panic(header: NonNull<ObjHeader>, panic: Panic) {
+    // SAFETY: the callers pass the header of the object whose death ran the callback, not
+    // freed yet.
+    let type_name = unsafe { header.as_ref() }.type_info().short_name();
+    report_unraisable(&format!("a weak reference callback of a {type_name}"), panic);
+}
+
+/// Gives a panic of a finalizer or weak callback to the thread's unraisable hook, or writes
+/// it on standard error (see [`set_unraisable_hook`]).
+#[cold]
+#[inline(never)]
+pub(crate) fn report_unraisable(what: &str, panic: Panic) {
+    let report = Unraisable { what, payload: &*panic };
+    let reported = UNRAISABLE_HOOK.try_with(|slot| {
+        let Ok(mut slot) = slot.try_borrow_mut() else { return false };
+        let Some(hook) = slot.as_mut() else { return false };
+        if let Err(hook_panic) = catch_unwind(AssertUnwindSafe(|| hook(&report))) {
+            eprintln!("rc-heap: the unraisable hook panicked: {}", panic_message(&*hook_panic));
+            forget_if_drop_panics(hook_panic);
+        }
+        true
+    });
+    if reported != Ok(true) {
+        eprintln!("rc-heap: a panic in {what} was caught: {}", report.message());
+    }
+    forget_if_drop_panics(panic);
+}
+
+/// Drops a panic payload, whose own `Drop` may panic too: that second panic and what is left
+/// of the payload are leaked, since nothing can take them.
+fn forget_if_drop_panics(payload: Panic) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(second);
+    }
 }
 
 // The entry points of a sized type that end its objects, and its `TypeInfo`, built here

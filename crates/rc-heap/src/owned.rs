@@ -187,8 +187,8 @@ impl<T: Trace> Gc<T> {
         // SAFETY: the value is gone, the count is zero, the object is in no list and no
         // handle is left.
         unsafe { dealloc::free(header) };
-        if let Some(callbacks) = callbacks {
-            dealloc::raise(callbacks.run());
+        if let Some(panic) = callbacks.and_then(ClearedWeakRefs::run) {
+            dealloc::report_unraisable(&format!("a weak reference callback of a {}", TypeInfo::short_name_of::<T>()), panic);
         }
         Ok(value)
     }

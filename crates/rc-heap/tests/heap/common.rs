@@ -17,6 +17,19 @@ pub fn scaled(n: usize) -> usize {
     }
 }
 
+/// What the heap reported instead of raising (`rc_heap::set_unraisable_hook`) while `f`
+/// ran: each report's subject and message.
+pub fn unraisable_during(f: impl FnOnce()) -> Vec<(String, String)> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let previous = rc_heap::set_unraisable_hook(Some(Box::new(move |report| {
+        sink.borrow_mut().push((report.what().to_owned(), report.message()));
+    })));
+    f();
+    drop(rc_heap::set_unraisable_hook(previous));
+    seen.take()
+}
+
 /// A node of a graph: a name and mutable outgoing edges.
 pub struct Node {
     pub name: String,
