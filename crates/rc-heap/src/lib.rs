@@ -158,11 +158,11 @@ pub mod raw;
 
 pub use any::{GcAny, Handle, Referent};
 pub use callable::{Callable, Closure};
+pub use dealloc::{Unraisable, UnraisableHook, set_unraisable_hook};
 pub use error::AccessError;
 pub use gc::Gc;
 pub use object_id::ObjectId;
 pub use owned::GcMut;
-pub use dealloc::{Unraisable, UnraisableHook, set_unraisable_hook};
 pub use trace::{Edge, Finalize, KeyLabel, LabelPath, Segment, Trace, Visitor, WeakEdge};
 /// Derives [`Trace`](trait@Trace): see the `trace-derive` crate for its attributes.
 pub use trace_derive::Trace;

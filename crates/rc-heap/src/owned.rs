@@ -188,7 +188,10 @@ impl<T: Trace> Gc<T> {
         // handle is left.
         unsafe { dealloc::free(header) };
         if let Some(panic) = callbacks.and_then(ClearedWeakRefs::run) {
-            dealloc::report_unraisable(&format!("a weak reference callback of a {}", TypeInfo::short_name_of::<T>()), panic);
+            dealloc::report_unraisable(
+                &format!("a weak reference callback of a {}", TypeInfo::short_name_of::<T>()),
+                panic,
+            );
         }
         Ok(value)
     }
