@@ -42,8 +42,10 @@
 //! assert!(watch.upgrade().is_none());
 //! ```
 //!
-//! Automatic collection starts on a thread once the collector is installed: any function of
-//! this crate installs it, or call [`install`] at start-up.
+//! Automatic collection runs from the program's start: a program that links this crate
+//! installs the collector before `main` (a global constructor); where the platform has no
+//! global constructors, any function of this crate installs it, or call [`install`] at
+//! start-up.
 //!
 //! The functions take objects as Python's do: [`is_tracked`] and [`is_finalized`] one object
 //! (a `Gc<T>` or a `GcAny`), [`get_referents`] and [`get_referrers`] one or several (see

@@ -3,8 +3,10 @@
 //! A thread-local heap of reference-counted objects with CPython's semantics:
 //!
 //! - [`Gc<T>`]: a strong handle like `Rc<T>`. The last drop destroys the object at once:
-//!   finalizer, weak-reference callbacks, `Drop`, free. Long chains die iteratively, never
-//!   by deep recursion (CPython's "trashcan").
+//!   finalizer, weak-reference callbacks, `Drop`, free. A panic of the finalizer or of a
+//!   callback does not unwind from the `drop`: it goes to [`set_unraisable_hook`] (Python's
+//!   `sys.unraisablehook`). Long chains die iteratively, never by deep recursion (CPython's
+//!   "trashcan").
 //! - [`Trace`]: how a value reports the `Gc`s it owns. Types that can hold no `Gc` are
 //!   *leaves*: untracked, with a header as small as `Rc`'s. Tracked objects are linked into
 //!   lists that a cycle collector walks (the `gen-gc` crate installs one through

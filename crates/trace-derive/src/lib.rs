@@ -33,8 +33,8 @@
 //! bounded by `Trace`; one used only behind `Gc`, `Weak` or `PhantomData`, or only in skipped
 //! fields, just by `'static`, so `Registry<dyn Plugin>` or `Session<std::fs::File>` need no
 //! `Trace` of their parameter; an associated type a traced field holds (`Option<I::Item>`) is
-//! bounded by `Trace` itself; with `#[trace(describe)]`, the type is described when it is
-//! `Debug`.
+//! bounded by `Trace` itself; with `#[trace(describe)]` on a generic type, the impl also
+//! requires the type to be `Debug` (`Node<T>: Debug`, so `T: Debug` where `Debug` is derived).
 //!
 //! Lifetimes and unions are rejected: heap values are `'static` and a union cannot say
 //! which of its fields is live. So are the traced fields of a `#[repr(packed)]` struct,
