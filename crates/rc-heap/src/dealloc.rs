@@ -571,7 +571,7 @@ thread_local! {
 /// (`rc-heap: a panic in the finalizer of Node was caught: ...`). Returns the hook it
 /// replaces. A test that wants such panics to fail it records them with a hook and asserts
 /// afterwards. Panics of the same code run by a collection go to the collector's debug
-/// output instead (`gen_gc::set_debug_writer`).
+/// output instead (`gen_gc::set_debug_output`).
 ///
 /// A panic of the hook itself is reported on standard error; a report made while the hook
 /// runs (it dropped an object whose finalizer panicked) goes there too.
