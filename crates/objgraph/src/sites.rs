@@ -18,7 +18,7 @@ use crate::growth::{PeakStats, grow, write_growth_rows};
 fn site_key(names: &mut Names, object: &GcAny) -> String {
     let name = names.of(object);
     match object.alloc_site() {
-        Some(site) => format!("{site} {name}"),
+        Some(site) => format!("{} {name}", crate::site_path::site_label(site)),
         None => format!("<unknown> {name}"),
     }
 }
