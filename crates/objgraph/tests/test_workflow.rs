@@ -221,3 +221,34 @@ fn a_leak_check_under_debug_saveall_says_why_gc_garbage_keeps_its_cycles() {
         "{text}"
     );
 }
+
+/// A test that turns on `DEBUG_STATS` without a writer of its own: its lines go to stderr the
+/// way `eprintln!` does, so the test harness captures them with the test's output (shown when
+/// it fails) instead of letting them land among other tests' results. Checked in a child
+/// process, run once with capture and once without.
+#[test]
+fn debug_lines_to_stderr_are_captured_with_their_test() {
+    if std::env::var_os("TEST_WORKFLOW_CHILD").is_some() {
+        gen_gc::set_debug(DebugFlags::STATS);
+        gen_gc::collect();
+        gen_gc::set_debug(DebugFlags::empty());
+        return;
+    }
+    let run = |capture: bool| {
+        let mut args = vec!["--exact", "debug_lines_to_stderr_are_captured_with_their_test", "-q"];
+        if !capture {
+            args.push("--nocapture");
+        }
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(args)
+            .env("TEST_WORKFLOW_CHILD", "1")
+            .output()
+            .unwrap();
+        assert!(child.status.success());
+        String::from_utf8(child.stdout).unwrap() + &String::from_utf8(child.stderr).unwrap()
+    };
+    let captured = run(true);
+    assert!(!captured.contains("gc: done"), "{captured}");
+    let shown = run(false);
+    assert!(shown.contains("gc: done"), "{shown}");
+}
