@@ -15,7 +15,8 @@
 //! 5. empties `garbage`, switches to PEP 442 finalization without `DEBUG_SAVEALL`, and
 //!    collects again: those cycles' finalizers run once and they are freed;
 //! 6. drops the debug writer last, and collects again if dropping what it owned made more
-//!    garbage.
+//!    garbage; a thread that had a debug writer prints nothing after it is dropped (its
+//!    debug flags are cleared), rather than print to stderr.
 
 use crate::collection::{collect_with_callbacks, unfreeze};
 use crate::debug::{DebugFlags, object_repr};
@@ -40,6 +41,12 @@ pub(crate) fn collect_at_exit() -> usize {
             let writer = if garbage.is_empty() { state.take_writer() } else { None };
             if garbage.is_empty() && writer.is_none() {
                 return freed;
+            }
+            if writer.is_some() {
+                // The program sent the debug lines to its writer, not to stderr: the
+                // collections after it is gone (this loop's, the next exit pass's) stay quiet
+                // rather than print into whatever else the process writes there.
+                state.debug.set(DebugFlags::empty());
             }
             drop(garbage);
             drop(writer);

@@ -252,11 +252,11 @@ impl State {
         }
         let Ok(mut writer) = self.writer.try_borrow_mut() else {
             // The writer itself asked for a debug line (it ran a collection): stderr it is.
-            drop(writeln!(std::io::stderr(), "{line}"));
+            to_stderr(line);
             return;
         };
         let Some(user) = writer.as_mut() else {
-            drop(writeln!(std::io::stderr(), "{line}"));
+            to_stderr(line);
             return;
         };
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(writeln!(user, "{line}"))));
@@ -292,6 +292,15 @@ impl State {
     pub(crate) fn take_writer(&self) -> Option<Box<dyn Write>> {
         self.writer.borrow_mut().take()
     }
+}
+
+/// A debug line to standard error through `eprintln!`, which a test harness captures (the
+/// line shows with its test's output, when that test fails or runs with `--nocapture`, not in
+/// the middle of other tests' output), as it does not capture writes to `std::io::stderr()`.
+/// `eprintln!` panics when stderr cannot be written; a lost debug line is no reason to stop a
+/// collection.
+fn to_stderr(line: std::fmt::Arguments<'_>) {
+    drop(std::panic::catch_unwind(|| eprintln!("{line}")));
 }
 
 thread_local! {

@@ -91,6 +91,9 @@ fn matches(names: &mut (Names, Names), object: &GcAny, typename: &str) -> bool {
 
 /// The number of selected objects of type `typename` (`objgraph.count`); `"Expr"` counts
 /// every `Expr<..>`.
+///
+/// As in Python, garbage that no collection has freed yet is counted too: a test that drops a
+/// cycle and expects its objects gone calls `gen_gc::collect()` before counting.
 pub fn count(typename: &str, query: &Query<'_>) -> usize {
     let mut names = (Names::new(false), Names::new(true));
     let mut total = 0;

@@ -268,6 +268,7 @@ mod markup;
 mod report;
 mod retained;
 mod roots;
+mod site_path;
 #[cfg(feature = "alloc-site")]
 mod sites;
 mod snapshot;

@@ -4,7 +4,9 @@
 //! Needs the `alloc-site` feature, which makes every `Gc::new` of a tracked object record its
 //! caller's location. Rows are keyed `file:line:col Type`: the site, a space, the type name
 //! (short, or full with [`Query::shortnames`] `false`); objects without a recorded site show
-//! `<unknown>` as their site.
+//! `<unknown>` as their site. A site's file reads the same on every machine: as Cargo names
+//! the files of the workspace (from its root), and from its package's directory for a package
+//! compiled from elsewhere (`extlib/src/lib.rs`, `serde-1.0.219/src/de.rs`).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -18,7 +20,7 @@ use crate::growth::{PeakStats, grow, write_growth_rows};
 fn site_key(names: &mut Names, object: &GcAny) -> String {
     let name = names.of(object);
     match object.alloc_site() {
-        Some(site) => format!("{site} {name}"),
+        Some(site) => format!("{} {name}", crate::site_path::site_label(site)),
         None => format!("<unknown> {name}"),
     }
 }

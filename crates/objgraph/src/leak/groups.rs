@@ -91,7 +91,7 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
             if options.sites {
                 for &i in members {
                     if let Some(site) = graph.objects()[i].alloc_site() {
-                        *sites.entry(site.to_string()).or_insert(0) += 1;
+                        *sites.entry(crate::site_path::site_label(site)).or_insert(0) += 1;
                     }
                 }
             }

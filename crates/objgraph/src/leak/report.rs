@@ -98,6 +98,9 @@ pub struct LeakGroup {
     pub retained_bytes: usize,
     /// Where the objects were created (`file:line:col`) and how many at each place, most
     /// first. Empty without the `alloc-site` feature or with [`sites(false)`](crate::LeakCheck::sites).
+    /// A file of the workspace reads from its root (`src/lib.rs`); a file of a package from
+    /// elsewhere (crates.io, git, a path outside the workspace) from that package's directory
+    /// (`extlib/src/lib.rs`), so that the text is the same on every machine.
     pub sites: Vec<(String, usize)>,
     /// The ids of a few of the objects (see [`LeakCheck::examples`](crate::LeakCheck::examples)).
     pub examples: Vec<ObjectId>,
@@ -157,6 +160,21 @@ fn runs(count: usize, kind: &str) -> String {
     format!("{count} {kind} run{}", if count == 1 { "" } else { "s" })
 }
 
+/// What a chain's root means, for the two roots that are not a place in the program's own
+/// data: the leaked objects held directly from outside the heap, and `gc.garbage`.
+fn root_hint(group: &LeakGroup) -> Option<&'static str> {
+    match &group.root {
+        ChainRoot::HeldFromOutside if group.steps.is_empty() => {
+            Some("held from outside the heap: by a variable, a static, or an owner that no Trace visits")
+        }
+        ChainRoot::Named(name) if name == "gc.garbage" => Some(
+            "kept in gc.garbage: everything a collection finds under DEBUG_SAVEALL, cycles with a finalizer \
+             under the legacy policy; gen_gc::take_garbage() empties it",
+        ),
+        _ => None,
+    }
+}
+
 /// The table of types and their change per run, names padded to the longest.
 fn write_growth(f: &mut fmt::Formatter<'_>, rows: &[TypeGrowth]) -> fmt::Result {
     let width = rows.iter().map(|row| row.type_name.chars().count()).max().unwrap_or(0);
@@ -195,6 +213,9 @@ impl fmt::Display for LeakReport {
             for group in &self.groups {
                 writeln!(f, "  {} {}, retaining {} bytes", group.count, group.type_name, group.retained_bytes)?;
                 writeln!(f, "    {}", group.chain())?;
+                if let Some(hint) = root_hint(group) {
+                    writeln!(f, "    ({hint})")?;
+                }
                 for (site, count) in &group.sites {
                     writeln!(f, "    created at {site} ({count})")?;
                 }
