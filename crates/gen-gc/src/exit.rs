@@ -59,8 +59,13 @@ fn collect_all(state: &State) -> usize {
     collect_with_callbacks(state, NUM_GENERATIONS - 1).collected
 }
 
-/// CPython's shutdown warning about `gc.garbage`, through the debug writer.
+/// CPython's shutdown warning about `gc.garbage`, through the debug writer. Under
+/// `DEBUG_SAVEALL` there is none, as in CPython: `garbage` then also holds every cycle the
+/// collector freed, which the flag asked it to keep.
 fn report_garbage(state: &State) {
+    if state.debug.get().contains(DebugFlags::SAVEALL) {
+        return;
+    }
     let garbage = state.garbage.borrow().iter().map(|object| object_repr(object.header())).collect::<Vec<_>>();
     if garbage.is_empty() {
         return;

@@ -59,9 +59,10 @@
 //! references' callbacks run and weak containers forget their entries; `finalize` objects
 //! still alive then run their `atexit` callbacks; the pools' memory goes back to the system.
 //! Collection callbacks are not called then. Under [`FinalizerPolicy::Legacy`] or with
-//! [`DEBUG_SAVEALL`], a non-empty [`garbage`] is reported through the debug writer
-//! (`gc: 2 uncollectable objects at thread exit; ...`, CPython's shutdown warning) and then
-//! freed under PEP 442 rules: nothing can break those cycles by hand any more.
+//! [`DEBUG_SAVEALL`], a non-empty [`garbage`] is freed under PEP 442 rules: nothing can break
+//! those cycles by hand any more. Without `DEBUG_SAVEALL` it is first reported through the
+//! debug writer (`gc: 2 uncollectable objects at thread exit; ...`, CPython's shutdown
+//! warning); with it, as in CPython, it is not, since it then holds every freed cycle too.
 //!
 //! ```
 //! use std::cell::RefCell;

@@ -399,12 +399,17 @@ impl Report {
     /// `data.json`, and `<name>.dot` and `<name>.svg` for each graph. Returns the path of
     /// `index.html`.
     ///
+    /// A report written there before is replaced whole: the graph files it named in its
+    /// `data.json` that this one does not write are removed (a larger run's `leak-3.svg`
+    /// does not outlive it); no other file in `dir` is touched.
+    ///
     /// A graph that cannot be drawn (the renderer asked for is missing or fails) keeps its
     /// `.dot` file, and the page says why its picture is missing; only failing to write a
     /// file is an error.
     pub fn write_to(&self, dir: impl AsRef<Path>) -> io::Result<PathBuf> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir)?;
+        let written_before = figures_written_to(dir);
         let mut data = self.data.clone();
         for figure in data.sections.iter_mut().flat_map(|section| &mut section.blocks).filter_map(|block| match block {
             Block::Figure(figure) => Some(figure),
@@ -424,6 +429,20 @@ impl Report {
         std::fs::write(dir.join("report.txt"), text::render(&data))?;
         let index = dir.join("index.html");
         std::fs::write(&index, html::render(&data))?;
+        let written_now: Vec<&str> = (data.sections.iter().flat_map(|section| &section.blocks))
+            .filter_map(|block| match block {
+                Block::Figure(figure) => Some(figure.name.as_str()),
+                _ => None,
+            })
+            .collect();
+        for stale in written_before.iter().filter(|name| !written_now.contains(&name.as_str())) {
+            for extension in ["dot", "svg"] {
+                match std::fs::remove_file(dir.join(format!("{stale}.{extension}"))) {
+                    Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+                    _ => {}
+                }
+            }
+        }
         Ok(index)
     }
 
@@ -536,4 +555,20 @@ mod tests {
         let anchors: Vec<&str> = report.data.sections.iter().map(|s| s.anchor.as_str()).collect();
         assert_eq!(anchors, ["growth", "growth-2"]);
     }
+}
+
+/// The graphs a report written to `dir` before named in its `data.json`: the stems of its
+/// `.dot` and `.svg` files. Names that are not plain file stems (a `data.json` that is not
+/// a report's) are left out, and so is everything when there is no such file.
+fn figures_written_to(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join("data.json")) else { return Vec::new() };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    let sections = json.get("sections").and_then(serde_json::Value::as_array);
+    let blocks = sections.into_iter().flatten().filter_map(|section| section.get("blocks")?.as_array()).flatten();
+    blocks
+        .filter(|block| block.get("kind").and_then(serde_json::Value::as_str) == Some("figure"))
+        .filter_map(|block| block.get("name")?.as_str())
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_owned)
+        .collect()
 }

@@ -141,6 +141,27 @@ fn write_to_writes_the_page_the_text_the_data_and_each_graph() {
 }
 
 #[test]
+fn writing_a_smaller_report_over_a_larger_one_removes_only_the_larger_ones_graphs() {
+    let dir = temp_dir("rewrite");
+    sessions_report().write_to(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.join("cycle-2.svg"), "not named by the report").unwrap();
+    let mut smaller = Report::new("smaller");
+    smaller.paragraph("no graphs");
+    smaller.write_to(&dir).unwrap();
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["cycle-2.svg", "data.json", "index.html", "notes.txt", "report.txt"]);
+    // A directory whose data.json is not a report's keeps every file.
+    std::fs::write(dir.join("data.json"), r#"{"sections": [{"blocks": [{"kind": "figure", "name": "../notes"}]}]}"#)
+        .unwrap();
+    smaller.write_to(&dir).unwrap();
+    assert!(dir.join("notes.txt").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_page_works_offline_and_declares_utf8_and_cjk_fonts() {
     let dir = temp_dir("offline");
     let html = std::fs::read_to_string(sessions_report().write_to(&dir).unwrap()).unwrap();
