@@ -520,6 +520,22 @@ impl Report {
     }
 }
 
+/// The graphs a report written to `dir` before named in its `data.json`: the stems of its
+/// `.dot` and `.svg` files. Names that are not plain file stems (a `data.json` that is not
+/// a report's) are left out, and so is everything when there is no such file.
+fn figures_written_to(dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(dir.join("data.json")) else { return Vec::new() };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    let sections = json.get("sections").and_then(serde_json::Value::as_array);
+    let blocks = sections.into_iter().flatten().filter_map(|section| section.get("blocks")?.as_array()).flatten();
+    blocks
+        .filter(|block| block.get("kind").and_then(serde_json::Value::as_str) == Some("figure"))
+        .filter_map(|block| block.get("name")?.as_str())
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,20 +571,4 @@ mod tests {
         let anchors: Vec<&str> = report.data.sections.iter().map(|s| s.anchor.as_str()).collect();
         assert_eq!(anchors, ["growth", "growth-2"]);
     }
-}
-
-/// The graphs a report written to `dir` before named in its `data.json`: the stems of its
-/// `.dot` and `.svg` files. Names that are not plain file stems (a `data.json` that is not
-/// a report's) are left out, and so is everything when there is no such file.
-fn figures_written_to(dir: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(dir.join("data.json")) else { return Vec::new() };
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
-    let sections = json.get("sections").and_then(serde_json::Value::as_array);
-    let blocks = sections.into_iter().flatten().filter_map(|section| section.get("blocks")?.as_array()).flatten();
-    blocks
-        .filter(|block| block.get("kind").and_then(serde_json::Value::as_str) == Some("figure"))
-        .filter_map(|block| block.get("name")?.as_str())
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-        .map(str::to_owned)
-        .collect()
 }
