@@ -542,7 +542,11 @@ fn registry_cleared(out: &mut Page<'_>) {
     out.analyses(|report| {
         report.garbage_cycles();
     });
-    let _ = writeln!(out, ">>> gc.collect()    # -> {} (sessions and items were cycles)", gen_gc::collect());
+    let _ = writeln!(
+        out,
+        ">>> gc.collect()    # -> {} (12 cycles of a session and its items, and the buffer they all shared)",
+        gen_gc::collect()
+    );
 }
 
 /// Captures the collector's `DEBUG_*` lines while `f` runs.

@@ -50,3 +50,41 @@ fn a_cycle_summary_of_a_ring_reads_round_the_ring() {
     assert_eq!(gen_gc::collect(), 2);
     gen_gc::enable();
 }
+
+#[derive(Trace)]
+#[trace(tracked)]
+struct Buffer {
+    bytes: Vec<u8>,
+}
+
+#[derive(Trace)]
+struct Holder {
+    next: RefCell<Option<Gc<Holder>>>,
+    buffer: Gc<Buffer>,
+}
+
+#[test]
+fn the_reports_cycles_section_counts_the_garbage_they_hold_so_it_adds_up_to_what_collect_frees() {
+    gen_gc::disable();
+    let buffer = Gc::new(Buffer { bytes: vec![0; 16] });
+    let a = Gc::new(Holder { next: RefCell::new(None), buffer: buffer.clone() });
+    let b = Gc::new(Holder { next: RefCell::new(Some(a.clone())), buffer: buffer.clone() });
+    *a.next.borrow_mut() = Some(b);
+    drop((a, buffer));
+    let dir = std::env::temp_dir().join(format!("objgraph-user-programs-3-{}", std::process::id()));
+    objgraph::Report::new("cycles").garbage_cycles().write_to(&dir).unwrap();
+    let text = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let holder = cyclegc::TypeInfo::of::<Holder>().object_size();
+    let buffer = cyclegc::TypeInfo::of::<Buffer>().object_size();
+    assert!(
+        text.contains(&format!(
+            "1 cycle, 2 objects, {} bytes, holding 1 more object in no cycle ({buffer} bytes), freed with them: \
+             what a full collection would free now",
+            2 * holder
+        )),
+        "{text}"
+    );
+    assert_eq!(gen_gc::collect(), 3);
+    gen_gc::enable();
+}
