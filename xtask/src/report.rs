@@ -515,12 +515,13 @@ fn large_graph(out: &mut Page<'_>) {
     );
     out.figure("large-backrefs", "show_backrefs(buffer): every item, every session, the registry", &graph);
     let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
+    // The chain holds the buffer now; the variable would be one more holder in the graph.
+    drop(target);
     let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
     let _ = writeln!(out, ">>> chain = objgraph.find_backref_chain(buffer, is_root)    # {}", path.join(" -> "));
     let graph = objgraph::show_chain(&[chain], true, &objgraph::GraphOptions::default());
     let _ = writeln!(out, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
     out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", &graph);
-    drop(target);
     // The report's view of the whole heap now: what is on it, and what holds the most.
     out.analyses(|report| {
         report.heap_summary(&HeapSnapshot::capture()).largest_retainers(5);
