@@ -326,6 +326,8 @@ fn cache_leak(out: &mut Page<'_>) {
         let graph = objgraph::show_backrefs(std::slice::from_ref(&leaked), &objgraph::GraphOptions::default());
         out.figure("cache-leak-backrefs", "show_backrefs of the leaked Obj: the global _cache holds it", &graph);
         let chain = objgraph::find_backref_chain_to_root(&leaked, 20, &[]);
+        // The chain holds the object now; the variable would be one more holder in the graph.
+        drop(leaked);
         let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
         let _ = writeln!(out, ">>> objgraph.find_backref_chain(objgraph.by_type('Obj')[-1])");
         let _ = writeln!(
@@ -337,7 +339,7 @@ fn cache_leak(out: &mut Page<'_>) {
         out.figure("cache-leak-chain", "show_chain(find_backref_chain(...)): _cache -> Obj", &graph);
         // The report's own view of the same leak: what grew, and who holds the leaked object.
         out.analyses(|report| {
-            report.growth(&before, &after).retainers_of(std::slice::from_ref(&leaked));
+            report.growth(&before, &after).retainers_of(&objgraph::by_type("Obj", &query));
         });
     }
     CACHE.with(|cache| cache.items.borrow_mut().clear());

@@ -88,3 +88,20 @@ fn the_reports_cycles_section_counts_the_garbage_they_hold_so_it_adds_up_to_what
     assert_eq!(gen_gc::collect(), 3);
     gen_gc::enable();
 }
+
+#[derive(Trace)]
+struct Cache {
+    items: RefCell<Vec<Gc<Buffer>>>,
+}
+
+#[test]
+fn a_retainer_graph_is_captioned_with_its_roots_name() {
+    let cache = Gc::new(Cache { items: RefCell::new(vec![Gc::new(Buffer { bytes: Vec::new() })]) });
+    objgraph::name_root(&Gc::to_any(&cache), "_cache");
+    let leaked = objgraph::by_type("Buffer", &objgraph::Query::default());
+    let dir = std::env::temp_dir().join(format!("objgraph-user-programs-3-caption-{}", std::process::id()));
+    objgraph::Report::new("held").retainers_of(&leaked).write_to(&dir).unwrap();
+    let text = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(text.contains("show_chain: what holds Buffer, from _cache: Cache;"), "{text}");
+}

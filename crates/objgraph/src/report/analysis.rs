@@ -153,7 +153,7 @@ pub(super) fn retainers_of(objs: &[GcAny]) -> Vec<Block> {
     for (k, chain) in to_draw.iter().enumerate() {
         let held = objs.iter().chain(to_draw.iter().enumerate().filter(|&(j, _)| j != k).flat_map(|(_, other)| other));
         let graph = show_chain_holding(std::slice::from_ref(chain), true, &GraphOptions::default(), held);
-        let first = chain.first().expect("a chain has objects").short_type_name();
+        let first = object_label(chain.first().expect("a chain has objects"), &names).text();
         let last = chain.last().expect("a chain has objects").short_type_name();
         blocks.push(Block::Figure {
             name: format!("held-{}", k + 1),
