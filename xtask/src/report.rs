@@ -326,6 +326,8 @@ fn cache_leak(out: &mut Page<'_>) {
         let graph = objgraph::show_backrefs(std::slice::from_ref(&leaked), &objgraph::GraphOptions::default());
         out.figure("cache-leak-backrefs", "show_backrefs of the leaked Obj: the global _cache holds it", &graph);
         let chain = objgraph::find_backref_chain_to_root(&leaked, 20, &[]);
+        // The chain holds the object now; the variable would be one more holder in the graph.
+        drop(leaked);
         let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
         let _ = writeln!(out, ">>> objgraph.find_backref_chain(objgraph.by_type('Obj')[-1])");
         let _ = writeln!(
@@ -337,7 +339,7 @@ fn cache_leak(out: &mut Page<'_>) {
         out.figure("cache-leak-chain", "show_chain(find_backref_chain(...)): _cache -> Obj", &graph);
         // The report's own view of the same leak: what grew, and who holds the leaked object.
         out.analyses(|report| {
-            report.growth(&before, &after).retainers_of(std::slice::from_ref(&leaked));
+            report.growth(&before, &after).retainers_of(&objgraph::by_type("Obj", &query));
         });
     }
     CACHE.with(|cache| cache.items.borrow_mut().clear());
@@ -515,12 +517,13 @@ fn large_graph(out: &mut Page<'_>) {
     );
     out.figure("large-backrefs", "show_backrefs(buffer): every item, every session, the registry", &graph);
     let chain = objgraph::find_backref_chain_to_root(&target, 20, &[]);
+    // The chain holds the buffer now; the variable would be one more holder in the graph.
+    drop(target);
     let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
     let _ = writeln!(out, ">>> chain = objgraph.find_backref_chain(buffer, is_root)    # {}", path.join(" -> "));
     let graph = objgraph::show_chain(&[chain], true, &objgraph::GraphOptions::default());
     let _ = writeln!(out, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
     out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", &graph);
-    drop(target);
     // The report's view of the whole heap now: what is on it, and what holds the most.
     out.analyses(|report| {
         report.heap_summary(&HeapSnapshot::capture()).largest_retainers(5);
@@ -542,7 +545,11 @@ fn registry_cleared(out: &mut Page<'_>) {
     out.analyses(|report| {
         report.garbage_cycles();
     });
-    let _ = writeln!(out, ">>> gc.collect()    # -> {} (sessions and items were cycles)", gen_gc::collect());
+    let _ = writeln!(
+        out,
+        ">>> gc.collect()    # -> {} (12 cycles of a session and its items, and the buffer they all shared)",
+        gen_gc::collect()
+    );
 }
 
 /// Captures the collector's `DEBUG_*` lines while `f` runs.

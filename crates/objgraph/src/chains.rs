@@ -233,7 +233,9 @@ fn chain_matching(
 /// The shortest chain from an object held from outside the heap down to `obj`, or `[obj]`
 /// when only other heap objects hold it — the answer to "who keeps this alive?". The handle
 /// `obj` itself does not count as outside; every other handle does, including those in lists
-/// the caller still holds (drop what `by_type` returned but this object before asking).
+/// the caller still holds (drop what `by_type` returned but this object before asking):
+/// when such a handle holds `obj` itself, `obj` is its own root and the answer is `[obj]`
+/// too.
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
     let graph = HeapGraph::snapshot();
     let start = graph.positions_of(std::slice::from_ref(obj))[0];

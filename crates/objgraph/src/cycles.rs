@@ -6,7 +6,7 @@
 //! graph is exactly a set of objects that all reach each other: one cycle, or several that
 //! share objects.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use rc_heap::GcAny;
@@ -143,12 +143,49 @@ impl HeapGraph {
             .filter(|objects| objects.len() > 1 || self.referents_of(objects[0]).contains(&(objects[0] as u32)))
             .map(|objects| {
                 let order = self.walk_order(&objects, &component);
-                let cycle = Cycle { objects: order.iter().map(|&i| self.objects[i].clone()).collect() };
+                let summary = self.summary_loop(&order, &component);
+                let cycle = Cycle { objects: order.iter().map(|&i| self.objects[i].clone()).collect(), summary };
                 (cycle.type_names(), order[0], cycle)
             })
             .collect();
         cycles.sort_by(|a, b| b.2.len().cmp(&a.2.len()).then_with(|| a.0.cmp(&b.0)).then_with(|| a.1.cmp(&b.1)));
         cycles.into_iter().map(|(_, _, cycle)| cycle).collect()
+    }
+
+    /// The positions in `order` (one component in walk order) of a loop of references to
+    /// show in its summary: all of `order` when the walk is itself a ring (each object refers
+    /// to the next, the last to the first), otherwise the shortest loop from the first object
+    /// back to it, so that every arrow of a summary is a reference.
+    fn summary_loop(&self, order: &[usize], component: &[u32]) -> Vec<usize> {
+        let refers = |from: usize, to: usize| self.referents_of(from).contains(&(to as u32));
+        let ring = (0..order.len()).all(|k| refers(order[k], order[(k + 1) % order.len()]));
+        if ring {
+            return (0..order.len()).collect();
+        }
+        let start = order[0];
+        let own = component[start];
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(current) = queue.pop_front() {
+            for &next in self.referents_of(current) {
+                let next = next as usize;
+                if next == start {
+                    let mut path = vec![current];
+                    while let Some(&previous) = parent.get(path.last().expect("the path is not empty")) {
+                        path.push(previous);
+                    }
+                    path.reverse();
+                    let position =
+                        |i: &usize| order.iter().position(|o| o == i).expect("the loop stays in its component");
+                    return path.iter().map(position).collect();
+                }
+                if component[next] == own && next != start && !parent.contains_key(&next) {
+                    parent.insert(next, current);
+                    queue.push_back(next);
+                }
+            }
+        }
+        unreachable!("every object of a strongly connected component lies on a loop")
     }
 
     /// The objects of one component in the order references lead through them: from the one
@@ -193,6 +230,8 @@ impl HeapGraph {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle {
     objects: Vec<GcAny>,
+    /// Positions in `objects` of the loop of references the summary shows.
+    summary: Vec<usize>,
 }
 
 impl Cycle {
@@ -227,19 +266,27 @@ impl Cycle {
 const SUMMARY_NAMES: usize = 8;
 
 impl fmt::Display for Cycle {
-    /// `3 objects: Connection -> Vec<Handler> -> Handler`; a self-reference reads
-    /// `1 object: Node -> Node`.
+    /// A ring reads round the ring: `3 objects: Connection -> Handler -> Logger` (the last
+    /// refers back to the first); a self-reference reads `1 object: Node -> Node`. Any other
+    /// component shows its shortest loop through the first object, closed, and how many
+    /// objects are not on it: `5 objects: Item -> Session -> Item, and 3 more` (a session
+    /// and its four items, each pointing back at it). Every arrow is a reference.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = self.type_names();
         let plural = if names.len() == 1 { "" } else { "s" };
         write!(f, "{} object{plural}: ", names.len())?;
-        let mut shown: Vec<&str> = names.iter().take(SUMMARY_NAMES).map(String::as_str).collect();
-        if names.len() == 1 {
-            shown.push(&names[0]);
-        } else if names.len() > SUMMARY_NAMES {
+        let ring = self.summary.len() == names.len();
+        let mut shown: Vec<&str> = self.summary.iter().take(SUMMARY_NAMES).map(|&i| names[i].as_str()).collect();
+        if self.summary.len() > SUMMARY_NAMES {
             shown.push("...");
+        } else if names.len() == 1 || !ring {
+            shown.push(&names[0]);
         }
-        f.write_str(&shown.join(" -> "))
+        f.write_str(&shown.join(" -> "))?;
+        if !ring {
+            write!(f, ", and {} more", names.len() - self.summary.len())?;
+        }
+        Ok(())
     }
 }
 

@@ -153,7 +153,7 @@ pub(super) fn retainers_of(objs: &[GcAny]) -> Vec<Block> {
     for (k, chain) in to_draw.iter().enumerate() {
         let held = objs.iter().chain(to_draw.iter().enumerate().filter(|&(j, _)| j != k).flat_map(|(_, other)| other));
         let graph = show_chain_holding(std::slice::from_ref(chain), true, &GraphOptions::default(), held);
-        let first = chain.first().expect("a chain has objects").short_type_name();
+        let first = object_label(chain.first().expect("a chain has objects"), &names).text();
         let last = chain.last().expect("a chain has objects").short_type_name();
         blocks.push(Block::Figure {
             name: format!("held-{}", k + 1),
@@ -195,7 +195,9 @@ pub(super) fn largest_retainers(limit: usize) -> Vec<Block> {
 
 /// The cycles a collection would free, with their objects and a graph of the first few.
 pub(super) fn garbage_cycles() -> Vec<Block> {
-    let cycles = crate::garbage_cycles();
+    let graph = HeapGraph::snapshot();
+    let unreachable = graph.unreachable();
+    let cycles = graph.garbage_cycles();
     if cycles.is_empty() {
         return vec![paragraph("No garbage cycles: a full collection would free no cycle now.".to_owned())];
     }
@@ -215,11 +217,29 @@ pub(super) fn garbage_cycles() -> Vec<Block> {
         };
         rows.push(vec![cycle.to_string().into(), cycle.len().into(), bytes.into()], Some(details));
     }
+    // Garbage in no cycle (an object only cycles refer to) is freed with them: say so, so that
+    // the totals add up to what `gc.collect()` returns.
+    let (mut hanging_objects, mut hanging_bytes) = (0, 0);
+    for (object, _) in graph.objects().iter().zip(&unreachable).filter(|(_, unreachable)| **unreachable) {
+        hanging_objects += 1;
+        hanging_bytes += object.object_size();
+    }
+    hanging_objects -= total_objects;
+    hanging_bytes -= total_bytes;
+    drop(graph);
+    let hanging = if hanging_objects == 0 {
+        String::new()
+    } else {
+        format!(
+            ", holding {hanging_objects} more {} in no cycle ({hanging_bytes} bytes), freed with them",
+            plural(hanging_objects, "object", "objects")
+        )
+    };
     let mut blocks = vec![
         paragraph(format!(
-            "{} {}, {total_objects} objects, {total_bytes} bytes: what a full collection would free now, as \
-             strongly connected components (objects that all reach each other). Make one reference of each \
-             cycle weak and reference counting frees it without the collector.",
+            "{} {}, {total_objects} objects, {total_bytes} bytes{hanging}: what a full collection would free \
+             now, as strongly connected components (objects that all reach each other). Make one reference of \
+             each cycle weak and reference counting frees it without the collector.",
             cycles.len(),
             plural(cycles.len(), "cycle", "cycles"),
         )),
