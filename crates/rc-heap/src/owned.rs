@@ -168,12 +168,28 @@ impl<T: Trace> Gc<T> {
     /// assert_eq!(Gc::try_unwrap(a).unwrap(), "x");
     /// ```
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        let (value, callbacks) = Gc::take_unique(this)?;
+        Self::run_death_callbacks(callbacks);
+        Ok(value)
+    }
+
+    /// Whether [`Gc::take_unique`] would move the value out.
+    fn is_movable(this: &Self) -> bool {
+        // SAFETY: the handle keeps the object allocated.
+        let h = unsafe { Gc::header(this).as_ref() };
+        h.strong() == 1 && !h.has(flags::DROPPED | flags::HELD) && !(T::TRACKED && heap::is_walking())
+    }
+
+    /// [`Gc::try_unwrap`] up to the weak callbacks: the value moved out, the object freed,
+    /// its weak references read dead; their callbacks, returned, have not run. No user code
+    /// runs here.
+    fn take_unique(this: Self) -> Result<(T, Option<ClearedWeakRefs>), Self> {
+        if !Gc::is_movable(&this) {
+            return Err(this);
+        }
         let header = Gc::header(&this);
         // SAFETY: the handle keeps the object allocated.
         let h = unsafe { header.as_ref() };
-        if h.strong() != 1 || h.has(flags::DROPPED | flags::HELD) || (T::TRACKED && heap::is_walking()) {
-            return Err(this);
-        }
         std::mem::forget(this);
         if T::TRACKED {
             heap::unlink_lent(header);
@@ -187,13 +203,17 @@ impl<T: Trace> Gc<T> {
         // SAFETY: the value is gone, the count is zero, the object is in no list and no
         // handle is left.
         unsafe { dealloc::free(header) };
+        Ok((value, callbacks))
+    }
+
+    /// Runs the weak callbacks of an object whose value was moved out, reporting a panic.
+    fn run_death_callbacks(callbacks: Option<ClearedWeakRefs>) {
         if let Some(panic) = callbacks.and_then(ClearedWeakRefs::run) {
             dealloc::report_unraisable(
                 &format!("a weak reference callback of a {}", TypeInfo::short_name_of::<T>()),
                 panic,
             );
         }
-        Ok(value)
     }
 
     /// The value, if this is the only strong handle (`Rc::into_inner`); otherwise the
@@ -211,10 +231,12 @@ impl<T: Trace> Gc<T> {
         Gc::try_unwrap(this).unwrap_or_else(|shared| (*shared).clone())
     }
 
-    /// The value, mutably, cloning it into a new object first unless this handle is the
-    /// only one with no weak references (`Rc::make_mut`). The other handles and the weak
-    /// references keep the old object; a weak reference to it reads dead once its last
-    /// strong handle is gone, with its callback run, as any death.
+    /// The value, mutably, moving or cloning it into a new object first unless this handle
+    /// is the only one with no weak references (`Rc::make_mut`). When other strong handles
+    /// exist, the value is cloned and they keep the old object. When only weak references
+    /// do, the value is moved, not cloned, as `Rc` moves it: the weak references read dead
+    /// at once and their callbacks run, as at any death (the finalizer does not run: the
+    /// value lives on).
     ///
     /// ```
     /// use rc_heap::Gc;
@@ -223,6 +245,10 @@ impl<T: Trace> Gc<T> {
     /// let b = a.clone();
     /// *Gc::make_mut(&mut a) += 1; // a gets its own object
     /// assert_eq!((*a, *b), (6, 5));
+    ///
+    /// let weak = Gc::downgrade(&a);
+    /// *Gc::make_mut(&mut a) += 1; // moved: the weak reference no longer reaches it
+    /// assert_eq!((*a, weak.upgrade()), (7, None));
     /// ```
     ///
     /// # Panics
@@ -232,10 +258,39 @@ impl<T: Trace> Gc<T> {
     where
         T: Clone,
     {
-        if !Gc::is_unique(this) {
+        let sole_owner = Gc::is_unique(this) || (Gc::is_movable(this) && Gc::move_to_new_object(this));
+        if !sole_owner {
             *this = Gc::new((**this).clone());
         }
         Gc::get_mut(this).expect("Gc::make_mut called while the collector walks the heap")
+    }
+
+    /// Moves the value of the only strong handle `this` into a new object, which `this`
+    /// then holds; the old object dies as by [`Gc::try_unwrap`]. False, with nothing
+    /// changed, if the value cannot be moved.
+    #[cfg_attr(feature = "alloc-site", track_caller)]
+    fn move_to_new_object(this: &mut Self) -> bool {
+        // Allocated first, so that nothing between taking the old handle and storing the
+        // new one can fail.
+        let unborn = Unborn::<T>::new();
+        // SAFETY: the handle read here is given back (forgotten) or overwritten below
+        // before `this` is used or dropped again; nothing in between runs user code or
+        // can panic.
+        let old = unsafe { std::ptr::read(this) };
+        match Gc::take_unique(old) {
+            Ok((value, callbacks)) => {
+                // SAFETY: `this` holds the handle `take_unique` consumed; writing over it
+                // drops nothing.
+                unsafe { std::ptr::write(this, unborn.finish(value)) };
+                Self::run_death_callbacks(callbacks);
+                true
+            }
+            Err(old) => {
+                // `this` still holds this very handle: one count, not two.
+                std::mem::forget(old);
+                false
+            }
+        }
     }
 }
 
