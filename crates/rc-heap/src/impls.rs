@@ -199,19 +199,26 @@ where
     }
 }
 
-// SAFETY: a `Mutex` owns its content. Locked (by this thread, which is the only one that
-// can reach a heap object), it is untraceable for now, which the visitor is told, as for a
-// borrowed `RefCell`; a poisoned lock still holds its content, which is traced.
+/// Traces what a lock lent (`try_lock`, `try_read`): a held lock (by this thread, the only
+/// one that can reach a heap object) is untraceable for now, which the visitor is told, as
+/// for a borrowed `RefCell`; a poisoned lock still holds its content, which is traced.
+fn trace_locked<T: Trace + ?Sized, G: std::ops::Deref<Target = T>, V: Visitor + ?Sized>(
+    lent: std::sync::TryLockResult<G>,
+    visitor: &mut V,
+) {
+    match lent {
+        Ok(value) => value.trace(visitor),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.get_ref().trace(visitor),
+        Err(std::sync::TryLockError::WouldBlock) => visitor.untraceable(),
+    }
+}
+
+// SAFETY: a `Mutex` owns its content; see `trace_locked` for a held or poisoned lock.
 unsafe impl<T: Trace + ?Sized> Trace for std::sync::Mutex<T> {
     tracked_as_any_of!(T);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        if !T::TRACKED {
-            return;
-        }
-        match self.try_lock() {
-            Ok(value) => value.trace(visitor),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.get_ref().trace(visitor),
-            Err(std::sync::TryLockError::WouldBlock) => visitor.untraceable(),
+        if T::TRACKED {
+            trace_locked(self.try_lock(), visitor);
         }
     }
 }
@@ -220,13 +227,8 @@ unsafe impl<T: Trace + ?Sized> Trace for std::sync::Mutex<T> {
 unsafe impl<T: Trace + ?Sized> Trace for std::sync::RwLock<T> {
     tracked_as_any_of!(T);
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        if !T::TRACKED {
-            return;
-        }
-        match self.try_read() {
-            Ok(value) => value.trace(visitor),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.get_ref().trace(visitor),
-            Err(std::sync::TryLockError::WouldBlock) => visitor.untraceable(),
+        if T::TRACKED {
+            trace_locked(self.try_read(), visitor);
         }
     }
 }
