@@ -38,6 +38,7 @@
 
 mod as_gc;
 mod finalize;
+mod index_hash;
 mod key_dict;
 mod key_mode;
 mod proxy;

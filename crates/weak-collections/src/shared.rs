@@ -16,13 +16,13 @@
 
 use std::borrow::Borrow;
 use std::cell::{RefCell, RefMut};
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::rc::Rc;
 
 use hashbrown::HashTable;
 use rc_heap::{DeathWatch, Gc, Trace, Watcher, Weak};
-use rustc_hash::FxBuildHasher;
 
+use crate::index_hash::{CROWDED, Spread, hash_of};
 use crate::key_mode::KeyMode;
 
 /// The entries: a slab of `(key, entry)` and, for a container keyed by value, an index of
@@ -68,20 +68,10 @@ pub(crate) struct Table<K, E> {
     /// One bit per slot, set while it holds an entry: what a sweep reads for each index
     /// entry, small enough to stay in the cache where the slots would not.
     occupied: Vec<u64>,
-}
-
-/// The hash of a key, as the index stores it.
-#[inline]
-fn hash_of<Q: ?Sized + Hash>(key: &Q) -> u32 {
-    // Fx hashes to a word whose low bits are its best mixed.
-    FxBuildHasher.hash_one(key) as u32
-}
-
-/// A stored hash as the hash table reads it: the low bits choose the bucket, the top seven
-/// the tag compared first, both from the same 32 bits.
-#[inline]
-fn full_hash(hash: u32) -> u64 {
-    u64::from(hash) << 32 | u64::from(hash)
+    /// How the index spreads its keys' stored hashes over its buckets (`index_hash`): by
+    /// value until keys crowd together.
+    #[trace(skip)]
+    spread: Spread,
 }
 
 impl<K: Eq + Hash + Clone, E> Table<K, E> {
@@ -96,6 +86,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             live: 0,
             lowest: 0,
             occupied: Vec::new(),
+            spread: Spread::default(),
         }
     }
 
@@ -123,7 +114,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     fn find_hashed(&self, hash: u32, mut matches: impl FnMut(&K, &E) -> bool) -> Option<usize> {
         debug_assert!(self.indexed);
         let slots = &self.slots;
-        let found = self.index.find(full_hash(hash), |&indexed| {
+        let found = self.index.find(self.spread.full(hash), |&indexed| {
             slots[indexed as usize].as_ref().is_some_and(|held| matches(&held.key, &held.entry))
         })?;
         Some(*found as usize)
@@ -190,10 +181,29 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         } else {
             self.hashes[slot] = hash;
         }
-        let hashes = &self.hashes;
-        self.index.insert_unique(full_hash(hash), indexed, |&entry| full_hash(hashes[entry as usize]));
+        let (hashes, spread) = (&self.hashes, self.spread);
+        let full = spread.full(hash);
+        let at = self.index.insert_unique(full, indexed, |&entry| spread.full(hashes[entry as usize])).bucket_index();
+        if spread == Spread::ByValue && at.wrapping_sub(full as usize) & (self.index.num_buckets() - 1) > CROWDED {
+            self.mix();
+        }
         self.store(slot, key, make);
         slot
+    }
+
+    /// Rebuilds the index with every hash mixed: its keys, hashed by value, crowd into
+    /// stretches of the table (an insert landed [`CROWDED`] buckets past its home).
+    #[cold]
+    #[inline(never)]
+    fn mix(&mut self) {
+        self.spread = Spread::Mixed;
+        let hashes = &self.hashes;
+        let full = |&entry: &u32| Spread::Mixed.full(hashes[entry as usize]);
+        let mut index = HashTable::with_capacity(self.index.len());
+        for &entry in self.index.iter() {
+            index.insert_unique(full(&entry), entry, full);
+        }
+        self.index = index;
     }
 
     /// Puts an entry made by `make` in `slot`, the slab's end or an empty slot. The slab
@@ -258,7 +268,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
         if self.indexed
             && let Ok(indexed) =
-                self.index.find_entry(full_hash(self.hashes[slot]), |&indexed| indexed as usize == slot)
+                self.index.find_entry(self.spread.full(self.hashes[slot]), |&indexed| indexed as usize == slot)
         {
             indexed.remove();
         }
@@ -311,6 +321,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.stale_keys = 0;
         self.lowest = 0;
         self.occupied.clear();
+        self.spread = Spread::default();
     }
 
     /// The number of entries.
@@ -344,8 +355,8 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.hashes.shrink_to_fit();
         self.occupied.shrink_to_fit();
         self.free.shrink_to_fit();
-        let hashes = &self.hashes;
-        self.index.shrink_to_fit(|&entry| full_hash(hashes[entry as usize]));
+        let (hashes, spread) = (&self.hashes, self.spread);
+        self.index.shrink_to_fit(|&entry| spread.full(hashes[entry as usize]));
         end
     }
 
@@ -620,7 +631,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Cursor<K, E> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Slot, Table};
+    use super::{Slot, Spread, Table};
 
     /// Adds `key` with `value` unless it has an entry; returns the slot of the one it has.
     fn find_or_push(table: &mut Table<u64, u64>, key: u64, value: u64) -> Option<usize> {
@@ -633,7 +644,7 @@ mod tests {
         }
     }
 
-    fn table_of(keys: std::ops::Range<u64>) -> Table<u64, u64> {
+    fn table_of(keys: impl IntoIterator<Item = u64>) -> Table<u64, u64> {
         let mut table = Table::new(true);
         for key in keys {
             assert_eq!(find_or_push(&mut table, key, key * 10), None);
@@ -687,5 +698,50 @@ mod tests {
         assert_eq!(find_or_push(&mut table, 500, 1), None);
         assert_eq!(table.index.len(), 101, "40 stale entries of 100 stay until they are the most");
         assert_eq!(table.len(), 61);
+    }
+
+    #[test]
+    fn keys_in_order_keep_their_order_in_the_index() {
+        let table = table_of(0..3_000);
+        assert_eq!(table.spread, Spread::ByValue);
+        let buckets = table.index.num_buckets();
+        for key in [0, 1, 2, 1_000, 2_999] {
+            let hash = super::hash_of(&key);
+            let at = table.index.find_bucket_index(table.spread.full(hash), |&slot| slot as usize == key as usize);
+            assert_eq!(at, Some(key as usize % buckets), "key {key} sits in its own bucket");
+        }
+    }
+
+    #[test]
+    fn keys_that_crowd_the_index_switch_it_to_mixed_hashes() {
+        // Multiples of 2^20 share their low bits: by value they would all probe from one
+        // bucket.
+        let keys = (0..1_500u64).map(|n| n << 20);
+        let mut table = table_of(keys.clone());
+        assert_eq!(table.spread, Spread::Mixed);
+        assert!(keys.clone().all(|key| table.get(&key) == Some(&(key * 10))));
+        assert_eq!(table.find(&(1 << 19)), None);
+        // Removals find their index entries under the mixed hashes.
+        for key in keys.clone().take(500) {
+            let slot = table.find(&key).expect("a live entry");
+            assert_eq!(table.take(slot), (key, key * 10));
+        }
+        assert_eq!(table.index.len(), 1_000);
+        assert!(keys.clone().skip(500).all(|key| table.get(&key) == Some(&(key * 10))));
+        // A table emptied starts again by value.
+        for key in keys.skip(500) {
+            let slot = table.find(&key).expect("a live entry");
+            table.take_dead(slot);
+        }
+        assert_eq!(table.spread, Spread::ByValue);
+        assert_eq!(find_or_push(&mut table, 4, 40), None);
+        assert_eq!(table.get(&4), Some(&40));
+    }
+
+    #[test]
+    fn keys_apart_by_multiples_of_two_to_the_32_do_not_crowd() {
+        let table = table_of((0..3_000u64).map(|n| n << 32 | 7));
+        assert_eq!(table.spread, Spread::ByValue, "the high half folds into the stored hash");
+        assert!((0..3_000u64).all(|n| table.get(&(n << 32 | 7)) == Some(&((n << 32 | 7) * 10))));
     }
 }

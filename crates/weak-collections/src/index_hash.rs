@@ -1,0 +1,159 @@
+//! How a container's index hashes its keys: as CPython hashes integers, by their value.
+//!
+//! A key that hashes as one integer (`u64`, `usize`, `i32`, `char`, a newtype of one) is its
+//! own hash, so keys that follow each other (ids, counters, indices) sit side by side in the
+//! index and a run of lookups or inserts in key order reads it in order, where a mixing hash
+//! sends every key to a random cache line of a table larger than the caches. Any other key
+//! (strings, tuples, several fields) is mixed as rustc-hash's Fx mixes it.
+//!
+//! Keys hashed by value can crowd into one stretch of the table (multiples of a large power
+//! of two, ranges that overlap once wrapped round the table), which CPython spreads with the
+//! high bits of the hash as it probes and a `hashbrown` table, which probes by the low bits
+//! alone, does not. The table watches for it: an insert that lands far from its home bucket
+//! switches the index to [`Spread::Mixed`], every hash mixed, and rebuilds it
+//! ([`Table`](crate::shared::Table)). A stored 32-bit hash is kept as the key gave it; the
+//! mode only decides how it becomes the table's 64-bit hash ([`Spread::full`]).
+
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use rustc_hash::FxHasher;
+
+/// Fx's multiplier: odd, with its bits spread, so that the high half of a product depends on
+/// every bit of the input.
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+/// How far (in buckets) an insert may land from its home bucket before the index mixes its
+/// hashes. A well-mixed table at its highest load (7/8) puts an entry 1,024 buckets away
+/// (its eleventh probe group) about once in 10^10 inserts; a table of keys hashed by value
+/// that crowd together does it at once.
+pub(crate) const CROWDED: usize = 1024;
+
+/// Hashes keys for an index: a key written as one integer is its own hash, anything else is
+/// mixed.
+#[derive(Default)]
+pub(crate) struct IndexHasher {
+    state: u64,
+    /// 0 before the first write, 1 after one integer, 2 once the hash is mixed.
+    writes: u8,
+}
+
+impl IndexHasher {
+    #[inline]
+    fn integer(&mut self, n: u64) {
+        if self.writes == 0 {
+            self.state = n;
+            self.writes = 1;
+        } else {
+            self.state = (self.state.rotate_left(5) ^ n).wrapping_mul(K);
+            self.writes = 2;
+        }
+    }
+}
+
+impl Hasher for IndexHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut fx = FxHasher::default();
+        fx.write(bytes);
+        self.integer(fx.finish());
+        self.writes = 2;
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.integer(n.into());
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.integer(n.into());
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.integer(n.into());
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.integer(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.integer(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        match self.writes {
+            1 => self.state,
+            // Fx's finish: the product's best-mixed bits, its high ones, brought down.
+            _ => self.state.rotate_left(26),
+        }
+    }
+}
+
+/// The hash of a key as the index stores it: 32 bits, a lone integer's low bits with its
+/// high ones folded in (so that keys apart by a multiple of 2^32 differ), a mixed key's
+/// best-mixed bits.
+#[inline]
+pub(crate) fn hash_of<Q: ?Sized + Hash>(key: &Q) -> u32 {
+    let hash = std::hash::BuildHasherDefault::<IndexHasher>::default().hash_one(key);
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// How an index turns its stored 32-bit hashes into the table's: the low bits choose the
+/// bucket, the top seven the tag the table compares before the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Spread {
+    /// The stored hash chooses the bucket as it is (keys by value, side by side); the tag is
+    /// mixed, so that neighbours seldom share one.
+    #[default]
+    ByValue,
+    /// Every bit mixed: for keys that crowd the table by value.
+    Mixed,
+}
+
+impl Spread {
+    /// The table's hash of a stored hash.
+    #[inline]
+    pub(crate) fn full(self, hash: u32) -> u64 {
+        let mixed = u64::from(hash).wrapping_mul(K);
+        match self {
+            Spread::ByValue => (mixed & 0xffff_ffff_0000_0000) | u64::from(hash),
+            Spread::Mixed => (mixed & 0xffff_ffff_0000_0000) | (mixed >> 32),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_integer_is_its_own_hash_and_anything_else_is_mixed() {
+        assert_eq!(hash_of(&7u64), 7);
+        assert_eq!(hash_of(&7usize), 7);
+        assert_eq!(hash_of(&7u8), 7);
+        assert_eq!(hash_of(&'a'), 97);
+        // High halves fold in, so keys 2^32 apart differ.
+        assert_ne!(hash_of(&(1u64 << 32)), hash_of(&0u64));
+        // Two integers, a string: mixed, so neighbours do not stay neighbours.
+        let pairs: Vec<u32> = (0..4u64).map(|n| hash_of(&(n, 0u64))).collect();
+        assert!(pairs.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{pairs:?}");
+        assert_ne!(hash_of("a"), hash_of("b"));
+        assert_ne!(hash_of("ab"), hash_of("ba"));
+    }
+
+    #[test]
+    fn by_value_keeps_the_bucket_bits_and_mixes_the_tag() {
+        let tags: std::collections::HashSet<u64> = (0..64).map(|n| Spread::ByValue.full(n) >> 57).collect();
+        assert!(tags.len() > 32, "neighbours spread over the tags: {}", tags.len());
+        for n in [0, 1, 5, u32::MAX] {
+            assert_eq!(Spread::ByValue.full(n) as u32, n);
+        }
+        let low: Vec<u32> = (0..4).map(|n| Spread::Mixed.full(n) as u32).collect();
+        assert!(low.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{low:?}");
+    }
+}
