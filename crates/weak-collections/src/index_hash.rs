@@ -95,12 +95,13 @@ impl Hasher for IndexHasher {
 }
 
 /// The hash of a key as the index stores it: 32 bits, a lone integer's low bits with its
-/// high ones folded in (so that keys apart by a multiple of 2^32 differ), a mixed key's
-/// best-mixed bits.
+/// high ones folded in, a mixed key's best-mixed bits. The high half is multiplied before it
+/// is added, so that keys 2^32 apart differ and small negative numbers (all ones above)
+/// land away from small positive ones, in a run of their own.
 #[inline]
 pub(crate) fn hash_of<Q: ?Sized + Hash>(key: &Q) -> u32 {
     let hash = std::hash::BuildHasherDefault::<IndexHasher>::default().hash_one(key);
-    (hash ^ (hash >> 32)) as u32
+    (hash as u32).wrapping_add(((hash >> 32) as u32).wrapping_mul(0x9e37_79b9))
 }
 
 /// How an index turns its stored 32-bit hashes into the table's: the low bits choose the
@@ -139,6 +140,8 @@ mod tests {
         assert_eq!(hash_of(&'a'), 97);
         // High halves fold in, so keys 2^32 apart differ.
         assert_ne!(hash_of(&(1u64 << 32)), hash_of(&0u64));
+        assert!((-1_000i64..0).all(|n| hash_of(&n) > 1_000), "negative numbers do not fold onto positive ones");
+        assert_eq!(hash_of(&-1i64).wrapping_sub(hash_of(&-2i64)), 1, "and keep their order");
         // Two integers, a string: mixed, so neighbours do not stay neighbours.
         let pairs: Vec<u32> = (0..4u64).map(|n| hash_of(&(n, 0u64))).collect();
         assert!(pairs.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{pairs:?}");

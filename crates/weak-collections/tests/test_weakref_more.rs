@@ -1599,3 +1599,43 @@ fn a_proxy_prints_its_objects_type_and_address_whatever_the_type() {
     drop((logger, subscriber));
     assert_eq!(format!("{proxy:?}"), "<weakproxy to a dead object>");
 }
+
+/// Keys of every shape the index hashes differently: integers by value (negative ones too,
+/// and ones that crowd the index until it mixes their hashes), and mixed ones (strings,
+/// tuples, wide integers). Every key is found, removed and found absent, whatever the
+/// index does with its hash.
+#[test]
+fn keys_of_every_shape_are_found_and_removed() {
+    fn check<K: std::hash::Hash + Eq + Clone + std::fmt::Debug + 'static>(keys: Vec<K>) {
+        let objects: Vec<Gc<Object>> = (0..keys.len() as u32).map(object).collect();
+        let dict = WeakValueDictionary::new();
+        for (key, value) in keys.iter().zip(&objects) {
+            dict.insert(key.clone(), value);
+        }
+        assert_eq!(dict.len(), keys.len());
+        for (key, value) in keys.iter().zip(&objects) {
+            assert!(Gc::ptr_eq(&dict.get(key).expect("a live entry"), value), "{key:?}");
+        }
+        // Every other value dies; the rest are removed by hand.
+        let (dying, kept): (Vec<_>, Vec<_>) =
+            keys.iter().cloned().zip(objects).enumerate().partition(|(n, _)| n % 2 == 0);
+        drop(dying);
+        assert_eq!(dict.len(), kept.len());
+        for (n, key) in keys.iter().enumerate() {
+            assert_eq!(dict.contains_key(key), n % 2 == 1, "{key:?}");
+        }
+        for (_, (key, value)) in &kept {
+            assert!(Gc::ptr_eq(&dict.remove(key).expect("a live entry"), value), "{key:?}");
+            assert!(dict.get(key).is_none(), "{key:?}");
+        }
+        assert!(dict.is_empty());
+    }
+    // Enough keys for the crowded ones to make the index mix its hashes natively.
+    let n: i64 = if cfg!(miri) { 64 } else { 3_000 };
+    check((-n..n).collect::<Vec<i64>>());
+    check((0..n as u64).map(|k| k << 20).collect());
+    check((0..n as u64).map(|k| k << 32 | 1).collect());
+    check((0..n as u128).map(|k| k << 64 | k).collect());
+    check((0..n).map(|k| format!("key {k}")).collect());
+    check((0..n).map(|k| (k % 7, k)).collect());
+}
