@@ -6,10 +6,12 @@
 //! sends every key to a random cache line of a table larger than the caches. Any other key
 //! (strings, tuples, several fields) is mixed as rustc-hash's Fx mixes it.
 //!
-//! Keys hashed by value can crowd into one stretch of the table (multiples of a large power
-//! of two, ranges that overlap once wrapped round the table), which CPython spreads with the
-//! high bits of the hash as it probes and a `hashbrown` table, which probes by the low bits
-//! alone, does not. The table watches for it: an insert that lands far from its home bucket
+//! Keys side by side leave one bucket in sixteen empty ([`Spread::ByValue`]), so that a
+//! lookup that misses among them stops at the first group of buckets it reads. Keys hashed
+//! by value can still crowd into one stretch of the table (keys whose homes are multiples of
+//! a large power of two, ranges that overlap once wrapped round the table), which CPython
+//! spreads with the high bits of the hash as it probes and a `hashbrown` table, which probes
+//! by the low bits alone, does not. The table watches for it: an insert that lands far from its home bucket
 //! switches the index to [`Spread::Mixed`], every hash mixed, and rebuilds it
 //! ([`Table`](crate::shared::Table)). A stored 32-bit hash is kept as the key gave it; the
 //! mode only decides how it becomes the table's 64-bit hash ([`Spread::full`]).
@@ -108,8 +110,14 @@ pub(crate) fn hash_of<Q: ?Sized + Hash>(key: &Q) -> u32 {
 /// bucket, the top seven the tag the table compares before the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum Spread {
-    /// The stored hash chooses the bucket as it is (keys by value, side by side); the tag is
-    /// mixed, so that neighbours seldom share one.
+    /// Keys side by side in the order of their stored hashes, fifteen buckets in sixteen:
+    /// hash `h` goes to bucket `h + h / 15`, so no key's home is a bucket whose position is
+    /// 15 modulo 16. A table probes a group of 16 buckets at a time and stops at the first
+    /// group with an empty bucket; a run of keys side by side with no gap would make a
+    /// lookup that misses inside it (a key removed, or one whose home falls among them)
+    /// probe to the run's end, thousands of groups for a run of 10^6 keys. The gaps keep
+    /// every group that starts among the run's homes with an empty bucket. The tag is mixed,
+    /// so that neighbours seldom share one.
     #[default]
     ByValue,
     /// Every bit mixed: for keys that crowd the table by value.
@@ -122,7 +130,7 @@ impl Spread {
     pub(crate) fn full(self, hash: u32) -> u64 {
         let mixed = u64::from(hash).wrapping_mul(K);
         match self {
-            Spread::ByValue => (mixed & 0xffff_ffff_0000_0000) | u64::from(hash),
+            Spread::ByValue => (mixed & 0xfe00_0000_0000_0000) | (u64::from(hash) + u64::from(hash) / 15),
             Spread::Mixed => (mixed & 0xffff_ffff_0000_0000) | (mixed >> 32),
         }
     }
@@ -153,9 +161,16 @@ mod tests {
     fn by_value_keeps_the_bucket_bits_and_mixes_the_tag() {
         let tags: std::collections::HashSet<u64> = (0..64).map(|n| Spread::ByValue.full(n) >> 57).collect();
         assert!(tags.len() > 32, "neighbours spread over the tags: {}", tags.len());
-        for n in [0, 1, 5, u32::MAX] {
-            assert_eq!(Spread::ByValue.full(n) as u32, n);
-        }
+        // Fifteen homes in sixteen buckets, in order; every sixteenth bucket is no home.
+        let homes: Vec<u64> = (0..32).map(|n| Spread::ByValue.full(n) & 0xffff).collect();
+        assert_eq!(homes[..16], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16]);
+        assert!((0..1u32 << 20).all(|n| Spread::ByValue.full(n) % 16 != 15));
+        assert!(
+            (0..1u32 << 20)
+                .step_by(4_099)
+                .all(|n| Spread::ByValue.full(n) & ((1 << 57) - 1) == u64::from(n) + u64::from(n) / 15)
+        );
+        assert_eq!(Spread::ByValue.full(u32::MAX) & ((1 << 57) - 1), u64::from(u32::MAX) + u64::from(u32::MAX) / 15);
         let low: Vec<u32> = (0..4).map(|n| Spread::Mixed.full(n) as u32).collect();
         assert!(low.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{low:?}");
     }

@@ -708,19 +708,19 @@ mod tests {
         for key in [0, 1, 2, 1_000, 2_999] {
             let hash = super::hash_of(&key);
             let at = table.index.find_bucket_index(table.spread.full(hash), |&slot| slot as usize == key as usize);
-            assert_eq!(at, Some(key as usize % buckets), "key {key} sits in its own bucket");
+            assert_eq!(at, Some((key + key / 15) as usize % buckets), "key {key} sits in its own bucket");
         }
     }
 
     #[test]
     fn keys_that_crowd_the_index_switch_it_to_mixed_hashes() {
-        // Multiples of 2^20 share their low bits: by value they would all probe from one
-        // bucket.
-        let keys = (0..1_500u64).map(|n| n << 20);
+        // Multiples of 15 · 2^16 all have a multiple of 2^20 as their home: by value they
+        // would all probe from one bucket.
+        let keys = (0..1_500u64).map(|n| n * (15 << 16));
         let mut table = table_of(keys.clone());
         assert_eq!(table.spread, Spread::Mixed);
         assert!(keys.clone().all(|key| table.get(&key) == Some(&(key * 10))));
-        assert_eq!(table.find(&(1 << 19)), None);
+        assert_eq!(table.find(&(15 << 15)), None);
         // Removals find their index entries under the mixed hashes.
         for key in keys.clone().take(500) {
             let slot = table.find(&key).expect("a live entry");
@@ -743,5 +743,22 @@ mod tests {
         let table = table_of((0..3_000u64).map(|n| n << 32 | 7));
         assert_eq!(table.spread, Spread::ByValue, "the high half folds into the stored hash");
         assert!((0..3_000u64).all(|n| table.get(&(n << 32 | 7)) == Some(&((n << 32 | 7) * 10))));
+    }
+
+    #[test]
+    fn every_group_of_a_run_of_keys_has_an_empty_bucket_for_misses_to_stop_at() {
+        // Keys 0..3000 side by side, then some removed: a lookup that misses among them
+        // must find an empty bucket in the first group it reads.
+        let mut table = table_of(0..3_000);
+        for key in (0..3_000).step_by(7) {
+            let slot = table.find(&key).expect("a live entry");
+            table.take(slot);
+        }
+        let buckets = table.index.num_buckets();
+        for start in 0..3_000 * 16 / 15 {
+            let group = (start..start + 16).map(|bucket| table.index.get_bucket(bucket % buckets));
+            assert!(group.clone().any(|held| held.is_none()), "the 16 buckets from {start} are all full");
+        }
+        assert!((0..3_000).step_by(7).all(|key| table.find(&key).is_none()));
     }
 }
