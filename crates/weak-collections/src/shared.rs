@@ -1,7 +1,7 @@
 //! What every weak container shares: its entries, the watcher its weak references report
 //! their deaths to, and the removals put off while the entries are borrowed.
 //!
-//! Entries live in a slab (a vector with a free list); each entry's weak reference carries
+//! Entries live in a slab (a vector whose free slots a bitmap finds); each entry's weak reference carries
 //! its slot as the tag of a [`DeathWatch`] report, so a death finds its entry without
 //! hashing the key and costs no callback allocation. A container keyed by value has a hash
 //! index of its slots ([`Table`]); one keyed by identity has none: it finds an object's
@@ -54,11 +54,16 @@ pub(crate) struct Table<K, E> {
     /// The index hash of each slot's key, for removing its index entry and for moving it
     /// when the index grows (a table with an index only).
     hashes: Vec<u32>,
-    /// Empty slots, reused by inserts. A slot emptied by a death is not among them while
-    /// its stale index entry points at it: the sweep adds it.
-    free: Vec<usize>,
-    /// Index entries pointing at an empty slot.
+    /// One bit per slot, set while a stale index entry points at it (so empty, and not to be
+    /// reused until the sweep drops that entry). An empty slot without its bit is free: an
+    /// insert takes the lowest, found from the two bitmaps, which a death only writes a bit
+    /// of (a list of free slots grew by a word per death, reallocated as it grew, while a
+    /// container emptied).
+    stale: Vec<u64>,
+    /// Index entries pointing at an empty slot: the bits set in `stale`.
     stale_keys: usize,
+    /// No free slot is in a word of the bitmaps below this one.
+    free_from: usize,
     /// Whether entries are found through `index` (else through their objects).
     indexed: bool,
     /// The number of entries.
@@ -80,8 +85,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             index: HashTable::new(),
             slots: Vec::new(),
             hashes: Vec::new(),
-            free: Vec::new(),
+            stale: Vec::new(),
             stale_keys: 0,
+            free_from: 0,
             indexed,
             live: 0,
             lowest: 0,
@@ -164,7 +170,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// (the caller has found that the key has none); returns its slot.
     pub(crate) fn push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(!self.indexed);
-        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let slot = self.free_slot();
         self.store(slot, key, make);
         slot
     }
@@ -174,7 +180,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn push_indexed(&mut self, hash: u32, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
-        let slot = self.free.pop().unwrap_or(self.slots.len());
+        let slot = self.free_slot();
         let indexed = u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries");
         if slot == self.hashes.len() {
             self.hashes.push(hash);
@@ -204,6 +210,36 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             index.insert_unique(full(&entry), entry, full);
         }
         self.index = index;
+    }
+
+    /// The slot a new entry takes: the lowest free one (empty, no stale index entry pointing
+    /// at it), or else the slab's end.
+    #[inline]
+    fn free_slot(&mut self) -> usize {
+        let end = self.slots.len();
+        if self.live + self.stale_keys == end {
+            return end;
+        }
+        self.lowest_free(end)
+    }
+
+    /// [`free_slot`](Self::free_slot) when the slab has a free slot: the scan starts where
+    /// the last one was found or a slot was freed, so that a run of inserts walks the bitmaps
+    /// once.
+    fn lowest_free(&mut self, end: usize) -> usize {
+        for word in self.free_from..end.div_ceil(64) {
+            let taken = self.occupied.get(word).copied().unwrap_or(0) | self.stale.get(word).copied().unwrap_or(0);
+            if taken == u64::MAX {
+                continue;
+            }
+            let slot = word * 64 + taken.trailing_ones() as usize;
+            if slot < end {
+                self.free_from = word;
+                return slot;
+            }
+        }
+        debug_assert!(false, "a slab with fewer entries and stale slots than slots has a free one");
+        end
     }
 
     /// Puts an entry made by `make` in `slot`, the slab's end or an empty slot. The slab
@@ -263,7 +299,12 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.live -= 1;
         if self.indexed && !unindex {
             self.stale_keys += 1;
-            self.reset_if_empty();
+            if !self.reset_if_empty() {
+                if slot / 64 >= self.stale.len() {
+                    self.stale.resize(self.occupied.len(), 0);
+                }
+                self.stale[slot / 64] |= 1 << (slot % 64);
+            }
             return;
         }
         if self.indexed
@@ -273,7 +314,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
             indexed.remove();
         }
         if !self.reset_if_empty() {
-            self.free.push(slot);
+            self.free_from = self.free_from.min(slot / 64);
         }
     }
 
@@ -286,18 +327,16 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
     }
 
-    /// Drops the stale index entries and makes their slots reusable.
+    /// Drops the stale index entries and makes their slots free.
     fn sweep(&mut self) {
-        let (occupied, free) = (&self.occupied, &mut self.free);
+        let occupied = &self.occupied;
         self.index.retain(|&mut indexed| {
             let slot = indexed as usize;
-            let live = occupied[slot / 64] & (1 << (slot % 64)) != 0;
-            if !live {
-                free.push(slot);
-            }
-            live
+            occupied[slot / 64] & (1 << (slot % 64)) != 0
         });
+        self.stale.fill(0);
         self.stale_keys = 0;
+        self.free_from = 0;
     }
 
     /// Once no entry is left, drops the stale index entries and the slab; returns whether
@@ -317,8 +356,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.index.clear();
         self.slots.clear();
         self.hashes.clear();
-        self.free.clear();
+        self.stale.clear();
         self.stale_keys = 0;
+        self.free_from = 0;
         self.lowest = 0;
         self.occupied.clear();
         self.spread = Spread::default();
@@ -350,11 +390,11 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.slots.truncate(end);
         self.hashes.truncate(end);
         self.occupied.truncate(last_word + 1);
-        self.free.retain(|&slot| slot < end);
+        self.stale.truncate(last_word + 1);
         self.slots.shrink_to_fit();
         self.hashes.shrink_to_fit();
         self.occupied.shrink_to_fit();
-        self.free.shrink_to_fit();
+        self.stale.shrink_to_fit();
         let (hashes, spread) = (&self.hashes, self.spread);
         self.index.shrink_to_fit(|&entry| spread.full(hashes[entry as usize]));
         end
@@ -683,7 +723,7 @@ mod tests {
             table.take_dead(slot);
         }
         assert_eq!(table.len(), 0);
-        assert!(table.index.is_empty() && table.slots.is_empty() && table.free.is_empty());
+        assert!(table.index.is_empty() && table.slots.is_empty() && table.stale.is_empty());
         assert_eq!(find_or_push(&mut table, 5, 50), None);
         assert_eq!(table.get(&5), Some(&50));
     }
@@ -760,5 +800,40 @@ mod tests {
             assert!(group.clone().any(|held| held.is_none()), "the 16 buckets from {start} are all full");
         }
         assert!((0..3_000).step_by(7).all(|key| table.find(&key).is_none()));
+    }
+
+    #[test]
+    fn inserts_take_the_lowest_free_slot_past_full_words_and_stale_slots() {
+        // Without an index: slots 3, 70 and 130 freed; the first word is otherwise full.
+        let mut table: Table<(), u64> = Table::new(false);
+        for value in 0..200 {
+            assert_eq!(table.push((), |_| value), value as usize);
+        }
+        for slot in [130, 3, 70] {
+            table.take_dead(slot);
+        }
+        let reused: Vec<usize> = (0..4).map(|value| table.push((), |_| value)).collect();
+        assert_eq!(reused, [3, 70, 130, 200]);
+
+        // With an index: slots emptied by deaths wait for the sweep; slots removed by hand
+        // are free at once, even past a word whose other bits are all stale or taken.
+        let mut table = table_of(0..200);
+        for key in 0..64 {
+            let slot = table.find(&key).expect("a live entry");
+            if key == 10 {
+                table.take(slot);
+            } else {
+                table.take_dead(slot);
+            }
+        }
+        let slot = table.find(&100).expect("a live entry");
+        table.take(slot);
+        assert_eq!(find_or_push(&mut table, 1_000, 1), None);
+        assert_eq!(table.find(&1_000), Some(10), "the slot removed by hand");
+        assert_eq!(find_or_push(&mut table, 1_001, 1), None);
+        assert_eq!(table.find(&1_001), Some(100), "past a word of stale slots");
+        assert_eq!(find_or_push(&mut table, 1_002, 1), None);
+        assert_eq!(table.find(&1_002), Some(200), "the slab's end: stale slots wait");
+        assert_eq!(table.slots.len(), 201);
     }
 }
