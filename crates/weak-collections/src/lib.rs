@@ -31,6 +31,13 @@
 //! [`WeakValueDictionary`]'s keys are looked up by any borrowed form, as a `HashMap`'s are
 //! (`d.get("k")` for `String` keys).
 //!
+//! Keys are hashed for speed, as a `HashMap` with rustc-hash's Fx would hash them, not to
+//! resist collisions chosen by an attacker: do not key a container by untrusted input that
+//! can be made to collide. A key that hashes as one integer (`u64`, `i32`, `usize`, a newtype
+//! of one) is placed by its value, as CPython places its ints, so that ids that follow each
+//! other are found in order, a run of lookups reading the index as a sequence; keys that
+//! would crowd one stretch of the index that way switch it to mixed hashes on their own.
+//!
 //! This crate depends only on rc-heap: it needs weak references and their callbacks, not
 //! the collector.
 
