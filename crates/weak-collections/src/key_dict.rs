@@ -327,6 +327,8 @@ where
 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for WeakKeyDictionary<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakKeyDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())
+        let (key, value, len) =
+            (rc_heap::TypeInfo::short_name_of::<T>(), rc_heap::TypeInfo::short_name_of::<V>(), self.len());
+        write!(f, "WeakKeyDictionary<{key}, {value}>({len} {})", crate::shared::entries(len))
     }
 }

@@ -601,6 +601,11 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     }
 }
 
+/// "entry" or "entries", for a count of `len` in a container's `Debug` text.
+pub(crate) fn entries(len: usize) -> &'static str {
+    if len == 1 { "entry" } else { "entries" }
+}
+
 /// The panic of a container changed by user code that runs while it is read.
 #[cold]
 #[track_caller]

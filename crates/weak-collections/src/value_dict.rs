@@ -286,6 +286,8 @@ where
 
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for WeakValueDictionary<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WeakValueDictionary<{}>({} entries)", rc_heap::TypeInfo::short_name_of::<T>(), self.len())
+        let (key, value, len) =
+            (rc_heap::TypeInfo::short_name_of::<K>(), rc_heap::TypeInfo::short_name_of::<T>(), self.len());
+        write!(f, "WeakValueDictionary<{key}, {value}>({len} {})", crate::shared::entries(len))
     }
 }
