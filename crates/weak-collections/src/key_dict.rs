@@ -216,6 +216,30 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
         default
     }
 
+    /// The value of `key`, after mapping it to the value `make` returns if it had none
+    /// ([`setdefault`](Self::setdefault) that builds the value only when it is needed).
+    /// `make` runs with the map free: it may read or change the map, and the value it
+    /// returns is the one stored under `key`.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakKeyDictionary;
+    ///
+    /// let sizes = WeakKeyDictionary::new();
+    /// let widget = Gc::new("button");
+    /// assert_eq!(sizes.get_or_insert_with(&widget, || 40u32), 40);
+    /// assert_eq!(sizes.get_or_insert_with(&widget, || unreachable!("the size is known")), 40);
+    /// ```
+    pub fn get_or_insert_with(&self, key: impl AsGc<T>, make: impl FnOnce() -> V) -> V {
+        let key = key.as_gc();
+        if let Some(value) = self.get(key) {
+            return value;
+        }
+        let value = make();
+        self.insert(key, value.clone());
+        value
+    }
+
     /// The entries with live keys.
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
         let mut cursor = self.shared.cursor();

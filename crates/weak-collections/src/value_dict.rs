@@ -128,6 +128,29 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         default.clone()
     }
 
+    /// The live value of `key`, after mapping it to the value `make` returns if it had none
+    /// ([`setdefault`](Self::setdefault) that builds the value only when it is needed, as a
+    /// cache does). `make` runs with the map free: it may read or change the map, and the
+    /// value it returns is the one stored under `key`.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakValueDictionary;
+    ///
+    /// let cache = WeakValueDictionary::new();
+    /// let page = cache.get_or_insert_with(7u64, || Gc::new(String::from("rendered")));
+    /// let again = cache.get_or_insert_with(7u64, || unreachable!("the page is cached"));
+    /// assert!(Gc::ptr_eq(&page, &again));
+    /// ```
+    pub fn get_or_insert_with(&self, key: K, make: impl FnOnce() -> Gc<T>) -> Gc<T> {
+        if let Some(value) = self.get(&key) {
+            return value;
+        }
+        let value = make();
+        self.insert(key, &value);
+        value
+    }
+
     /// Inserts every pair; a value is a `Gc<T>` or a reference to one.
     pub fn update<V: AsGc<T>>(&self, pairs: impl IntoIterator<Item = (K, V)>) {
         for (key, value) in pairs {

@@ -1641,3 +1641,39 @@ fn keys_of_every_shape_are_found_and_removed() {
     check((0..n).map(|k| format!("key {k}")).collect());
     check((0..n).map(|k| (k % 7, k)).collect());
 }
+
+/// `get_or_insert_with` builds the value only for a missing (or dead) entry; the builder runs
+/// with the map free, and a panicking builder leaves the map as it was.
+#[test]
+fn get_or_insert_with_builds_only_what_is_missing() {
+    let cache = WeakValueDictionary::new();
+    let built = Cell::new(0);
+    let make = |arg| {
+        built.set(built.get() + 1);
+        object(arg)
+    };
+    let first = cache.get_or_insert_with(1u32, || make(10));
+    assert!(Gc::ptr_eq(&cache.get_or_insert_with(1, || make(11)), &first));
+    assert_eq!(built.get(), 1);
+    // A dead entry is missing.
+    drop(first);
+    assert_eq!(cache.get_or_insert_with(1, || make(12)).arg, 12);
+    assert_eq!(built.get(), 2);
+    // The builder may use the map; what it returns is stored.
+    let other = object(20);
+    let stored = cache.get_or_insert_with(2, || {
+        cache.insert(2, &other);
+        object(21)
+    });
+    assert_eq!(stored.arg, 21);
+    assert!(Gc::ptr_eq(&cache.get(&2).expect("stored"), &stored));
+    let panicked = catch_unwind(AssertUnwindSafe(|| cache.get_or_insert_with(3, || panic!("no value"))));
+    assert!(panicked.is_err());
+    assert!(!cache.contains_key(&3));
+
+    let sizes = WeakKeyDictionary::new();
+    let key = object(1);
+    assert_eq!(sizes.get_or_insert_with(&key, || 5u32), 5);
+    assert_eq!(sizes.get_or_insert_with(&key, || 6), 5);
+    assert_eq!(sizes.len(), 1);
+}
