@@ -292,7 +292,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// The bookkeeping of `slot`, whose entry was just taken out: removes its index entry
     /// if `unindex` (else leaves it stale), and frees the slot.
-    #[inline]
+    #[inline(always)]
     fn emptied(&mut self, slot: usize, unindex: bool) {
         // An entry's slot has its bit (set when the entry was made).
         self.occupied[slot / 64] &= !(1 << (slot % 64));
