@@ -4,7 +4,7 @@
 //! own hash, so keys that follow each other (ids, counters, indices) sit side by side in the
 //! index and a run of lookups or inserts in key order reads it in order, where a mixing hash
 //! sends every key to a random cache line of a table larger than the caches. Any other key
-//! (strings, tuples, several fields) is mixed as rustc-hash's Fx mixes it.
+//! (strings, tuples, several fields) is mixed word by word with Fx's multiply and rotate.
 //!
 //! Keys side by side leave one bucket in sixteen empty ([`Spread::ByValue`]), so that a
 //! lookup that misses among them stops at the first group of buckets it reads. Keys hashed
@@ -42,12 +42,19 @@ pub(crate) struct IndexHasher {
 impl IndexHasher {
     #[inline]
     fn integer(&mut self, n: u64) {
-        if self.writes == 0 {
-            self.state = n;
-            self.writes = 1;
-        } else {
-            self.state = (self.state.rotate_left(5) ^ n).wrapping_mul(K);
-            self.writes = 2;
+        match self.writes {
+            0 => {
+                self.state = n;
+                self.writes = 1;
+            }
+            1 => {
+                // The lone integer kept as it was becomes what Fx makes of it (its product)
+                // before the next one is mixed in: `(a << 5) ^ b` alone would make `(1, 0)`
+                // and `(0, 32)` one hash.
+                self.state = (self.state.wrapping_mul(K).rotate_left(5) ^ n).wrapping_mul(K);
+                self.writes = 2;
+            }
+            _ => self.state = (self.state.rotate_left(5) ^ n).wrapping_mul(K),
         }
     }
 }
@@ -128,9 +135,22 @@ impl Spread {
     /// The table's hash of a stored hash.
     #[inline]
     pub(crate) fn full(self, hash: u32) -> u64 {
+        self.full_for(hash, usize::BITS)
+    }
+
+    /// [`full`](Self::full) for a target whose pointers have `pointer_bits` bits. The table
+    /// takes its tag from the top seven bits of the hash as a `usize` holds it: bits 57–63
+    /// of a 64-bit one, bits 25–31 where `usize` has 32 bits (and its buckets from the bits
+    /// below); the tag goes where it is read.
+    #[inline]
+    fn full_for(self, hash: u32, pointer_bits: u32) -> u64 {
         let mixed = u64::from(hash).wrapping_mul(K);
         match self {
-            Spread::ByValue => (mixed & 0xfe00_0000_0000_0000) | (u64::from(hash) + u64::from(hash) / 15),
+            Spread::ByValue => {
+                let home = u64::from(hash) + u64::from(hash) / 15;
+                let tag = mixed >> 57;
+                if pointer_bits < 64 { (home & 0x01ff_ffff) | (tag << 25) } else { (tag << 57) | home }
+            }
             Spread::Mixed => (mixed & 0xffff_ffff_0000_0000) | (mixed >> 32),
         }
     }
@@ -153,6 +173,11 @@ mod tests {
         // Two integers, a string: mixed, so neighbours do not stay neighbours.
         let pairs: Vec<u32> = (0..4u64).map(|n| hash_of(&(n, 0u64))).collect();
         assert!(pairs.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{pairs:?}");
+        // Pairs are mixed whole: a grid of them has as many hashes as points.
+        assert_ne!(hash_of(&(1u32, 0u32)), hash_of(&(0u32, 32u32)));
+        let grid: std::collections::HashSet<u32> =
+            (0..300u32).flat_map(|x| (0..300u32).map(move |y| hash_of(&(x, y)))).collect();
+        assert!(grid.len() > 89_900, "{} hashes for 90,000 points", grid.len());
         assert_ne!(hash_of("a"), hash_of("b"));
         assert_ne!(hash_of("ab"), hash_of("ba"));
     }
@@ -171,6 +196,14 @@ mod tests {
                 .all(|n| Spread::ByValue.full(n) & ((1 << 57) - 1) == u64::from(n) + u64::from(n) / 15)
         );
         assert_eq!(Spread::ByValue.full(u32::MAX) & ((1 << 57) - 1), u64::from(u32::MAX) + u64::from(u32::MAX) / 15);
+        // Where `usize` has 32 bits, the tag is read from bits 25-31, so it goes there, and
+        // the buckets of any table smaller than 2^25 are the same.
+        let tags: std::collections::HashSet<u64> =
+            (0..64).map(|n| (Spread::ByValue.full_for(n, 32) as u32 >> 25) as u64).collect();
+        assert!(tags.len() > 32, "neighbours spread over the 32-bit tags: {}", tags.len());
+        assert!((0..1u32 << 20).step_by(4_099).all(|n| {
+            Spread::ByValue.full_for(n, 32) & 0x01ff_ffff == Spread::ByValue.full_for(n, 64) & 0x01ff_ffff
+        }));
         let low: Vec<u32> = (0..4).map(|n| Spread::Mixed.full(n) as u32).collect();
         assert!(low.windows(2).all(|w| w[1].abs_diff(w[0]) > 1 << 16), "{low:?}");
     }
