@@ -180,6 +180,12 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     pub(crate) fn push_indexed(&mut self, hash: u32, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(self.indexed);
         self.sweep_if_mostly_stale();
+        if let Some(slot) = self.stale_slot_of(hash) {
+            self.stale[slot / 64] &= !(1 << (slot % 64));
+            self.stale_keys -= 1;
+            self.store(slot, key, make);
+            return slot;
+        }
         let slot = self.free_slot();
         let indexed = u32::try_from(slot).expect("a weak container holds fewer than 2^32 entries");
         if slot == self.hashes.len() {
@@ -195,6 +201,24 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         }
         self.store(slot, key, make);
         slot
+    }
+
+    /// A slot that a stale index entry under `hash` names, to take back with that entry: a
+    /// key whose value keeps dying (a cache entry made again and again) reuses its own stale
+    /// entry instead of adding another under the same hash each time, which would pile up
+    /// at its home until the sweep, lengthening its probes (and, by value, crowding the
+    /// index into mixing its hashes).
+    #[inline]
+    fn stale_slot_of(&self, hash: u32) -> Option<usize> {
+        if self.stale_keys == 0 {
+            return None;
+        }
+        let (stale, hashes) = (&self.stale, &self.hashes);
+        let found = self.index.find(self.spread.full(hash), |&indexed| {
+            let slot = indexed as usize;
+            stale.get(slot / 64).is_some_and(|word| word & (1 << (slot % 64)) != 0) && hashes[slot] == hash
+        })?;
+        Some(*found as usize)
     }
 
     /// Rebuilds the index with every hash mixed: its keys, hashed by value, crowd into
@@ -840,5 +864,24 @@ mod tests {
         assert_eq!(find_or_push(&mut table, 1_002, 1), None);
         assert_eq!(table.find(&1_002), Some(200), "the slab's end: stale slots wait");
         assert_eq!(table.slots.len(), 201);
+    }
+
+    #[test]
+    fn a_key_whose_entry_keeps_dying_takes_back_its_stale_index_entry() {
+        let mut table = table_of(0..1_000);
+        for round in 0..100 {
+            assert_eq!(find_or_push(&mut table, 5_000_000, round), None, "the key's entry died");
+            let slot = table.find(&5_000_000).expect("just added");
+            assert_eq!(table.get(&5_000_000), Some(&round));
+            table.take_dead(slot);
+        }
+        assert_eq!(table.stale_keys, 1, "one stale entry, taken back by each insert");
+        assert_eq!(table.index.len(), 1_001);
+        assert_eq!(table.spread, Spread::ByValue);
+        assert!((0..1_000).all(|key| table.get(&key) == Some(&(key * 10))));
+        // The last death's stale entry is taken back the same way.
+        assert_eq!(find_or_push(&mut table, 5_000_000, 7), None);
+        assert_eq!(table.stale_keys, 0);
+        assert_eq!(table.get(&5_000_000), Some(&7));
     }
 }
