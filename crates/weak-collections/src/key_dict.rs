@@ -1,4 +1,5 @@
-//! `WeakKeyDictionary`: a map whose keys do not stay alive for it.
+//! [`WeakKeyDictionary`]: a map whose keys do not stay alive for it, and its iterator over the
+//! live keys ([`Keys`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -271,6 +272,7 @@ pub struct Keys<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     type Item = Gc<T>;
 
+    #[inline]
     fn next(&mut self) -> Option<Gc<T>> {
         self.cursor.find_map(|watch, slot, _, entry| watch.upgrade(slot, &entry.weak))
     }

@@ -46,12 +46,12 @@
 mod as_gc;
 mod finalize;
 mod index_hash;
-mod key_dict;
+pub mod key_dict;
 mod key_mode;
 mod proxy;
-mod set;
+pub mod set;
 mod shared;
-mod value_dict;
+pub mod value_dict;
 mod weakref_count;
 
 pub use as_gc::AsGc;

@@ -1,4 +1,5 @@
-//! `WeakSet`: a set of objects that does not keep them alive (Python's `weakref.WeakSet`).
+//! [`WeakSet`]: a set of objects that does not keep them alive (Python's `weakref.WeakSet`),
+//! and its iterator ([`Iter`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -243,6 +244,7 @@ pub struct Iter<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
 
+    #[inline]
     fn next(&mut self) -> Option<Gc<T>> {
         self.cursor.find_map(|watch, slot, _, weak| watch.upgrade(slot, weak))
     }

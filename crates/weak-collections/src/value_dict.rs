@@ -1,4 +1,5 @@
-//! `WeakValueDictionary`: a map whose values do not stay alive for it.
+//! [`WeakValueDictionary`]: a map whose values do not stay alive for it, and its iterators
+//! ([`Items`], [`Keys`], [`Values`]), as `std::collections::hash_map` has its own.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -192,14 +193,40 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         Items { cursor: self.shared.cursor() }
     }
 
-    /// The keys of live entries.
-    pub fn keys(&self) -> impl Iterator<Item = K> {
-        self.items().map(|(key, _)| key)
+    /// The entries with live values, as [`items`](Self::items) gives them (the name a Rust
+    /// map's iteration goes by).
+    pub fn iter(&self) -> Items<K, T> {
+        self.items()
     }
 
-    /// The live values.
-    pub fn values(&self) -> impl Iterator<Item = Gc<T>> {
-        self.items().map(|(_, value)| value)
+    /// The keys of entries whose value lives, as [`items`](Self::items) meets them.
+    pub fn keys(&self) -> Keys<K, T> {
+        Keys { cursor: self.shared.cursor() }
+    }
+
+    /// The live values, as [`items`](Self::items) meets them; no key is cloned.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::{WeakValueDictionary, value_dict::Values};
+    ///
+    /// struct Cache {
+    ///     by_name: WeakValueDictionary<String, u32>,
+    /// }
+    /// impl Cache {
+    ///     fn all(&self) -> Values<String, u32> {
+    ///         self.by_name.values()
+    ///     }
+    /// }
+    /// let cache = Cache { by_name: WeakValueDictionary::new() };
+    /// let (one, two) = (Gc::new(1), Gc::new(2));
+    /// cache.by_name.insert("one".to_string(), &one);
+    /// cache.by_name.insert("two".to_string(), &two);
+    /// drop(two);
+    /// assert_eq!(cache.all().map(|value| *value).collect::<Vec<_>>(), [1]);
+    /// ```
+    pub fn values(&self) -> Values<K, T> {
+        Values { cursor: self.shared.cursor() }
     }
 
     /// Python's `valuerefs()`: the weak references to the values.
@@ -225,6 +252,7 @@ pub struct Items<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, T> {
     type Item = (K, Gc<T>);
 
+    #[inline]
     fn next(&mut self) -> Option<(K, Gc<T>)> {
         self.cursor.find_map(|watch, slot, key, weak| Some((key.clone(), watch.upgrade(slot, weak)?)))
     }
@@ -233,6 +261,51 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, 
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Items<K, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::value_dict::Items")
+            .field("remaining_slots", &self.cursor.remaining_slots())
+            .finish()
+    }
+}
+
+/// An iterator over the keys of a [`WeakValueDictionary`]'s entries whose value lives
+/// ([`WeakValueDictionary::keys`]).
+pub struct Keys<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
+    cursor: Cursor<K, Weak<T>>,
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Keys<K, T> {
+    type Item = K;
+
+    #[inline]
+    fn next(&mut self) -> Option<K> {
+        self.cursor.find_map(|watch, slot, key, weak| (!watch.is_dead(slot, weak)).then(|| key.clone()))
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Keys<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::value_dict::Keys")
+            .field("remaining_slots", &self.cursor.remaining_slots())
+            .finish()
+    }
+}
+
+/// An iterator over a [`WeakValueDictionary`]'s live values ([`WeakValueDictionary::values`]).
+pub struct Values<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
+    cursor: Cursor<K, Weak<T>>,
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Values<K, T> {
+    type Item = Gc<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Gc<T>> {
+        self.cursor.find_map(|watch, slot, _, weak| watch.upgrade(slot, weak))
+    }
+}
+
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Values<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::value_dict::Values")
             .field("remaining_slots", &self.cursor.remaining_slots())
             .finish()
     }

@@ -1677,3 +1677,73 @@ fn get_or_insert_with_builds_only_what_is_missing() {
     assert_eq!(sizes.get_or_insert_with(&key, || 6), 5);
     assert_eq!(sizes.len(), 1);
 }
+
+/// A key that counts its clones, to see which iterations copy keys.
+#[derive(Debug)]
+struct CountedKey(u32, Rc<Cell<usize>>);
+
+impl PartialEq for CountedKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for CountedKey {}
+
+impl std::hash::Hash for CountedKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl Clone for CountedKey {
+    fn clone(&self) -> Self {
+        self.1.set(self.1.get() + 1);
+        CountedKey(self.0, Rc::clone(&self.1))
+    }
+}
+
+/// none: `keys()`, `values()` and `iter()` of a `WeakValueDictionary` are named types (a
+/// struct can hold one), meet only entries whose value lives, and `values()` copies no key.
+#[test]
+fn value_dict_keys_values_and_iter_are_named_and_skip_the_dead() {
+    struct Listing {
+        values: weak_collections::value_dict::Values<CountedKey, u32>,
+        keys: weak_collections::value_dict::Keys<CountedKey, u32>,
+    }
+    let clones = Rc::new(Cell::new(0));
+    let dict = WeakValueDictionary::new();
+    let values: Vec<Gc<u32>> = (0..6).map(Gc::new).collect();
+    for value in &values {
+        dict.insert(CountedKey(**value, Rc::clone(&clones)), value);
+    }
+    let mut values = values;
+    // The odd values die; their entries are not met.
+    values.retain(|value| **value % 2 == 0);
+    assert_eq!(clones.get(), 0);
+
+    let listing = Listing { values: dict.values(), keys: dict.keys() };
+    let mut live: Vec<u32> = listing.values.map(|value| *value).collect();
+    live.sort_unstable();
+    assert_eq!(live, [0, 2, 4]);
+    assert_eq!(clones.get(), 0, "values() cloned a key");
+
+    let mut keys: Vec<u32> = listing.keys.map(|key| key.0).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, [0, 2, 4]);
+    assert_eq!(clones.get(), 3, "keys() clones each live key once");
+
+    let mut pairs: Vec<(u32, u32)> = dict.iter().map(|(key, value)| (key.0, *value)).collect();
+    pairs.sort_unstable();
+    assert_eq!(pairs, [(0, 0), (2, 2), (4, 4)]);
+    assert_eq!(dict.iter().count(), dict.items().count());
+
+    // Values that die while an iteration is under way are not met after.
+    let mut walk = dict.values();
+    let first = walk.next().expect("three values live");
+    values.clear();
+    assert_eq!(walk.count(), 0, "a value that died during the walk was met");
+    assert_eq!(dict.len(), 1);
+    assert_eq!(dict.values().map(|value| *value).collect::<Vec<_>>(), [*first]);
+    assert!(format!("{:?}", dict.values()).starts_with("weak_collections::value_dict::Values"));
+}
