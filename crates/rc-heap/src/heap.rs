@@ -681,6 +681,7 @@ pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
 }
 
 /// Counts weak-reference callbacks that may still run.
+#[inline]
 pub(crate) fn add_pending_callbacks(delta: isize) {
     with_heap(|heap| heap.pending_callbacks.set(heap.pending_callbacks.get().wrapping_add_signed(delta)));
 }

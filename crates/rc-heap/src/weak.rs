@@ -530,6 +530,7 @@ impl Clone for SlotRef {
 }
 
 impl Drop for SlotRef {
+    #[inline]
     fn drop(&mut self) {
         let count = self.handles.get() - 1;
         self.handles.set(count);
@@ -825,6 +826,7 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
 /// `tag` has died; returns the watcher's panic. The watcher's strong handle is dropped
 /// inside the `catch_unwind` too: if the report was its last owner's doing, its drop may run
 /// user code.
+#[inline]
 fn report_death(watch: &std::rc::Weak<dyn DeathWatch>, tag: usize) -> Option<Box<dyn std::any::Any + Send>> {
     catch_unwind(AssertUnwindSafe(|| {
         if let Some(watch) = watch.upgrade() {
@@ -927,6 +929,7 @@ pub(crate) fn handle_count(header: NonNull<ObjHeader>) -> usize {
 }
 
 /// Takes the weak references of an object out of its side entry, keeping its id.
+#[inline]
 fn take_list(header: NonNull<ObjHeader>) -> WeakList {
     heap::with_side_if_any(header, |entry| std::mem::take(&mut entry.weak)).unwrap_or_default()
 }

@@ -97,13 +97,21 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 
     /// Counts the entry just put in `slot` ([`emptied`](Table::emptied) is the reverse).
+    #[inline]
     fn occupy(&mut self, slot: usize) {
         if slot / 64 >= self.occupied.len() {
-            self.occupied.resize(slot / 64 + 1, 0);
+            self.grow_occupied(slot / 64 + 1);
         }
         self.occupied[slot / 64] |= 1 << (slot % 64);
         self.live += 1;
         self.lowest = self.lowest.min(slot);
+    }
+
+    /// Grows the `occupied` bitmap to `words` words, out of line: once per 64 slots.
+    #[cold]
+    #[inline(never)]
+    fn grow_occupied(&mut self, words: usize) {
+        self.occupied.resize(words, 0);
     }
 
     /// The slot of `key`'s entry.
@@ -168,6 +176,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 
     /// Adds an entry under `key`, made by `make` from its slot, to a table without an index
     /// (the caller has found that the key has none); returns its slot.
+    #[inline]
     pub(crate) fn push(&mut self, key: K, make: impl FnOnce(usize) -> E) -> usize {
         debug_assert!(!self.indexed);
         let slot = self.free_slot();
@@ -270,6 +279,7 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// grows first, so that the new entry goes straight into place: pushed after `make`, it
     /// was kept on the stack across the growth and copied with a load wider than the stores
     /// that had just written it, which stalls.
+    #[inline]
     fn store(&mut self, slot: usize, key: K, make: impl FnOnce(usize) -> E) {
         if slot == self.slots.len() {
             self.slots.push(None);
@@ -443,6 +453,7 @@ impl<E> Table<(), E> {
     /// The slot of the live entry whose object is `item`'s key under `M` (`weak_of` an
     /// entry's weak reference), or else what to add it under: its index hash, or `None` in
     /// a table without an index. Dead members match nothing.
+    #[inline]
     pub(crate) fn find_key<T: ?Sized + 'static, M: KeyMode<T>>(
         &self,
         item: &Gc<T>,
@@ -459,6 +470,7 @@ impl<E> Table<(), E> {
 
     /// Adds an entry, made by `make` from its slot, under what [`find_key`](Table::find_key)
     /// gave.
+    #[inline]
     pub(crate) fn push_key(&mut self, hash: Option<u32>, make: impl FnOnce(usize) -> E) -> usize {
         match hash {
             Some(hash) => self.push_indexed(hash, (), make),
