@@ -106,11 +106,28 @@ impl<'ast> Visit<'ast> for Uses<'_> {
     }
 
     fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
-        // `Trace` for any `'static` content: what they hold asks nothing of the parameters.
-        if matches!(segment.ident.to_string().as_str(), "Gc" | "Weak" | "PhantomData") {
-            return;
+        // Which of the segment's type arguments its `Trace` impl traces: all of them for
+        // most types; none for `Trace` of any `'static` content (handles, and the weak
+        // containers of `weak-collections` for their weakly held objects), whose arguments
+        // ask nothing of the parameters; for a weak map, only what it holds strongly (a
+        // `WeakKeyDictionary`'s values, a `WeakValueDictionary`'s keys).
+        let traced: &[usize] = match segment.ident.to_string().as_str() {
+            "Gc" | "Weak" | "PhantomData" | "WeakSet" | "WeakProxy" => &[],
+            "WeakKeyDictionary" => &[1],
+            "WeakValueDictionary" => &[0],
+            _ => return syn::visit::visit_path_segment(self, segment),
+        };
+        if let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments {
+            let types = arguments.args.iter().filter_map(|argument| match argument {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            });
+            for (index, ty) in types.enumerate() {
+                if traced.contains(&index) {
+                    self.visit_type(ty);
+                }
+            }
         }
-        syn::visit::visit_path_segment(self, segment);
     }
 
     // A function pointer is `Trace` whatever its argument and return types.

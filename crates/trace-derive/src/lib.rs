@@ -30,9 +30,11 @@
 //! | `#[trace(crate = path)]` | type | where the heap crate is (default `::rc_heap`, or `::cyclegc::rc_heap` through the facade's re-export) |
 //!
 //! Generics: a type parameter that a traced field holds (`T`, `Vec<T>`, `Option<Box<T>>`) is
-//! bounded by `Trace`; one used only behind `Gc`, `Weak` or `PhantomData`, or only in skipped
-//! fields, just by `'static`, so `Registry<dyn Plugin>` or `Session<std::fs::File>` need no
-//! `Trace` of their parameter; an associated type a traced field holds (`Option<I::Item>`) is
+//! bounded by `Trace`; one used only behind `Gc`, `Weak` or `PhantomData`, as the objects of
+//! a weak container (`WeakSet<T>`, `WeakProxy<T>`, the keys of a `WeakKeyDictionary<T, V>`,
+//! the values of a `WeakValueDictionary<K, T>`), or only in skipped fields, just by
+//! `'static`, so `Registry<dyn Plugin>` or `Session<std::fs::File>` need no `Trace` of their
+//! parameter (a type of your own under one of these names may need `#[trace(bound = …)]`); an associated type a traced field holds (`Option<I::Item>`) is
 //! bounded by `Trace` itself; with `#[trace(describe)]` on a generic type, the impl also
 //! requires the type to be `Debug` (`Node<T>: Debug`, so `T: Debug` where `Debug` is derived).
 //!

@@ -1747,3 +1747,58 @@ fn value_dict_keys_values_and_iter_are_named_and_skip_the_dead() {
     assert_eq!(dict.values().map(|value| *value).collect::<Vec<_>>(), [*first]);
     assert!(format!("{:?}", dict.values()).starts_with("weak_collections::value_dict::Values"));
 }
+
+/// none: `#[derive(Trace)]` on a generic type asks `Trace` only of what its weak containers
+/// hold strongly: the objects of a `WeakSet`, a `WeakProxy`, a `WeakKeyDictionary`'s keys and
+/// a `WeakValueDictionary`'s values may be trait objects, while a `WeakKeyDictionary`'s
+/// values are traced (a cycle through one is collected).
+#[test]
+fn derive_asks_trace_only_of_what_weak_containers_hold_strongly() {
+    trait Listener {
+        fn id(&self) -> u32;
+    }
+    #[derive(Trace)]
+    struct Button {
+        id: u32,
+    }
+    impl Listener for Button {
+        fn id(&self) -> u32 {
+            self.id
+        }
+    }
+    #[derive(Trace)]
+    struct Panel<T: ?Sized + 'static, V: 'static> {
+        listeners: WeakSet<T>,
+        notes: WeakKeyDictionary<T, V>,
+        by_id: WeakValueDictionary<u32, T>,
+        first: Option<weak_collections::WeakProxy<T>>,
+    }
+    #[derive(Trace)]
+    struct Note {
+        panel: RefCell<Option<Gc<Panel<dyn Listener, Gc<Note>>>>>,
+    }
+
+    let panel: Gc<Panel<dyn Listener, Gc<Note>>> = Gc::new(Panel {
+        listeners: WeakSet::new(),
+        notes: WeakKeyDictionary::new(),
+        by_id: WeakValueDictionary::new(),
+        first: None,
+    });
+    let button: Gc<dyn Listener> = cyclegc::coerce_gc!(Gc::new(Button { id: 7 }));
+    panel.listeners.add(&button);
+    panel.by_id.insert(button.id(), &button);
+    let panel_weak = Gc::downgrade(&panel);
+    // The note, a value of the weak-keyed map, holds the panel: a cycle the collector sees
+    // only through the map's values.
+    let note = Gc::new(Note { panel: RefCell::new(Some(panel.clone())) });
+    panel.notes.insert(&button, note);
+    assert_eq!(panel.by_id.get(&7).map(|listener| listener.id()), Some(7));
+    assert_eq!(panel.listeners.len(), 1);
+    // Nothing outside holds the panel: with the map's values traced, the panel and its note
+    // are a cycle of garbage, although the note's key lives on.
+    drop(panel);
+    assert!(panel_weak.upgrade().is_some(), "the note holds the panel until a collection");
+    gen_gc::collect();
+    assert!(panel_weak.upgrade().is_none(), "the cycle through the weak-keyed map's value was not collected");
+    assert_eq!(button.id(), 7);
+}
