@@ -277,7 +277,12 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Keys<K, T
 
     #[inline]
     fn next(&mut self) -> Option<K> {
-        self.cursor.find_map(|watch, slot, key, weak| (!watch.is_dead(slot, weak)).then(|| key.clone()))
+        // The key is cloned before its value is read, as `Items` does: a clone that drops the
+        // value's last handle leaves its key out.
+        self.cursor.find_map(|watch, slot, key, weak| {
+            let key = key.clone();
+            (!watch.is_dead(slot, weak)).then_some(key)
+        })
     }
 }
 

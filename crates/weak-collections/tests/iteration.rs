@@ -117,3 +117,56 @@ fn slots_reused_by_new_entries_are_iterated_as_the_new_entries() {
         }
     }
 }
+
+/// A map key whose `Clone` drops the handle it holds (its own entry's value, here): the
+/// death it causes is reported while the iteration holds the map borrowed.
+struct KillerKey {
+    id: u32,
+    victim: RefCell<Option<Gc<Item>>>,
+}
+
+impl PartialEq for KillerKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for KillerKey {}
+
+impl std::hash::Hash for KillerKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl Clone for KillerKey {
+    fn clone(&self) -> Self {
+        drop(self.victim.borrow_mut().take());
+        KillerKey { id: self.id, victim: RefCell::new(None) }
+    }
+}
+
+#[test]
+fn a_key_whose_clone_kills_its_own_value_is_not_yielded_by_keys_as_by_items() {
+    let [keys, items] = [false, true].map(|by_items| {
+        let map = WeakValueDictionary::new();
+        let kept = item(1);
+        let victim = item(0);
+        // The first key holds the last handle to its own value once `victim` is dropped.
+        map.insert(KillerKey { id: 0, victim: RefCell::new(Some(victim.clone())) }, &victim);
+        map.insert(KillerKey { id: 1, victim: RefCell::new(None) }, &kept);
+        let weak_victim = Gc::downgrade(&victim);
+        drop(victim);
+        assert!(!weak_victim.is_dead());
+        let ids: Vec<u32> = if by_items {
+            map.items().map(|(key, _)| key.id).collect()
+        } else {
+            map.keys().map(|key| key.id).collect()
+        };
+        assert!(weak_victim.is_dead());
+        assert_eq!(map.len(), 1);
+        ids
+    });
+    assert_eq!(items, [1]);
+    assert_eq!(keys, items, "keys() yielded a key whose value died as it was cloned");
+}
