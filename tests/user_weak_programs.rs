@@ -698,10 +698,9 @@ fn growing_and_pruning_the_tree_leaves_nothing_behind_for_objgraph() {
 // ------------------------------------------------------------------------------------------
 // 5. The program's own generic types holding weak containers.
 
-/// A named group of objects of any type, `dyn Trait` included (the derive infers `T: Trace`
-/// from `WeakSet<T>`, which does not need it: the bound is given by hand).
+/// A named group of objects of any type, `dyn Trait` included: the derive asks no `Trace` of
+/// `T`, which is only behind `Gc` and in weak containers as their weakly held objects.
 #[derive(Trace)]
-#[trace(bound = "")]
 struct Group<T: ?Sized + 'static> {
     name: String,
     /// Members the group keeps alive itself (its leader).

@@ -56,9 +56,12 @@ mod weakref_count;
 
 pub use as_gc::AsGc;
 pub use finalize::{Finalizer, FinalizerFn, finalize};
+#[doc(inline)]
 pub use key_dict::{Keys, WeakKeyDictionary};
 pub use key_mode::{ByIdentity, ByValue, KeyMode};
 pub use proxy::{ReferenceError, WeakProxy, proxy, proxy_with_callback};
+#[doc(inline)]
 pub use set::{Iter, WeakSet};
+#[doc(inline)]
 pub use value_dict::{Items, WeakValueDictionary};
 pub use weakref_count::getweakrefcount;

@@ -76,12 +76,17 @@ fn a_callback_that_runs_before_the_containers_report_iterates_without_the_dying_
     let _callback = Gc::downgrade_with_callback(&dying, move |_| {
         let ids: Vec<u32> = set_seen.iter().map(|member| member.id).collect();
         let keys: Vec<u32> = map_seen.items().map(|(key, _)| key).collect();
-        seen_in_callback.set(Some((ids, keys)));
+        // The map's own iterators over keys and values skip the dead entry the same way.
+        let only_keys: Vec<u32> = map_seen.keys().collect();
+        let values: Vec<u32> = map_seen.values().map(|value| value.id).collect();
+        seen_in_callback.set(Some((ids, keys, only_keys, values)));
     });
     drop(dying);
-    let (ids, keys) = seen.take().expect("the callback ran");
+    let (ids, keys, only_keys, values) = seen.take().expect("the callback ran");
     assert_eq!(ids, [0, 1, 2, 4, 5, 6, 7]);
     assert_eq!(keys, [0, 1, 2, 4, 5, 6, 7]);
+    assert_eq!(only_keys, [0, 1, 2, 4, 5, 6, 7]);
+    assert_eq!(values, [0, 1, 2, 4, 5, 6, 7]);
     assert_eq!(set.len(), 7);
     assert_eq!(map.len(), 7);
 }
