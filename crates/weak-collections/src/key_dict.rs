@@ -1,5 +1,5 @@
-//! [`WeakKeyDictionary`]: a map whose keys do not stay alive for it, and its iterator over the
-//! live keys ([`Keys`]).
+//! [`WeakKeyDictionary`]: a map whose keys do not stay alive for it, and its iterators over the
+//! live keys ([`Keys`]) and entries ([`Items`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -241,13 +241,28 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> WeakKeyDictionary<T
         value
     }
 
-    /// The entries with live keys.
+    /// The entries with live keys, as a list made now (what [`iter`](Self::iter) gives).
     pub fn items(&self) -> Vec<(Gc<T>, V)> {
-        let mut cursor = self.shared.cursor();
-        std::iter::from_fn(|| {
-            cursor.find_map(|watch, slot, _, entry| Some((watch.upgrade(slot, &entry.weak)?, entry.value.clone())))
-        })
-        .collect()
+        self.iter().collect()
+    }
+
+    /// Iterates over the entries with live keys, each value cloned as it is met; keys that
+    /// die meanwhile are skipped, entries added meanwhile may or may not be met.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakKeyDictionary;
+    ///
+    /// let sizes = WeakKeyDictionary::new();
+    /// let (button, label) = (Gc::new("button"), Gc::new("label"));
+    /// sizes.insert(&button, 40u32);
+    /// sizes.insert(&label, 12);
+    /// drop(label);
+    /// let entries: Vec<(&str, u32)> = sizes.iter().map(|(widget, size)| (*widget, size)).collect();
+    /// assert_eq!(entries, [("button", 40)]);
+    /// ```
+    pub fn iter(&self) -> Items<T, V, M> {
+        Items { cursor: self.shared.cursor(), _mode: PhantomData }
     }
 
     /// The values of live keys.
@@ -281,6 +296,30 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Keys<T, V, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("weak_collections::key_dict::Keys")
+            .field("remaining_slots", &self.cursor.remaining_slots())
+            .finish()
+    }
+}
+
+/// An iterator over a [`WeakKeyDictionary`]'s entries with live keys, the values cloned
+/// ([`WeakKeyDictionary::iter`]).
+pub struct Items<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
+    cursor: Cursor<(), Entry<T, V>>,
+    _mode: PhantomData<fn() -> M>,
+}
+
+impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> Iterator for Items<T, V, M> {
+    type Item = (Gc<T>, V);
+
+    #[inline]
+    fn next(&mut self) -> Option<(Gc<T>, V)> {
+        self.cursor.find_map(|watch, slot, _, entry| Some((watch.upgrade(slot, &entry.weak)?, entry.value.clone())))
+    }
+}
+
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Items<T, V, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("weak_collections::key_dict::Items")
             .field("remaining_slots", &self.cursor.remaining_slots())
             .finish()
     }

@@ -1802,3 +1802,30 @@ fn derive_asks_trace_only_of_what_weak_containers_hold_strongly() {
     assert!(panel_weak.upgrade().is_none(), "the cycle through the weak-keyed map's value was not collected");
     assert_eq!(button.id(), 7);
 }
+
+/// none: a `WeakKeyDictionary`'s `iter()` meets the entries `items()` lists, clones each
+/// value only when it meets its entry, and skips keys that die while it runs.
+#[test]
+fn key_dict_iter_clones_values_as_it_meets_them_and_skips_the_dead() {
+    let clones = Rc::new(Cell::new(0));
+    let dict = WeakKeyDictionary::new();
+    let keys: Vec<Gc<u32>> = (0..5).map(Gc::new).collect();
+    for key in &keys {
+        dict.insert(key, CountedKey(**key * 10, Rc::clone(&clones)));
+    }
+    let mut listed: Vec<(u32, u32)> = dict.items().into_iter().map(|(key, value)| (*key, value.0)).collect();
+    listed.sort_unstable();
+    assert_eq!(listed, [(0, 0), (1, 10), (2, 20), (3, 30), (4, 40)]);
+    clones.set(0);
+
+    let mut walk = dict.iter();
+    let (first, value) = walk.next().expect("five keys live");
+    assert_eq!((*first * 10, clones.get()), (value.0, 1), "one value cloned for one entry");
+    let mut keys = keys;
+    keys.retain(|key| Gc::ptr_eq(key, &first));
+    let rest: Vec<(Gc<u32>, CountedKey)> = walk.collect();
+    assert!(rest.is_empty(), "keys that died during the walk were met: {:?}", rest.len());
+    assert_eq!(clones.get(), 1, "values of dead keys were cloned");
+    assert_eq!(dict.len(), 1);
+    assert!(format!("{:?}", dict.iter()).starts_with("weak_collections::key_dict::Items"));
+}
