@@ -54,7 +54,17 @@ pub fn finalize<T: ?Sized + 'static>(object: &Gc<T>, func: impl FnOnce() + 'stat
 pub type FinalizerFn = Box<dyn FnOnce()>;
 
 /// A handle to a registered [`finalize`] callback.
+///
+/// A heap object may hold one (`#[derive(Trace)]` accepts the field): it holds nothing the
+/// collector follows. The weak reference to the object is the registry's as much as the
+/// handle's, and the callback's captures are held by the registry until it runs, as
+/// Python's finalizer registry holds them; an object with a finalizer field is collected
+/// like any other.
+#[derive(rc_heap::Trace)]
+#[trace(crate = rc_heap)]
 pub struct Finalizer<T: ?Sized + 'static> {
+    /// Shared with the registry: traced by neither.
+    #[trace(skip)]
     inner: Rc<Inner<T>>,
 }
 

@@ -1829,3 +1829,40 @@ fn key_dict_iter_clones_values_as_it_meets_them_and_skips_the_dead() {
     assert_eq!(dict.len(), 1);
     assert!(format!("{:?}", dict.iter()).starts_with("weak_collections::key_dict::Items"));
 }
+
+/// none: a heap object may hold the `Finalizer` of another object in a field its
+/// `#[derive(Trace)]` traces: a cycle of such objects is collected, and each finalizer runs
+/// when the object it watches dies with them.
+#[test]
+fn objects_holding_finalizers_are_collected_and_the_finalizers_run() {
+    #[derive(Trace)]
+    struct Connection {
+        port: u16,
+    }
+    #[derive(Trace)]
+    struct Session {
+        connection: Gc<Connection>,
+        cleanup: Finalizer<Connection>,
+        peer: RefCell<Option<Gc<Session>>>,
+    }
+    let closed = Rc::new(RefCell::new(Vec::new()));
+    let session = |port: u16| {
+        let connection = Gc::new(Connection { port });
+        let log = Rc::clone(&closed);
+        let cleanup = finalize(&connection, move || log.borrow_mut().push(port));
+        Gc::new(Session { connection, cleanup, peer: RefCell::new(None) })
+    };
+    let (a, b) = (session(80), session(443));
+    *a.peer.borrow_mut() = Some(b.clone());
+    *b.peer.borrow_mut() = Some(a.clone());
+    assert!(a.cleanup.alive() && b.cleanup.alive());
+    assert_eq!(a.connection.port + b.connection.port, 523);
+    let watch = Gc::downgrade(&a);
+    drop((a, b));
+    assert!(closed.borrow().is_empty(), "the sessions' cycle keeps the connections");
+    gen_gc::collect();
+    assert!(watch.upgrade().is_none(), "the cycle of sessions holding finalizers was not collected");
+    let mut ports = closed.borrow().clone();
+    ports.sort_unstable();
+    assert_eq!(ports, [80, 443]);
+}
