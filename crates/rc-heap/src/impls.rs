@@ -109,7 +109,28 @@ leaf!(
     std::hash::DefaultHasher,
     std::thread::ThreadId,
     std::alloc::Layout,
+    std::marker::PhantomPinned,
 );
+
+// SAFETY: an error behind `dyn Error` is treated as plain data: its concrete type is not
+// known here, so a `Gc` one held would go unreported, which only keeps what it points to
+// alive (rule 3). Rule 4's `false` is that same choice: errors carry messages and codes.
+unsafe impl Trace for dyn std::error::Error {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+// SAFETY: as for `dyn Error`.
+unsafe impl Trace for dyn std::error::Error + Send {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
+
+// SAFETY: as for `dyn Error`.
+unsafe impl Trace for dyn std::error::Error + Send + Sync {
+    const TRACKED: bool = false;
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
 
 // SAFETY: a hasher's builder holds no value of its hasher's type, let alone a `Gc`.
 unsafe impl<H: 'static> Trace for std::hash::BuildHasherDefault<H> {
@@ -326,6 +347,19 @@ counted_owner!(Rc, Arc);
 
 // SAFETY: a `Box` owns its content exclusively; traced transparently.
 unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
+    tracked_as_any_of!(T);
+    #[inline]
+    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+        (**self).trace(visitor);
+    }
+    fn describe(&self) -> Option<String> {
+        (**self).describe()
+    }
+}
+
+// SAFETY: a pinned `Box` owns its content exclusively, as a `Box` does; tracing reads it
+// through a shared reference and moves nothing.
+unsafe impl<T: Trace + ?Sized> Trace for std::pin::Pin<Box<T>> {
     tracked_as_any_of!(T);
     #[inline]
     fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {

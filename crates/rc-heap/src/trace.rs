@@ -15,13 +15,14 @@ use crate::side::WeakTarget;
 /// Use `#[derive(Trace)]` unless there is a reason not to.
 ///
 /// The standard library's types that can own a `Gc` implement it: `Option`, `Result`,
-/// `Box`, tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`,
+/// `Box` (and `Pin<Box<_>>`), tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`,
 /// `HashMap`/`HashSet` (any hasher), `BTreeMap`/`BTreeSet`, `RefCell`, `OnceCell`,
 /// `OnceLock`, `Mutex` and `RwLock` (untraceable while locked, as a `RefCell` while
 /// borrowed), `Reverse`, `Wrapping`, `Saturating`, ranges (`start`, `end`), an owned
 /// `Cow<'static, _>`, and `Rc`/`Arc` while their strong count is 1. So do the leaf types
 /// that hold none (numbers, atomics, `String`, paths, C and OS strings, network addresses,
-/// times, hashers) and `Cell` of a `Copy` type. A `Cell<Option<Gc<T>>>`
+/// times, hashers, `PhantomPinned`), `Cell` of a `Copy` type, and `dyn Error` (with `Send`
+/// and `Sync` or not), whose boxed errors are taken for plain data. A `Cell<Option<Gc<T>>>`
 /// cannot be (a `Cell` does not lend its content; its impl is for `Copy` contents, which hold
 /// no `Gc`): hold such a link in a `RefCell`, or in a `OnceCell` when it is set once.
 ///

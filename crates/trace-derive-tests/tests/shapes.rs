@@ -748,3 +748,36 @@ fn a_type_whose_only_handle_holder_is_skipped_is_a_leaf_unless_marked_tracked() 
     assert!(Gc::is_tracked(&counted) && labels_of(&counted).is_empty());
     assert!(counted.on_click.is_none() && counted.label == button.label);
 }
+
+// ---------------------------------------------------------------------------------------
+// Pinned boxes and errors
+
+/// A pinned box is traced as a box: a cycle through one is collected. An error behind
+/// `Box<dyn Error>` is plain data: a type holding only that and numbers is a leaf.
+#[test]
+fn pinned_boxes_are_traced_and_boxed_errors_are_plain_data() {
+    #[derive(Trace)]
+    struct Task {
+        name: &'static str,
+        state: std::pin::Pin<Box<RefCell<Option<Gc<Task>>>>>,
+        _pinned: std::marker::PhantomPinned,
+    }
+    #[derive(Trace)]
+    struct Outcome {
+        code: u32,
+        error: Option<Box<dyn std::error::Error>>,
+        sent: Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    }
+    assert!(tracked::<Task>());
+    assert!(!tracked::<Outcome>(), "an error is plain data");
+
+    let task = Gc::new(Task { name: "poll", state: Box::pin(RefCell::new(None)), _pinned: std::marker::PhantomPinned });
+    *task.state.borrow_mut() = Some(task.clone());
+    assert_eq!(labels_of(&task), ["state"]);
+    assert_eq!(task.name, "poll");
+    assert_cycle_is_collected(task, 1);
+
+    let outcome = Gc::new(Outcome { code: 2, error: Some("refused".into()), sent: Err("closed".into()) });
+    assert_eq!(outcome.error.as_ref().map(|error| error.to_string()).as_deref(), Some("refused"));
+    assert!(outcome.sent.is_err() && outcome.code == 2);
+}
