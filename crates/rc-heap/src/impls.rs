@@ -115,18 +115,21 @@ leaf!(
 // SAFETY: an error behind `dyn Error` is treated as plain data: its concrete type is not
 // known here, so a `Gc` one held would go unreported, which only keeps what it points to
 // alive (rule 3). Rule 4's `false` is that same choice: errors carry messages and codes.
+#[diagnostic::do_not_recommend]
 unsafe impl Trace for dyn std::error::Error {
     const TRACKED: bool = false;
     fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
 }
 
 // SAFETY: as for `dyn Error`.
+#[diagnostic::do_not_recommend]
 unsafe impl Trace for dyn std::error::Error + Send {
     const TRACKED: bool = false;
     fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
 }
 
 // SAFETY: as for `dyn Error`.
+#[diagnostic::do_not_recommend]
 unsafe impl Trace for dyn std::error::Error + Send + Sync {
     const TRACKED: bool = false;
     fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
