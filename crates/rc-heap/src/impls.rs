@@ -114,7 +114,9 @@ leaf!(
 
 // SAFETY: an error behind `dyn Error` is treated as plain data: its concrete type is not
 // known here, so a `Gc` one held would go unreported, which only keeps what it points to
-// alive (rule 3). Rule 4's `false` is that same choice: errors carry messages and codes.
+// alive (rule 3), and a `Weak` one held would have its callback run when the collector
+// frees its owner. Both are rule 4's safe outcomes of `false`, chosen because errors carry
+// messages and codes.
 #[diagnostic::do_not_recommend]
 unsafe impl Trace for dyn std::error::Error {
     const TRACKED: bool = false;

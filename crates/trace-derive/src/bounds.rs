@@ -1,6 +1,8 @@
 //! The impl's bounds, read from the traced fields as serde_derive reads its own: a type
 //! parameter that a traced field holds must be `Trace`; one used only behind `Gc`, `Weak` or
-//! `PhantomData` (which are `Trace` for any `'static` type), only in skipped fields or only
+//! `PhantomData` (which are `Trace` for any `'static` type), as the weakly held objects of a
+//! weak container (`WeakSet<T>`, `WeakProxy<T>`, a `WeakKeyDictionary`'s keys, a
+//! `WeakValueDictionary`'s values), only in skipped fields or only
 //! through one of its associated types needs just `'static`, as every `Trace` type is; an
 //! associated type a traced field holds (`I::Item`) must be `Trace` itself.
 

@@ -59,7 +59,8 @@ pub type FinalizerFn = Box<dyn FnOnce()>;
 /// collector follows. The weak reference to the object is the registry's as much as the
 /// handle's, and the callback's captures are held by the registry until it runs, as
 /// Python's finalizer registry holds them; an object with a finalizer field is collected
-/// like any other.
+/// like any other, unless the callback captures a handle that leads back to the watched
+/// object, which then stays alive (Python's rule that `func` must not refer to `obj`).
 #[derive(rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct Finalizer<T: ?Sized + 'static> {
