@@ -15,8 +15,8 @@ use crate::side::WeakTarget;
 /// Use `#[derive(Trace)]` unless there is a reason not to.
 ///
 /// The standard library's types that can own a `Gc` implement it: `Option`, `Result`,
-/// `Box` (and `Pin<Box<_>>`), tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`,
-/// `HashMap`/`HashSet` (any hasher), `BTreeMap`/`BTreeSet`, `RefCell`, `OnceCell`,
+/// `Box` (and `Pin<Box<_>>`), tuples, arrays and slices, `Vec`, `VecDeque`, `LinkedList`,
+/// `BinaryHeap`, `HashMap`/`HashSet` (any hasher), `BTreeMap`/`BTreeSet`, `RefCell`, `OnceCell`,
 /// `OnceLock`, `Mutex` and `RwLock` (untraceable while locked, as a `RefCell` while
 /// borrowed), `Reverse`, `Wrapping`, `Saturating`, ranges (`start`, `end`), an owned
 /// `Cow<'static, _>`, and `Rc`/`Arc` while their strong count is 1. So do the leaf types

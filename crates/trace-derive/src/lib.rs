@@ -34,9 +34,10 @@
 //! a weak container (`WeakSet<T>`, `WeakProxy<T>`, the keys of a `WeakKeyDictionary<T, V>`,
 //! the values of a `WeakValueDictionary<K, T>`), or only in skipped fields, just by
 //! `'static`, so `Registry<dyn Plugin>` or `Session<std::fs::File>` need no `Trace` of their
-//! parameter (a type of your own under one of these names may need `#[trace(bound = …)]`); an associated type a traced field holds (`Option<I::Item>`) is
-//! bounded by `Trace` itself; with `#[trace(describe)]` on a generic type, the impl also
-//! requires the type to be `Debug` (`Node<T>: Debug`, so `T: Debug` where `Debug` is derived).
+//! parameter (a type of your own under one of these names may need `#[trace(bound = …)]`);
+//! an associated type a traced field holds (`Option<I::Item>`) is bounded by `Trace` itself;
+//! with `#[trace(describe)]` on a generic type, the impl also requires the type to be `Debug`
+//! (`Node<T>: Debug`, so `T: Debug` where `Debug` is derived).
 //!
 //! Lifetimes and unions are rejected: heap values are `'static` and a union cannot say
 //! which of its fields is live. So are the traced fields of a `#[repr(packed)]` struct,
