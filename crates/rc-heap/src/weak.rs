@@ -47,6 +47,16 @@ pub(crate) enum Callback {
     Watched(Rc<WatchState>, usize),
 }
 
+impl Callback {
+    /// Whether this is a report to a deferred watcher ([`Watcher::deferred`]): a mark made
+    /// as the weak reference is cleared, no code run, and not counted among the callbacks
+    /// that may still run (`heap::add_pending_callbacks`), which the collector asks about.
+    #[inline]
+    fn is_deferred_report(&self) -> bool {
+        matches!(self, Callback::Watched(state, _) if state.deferred)
+    }
+}
+
 /// A weak reference's callback whose captures are traced: while the weak reference's handle
 /// is the only one to its slot, tracing the handle traces the captures, so a callback that
 /// holds its weak reference's owner is a cycle the collector sees.
@@ -120,7 +130,8 @@ pub(crate) struct WatchState {
     /// The watcher told of each death.
     report: std::rc::Weak<dyn DeathWatch>,
     /// By tag, the slot of the newest weak reference made with the tag while its object
-    /// lives; null otherwise (and for tags too far past the others to record).
+    /// lives; [`DEAD`] once it died under a deferred watcher, until the death is taken;
+    /// null otherwise (and for tags too far past the others to record).
     ///
     /// **Invariant:** a slot recorded here is listed (so alive, its target set), and was
     /// made with a `Watched` callback to this state under its tag. Kept by
@@ -130,7 +141,21 @@ pub(crate) struct WatchState {
     /// only from a slot already forgotten (its target cleared); the walks that take one for
     /// a moment put it back before anything else runs.
     live: UnsafeCell<Vec<Cell<*const WeakSlot>>>,
+    /// Whether deaths are only marked in the record ([`Watcher::deferred`]): the weak
+    /// reference's word becomes [`DEAD`] and nothing is called, for the owner to take the
+    /// marks with [`Watcher::take_deaths`] when it is next used.
+    deferred: bool,
+    /// The number of words of the record that are [`DEAD`].
+    dead: Cell<usize>,
+    /// The range of tags the [`DEAD`] words are in: from the lowest to one past the highest
+    /// marked since the marks were last taken (empty while `dead` is zero).
+    dead_from: Cell<usize>,
+    dead_to: Cell<usize>,
 }
+
+/// The record's word for a tag whose weak reference died under a deferred watcher and whose
+/// death its owner has not taken yet: no slot's address (slots are aligned to 16).
+const DEAD: *const WeakSlot = std::ptr::without_provenance(1);
 
 impl WatchState {
     /// The record, to read.
@@ -149,7 +174,14 @@ impl WatchState {
         // SAFETY: as in `live`: no other borrow of the record lives during this call.
         let live = unsafe { &mut *self.live.get() };
         match live.get(tag) {
-            Some(recorded) => recorded.set(slot),
+            Some(recorded) => {
+                // A death not taken yet, of a weak reference made with the tag before: its
+                // owner, making a new one with the tag, has settled its entry already.
+                if std::ptr::eq(recorded.get(), DEAD) {
+                    self.dead.set(self.dead.get() - 1);
+                }
+                recorded.set(slot);
+            }
             // A container's tags are its slots: the next one is the usual new tag.
             None if tag == live.len() => live.push(Cell::new(slot)),
             // A tag far past the others is not recorded (the record at most doubles for
@@ -173,13 +205,44 @@ impl WatchState {
         }
     }
 
+    /// The death of `slot`, whose target is being cleared: forgets it if it is the one
+    /// recorded under `tag`, as [`forget`](Self::forget) does; a deferred watcher marks its
+    /// word [`DEAD`] instead, for its owner to take.
+    #[inline]
+    fn died(&self, tag: usize, slot: *const WeakSlot) {
+        if !self.deferred {
+            return self.forget(tag, slot);
+        }
+        if let Some(recorded) = self.live().get(tag)
+            && std::ptr::eq(recorded.get(), slot)
+        {
+            recorded.set(DEAD);
+            let dead = self.dead.get();
+            if dead == 0 {
+                self.dead_from.set(tag);
+                self.dead_to.set(tag + 1);
+            } else {
+                self.dead_from.set(self.dead_from.get().min(tag));
+                self.dead_to.set(self.dead_to.get().max(tag + 1));
+            }
+            self.dead.set(dead + 1);
+        }
+    }
+
     /// Drops the record's words for `tags` and above and gives back the memory the rest
     /// does not use. The weak references whose words go are upgraded through their slots
-    /// from then on (a new one made with such a tag is recorded again).
+    /// from then on (a new one made with such a tag is recorded again); the deaths marked
+    /// there are forgotten.
     fn shrink_to(&self, tags: usize) {
         // SAFETY: as in `record`: no other borrow of the record lives during this call
         // (`truncate` drops plain `Cell`s, which runs no code).
         let live = unsafe { &mut *self.live.get() };
+        if self.dead.get() > 0 && self.dead_to.get() > tags {
+            let gone =
+                live.get(tags..).map_or(0, |gone| gone.iter().filter(|word| std::ptr::eq(word.get(), DEAD)).count());
+            self.dead.set(self.dead.get() - gone);
+            self.dead_to.set(self.dead_to.get().min(tags));
+        }
         live.truncate(tags);
         live.shrink_to_fit();
     }
@@ -197,7 +260,97 @@ impl Watcher {
     /// `Rc::new_cyclic`, its watcher made from the `Weak` it is given). Once `watch` is
     /// gone, deaths are no longer reported.
     pub fn new(watch: std::rc::Weak<dyn DeathWatch>) -> Watcher {
-        Watcher(Rc::new(WatchState { report: watch, live: UnsafeCell::new(Vec::new()) }))
+        Watcher::with(watch, false)
+    }
+
+    /// A watcher that calls nothing when its weak references' objects die: each death
+    /// marks the weak reference's word of the record, and the owner takes the marks when it
+    /// is next used ([`take_deaths`](Watcher::take_deaths)), as CPython's weak containers
+    /// queue removals while they are iterated, but always. A death then costs what the
+    /// death of an object with a plain weak reference costs, and the owner removes its dead
+    /// entries together, later. For an owner whose removal of a dead entry runs no code of
+    /// anyone's (it drops nothing that has drop glue besides the weak reference), so that
+    /// doing it later changes nothing that can be seen but when memory is given back.
+    ///
+    /// ```
+    /// use rc_heap::{Gc, Watcher};
+    ///
+    /// let watcher = Watcher::deferred();
+    /// let objects: Vec<Gc<u32>> = (0..4).map(Gc::new).collect();
+    /// let weak: Vec<_> =
+    ///     objects.iter().enumerate().map(|(tag, object)| Gc::downgrade_watched(object, &watcher, tag)).collect();
+    /// drop(objects);
+    /// assert_eq!(watcher.dead_count(), 4);
+    /// let mut dead = Vec::new();
+    /// watcher.take_deaths(|tag| dead.push(tag));
+    /// assert_eq!(dead, [0, 1, 2, 3]);
+    /// assert_eq!(watcher.dead_count(), 0);
+    /// assert!(weak.iter().all(|weak| weak.upgrade().is_none()));
+    /// ```
+    pub fn deferred() -> Watcher {
+        /// The report of a deferred watcher, never made.
+        struct Nobody;
+        impl DeathWatch for Nobody {
+            fn died(&self, _tag: usize) {}
+        }
+        Watcher::with(std::rc::Weak::<Nobody>::new(), true)
+    }
+
+    fn with(watch: std::rc::Weak<dyn DeathWatch>, deferred: bool) -> Watcher {
+        Watcher(Rc::new(WatchState {
+            report: watch,
+            live: UnsafeCell::new(Vec::new()),
+            deferred,
+            dead: Cell::new(0),
+            dead_from: Cell::new(0),
+            dead_to: Cell::new(0),
+        }))
+    }
+
+    /// Whether this watcher only marks deaths ([`Watcher::deferred`]).
+    pub fn is_deferred(&self) -> bool {
+        self.0.deferred
+    }
+
+    /// How many deaths a deferred watcher has marked that [`take_deaths`](Watcher::take_deaths)
+    /// has not taken: the weak references recorded under their tags whose objects died
+    /// since. Always zero for a watcher that reports its deaths.
+    #[inline]
+    pub fn dead_count(&self) -> usize {
+        self.0.dead.get()
+    }
+
+    /// Calls `each` with the tag of every death marked since the last call, lowest tag
+    /// first, and forgets the marks (the tags' words of the record read empty). `each`
+    /// may do anything, this watcher's methods included: a death it causes is taken by
+    /// this call too.
+    pub fn take_deaths(&self, mut each: impl FnMut(usize)) {
+        let state = &self.0;
+        while state.dead.get() > 0 {
+            // Every mark is in the range; one made by `each` during the walk widens it, and
+            // is taken by this round if it is still ahead, by the next otherwise.
+            let (from, to) = (state.dead_from.get(), state.dead_to.get());
+            let mut taken = false;
+            let mut tag = from;
+            while tag < state.dead_to.get().max(to) {
+                // The record is read afresh at each step: `each` may have changed it.
+                let Some(word) = state.live().get(tag) else { break };
+                if std::ptr::eq(word.get(), DEAD) {
+                    word.set(std::ptr::null());
+                    state.dead.set(state.dead.get() - 1);
+                    taken = true;
+                    each(tag);
+                    if state.dead.get() == 0 {
+                        return;
+                    }
+                }
+                tag += 1;
+            }
+            if !taken && state.dead_from.get() == from {
+                debug_assert!(false, "a watcher counts {} deaths its record does not mark", state.dead.get());
+                state.dead.set(0);
+            }
+        }
     }
 
     /// Forgets the record's words for `tags` and above and frees the memory the record
@@ -228,8 +381,8 @@ impl Watcher {
 
 impl fmt::Debug for Watcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let live = self.0.live().iter().filter(|slot| !slot.get().is_null()).count();
-        f.debug_struct("Watcher").field("live", &live).finish()
+        let live = self.0.live().iter().filter(|slot| !slot.get().is_null() && !std::ptr::eq(slot.get(), DEAD)).count();
+        f.debug_struct("Watcher").field("live", &live).field("dead", &self.0.dead.get()).finish()
     }
 }
 
@@ -472,7 +625,9 @@ impl SlotRef {
     pub(crate) fn has_callback(&self) -> bool {
         self.callback().is_some_and(|cell| {
             let callback = cell.take();
-            let has = callback.is_some();
+            // A deferred watcher's report stays in its slot after the death, which made it.
+            let has =
+                callback.as_ref().is_some_and(|callback| !callback.is_deferred_report() || self.target().is_some());
             cell.set(callback);
             has
         })
@@ -574,7 +729,9 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     // is left of it is plain words that need no drop (asserted below).
     unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::WITH_CALLBACK) };
     if let Some(callback) = callback {
-        heap::add_pending_callbacks(-1);
+        if !callback.is_deferred_report() {
+            heap::add_pending_callbacks(-1);
+        }
         // The captures' `Drop` is user code: it runs once the block is back, so that a panic
         // leaks nothing and no code it runs can find the slot.
         drop(callback);
@@ -633,11 +790,16 @@ pub(crate) fn register_with(header: NonNull<ObjHeader>, make: impl FnOnce() -> C
         }
         list.newest = listed(slot.as_ptr());
     });
-    heap::add_pending_callbacks(1);
     // SAFETY: the slot was just made with a callback, and its handle keeps it alive; no
     // code has run since that could take the callback.
-    if let Some(Callback::Watched(state, tag)) = unsafe { &*CallbackSlot::of(slot.as_ptr()).callback.as_ptr() } {
-        state.record(*tag, slot.as_ptr());
+    match unsafe { &*CallbackSlot::of(slot.as_ptr()).callback.as_ptr() } {
+        Some(Callback::Watched(state, tag)) => {
+            state.record(*tag, slot.as_ptr());
+            if !state.deferred {
+                heap::add_pending_callbacks(1);
+            }
+        }
+        _ => heap::add_pending_callbacks(1),
     }
     slot
 }
@@ -665,7 +827,7 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
         // SAFETY: nothing runs during the walk that could take or set a callback (`listed`
         // runs no user code), so the cell's content can be read in place.
         if let Some(Callback::Watched(state, tag)) = unsafe { &*this.callback.as_ptr() } {
-            state.forget(*tag, slot.cast());
+            state.died(*tag, slot.cast());
         }
         this.common.target.clear();
         this.newer.set(std::ptr::null());
@@ -690,6 +852,20 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
         // list of callbacks to run.
         // SAFETY: as above.
         let listed = unsafe { &*newest };
+        // SAFETY: nothing runs during this look that could take or set the callback.
+        if let Some(Callback::Watched(state, tag)) = unsafe { &*listed.callback.as_ptr() }
+            && state.deferred
+        {
+            // A deferred watcher's report is a mark, made here; the callback stays with the
+            // slot, whose owner frees it when it takes the mark.
+            state.died(*tag, newest.cast());
+            if !list.basic.is_null() {
+                // SAFETY: as above.
+                unsafe { (*slot_of(list.basic)).target.clear() };
+            }
+            listed.common.target.clear();
+            return None;
+        }
         if !listed.common.target.has(WeakTarget::OWNER_UNREACHABLE) {
             match listed.callback.take() {
                 Some(Callback::Watched(state, tag)) => {
@@ -811,6 +987,12 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
     let Some(callback) = slot.callback().and_then(Cell::take) else {
         return;
     };
+    if callback.is_deferred_report() {
+        // The mark was made as the weak reference was cleared; the callback stays with the
+        // slot (see `clear_and_run`).
+        slot.callback().expect("a slot with a callback").set(Some(callback));
+        return;
+    }
     heap::add_pending_callbacks(-1);
     let result = match callback {
         Callback::Once(callback) => catch_unwind(AssertUnwindSafe(|| callback(&slot))).err(),

@@ -80,7 +80,10 @@ impl<T: ?Sized + std::hash::Hash + Eq, V: 'static> WeakKeyDictionary<T, V, ByVal
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> {
     /// An empty map comparing keys as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakKeyDictionary { shared: Shared::new(M::INDEXED, "WeakKeyDictionary"), _mode: PhantomData }
+        WeakKeyDictionary {
+            shared: Shared::new(M::INDEXED, "WeakKeyDictionary", !std::mem::needs_drop::<V>()),
+            _mode: PhantomData,
+        }
     }
 
     /// Maps `key` (a `Gc<T>` or a reference to one) to `value`; returns the value it
@@ -197,6 +200,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
     /// Python's `keyrefs()`: the weak references to the keys.
     pub fn keyrefs(&self) -> Vec<Weak<T>> {
+        self.shared.settle();
         self.shared.table.borrow().entries().map(|(_, entry)| entry.weak.clone()).collect()
     }
 }

@@ -14,12 +14,22 @@
 //! | `weakref.getweakrefcount(obj)` | [`getweakrefcount`] (weak handles, see there) |
 //!
 //! Entries vanish when their object dies, by reference counting or by the cycle collector:
-//! each entry holds a weak reference whose death is reported to its container (one
-//! [`DeathWatch`](rc_heap::DeathWatch) per container, the entry found by its slot, no
-//! callback allocated per entry). Iterating while entries die, even when the loop body
-//! triggers a collection, is safe: entries sit in slots that never move, an iteration
-//! walks them by position and skips the emptied ones, and `len` never counts an entry
-//! known to be dead.
+//! each entry holds a weak reference whose death its container learns of (one
+//! [`Watcher`](rc_heap::Watcher) per container, the entry found by its slot, no callback
+//! allocated per entry). Iterating while entries die, even when the loop body triggers a
+//! collection, is safe: entries sit in slots that never move, an iteration walks them by
+//! position and skips the dead ones, and `len` never counts an entry known to be dead.
+//!
+//! When a dead entry's memory goes depends on what the entry holds. A [`WeakSet`], a
+//! [`WeakValueDictionary`] whose keys and a [`WeakKeyDictionary`] whose values have no drop
+//! glue (`u64`, `&'static str`, `(u32, char)`: [`std::mem::needs_drop`] is false) only
+//! mark a death ([`Watcher::deferred`](rc_heap::Watcher::deferred)), as cheap as the death
+//! of an object with a plain weak reference, and drop their dead entries together at
+//! their next operation that changes or counts entries (`insert`, `remove`, `len`,
+//! iteration, `shrink_to_fit`...): until then the entry reads as absent everywhere and
+//! keeps its memory (its weak reference's slot and its place in the slab). A map whose
+//! keys or values have drop glue (a `String` key, a value holding a `Gc`) removes the
+//! entry as its object dies, so that they are dropped then, as Python drops them.
 //!
 //! Keys of [`WeakSet`] and [`WeakKeyDictionary`] compare by object identity; opt into
 //! value equality (Python's `__hash__`/`__eq__`) with [`WeakSet::by_value`] and

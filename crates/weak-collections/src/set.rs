@@ -59,7 +59,7 @@ impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
 impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// An empty set comparing members as `M` says.
     pub fn with_key_mode() -> Self {
-        WeakSet { shared: Shared::new(M::INDEXED, "WeakSet"), _mode: PhantomData }
+        WeakSet { shared: Shared::new(M::INDEXED, "WeakSet", true), _mode: PhantomData }
     }
 
     /// The slot of `item`'s live entry, or what to add it under ([`Table::find_key`]).

@@ -534,11 +534,18 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// A container whose entries are found through a hash index of their keys if
     /// `indexed`, else through their objects ([`Table::find_object`]).
     /// `kind` is the container's type, as messages name it.
-    pub(crate) fn new(indexed: bool, kind: &'static str) -> Rc<Self> {
+    ///
+    /// If `deferred`, the deaths of the entries' objects are only marked in the watcher's
+    /// record ([`Watcher::deferred`]) and their entries removed together by the next
+    /// operation ([`settle`](Self::settle)); else each death reports at once and its entry
+    /// goes then. A container may be deferred only if dropping an entry runs no code of
+    /// anyone's but the weak reference's drop (its key and the rest of its entry have no
+    /// drop glue: `!needs_drop`), so that when it happens can be seen in nothing but memory.
+    pub(crate) fn new(indexed: bool, kind: &'static str, deferred: bool) -> Rc<Self> {
         Rc::new_cyclic(|me: &std::rc::Weak<Self>| Shared {
             table: RefCell::new(Table::new(indexed)),
             pending: RefCell::new(Vec::new()),
-            watch: Watcher::new(me.clone()),
+            watch: if deferred { Watcher::deferred() } else { Watcher::new(me.clone()) },
             kind,
         })
     }
@@ -560,19 +567,24 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         &self.watch
     }
 
-    /// Applies the removals queued while the table was borrowed. Every operation that
-    /// changes or counts the entries starts here.
+    /// Applies the removals queued while the table was borrowed, and those of the deaths a
+    /// deferred container's watcher marked. Every operation that changes or counts the
+    /// entries starts here.
     #[inline]
     pub(crate) fn settle(&self) {
-        if !self.pending.borrow().is_empty() {
+        if self.watch.dead_count() > 0 || !self.pending.borrow().is_empty() {
             self.settle_pending();
         }
     }
 
-    /// [`settle`](Self::settle) once some removal is queued.
+    /// [`settle`](Self::settle) once some removal is queued or some death marked.
     #[inline(never)]
     fn settle_pending(&self) {
         let Ok(mut table) = self.table.try_borrow_mut() else { return };
+        // A deferred container's dead entries are dropped as they are taken: dropping one
+        // runs no code of anyone's (see `new`), and its weak reference's callback was
+        // taken at the death.
+        self.watch.take_deaths(|slot| drop(self.take_if_dead(&mut table, slot)));
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         let removed: Vec<Slot<K, E>> =
             pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();
@@ -596,7 +608,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         self.settle();
         let table = self.table.borrow();
         let pending = self.pending.borrow();
-        if pending.is_empty() {
+        if pending.is_empty() && self.watch.dead_count() == 0 {
             return table.len();
         }
         table.entries().filter(|(_, entry)| !entry.is_dead()).count()

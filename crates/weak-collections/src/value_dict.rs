@@ -42,7 +42,10 @@ pub struct WeakValueDictionary<K: Eq + Hash + Clone + 'static, T: ?Sized + 'stat
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K, T> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakValueDictionary { _key: std::marker::PhantomData, shared: Shared::new(true, "WeakValueDictionary") }
+        WeakValueDictionary {
+            _key: std::marker::PhantomData,
+            shared: Shared::new(true, "WeakValueDictionary", !std::mem::needs_drop::<K>()),
+        }
     }
 
     /// Maps `key` to `value` (a `Gc<T>` or a reference to one); returns the live value it
@@ -231,6 +234,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
 
     /// Python's `valuerefs()`: the weak references to the values.
     pub fn valuerefs(&self) -> Vec<Weak<T>> {
+        self.shared.settle();
         self.shared.table.borrow().entries().map(|(_, weak)| weak.clone()).collect()
     }
 

@@ -5,6 +5,10 @@
 //! containers at once, and handles to the map's key references are kept past their
 //! entries' removal, so that an object carries weak references that report to a container
 //! and no longer name its entry.
+//!
+//! The map keyed by `u8` and the one holding `u8` values put their removals off to the next
+//! operation (an entry whose drop runs no code); twins keyed by `String` and holding
+//! `String` values remove each entry as its object dies. Both kinds are checked alike.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -74,6 +78,8 @@ proptest! {
         let second = WeakSet::new();
         let keyed = WeakKeyDictionary::new();
         let dict = WeakValueDictionary::new();
+        let eager_keyed: WeakKeyDictionary<Obj, String> = WeakKeyDictionary::new();
+        let eager_dict: WeakValueDictionary<String, Obj> = WeakValueDictionary::new();
         let mut second_model: HashSet<usize> = HashSet::new();
         let mut keyed_model: HashMap<usize, u8> = HashMap::new();
         let mut kept_key_refs: Vec<Weak<Obj>> = Vec::new();
@@ -108,10 +114,12 @@ proptest! {
                 Op::Insert(key, k) if n > 0 => {
                     let (i, obj) = &roots[k % n];
                     dict.insert(key, obj);
+                    eager_dict.insert(key.to_string(), obj);
                     dict_model.insert(key, *i);
                 }
                 Op::RemoveKey(key) => {
                     dict.remove(&key);
+                    eager_dict.remove(&key.to_string());
                     dict_model.remove(&key);
                 }
                 Op::IterateAndCollect => {
@@ -138,13 +146,19 @@ proptest! {
                 Op::KeyInsert(k, value) if n > 0 => {
                     let (i, obj) = &roots[k % n];
                     let old = keyed.insert(obj, value);
+                    let eager_old = eager_keyed.insert(obj, value.to_string());
+                    prop_assert_eq!(eager_old, old.map(|old| old.to_string()));
                     prop_assert_eq!(old, keyed_model.insert(*i, value).filter(|_| alive_at(&all, *i)));
                 }
                 Op::KeyRemove(k) if n > 0 => {
                     let (i, obj) = &roots[k % n];
+                    prop_assert_eq!(eager_keyed.remove(obj), keyed_model.get(i).map(u8::to_string));
                     prop_assert_eq!(keyed.remove(obj), keyed_model.remove(i));
                 }
-                Op::KeepKeyRefs => kept_key_refs.extend(keyed.keyrefs()),
+                Op::KeepKeyRefs => {
+                    kept_key_refs.extend(keyed.keyrefs());
+                    kept_key_refs.extend(eager_keyed.keyrefs());
+                }
                 Op::DropKeyRefs => kept_key_refs.clear(),
                 _ => {}
             }
@@ -155,16 +169,19 @@ proptest! {
             prop_assert_eq!(set.len(), set_model.len());
             prop_assert_eq!(second.len(), second_model.len());
             prop_assert_eq!(keyed.len(), keyed_model.len());
+            prop_assert_eq!(eager_keyed.len(), keyed_model.len());
             for (i, weak) in all.iter().enumerate() {
                 if let Some(obj) = weak.upgrade() {
                     prop_assert_eq!(set.contains(&obj), set_model.contains(&i));
                     prop_assert_eq!(second.contains(&obj), second_model.contains(&i));
                     prop_assert_eq!(keyed.get(&obj), keyed_model.get(&i).copied());
+                    prop_assert_eq!(eager_keyed.get(&obj), keyed_model.get(&i).map(u8::to_string));
                 }
             }
             let live_entries: HashMap<u8, usize> =
                 dict_model.iter().filter(|(_, i)| alive(i)).map(|(k, i)| (*k, *i)).collect();
             prop_assert_eq!(dict.len(), live_entries.len());
+            prop_assert_eq!(eager_dict.len(), live_entries.len());
             // Iterations yield exactly the live entries (they upgrade through the
             // containers' watchers, whose records must follow every death, removal,
             // replacement and reuse of a slot).
@@ -175,6 +192,18 @@ proptest! {
             prop_assert_eq!(second.iter().map(|obj| of(&obj)).collect::<HashSet<_>>(), second_model.clone());
             prop_assert_eq!(keyed.items().iter().map(|(obj, v)| (of(obj), *v)).collect::<HashMap<_, _>>(), keyed_model.clone());
             prop_assert_eq!(dict.items().map(|(k, obj)| (k, of(&obj))).collect::<HashMap<_, _>>(), live_entries.clone());
+            prop_assert_eq!(
+                eager_dict.items().map(|(k, obj)| (k.parse::<u8>().unwrap(), of(&obj))).collect::<HashMap<_, _>>(),
+                live_entries.clone()
+            );
+            prop_assert_eq!(
+                eager_keyed
+                    .items()
+                    .iter()
+                    .map(|(obj, v)| (of(obj), v.parse::<u8>().unwrap()))
+                    .collect::<HashMap<_, _>>(),
+                keyed_model.clone()
+            );
             for key in 0u8..8 {
                 let got = dict.get(&key);
                 match live_entries.get(&key) {
@@ -189,6 +218,8 @@ proptest! {
         prop_assert_eq!(second.len(), 0);
         prop_assert_eq!(keyed.len(), 0);
         prop_assert_eq!(dict.len(), 0);
+        prop_assert_eq!(eager_keyed.len(), 0);
+        prop_assert_eq!(eager_dict.len(), 0);
     }
 }
 

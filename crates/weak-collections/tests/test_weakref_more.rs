@@ -763,11 +763,13 @@ fn a_finalizer_of_an_object_alive_at_thread_exit_without_atexit_does_not_run() {
 }
 
 #[test]
-fn len_inside_a_callback_counts_the_dying_member_as_cpython_does() {
+fn len_inside_a_callback_of_the_dying_member() {
     // test_weakset's test_len_race, from a callback of the dying member that runs before the
-    // set's own removal (callbacks run newest first): as in CPython, whose `__len__` counts
-    // the dead reference until its `_remove` has run, `len` still counts it while the
-    // iteration skips it; once the death is over, it is gone.
+    // container's own removal (callbacks run newest first). A `WeakSet` (deferred: its
+    // deaths are marked as the weak references are cleared, before any callback) already
+    // agrees with its iteration; a map whose removal drops a value with drop glue reports
+    // at its turn, and until then `len` counts the dead entry as CPython's `__len__` does
+    // until its `_remove` has run. Once the death is over, both are empty.
     let o = object(1);
     let set = Rc::new(WeakSet::new());
     set.add(&o);
@@ -777,8 +779,20 @@ fn len_inside_a_callback_counts_the_dying_member_as_cpython_does() {
         seen.borrow_mut().push((in_callback.len(), in_callback.iter().count()));
     });
     drop(o);
-    assert_eq!(*lens.borrow(), [(1, 0)]);
+    assert_eq!(*lens.borrow(), [(0, 0)]);
     assert_eq!(set.len(), 0);
+
+    let o = object(2);
+    let map = Rc::new(WeakKeyDictionary::new());
+    map.insert(&o, String::from("value with drop glue"));
+    let lens = Rc::new(RefCell::new(Vec::new()));
+    let (in_callback, seen) = (map.clone(), lens.clone());
+    let _r = Gc::downgrade_with_callback(&o, move |_| {
+        seen.borrow_mut().push((in_callback.len(), in_callback.keys().count()));
+    });
+    drop(o);
+    assert_eq!(*lens.borrow(), [(1, 0)]);
+    assert_eq!(map.len(), 0);
 }
 
 #[test]

@@ -415,3 +415,125 @@ fn a_watcher_upgrades_as_the_weak_reference_does_whatever_it_is_given() {
         drop(e);
     }
 }
+
+#[test]
+fn a_deferred_watcher_marks_deaths_for_its_owner_to_take() {
+    let watcher = rc_heap::Watcher::deferred();
+    assert!(watcher.is_deferred());
+    let objects: Vec<Gc<Node>> = (0..5).map(|n| Node::new(&format!("n{n}"))).collect();
+    let weaks: Vec<Weak<Node>> =
+        objects.iter().enumerate().map(|(tag, object)| Gc::downgrade_watched(object, &watcher, tag)).collect();
+    // Its reports run no code, so they are not callbacks the collector must look for.
+    assert!(!rc_heap::raw::weak_callbacks_pending());
+    assert!(weaks.iter().all(Weak::has_callback));
+    let mut objects = objects.into_iter().map(Some).collect::<Vec<_>>();
+    for tag in [3, 1, 4] {
+        objects[tag] = None;
+    }
+    assert_eq!(watcher.dead_count(), 3);
+    for (tag, weak) in weaks.iter().enumerate() {
+        let alive = objects[tag].is_some();
+        assert_eq!(watcher.upgrade(tag, weak).is_some(), alive, "tag {tag}");
+        assert_eq!(watcher.is_dead(tag, weak), !alive);
+        // The mark is the report: no callback is left to run.
+        assert_eq!(weak.has_callback(), alive);
+    }
+    let mut taken = Vec::new();
+    watcher.take_deaths(|tag| taken.push(tag));
+    assert_eq!(taken, [1, 3, 4], "lowest tag first");
+    assert_eq!(watcher.dead_count(), 0);
+    watcher.take_deaths(|tag| panic!("tag {tag} taken twice"));
+    drop(objects);
+    assert_eq!(watcher.dead_count(), 2);
+    drop(weaks);
+    // The marks stay until taken, also when the weak references are gone.
+    assert_eq!(watcher.dead_count(), 2);
+    watcher.take_deaths(|tag| taken.push(tag));
+    assert_eq!(taken, [1, 3, 4, 0, 2]);
+    assert!(!rc_heap::raw::weak_callbacks_pending());
+}
+
+#[test]
+fn deaths_caused_while_deaths_are_taken_are_taken_by_the_same_call() {
+    let watcher = rc_heap::Watcher::deferred();
+    let objects: RefCell<Vec<Option<Gc<Node>>>> =
+        RefCell::new((0..6).map(|n| Some(Node::new(&format!("n{n}")))).collect());
+    let _weaks: Vec<Weak<Node>> = objects
+        .borrow()
+        .iter()
+        .enumerate()
+        .map(|(tag, object)| Gc::downgrade_watched(object.as_ref().unwrap(), &watcher, tag))
+        .collect();
+    objects.borrow_mut()[2] = None;
+    objects.borrow_mut()[3] = None;
+    let mut taken = Vec::new();
+    watcher.take_deaths(|tag| {
+        taken.push(tag);
+        // Taking 2 kills 0 (behind the walk) and 5 (past the marked range); taking 3 kills
+        // 4 (ahead of the walk, inside the range).
+        let killed: &[usize] = match tag {
+            2 => &[0, 5],
+            3 => &[4],
+            _ => &[],
+        };
+        for &other in killed {
+            let dying = objects.borrow_mut()[other].take();
+            drop(dying);
+        }
+    });
+    taken.sort_unstable();
+    assert_eq!(taken, [0, 2, 3, 4, 5]);
+    assert_eq!(watcher.dead_count(), 0);
+}
+
+#[test]
+fn a_deferred_mark_goes_when_its_tag_is_given_to_a_new_weak_reference_or_cut_from_the_record() {
+    let watcher = rc_heap::Watcher::deferred();
+    let first = Node::new("first");
+    let _weak = Gc::downgrade_watched(&first, &watcher, 0);
+    drop(first);
+    assert_eq!(watcher.dead_count(), 1);
+    // The owner made a new entry under the tag: the death is no longer its to take.
+    let second = Node::new("second");
+    let again = Gc::downgrade_watched(&second, &watcher, 0);
+    assert_eq!(watcher.dead_count(), 0);
+    watcher.take_deaths(|tag| panic!("tag {tag} was given to a live weak reference"));
+    assert!(watcher.upgrade(0, &again).is_some());
+
+    // A weak reference replaced under its tag is not the tag's any more: its death is not
+    // marked.
+    let third = Node::new("third");
+    let replaced = Gc::downgrade_watched(&third, &watcher, 1);
+    let fourth = Node::new("fourth");
+    let _newer = Gc::downgrade_watched(&fourth, &watcher, 1);
+    drop(third);
+    assert!(replaced.is_dead());
+    assert_eq!(watcher.dead_count(), 0);
+
+    // Marks past the end of a shrunk record go with it.
+    let far: Vec<Gc<Node>> = (0..4).map(|n| Node::new(&format!("far{n}"))).collect();
+    let _far_weaks: Vec<Weak<Node>> =
+        far.iter().enumerate().map(|(n, object)| Gc::downgrade_watched(object, &watcher, 2 + n)).collect();
+    drop(far);
+    drop(second);
+    assert_eq!(watcher.dead_count(), 5);
+    watcher.shrink_record(3);
+    assert_eq!(watcher.dead_count(), 2);
+    let mut taken = Vec::new();
+    watcher.take_deaths(|tag| taken.push(tag));
+    assert_eq!(taken, [0, 2]);
+}
+
+#[test]
+fn a_deferred_mark_is_made_before_any_callback_of_the_dying_object_runs() {
+    let watcher = rc_heap::Watcher::deferred();
+    let object = Node::new("object");
+    let watched = Gc::downgrade_watched(&object, &watcher, 0);
+    let seen = Rc::new(Cell::new(None));
+    let (in_callback, record) = (watcher.clone(), seen.clone());
+    let _with_callback = Gc::downgrade_with_callback(&object, move |_| {
+        record.set(Some((in_callback.dead_count(), in_callback.upgrade(0, &watched).is_none())));
+    });
+    drop(object);
+    assert_eq!(seen.get(), Some((1, true)));
+}
