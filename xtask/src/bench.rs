@@ -125,7 +125,7 @@ const WEAK: Comparison = Comparison {
 /// The weak containers' operations, each measured against a strong twin.
 const WEAK_CONTAINERS: [(&str, &str); 3] =
     [("value_dict", "strong_value_map"), ("key_dict", "strong_key_map"), ("weak_set", "strong_set")];
-const WEAK_OPERATIONS: [&str; 4] = ["insert", "lookup", "iterate", "death"];
+const WEAK_OPERATIONS: [&str; 5] = ["insert", "lookup", "iterate", "death", "death_then_len"];
 const WEAK_HANDLE_OPERATIONS: [&str; 6] =
     ["downgrade", "upgrade", "weak_clone", "weak_drop", "death_with_weak", "death_without_weak"];
 
@@ -148,7 +148,7 @@ fn weak() -> Result<(), String> {
         _ => "-".to_owned(),
     };
     println!(
-        "{:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "{:<26} {:>10} {:>10} {:>10} {:>12} {:>12}",
         "ns per entry", "ours", "CPython", "strong", "ours/CPython", "ours/strong"
     );
     for (container, strong) in WEAK_CONTAINERS {
@@ -157,7 +157,7 @@ fn weak() -> Result<(), String> {
             let (mine, python) = (ours.get(&shape), theirs.get(&shape));
             let strong = ours.get(&format!("{strong}_{operation}"));
             println!(
-                "{shape:<20} {:>10} {:>10} {:>10} {:>12} {:>12}",
+                "{shape:<26} {:>10} {:>10} {:>10} {:>12} {:>12}",
                 cell(mine),
                 cell(python),
                 cell(strong),
@@ -167,10 +167,10 @@ fn weak() -> Result<(), String> {
         }
     }
     println!();
-    println!("{:<20} {:>10} {:>10} {:>10}", "ns per operation", "Gc/Weak", "Rc/Weak", "ratio");
+    println!("{:<26} {:>10} {:>10} {:>10}", "ns per operation", "Gc/Weak", "Rc/Weak", "ratio");
     for operation in WEAK_HANDLE_OPERATIONS {
         let (mine, rc) = (ours.get(operation), ours.get(&format!("rc_{operation}")));
-        println!("{operation:<20} {:>10} {:>10} {:>10}", cell(mine), cell(rc), ratio(mine, rc));
+        println!("{operation:<26} {:>10} {:>10} {:>10}", cell(mine), cell(rc), ratio(mine, rc));
     }
     println!(
         "control: FxHashMap<u64, u64> lookup, the floor of a lookup in a table of this size: {} ns",

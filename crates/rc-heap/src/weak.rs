@@ -838,12 +838,48 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
 /// Clears every weak reference to a dying object (they read dead from now on), then runs
 /// their callbacks, newest first; returns the first panic. An object whose weak references
 /// have no callback, the usual case, costs one access to its side entry.
+#[inline(always)]
 pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
     let list = take_list(header);
     if list.newest.is_null() {
-        clear_targets(list);
+        // No callback: only the shared plain slot.
+        if !list.basic.is_null() {
+            // SAFETY: the slot was listed when the list was taken out of the side entry.
+            unsafe { (*slot_of(list.basic)).target.clear() };
+        }
         return None;
     }
+    // SAFETY: the slot was listed when the list was taken out of the side entry, and no code
+    // has run since that could drop it.
+    let newest = unsafe { &*slot_of(list.newest).cast::<CallbackSlot>() };
+    if newest.older.get().is_null()
+        // SAFETY: nothing runs during this look that could take or set the callback.
+        && let Some(Callback::Watched(state, tag)) = unsafe { &*newest.callback.as_ptr() }
+        && state.deferred
+    {
+        // One weak reference with a callback, a report to a deferred watcher (a weak
+        // container's entry): the report is a mark, made here; the callback stays with the
+        // slot, whose owner frees it when it takes the mark.
+        state.died(*tag, listed_slot(newest));
+        if !list.basic.is_null() {
+            // SAFETY: as above.
+            unsafe { (*slot_of(list.basic)).target.clear() };
+        }
+        newest.common.target.clear();
+        return None;
+    }
+    clear_and_run_callbacks(list)
+}
+
+/// The pointer a list keeps of a slot with a callback, as a slot pointer.
+fn listed_slot(slot: &CallbackSlot) -> *const WeakSlot {
+    std::ptr::from_ref(slot).cast()
+}
+
+/// [`clear_and_run`] for an object with weak references with callbacks, out of line so that
+/// the death of one without stays small.
+#[inline(never)]
+fn clear_and_run_callbacks(list: WeakList) -> Option<Box<dyn std::any::Any + Send>> {
     let newest = slot_of(list.newest).cast::<CallbackSlot>();
     // SAFETY: the slot was listed when the list was taken out of the side entry, and no code
     // has run since that could drop it.
@@ -852,20 +888,6 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
         // list of callbacks to run.
         // SAFETY: as above.
         let listed = unsafe { &*newest };
-        // SAFETY: nothing runs during this look that could take or set the callback.
-        if let Some(Callback::Watched(state, tag)) = unsafe { &*listed.callback.as_ptr() }
-            && state.deferred
-        {
-            // A deferred watcher's report is a mark, made here; the callback stays with the
-            // slot, whose owner frees it when it takes the mark.
-            state.died(*tag, newest.cast());
-            if !list.basic.is_null() {
-                // SAFETY: as above.
-                unsafe { (*slot_of(list.basic)).target.clear() };
-            }
-            listed.common.target.clear();
-            return None;
-        }
         if !listed.common.target.has(WeakTarget::OWNER_UNREACHABLE) {
             match listed.callback.take() {
                 Some(Callback::Watched(state, tag)) => {

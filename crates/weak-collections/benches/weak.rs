@@ -5,7 +5,9 @@
 //! - `value_dict_*`: a `WeakValueDictionary<u64, Node>` of 1,000,000 entries: insert every
 //!   entry, one by one, into a new map (the strong twins too), look every key up, iterate the values, and the death of the
 //!   values (the map empties itself as they die); `strong_value_map_*`: a
-//!   `HashMap<u64, Gc<Node>>` doing the same.
+//!   `HashMap<u64, Gc<Node>>` doing the same. `value_dict_death_then_len` is the death and
+//!   the map's next operation, `len()`, together: a container that only marks its deaths
+//!   removes the dead entries there (CPython removes each during the death).
 //! - `key_dict_*`: a `WeakKeyDictionary<Node, u64>` (keys by identity), the same four;
 //!   `strong_key_map_*`: a `HashMap` from the object's address to `(Gc<Node>, u64)`.
 //! - `weak_set_*`: a `WeakSet<Node>`, the same four; `strong_set_*`: a `HashSet` of
@@ -85,12 +87,14 @@ fn value_dict(round: &mut Round) {
     let (_, lookup) = time(|| (0..N as u64).map(|key| dict.get(&key).map_or(0, |node| node.value)).sum::<u64>());
     let (_, iterate) = time(|| dict.values().map(|node| node.value).sum::<u64>());
     let (_, death) = time(|| drop(nodes));
-    assert!(dict.is_empty());
+    let (left, then_len) = time(|| dict.len());
+    assert_eq!(left, 0);
     round.extend([
         ("value_dict_insert", insert),
         ("value_dict_lookup", lookup),
         ("value_dict_iterate", iterate),
         ("value_dict_death", death),
+        ("value_dict_death_then_len", death + then_len),
     ]);
 
     let nodes = new_nodes();
@@ -119,12 +123,14 @@ fn key_dict(round: &mut Round) {
     let (_, lookup) = time(|| nodes.iter().map(|node| dict.get(node).unwrap_or(0)).sum::<u64>());
     let (_, iterate) = time(|| dict.keys().map(|node| node.value).sum::<u64>());
     let (_, death) = time(|| drop(nodes));
-    assert!(dict.is_empty());
+    let (left, then_len) = time(|| dict.len());
+    assert_eq!(left, 0);
     round.extend([
         ("key_dict_insert", insert),
         ("key_dict_lookup", lookup),
         ("key_dict_iterate", iterate),
         ("key_dict_death", death),
+        ("key_dict_death_then_len", death + then_len),
     ]);
 
     let nodes = new_nodes();
@@ -160,12 +166,14 @@ fn weak_set(round: &mut Round) {
     let (_, lookup) = time(|| nodes.iter().filter(|node| set.contains(node)).count());
     let (_, iterate) = time(|| set.iter().map(|node| node.value).sum::<u64>());
     let (_, death) = time(|| drop(nodes));
-    assert!(set.is_empty());
+    let (left, then_len) = time(|| set.len());
+    assert_eq!(left, 0);
     round.extend([
         ("weak_set_insert", insert),
         ("weak_set_lookup", lookup),
         ("weak_set_iterate", iterate),
         ("weak_set_death", death),
+        ("weak_set_death_then_len", death + then_len),
     ]);
 
     let nodes = new_nodes();
