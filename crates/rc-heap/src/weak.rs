@@ -353,6 +353,23 @@ impl Watcher {
         }
     }
 
+    /// Forgets every death marked since [`take_deaths`](Watcher::take_deaths) was last
+    /// called, without naming them: for an owner that finds its dead entries by itself (a
+    /// container most of whose entries died, which walks them all anyway).
+    pub fn forget_deaths(&self) {
+        let state = &self.0;
+        if state.dead.get() == 0 {
+            return;
+        }
+        let (from, to) = (state.dead_from.get(), state.dead_to.get());
+        for word in state.live().get(from..to.min(state.live().len())).unwrap_or_default() {
+            if std::ptr::eq(word.get(), DEAD) {
+                word.set(std::ptr::null());
+            }
+        }
+        state.dead.set(0);
+    }
+
     /// Forgets the record's words for `tags` and above and frees the memory the record
     /// does not need below: for a container whose tags (its slots) no longer reach that far.
     /// A weak reference made with such a tag still reports its death under it; it is only

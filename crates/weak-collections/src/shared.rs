@@ -449,6 +449,46 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     }
 }
 
+impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
+    /// Drops every entry whose object is dead in one pass over the slab, for a deferred
+    /// container at least half of whose entries died (the pass reads each entry's weak
+    /// reference, which dropping a dead one reads anyway, and no bookkeeping is done per
+    /// entry). Dropping a dead entry runs no code of anyone's (see [`Shared::new`]), so it
+    /// happens under the borrow.
+    fn drop_dead(&mut self) {
+        let mut kept = 0;
+        for held in &mut self.slots {
+            match held {
+                Some(slot) if slot.entry.is_dead() => *held = None,
+                Some(_) => kept += 1,
+                None => {}
+            }
+        }
+        self.live = kept;
+        if kept == 0 {
+            self.reset();
+            return;
+        }
+        // Some entries live: the bitmaps are made again from the slab. A slot emptied here
+        // keeps its index entry, now stale, as a death's does.
+        debug_assert!(self.occupied.len() * 64 >= self.slots.len(), "every slot has its bit");
+        for (word, chunk) in self.slots.chunks(64).enumerate() {
+            let now = chunk.iter().enumerate().fold(0u64, |bits, (bit, held)| bits | u64::from(held.is_some()) << bit);
+            let emptied = self.occupied[word] & !now;
+            self.occupied[word] = now;
+            if self.indexed && emptied != 0 {
+                if word >= self.stale.len() {
+                    self.stale.resize(self.occupied.len(), 0);
+                }
+                self.stale[word] |= emptied;
+                self.stale_keys += emptied.count_ones() as usize;
+            }
+        }
+        self.free_from = 0;
+        self.lowest = 0;
+    }
+}
+
 impl<E> Table<(), E> {
     /// The slot of the live entry whose object is `item`'s key under `M` (`weak_of` an
     /// entry's weak reference), or else what to add it under: its index hash, or `None` in
@@ -582,9 +622,16 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     fn settle_pending(&self) {
         let Ok(mut table) = self.table.try_borrow_mut() else { return };
         // A deferred container's dead entries are dropped as they are taken: dropping one
-        // runs no code of anyone's (see `new`), and its weak reference's callback was
-        // taken at the death.
-        self.watch.take_deaths(|slot| drop(self.take_if_dead(&mut table, slot)));
+        // runs no code of anyone's (see `new`). Once half of them or more died, one pass
+        // over the slab finds them (the marks are forgotten), as CPython's `WeakSet` clears
+        // its pending removals in one go; fewer are taken one by one.
+        let dead = self.watch.dead_count();
+        if dead > 0 && dead * 2 >= table.live {
+            self.watch.forget_deaths();
+            table.drop_dead();
+        } else if dead > 0 {
+            self.watch.take_deaths(|slot| drop(self.take_if_dead(&mut table, slot)));
+        }
         let pending = std::mem::take(&mut *self.pending.borrow_mut());
         let removed: Vec<Slot<K, E>> =
             pending.into_iter().filter_map(|slot| self.take_if_dead(&mut table, slot)).collect();

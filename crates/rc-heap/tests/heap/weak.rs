@@ -537,3 +537,27 @@ fn a_deferred_mark_is_made_before_any_callback_of_the_dying_object_runs() {
     drop(object);
     assert_eq!(seen.get(), Some((1, true)));
 }
+
+#[test]
+fn forget_deaths_drops_every_mark_and_leaves_live_weak_references_recorded() {
+    let watcher = rc_heap::Watcher::deferred();
+    let objects: Vec<Gc<Node>> = (0..6).map(|n| Node::new(&format!("n{n}"))).collect();
+    let weaks: Vec<Weak<Node>> =
+        objects.iter().enumerate().map(|(tag, object)| Gc::downgrade_watched(object, &watcher, tag)).collect();
+    let mut objects = objects.into_iter().map(Some).collect::<Vec<_>>();
+    for tag in [1, 2, 4] {
+        objects[tag] = None;
+    }
+    assert_eq!(watcher.dead_count(), 3);
+    watcher.forget_deaths();
+    assert_eq!(watcher.dead_count(), 0);
+    watcher.take_deaths(|tag| panic!("tag {tag} was forgotten"));
+    for (tag, weak) in weaks.iter().enumerate() {
+        assert_eq!(watcher.upgrade(tag, weak).is_some(), objects[tag].is_some(), "tag {tag}");
+    }
+    // Later deaths are marked again.
+    objects[5] = None;
+    let mut taken = Vec::new();
+    watcher.take_deaths(|tag| taken.push(tag));
+    assert_eq!(taken, [5]);
+}
