@@ -15,8 +15,14 @@ use crate::header::ObjHeader;
 
 /// The word of a weak reference that names its object: the object's header, null once the
 /// object has died, with [`WeakTarget::BASIC`], [`WeakTarget::OWNER_UNREACHABLE`] and
-/// [`WeakTarget::NEVER`] in its low bits (headers are aligned to 8). A tagged pointer, so that it keeps the header's
-/// provenance.
+/// [`WeakTarget::NEVER`] in its low bits (headers are aligned to 8). A tagged pointer, so
+/// that it keeps the header's provenance.
+///
+/// The flags say which kind of slot the word starts, and stay when the word is cleared:
+/// `BASIC` alone, a bare slot (`WeakSlot`); `BASIC | OWNER_UNREACHABLE`, a deferred
+/// watcher's slot (`WatchedSlot`: a slot without a callback has no owner to mark, so the
+/// bit is free there); no `BASIC`, a slot with a callback (`CallbackSlot`), whose
+/// `OWNER_UNREACHABLE` is the collector's mark.
 ///
 /// It is the first field of a weak reference's slot (`weak::WeakSlot`), so that a pointer
 /// to the slot, cast, is a pointer to its target word and back ([`WeakList`] keeps such
@@ -63,18 +69,27 @@ impl WeakTarget {
         self.0.set(std::ptr::without_provenance_mut(self.0.get().addr() & Self::FLAGS));
     }
 
+    /// Marks a slot with a callback as owned by garbage; a slot without one has no callback
+    /// the mark could stop (and its `OWNER_UNREACHABLE` bit says its kind), so it is left.
     pub(crate) fn mark_owner_unreachable(&self) {
-        self.0.set(self.0.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
+        if !self.has(Self::BASIC) {
+            self.0.set(self.0.get().map_addr(|addr| addr | Self::OWNER_UNREACHABLE));
+        }
     }
 
     pub(crate) fn unmark_owner_unreachable(&self) {
-        self.0.set(self.0.get().map_addr(|addr| addr & !Self::OWNER_UNREACHABLE));
+        if !self.has(Self::BASIC) {
+            self.0.set(self.0.get().map_addr(|addr| addr & !Self::OWNER_UNREACHABLE));
+        }
     }
 }
 
 /// The weak references of one object: its shared slot without a callback, and its newest
 /// slot with one (from which the older ones are linked through the slots). Each is a
-/// pointer to a slot's [`WeakTarget`], null for none.
+/// pointer to a slot's [`WeakTarget`], null for none. The shared slot is the object's
+/// first weak reference without a callback: a plain one (`Gc::downgrade`), or one
+/// reporting to a deferred watcher (a weak container's entry), which later plain
+/// downgrades share.
 #[derive(Clone, Copy)]
 pub(crate) struct WeakList {
     pub(crate) basic: *const WeakTarget,

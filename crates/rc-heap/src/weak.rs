@@ -434,10 +434,43 @@ struct CallbackSlot {
     newer: Cell<*const CallbackSlot>,
 }
 
-// One 16-byte pool block for a plain weak reference, one 64-byte block (one cache line) for
-// one with a callback: 56 bytes, which the pool rounds up to its 16-byte granule.
+/// A weak reference reporting to a deferred watcher ([`Watcher::deferred`]): the shared
+/// part, the watcher and the tag, 32 bytes (half a cache line, where a slot with a
+/// callback takes a whole one). It has no callback to run, so it can be what a slot
+/// without a callback is: the object's shared slot ([`WeakList::basic`]), which later
+/// plain downgrades of the object share. An object whose shared slot is taken when it
+/// enters a deferred watcher's container (a plain weak reference came first, or another
+/// such container) gets a [`CallbackSlot`] with a `Watched` callback instead.
+#[repr(C)]
+struct WatchedSlot {
+    common: WeakSlot,
+    /// The watcher's state: one of its `Rc`'s counts (`Rc::into_raw`), given back when the
+    /// slot is freed, so the state outlives the slot.
+    state: *const WatchState,
+    tag: usize,
+}
+
+// One 16-byte pool block for a plain weak reference, a 32-byte one for a deferred watcher's,
+// one 64-byte block (one cache line) for one with a callback: 56 bytes, which the pool rounds
+// up to its 16-byte granule.
 #[cfg(target_pointer_width = "64")]
-const _: () = assert!(std::mem::size_of::<WeakSlot>() == 16 && std::mem::size_of::<CallbackSlot>() == 56);
+const _: () = assert!(
+    std::mem::size_of::<WeakSlot>() == 16
+        && std::mem::size_of::<WatchedSlot>() == 32
+        && std::mem::size_of::<CallbackSlot>() == 56
+);
+
+/// Which kind of slot a [`WeakSlot`] starts, from its target word's flags (see
+/// [`WeakTarget`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SlotKind {
+    /// A bare [`WeakSlot`]: a plain weak reference, or a dead or never-made one.
+    Basic,
+    /// A [`WatchedSlot`].
+    Watched,
+    /// A [`CallbackSlot`].
+    WithCallback,
+}
 
 impl WeakSlot {
     /// The object, while it is alive.
@@ -445,10 +478,16 @@ impl WeakSlot {
         self.target.get()
     }
 
-    /// Whether this is a slot without a callback, a bare `WeakSlot` (the one every plain
-    /// `downgrade` of its object shares, or a dead one), not the start of a [`CallbackSlot`].
-    fn is_basic(&self) -> bool {
-        self.target.has(WeakTarget::BASIC)
+    /// Which kind of slot this is the start of.
+    #[inline]
+    fn kind(&self) -> SlotKind {
+        if !self.target.has(WeakTarget::BASIC) {
+            SlotKind::WithCallback
+        } else if self.target.has(WeakTarget::OWNER_UNREACHABLE) {
+            SlotKind::Watched
+        } else {
+            SlotKind::Basic
+        }
     }
 
     /// A weak reference to an object that died before it was made.
@@ -517,14 +556,28 @@ impl WeakList {
     /// `slot` points at a live slot with the provenance of its whole block.
     unsafe fn forget(&mut self, slot: *const WeakSlot) {
         // SAFETY: the caller's contract.
-        if unsafe { (*slot).is_basic() } {
+        if unsafe { (*slot).kind() } != SlotKind::WithCallback {
             debug_assert!(std::ptr::eq(slot_of(self.basic), slot));
             self.basic = std::ptr::null();
-        // SAFETY: the caller's contract; the slot is not basic.
+        // SAFETY: the caller's contract; the slot has a callback.
         } else if let Some(newest) = unsafe { CallbackSlot::of(slot) }.unlink() {
             debug_assert!(std::ptr::eq(slot_of(self.newest), slot));
             self.newest = listed(newest);
         }
+    }
+
+    /// The shared slot, if it is a deferred watcher's.
+    #[inline]
+    fn watched<'a>(self) -> Option<&'a WatchedSlot> {
+        if self.basic.is_null() {
+            return None;
+        }
+        // SAFETY: a listed pointer points at a live slot (module invariant); one of kind
+        // `Watched` was allocated as a `WatchedSlot`. The caller uses the reference while
+        // the slot is listed (or, in a death, before any code runs that could free it).
+        let slot = unsafe { &*slot_of(self.basic) };
+        // SAFETY: as above.
+        (slot.kind() == SlotKind::Watched).then(|| unsafe { &*slot_of(self.basic).cast::<WatchedSlot>() })
     }
 
     /// The listed slots with callbacks, newest to oldest.
@@ -554,6 +607,7 @@ pub(crate) struct SlotRef(NonNull<WeakSlot>);
 
 impl SlotRef {
     const BASIC: std::alloc::Layout = std::alloc::Layout::new::<WeakSlot>();
+    const WATCHED: std::alloc::Layout = std::alloc::Layout::new::<WatchedSlot>();
     const WITH_CALLBACK: std::alloc::Layout = std::alloc::Layout::new::<CallbackSlot>();
 
     /// A new slot without a callback, with one handle and `flags` besides `BASIC`.
@@ -566,6 +620,28 @@ impl SlotRef {
         unsafe { block.write(slot) };
         // SAFETY: as above, not null.
         SlotRef(unsafe { NonNull::new_unchecked(block) })
+    }
+
+    /// A new slot reporting to the deferred watcher `state` under `tag`, with one handle,
+    /// not listed yet.
+    #[inline]
+    fn watched(target: NonNull<ObjHeader>, state: &Rc<WatchState>, tag: usize) -> SlotRef {
+        debug_assert!(state.deferred);
+        let slot = WatchedSlot {
+            common: WeakSlot {
+                target: WeakTarget::new(Some(target), WeakTarget::BASIC | WeakTarget::OWNER_UNREACHABLE),
+                handles: Cell::new(1),
+            },
+            state: Rc::into_raw(Rc::clone(state)),
+            tag,
+        };
+        // SAFETY: `WatchedSlot` is not zero-sized.
+        let block = unsafe { pool::alloc(Self::WATCHED) }.cast::<WatchedSlot>();
+        // SAFETY: `pool::alloc` returns a block for `WATCHED` (it aborts rather than return
+        // null), so writing a `WatchedSlot` there is in bounds and aligned.
+        unsafe { block.write(slot) };
+        // SAFETY: as above, not null; the cast keeps the whole block's provenance.
+        SlotRef(unsafe { NonNull::new_unchecked(block.cast::<WeakSlot>()) })
     }
 
     /// A new slot with the callback `make` makes, with one handle, not listed yet.
@@ -615,7 +691,7 @@ impl SlotRef {
     fn callback(&self) -> Option<&Cell<Option<Callback>>> {
         // SAFETY: a handle keeps its slot alive, and its pointer has the whole block's
         // provenance; a slot that is not basic is a `CallbackSlot`.
-        (!self.is_basic()).then(|| &unsafe { CallbackSlot::of(self.as_ptr()) }.callback)
+        (self.kind() == SlotKind::WithCallback).then(|| &unsafe { CallbackSlot::of(self.as_ptr()) }.callback)
     }
 
     /// Traces the captures of this weak reference's callback, if it is a traced one that
@@ -642,9 +718,8 @@ impl SlotRef {
     pub(crate) fn has_callback(&self) -> bool {
         self.callback().is_some_and(|cell| {
             let callback = cell.take();
-            // A deferred watcher's report stays in its slot after the death, which made it.
-            let has =
-                callback.as_ref().is_some_and(|callback| !callback.is_deferred_report() || self.target().is_some());
+            // A deferred watcher's report runs no code: it is no callback.
+            let has = callback.as_ref().is_some_and(|callback| !callback.is_deferred_report());
             cell.set(callback);
             has
         })
@@ -724,16 +799,35 @@ impl Drop for SlotRef {
 #[inline(never)]
 unsafe fn free_slot(slot: NonNull<WeakSlot>) {
     // SAFETY: the caller's contract.
-    let (basic, target) = unsafe { (slot.as_ref().is_basic(), slot.as_ref().target()) };
+    let (kind, target) = unsafe { (slot.as_ref().kind(), slot.as_ref().target()) };
     if let Some(target) = target {
         // Unlisted first: a listed pointer always points at a live slot.
         // SAFETY: the caller's contract.
         heap::with_side_if_any(target, |entry| unsafe { entry.weak.forget(slot.as_ptr()) });
     }
-    if basic {
-        // SAFETY: a basic slot's block was allocated with `BASIC`; `WeakSlot` needs no drop.
-        unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::BASIC) };
-        return;
+    match kind {
+        SlotKind::Basic => {
+            // SAFETY: a basic slot's block was allocated with `BASIC`; `WeakSlot` needs no
+            // drop.
+            unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::BASIC) };
+            return;
+        }
+        SlotKind::Watched => {
+            let watched = slot.cast::<WatchedSlot>();
+            // SAFETY: a watched slot was allocated as a `WatchedSlot`; no handle refers to
+            // it. Its state pointer holds one of the state's counts (`SlotRef::watched`),
+            // taken back here once.
+            let (state, tag) = unsafe { (Rc::from_raw((*watched.as_ptr()).state), (*watched.as_ptr()).tag) };
+            // A watcher's record never names freed memory.
+            state.forget(tag, slot.as_ptr());
+            // SAFETY: allocated with `WATCHED`; what is left is plain words.
+            unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::WATCHED) };
+            // The state's drop, if this was its last count, drops a weak handle and a
+            // vector: no user code.
+            drop(state);
+            return;
+        }
+        SlotKind::WithCallback => {}
     }
     let slot = slot.cast::<CallbackSlot>();
     // SAFETY: a slot that is not basic is a `CallbackSlot`; no handle refers to it.
@@ -786,6 +880,33 @@ fn register_plain(header: NonNull<ObjHeader>) -> SlotRef {
     })
 }
 
+/// A new weak reference to `header` reporting to `watch` under `tag`. For a deferred
+/// watcher it is a [`WatchedSlot`] that becomes the object's shared slot if the object has
+/// none yet (the usual case: an object in one weak container and no plain weak reference),
+/// else a slot with a `Watched` callback.
+pub(crate) fn register_watched(header: NonNull<ObjHeader>, watch: &Watcher, tag: usize) -> SlotRef {
+    let state = watch.state();
+    if state.deferred {
+        // SAFETY: the caller holds a `Gc` to `header`.
+        if unsafe { header.as_ref() }.has(flags::DROPPED) {
+            return WeakSlot::dead();
+        }
+        let made = heap::with_side(header, |entry| {
+            if !entry.weak.basic.is_null() {
+                return None;
+            }
+            let slot = SlotRef::watched(header, state, tag);
+            entry.weak.basic = listed(slot.as_ptr());
+            Some(slot)
+        });
+        if let Some(slot) = made {
+            state.record(tag, slot.as_ptr());
+            return slot;
+        }
+    }
+    register_with(header, || Callback::Watched(Rc::clone(state), tag))
+}
+
 /// A new weak reference to `header` with the callback `make` makes, listed as its newest.
 /// An object already dropped gets a dead weak reference, and `make` is not called.
 pub(crate) fn register_with(header: NonNull<ObjHeader>, make: impl FnOnce() -> Callback) -> SlotRef {
@@ -831,11 +952,7 @@ pub(crate) fn clear_targets(list: WeakList) {
 /// [`clear_targets`], calling `listed` with each slot with a callback, newest first, just
 /// before it is unlisted (while it is still listed, so alive).
 fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
-    if !list.basic.is_null() {
-        // SAFETY: the slots were listed when the list was taken out of the side entry, and
-        // no code has run since that could drop them (`listed` drops no handle).
-        unsafe { (*slot_of(list.basic)).target.clear() };
-    }
+    clear_shared(list);
     let mut slot = slot_of(list.newest).cast::<CallbackSlot>();
     while !slot.is_null() {
         listed(slot);
@@ -852,6 +969,21 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
     }
 }
 
+/// Clears the shared slot in `list`, if any; if it is a deferred watcher's, the death is
+/// marked in the watcher's record first.
+#[inline(always)]
+fn clear_shared(list: WeakList) {
+    if let Some(slot) = list.watched() {
+        // SAFETY: the slot holds a count of its state (`SlotRef::watched`).
+        unsafe { &*slot.state }.died(slot.tag, slot_of(list.basic));
+    }
+    if !list.basic.is_null() {
+        // SAFETY: the slot was listed when the list was taken out of the side entry, and no
+        // code has run since that could drop it.
+        unsafe { (*slot_of(list.basic)).target.clear() };
+    }
+}
+
 /// Clears every weak reference to a dying object (they read dead from now on), then runs
 /// their callbacks, newest first; returns the first panic. An object whose weak references
 /// have no callback, the usual case, costs one access to its side entry.
@@ -859,11 +991,9 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
 pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
     let list = take_list(header);
     if list.newest.is_null() {
-        // No callback: only the shared plain slot.
-        if !list.basic.is_null() {
-            // SAFETY: the slot was listed when the list was taken out of the side entry.
-            unsafe { (*slot_of(list.basic)).target.clear() };
-        }
+        // No callback: only the shared slot, plain or a weak container's entry (whose report
+        // is a mark).
+        clear_shared(list);
         return None;
     }
     // SAFETY: the slot was listed when the list was taken out of the side entry, and no code
@@ -878,10 +1008,7 @@ pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::a
         // container's entry): the report is a mark, made here; the callback stays with the
         // slot, whose owner frees it when it takes the mark.
         state.died(*tag, listed_slot(newest));
-        if !list.basic.is_null() {
-            // SAFETY: as above.
-            unsafe { (*slot_of(list.basic)).target.clear() };
-        }
+        clear_shared(list);
         newest.common.target.clear();
         return None;
     }
@@ -913,10 +1040,7 @@ fn clear_and_run_callbacks(list: WeakList) -> Option<Box<dyn std::any::Any + Sen
                     state.forget(tag, newest.cast());
                     // `clear_each` for this list, whose one slot with a callback has no
                     // links (it is the newest and the oldest) and no callback left.
-                    if !list.basic.is_null() {
-                        // SAFETY: as above.
-                        unsafe { (*slot_of(list.basic)).target.clear() };
-                    }
+                    clear_shared(list);
                     listed.common.target.clear();
                     heap::add_pending_callbacks(-1);
                     return report_death(&state.report, tag);
@@ -1140,6 +1264,12 @@ fn walk_watched(header: NonNull<ObjHeader>, watch: &Watcher, mut each: impl FnMu
             {
                 return;
             }
+        }
+        // The shared slot comes last (`watched_tags` counts it as the oldest).
+        if let Some(slot) = entry.weak.watched()
+            && std::ptr::eq(slot.state, Rc::as_ptr(watch.state()))
+        {
+            each(slot.tag);
         }
     });
 }

@@ -4,12 +4,11 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
 use crate::Gc;
 use crate::header::{GcBox, ObjHeader};
 use crate::trace::{Trace, Visitor, WeakEdge};
-use crate::weak::{Callback, SlotRef, WatchedTags, Watcher, WeakSlot, register, register_with};
+use crate::weak::{Callback, SlotRef, WatchedTags, Watcher, WeakSlot, register, register_watched};
 
 /// A weak reference to a heap object: it does not keep the object alive.
 ///
@@ -57,7 +56,7 @@ impl<T: ?Sized> Weak<T> {
     }
 
     pub(crate) fn watched(gc: &Gc<T>, watch: &Watcher, tag: usize) -> Self {
-        let slot = register_with(Gc::header(gc), || Callback::Watched(Rc::clone(watch.state()), tag));
+        let slot = register_watched(Gc::header(gc), watch, tag);
         Weak::from_slot(slot, Gc::box_ptr(gc))
     }
 

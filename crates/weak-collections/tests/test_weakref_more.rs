@@ -1880,3 +1880,47 @@ fn objects_holding_finalizers_are_collected_and_the_finalizers_run() {
     ports.sort_unstable();
     assert_eq!(ports, [80, 443]);
 }
+
+#[test]
+fn a_collected_cycle_holding_a_weak_set_leaves_its_surviving_members_whole() {
+    // The collector marks the weak references garbage holds (when some callback may run, as
+    // the one below makes sure); a set's entry that is also its member's shared weak
+    // reference must come out of that unchanged, for the member's plain handles.
+    #[derive(Trace)]
+    struct Holder {
+        members: WeakSet<Object>,
+        me: RefCell<Option<Gc<Holder>>>,
+    }
+    let survivor = object(1);
+    let doomed = ref_cycle(2);
+    // Garbage holds every handle of this one's entry: the collector marks it, then unmarks
+    // it as its object survives.
+    let only_in_the_set = object(4);
+    let holder = Gc::new(Holder { members: WeakSet::new(), me: RefCell::new(None) });
+    *holder.me.borrow_mut() = Some(holder.clone());
+    holder.members.add(&survivor);
+    holder.members.add(&doomed);
+    holder.members.add(&only_in_the_set);
+    let plain = Gc::downgrade(&survivor);
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let _callback = Gc::downgrade_with_callback(&doomed, move |_| flag.set(true));
+    let doomed_plain = Gc::downgrade(&doomed);
+    drop((holder, doomed));
+    gen_gc::collect();
+    assert!(ran.get() && doomed_plain.upgrade().is_none());
+    assert_eq!(plain.upgrade().map(|o| o.arg), Some(1));
+    let later = Gc::downgrade(&only_in_the_set);
+    drop(only_in_the_set);
+    assert!(later.upgrade().is_none());
+    drop(survivor);
+    assert!(plain.upgrade().is_none());
+    // The survivor, in a set again, is found and leaves it when it dies.
+    let survivor = object(3);
+    let set = WeakSet::new();
+    set.add(&survivor);
+    let again = Gc::downgrade(&survivor);
+    assert!(set.contains(&survivor));
+    drop(survivor);
+    assert!(again.upgrade().is_none() && set.is_empty());
+}

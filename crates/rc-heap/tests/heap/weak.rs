@@ -423,9 +423,9 @@ fn a_deferred_watcher_marks_deaths_for_its_owner_to_take() {
     let objects: Vec<Gc<Node>> = (0..5).map(|n| Node::new(&format!("n{n}"))).collect();
     let weaks: Vec<Weak<Node>> =
         objects.iter().enumerate().map(|(tag, object)| Gc::downgrade_watched(object, &watcher, tag)).collect();
-    // Its reports run no code, so they are not callbacks the collector must look for.
+    // Its reports run no code: they are no callbacks, and none the collector must look for.
     assert!(!rc_heap::raw::weak_callbacks_pending());
-    assert!(weaks.iter().all(Weak::has_callback));
+    assert!(!weaks.iter().any(Weak::has_callback));
     let mut objects = objects.into_iter().map(Some).collect::<Vec<_>>();
     for tag in [3, 1, 4] {
         objects[tag] = None;
@@ -435,8 +435,6 @@ fn a_deferred_watcher_marks_deaths_for_its_owner_to_take() {
         let alive = objects[tag].is_some();
         assert_eq!(watcher.upgrade(tag, weak).is_some(), alive, "tag {tag}");
         assert_eq!(watcher.is_dead(tag, weak), !alive);
-        // The mark is the report: no callback is left to run.
-        assert_eq!(weak.has_callback(), alive);
     }
     let mut taken = Vec::new();
     watcher.take_deaths(|tag| taken.push(tag));
@@ -560,4 +558,56 @@ fn forget_deaths_drops_every_mark_and_leaves_live_weak_references_recorded() {
     let mut taken = Vec::new();
     watcher.take_deaths(|tag| taken.push(tag));
     assert_eq!(taken, [5]);
+}
+
+#[test]
+fn a_deferred_watchers_weak_reference_is_the_objects_shared_slot_when_it_comes_first() {
+    let first = rc_heap::Watcher::deferred();
+    let second = rc_heap::Watcher::deferred();
+    let object = Node::new("object");
+    let entry = Gc::downgrade_watched(&object, &first, 0);
+    // Later plain downgrades share the entry's slot: it runs no code, as a plain one.
+    let plain = Gc::downgrade(&object);
+    assert!(plain.same_reference(&entry));
+    assert!(!plain.has_callback() && !entry.has_callback());
+    // A second deferred watcher's weak reference has a slot of its own.
+    let other = Gc::downgrade_watched(&object, &second, 7);
+    assert!(!other.same_reference(&entry));
+    assert_eq!(Gc::weak_count(&object), 3);
+    assert_eq!(Gc::watched_tags(&object, &first).collect::<Vec<_>>(), [0]);
+    assert_eq!(Gc::watched_tags(&object, &second).collect::<Vec<_>>(), [7]);
+    // An object whose plain weak reference came first gives the watcher a slot of its own.
+    let late = Node::new("late");
+    let late_plain = Gc::downgrade(&late);
+    let late_entry = Gc::downgrade_watched(&late, &first, 1);
+    assert!(!late_plain.same_reference(&late_entry));
+    assert_eq!(Gc::watched_tags(&late, &first).collect::<Vec<_>>(), [1]);
+
+    drop(object);
+    drop(late);
+    assert!(entry.upgrade().is_none() && plain.upgrade().is_none() && other.upgrade().is_none());
+    assert!(late_plain.upgrade().is_none() && late_entry.upgrade().is_none());
+    let (mut taken_first, mut taken_second) = (Vec::new(), Vec::new());
+    first.take_deaths(|tag| taken_first.push(tag));
+    second.take_deaths(|tag| taken_second.push(tag));
+    assert_eq!((taken_first, taken_second), (vec![0, 1], vec![7]));
+}
+
+#[test]
+fn a_shared_slot_kept_by_a_plain_handle_outlives_its_entry_and_still_reads_dead_at_the_death() {
+    let watcher = rc_heap::Watcher::deferred();
+    let object = Node::new("object");
+    let entry = Gc::downgrade_watched(&object, &watcher, 3);
+    let plain = Gc::downgrade(&object);
+    // The owner lets go of its entry; the plain handle keeps the slot.
+    drop(entry);
+    assert_eq!(plain.upgrade().map(|o| o.name.clone()), Some("object".to_owned()));
+    drop(object);
+    assert!(plain.upgrade().is_none());
+    // The tag's word still named the slot: the death is marked, and an owner that finds no
+    // entry under the tag ignores it.
+    assert_eq!(watcher.dead_count(), 1);
+    watcher.forget_deaths();
+    drop(plain);
+    assert_eq!(watcher.dead_count(), 0);
 }
