@@ -15,7 +15,9 @@
 //!   every weak reference reads dead before any callback runs; callbacks run newest first.
 //!   A container of many weak references gives them one [`DeathWatch`] through a
 //!   [`Watcher`] ([`Gc::downgrade_watched`]): no callback allocated per weak reference, and
-//!   a record of the live ones by tag that [`Watcher::upgrade`] reads.
+//!   a record of the live ones by tag that [`Watcher::upgrade`] reads. A
+//!   [`Watcher::deferred`] calls nothing: a death marks the record, for its owner to take
+//!   the marks when it is next used, and costs little more than a plain weak reference's.
 //! - Finalizers ([`Trace::finalize`], Python's `__del__`): run at most once, with the object
 //!   intact; they may resurrect it.
 //! - Thread exit: a thread's heap dies with it. Exit passes run the collector's last

@@ -15,7 +15,9 @@
 //! A slot is a block of the heap's pools with a count of its handles ([`SlotRef`]), as an
 //! object is, so that making one costs a pool allocation rather than a `malloc`. The shared
 //! slot without a callback is the smallest block there is ([`WeakSlot`], 16 bytes); a slot
-//! with a callback is a [`CallbackSlot`] that starts with the same two words.
+//! with a callback is a [`CallbackSlot`] that starts with the same two words; a slot
+//! reporting to a deferred watcher is a [`WatchedSlot`] (32 bytes), which may be the
+//! object's shared slot, since it runs nothing either.
 //!
 //! **Invariant:** a slot is *listed* (the entry's shared slot, or in its list) exactly while
 //! its target is set. A listed pointer came from a live [`SlotRef`], and a slot unlists
