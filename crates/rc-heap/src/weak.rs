@@ -274,6 +274,16 @@ impl Watcher {
     /// anyone's (it drops nothing that has drop glue besides the weak reference), so that
     /// doing it later changes nothing that can be seen but when memory is given back.
     ///
+    /// Its weak references run nothing, so they are no callbacks ([`Weak::has_callback`](crate::Weak::has_callback)
+    /// is false), and the first one made to an object that has no plain weak reference yet
+    /// is the object's shared slot: later [`Gc::downgrade`](crate::Gc::downgrade)s of the
+    /// object share it ([`Weak::same_reference`](crate::Weak::same_reference)). While such
+    /// a plain handle lives, the weak reference is not gone when the owner drops its own
+    /// handle: its tag stays among the object's [`Gc::watched_tags`](crate::Gc::watched_tags)
+    /// (last, whatever its age) and its death is still marked, so an owner checks that a
+    /// tag it takes still names an entry of its own (a weak container checks its slot). The
+    /// slot holds the watcher weakly: once the watcher is dropped, nothing is marked.
+    ///
     /// ```
     /// use rc_heap::{Gc, Watcher};
     ///
@@ -443,13 +453,32 @@ struct CallbackSlot {
 /// plain downgrades of the object share. An object whose shared slot is taken when it
 /// enters a deferred watcher's container (a plain weak reference came first, or another
 /// such container) gets a [`CallbackSlot`] with a `Watched` callback instead.
+///
+/// The slot holds its watcher weakly (a `std::rc::Weak`): plain handles sharing the slot may
+/// outlive the container, and must not keep its record (a word per entry) alive.
 #[repr(C)]
 struct WatchedSlot {
     common: WeakSlot,
-    /// The watcher's state: one of its `Rc`'s counts (`Rc::into_raw`), given back when the
-    /// slot is freed, so the state outlives the slot.
+    /// The watcher's state: one weak count of its `Rc` (`Weak::into_raw`), given back when
+    /// the slot is freed, so the state's allocation outlives the slot; the state itself
+    /// lives while its owner's [`Watcher`] does.
     state: *const WatchState,
     tag: usize,
+}
+
+impl WatchedSlot {
+    /// The watcher's state, while anyone holds it (the owner's [`Watcher`], or a slot with a
+    /// `Watched` callback). The caller uses it at once, before any code runs that could
+    /// drop the state's last handle.
+    #[inline]
+    fn state(&self) -> Option<&WatchState> {
+        // SAFETY: `state` came from `Weak::into_raw` and this slot keeps that weak count
+        // until it is freed, so the allocation is there; the count stays the slot's.
+        let weak = std::mem::ManuallyDrop::new(unsafe { std::rc::Weak::from_raw(self.state) });
+        // SAFETY: a strong count above zero means the value is alive, and the caller uses
+        // the reference before any code runs that could drop it.
+        (weak.strong_count() > 0).then(|| unsafe { &*self.state })
+    }
 }
 
 // One 16-byte pool block for a plain weak reference, a 32-byte one for a deferred watcher's,
@@ -634,7 +663,7 @@ impl SlotRef {
                 target: WeakTarget::new(Some(target), WeakTarget::BASIC | WeakTarget::OWNER_UNREACHABLE),
                 handles: Cell::new(1),
             },
-            state: Rc::into_raw(Rc::clone(state)),
+            state: std::rc::Weak::into_raw(Rc::downgrade(state)),
             tag,
         };
         // SAFETY: `WatchedSlot` is not zero-sized.
@@ -815,17 +844,18 @@ unsafe fn free_slot(slot: NonNull<WeakSlot>) {
             return;
         }
         SlotKind::Watched => {
-            let watched = slot.cast::<WatchedSlot>();
-            // SAFETY: a watched slot was allocated as a `WatchedSlot`; no handle refers to
-            // it. Its state pointer holds one of the state's counts (`SlotRef::watched`),
-            // taken back here once.
-            let (state, tag) = unsafe { (Rc::from_raw((*watched.as_ptr()).state), (*watched.as_ptr()).tag) };
+            // SAFETY: a watched slot was allocated as a `WatchedSlot`; no handle refers to it.
+            let watched = unsafe { slot.cast::<WatchedSlot>().as_ref() };
             // A watcher's record never names freed memory.
-            state.forget(tag, slot.as_ptr());
+            if let Some(state) = watched.state() {
+                state.forget(watched.tag, slot.as_ptr());
+            }
+            // SAFETY: the slot's weak count of its state (`SlotRef::watched`), taken back
+            // here once.
+            let state = unsafe { std::rc::Weak::from_raw(watched.state) };
             // SAFETY: allocated with `WATCHED`; what is left is plain words.
             unsafe { pool::dealloc(slot.as_ptr().cast(), SlotRef::WATCHED) };
-            // The state's drop, if this was its last count, drops a weak handle and a
-            // vector: no user code.
+            // Dropping a weak count frees at most the state's allocation: no user code.
             drop(state);
             return;
         }
@@ -886,6 +916,7 @@ fn register_plain(header: NonNull<ObjHeader>) -> SlotRef {
 /// watcher it is a [`WatchedSlot`] that becomes the object's shared slot if the object has
 /// none yet (the usual case: an object in one weak container and no plain weak reference),
 /// else a slot with a `Watched` callback.
+#[inline]
 pub(crate) fn register_watched(header: NonNull<ObjHeader>, watch: &Watcher, tag: usize) -> SlotRef {
     let state = watch.state();
     if state.deferred {
@@ -906,6 +937,13 @@ pub(crate) fn register_watched(header: NonNull<ObjHeader>, watch: &Watcher, tag:
             return slot;
         }
     }
+    register_watched_with_callback(header, state, tag)
+}
+
+/// [`register_watched`] as a slot with a `Watched` callback, out of line: the object's
+/// shared slot is taken, or the watcher is not deferred.
+#[inline(never)]
+fn register_watched_with_callback(header: NonNull<ObjHeader>, state: &Rc<WatchState>, tag: usize) -> SlotRef {
     register_with(header, || Callback::Watched(Rc::clone(state), tag))
 }
 
@@ -975,9 +1013,10 @@ fn clear_each(list: WeakList, mut listed: impl FnMut(*const CallbackSlot)) {
 /// marked in the watcher's record first.
 #[inline(always)]
 fn clear_shared(list: WeakList) {
-    if let Some(slot) = list.watched() {
-        // SAFETY: the slot holds a count of its state (`SlotRef::watched`).
-        unsafe { &*slot.state }.died(slot.tag, slot_of(list.basic));
+    if let Some(slot) = list.watched()
+        && let Some(state) = slot.state()
+    {
+        state.died(slot.tag, slot_of(list.basic));
     }
     if !list.basic.is_null() {
         // SAFETY: the slot was listed when the list was taken out of the side entry, and no

@@ -180,7 +180,9 @@ impl<T: ?Sized> Gc<T> {
     }
 
     /// The tags of this object's weak references that report to `watch` (made by
-    /// [`downgrade_watched`](Gc::downgrade_watched) with it, and not dropped), newest first.
+    /// [`downgrade_watched`](Gc::downgrade_watched) with it, and not dropped), newest first;
+    /// for a [`Watcher::deferred`], the one that is the object's shared slot comes last,
+    /// and stays while plain handles share it (see there).
     ///
     /// A watcher finds its entry for an object from the object, as CPython finds an
     /// object's weak references through the object: no index of its own. The walk is over

@@ -611,3 +611,27 @@ fn a_shared_slot_kept_by_a_plain_handle_outlives_its_entry_and_still_reads_dead_
     drop(plain);
     assert_eq!(watcher.dead_count(), 0);
 }
+
+#[test]
+fn a_shared_slot_holds_its_deferred_watcher_weakly() {
+    // Plain handles that share a deferred watcher's slot may outlive the watcher: the
+    // watcher's state (its record) goes with the watcher, and the death marks nothing.
+    let watcher = rc_heap::Watcher::deferred();
+    let object = Node::new("object");
+    let entry = Gc::downgrade_watched(&object, &watcher, 0);
+    let plain = Gc::downgrade(&object);
+    assert!(plain.same_reference(&entry));
+    drop(entry);
+    drop(watcher);
+    assert_eq!(Gc::weak_count(&object), 1);
+    assert!(plain.upgrade().is_some());
+    drop(object);
+    assert!(plain.upgrade().is_none());
+    drop(plain);
+    // A watcher made after it is not confused with the dropped one.
+    let other = rc_heap::Watcher::deferred();
+    let again = Node::new("again");
+    let _weak = Gc::downgrade_watched(&again, &other, 0);
+    drop(again);
+    assert_eq!(other.dead_count(), 1);
+}
