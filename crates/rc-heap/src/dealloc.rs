@@ -139,7 +139,7 @@ unsafe fn end_value_typed<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>
 /// The weak references of a dying object with a side entry: they read dead, their callbacks
 /// run (a panic is reported, see [`report_unraisable`]), and the object is marked dropped,
 /// since its id can still name it until its memory goes.
-#[inline]
+#[inline(always)]
 fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>) {
     if let Some(panic) = crate::weak::clear_and_run(header) {
         report_callback_panic(header, panic);

@@ -231,22 +231,26 @@ impl WatchState {
         }
     }
 
-    /// Drops the record's words for `tags` and above and gives back the memory the rest
-    /// does not use. The weak references whose words go are upgraded through their slots
-    /// from then on (a new one made with such a tag is recorded again); the deaths marked
-    /// there are forgotten.
-    fn shrink_to(&self, tags: usize) {
+    /// Drops the record's words for `tags` and above and, if `give_back`, gives back the
+    /// memory the rest does not use. The weak references whose words go are upgraded
+    /// through their slots from then on (a new one made with such a tag is recorded again);
+    /// the deaths marked there are forgotten.
+    fn shrink_to(&self, tags: usize, give_back: bool) {
         // SAFETY: as in `record`: no other borrow of the record lives during this call
         // (`truncate` drops plain `Cell`s, which runs no code).
         let live = unsafe { &mut *self.live.get() };
-        if self.dead.get() > 0 && self.dead_to.get() > tags {
+        if tags == 0 {
+            self.dead.set(0);
+        } else if self.dead.get() > 0 && self.dead_to.get() > tags {
             let gone =
                 live.get(tags..).map_or(0, |gone| gone.iter().filter(|word| std::ptr::eq(word.get(), DEAD)).count());
             self.dead.set(self.dead.get() - gone);
             self.dead_to.set(self.dead_to.get().min(tags));
         }
         live.truncate(tags);
-        live.shrink_to_fit();
+        if give_back {
+            live.shrink_to_fit();
+        }
     }
 
     /// Whether `slot` is the one recorded under `tag`, so listed, its object allocated.
@@ -382,12 +386,20 @@ impl Watcher {
         state.dead.set(0);
     }
 
+    /// Forgets every weak reference the record names and every death marked, keeping the
+    /// record's memory for the tags to come: for an owner none of whose entries is left (a
+    /// container whose entries all died). A weak reference made before is upgraded through
+    /// its own slot from then on, and its death is not marked.
+    pub fn clear_record(&self) {
+        self.0.shrink_to(0, false);
+    }
+
     /// Forgets the record's words for `tags` and above and frees the memory the record
     /// does not need below: for a container whose tags (its slots) no longer reach that far.
     /// A weak reference made with such a tag still reports its death under it; it is only
     /// upgraded through its own slot.
     pub fn shrink_record(&self, tags: usize) {
-        self.0.shrink_to(tags);
+        self.0.shrink_to(tags, true);
     }
 
     /// Whether two handles are one watcher.

@@ -456,6 +456,20 @@ impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
     /// entry). Dropping a dead entry runs no code of anyone's (see [`Shared::new`]), so it
     /// happens under the borrow.
     fn drop_dead(&mut self) {
+        // Empty and dead slots at the slab's end are popped, the whole slab in a container
+        // whose entries all died: emptied in place, they would be walked again by the reset.
+        // If an entry lives, the slab gets its length back (empty slots), as the index and
+        // the bitmaps know it.
+        let len = self.slots.len();
+        while let Some(last) = self.slots.last() {
+            if last.as_ref().is_some_and(|held| !held.entry.is_dead()) {
+                break;
+            }
+            self.slots.pop();
+        }
+        if !self.slots.is_empty() {
+            self.slots.resize_with(len, || None);
+        }
         let mut kept = 0;
         for held in &mut self.slots {
             match held {
@@ -627,8 +641,16 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         // its pending removals in one go; fewer are taken one by one.
         let dead = self.watch.dead_count();
         if dead > 0 && dead * 2 >= table.live {
-            self.watch.forget_deaths();
+            // The marks are forgotten after the pass: a dead entry's weak reference, freed
+            // in it, finds its word marked, not naming it, and leaves it. A container left
+            // with no entry forgets its whole record at once, keeping its memory as the
+            // slab keeps its own.
             table.drop_dead();
+            if table.live == 0 {
+                self.watch.clear_record();
+            } else {
+                self.watch.forget_deaths();
+            }
         } else if dead > 0 {
             self.watch.take_deaths(|slot| drop(self.take_if_dead(&mut table, slot)));
         }

@@ -561,6 +561,43 @@ fn forget_deaths_drops_every_mark_and_leaves_live_weak_references_recorded() {
 }
 
 #[test]
+fn clear_record_forgets_every_mark_and_weak_reference_and_later_tags_record_again() {
+    let watcher = rc_heap::Watcher::deferred();
+    let objects: Vec<Gc<Node>> = (0..4).map(|n| Node::new(&format!("n{n}"))).collect();
+    let mut weaks: Vec<Option<Weak<Node>>> =
+        objects.iter().enumerate().map(|(tag, object)| Some(Gc::downgrade_watched(object, &watcher, tag))).collect();
+    let mut objects = objects.into_iter().map(Some).collect::<Vec<_>>();
+    objects[0] = None;
+    objects[2] = None;
+    assert_eq!(watcher.dead_count(), 2);
+    // The dead entries' weak references go first, with the marks still in place; then the
+    // record is cleared, the live weak references' words with it.
+    weaks[0] = None;
+    weaks[2] = None;
+    watcher.clear_record();
+    assert_eq!(watcher.dead_count(), 0);
+    watcher.take_deaths(|tag| panic!("tag {tag} was forgotten"));
+    // A forgotten weak reference is upgraded through its slot, and its death is not marked.
+    let kept = weaks[1].as_ref().expect("kept");
+    assert!(watcher.upgrade(1, kept).is_some_and(|node| Gc::ptr_eq(&node, objects[1].as_ref().unwrap())));
+    objects[1] = None;
+    assert!(watcher.upgrade(1, kept).is_none());
+    assert_eq!(watcher.dead_count(), 0);
+    // New weak references are recorded from tag 0 again, and their deaths marked.
+    let fresh = Node::new("fresh");
+    let weak = Gc::downgrade_watched(&fresh, &watcher, 0);
+    assert!(watcher.upgrade(0, &weak).is_some_and(|node| Gc::ptr_eq(&node, &fresh)));
+    drop(fresh);
+    assert_eq!(watcher.dead_count(), 1);
+    assert!(watcher.upgrade(0, &weak).is_none());
+    let mut taken = Vec::new();
+    watcher.take_deaths(|tag| taken.push(tag));
+    assert_eq!(taken, [0]);
+    drop(objects);
+    assert_eq!(watcher.dead_count(), 0, "n3's word was forgotten too");
+}
+
+#[test]
 fn a_deferred_watchers_weak_reference_is_the_objects_shared_slot_when_it_comes_first() {
     let first = rc_heap::Watcher::deferred();
     let second = rc_heap::Watcher::deferred();
