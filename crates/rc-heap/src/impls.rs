@@ -350,30 +350,24 @@ macro_rules! counted_owner {
 
 counted_owner!(Rc, Arc);
 
-// SAFETY: a `Box` owns its content exclusively; traced transparently.
-unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
-    tracked_as_any_of!(T);
-    #[inline]
-    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        (**self).trace(visitor);
-    }
-    fn describe(&self) -> Option<String> {
-        (**self).describe()
-    }
+macro_rules! box_owner {
+    ($($owner:ty),*) => {$(
+        // SAFETY: a `Box`, pinned or not, owns its content exclusively; traced transparently,
+        // through a shared reference (a pinned content is not moved).
+        unsafe impl<T: Trace + ?Sized> Trace for $owner {
+            tracked_as_any_of!(T);
+            #[inline]
+            fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+                (**self).trace(visitor);
+            }
+            fn describe(&self) -> Option<String> {
+                (**self).describe()
+            }
+        }
+    )*};
 }
 
-// SAFETY: a pinned `Box` owns its content exclusively, as a `Box` does; tracing reads it
-// through a shared reference and moves nothing.
-unsafe impl<T: Trace + ?Sized> Trace for std::pin::Pin<Box<T>> {
-    tracked_as_any_of!(T);
-    #[inline]
-    fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
-        (**self).trace(visitor);
-    }
-    fn describe(&self) -> Option<String> {
-        (**self).describe()
-    }
-}
+box_owner!(Box<T>, std::pin::Pin<Box<T>>);
 
 // SAFETY: an `Option` owns its content; traced transparently.
 unsafe impl<T: Trace> Trace for Option<T> {
