@@ -10,6 +10,7 @@ mod handles;
 mod misuse_more;
 mod model;
 mod owned;
+mod pools;
 mod raw;
 mod shapes;
 mod teardown;
