@@ -219,16 +219,44 @@ impl WatchState {
             && std::ptr::eq(recorded.get(), slot)
         {
             recorded.set(DEAD);
-            let dead = self.dead.get();
-            if dead == 0 {
-                self.dead_from.set(tag);
-                self.dead_to.set(tag + 1);
-            } else {
-                self.dead_from.set(self.dead_from.get().min(tag));
-                self.dead_to.set(self.dead_to.get().max(tag + 1));
-            }
-            self.dead.set(dead + 1);
+            self.count_mark(tag);
         }
+    }
+
+    /// Counts a mark just made under `tag`, widening the range the marks are in.
+    #[inline]
+    fn count_mark(&self, tag: usize) {
+        let dead = self.dead.get();
+        if dead == 0 {
+            self.dead_from.set(tag);
+            self.dead_to.set(tag + 1);
+        } else {
+            self.dead_from.set(self.dead_from.get().min(tag));
+            self.dead_to.set(self.dead_to.get().max(tag + 1));
+        }
+        self.dead.set(dead + 1);
+    }
+
+    /// Marks `tag` dead in a deferred watcher's record for a weak reference made to an object
+    /// already dropped ([`watched_after_death`]): its word becomes [`DEAD`] (forgetting the
+    /// weak reference recorded there before, if any, as a newer one with the tag does), and
+    /// is counted unless it was marked already. A tag far past the others is not recorded,
+    /// as in [`record`](Self::record).
+    fn mark_dead(&self, tag: usize) {
+        debug_assert!(self.deferred);
+        // SAFETY: as in `record`: no other borrow of the record lives during this call.
+        let live = unsafe { &mut *self.live.get() };
+        match live.get(tag) {
+            Some(recorded) if std::ptr::eq(recorded.get(), DEAD) => return,
+            Some(recorded) => recorded.set(DEAD),
+            None if tag == live.len() => live.push(Cell::new(DEAD)),
+            None if tag - live.len() > live.len().max(64) => return,
+            None => {
+                live.resize_with(tag, || Cell::new(std::ptr::null()));
+                live.push(Cell::new(DEAD));
+            }
+        }
+        self.count_mark(tag);
     }
 
     /// Drops the record's words for `tags` and above and, if `give_back`, gives back the
@@ -931,11 +959,11 @@ fn register_plain(header: NonNull<ObjHeader>) -> SlotRef {
 #[inline]
 pub(crate) fn register_watched(header: NonNull<ObjHeader>, watch: &Watcher, tag: usize) -> SlotRef {
     let state = watch.state();
+    // SAFETY: the caller holds a `Gc` to `header`.
+    if unsafe { header.as_ref() }.has(flags::DROPPED) {
+        return watched_after_death(state, tag);
+    }
     if state.deferred {
-        // SAFETY: the caller holds a `Gc` to `header`.
-        if unsafe { header.as_ref() }.has(flags::DROPPED) {
-            return WeakSlot::dead();
-        }
         let made = heap::with_side(header, |entry| {
             if !entry.weak.basic.is_null() {
                 return None;
@@ -950,6 +978,23 @@ pub(crate) fn register_watched(header: NonNull<ObjHeader>, watch: &Watcher, tag:
         }
     }
     register_watched_with_callback(header, state, tag)
+}
+
+/// A weak reference reporting to `state` under `tag`, made to an object already dropped (a
+/// `Drop` that puts the other object of a cycle the collector is freeing into a container):
+/// it reads dead from the start, and its death is told as any other's, so that the owner
+/// removes the entry made with it. A deferred watcher's record marks the tag; another
+/// watcher is told now, during the call (a container is then making the entry under a
+/// borrow, so it queues the removal). A panic of the watcher's is the caller's.
+#[cold]
+#[inline(never)]
+fn watched_after_death(state: &Rc<WatchState>, tag: usize) -> SlotRef {
+    if state.deferred {
+        state.mark_dead(tag);
+    } else if let Some(panic) = report_death(&state.report, tag) {
+        std::panic::resume_unwind(panic);
+    }
+    WeakSlot::dead()
 }
 
 /// [`register_watched`] as a slot with a `Watched` callback, out of line: the object's

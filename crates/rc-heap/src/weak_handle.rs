@@ -175,6 +175,11 @@ impl<T: ?Sized> Gc<T> {
     /// the tag, until its object dies or it is dropped, or a newer one is made with the tag.
     /// The record is a vector indexed by tag, made for small dense tags (a container's
     /// slots); any tag works, but one far past the others is not recorded.
+    ///
+    /// Made to an object already dropped (from a `Drop` that runs while the collector frees
+    /// the object's cycle), the weak reference reads dead from the start and its death is
+    /// told at once, as any other's: marked in a deferred watcher's record, or reported to
+    /// the watcher during this call (a panic of its `died` is this call's).
     pub fn downgrade_watched(this: &Self, watch: &Watcher, tag: usize) -> Weak<T> {
         Weak::watched(this, watch, tag)
     }

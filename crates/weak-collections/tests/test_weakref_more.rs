@@ -1924,3 +1924,136 @@ fn a_collected_cycle_holding_a_weak_set_leaves_its_surviving_members_whole() {
     drop(survivor);
     assert!(again.upgrade().is_none() && set.is_empty());
 }
+
+/// One of a cycle whose `Drop` puts the other into each container: when the collector frees
+/// the cycle, the second `Drop` adds an object already dropped.
+#[derive(Trace)]
+struct Adder {
+    other: RefCell<Option<Gc<Adder>>>,
+    #[trace(skip)]
+    into: Rc<Containers>,
+}
+
+struct Containers {
+    set: WeakSet<Adder>,
+    values: WeakValueDictionary<u8, Adder>,
+    eager_values: WeakValueDictionary<String, Adder>,
+    keys: WeakKeyDictionary<Adder, u8>,
+    eager_keys: WeakKeyDictionary<Adder, String>,
+}
+
+impl Drop for Adder {
+    fn drop(&mut self) {
+        if let Some(other) = self.other.borrow().as_ref() {
+            let into = &self.into;
+            into.set.add(other);
+            into.values.insert(0, other);
+            into.eager_values.insert("0".to_string(), other);
+            into.keys.insert(other, 0);
+            into.eager_keys.insert(other, "0".to_string());
+        }
+    }
+}
+
+// none: a `__del__` that adds another object of its dying cycle to a weak container. The
+// entry made for an object already dropped is gone as soon as the container is next used,
+// as if the object had died just after: `len` agrees with iteration, in the containers that
+// put removals off and in those that remove at once.
+#[test]
+fn an_entry_made_for_an_object_already_dropped_is_gone_at_the_next_operation() {
+    let into = Rc::new(Containers {
+        set: WeakSet::new(),
+        values: WeakValueDictionary::new(),
+        eager_values: WeakValueDictionary::new(),
+        keys: WeakKeyDictionary::new(),
+        eager_keys: WeakKeyDictionary::new(),
+    });
+    let others: Vec<Gc<Adder>> =
+        (0..10).map(|_| Gc::new(Adder { other: RefCell::new(None), into: Rc::clone(&into) })).collect();
+    for (n, other) in others.iter().enumerate() {
+        into.set.add(other);
+        into.values.insert(n as u8 + 1, other);
+        into.eager_values.insert((n + 1).to_string(), other);
+        into.keys.insert(other, n as u8 + 1);
+        into.eager_keys.insert(other, (n + 1).to_string());
+    }
+    let a = Gc::new(Adder { other: RefCell::new(None), into: Rc::clone(&into) });
+    let b = Gc::new(Adder { other: RefCell::new(Some(a.clone())), into: Rc::clone(&into) });
+    *a.other.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    gen_gc::collect();
+    assert_eq!(into.set.len(), 10);
+    assert_eq!(into.set.iter().count(), 10);
+    assert_eq!(into.values.len(), 10);
+    assert_eq!(into.values.iter().count(), 10);
+    assert_eq!(into.eager_values.len(), 10);
+    assert_eq!(into.eager_values.iter().count(), 10);
+    assert_eq!(into.keys.len(), 10);
+    assert_eq!(into.keys.keys().count(), 10);
+    assert_eq!(into.eager_keys.len(), 10);
+    assert_eq!(into.eager_keys.keys().count(), 10);
+    assert!(into.values.get(&0).is_none() && into.eager_values.get("0").is_none());
+    drop(others);
+    assert!(into.set.is_empty() && into.values.is_empty() && into.eager_values.is_empty());
+    assert!(into.keys.is_empty() && into.eager_keys.is_empty());
+}
+
+/// A cycle whose `Drop` makes a weak reference to the other object, watched by `watch`
+/// under the number of weak references made before it, and keeps it.
+#[derive(Trace)]
+struct Watching {
+    other: RefCell<Option<Gc<Watching>>>,
+    #[trace(skip)]
+    watch: rc_heap::Watcher,
+    #[trace(skip)]
+    made: Rc<RefCell<Vec<Weak<Watching>>>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(other) = self.other.borrow().as_ref() {
+            let tag = self.made.borrow().len();
+            self.made.borrow_mut().push(Gc::downgrade_watched(other, &self.watch, tag));
+        }
+    }
+}
+
+/// A watcher that keeps the tags reported to it.
+#[derive(Default)]
+struct Reports(RefCell<Vec<usize>>);
+
+impl rc_heap::DeathWatch for Reports {
+    fn died(&self, tag: usize) {
+        self.0.borrow_mut().push(tag);
+    }
+}
+
+// none: the rc-heap side of the case above. A watched weak reference made to an object
+// already dropped reads dead at once, and its death is told: marked in a deferred watcher's
+// record, reported at once to another.
+#[test]
+fn a_watched_weak_reference_made_after_its_objects_death_tells_the_death() {
+    let reports = Rc::new(Reports::default());
+    for watch in [rc_heap::Watcher::deferred(), rc_heap::Watcher::new(Rc::downgrade(&reports) as _)] {
+        let made = Rc::new(RefCell::new(Vec::new()));
+        let new = || Gc::new(Watching { other: RefCell::new(None), watch: watch.clone(), made: Rc::clone(&made) });
+        let (a, b) = (new(), new());
+        *a.other.borrow_mut() = Some(b.clone());
+        *b.other.borrow_mut() = Some(a.clone());
+        drop((a, b));
+        gen_gc::collect();
+        // The first `Drop` watched an object still whole, which then died; the second, one
+        // already dropped.
+        assert_eq!(made.borrow().len(), 2);
+        assert!(made.borrow().iter().all(Weak::is_dead));
+        if watch.is_deferred() {
+            let mut taken = Vec::new();
+            watch.take_deaths(|tag| taken.push(tag));
+            assert_eq!(taken, [0, 1]);
+        } else {
+            let mut reported = reports.0.borrow().clone();
+            reported.sort_unstable();
+            assert_eq!(reported, [0, 1]);
+        }
+    }
+}
