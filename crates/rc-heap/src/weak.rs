@@ -163,9 +163,9 @@ impl WatchState {
     /// The record, to read.
     #[inline]
     fn live(&self) -> &[Cell<*const WeakSlot>] {
-        // SAFETY: the vector is only changed by `record`, which holds its `&mut` for no
-        // longer than the call, calls out to nothing and is never running while this
-        // borrow lives (every borrow of the record is as short: a read, a store through a
+        // SAFETY: the vector is only changed by `record` and `shrink_to`, which hold its
+        // `&mut` for no longer than the call, call out to nothing and are never running while
+        // this borrow lives (every borrow of the record is as short: a read, a store through a
         // `Cell`, no call out). `WatchState` is not `Sync`.
         unsafe { &*self.live.get() }
     }
@@ -244,19 +244,11 @@ impl WatchState {
     /// as in [`record`](Self::record).
     fn mark_dead(&self, tag: usize) {
         debug_assert!(self.deferred);
-        // SAFETY: as in `record`: no other borrow of the record lives during this call.
-        let live = unsafe { &mut *self.live.get() };
-        match live.get(tag) {
-            Some(recorded) if std::ptr::eq(recorded.get(), DEAD) => return,
-            Some(recorded) => recorded.set(DEAD),
-            None if tag == live.len() => live.push(Cell::new(DEAD)),
-            None if tag - live.len() > live.len().max(64) => return,
-            None => {
-                live.resize_with(tag, || Cell::new(std::ptr::null()));
-                live.push(Cell::new(DEAD));
-            }
+        // `record` uncounts a mark it overwrites, so a tag marked already is counted once.
+        self.record(tag, DEAD);
+        if self.live().get(tag).is_some_and(|recorded| std::ptr::eq(recorded.get(), DEAD)) {
+            self.count_mark(tag);
         }
-        self.count_mark(tag);
     }
 
     /// Drops the record's words for `tags` and above and, if `give_back`, gives back the
