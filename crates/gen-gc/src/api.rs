@@ -12,7 +12,7 @@ use crate::incremental;
 use crate::install::with_installed_state;
 use crate::state::{
     ALL_LISTS, CallbackId, CallbackInfo, CollectionPolicy, FinalizerPolicy, GenerationStats, NEWCOMERS,
-    NUM_GENERATIONS, PERMANENT, Phase, RECENT,
+    NUM_GENERATIONS, PERMANENT, Phase, RECENT, generation_lists,
 };
 use crate::walk::{for_each, list, list_len};
 
@@ -140,20 +140,16 @@ pub fn get_objects(generation: Option<usize>) -> Vec<GcAny> {
 
 /// [`get_objects`], with an error instead of a panic for a generation of 3 or more.
 pub fn try_get_objects(generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
-    let incremental = with_installed_state(|state| state.collection_policy.get()) == CollectionPolicy::Incremental;
-    let lists: Vec<usize> = match generation {
+    let policy = with_installed_state(|state| state.collection_policy.get());
+    let lists: &[usize] = match generation {
         Some(generation) => {
             check_generation(generation)?;
-            match generation {
-                1 if incremental => vec![],
-                2 if incremental => vec![1, 2, NEWCOMERS, RECENT],
-                generation => vec![generation],
-            }
+            generation_lists(generation, policy)
         }
-        None => ALL_LISTS.to_vec(),
+        None => &ALL_LISTS,
     };
     let mut objects = Vec::new();
-    for index in lists {
+    for &index in lists {
         // SAFETY: objects in the heap's lists are alive and not queued to die.
         for_each(list(index), |header| objects.push(unsafe { rc_heap::raw::handle(header) }));
     }

@@ -12,7 +12,8 @@ use crate::debug::DebugFlags;
 use crate::generational::collect_generational;
 use crate::incremental;
 use crate::state::{
-    CallbackInfo, CollectionPolicy, NEWCOMERS, NUM_GENERATIONS, PERMANENT, Phase, RECENT, State, try_with_state,
+    CallbackInfo, CollectionPolicy, NEWCOMERS, NUM_GENERATIONS, PERMANENT, Phase, RECENT, State, generation_lists,
+    try_with_state,
 };
 use crate::walk::{for_each, links_of, list, list_len, report};
 
@@ -74,11 +75,21 @@ impl Drop for Collecting<'_> {
 }
 
 /// Calls the collection callbacks; a panicking one is reported and the others still run.
+/// The list is read afresh before each call, as CPython walks `gc.callbacks` by index: a
+/// callback added by another during the walk is called in the same phase.
 fn invoke_callbacks(state: &State, phase: Phase, info: &CallbackInfo) {
-    let callbacks: Vec<_> = state.callbacks.borrow().iter().map(|(_, cb)| cb.clone()).collect();
-    for callback in callbacks {
+    if state.exiting.get() {
+        return;
+    }
+    let mut index = 0;
+    loop {
+        // The list's borrow ends with this statement, before the call.
+        let Some(callback) = state.callbacks.borrow().get(index).map(|(_, callback)| callback.clone()) else {
+            break;
+        };
+        index += 1;
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(phase, info))) {
-            report(state, "a collection callback", &panic);
+            report(state, "a collection callback", panic);
         }
     }
 }
@@ -86,7 +97,11 @@ fn invoke_callbacks(state: &State, phase: Phase, info: &CallbackInfo) {
 /// Runs the collection `generation` means under the thread's policy.
 fn collect(state: &State, generation: usize) -> (Outcome, usize) {
     if state.debug.get().contains(DebugFlags::STATS) {
-        let counts: Vec<String> = (0..NUM_GENERATIONS).map(|g| list_len(list(g)).to_string()).collect();
+        // By generation as `get_objects` tells them.
+        let policy = state.collection_policy.get();
+        let counts: Vec<String> = (0..NUM_GENERATIONS)
+            .map(|g| generation_lists(g, policy).iter().map(|&index| list_len(list(index))).sum::<usize>().to_string())
+            .collect();
         state.debug_line(format_args!("gc: collecting generation {generation}..."));
         state.debug_line(format_args!("gc: objects in each generation: {}", counts.join(" ")));
         state.debug_line(format_args!("gc: objects in permanent generation: {}", list_len(list(PERMANENT))));

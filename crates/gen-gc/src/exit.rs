@@ -29,6 +29,7 @@ pub(crate) fn collect_at_exit() -> usize {
             return 0;
         }
         // Dropped after the borrow ends: what the callbacks captured may run user code.
+        state.exiting.set(true);
         let callbacks = std::mem::take(&mut *state.callbacks.borrow_mut());
         drop(callbacks);
         unfreeze(state);

@@ -143,7 +143,7 @@ fn read_graph(state: &State) -> ObjectGraph {
     for (header, panic) in panics {
         // SAFETY: the object is alive: `objects` holds it.
         let name = unsafe { raw::type_info(header) }.short_name();
-        report(state, &format!("<{name}>'s Trace impl"), &panic);
+        report(state, &format!("<{name}>'s Trace impl"), panic);
     }
     ObjectGraph { objects, reference_start, references, untraceable }
 }

@@ -30,6 +30,18 @@ pub(crate) const RECENT: usize = 5;
 /// Every rc-heap list the collector uses, in `get_objects()` order.
 pub(crate) const ALL_LISTS: [usize; 6] = [0, 1, 2, NEWCOMERS, RECENT, PERMANENT];
 
+/// The rc-heap lists that hold Python's `generation` under `policy`: the incremental policy
+/// has no middle generation, and its old one is every list but the young one's.
+pub(crate) fn generation_lists(generation: usize, policy: CollectionPolicy) -> &'static [usize] {
+    match (generation, policy) {
+        (1, CollectionPolicy::Incremental) => &[],
+        (2, CollectionPolicy::Incremental) => &[1, 2, NEWCOMERS, RECENT],
+        (0, _) => &[0],
+        (1, _) => &[1],
+        _ => &[2],
+    }
+}
+
 /// Which finalizer semantics a collection follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FinalizerPolicy {
@@ -169,6 +181,9 @@ pub(crate) struct State {
     pub(crate) stats: Cell<[GenerationStats; NUM_GENERATIONS]>,
     pub(crate) garbage: RefCell<Vec<GcAny>>,
     pub(crate) callbacks: RefCell<Vec<(CallbackId, Callback)>>,
+    /// Set once the thread's exit collections begin: no collection callback is called from
+    /// then on, not even one a finalizer registers during them.
+    pub(crate) exiting: Cell<bool>,
     next_callback: Cell<u64>,
     writer: RefCell<Option<Box<dyn Write>>>,
     /// Lines kept for later while the lists hold counts instead of links: the writer (and a
@@ -205,6 +220,7 @@ impl State {
             stats: Cell::new([GenerationStats { collections: 0, collected: 0, uncollectable: 0 }; NUM_GENERATIONS]),
             garbage: RefCell::new(Vec::new()),
             callbacks: RefCell::new(Vec::new()),
+            exiting: Cell::new(false),
             next_callback: Cell::new(0),
             writer: RefCell::new(None),
             deferred: RefCell::new(None),
@@ -245,10 +261,9 @@ impl State {
             return;
         }
         #[cfg(feature = "tracing")]
-        let traced = std::panic::catch_unwind(|| tracing::debug!(target: "gen_gc", "{}", line));
-        #[cfg(feature = "tracing")]
-        if traced.is_err() {
+        if let Err(panic) = std::panic::catch_unwind(|| tracing::debug!(target: "gen_gc", "{}", line)) {
             eprintln!("gen_gc: a tracing subscriber panicked on a debug line: {line}");
+            rc_heap::raw::drop_panic(panic);
         }
         let Ok(mut writer) = self.writer.try_borrow_mut() else {
             // The writer itself asked for a debug line (it ran a collection): stderr it is.
@@ -267,9 +282,11 @@ impl State {
                 "gen_gc: the debug writer panicked ({}); debug output goes to stderr from now on: {line}",
                 describe_panic(&panic)
             );
+            rc_heap::raw::drop_panic(panic);
             // Dropping it is user code too.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dropped))).is_err() {
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dropped))) {
                 eprintln!("gen_gc: and dropping the debug writer panicked");
+                rc_heap::raw::drop_panic(panic);
             }
         }
     }
@@ -300,7 +317,9 @@ impl State {
 /// `eprintln!` panics when stderr cannot be written; a lost debug line is no reason to stop a
 /// collection.
 fn to_stderr(line: std::fmt::Arguments<'_>) {
-    drop(std::panic::catch_unwind(|| eprintln!("{line}")));
+    if let Err(panic) = std::panic::catch_unwind(|| eprintln!("{line}")) {
+        rc_heap::raw::drop_panic(panic);
+    }
 }
 
 thread_local! {

@@ -9,9 +9,11 @@ use rc_heap::raw::{self, EdgeList, Links, ObjHeader, Panic};
 use crate::debug::describe_panic;
 use crate::state::State;
 
-/// Reports a panic that a walk caught in user code, through the debug writer.
-pub(crate) fn report(state: &State, what: &str, panic: &Panic) {
-    state.debug_line(format_args!("gc: a panic in {what} was caught: {}", describe_panic(panic)));
+/// Reports a panic that a walk caught in user code, through the debug writer, and drops its
+/// payload, whose own `Drop` may panic (see [`raw::drop_panic`]).
+pub(crate) fn report(state: &State, what: &str, panic: Panic) {
+    state.debug_line(format_args!("gc: a panic in {what} was caught: {}", describe_panic(&panic)));
+    raw::drop_panic(panic);
 }
 
 /// The heap list of `generation` (or of the permanent generation).
@@ -58,7 +60,7 @@ pub(crate) fn trace(state: &State, header: NonNull<ObjHeader>, edges: &mut EdgeL
     if let Err(panic) = result {
         // SAFETY: as above.
         let name = unsafe { raw::type_info(header) }.short_name();
-        report(state, &format!("<{name}>'s Trace impl"), &panic);
+        report(state, &format!("<{name}>'s Trace impl"), panic);
         edges.clear();
         edges.mark_untraceable();
     }

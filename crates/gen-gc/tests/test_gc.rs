@@ -703,6 +703,26 @@ fn test_callbacks_start_and_stop() {
 }
 
 #[test]
+fn test_callback_added_by_a_callback_is_called_in_the_same_phase() {
+    // CPython walks `gc.callbacks` by index: a callback appended during "start" gets that
+    // "start" too, so every "stop" it sees follows its "start".
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (sink, added) = (log.clone(), Rc::new(Cell::new(None)));
+    let adder = added.clone();
+    let first = gen_gc::add_callback(move |phase, _| {
+        sink.borrow_mut().push(("A", phase));
+        if adder.get().is_none() {
+            let sink = sink.clone();
+            adder.set(Some(gen_gc::add_callback(move |phase, _| sink.borrow_mut().push(("B", phase)))));
+        }
+    });
+    gen_gc::collect();
+    assert!(gen_gc::remove_callback(first));
+    assert!(gen_gc::remove_callback(added.get().expect("added during the first phase")));
+    assert_eq!(*log.borrow(), [("A", Phase::Start), ("B", Phase::Start), ("A", Phase::Stop), ("B", Phase::Stop)]);
+}
+
+#[test]
 fn test_callback_collect_garbage() {
     // GCCallbackTests.test_collect_garbage: uncollectable objects are reported at stop.
     gen_gc::set_finalizer_policy(FinalizerPolicy::Legacy);
@@ -742,6 +762,33 @@ fn test_debug_output_in_cpython_format() {
     assert!(text.contains(&format!("gc: collectable <List {addr:#x}>\n")), "{text}");
     assert!(text.contains("gc: done, 1 unreachable, 0 uncollectable, "), "{text}");
     assert!(text.trim_end().ends_with("s elapsed"), "{text}");
+}
+
+#[test]
+fn test_debug_stats_count_each_generation_as_get_objects_does() {
+    // Under either policy, the counts a collection prints are those of `get_objects`.
+    std::thread::spawn(|| {
+        for policy in [CollectionPolicy::Incremental, CollectionPolicy::Generational] {
+            gen_gc::set_collection_policy(policy);
+            gen_gc::disable();
+            gen_gc::collect();
+            let kept: Vec<Gc<List>> = (0..5).map(|_| List::new()).collect();
+            gen_gc::collect_generation(0).expect("a generation");
+            let out = common::capture_debug_output();
+            gen_gc::set_debug(DebugFlags::STATS);
+            let counts: Vec<usize> = (0..3).map(|g| gen_gc::get_objects(Some(g)).len()).collect();
+            gen_gc::collect_generation(0).expect("a generation");
+            gen_gc::set_debug(DebugFlags::empty());
+            gen_gc::set_debug_output(None);
+            let text = out.borrow().clone();
+            let expected = format!("gc: objects in each generation: {} {} {}\n", counts[0], counts[1], counts[2]);
+            assert!(text.contains(&expected), "{policy:?}: expected {expected:?} in {text}");
+            assert_eq!(counts.iter().sum::<usize>(), 5, "{policy:?}: the five lists are in some generation");
+            drop(kept);
+        }
+    })
+    .join()
+    .expect("the scenario");
 }
 
 #[test]

@@ -427,6 +427,27 @@ fn frozen_objects_and_callbacks_do_not_outlive_their_thread() {
 }
 
 #[test]
+fn a_collection_callback_a_finalizer_registers_at_exit_is_never_called() {
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let counters = Counters::new();
+    let c = counters.clone();
+    run_on_thread(move || {
+        gen_gc::disable();
+        // Its finalizer, run by the exit collection, registers a callback; the loop of exit
+        // collections that follows calls none.
+        drop(finalized_cycle(&c, |_| {
+            gen_gc::add_callback(|_, _| {
+                CALLED.fetch_add(1, Ordering::SeqCst);
+            });
+            // More garbage, so that another exit collection runs.
+            drop(two_cycle(&Counters::new()));
+        }));
+    });
+    assert_eq!(counters.finalized(), 1);
+    assert_eq!(CALLED.load(Ordering::SeqCst), 0);
+}
+
+#[test]
 fn what_a_forgotten_handle_holds_is_counted_as_left() {
     if leak_checked_run() {
         eprintln!("skipped: this test leaks on purpose, which Miri and valgrind would report");

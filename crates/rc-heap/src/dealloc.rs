@@ -617,12 +617,18 @@ pub(crate) fn report_unraisable(what: &str, panic: Panic) {
     forget_if_drop_panics(panic);
 }
 
-/// Drops a panic payload, whose own `Drop` may panic too: that second panic and what is left
-/// of the payload are leaked, since nothing can take them.
-fn forget_if_drop_panics(payload: Panic) {
-    if let Err(second) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        std::mem::forget(second);
+/// Drops a panic payload, whose own `Drop` may panic too: the payload of that second panic is
+/// dropped the same way, and so on a few times; a payload whose drop still panics then is
+/// leaked, since nothing can take it.
+pub(crate) fn forget_if_drop_panics(payload: Panic) {
+    let mut payload = payload;
+    for _ in 0..8 {
+        match catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+            Ok(()) => return,
+            Err(next) => payload = next,
+        }
     }
+    std::mem::forget(payload);
 }
 
 // The entry points of a sized type that end its objects, and its `TypeInfo`, built here

@@ -37,6 +37,13 @@ use crate::{GcAny, dealloc};
 /// A panic payload of user code.
 pub type Panic = Box<dyn std::any::Any + Send>;
 
+/// Drops a panic payload of user code once it has been reported. A payload's own `Drop` is
+/// user code too and may panic: that second panic, and what is left of the payload, are
+/// leaked rather than let loose in the middle of a collection.
+pub fn drop_panic(payload: Panic) {
+    dealloc::forget_if_drop_panics(payload);
+}
+
 /// The header's strong count.
 ///
 /// # Safety

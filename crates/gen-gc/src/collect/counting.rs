@@ -155,7 +155,7 @@ fn trace_each<const REVERSE: bool>(
             // SAFETY: `cursor` is the element whose `Trace` panicked, as above; `before` saw
             // it already.
             let header = unsafe { Links::header(cursor) };
-            trace_panicked(state, header, &panic, edges);
+            trace_panicked(state, header, panic, edges);
             count(header, edges);
             cursor = step(cursor, &mut prev);
         }
@@ -250,7 +250,7 @@ fn broken_trace(state: &State, parent: NonNull<ObjHeader>, child: NonNull<ObjHea
 }
 
 #[cold]
-pub(super) fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: &Panic, edges: &mut EdgeList) {
+pub(super) fn trace_panicked(state: &State, header: NonNull<ObjHeader>, panic: Panic, edges: &mut EdgeList) {
     // SAFETY: only live objects are traced.
     let name = unsafe { raw::type_info(header) }.short_name();
     report(state, &format!("<{name}>'s Trace impl"), panic);

@@ -61,7 +61,7 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
                 // (unwinding dropped the rest of it), the object is in no list.
                 unsafe {
                     let header = Links::header(cursor);
-                    report(state, &format!("the Drop of {}", object_repr(header)), &panic);
+                    report(state, &format!("the Drop of {}", object_repr(header)), panic);
                     still_held.push(header);
                     cursor = next;
                 }
@@ -71,7 +71,7 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
     });
     unreachable.init_sentinel();
     if let Some(panic) = panic {
-        report(state, "a Drop run by the collection", &panic);
+        report(state, "a Drop run by the collection", panic);
     }
     let mut kept: Option<(usize, String)> = None;
     for header in still_held {
@@ -82,7 +82,7 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
                 // Freeing runs the callbacks of weak references a finalizer made to the
                 // object after its own were cleared; their panics are reported like the rest.
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| raw::free(header))) {
-                    report(state, "a weak callback run as a deleted object was freed", &panic);
+                    report(state, "a weak callback run as a deleted object was freed", panic);
                 }
             } else {
                 let (count, _) = kept.get_or_insert_with(|| (0, object_repr(header)));

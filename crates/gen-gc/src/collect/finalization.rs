@@ -106,7 +106,7 @@ pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
         unmark_weak_refs_to_survivors(state, unreachable);
     }
     if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
-        report(state, "a weak reference callback", &panic);
+        report(state, "a weak reference callback", panic);
     }
 }
 
@@ -160,7 +160,7 @@ fn trace_garbage(state: &State, unreachable: &Links, visitor: &mut impl Visitor)
         // SAFETY: held garbage is alive with its value intact.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { raw::trace(header, &mut *visitor) }));
         if let Err(panic) = result {
-            report(state, &format!("{}'s Trace impl", object_repr(header)), &panic);
+            report(state, &format!("{}'s Trace impl", object_repr(header)), panic);
         }
     });
 }
@@ -175,7 +175,7 @@ pub(super) fn run_finalizers(state: &State, unreachable: &Links) -> bool {
             if raw::type_info(header).has_finalizer() && !raw::is_finalized(header) {
                 ran = true;
                 if let Some(panic) = raw::finalize(header) {
-                    report(state, &format!("the finalizer of {}", object_repr(header)), &panic);
+                    report(state, &format!("the finalizer of {}", object_repr(header)), panic);
                 }
             }
         }

@@ -98,7 +98,14 @@ fn tail_points_back(young: &Links, edges: &mut EdgeList) -> Option<bool> {
             }
         }
     }));
-    (traced.is_ok() && back + ahead >= TAIL / 4 && back != ahead).then_some(back > ahead)
+    match traced {
+        Ok(()) => (back + ahead >= TAIL / 4 && back != ahead).then_some(back > ahead),
+        // The walk that follows traces the object again and reports the panic.
+        Err(panic) => {
+            raw::drop_panic(panic);
+            None
+        }
+    }
 }
 
 /// What the walks found: how many objects they examined and how many they moved to the
@@ -228,7 +235,7 @@ impl MarkingWalk {
             if let Err(panic) = result {
                 // SAFETY: as above.
                 unsafe {
-                    self.trace_panicked(state, cursor, prev, &panic, edges);
+                    self.trace_panicked(state, cursor, prev, panic, edges);
                     prev = cursor;
                     cursor = (*prev).next();
                 }
@@ -263,7 +270,7 @@ impl MarkingWalk {
                 // SAFETY: as above.
                 unsafe {
                     let prev = (*cursor).next();
-                    self.trace_panicked(state, cursor, prev, &panic, edges);
+                    self.trace_panicked(state, cursor, prev, panic, edges);
                     (*cursor).set_next(following);
                     following = cursor;
                     cursor = prev;
@@ -317,7 +324,7 @@ impl MarkingWalk {
         state: &State,
         cursor: *const Links,
         prev: *const Links,
-        panic: &Panic,
+        panic: Panic,
         edges: &mut EdgeList,
     ) {
         // SAFETY: the caller's contract.
