@@ -846,3 +846,62 @@ fn a_root_name_with_a_line_break_keeps_the_leak_report_one_chain_a_line() {
     assert!(text.contains("chain from the root named cache\\x0aof rows:"), "{text}");
     assert!(!text.contains("cache\nof rows"), "{text}");
 }
+
+/// A described type whose `Debug` reaches itself through a cycle: graphs, reports and
+/// leak checks label it (the object met again is written `<Ring ...>`), where formatting
+/// it whole would recurse until the stack overflowed.
+#[test]
+fn described_objects_in_a_cycle_label_graphs_and_reports() {
+    #[derive(Trace, Debug)]
+    #[trace(describe)]
+    struct Ring {
+        name: &'static str,
+        next: RefCell<Option<Gc<Ring>>>,
+    }
+    let a = Gc::new(Ring { name: "a", next: RefCell::new(None) });
+    let b = Gc::new(Ring { name: "b", next: RefCell::new(Some(a.clone())) });
+    *a.next.borrow_mut() = Some(b.clone());
+    let dot = objgraph::show_refs(&[Gc::to_any(&a)], &GraphOptions::default()).to_dot();
+    assert!(dot.contains("Ring { name: \\\"a\\\""), "{dot}");
+    assert!(dot.contains("Ring { name: \\\"b\\\""), "{dot}");
+    let chain = objgraph::show_backrefs(&[Gc::to_any(&b)], &GraphOptions::default()).to_dot();
+    assert!(chain.contains("Ring { name: \\\"b\\\""), "{chain}");
+    drop((a, b));
+    gen_gc::collect();
+}
+
+/// A set of objects the collector cannot tell apart (their fields are plain data), one of them
+/// also held from outside: its graph is the same text in every run, whatever order the set's
+/// hasher, seeded afresh each time, keeps them in. Each run is a thread of its own, with a heap
+/// of its own, as each run of a program has.
+#[test]
+fn a_set_of_look_alike_objects_draws_the_same_graph_in_every_run() {
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(tracked)]
+    struct Session {
+        #[trace(skip)]
+        id: u32,
+    }
+    #[derive(Trace)]
+    struct Server {
+        sessions: std::collections::HashSet<Gc<Session>>,
+        by_id: std::collections::HashMap<u32, Gc<Session>>,
+    }
+    fn draw() -> String {
+        let sessions: Vec<Gc<Session>> = (0..8).map(|id| Gc::new(Session { id })).collect();
+        let server = Gc::new(Server {
+            sessions: sessions.iter().cloned().collect(),
+            by_id: sessions.iter().map(|session| (session.id, session.clone())).collect(),
+        });
+        let held = sessions[3].clone();
+        drop(sessions);
+        let dot = objgraph::show_refs(&[Gc::to_any(&server)], &GraphOptions::default()).to_dot();
+        drop((held, server));
+        dot
+    }
+    let first = std::thread::spawn(draw).join().expect("a run");
+    assert!(first.contains("held from outside"), "{first}");
+    for _ in 0..4 {
+        assert_eq!(std::thread::spawn(draw).join().expect("a run"), first);
+    }
+}

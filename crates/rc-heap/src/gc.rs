@@ -1,5 +1,6 @@
 //! `Gc<T>`: the strong, counted handle.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -340,12 +341,54 @@ impl<T: ?Sized> std::borrow::Borrow<T> for Gc<T> {
     }
 }
 
+/// The value's `Debug`. An object met again inside its own text (a cycle: a node whose
+/// `Debug` prints its neighbours, which print it) is written `<Type ...>` there, as Python's
+/// `repr` writes `[...]` for a list that holds itself, instead of recursing until the stack
+/// overflows.
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Gc::try_get(self) {
-            Ok(value) => value.fmt(f),
-            Err(_) => write!(f, "<dropped {}>", Gc::type_info(self).short_name()),
+        let Ok(value) = Gc::try_get(self) else {
+            return write!(f, "<dropped {}>", Gc::type_info(self).short_name());
+        };
+        let object = Gc::as_ptr(self).cast::<()>();
+        let outer = WRITING_DEBUG.with(Cell::get);
+        let mut frame = outer;
+        while !frame.is_null() {
+            // SAFETY: a frame on the list lives in the stack frame of a `fmt` call still running
+            // on this thread, which takes it off the list before it returns or unwinds.
+            let written = unsafe { &*frame };
+            if written.object == object {
+                return write!(f, "<{} ...>", Gc::type_info(self).short_name());
+            }
+            frame = written.outer;
         }
+        let this = DebugFrame { object, outer };
+        WRITING_DEBUG.with(|head| head.set(&this));
+        let _off = TakeOff(outer);
+        value.fmt(f)
+    }
+}
+
+thread_local! {
+    /// The innermost object whose `Debug` this thread is writing: a list through the stack
+    /// frames of the `fmt` calls. A plain pointer, so that it has no destructor and works
+    /// at thread exit too.
+    static WRITING_DEBUG: Cell<*const DebugFrame> = const { Cell::new(std::ptr::null()) };
+}
+
+/// An object whose `Debug` is being written, and the one around it.
+struct DebugFrame {
+    object: *const (),
+    outer: *const DebugFrame,
+}
+
+/// Puts the list of objects being written back as it was before a `fmt` call entered its
+/// own, when the call ends or unwinds.
+struct TakeOff(*const DebugFrame);
+
+impl Drop for TakeOff {
+    fn drop(&mut self) {
+        WRITING_DEBUG.with(|head| head.set(self.0));
     }
 }
 

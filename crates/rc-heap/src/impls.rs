@@ -491,21 +491,25 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
 /// description, and, for a value without one (a struct that does not derive `describe`), by
 /// what it holds, two references deep: each edge's label, its target's type and its target's
 /// description. Unlike the hash order, both are the same in every run, so that graphs and
-/// snapshots of the same heap are too.
+/// snapshots of the same heap are too. Members alike in both (objects told apart only by
+/// fields the collector does not see) go by the address of the first object they hold,
+/// which follows the order they were allocated in: the same from run to run of a program
+/// that makes its objects in the same order.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct StableKey {
     description: Option<String>,
     holds: String,
+    first_held: usize,
 }
 
 impl StableKey {
     fn of<T: Trace + ?Sized>(value: &T) -> StableKey {
         let description = value.describe();
-        let mut holds = HoldsText::default();
-        if description.is_none() && T::TRACKED {
+        let mut holds = HoldsText { text_too: description.is_none(), ..HoldsText::default() };
+        if T::TRACKED {
             value.trace(&mut holds);
         }
-        StableKey { description, holds: holds.text }
+        StableKey { description, holds: holds.text, first_held: holds.first_held }
     }
 }
 
@@ -522,6 +526,10 @@ struct HoldsText {
     text: String,
     depth: usize,
     edges: usize,
+    /// Whether to write the text (else only `first_held` is wanted).
+    text_too: bool,
+    /// The address of the first object met, 0 until then.
+    first_held: usize,
 }
 
 impl HoldsText {
@@ -532,7 +540,10 @@ impl HoldsText {
 
 impl Visitor for HoldsText {
     fn visit_edge(&mut self, edge: Edge<'_>) {
-        if self.edges == Self::MAX_EDGES {
+        if self.first_held == 0 {
+            self.first_held = edge.header().as_ptr().addr();
+        }
+        if self.edges == Self::MAX_EDGES || !self.text_too {
             return;
         }
         self.edges += 1;

@@ -176,6 +176,8 @@ pub use weak_handle::Weak;
 
 #[doc(hidden)]
 pub mod __private {
-    //! The trait alone, so that the facade can pair it with the derive that names the facade.
+    //! The trait alone, so that the facade can pair it with the derive that names the facade,
+    //! and what the derive's expansion calls.
     pub use crate::trace::Trace as TraceTrait;
+    pub use crate::trace::describe_debug;
 }

@@ -114,6 +114,34 @@ pub unsafe trait Trace: 'static {
     }
 }
 
+/// The description `#[trace(describe)]` gives a value: its `Debug` text, cut after 200
+/// bytes (with `...` at the end), so that a value that holds much (a long
+/// vector, a deep chain) costs a label's worth of formatting, not all of it.
+pub fn describe_debug<T: fmt::Debug + ?Sized>(value: &T) -> String {
+    /// Takes text until it is full, then fails the write, which ends the `Debug` early.
+    struct Capped(String);
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            let room = DESCRIBE_MAX - self.0.len();
+            if text.len() <= room {
+                self.0.push_str(text);
+                return Ok(());
+            }
+            let cut = (0..=room).rev().find(|&at| text.is_char_boundary(at)).unwrap_or(0);
+            self.0.push_str(&text[..cut]);
+            Err(fmt::Error)
+        }
+    }
+    let mut text = Capped(String::new());
+    if fmt::write(&mut text, format_args!("{value:?}")).is_err() {
+        text.0.push_str("...");
+    }
+    text.0
+}
+
+/// How much of a value's `Debug` text [`describe_debug`] keeps, in bytes.
+const DESCRIBE_MAX: usize = 200;
+
 /// A type's finalizer, Python's `__del__`, for `#[derive(Trace)]` with `#[trace(finalize)]`.
 ///
 /// `finalize` runs at most once per object, before the object dies (by refcount or by the

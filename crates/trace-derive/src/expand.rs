@@ -58,7 +58,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     });
     let describe = container.describe.as_ref().map(|describe| {
         let text = match describe {
-            Describe::Debug => quote!(::std::format!("{:?}", self)),
+            Describe::Debug => quote!(#krate::__private::describe_debug(self)),
             Describe::With(path) => quote!(#path(self)),
         };
         quote! {
