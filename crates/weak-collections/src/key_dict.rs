@@ -18,10 +18,14 @@ use crate::shared::{Cursor, Shared, Table, WeakEntry};
 /// makes them compare by value (`Hash + Eq`), as Python's do.
 ///
 /// Shared inside: every method takes `&self`, and values are handed out by clone or
-/// through a closure. Iteration is safe while keys die; removals wait until it ends. A
-/// value's `Clone` and the closure of [`with_value`](Self::with_value) run while the map
-/// lends its entries: they may read the map and drop handles, but changing the map from
-/// there panics (Python's dictionaries raise `RuntimeError` for changes during an iteration).
+/// through a closure. Iteration is safe while keys die: dead entries are skipped. A map whose
+/// values have no drop glue removes its dead entries at its next operation that changes or
+/// counts them; one whose values have drop glue (a `String`, a `Gc`) removes an entry, and
+/// drops its value, as its key dies, also during an iteration (Python waits for the
+/// iteration's end): see the crate's docs. A value's `Clone` and the closure of
+/// [`with_value`](Self::with_value) run while the map lends its entries: they may read the
+/// map and drop handles, but changing the map from there panics (Python's dictionaries raise
+/// `RuntimeError` for changes during an iteration).
 ///
 /// ```
 /// use rc_heap::Gc;

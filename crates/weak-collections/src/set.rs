@@ -18,7 +18,8 @@ use crate::shared::{Cursor, Shared, Table};
 ///
 /// The set is shared inside (like a `RefCell`): every method takes `&self`, so a set can
 /// live inside a heap object. Iterating is safe while members die, even when the loop body
-/// triggers a collection; removals wait until the iteration ends, as in Python.
+/// triggers a collection; dead members are skipped, and removed at the set's next operation
+/// that changes or counts its members.
 ///
 /// ```
 /// use rc_heap::Gc;
@@ -177,9 +178,10 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         result
     }
 
-    /// Members of both sets (`a & b`).
+    /// Members of both sets (`a & b`). Of two members equal by value, the result holds
+    /// `other`'s, as Python's `WeakSet.intersection` does.
     pub fn intersection(&self, other: &WeakSet<T, M>) -> WeakSet<T, M> {
-        self.iter().filter(|item| other.contains(item)).collect()
+        other.iter().filter(|item| self.contains(item)).collect()
     }
 
     /// Members of `self` not in `other` (`a - b`).

@@ -729,7 +729,8 @@ pub(crate) fn entries(len: usize) -> &'static str {
 fn changed_while_read(kind: &str) -> ! {
     panic!(
         "a {kind} was changed from code it ran while it was being read (a key's Hash or Eq \
-         during a lookup, a value's Clone during an iteration); the {kind} is unchanged"
+         during a lookup, a value's Clone during an iteration, the closure given to `with_value`); \
+         the {kind} is unchanged"
     )
 }
 

@@ -15,8 +15,11 @@ use crate::shared::{Cursor, Shared};
 /// `weakref.WeakValueDictionary`): an entry goes when its value dies. Typical use: a cache
 /// of objects that live elsewhere.
 ///
-/// Shared inside: every method takes `&self`. Iteration is safe while values die; removals
-/// wait until the iteration ends.
+/// Shared inside: every method takes `&self`. Iteration is safe while values die: dead entries
+/// are skipped. A map whose keys have no drop glue removes its dead entries at its next
+/// operation that changes or counts them; one whose keys have drop glue (a `String`) removes
+/// an entry, and drops its key, as its value dies, also during an iteration (Python waits for
+/// the iteration's end): see the crate's docs.
 ///
 /// ```
 /// use rc_heap::Gc;

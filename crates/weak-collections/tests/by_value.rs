@@ -95,3 +95,34 @@ fn members_added_removed_and_dying_in_turn_are_found_exactly() {
     }
     assert!(set.is_empty());
 }
+
+/// Which object of two equal ones each set operation keeps, as Python's `WeakSet` does: the
+/// union and the differences keep the left set's, the intersection the right set's (it is
+/// `other`'s members that are in `self`).
+#[test]
+fn set_operations_keep_the_object_python_keeps_of_two_equal_ones() {
+    let (left_one, right_one) = (keyed(1), keyed(1));
+    let (left_two, right_three) = (keyed(2), keyed(3));
+    let left = WeakSet::by_value();
+    left.add(&left_one);
+    left.add(&left_two);
+    let right = WeakSet::by_value();
+    right.add(&right_one);
+    right.add(&right_three);
+    let holds = |set: &WeakSet<Keyed, _>, object: &Gc<Keyed>| set.iter().any(|member| Gc::ptr_eq(&member, object));
+
+    let both = left.intersection(&right);
+    assert_eq!(both.len(), 1);
+    assert!(holds(&both, &right_one), "the intersection keeps the right set's object");
+    let union = left.union(&right);
+    assert_eq!(union.len(), 3);
+    assert!(holds(&union, &left_one) && !holds(&union, &right_one), "the union keeps the left set's");
+    let either = left.symmetric_difference(&right);
+    assert!(holds(&either, &left_two) && holds(&either, &right_three));
+    assert_eq!(either.len(), 2);
+
+    // The intersection's member lives as long as the right set's object.
+    drop(right_one);
+    assert_eq!(both.len(), 0);
+    assert_eq!(left.len(), 2);
+}
