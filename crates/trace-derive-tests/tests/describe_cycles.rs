@@ -48,7 +48,7 @@ fn a_value_that_holds_much_is_described_by_its_beginning() {
     struct Big {
         items: Vec<u64>,
     }
-    let big = Gc::new(Big { items: (0..1_000_000).collect() });
+    let big = Gc::new(Big { items: (0..if cfg!(miri) { 1_000 } else { 1_000_000 }).collect() });
     let described = Gc::to_any(&big).describe().expect("a described type");
     assert!(described.starts_with("Big { items: [0, 1, 2, 3"), "{described}");
     assert!(described.ends_with("..."), "{described}");

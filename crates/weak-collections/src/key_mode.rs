@@ -31,6 +31,13 @@ pub trait KeyMode<T: ?Sized + 'static>: 'static {
 /// The container keeps no index: it finds an object's entry from the object, so an entry
 /// whose object has died and whose removal is still queued is never found for a new object
 /// at the same address.
+///
+/// Finding it walks the object's weak references that have callbacks (its entries in weak
+/// containers, its `downgrade_with_callback` references), a few for most objects, where
+/// Python hashes. An object that is a key of many identity containers at once (one shared
+/// object in hundreds of per-listener sets) makes every lookup of it, in any of them, take
+/// that many steps; such containers are better keyed by value ([`ByValue`]) over a type that
+/// hashes an id of the object.
 #[derive(Debug, Clone, Copy, Default, rc_heap::Trace)]
 #[trace(crate = rc_heap)]
 pub struct ByIdentity;

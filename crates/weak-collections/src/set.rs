@@ -203,8 +203,15 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         }
     }
 
-    /// Keeps only the members also in `other`.
+    /// Keeps only the members also in `other`. Of two members equal by value, the set then
+    /// holds `other`'s, as Python's `&=` does.
     pub fn intersection_update(&self, other: &WeakSet<T, M>) {
+        if M::INDEXED {
+            let kept: Vec<Gc<T>> = other.iter().filter(|item| self.contains(item)).collect();
+            self.clear();
+            self.update(&kept);
+            return;
+        }
         for item in self.iter().collect::<Vec<_>>() {
             if !other.contains(&item) {
                 self.discard(&item);

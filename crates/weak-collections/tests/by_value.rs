@@ -121,8 +121,15 @@ fn set_operations_keep_the_object_python_keeps_of_two_equal_ones() {
     assert!(holds(&either, &left_two) && holds(&either, &right_three));
     assert_eq!(either.len(), 2);
 
+    // `&=` keeps the right set's object too.
+    let narrowed = left.copy();
+    narrowed.intersection_update(&right);
+    assert_eq!(narrowed.len(), 1);
+    assert!(holds(&narrowed, &right_one), "`&=` keeps the right set's object");
+
     // The intersection's member lives as long as the right set's object.
     drop(right_one);
     assert_eq!(both.len(), 0);
+    assert_eq!(narrowed.len(), 0);
     assert_eq!(left.len(), 2);
 }
