@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use cyclegc::gen_gc::{self, DebugFlags, FinalizerPolicy};
@@ -94,9 +94,22 @@ const SCENARIOS: &[Scenario] = &[
     ),
 ];
 
+/// The workspace's target directory, as cargo finds it: `CARGO_TARGET_DIR` (relative to where
+/// cargo was run), else `target` in the workspace's root.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => std::env::current_dir().map(|here| here.join(&dir)).unwrap_or_else(|_| PathBuf::from(dir)),
+        None => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace's root").join("target")
+        }
+    }
+}
+
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let out_dir = match args {
-        [] => PathBuf::from("target/report"),
+        // Under the workspace's target directory (`CARGO_TARGET_DIR` if set), wherever it is
+        // run from.
+        [] => target_dir().join("report"),
         [flag, dir] if flag == "--out" => PathBuf::from(dir),
         _ => return Err("usage: cargo xtask report [--out DIR]".to_owned()),
     };
@@ -520,7 +533,11 @@ fn large_graph(out: &mut Page<'_>) {
     // The chain holds the buffer now; the variable would be one more holder in the graph.
     drop(target);
     let path: Vec<String> = chain.iter().map(|o| format!("<{}>", o.short_type_name())).collect();
-    let _ = writeln!(out, ">>> chain = objgraph.find_backref_chain(buffer, is_root)    # {}", path.join(" -> "));
+    let _ = writeln!(
+        out,
+        ">>> chain = objgraph.find_backref_chain(buffer, objgraph.is_proper_module)    # {}",
+        path.join(" -> ")
+    );
     let graph = objgraph::show_chain(&[chain], true, &objgraph::GraphOptions::default());
     let _ = writeln!(out, ">>> objgraph.show_chain(chain)    # {} objects: clear", graph.node_count());
     out.figure("large-chain", "show_chain: REGISTRY -> Session -> Item -> Buffer", &graph);
