@@ -5,8 +5,9 @@
 //! it holds, which may kill more objects. Those deaths run nested, inside that drop, as
 //! `Rc`'s would, while they use less than 16 KiB of stack; deeper ones are queued and run
 //! by the loop that the first death started (CPython's "trashcan", which nests 50 levels),
-//! so a ten-million-node list dies on a small stack, and a tree dies depth first without
-//! touching a queue.
+//! so a ten-million-node list dies on a small stack, and a tree within that depth dies depth
+//! first without touching a queue (deeper, a queued subtree dies after the siblings left
+//! above it: not `Rc`'s order).
 //!
 //! The common death (no finalizer, no weak reference, no id) takes a short path: a leaf is
 //! dropped and freed on the spot, as `Rc` would; a tracked object is unlinked and its value

@@ -101,20 +101,6 @@ impl<T: Trace> Gc<T> {
         }
     }
 
-    /// Takes back a handle that [`Gc::into_raw`] gave up, as `Rc::from_raw`.
-    ///
-    /// # Safety
-    /// `ptr` came from `Gc::<T>::into_raw` (with this `T`) on this thread, and is given to
-    /// `from_raw` once for each `into_raw` that returned it: each call takes back one count.
-    pub unsafe fn from_raw(ptr: *const T) -> Gc<T> {
-        let offset = std::mem::offset_of!(GcBox<T>, value);
-        // SAFETY: the caller's contract: `ptr` points at the value of a live `GcBox<T>` and
-        // carries its allocation's provenance, so the box starts `offset` bytes before it.
-        let boxed = unsafe { ptr.byte_sub(offset) }.cast::<GcBox<T>>().cast_mut();
-        // SAFETY: as above; the count `into_raw` kept is the one given to the result.
-        unsafe { Gc::from_box_owned(NonNull::new_unchecked(boxed)) }
-    }
-
     /// # Safety
     /// `header` is an object of type `T` and the caller gives up one count to the result.
     pub(crate) unsafe fn from_header_owned(header: NonNull<ObjHeader>) -> Gc<T> {
@@ -123,6 +109,35 @@ impl<T: Trace> Gc<T> {
 }
 
 impl<T: ?Sized> Gc<T> {
+    /// Takes back a handle that [`Gc::into_raw`] gave up, as `Rc::from_raw`; for unsized
+    /// values too (`Gc<str>`, `Gc<[T]>`, `Gc<dyn Trait>`: the pointer carries the metadata).
+    ///
+    /// ```
+    /// # use rc_heap::Gc;
+    /// let text: Gc<str> = Gc::from("raw");
+    /// let raw = Gc::into_raw(text);
+    /// // SAFETY: `raw` came from `into_raw` on this thread and is taken back once.
+    /// let text = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(&*text, "raw");
+    /// ```
+    ///
+    /// # Safety
+    /// `ptr` came from `Gc::<T>::into_raw` (with this `T`) on this thread, and is given to
+    /// `from_raw` once for each `into_raw` that returned it: each call takes back one count.
+    pub unsafe fn from_raw(ptr: *const T) -> Gc<T> {
+        // `GcBox` is `repr(C)`: the value follows the header, at the value's alignment.
+        // SAFETY: the caller's contract: `ptr` points at the value of an allocated `GcBox<T>`
+        // (the count `into_raw` kept holds it), so its metadata (a length, a vtable) is the
+        // value's and the reference lives only for this call.
+        let align = std::mem::align_of_val(unsafe { &*ptr });
+        let offset = size_of::<ObjHeader>().next_multiple_of(align);
+        // SAFETY: as above; the pointer carries its allocation's provenance, so the box starts
+        // `offset` bytes before the value. The cast keeps the metadata.
+        let boxed = unsafe { ptr.byte_sub(offset) } as *const GcBox<T>;
+        // SAFETY: as above; the count `into_raw` kept is the one given to the result.
+        unsafe { Gc::from_box_owned(NonNull::new_unchecked(boxed.cast_mut())) }
+    }
+
     /// # Safety
     /// `ptr` points to a live object viewed as `T`, and the caller gives up one count to the
     /// result.
@@ -410,6 +425,11 @@ impl<T: ?Sized> fmt::Pointer for Gc<T> {
 // stay consistent through a panic.)
 impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::UnwindSafe for Gc<T> {}
 impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Gc<T> {}
+
+// As for `Rc`: moving a handle moves no value. (There is no `Gc::pin`: a handle to any object
+// can be had again from its id or from `get_objects`, and `get_mut` would then move a
+// pinned value.)
+impl<T: ?Sized> Unpin for Gc<T> {}
 
 impl<T: Trace> From<Box<T>> for Gc<T> {
     /// Moves the boxed value onto the heap, as `Rc::from(Box<T>)` does.

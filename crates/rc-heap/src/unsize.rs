@@ -22,6 +22,10 @@ use crate::{Gc, GcAny};
 /// type that is not an unsized view of it, is a compile-time error. Without a target in the
 /// context, the handle comes back unchanged.
 ///
+/// The object keeps its concrete type: a `Gc<[u32]>` coerced from a `Gc<[u32; 3]>` is an
+/// array object (`GcAny::type_name` says `[u32; 3]`, and `GcAny::downcast_slice::<u32>`
+/// does not find it), where `Gc::from([1, 2, 3])` makes a slice object.
+///
 /// ```
 /// use std::cell::Cell;
 /// use rc_heap::{Gc, Trace, coerce_gc};

@@ -259,3 +259,38 @@ fn into_raw_keeps_the_count_and_from_raw_gives_it_back() {
     let wide = unsafe { Gc::from_raw(raw) };
     assert_eq!(wide.0, 9);
 }
+
+#[test]
+fn from_raw_takes_back_unsized_values_with_their_metadata() {
+    let text: Gc<str> = Gc::from("raw text");
+    let raw = Gc::into_raw(text.clone());
+    // SAFETY: `raw` came from `into_raw` on this thread and is taken back once.
+    let back = unsafe { Gc::from_raw(raw) };
+    assert!(Gc::ptr_eq(&back, &text));
+    assert_eq!(&*back, "raw text");
+    assert_eq!(Gc::strong_count(&text), 2);
+    drop(back);
+
+    // Elements aligned to 64: the value starts past the header's end.
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    #[repr(align(64))]
+    struct Wide(u8);
+    // SAFETY: no handles inside.
+    unsafe impl rc_heap::Trace for Wide {
+        fn trace<V: rc_heap::Visitor + ?Sized>(&self, _: &mut V) {}
+    }
+    let slice: Gc<[Wide]> = Gc::from(&[Wide(1), Wide(2), Wide(3)][..]);
+    let raw = Gc::into_raw(slice);
+    // SAFETY: as above.
+    let slice = unsafe { Gc::from_raw(raw) };
+    assert_eq!(&*slice, &[Wide(1), Wide(2), Wide(3)]);
+
+    let drops = Rc::new(Cell::new(0));
+    let shape: Gc<dyn std::any::Any> = rc_heap::coerce_gc!(Tracked::new(&drops));
+    let raw = Gc::into_raw(shape);
+    // SAFETY: as above.
+    let shape = unsafe { Gc::from_raw(raw) };
+    assert!(shape.is::<Tracked>());
+    drop(shape);
+    assert_eq!(drops.get(), 1);
+}
