@@ -529,3 +529,45 @@ fn curve(d: &str) -> (Point, Vec<Point>) {
     }
     (start, points)
 }
+
+#[test]
+fn an_empty_graph_is_an_empty_picture() {
+    let graph = objgraph::show_refs(&[], &GraphOptions::default());
+    assert_eq!(graph.node_count(), 0);
+    let svg = graph.render_svg(Renderer::Builtin).expect("an empty graph draws");
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let chain = objgraph::show_chain(&[], true, &GraphOptions::default());
+    assert!(chain.render_svg(Renderer::Builtin).is_ok());
+}
+
+/// A graph whose layout would take layout-rs minutes (a tree with references crossing many
+/// layers) is refused at once, with what to do instead; a tree of a couple of hundred objects
+/// is drawn.
+#[test]
+fn a_graph_too_large_to_lay_out_is_refused_at_once_and_a_large_tree_drawn() {
+    let tree = |count: usize| {
+        let nodes: Vec<Gc<Node>> = (0..count).map(|i| node(&format!("n{i}"))).collect();
+        for i in 1..nodes.len() {
+            link(&nodes[(i - 1) / 2], &nodes[i]);
+        }
+        nodes
+    };
+    let options = GraphOptions { max_depth: 100, too_many: 1_000, ..Default::default() };
+    if !cfg!(miri) {
+        let nodes = tree(200);
+        let graph = objgraph::show_refs(&[Gc::to_any(&nodes[0])], &options);
+        assert!(graph.render_svg(Renderer::Builtin).is_ok(), "a tree of 200 objects draws");
+    }
+    let nodes = tree(400);
+    for i in 1..nodes.len() {
+        link(&nodes[i], &nodes[(i * 7_919) % nodes.len()]);
+    }
+    let tangle = objgraph::show_refs(&[Gc::to_any(&nodes[0])], &options);
+    let started = std::time::Instant::now();
+    let error = tangle.render_svg(Renderer::Builtin).expect_err("too large for the built-in renderer");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused without laying it out");
+    let message = error.to_string();
+    assert!(message.contains("too large for the built-in renderer") && message.contains("Graphviz"), "{message}");
+    let refs: Vec<&Gc<Node>> = nodes.iter().collect();
+    unlink(&refs);
+}
