@@ -22,25 +22,29 @@ struct From<'a> {
 
 impl HeapGraph {
     /// The tracked objects that refer to `leaf` (an untracked object, in no snapshot), by
-    /// position: one pass over the heap, as a leaf's referrers are recorded nowhere.
-    fn referrers_of_leaf(&self, leaf: &GcAny) -> Vec<usize> {
+    /// position, and how many references they give it in all (one object may refer to it
+    /// twice): one pass over the heap, as a leaf's referrers are recorded nowhere.
+    fn referrers_of_leaf(&self, leaf: &GcAny) -> (Vec<usize>, usize) {
         struct Refers {
             target: usize,
-            found: bool,
+            found: usize,
         }
         impl Visitor for Refers {
             fn visit_edge(&mut self, edge: Edge<'_>) {
-                self.found |= edge.header().as_ptr() as usize == self.target;
+                self.found += usize::from(edge.header().as_ptr() as usize == self.target);
             }
         }
-        (0..self.len())
+        let mut references = 0;
+        let referrers = (0..self.len())
             .filter(|&i| {
-                let mut refers = Refers { target: leaf.addr(), found: false };
+                let mut refers = Refers { target: leaf.addr(), found: 0 };
                 // A dropped value (legacy garbage) refers to nothing.
                 let _ = self.objects[i].trace_with(&mut refers);
-                refers.found
+                references += refers.found;
+                refers.found > 0
             })
-            .collect()
+            .collect();
+        (referrers, references)
     }
 
     /// The untracked objects (leaves) object `i` refers to: no labels, so a forward search
@@ -74,6 +78,8 @@ impl HeapGraph {
         found: impl Fn(&GcAny) -> bool,
     ) -> Vec<GcAny> {
         let ignored: Vec<GcAny> = extra_ignore.iter().filter_map(|&id| GcAny::from_id(id)).collect();
+        // Leaves are in no snapshot: an ignored one is told by its address.
+        let ignored_leaves: HashSet<usize> = ignored.iter().map(GcAny::addr).collect();
         let mut lookups = vec![start.clone()];
         lookups.extend(ignored);
         let positions = self.positions_of(&lookups);
@@ -87,19 +93,21 @@ impl HeapGraph {
         let from = match positions[0] {
             Some(_) => From { positions: positions[0].as_slice(), depth: 0 },
             None if backward && max_depth > 0 => {
-                leaf_referrers = self.referrers_of_leaf(start);
+                leaf_referrers = self.referrers_of_leaf(start).0;
                 From { positions: &leaf_referrers, depth: 1 }
             }
             None => return vec![start.clone()],
         };
         let found_at = |i: usize| found(&self.objects[i]);
-        let leaf_found = |i: usize| -> Option<GcAny> {
+        let leaves = |i: usize| -> Vec<GcAny> {
             if backward {
-                return None;
+                return Vec::new();
             }
-            self.leaves_of(i).into_iter().find(|leaf| found(leaf))
+            let mut leaves = self.leaves_of(i);
+            leaves.retain(|leaf| !ignored_leaves.contains(&leaf.addr()));
+            leaves
         };
-        let Some((path, leaf)) = self.search(&from, backward, max_depth, &ignore, found_at, leaf_found) else {
+        let Some((path, leaf)) = self.search(&from, backward, max_depth, &ignore, found_at, leaves, &found) else {
             return vec![start.clone()];
         };
         let mut chain: Vec<GcAny> = path.into_iter().map(|i| self.objects[i].clone()).collect();
@@ -120,7 +128,7 @@ impl HeapGraph {
         found: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
         let from = From { positions: std::slice::from_ref(&start), depth: 0 };
-        match self.search(&from, backward, max_depth, ignore, found, |_| None) {
+        match self.search(&from, backward, max_depth, ignore, found, |_| Vec::new(), &|_| false) {
             Some((path, _)) => path,
             None => vec![start],
         }
@@ -128,8 +136,11 @@ impl HeapGraph {
 
     /// A breadth-first search from `from`: the path to the first object for which
     /// `found(index)` holds (`[found, ..., from]` backward, `[from, ..., found]` forward), or
-    /// to the first object with a leaf for which `leaf_found` gives it (the leaf one step
-    /// further, given apart). Nothing within `max_depth` steps: `None`.
+    /// to the referrer of the first leaf (of those `leaves` gives, one step further than
+    /// their referrer, after its tracked referents) for which `found_leaf` holds, the leaf
+    /// given apart. The start objects are never ignored, as Python's objgraph ignores only
+    /// what it meets. Nothing within `max_depth` steps: `None`.
+    #[allow(clippy::too_many_arguments, reason = "the search's parts, each a closure of its caller's")]
     fn search(
         &self,
         from: &From<'_>,
@@ -137,15 +148,23 @@ impl HeapGraph {
         max_depth: usize,
         ignore: &HashSet<usize>,
         found: impl Fn(usize) -> bool,
-        leaf_found: impl Fn(usize) -> Option<GcAny>,
+        leaves: impl Fn(usize) -> Vec<GcAny>,
+        found_leaf: &dyn Fn(&GcAny) -> bool,
     ) -> Option<(Vec<usize>, Option<GcAny>)> {
+        /// What the queue holds: a tracked object, or a leaf with its referrer.
+        enum Step {
+            Object(usize),
+            Leaf(GcAny, usize),
+        }
         let mut parent: HashMap<usize, usize> = HashMap::new();
         let mut depth: HashMap<usize, usize> = HashMap::new();
+        let mut leaves_seen: HashSet<usize> = HashSet::new();
         let mut queue = VecDeque::new();
         for &start in from.positions {
-            if from.depth <= max_depth && !ignore.contains(&start) && !depth.contains_key(&start) {
+            let ignored = from.depth > 0 && ignore.contains(&start);
+            if from.depth <= max_depth && !ignored && !depth.contains_key(&start) {
                 depth.insert(start, from.depth);
-                queue.push_back(start);
+                queue.push_back(Step::Object(start));
             }
         }
         let path_to = |parent: &HashMap<usize, usize>, mut at: usize| {
@@ -159,16 +178,22 @@ impl HeapGraph {
             }
             path
         };
-        while let Some(current) = queue.pop_front() {
+        while let Some(step) = queue.pop_front() {
+            let current = match step {
+                Step::Object(current) => current,
+                Step::Leaf(leaf, referrer) => {
+                    if found_leaf(&leaf) {
+                        return Some((path_to(&parent, referrer), Some(leaf)));
+                    }
+                    continue;
+                }
+            };
             if found(current) {
                 return Some((path_to(&parent, current), None));
             }
             let next_depth = depth[&current] + 1;
             if next_depth > max_depth {
                 continue;
-            }
-            if let Some(leaf) = leaf_found(current) {
-                return Some((path_to(&parent, current), Some(leaf)));
             }
             let neighbours = if backward { self.referrers_of(current) } else { self.referents_of(current) };
             for next in neighbours.iter().map(|&n| n as usize) {
@@ -177,7 +202,12 @@ impl HeapGraph {
                 }
                 depth.insert(next, next_depth);
                 parent.insert(next, current);
-                queue.push_back(next);
+                queue.push_back(Step::Object(next));
+            }
+            for leaf in leaves(current) {
+                if leaves_seen.insert(leaf.addr()) {
+                    queue.push_back(Step::Leaf(leaf, current));
+                }
             }
         }
         None
@@ -239,9 +269,9 @@ fn chain_matching(
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
     let graph = HeapGraph::snapshot();
     let start = graph.positions_of(std::slice::from_ref(obj))[0];
-    let leaf_referrers = match start {
+    let leaf_references = match start {
         Some(_) => 0,
-        None => graph.referrers_of_leaf(obj).len(),
+        None => graph.referrers_of_leaf(obj).1,
     };
     graph.chain(obj, true, max_depth, extra_ignore, |object| {
         if object.ptr_eq(obj) {
@@ -249,7 +279,7 @@ pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &
             // from outside.
             let outside = match start {
                 Some(i) => graph.outside_refs_at(i),
-                None => obj.strong_count().saturating_sub(leaf_referrers),
+                None => obj.strong_count().saturating_sub(leaf_references),
             };
             return outside > 1;
         }

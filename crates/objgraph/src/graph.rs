@@ -298,7 +298,8 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
         let depth = walk.depth[target];
         if depth < options.max_depth {
             let object = walk.objects[target].clone();
-            for (neighbour, position, label) in neighbours(&heap, &object, walk.position[target], direction) {
+            let neighbours = neighbours(&heap, &object, walk.position[target], direction, options.too_many);
+            for (neighbour, position, label) in neighbours {
                 if ignore.contains(&neighbour.addr()) || !options.filter.is_none_or(|filter| filter(&neighbour)) {
                     continue;
                 }
@@ -359,12 +360,13 @@ fn walk(objs: &[GcAny], handles: HashMap<usize, usize>, direction: Direction, op
 
 /// The objects next to `object` (at `position` in the snapshot) in `direction`, each once,
 /// with their snapshot positions and the labels of the references between them (`next`,
-/// `[3]`, `items[0], cache`).
+/// `[3]`, `items[0], cache`), at most `too_many` labels each.
 fn neighbours(
     heap: &HeapGraph,
     object: &GcAny,
     position: Option<usize>,
     direction: Direction,
+    too_many: usize,
 ) -> Vec<(GcAny, Option<usize>, String)> {
     match direction {
         Direction::Referents => {
@@ -374,19 +376,21 @@ fn neighbours(
                     heap.referents_of(i).iter().map(|&j| (heap.objects()[j as usize].addr(), j as usize)).collect()
                 })
                 .unwrap_or_default();
-            let mut order: Vec<(GcAny, Option<usize>, String)> = Vec::new();
+            let mut order: Vec<(GcAny, Option<usize>, JoinedLabel)> = Vec::new();
             let mut seen: HashMap<usize, usize> = HashMap::new();
             for referent in object.referents() {
                 match seen.get(&referent.target.addr()) {
-                    Some(&k) => join_label(&mut order[k].2, &referent.label),
+                    Some(&k) => order[k].2.join(&referent.label),
                     None => {
                         seen.insert(referent.target.addr(), order.len());
                         let position = tracked.get(&referent.target.addr()).copied();
-                        order.push((referent.target, position, referent.label));
+                        let mut label = JoinedLabel::new(too_many);
+                        label.join(&referent.label);
+                        order.push((referent.target, position, label));
                     }
                 }
             }
-            order
+            order.into_iter().map(|(target, position, label)| (target, position, label.text())).collect()
         }
         Direction::Referrers => {
             let referrers: Vec<(GcAny, Option<usize>)> = match position {
@@ -410,27 +414,56 @@ fn neighbours(
             referrers
                 .into_iter()
                 .map(|(referrer, position)| {
-                    let mut label = String::new();
+                    let mut label = JoinedLabel::new(too_many);
                     for referent in referrer.referents() {
                         if referent.target.ptr_eq(object) {
-                            join_label(&mut label, &referent.label);
+                            label.join(&referent.label);
                         }
                     }
-                    (referrer, position, label)
+                    (referrer, position, label.text())
                 })
                 .collect()
         }
     }
 }
 
-fn join_label(label: &mut String, more: &str) {
-    if more.is_empty() {
-        return;
+/// The label of an edge that stands for every reference from one object to another: theirs,
+/// joined with `, `, the first `too_many` of them (as many as the graph draws edges from one
+/// object) and then how many more: a vector holding one object a thousand times is one edge
+/// with a label of a line, not 7 KB.
+struct JoinedLabel {
+    text: String,
+    limit: usize,
+    shown: usize,
+    more: usize,
+}
+
+impl JoinedLabel {
+    fn new(limit: usize) -> Self {
+        JoinedLabel { text: String::new(), limit: limit.max(1), shown: 0, more: 0 }
     }
-    if !label.is_empty() {
-        label.push_str(", ");
+
+    fn join(&mut self, label: &str) {
+        if label.is_empty() {
+            return;
+        }
+        if self.shown == self.limit {
+            self.more += 1;
+            return;
+        }
+        if !self.text.is_empty() {
+            self.text.push_str(", ");
+        }
+        self.text.push_str(label);
+        self.shown += 1;
     }
-    label.push_str(more);
+
+    fn text(mut self) -> String {
+        if self.more > 0 {
+            self.text.push_str(&format!(", ... ({} more)", self.more));
+        }
+        self.text
+    }
 }
 
 /// Why an object is a root of the graph.

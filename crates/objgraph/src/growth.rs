@@ -49,7 +49,11 @@ thread_local! {
 /// [`growth`] against this thread's own peak statistics, printed as objgraph prints it:
 /// `name`, the count in 9 columns, the growth as `+N` in 9 columns (`objgraph.show_growth()`).
 pub fn show_growth(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let rows = DEFAULT_PEAK.with(|peak| growth(limit, &mut peak.borrow_mut(), query));
+    // The collection (finalizers) and the query's filter are user code, which may call this
+    // again: the statistics are borrowed only once both have run.
+    gen_gc::collect();
+    let stats = typestats(query);
+    let rows = DEFAULT_PEAK.with(|peak| grow(stats, limit, &mut peak.borrow_mut()));
     write_growth_rows(&rows, out)
 }
 

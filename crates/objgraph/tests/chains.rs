@@ -164,3 +164,63 @@ fn chains_reach_untracked_objects_through_their_referrers() {
     drop((leaf, middle));
     assert_eq!(shelf_names(&objgraph::find_backref_chain_to_root(&leaf_any, 20, &[])), ["top", "middle", "leaf"]);
 }
+
+/// A leaf that one object refers to twice is held by that object twice, not from outside.
+#[test]
+fn a_leaf_referred_to_twice_by_one_object_leads_back_to_it() {
+    let middle = shelf("middle");
+    {
+        let leaf = Gc::new(Leaf { text: "leaf".to_owned() });
+        middle.leaves.borrow_mut().extend([leaf.clone(), leaf]);
+    }
+    let leaf = Gc::to_any(&middle.leaves.borrow()[0]);
+    assert_eq!(shelf_names(&objgraph::find_backref_chain_to_root(&leaf, 20, &[])), ["middle", "leaf"]);
+}
+
+/// A forward chain is the shortest, whether it ends at a tracked object or at a leaf:
+/// Python's breadth-first search meets the tracked object one step away before a leaf two
+/// steps away, even through an object it looked at first.
+#[test]
+fn a_forward_chain_to_a_tracked_object_or_a_leaf_is_the_shortest() {
+    #[derive(Trace)]
+    struct Fan {
+        kids: RefCell<Vec<GcAny>>,
+    }
+    // start -> [first, target]; first -> leaf.
+    let (first, target) = (shelf("first"), shelf("target"));
+    first.leaves.borrow_mut().push(Gc::new(Leaf { text: "leaf".to_owned() }));
+    let start = Gc::new(Fan { kids: RefCell::new(vec![Gc::to_any(&first), Gc::to_any(&target)]) });
+    let wanted = |o: &GcAny| o.is::<Leaf>() || o.ptr_eq(&Gc::to_any(&target));
+    let chain = objgraph::find_ref_chain(&Gc::to_any(&start), wanted, 20, &[]);
+    assert_eq!(chain.len(), 2, "{chain:?}");
+    assert!(chain[1].ptr_eq(&Gc::to_any(&target)));
+    // A leaf one step from the start comes before a tracked object two steps away.
+    let near = Gc::new(Leaf { text: "near".to_owned() });
+    start.kids.borrow_mut().push(Gc::to_any(&near));
+    let beyond = |o: &GcAny| o.ptr_eq(&Gc::to_any(&near)) || o.is::<Obj>();
+    let chain = objgraph::find_ref_chain(&Gc::to_any(&start), beyond, 20, &[]);
+    assert_eq!(chain.len(), 2, "{chain:?}");
+    assert!(chain[1].ptr_eq(&Gc::to_any(&near)));
+}
+
+/// `extra_ignore` keeps a chain from passing through a leaf, as through any object; the start
+/// itself is never ignored (Python's objgraph ignores only what its search meets).
+#[test]
+fn extra_ignore_covers_leaves_and_never_the_start() {
+    let top = shelf("top");
+    let leaf = Gc::new(Leaf { text: "leaf".to_owned() });
+    top.leaves.borrow_mut().push(leaf.clone());
+    let is_leaf = |o: &GcAny| o.is::<Leaf>();
+    let ignore_leaf = [Gc::id(&leaf)];
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), is_leaf, 20, &ignore_leaf)), ["top"]);
+    assert_eq!(shelf_names(&objgraph::find_ref_chain(&Gc::to_any(&top), is_leaf, 20, &[])), ["top", "leaf"]);
+
+    let (a, b) = (obj("a"), obj("b"));
+    *a.attr.borrow_mut() = Some(b.clone());
+    let is_a = |o: &GcAny| o.ptr_eq(&Gc::to_any(&a));
+    let is_b = |o: &GcAny| o.ptr_eq(&Gc::to_any(&b));
+    let ignore_start = [Gc::id(&b)];
+    assert_eq!(names(&objgraph::find_backref_chain(&Gc::to_any(&b), is_a, 20, &ignore_start)), ["a", "b"]);
+    let ignore_start = [Gc::id(&a)];
+    assert_eq!(names(&objgraph::find_ref_chain(&Gc::to_any(&a), is_b, 20, &ignore_start)), ["a", "b"]);
+}

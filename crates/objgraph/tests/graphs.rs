@@ -384,3 +384,27 @@ fn a_hash_map_draws_the_same_graph_every_time() {
     let labels: Vec<String> = Gc::to_any(&registry()).referents().into_iter().map(|r| r.label).take(3).collect();
     assert_eq!(labels, [r#"by_name["user0"]"#, r#"by_name["user1"]"#, r#"by_name["user10"]"#]);
 }
+
+/// One object referring to another a thousand times is one edge, whose label lists the first
+/// `too_many` references (ten by default) and counts the rest.
+#[test]
+fn many_references_between_two_objects_make_one_edge_with_a_short_label() {
+    #[derive(cyclegc::Trace)]
+    struct Many {
+        items: std::cell::RefCell<Vec<cyclegc::GcAny>>,
+    }
+    let target = cyclegc::Gc::new(Many { items: std::cell::RefCell::new(Vec::new()) });
+    let holder = cyclegc::Gc::new(Many {
+        items: std::cell::RefCell::new((0..1_000).map(|_| cyclegc::Gc::to_any(&target)).collect()),
+    });
+    for graph in [
+        objgraph::show_refs(&[cyclegc::Gc::to_any(&holder)], &objgraph::GraphOptions::default()),
+        objgraph::show_backrefs(&[cyclegc::Gc::to_any(&target)], &objgraph::GraphOptions::default()),
+    ] {
+        assert_eq!(graph.edge_count(), 1);
+        let dot = graph.to_dot();
+        assert!(dot.contains("items[0], items[1],"), "{dot}");
+        assert!(dot.contains("items[9], ... (990 more)"), "{dot}");
+        assert!(!dot.contains("items[10]"), "{dot}");
+    }
+}

@@ -325,3 +325,32 @@ fn show_backrefs_of_a_leaf_shows_its_referrers() {
     assert_eq!(graph.edge_count(), 1);
     drop(holder);
 }
+
+/// `show_growth` called again from a finalizer that its own collection runs: Python's
+/// `growth()` shares its dictionary and works; so does this one.
+#[test]
+fn show_growth_may_be_called_from_a_finalizer_it_runs() {
+    use std::cell::{Cell, RefCell};
+    thread_local!(static INNER: Cell<Option<bool>> = const { Cell::new(None) });
+    #[derive(cyclegc::Trace)]
+    #[trace(finalize)]
+    struct Logger {
+        other: RefCell<Option<cyclegc::Gc<Logger>>>,
+    }
+    impl cyclegc::Finalize for Logger {
+        fn finalize(&self) {
+            let mut out = Vec::new();
+            let done = objgraph::show_growth(None, &objgraph::Query::default(), &mut out).is_ok();
+            INNER.with(|inner| inner.set(Some(done)));
+        }
+    }
+    cyclegc::gen_gc::disable();
+    let a = cyclegc::Gc::new(Logger { other: RefCell::new(None) });
+    let b = cyclegc::Gc::new(Logger { other: RefCell::new(Some(a.clone())) });
+    *a.other.borrow_mut() = Some(b.clone());
+    drop((a, b));
+    let mut out = Vec::new();
+    objgraph::show_growth(None, &objgraph::Query::default(), &mut out).expect("written");
+    assert_eq!(INNER.with(Cell::get), Some(true), "the finalizer's show_growth ran");
+    cyclegc::gen_gc::enable();
+}
