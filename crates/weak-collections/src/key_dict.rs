@@ -333,6 +333,14 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Items<T, V, 
     }
 }
 
+/// A new map with the same entries, the values cloned ([`copy`](WeakKeyDictionary::copy)):
+/// the two are independent from then on.
+impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> Clone for WeakKeyDictionary<T, V, M> {
+    fn clone(&self) -> Self {
+        self.copy()
+    }
+}
+
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M> {
     fn default() -> Self {
         WeakKeyDictionary::with_key_mode()

@@ -275,6 +275,14 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> IntoIterator for &WeakSet<T, M> {
     }
 }
 
+/// A new set with the same members ([`copy`](WeakSet::copy)), as cloning a `RefCell<HashSet>`
+/// copies the set: the two are independent from then on.
+impl<T: ?Sized + 'static, M: KeyMode<T>> Clone for WeakSet<T, M> {
+    fn clone(&self) -> Self {
+        self.copy()
+    }
+}
+
 impl<T: ?Sized + 'static, M: KeyMode<T>> Default for WeakSet<T, M> {
     fn default() -> Self {
         WeakSet::with_key_mode()

@@ -323,6 +323,14 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Values<
     }
 }
 
+/// A new map with the same entries ([`copy`](WeakValueDictionary::copy)): the two are
+/// independent from then on.
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Clone for WeakValueDictionary<K, T> {
+    fn clone(&self) -> Self {
+        self.copy()
+    }
+}
+
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Default for WeakValueDictionary<K, T> {
     fn default() -> Self {
         WeakValueDictionary::new()

@@ -2057,3 +2057,32 @@ fn a_watched_weak_reference_made_after_its_objects_death_tells_the_death() {
         }
     }
 }
+
+/// The containers are `Clone`, as `copy()`: a struct holding them derives `Clone`, and each
+/// clone is a container of its own with the live entries of the original.
+#[test]
+fn containers_clone_into_independent_copies_of_their_live_entries() {
+    #[derive(Clone, Default)]
+    struct Registry {
+        members: weak_collections::WeakSet<u32>,
+        by_name: weak_collections::WeakValueDictionary<String, u32>,
+        notes: weak_collections::WeakKeyDictionary<u32, String>,
+    }
+    let (a, b) = (cyclegc::Gc::new(1_u32), cyclegc::Gc::new(2_u32));
+    let registry = Registry::default();
+    for (name, object) in [("a", &a), ("b", &b)] {
+        registry.members.add(object);
+        registry.by_name.insert(name.to_owned(), object);
+        registry.notes.insert(object, format!("note {name}"));
+    }
+    drop(b);
+    let copy = registry.clone();
+    assert_eq!((copy.members.len(), copy.by_name.len(), copy.notes.len()), (1, 1, 1), "the dead entry is not copied");
+    assert_eq!(copy.notes.get(&a).as_deref(), Some("note a"));
+    let c = cyclegc::Gc::new(3_u32);
+    copy.members.add(&c);
+    assert_eq!(registry.members.len(), 1, "the original is apart from its copy");
+    drop(a);
+    assert_eq!((copy.members.len(), copy.by_name.len(), copy.notes.len()), (1, 0, 0));
+    assert_eq!(registry.members.len(), 0);
+}
