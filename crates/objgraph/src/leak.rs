@@ -305,6 +305,17 @@ impl TypeCounts {
                 if steady { growing.push(growth) } else { unsteady.push(growth) }
             }
         }
+        // Two types of one short name (`a::Node`, `b::Node`) are told apart by their full
+        // names, or their rows would read alike.
+        let mut full_names: FxHashMap<String, FxHashSet<&'static str>> = FxHashMap::default();
+        for growth in growing.iter().chain(&unsteady) {
+            full_names.entry(growth.type_name.clone()).or_default().insert(growth.full_type_name);
+        }
+        for growth in growing.iter_mut().chain(&mut unsteady) {
+            if full_names[&growth.type_name].len() > 1 {
+                growth.type_name = growth.full_type_name.to_owned();
+            }
+        }
         for list in [&mut growing, &mut unsteady] {
             list.sort_by(|a, b| {
                 b.growth()

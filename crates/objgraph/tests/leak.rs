@@ -536,3 +536,27 @@ fn objects_frozen_by_the_scenario_are_new_too() {
     assert_eq!(groups, [("sessions -> Sessions.all[*] -> Session".to_owned(), 3)], "{report}");
     assert_eq!(sessions.all.borrow().iter().map(|session| session.id).sum::<u32>(), 1 + 2 + 3 + 4);
 }
+
+/// Two leaking types of one short name, from two modules, are told apart by their full
+/// names in the report's table.
+#[test]
+fn two_leaking_types_of_one_short_name_are_told_apart() {
+    mod a {
+        #[derive(cyclegc::Trace)]
+        #[trace(tracked)]
+        pub struct Node;
+    }
+    mod b {
+        #[derive(cyclegc::Trace)]
+        #[trace(tracked)]
+        pub struct Node;
+    }
+    thread_local!(static KEPT: RefCell<Vec<(Gc<a::Node>, Gc<b::Node>)>> = const { RefCell::new(Vec::new()) });
+    let report =
+        LeakCheck::new().run(|| KEPT.with(|kept| kept.borrow_mut().push((Gc::new(a::Node), Gc::new(b::Node)))));
+    let names: Vec<&str> = report.growing.iter().map(|growth| growth.type_name.as_str()).collect();
+    assert_eq!(names.len(), 2, "{report}");
+    assert!(names.iter().all(|name| name.ends_with("::Node") && name.contains("two_leaking_types")), "{names:?}");
+    assert_ne!(names[0], names[1]);
+    KEPT.with(|kept| kept.borrow_mut().clear());
+}
