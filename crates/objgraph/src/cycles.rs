@@ -101,7 +101,7 @@ pub(crate) fn strongly_connected(graph: &HeapGraph, member: &[bool]) -> (Vec<u32
 
 /// Objects in the permanent generation (`gc.freeze()`): no collection examines them, so
 /// they keep what they refer to alive.
-fn frozen(graph: &HeapGraph) -> Vec<bool> {
+pub(crate) fn frozen(graph: &HeapGraph) -> Vec<bool> {
     let mut frozen = vec![false; graph.len()];
     if gen_gc::get_freeze_count() == 0 {
         return frozen;

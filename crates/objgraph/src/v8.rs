@@ -311,6 +311,8 @@ impl V8Heap {
         let garbage: FxHashMap<usize, usize> =
             gen_gc::garbage().iter().enumerate().map(|(k, object)| (object.addr(), k)).collect();
         let names = named_roots();
+        // Frozen objects (`gen_gc::freeze`) are roots too: no collection frees them.
+        let frozen = crate::cycles::frozen(graph);
         let mut from_heap = vec![0usize; heap_nodes];
         for edge in &self.strong {
             from_heap[(edge[2] - FIRST_OBJECT) as usize] += 1;
@@ -326,12 +328,14 @@ impl V8Heap {
             // One handle is this export's own: the graph's, or the leaf list's.
             let outside = object.strong_count().saturating_sub(from_heap[k] + 1);
             let name = names.get(&object.addr());
-            if outside == 0 && name.is_none() {
+            let is_frozen = k < objects && frozen[k];
+            if outside == 0 && name.is_none() && !is_frozen {
                 continue;
             }
             let label = match (name, garbage.get(&object.addr())) {
                 (Some(name), _) => self.strings.intern(name),
                 (None, Some(k)) => self.strings.intern(&format!("gc.garbage[{k}]")),
+                (None, None) if outside == 0 => self.strings.intern("frozen (gc.freeze)"),
                 (None, None) => self.strings.intern(&format!("held from outside: {outside}")),
             };
             let node = FIRST_OBJECT + k as u32;
@@ -620,8 +624,9 @@ thread_local! {
 }
 
 /// The persistent ids of `objects`, giving new ones, in order, to objects met for the first
-/// time. Ids of objects that are gone are forgotten (an [`ObjectId`] never names another
-/// object).
+/// time. An object that lives on but is not in this export (a leaf no tracked object refers
+/// to for now) keeps its id for the next; ids of objects that are gone are forgotten (an
+/// [`ObjectId`] never names another object).
 fn persistent_ids<'a>(objects: impl Iterator<Item = &'a GcAny>) -> io::Result<Vec<u64>> {
     /// Not given yet: ids are odd.
     const NEW: u64 = 0;
@@ -648,9 +653,29 @@ fn persistent_ids<'a>(objects: impl Iterator<Item = &'a GcAny>) -> io::Result<Ve
             *id = *next;
             *next += 2;
         }
-        *by_object = sorted.iter().map(|&(object, k)| (object, ids[k as usize])).collect();
+        let exported = sorted.iter().map(|&(object, k)| (object, ids[k as usize]));
+        let mut kept = Vec::with_capacity(sorted.len());
+        let mut earlier = std::mem::take(by_object).into_iter().peekable();
+        for (object, id) in exported {
+            while let Some(absent) = earlier.next_if(|(old, _)| *old < object) {
+                keep_if_alive(&mut kept, absent);
+            }
+            earlier.next_if(|(old, _)| *old == object);
+            kept.push((object, id));
+        }
+        for absent in earlier {
+            keep_if_alive(&mut kept, absent);
+        }
+        *by_object = kept;
         Ok(ids)
     })
+}
+
+/// Keeps the id of an object missing from an export if the object still lives.
+fn keep_if_alive(kept: &mut Vec<(ObjectId, u64)>, (object, id): (ObjectId, u64)) {
+    if GcAny::from_id(object).is_some() {
+        kept.push((object, id));
+    }
 }
 
 /// JSON text straight into a buffered writer.

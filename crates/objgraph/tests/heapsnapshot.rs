@@ -355,6 +355,58 @@ fn persistent_ids_follow_objects_across_snapshots_and_are_never_reused() {
     drop((kept, newer));
 }
 
+/// A leaf (an untracked object) is in a snapshot only while a tracked object refers to it:
+/// missing from one, it keeps its id for the next, where memlab and DevTools would otherwise
+/// see a new object.
+#[test]
+fn an_object_missing_from_one_snapshot_keeps_its_id_in_the_next() {
+    #[derive(cyclegc::Trace)]
+    struct Holder {
+        leaf: RefCell<Option<Gc<String>>>,
+    }
+    let write = || {
+        let mut file = Vec::new();
+        HeapGraph::snapshot().write_heapsnapshot(&mut file, NodeIds::Persistent).unwrap();
+        parse(&file)
+    };
+    let holder = Gc::new(Holder { leaf: RefCell::new(None) });
+    let leaf = Gc::new(String::from("x"));
+    *holder.leaf.borrow_mut() = Some(leaf.clone());
+    let first = nodes_named(&write(), "String").iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(first.len(), 1);
+    *holder.leaf.borrow_mut() = None;
+    assert!(nodes_named(&write(), "String").is_empty(), "no tracked object refers to it");
+    *holder.leaf.borrow_mut() = Some(leaf.clone());
+    let again = nodes_named(&write(), "String").iter().map(|n| n.id).collect::<Vec<_>>();
+    assert_eq!(again, first, "the same object, the same id");
+    drop((holder, leaf));
+}
+
+/// A frozen cycle (`gen_gc::freeze`) is never collected: a root under `(Held from outside)`,
+/// not `(Unreachable)`.
+#[test]
+fn frozen_objects_are_roots_not_unreachable() {
+    std::thread::spawn(|| {
+        #[derive(cyclegc::Trace)]
+        struct Ring {
+            next: RefCell<Option<Gc<Ring>>>,
+        }
+        let ring = Gc::new(Ring { next: RefCell::new(None) });
+        *ring.next.borrow_mut() = Some(ring.clone());
+        drop(ring);
+        cyclegc::gen_gc::freeze();
+        let nodes = snapshot();
+        let unreachable = nodes.iter().find(|n| n.name == "(Unreachable)").expect("the synthetic node");
+        assert!(unreachable.edges.is_empty(), "{:?}", edges_of(&nodes, unreachable));
+        let held = nodes.iter().find(|n| n.name == "(Held from outside)").expect("the synthetic node");
+        assert_eq!(edges_of(&nodes, held), [("property", "frozen (gc.freeze)", "Ring")]);
+        cyclegc::gen_gc::unfreeze();
+        cyclegc::gen_gc::collect();
+    })
+    .join()
+    .expect("the scenario");
+}
+
 #[test]
 fn save_heapsnapshot_writes_the_file() {
     let cache = Gc::new(Cache { items: RefCell::new(vec![Gc::new(Item { size: 1 })]) });
