@@ -236,7 +236,20 @@ impl SnapshotDiff {
     /// Writes the first `limit` rows (all of them for `None`) as objgraph's growth table.
     pub fn show(&self, limit: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
         let rows = &self.rows[..limit.map_or(self.rows.len(), |limit| limit.min(self.rows.len()))];
-        write_growth(rows.iter().map(|row| (row.type_name.as_str(), row.count, row.count_delta)), out)
+        // Types of one short name (`a::Node`, `b::Node`) are written by their full names.
+        let mut full_names: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for row in &self.rows {
+            full_names.entry(&row.type_name).or_default().insert(&row.full_type_name);
+        }
+        let name = |row: &'_ TypeDelta| {
+            if full_names[row.type_name.as_str()].len() > 1 {
+                row.full_type_name.clone()
+            } else {
+                row.type_name.clone()
+            }
+        };
+        let named: Vec<(String, usize, i64)> = rows.iter().map(|row| (name(row), row.count, row.count_delta)).collect();
+        write_growth(named.iter().map(|(name, count, delta)| (name.as_str(), *count, *delta)), out)
     }
 }
 

@@ -104,3 +104,26 @@ fn the_diff_of_a_snapshot_with_itself_is_empty() {
     let snapshot = HeapSnapshot::capture();
     assert_eq!(HeapSnapshot::diff(&snapshot, &snapshot), SnapshotDiff::default());
 }
+
+/// Two types of one short name, from two modules, are written by their full names in a
+/// snapshot diff's table.
+#[test]
+fn a_diff_names_two_types_of_one_short_name_in_full() {
+    mod a {
+        #[derive(cyclegc::Trace)]
+        #[trace(tracked)]
+        pub struct Node;
+    }
+    mod b {
+        #[derive(cyclegc::Trace)]
+        #[trace(tracked)]
+        pub struct Node;
+    }
+    let before = objgraph::HeapSnapshot::capture();
+    let made = (cyclegc::Gc::new(a::Node), cyclegc::Gc::new(a::Node), cyclegc::Gc::new(b::Node));
+    let diff = objgraph::HeapSnapshot::diff(&before, &objgraph::HeapSnapshot::capture());
+    let text = diff.to_string();
+    assert!(text.contains(std::any::type_name::<a::Node>()), "{text}");
+    assert!(text.contains(std::any::type_name::<b::Node>()), "{text}");
+    drop(made);
+}

@@ -159,8 +159,15 @@ pub(crate) fn short_type_name(full: &str) -> String {
     let mut chars = full.chars().peekable();
     while let Some(c) = chars.next() {
         if c == ':' && chars.peek() == Some(&':') {
-            // Drop the path so far: keep what was emitted before this identifier began.
+            // Drop the path so far: keep what was emitted before this identifier began, and
+            // a `{{closure}}` segment with it (a type defined inside a closure or a const).
             out.truncate(segment_start);
+            while out.ends_with("}}")
+                && let Some(at) = out.rfind("{{")
+            {
+                out.truncate(at);
+            }
+            segment_start = out.len();
             chars.next();
             continue;
         }
@@ -225,6 +232,9 @@ mod tests {
         );
         assert_eq!(short_type_name("(a::X, [b::Y; 3])"), "(X, [Y; 3])");
         assert_eq!(short_type_name("i32"), "i32");
+        // A type defined inside a closure or a const: its name, as Python's `__name__`.
+        assert_eq!(short_type_name("app::tests::run::{{closure}}::Ring"), "Ring");
+        assert_eq!(short_type_name("app::X<app::{{constant}}::Y>"), "X<Y>");
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub struct LeakReport {
 /// How the count of one type changed during a leak check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeGrowth {
-    /// The short type name (`Request<String>`).
+    /// The short type name (`Request<String>`), or the full one when another type of the
+    /// report has the same short name (`a::Node`, `b::Node`).
     pub type_name: String,
     /// The full type name (`my_app::server::Request<alloc::string::String>`).
     pub full_type_name: &'static str,
