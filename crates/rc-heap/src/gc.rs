@@ -138,6 +138,43 @@ impl<T: ?Sized> Gc<T> {
         unsafe { Gc::from_box_owned(NonNull::new_unchecked(boxed.cast_mut())) }
     }
 
+    /// Adds a count to the object behind a pointer [`Gc::into_raw`] gave, as
+    /// `Rc::increment_strong_count`: one more [`Gc::from_raw`] (or
+    /// [`decrement_strong_count`](Gc::decrement_strong_count)) may then take it back.
+    ///
+    /// ```
+    /// # use rc_heap::Gc;
+    /// let raw = Gc::into_raw(Gc::new(5u8));
+    /// // SAFETY: `raw` came from `into_raw` on this thread and its count is still held.
+    /// unsafe { Gc::increment_strong_count(raw) };
+    /// // SAFETY: two counts are held, and each is taken back once.
+    /// let (a, b) = unsafe { (Gc::from_raw(raw), Gc::from_raw(raw)) };
+    /// assert_eq!(Gc::strong_count(&a), 2);
+    /// # drop((a, b));
+    /// ```
+    ///
+    /// # Safety
+    /// `ptr` came from `Gc::<T>::into_raw` (with this `T`) on this thread, and the count it
+    /// kept has not been taken back yet (the object is alive).
+    pub unsafe fn increment_strong_count(ptr: *const T) {
+        // SAFETY: the caller's contract is `from_raw`'s; the handle is not dropped, so the
+        // count it stands for stays with the pointer.
+        let held = std::mem::ManuallyDrop::new(unsafe { Gc::from_raw(ptr) });
+        std::mem::forget(Gc::clone(&held));
+    }
+
+    /// Takes one count back from the object behind a pointer [`Gc::into_raw`] gave, as
+    /// `Rc::decrement_strong_count`; the object dies if that was its last.
+    ///
+    /// # Safety
+    /// As for [`Gc::from_raw`]: `ptr` came from `Gc::<T>::into_raw` on this thread, and this
+    /// call takes back one count that an `into_raw` or an
+    /// [`increment_strong_count`](Gc::increment_strong_count) kept.
+    pub unsafe fn decrement_strong_count(ptr: *const T) {
+        // SAFETY: the caller's contract.
+        drop(unsafe { Gc::from_raw(ptr) });
+    }
+
     /// # Safety
     /// `ptr` points to a live object viewed as `T`, and the caller gives up one count to the
     /// result.

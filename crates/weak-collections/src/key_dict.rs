@@ -196,6 +196,44 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.shared.capacity()
     }
 
+    /// Keeps only the entries for which `keep`, given the key and the value to change,
+    /// returns `true`, visiting each live entry once, in the order iteration meets them
+    /// (`HashMap::retain`).
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakKeyDictionary;
+    ///
+    /// let hits = WeakKeyDictionary::new();
+    /// let (home, about) = (Gc::new("home"), Gc::new("about"));
+    /// hits.insert(&home, 3_u32);
+    /// hits.insert(&about, 0);
+    /// hits.retain(|_, count| {
+    ///     *count += 1;
+    ///     *count > 1
+    /// });
+    /// assert_eq!(hits.get(&home), Some(4));
+    /// assert!(!hits.contains_key(&about));
+    /// ```
+    ///
+    /// # Panics
+    /// If `keep` uses the map (it runs while the map lends its entries); the entries it
+    /// already removed stay removed.
+    pub fn retain(&self, mut keep: impl FnMut(&Gc<T>, &mut V) -> bool) {
+        // A key whose other handles `keep` dropped dies when its handle here goes: after the
+        // map is no longer lent, since its death may run code that uses the map.
+        let mut last = Vec::new();
+        self.shared.retain(|watch, slot, (), entry| {
+            let Some(key) = watch.upgrade(slot, &entry.weak) else { return true };
+            let kept = keep(&key, &mut entry.value);
+            if Gc::strong_count(&key) == 1 {
+                last.push(key);
+            }
+            kept
+        });
+        drop(last);
+    }
+
     /// The live keys. Keys that die meanwhile are skipped; keys added meanwhile may or may
     /// not be met.
     pub fn keys(&self) -> Keys<T, V, M> {
@@ -338,6 +376,17 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> fmt::Debug for Items<T, V, 
 impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> Clone for WeakKeyDictionary<T, V, M> {
     fn clone(&self) -> Self {
         self.copy()
+    }
+}
+
+/// Two maps are equal when they have the same live keys (compared as `M` says) with equal
+/// values, as Python's mappings compare.
+impl<T: ?Sized + 'static, V: PartialEq + 'static, M: KeyMode<T>> PartialEq for WeakKeyDictionary<T, V, M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.keys().all(|key| {
+                self.with_value(&key, |value| other.with_value(&key, |theirs| value == theirs)) == Some(Some(true))
+            })
     }
 }
 

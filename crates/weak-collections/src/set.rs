@@ -138,6 +138,37 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.capacity()
     }
 
+    /// Keeps only the members for which `keep` returns `true`, visiting each live member
+    /// once, in the order iteration meets them (`HashSet::retain`).
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakSet;
+    ///
+    /// let sizes = [Gc::new(3), Gc::new(14), Gc::new(15)];
+    /// let small: WeakSet<i32> = sizes.iter().collect();
+    /// small.retain(|size| **size < 10);
+    /// assert_eq!(small.iter().map(|size| *size).collect::<Vec<_>>(), [3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `keep` uses the set (it runs while the set lends its entries); the members it
+    /// already removed stay removed.
+    pub fn retain(&self, mut keep: impl FnMut(&Gc<T>) -> bool) {
+        // A member whose other handles `keep` dropped dies when its handle here goes: after
+        // the set is no longer lent, since its death may run code that uses the set.
+        let mut last = Vec::new();
+        self.shared.retain(|watch, slot, (), weak| {
+            let Some(item) = watch.upgrade(slot, weak) else { return true };
+            let kept = keep(&item);
+            if Gc::strong_count(&item) == 1 {
+                last.push(item);
+            }
+            kept
+        });
+        drop(last);
+    }
+
     /// Removes and returns some live member.
     pub fn pop(&self) -> Option<Gc<T>> {
         self.shared.settle();

@@ -672,6 +672,29 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         table.take_dead(slot)
     }
 
+    /// Removes the live entries for which `keep` (given the watcher, the slot, the key and
+    /// the entry) says `false`. `keep` runs under the table's mutable borrow, so it cannot
+    /// use the container (that panics); the removed entries are dropped after the borrow.
+    /// Dead entries are left to the removal of dead entries.
+    pub(crate) fn retain(&self, mut keep: impl FnMut(&Watcher, usize, &K, &mut E) -> bool) {
+        self.settle();
+        let mut removed = Vec::new();
+        let mut table = self.table_mut();
+        // A removal may reset the table (its last entry gone): the slab's length is read at
+        // every step.
+        let mut slot = 0;
+        while let Some(held) = table.slots.get_mut(slot) {
+            slot += 1;
+            let Some(held) = held.as_mut() else { continue };
+            if held.entry.is_dead() || keep(&self.watch, slot - 1, &held.key, &mut held.entry) {
+                continue;
+            }
+            removed.push(table.take(slot - 1));
+        }
+        drop(table);
+        drop(removed);
+    }
+
     /// The number of entries, dead ones whose removal was queued excluded.
     pub(crate) fn len(&self) -> usize {
         self.settle();

@@ -235,6 +235,40 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         Values { cursor: self.shared.cursor() }
     }
 
+    /// Keeps only the entries for which `keep`, given the key and the value, returns
+    /// `true`, visiting each live entry once, in the order iteration meets them
+    /// (`HashMap::retain`).
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakValueDictionary;
+    ///
+    /// let cache = WeakValueDictionary::new();
+    /// let (small, large) = (Gc::new(vec![0_u8; 4]), Gc::new(vec![0_u8; 4096]));
+    /// cache.insert("small", &small);
+    /// cache.insert("large", &large);
+    /// cache.retain(|_, page| page.len() < 1024);
+    /// assert_eq!(cache.keys().collect::<Vec<_>>(), ["small"]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `keep` uses the map (it runs while the map lends its entries); the entries it
+    /// already removed stay removed.
+    pub fn retain(&self, mut keep: impl FnMut(&K, &Gc<T>) -> bool) {
+        // A value whose other handles `keep` dropped dies when its handle here goes: after
+        // the map is no longer lent, since its death may run code that uses the map.
+        let mut last = Vec::new();
+        self.shared.retain(|watch, slot, key, weak| {
+            let Some(value) = watch.upgrade(slot, weak) else { return true };
+            let kept = keep(key, &value);
+            if Gc::strong_count(&value) == 1 {
+                last.push(value);
+            }
+            kept
+        });
+        drop(last);
+    }
+
     /// Python's `valuerefs()`: the weak references to the values.
     pub fn valuerefs(&self) -> Vec<Weak<T>> {
         self.shared.settle();
@@ -328,6 +362,17 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> fmt::Debug for Values<
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Clone for WeakValueDictionary<K, T> {
     fn clone(&self) -> Self {
         self.copy()
+    }
+}
+
+/// Two maps are equal when they have the same keys with live values, and each key's values
+/// are one object or equal ones (`Gc`'s `PartialEq`), as Python's mappings compare.
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + PartialEq + 'static> PartialEq for WeakValueDictionary<K, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.items().all(|(key, value)| {
+                other.get(&key).is_some_and(|theirs| Gc::ptr_eq(&value, &theirs) || *value == *theirs)
+            })
     }
 }
 

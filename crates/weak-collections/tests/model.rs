@@ -42,6 +42,9 @@ enum Op {
     KeyRemove(usize),
     KeepKeyRefs,
     DropKeyRefs,
+    SetRetain,
+    KeyRetain,
+    DictRetain(u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -60,6 +63,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::KeyRemove),
         1 => Just(Op::KeepKeyRefs),
         1 => Just(Op::DropKeyRefs),
+        1 => Just(Op::SetRetain),
+        1 => Just(Op::KeyRetain),
+        1 => (0u8..2).prop_map(Op::DictRetain),
     ]
 }
 
@@ -168,6 +174,30 @@ proptest! {
                     kept_key_refs.extend(eager_keyed.keyrefs());
                 }
                 Op::DropKeyRefs => kept_key_refs.clear(),
+                Op::SetRetain => {
+                    // The closure reads another container.
+                    set.retain(|obj| !second.contains(obj));
+                    set_model.retain(|i| !(second_model.contains(i) && alive_at(&all, *i)));
+                }
+                Op::KeyRetain => {
+                    let step = |value: &mut u8| {
+                        *value = value.wrapping_add(1);
+                        !value.is_multiple_of(3)
+                    };
+                    keyed.retain(|_, value| step(value));
+                    eager_keyed.retain(|_, value| {
+                        let mut number: u8 = value.parse().expect("a number");
+                        let kept = step(&mut number);
+                        *value = number.to_string();
+                        kept
+                    });
+                    keyed_model.retain(|i, value| !alive_at(&all, *i) || step(value));
+                }
+                Op::DictRetain(odd) => {
+                    dict.retain(|key, _| key % 2 == odd);
+                    eager_dict.retain(|key, _| key.parse::<u8>().expect("a number") % 2 == odd);
+                    dict_model.retain(|key, _| key % 2 == odd);
+                }
                 _ => {}
             }
             // Every object a container has seen has its plain weak reference by now.

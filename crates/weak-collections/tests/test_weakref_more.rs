@@ -2086,3 +2086,83 @@ fn containers_clone_into_independent_copies_of_their_live_entries() {
     assert_eq!((copy.members.len(), copy.by_name.len(), copy.notes.len()), (1, 0, 0));
     assert_eq!(registry.members.len(), 0);
 }
+
+/// None (`HashMap::retain`): a member whose other handles the closure drops dies after the
+/// set is no longer lent, so its `Drop` may use the set; its entry is gone then.
+#[test]
+fn retain_lets_a_member_die_after_the_set_is_lent() {
+    #[derive(Trace)]
+    struct Tell(#[trace(skip)] Rc<WeakSet<Tell>>, #[trace(skip)] Rc<Cell<Option<usize>>>);
+    impl Drop for Tell {
+        fn drop(&mut self) {
+            self.1.set(Some(self.0.len()));
+        }
+    }
+    let set = Rc::new(WeakSet::new());
+    let seen = Rc::new(Cell::new(None));
+    let mut held =
+        vec![Gc::new(Tell(Rc::clone(&set), Rc::clone(&seen))), Gc::new(Tell(Rc::clone(&set), Rc::clone(&seen)))];
+    for member in &held {
+        set.add(member);
+    }
+    let first = Gc::downgrade(&held[0]);
+    set.retain(|member| {
+        if first.upgrade().is_some_and(|first| Gc::ptr_eq(&first, member)) {
+            held.remove(0);
+        }
+        true
+    });
+    assert!(first.upgrade().is_none());
+    assert_eq!(seen.get(), Some(1), "the dying member's Drop counted the set");
+    assert_eq!(set.len(), 1);
+}
+
+/// None: the closure of `retain` may not use its own container, which says so and keeps what
+/// it had decided.
+#[test]
+fn retain_from_its_own_closure_panics_and_keeps_the_removals_made() {
+    let members: Vec<Gc<u32>> = (0..4).map(Gc::new).collect();
+    let set: WeakSet<u32> = members.iter().collect();
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        set.retain(|member| {
+            if **member == 2 {
+                set.add(Gc::new(9));
+            }
+            **member % 2 == 1
+        })
+    }));
+    assert!(caught.is_err());
+    let mut left: Vec<u32> = set.iter().map(|member| *member).collect();
+    left.sort_unstable();
+    assert_eq!(left, [1, 2, 3], "0 was removed before the panic");
+}
+
+/// Python's mappings compare by their items: weak maps too, over their live entries.
+#[test]
+fn weak_maps_compare_by_their_live_entries() {
+    let (a, b) = (Gc::new(1_u32), Gc::new(2_u32));
+    let keyed = WeakKeyDictionary::new();
+    let other = WeakKeyDictionary::new();
+    keyed.insert(&a, "a");
+    other.insert(&a, "a");
+    assert!(keyed == other);
+    other.insert(&a, "changed");
+    assert!(keyed != other);
+    other.insert(&a, "a");
+    keyed.insert(&b, "b");
+    assert!(keyed != other);
+
+    let values = WeakValueDictionary::new();
+    let same = WeakValueDictionary::new();
+    values.insert("one", &a);
+    let equal_to_a = Gc::new(1_u32);
+    same.insert("one", &equal_to_a);
+    assert!(values == same, "equal values compare equal");
+    drop(b);
+    assert!(keyed == other, "the dead key's entry no longer counts");
+    let c = Gc::new(3_u32);
+    values.insert("three", &c);
+    assert!(values != same);
+    drop(c);
+    assert!(values == same);
+}

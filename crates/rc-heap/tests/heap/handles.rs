@@ -261,6 +261,34 @@ fn into_raw_keeps_the_count_and_from_raw_gives_it_back() {
 }
 
 #[test]
+fn strong_counts_change_through_raw_pointers() {
+    let drops = Rc::new(Cell::new(0));
+    let raw = Gc::into_raw(Tracked::new(&drops));
+    // SAFETY: `raw` came from `into_raw` on this thread; its count is held until the last
+    // decrement below.
+    unsafe { Gc::increment_strong_count(raw) };
+    // SAFETY: as above.
+    let seen = unsafe { Gc::from_raw(raw) };
+    assert_eq!(Gc::strong_count(&seen), 2);
+    drop(seen);
+    // SAFETY: as above: the count `into_raw` kept is taken back, the last.
+    unsafe { Gc::decrement_strong_count(raw) };
+    assert_eq!(drops.get(), 1);
+
+    let text: Gc<str> = Gc::from("shared");
+    let raw = Gc::into_raw(text.clone());
+    // SAFETY: as above, for an unsized value.
+    unsafe { Gc::increment_strong_count(raw) };
+    assert_eq!(Gc::strong_count(&text), 3);
+    // SAFETY: both counts the pointer kept are taken back once.
+    unsafe {
+        Gc::decrement_strong_count(raw);
+        Gc::decrement_strong_count(raw);
+    }
+    assert_eq!(Gc::strong_count(&text), 1);
+}
+
+#[test]
 fn from_raw_takes_back_unsized_values_with_their_metadata() {
     let text: Gc<str> = Gc::from("raw text");
     let raw = Gc::into_raw(text.clone());
