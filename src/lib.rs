@@ -70,6 +70,10 @@
 
 #![deny(missing_docs)]
 
+/// What the derive's expansion names, so that `#[trace(crate = cyclegc)]` (or a renamed
+/// dependency's name) reaches it through this facade.
+#[doc(hidden)]
+pub use rc_heap::__private;
 pub use rc_heap::__private::TraceTrait as Trace;
 pub use rc_heap::{
     AccessError, Callable, Closure, Edge, Finalize, Gc, GcAny, GcMut, Handle, KeyLabel, LabelPath, ObjectId, Referent,

@@ -135,7 +135,9 @@ pub(crate) fn quote(text: &str) -> String {
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             '&' => out.push_str("&amp;"),
-            c if c.is_control() => out.push_str(&crate::graph::visible(&c.to_string()).replace('\\', "\\\\")),
+            c if crate::graph::unwritable(c) => {
+                out.push_str(&crate::graph::visible(&c.to_string()).replace('\\', "\\\\"))
+            }
             c => out.push(c),
         }
     }

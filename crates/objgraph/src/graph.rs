@@ -574,12 +574,13 @@ fn label(object: &GcAny, refcount: usize, root: Option<Root<'_>>, options: &Grap
     lines.into_iter().flat_map(|line| line.split('\n').map(visible).collect::<Vec<_>>()).collect()
 }
 
-/// `line` with control characters written as `\xNN` (`\u{NNNN}` past `\xff`), so that
-/// labels stay one line and valid in DOT and SVG.
+/// `line` with control characters and Unicode's noncharacters written as `\xNN`
+/// (`\u{NNNN}` past `\xff`), so that labels stay one line and valid in DOT and SVG (XML
+/// allows neither).
 pub(crate) fn visible(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for c in line.chars() {
-        if c.is_control() {
+        if unwritable(c) {
             let code = u32::from(c);
             if code <= 0xff {
                 out.push_str(&format!("\\x{code:02x}"));
@@ -591,4 +592,12 @@ pub(crate) fn visible(line: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `c` cannot stand in a label as it is: a control character, or a noncharacter
+/// (U+FDD0 to U+FDEF, and the last two code points of every plane, U+FFFE and U+FFFF among
+/// them), which XML 1.0 documents may not hold.
+pub(crate) fn unwritable(c: char) -> bool {
+    let code = u32::from(c);
+    c.is_control() || (0xfdd0..=0xfdef).contains(&code) || code & 0xfffe == 0xfffe
 }

@@ -774,21 +774,26 @@ struct RawTable {
 }
 
 /// Whether `text` has a character XML 1.0 forbids (C0 controls other than tab, newline and
-/// carriage return).
+/// carriage return, U+FFFE and U+FFFF), or a noncharacter it discourages.
 fn has_character_xml_forbids(text: &str) -> bool {
-    text.chars().any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+    text.chars().any(|c| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || ('\u{fdd0}'..='\u{fdef}').contains(&c) || c >= '\u{fffe}'
+    })
 }
 
 #[test]
 fn control_characters_in_edge_labels_stay_visible_and_valid_in_every_format() {
     let table = Gc::new(RawTable { rows: RefCell::new(BTreeMap::new()) });
-    table.rows.borrow_mut().insert(RawKey("bell\u{7} and\nnewline <k>".to_owned()), Gc::new(Row));
+    table
+        .rows
+        .borrow_mut()
+        .insert(RawKey("bell\u{7} and\nnewline <k>\u{fffe}\u{ffff}\u{fdd0}".to_owned()), Gc::new(Row));
     let start = Gc::to_any(&table);
     let refs = objgraph::show_refs(std::slice::from_ref(&start), &GraphOptions::default());
     let dot = refs.to_dot();
     assert!(!has_character_xml_forbids(&dot), "{dot:?}");
     dot_strings(&dot);
-    assert!(dot.contains(r#"label="rows[bell\\x07 and\nnewline <k>]""#), "{dot}");
+    assert!(dot.contains(r#"label="rows[bell\\x07 and\nnewline <k>\\u{fffe}\\u{ffff}\\u{fdd0}]""#), "{dot}");
     let svg = refs.render_svg(Renderer::Builtin).unwrap();
     assert!(!has_character_xml_forbids(&svg), "the SVG is not XML: {svg:?}");
     assert!(svg.contains(r"rows[bell\x07 and"), "{svg}");
@@ -803,8 +808,9 @@ fn control_characters_in_edge_labels_stay_visible_and_valid_in_every_format() {
     let index = report.write_to(&dir).unwrap();
     let html = std::fs::read_to_string(index).unwrap();
     assert!(!has_character_xml_forbids(&html), "{html:?}");
-    assert!(html.contains(r"rows[bell\x07 and\x0anewline &lt;k&gt;]"), "{html}");
-    assert!(std::fs::read_to_string(dir.join("report.txt")).unwrap().contains(r"rows[bell\x07 and\x0anewline <k>]"));
+    assert!(html.contains(r"rows[bell\x07 and\x0anewline &lt;k&gt;\u{fffe}\u{ffff}\u{fdd0}]"), "{html}");
+    let text = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+    assert!(text.contains(r"rows[bell\x07 and\x0anewline <k>\u{fffe}\u{ffff}\u{fdd0}]"), "{text}");
     assert!(!has_character_xml_forbids(&std::fs::read_to_string(dir.join("refs.svg")).unwrap()));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -251,7 +251,7 @@ impl GcAny {
             return None;
         }
         // SAFETY: the value is not dropped and we hold a count.
-        unsafe { (self.type_info().describe)(self.header) }
+        crate::gc::writing(self.header, || unsafe { (self.type_info().describe)(self.header) })
     }
 
     /// Where the object was created (`alloc-site` feature, tracked objects).

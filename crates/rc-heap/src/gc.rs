@@ -402,23 +402,30 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
         let Ok(value) = Gc::try_get(self) else {
             return write!(f, "<dropped {}>", Gc::type_info(self).short_name());
         };
-        let object = Gc::as_ptr(self).cast::<()>();
-        let outer = WRITING_DEBUG.with(Cell::get);
-        let mut frame = outer;
+        let object = Gc::header(self);
+        let mut frame = WRITING_DEBUG.with(Cell::get);
         while !frame.is_null() {
-            // SAFETY: a frame on the list lives in the stack frame of a `fmt` call still running
-            // on this thread, which takes it off the list before it returns or unwinds.
+            // SAFETY: a frame on the list lives in the stack frame of a `writing` call still
+            // running on this thread, which takes it off the list before it returns or unwinds.
             let written = unsafe { &*frame };
-            if written.object == object {
+            if written.object == object.as_ptr().cast_const() {
                 return write!(f, "<{} ...>", Gc::type_info(self).short_name());
             }
             frame = written.outer;
         }
-        let this = DebugFrame { object, outer };
-        WRITING_DEBUG.with(|head| head.set(&this));
-        let _off = TakeOff(outer);
-        value.fmt(f)
+        writing(object, || value.fmt(f))
     }
+}
+
+/// Runs `write` with `object` on the list of objects whose text is being written, so that a
+/// `Gc` to it met inside the text is written `<Type ...>` (`Gc`'s `Debug`, and a described
+/// object's label, which formats the value itself).
+pub(crate) fn writing<R>(object: NonNull<ObjHeader>, write: impl FnOnce() -> R) -> R {
+    let outer = WRITING_DEBUG.with(Cell::get);
+    let this = DebugFrame { object: object.as_ptr().cast_const(), outer };
+    WRITING_DEBUG.with(|head| head.set(&this));
+    let _off = TakeOff(outer);
+    write()
 }
 
 thread_local! {
@@ -430,7 +437,7 @@ thread_local! {
 
 /// An object whose `Debug` is being written, and the one around it.
 struct DebugFrame {
-    object: *const (),
+    object: *const ObjHeader,
     outer: *const DebugFrame,
 }
 

@@ -34,7 +34,7 @@ macro_rules! described_leaf {
             #[inline(always)]
             fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
             fn describe(&self) -> Option<String> {
-                Some(format!("{self:?}"))
+                Some(crate::trace::describe_debug(self))
             }
         }
     )*};

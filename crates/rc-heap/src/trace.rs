@@ -256,7 +256,12 @@ impl<T: Trace + ?Sized> KeyLabel for T {
     }
 }
 
-/// Builds edge labels from [`Segment`]s: `children[3]`, `Leaf.child`, `[key]`.
+/// How many characters of a map key's label an edge label keeps (Python's objgraph keeps 40
+/// of a label's text).
+const KEY_LABEL_MAX: usize = 40;
+
+/// Builds edge labels from [`Segment`]s: `children[3]`, `Leaf.child`, `[key]` (a key's first
+/// 40 characters, then `...`).
 #[derive(Debug, Default)]
 pub struct LabelPath {
     text: String,
@@ -279,9 +284,15 @@ impl LabelPath {
                 let _ = write!(self.text, "[{i}]");
             }
             Segment::Key(key) => match key.key_label() {
-                Some(label) => {
-                    let _ = write!(self.text, "[{label}]");
-                }
+                // A long key is cut, as Python's objgraph cuts the text of its labels.
+                Some(label) => match label.char_indices().nth(KEY_LABEL_MAX) {
+                    Some((cut, _)) => {
+                        let _ = write!(self.text, "[{}...]", &label[..cut]);
+                    }
+                    None => {
+                        let _ = write!(self.text, "[{label}]");
+                    }
+                },
                 None => self.text.push_str("[?]"),
             },
         }

@@ -34,6 +34,12 @@ fn a_cycle_of_described_objects_is_written_once_around() {
     let me = node("me");
     *me.next.borrow_mut() = Some(me.clone());
     assert_eq!(format!("{me:?}"), "Node { name: \"me\", next: RefCell { value: Some(<Node ...>) } }");
+    // A label is the same text: the described object is itself on the list of objects
+    // being written.
+    assert_eq!(
+        Gc::to_any(&me).describe().as_deref(),
+        Some("Node { name: \"me\", next: RefCell { value: Some(<Node ...>) } }")
+    );
     let leaf = node("leaf");
     assert_eq!(format!("{:?}", (&leaf, &leaf)).matches("leaf").count(), 2);
     for node in [&a, &b, &me] {

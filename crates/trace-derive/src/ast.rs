@@ -164,7 +164,10 @@ impl<'a> Container<'a> {
         for attr in input.attrs.iter().filter(|a| a.path().is_ident("trace")) {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("crate") {
-                    let path: Path = meta.value()?.parse()?;
+                    // `crate = path`, or serde's spelling, `crate = "path"`.
+                    let value = meta.value()?;
+                    let path: Path =
+                        if value.peek(syn::LitStr) { value.parse::<syn::LitStr>()?.parse()? } else { value.parse()? };
                     if self.crate_path.replace(path).is_some() {
                         errors.at(meta.path.span(), "duplicate #[trace(crate = ...)]");
                     }

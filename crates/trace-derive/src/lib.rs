@@ -27,7 +27,7 @@
 //! | `#[trace(describe = path)]` | type | graph labels show `path(&value)`, a `fn(&Self) -> String` |
 //! | `#[trace(tracked)]` | type | always tracked, without inspecting field types |
 //! | `#[trace(bound = "T: Trace")]` | type | the impl's bounds, replacing the ones the derive infers (below) |
-//! | `#[trace(crate = path)]` | type | where the heap crate is (default `::rc_heap`, or `::cyclegc::rc_heap` through the facade's re-export) |
+//! | `#[trace(crate = path)]`, `#[trace(crate = "path")]` | type | where the heap crate is (default `::rc_heap`, or through the facade's re-export `::cyclegc::rc_heap`, under the name the user's manifest gives the facade; the facade's root also works) |
 //!
 //! Generics: a type parameter that a traced field holds (`T`, `Vec<T>`, `Option<Box<T>>`) is
 //! bounded by `Trace`; one used only behind `Gc`, `Weak` or `PhantomData`, as the objects of
@@ -59,5 +59,14 @@ pub fn derive_trace(input: TokenStream) -> TokenStream {
 #[doc(hidden)]
 #[proc_macro_derive(__TraceThroughCyclegc, attributes(trace))]
 pub fn derive_trace_through_cyclegc(input: TokenStream) -> TokenStream {
-    expand::derive(input.into(), quote::quote!(::cyclegc::rc_heap)).into()
+    // A dependency renamed in the user's manifest (`gc = { package = "cyclegc", .. }`) is
+    // reached by its new name.
+    let krate = match proc_macro_crate::crate_name("cyclegc") {
+        Ok(proc_macro_crate::FoundCrate::Name(name)) => {
+            let name = quote::format_ident!("{name}");
+            quote::quote!(::#name::rc_heap)
+        }
+        _ => quote::quote!(::cyclegc::rc_heap),
+    };
+    expand::derive(input.into(), krate).into()
 }
