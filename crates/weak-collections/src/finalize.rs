@@ -69,6 +69,14 @@ pub struct Finalizer<T: ?Sized + 'static> {
     inner: Rc<Inner<T>>,
 }
 
+/// Another handle to the same finalizer, as Python's `finalize` objects are shared
+/// references: calling or detaching it through one is seen through all.
+impl<T: ?Sized + 'static> Clone for Finalizer<T> {
+    fn clone(&self) -> Self {
+        Finalizer { inner: Rc::clone(&self.inner) }
+    }
+}
+
 struct Inner<T: ?Sized + 'static> {
     index: u64,
     /// Holding the weak reference keeps its death callback armed.

@@ -192,6 +192,16 @@ fn test_finalize_call_and_detach() {
     assert_eq!(calls.get(), 1, "detached: not run at death");
     func();
     assert_eq!(calls.get(), 11);
+    // A clone is the same finalizer, as a Python name bound to it twice.
+    let c = self::object(3);
+    let seen = calls.clone();
+    let h = finalize(&c, move || seen.set(seen.get() + 100));
+    let shared = h.clone();
+    assert!(shared.alive() && h.alive());
+    assert!(shared.call());
+    assert!(!h.alive() && !h.call());
+    drop(c);
+    assert_eq!(calls.get(), 111);
 }
 
 #[test]
