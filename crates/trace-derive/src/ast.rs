@@ -172,6 +172,7 @@ impl<'a> Container<'a> {
                         errors.at(meta.path.span(), "duplicate #[trace(crate = ...)]");
                     }
                 } else if meta.path.is_ident("finalize") {
+                    flag_without_value(&meta, "finalize", errors)?;
                     if self.finalize.replace(meta.path.span()).is_some() {
                         errors.at(meta.path.span(), "duplicate #[trace(finalize)]");
                     }
@@ -185,7 +186,10 @@ impl<'a> Container<'a> {
                         errors.at(meta.path.span(), "duplicate #[trace(describe)]");
                     }
                 } else if meta.path.is_ident("tracked") {
-                    self.always_tracked = true;
+                    flag_without_value(&meta, "tracked", errors)?;
+                    if std::mem::replace(&mut self.always_tracked, true) {
+                        errors.at(meta.path.span(), "duplicate #[trace(tracked)]");
+                    }
                 } else if meta.path.is_ident("bound") {
                     let text: LitStr = meta.value()?.parse()?;
                     let predicates = text.parse_with(Punctuated::<WherePredicate, Token![,]>::parse_terminated)?;
@@ -232,10 +236,12 @@ impl<'a> Variant<'a> {
                 for attr in field.attrs.iter().filter(|a| a.path().is_ident("trace")) {
                     let result = attr.parse_nested_meta(|meta| {
                         if meta.path.is_ident("skip") {
+                            flag_without_value(&meta, "skip", errors)?;
                             if std::mem::replace(&mut skip, true) {
                                 errors.at(meta.path.span(), "duplicate #[trace(skip)]");
                             }
                         } else if meta.path.is_ident("flatten") {
+                            flag_without_value(&meta, "flatten", errors)?;
                             if std::mem::replace(&mut flatten, true) {
                                 errors.at(meta.path.span(), "duplicate #[trace(flatten)]");
                             }
@@ -298,4 +304,19 @@ pub(crate) fn mentions_self(ty: &Type, own: &Ident) -> bool {
     let mut finder = Finder { own, found: false };
     finder.visit_type(ty);
     finder.found
+}
+
+/// Reports a value given to an option that is a flag (`finalize = f`, `skip = true`,
+/// `tracked(x)`), and skips it, so that the message names the misuse rather than the token
+/// after the option's name.
+fn flag_without_value(meta: &syn::meta::ParseNestedMeta<'_>, name: &str, errors: &mut Errors) -> syn::Result<()> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        return Ok(());
+    }
+    let hint = if name == "finalize" { ": implement `Finalize` for the type, which gives the function" } else { "" };
+    errors.at(meta.input.span(), format!("#[trace({name})] takes no value; write it alone{hint}"));
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        meta.input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
 }

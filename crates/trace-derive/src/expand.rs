@@ -50,7 +50,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
     let finalizer = container.finalize.map(|span| {
         let call = quote_spanned!(span=> <Self as #krate::Finalize>::finalize(self));
         quote! {
-            const HAS_FINALIZER: bool = true;
+            const HAS_FINALIZER: ::core::primitive::bool = true;
             fn finalize(&self) {
                 #call
             }
@@ -94,7 +94,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
 fn tracked_consts(container: &Container<'_>, krate: &TokenStream) -> TokenStream {
     if container.always_tracked {
         return quote!(
-            const TRACKED: bool = true;
+            const TRACKED: ::core::primitive::bool = true;
         );
     }
     let own = &container.input.ident;
@@ -120,13 +120,13 @@ fn tracked_consts(container: &Container<'_>, krate: &TokenStream) -> TokenStream
     let levels = (1..8u8).map(|level| {
         let name = format_ident!("__TRACKED_{}", level);
         let value = any_field(&format_ident!("__TRACKED_{}", level - 1));
-        quote!(const #name: bool = #value;)
+        quote!(const #name: ::core::primitive::bool = #value;)
     });
     // Out of budget, a type answers `true` unasked, unless it has no traced field at all.
     let last = !fields.is_empty();
     quote! {
-        const TRACKED: bool = #top;
-        const __TRACKED_0: bool = #last;
+        const TRACKED: ::core::primitive::bool = #top;
+        const __TRACKED_0: ::core::primitive::bool = #last;
         #(#levels)*
     }
 }
