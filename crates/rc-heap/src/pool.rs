@@ -28,7 +28,8 @@
 //!   its class with a free block (so that allocating and freeing one object in a loop does not
 //!   hand a pool back and forth).
 //! - An arena whose last pool comes back is kept for reuse while the thread runs, up to
-//!   [`KEPT_ARENAS`] empty arenas (16 MiB); more are freed to the system at once. A program
+//!   [`KEPT_ARENAS`] empty arenas (16 MiB); more are freed to the global allocator at once
+//!   (which decides when the system gets the memory back: glibc keeps most of it). A program
 //!   that builds a large structure, drops it and builds the next (a batch, a request, a
 //!   round of a simulation) then reuses the same memory, where freeing it would make the
 //!   system zero fresh pages for every round, as allocators keep freed pages for a while
