@@ -175,9 +175,9 @@ impl HeapGraph {
                         path.push(previous);
                     }
                     path.reverse();
-                    let position =
-                        |i: &usize| order.iter().position(|o| o == i).expect("the loop stays in its component");
-                    return path.iter().map(position).collect();
+                    let positions: HashMap<usize, usize> =
+                        order.iter().enumerate().map(|(position, &object)| (object, position)).collect();
+                    return path.iter().map(|i| positions[i]).collect();
                 }
                 if component[next] == own && next != start && !parent.contains_key(&next) {
                     parent.insert(next, current);

@@ -282,14 +282,43 @@ impl DominatorTree {
         DominatorTree { order, vertex, idom }
     }
 
+    /// Each vertex's depth in the dominator tree and a jump pointer to one of its dominators,
+    /// for [`common_dominator`](Self::common_dominator) in a logarithmic number of steps.
+    fn jumps(&self) -> Jumps {
+        let count = self.idom.len();
+        let (mut depth, mut jump) = (vec![0u32; count], vec![0u32; count]);
+        // A dominator has a smaller number than what it dominates, so it is done first.
+        for w in 1..count {
+            let p = self.idom[w] as usize;
+            depth[w] = depth[p] + 1;
+            // Skew-binary jumps: a vertex jumps as far as its dominator's jump and the jump
+            // after that together when those two are the same length, else to its dominator.
+            let (j, jj) = (jump[p] as usize, jump[jump[p] as usize] as usize);
+            jump[w] = if depth[p] - depth[j] == depth[j] - depth[jj] { jj as u32 } else { p as u32 };
+        }
+        Jumps { depth, jump }
+    }
+
     /// The nearest common dominator of preorder numbers `a` and `b`.
-    fn common_dominator(&self, mut a: u32, mut b: u32) -> u32 {
+    fn common_dominator(&self, jumps: &Jumps, mut a: u32, mut b: u32) -> u32 {
+        let depth = |v: u32| jumps.depth[v as usize];
+        if depth(a) < depth(b) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let target = depth(b);
+        while depth(a) > target {
+            let far = jumps.jump[a as usize];
+            a = if depth(far) >= target { far } else { self.idom[a as usize] };
+        }
+        // At one depth, both jump pointers lead to one depth too.
         while a != b {
-            while a > b {
+            let (far_a, far_b) = (jumps.jump[a as usize], jumps.jump[b as usize]);
+            if far_a == far_b {
                 a = self.idom[a as usize];
-            }
-            while b > a {
                 b = self.idom[b as usize];
+            } else {
+                a = far_a;
+                b = far_b;
             }
         }
         a
@@ -305,6 +334,9 @@ impl DominatorTree {
         }
         let mut leaves: HashMap<usize, Leaf> = HashMap::new();
         let mut found = Vec::new();
+        // Made on the first leaf held twice: a heap of deep chains sharing one leaf would
+        // otherwise walk up its chains again for every reference.
+        let mut jumps = None;
         for (i, object) in graph.objects().iter().enumerate() {
             found.clear();
             let _ = object.trace_with(&mut LeafEdges(&mut found));
@@ -313,7 +345,8 @@ impl DominatorTree {
                 match leaves.get_mut(&leaf.addr()) {
                     Some(entry) => {
                         entry.references += 1;
-                        entry.holder = self.common_dominator(entry.holder, here);
+                        let jumps = jumps.get_or_insert_with(|| self.jumps());
+                        entry.holder = self.common_dominator(jumps, entry.holder, here);
                     }
                     None => {
                         leaves.insert(leaf.addr(), Leaf { handle: leaf, references: 1, holder: here });
@@ -329,6 +362,13 @@ impl DominatorTree {
             }
         }
     }
+}
+
+/// Depths in the dominator tree and jump pointers, by preorder number
+/// ([`DominatorTree::jumps`]).
+struct Jumps {
+    depth: Vec<u32>,
+    jump: Vec<u32>,
 }
 
 /// Lengauer–Tarjan's `eval`: the vertex of least semidominator on the forest path above `v`,

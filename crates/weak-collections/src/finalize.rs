@@ -186,9 +186,21 @@ fn registry() -> Registry {
 /// panic is then passed on to the teardown, which reports it too.
 fn run_at_exit(registry: &Registry) {
     let mut first_panic = None;
+    // The walk goes down from the newest, each finalizer looked at once: one run now
+    // unregisters itself from a new registry (this thread's is gone), not from this one, so
+    // this one is left as it was but for the entries taken out here.
+    let mut below = u64::MAX;
     loop {
-        let next = registry.borrow().values().rev().find(|pending| pending.runs_at_exit()).cloned();
-        let Some(pending) = next else { break };
+        let next = registry
+            .borrow()
+            .range(..below)
+            .rev()
+            .find(|(_, pending)| pending.runs_at_exit())
+            .map(|(index, pending)| (*index, Rc::clone(pending)));
+        let Some((index, pending)) = next else { break };
+        below = index;
+        let removed = registry.borrow_mut().remove(&index);
+        drop(removed);
         let result = catch_unwind(AssertUnwindSafe(|| pending.call()));
         // A finalizer registered by this one (its registry is a new one, this thread's
         // being gone) runs next, before the older ones, as in Python.
