@@ -580,3 +580,33 @@ fn legacy_finalization_test_legacy_self_cycle() {
     assert!(wr.upgrade().is_none());
     gen_gc::set_finalizer_policy(gen_gc::FinalizerPolicy::Pep442);
 }
+
+/// None (CPython's `handle_resurrected_objects` runs after the weak callbacks too): a weak
+/// callback that reaches a garbage object through a shared `std::rc::Rc` it holds weakly
+/// (an `Rc` is traced while its count is one) and keeps it resurrects it, finalizer or not:
+/// the object survives whole, is not counted as collected, and dies by its count later.
+#[test]
+fn a_weak_callback_that_keeps_a_garbage_object_resurrects_it() {
+    #[derive(Trace)]
+    struct Cell {
+        name: &'static str,
+        inner: Rc<RefCell<Option<Gc<Cell>>>>,
+    }
+    let kept: Rc<RefCell<Option<Gc<Cell>>>> = Rc::default();
+    let a = Gc::new(Cell { name: "a", inner: Rc::default() });
+    *a.inner.borrow_mut() = Some(a.clone());
+    let through = Rc::downgrade(&a.inner);
+    let keep = Rc::clone(&kept);
+    let weak = Gc::downgrade_with_callback(&a, move |_| {
+        let found = through.upgrade().and_then(|inner| inner.borrow().clone());
+        *keep.borrow_mut() = found;
+    });
+    drop(a);
+    assert_eq!(gen_gc::collect(), 0, "the object the callback kept is not collected");
+    assert!(weak.upgrade().is_none(), "its weak references were cleared before the callback ran");
+    let back = kept.borrow_mut().take().expect("the callback found the object");
+    assert_eq!(Gc::try_get(&back).map(|cell| cell.name).ok(), Some("a"), "its value is whole");
+    // Still a cycle through its own `Rc`: the next collection frees it, calling nothing.
+    drop(back);
+    assert_eq!(gen_gc::collect(), 1);
+}

@@ -104,11 +104,24 @@ pub(crate) trait TracedCallback {
 /// [`died`](DeathWatch::died) is a weak-reference callback in every other way: it runs
 /// after every weak reference to the object reads dead, newest first among the object's
 /// callbacks, at most once, not at all if the weak reference was dropped before or is owned
-/// by garbage the collector is deleting; it may allocate, drop handles or collect; a panic
-/// is caught and raised again when the death is over.
+/// by garbage the collector is deleting (then [`died_unreachable`](DeathWatch::died_unreachable)
+/// is called instead); it may allocate, drop handles or collect; a panic is caught and
+/// raised again when the death is over.
 pub trait DeathWatch {
     /// The object of the weak reference made with `tag` has died.
     fn died(&self, tag: usize);
+
+    /// The object of the weak reference made with `tag` died in a collection that found the
+    /// weak reference's owner unreachable too, so [`died`](DeathWatch::died) is not called
+    /// (CPython calls no callback of a weak reference that is itself garbage). The owner
+    /// usually goes with the garbage; when it does not (`DEBUG_SAVEALL` keeps it in
+    /// `gc.garbage`, a finalizer resurrects it), this tells it of the death, so that it can
+    /// note it for later. It runs while the collector deletes garbage: it must only note the
+    /// tag, not drop handles, allocate heap objects or run code of anyone else's. By default
+    /// it does nothing.
+    fn died_unreachable(&self, tag: usize) {
+        let _ = tag;
+    }
 }
 
 /// A [`DeathWatch`] as its weak references know it, and what they tell it before any
@@ -1258,6 +1271,21 @@ impl ClearedWeakRefs {
 #[inline]
 fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + Send>>) {
     if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
+        // A watcher owned by garbage is not told as a callback would be, only that the death
+        // happened (its owner may outlive the collection: saved or resurrected).
+        let watched = slot.callback().and_then(|cell| {
+            // SAFETY: nothing runs during this look that could take or set the callback.
+            match unsafe { &*cell.as_ptr() } {
+                Some(Callback::Watched(state, tag)) => Some((state.report.clone(), *tag)),
+                _ => None,
+            }
+        });
+        if let Some((report, tag)) = watched
+            && let Err(panic) =
+                catch_unwind(AssertUnwindSafe(|| report.upgrade().map(|watch| watch.died_unreachable(tag))))
+        {
+            first_panic.get_or_insert(panic);
+        }
         // The death's handle may be the slot's last (an earlier callback dropped the
         // others): the callback, which does not run, goes with it, and its captures' `Drop`
         // is user code whose panic must not leave the death half done.

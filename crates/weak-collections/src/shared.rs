@@ -758,6 +758,14 @@ fn changed_while_read(kind: &str) -> ! {
 }
 
 impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> DeathWatch for Shared<K, E> {
+    /// An entry whose container is garbage too: queued for the container's next operation,
+    /// in case the container outlives the collection (saved in `gc.garbage`, resurrected).
+    fn died_unreachable(&self, slot: usize) {
+        if let Ok(mut pending) = self.pending.try_borrow_mut() {
+            pending.push(slot);
+        }
+    }
+
     fn died(&self, slot: usize) {
         let Ok(mut table) = self.table.try_borrow_mut() else {
             self.pending.borrow_mut().push(slot);

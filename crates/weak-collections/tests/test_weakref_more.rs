@@ -2166,3 +2166,37 @@ fn weak_maps_compare_by_their_live_entries() {
     drop(c);
     assert!(values == same);
 }
+
+/// None (CPython's maps count such entries on, as their removal callbacks are garbage too):
+/// a map whose values have drop glue, in a garbage cycle with its keys, saved by
+/// `DEBUG_SAVEALL`, no longer counts the entries whose keys the collection cleared, and
+/// drops their values at its next operation.
+#[test]
+fn a_saved_map_counts_no_entry_the_collection_cleared() {
+    #[derive(Trace)]
+    struct Node {
+        name: &'static str,
+        next: RefCell<Option<Gc<Node>>>,
+        tags: WeakKeyDictionary<Node, String>,
+        ids: WeakKeyDictionary<Node, u32>,
+    }
+    let node = |name| {
+        Gc::new(Node { name, next: RefCell::new(None), tags: WeakKeyDictionary::new(), ids: WeakKeyDictionary::new() })
+    };
+    let (a, b) = (node("a"), node("b"));
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    a.tags.insert(&b, "peer".to_owned());
+    a.ids.insert(&b, 2);
+    drop((a, b));
+    gen_gc::set_debug(gen_gc::DEBUG_SAVEALL);
+    gen_gc::collect();
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    let saved = gen_gc::take_garbage();
+    let a = saved.iter().find_map(|object| object.downcast::<Node>().filter(|node| node.name == "a")).expect("saved");
+    assert_eq!((a.tags.len(), a.tags.keys().count(), a.tags.popitem().is_none()), (0, 0, true));
+    assert!(a.tags.is_empty() && a.ids.is_empty());
+    drop(a);
+    drop(saved);
+    gen_gc::collect();
+}

@@ -87,7 +87,7 @@ fn split_legacy_finalizers(
 /// matters only for weak references to the garbage; those to objects that outlive the
 /// collection are unmarked again before any callback runs, so that their callbacks are not
 /// lost should garbage holding them be resurrected or a clone outlive it.
-pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
+pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) -> bool {
     let marked = raw::weak_callbacks_pending() && mark_weak_refs_of_garbage(state, unreachable);
     let mut cleared: Option<raw::ClearedWeakRefs> = None;
     for_each(unreachable, |header| {
@@ -105,9 +105,11 @@ pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) {
     if marked {
         unmark_weak_refs_to_survivors(state, unreachable);
     }
+    let any_callback = cleared.as_ref().is_some_and(|cleared| !cleared.is_empty());
     if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
         report(state, "a weak reference callback", panic);
     }
+    any_callback
 }
 
 /// Marks the weak references only the garbage holds: their callbacks must not run. Returns

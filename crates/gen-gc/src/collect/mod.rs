@@ -98,15 +98,17 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
 
     // From here on user code runs: the garbage is held (`move_unreachable` held it), so that
     // no count reaching zero frees it, and only this function takes objects out of the list.
-    if any_weak {
-        clear_weak_refs(state, &unreachable);
-    }
+    let callbacks_ran = any_weak && clear_weak_refs(state, &unreachable);
     if debug.contains(DebugFlags::COLLECTABLE) {
         for_each(&unreachable, |header| state.debug_line(format_args!("gc: collectable {}", object_repr(header))));
     }
-    // Only a finalizer can resurrect (weak references to the garbage are dead and ids of
-    // held objects are not handed out), so without one the recount is skipped.
-    if any_finalizer && run_finalizers(state, &unreachable) {
+    // Only user code run here can resurrect: a finalizer, or a weak callback that reaches the
+    // garbage through something it is held in without the collector's knowing (a shared
+    // `std::rc::Rc`, traced while its count is one). Weak references to the garbage are dead
+    // and ids of held objects are not handed out, so with neither the recount is skipped, as
+    // CPython's `handle_resurrected_objects` finds nothing then.
+    let finalized = any_finalizer && run_finalizers(state, &unreachable);
+    if finalized || callbacks_ran {
         collected = resurrect(state, &unreachable, collected, old, region.tag, &mut edges);
     }
 
