@@ -1172,3 +1172,29 @@ fn finalizers_that_lend_live_objects_mutably_under_incremental_collections() {
 fn finalizers_that_lend_live_objects_mutably_under_generational_collections() {
     lend_during_collections(gen_gc::CollectionPolicy::Generational);
 }
+
+/// `make_mut` with only weak references moves the value to a new object and runs their
+/// callbacks; one that takes a handle to the new object (from `get_objects`) makes it
+/// shared, and `make_mut` then clones it, as `Rc::make_mut` clones a shared value, instead of
+/// failing.
+#[test]
+fn make_mut_clones_again_when_a_callback_takes_the_new_object() {
+    #[derive(Trace, Clone)]
+    struct Value {
+        x: u32,
+        kids: Vec<Gc<Value>>,
+    }
+    let grabbed: Rc<RefCell<Vec<GcAny>>> = Rc::default();
+    let grab = Rc::clone(&grabbed);
+    let mut a = Gc::new(Value { x: 1, kids: Vec::new() });
+    let _weak = Gc::downgrade_with_callback(&a, move |_| grab.borrow_mut().extend(gen_gc::get_objects(None)));
+    Gc::make_mut(&mut a).x = 5;
+    assert_eq!(a.x, 5);
+    let moved: Vec<Gc<Value>> = grabbed.borrow().iter().filter_map(|object| object.downcast::<Value>()).collect();
+    assert_eq!(
+        moved.iter().map(|value| value.x).collect::<Vec<_>>(),
+        [1],
+        "the object the callback took kept the value"
+    );
+    assert!(!Gc::ptr_eq(&moved[0], &a));
+}

@@ -745,9 +745,10 @@ pub fn take_uncounted_deaths() -> usize {
     with_heap(|heap| heap.uncounted_deaths.replace(0))
 }
 
-/// Sets the young count (the collector resets it after a collection).
+/// Sets the young count (the collector resets it after a collection). A count too large to
+/// add to is taken as `usize::MAX / 2`, so that the allocations after it still count.
 pub fn set_young_count(count: usize) {
-    with_heap(|heap| heap.young_count.set(count));
+    with_heap(|heap| heap.young_count.set(count.min(usize::MAX / 2)));
 }
 
 /// The sentinel of list `index` (`0..LISTS`), set up on first use.

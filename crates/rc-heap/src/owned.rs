@@ -261,7 +261,10 @@ impl<T: Trace> Gc<T> {
     where
         T: Clone,
     {
-        let sole_owner = Gc::is_unique(this) || (Gc::is_movable(this) && Gc::move_to_new_object(this));
+        // A weak callback run by the move may take a handle to the new object (from
+        // `get_objects`, say): then it is shared, and cloned as any shared object.
+        let sole_owner =
+            Gc::is_unique(this) || (Gc::is_movable(this) && Gc::move_to_new_object(this) && Gc::is_unique(this));
         if !sole_owner {
             *this = Gc::new((**this).clone());
         }

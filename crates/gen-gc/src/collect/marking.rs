@@ -24,8 +24,12 @@ pub(super) fn find_unreachable(
     edges: &mut EdgeList,
     tag: usize,
 ) -> Found {
-    // No walk runs outside a collection or `object_graph`, which both keep collections off.
-    let walk = raw::begin_walk().expect("a collection starts outside the heap's walks");
+    // No walk runs outside a collection or `object_graph`, which both keep collections off;
+    // only a `raw::begin_walk` whose `Walk` was never finished (forgotten) leaves one open.
+    let walk = raw::begin_walk().expect(
+        "a collection found a walk of the heap still open: a `rc_heap::raw::Walk` was started \
+         and never finished (`Walk::finish`), so no collection can run on this thread",
+    );
     let found = count_and_mark(state, young, unreachable, edges, tag);
     report_walk(state, walk.finish());
     found
