@@ -61,6 +61,9 @@ described_leaf!(
     String,
     str,
     &'static str,
+    &'static std::path::Path,
+    &'static std::ffi::OsStr,
+    &'static std::ffi::CStr,
     std::path::PathBuf,
     std::path::Path,
     std::ffi::OsString,
@@ -75,6 +78,14 @@ described_leaf!(
     std::net::SocketAddrV4,
     std::net::SocketAddrV6,
 );
+
+// SAFETY: a shared reference owns nothing: what it points at is held elsewhere, and traced,
+// if at all, by what owns it (a `&'static` slice is a constant or leaked memory).
+unsafe impl<T: 'static> Trace for &'static [T] {
+    const TRACKED: bool = false;
+    #[inline(always)]
+    fn trace<V: Visitor + ?Sized>(&self, _visitor: &mut V) {}
+}
 
 leaf!(
     crate::ObjectId,

@@ -156,6 +156,8 @@ mod callable;
 mod owned;
 mod slice;
 mod unsize;
+#[cfg(feature = "serde")]
+mod serde_impls;
 
 // The collector's API.
 pub mod raw;

@@ -62,3 +62,31 @@ fn the_crate_option_takes_the_facade_root_or_a_string() {
     gen_gc::collect();
     assert!(weaks.0.upgrade().is_none() && weaks.1.upgrade().is_none());
 }
+
+/// Borrowed constants own nothing: a struct may hold them beside its handles.
+#[derive(Trace)]
+struct Config {
+    magic: &'static [u8],
+    home: &'static std::path::Path,
+    name: &'static str,
+    next: RefCell<Option<Gc<Config>>>,
+}
+
+#[test]
+fn static_references_are_leaves() {
+    let config = Gc::new(Config {
+        magic: b"\x7fELF",
+        home: std::path::Path::new("/home"),
+        name: "default",
+        next: RefCell::new(None),
+    });
+    *config.next.borrow_mut() = Some(config.clone());
+    let labels: Vec<String> =
+        Gc::to_any(&config).referents().into_iter().map(|referent| referent.label.to_string()).collect();
+    assert_eq!(labels, ["next"]);
+    assert_eq!((config.magic.len(), config.home.as_os_str().len(), config.name), (4, 5, "default"));
+    let weak = Gc::downgrade(&config);
+    drop(config);
+    gen_gc::collect();
+    assert!(weak.upgrade().is_none());
+}
