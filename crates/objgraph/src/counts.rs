@@ -1,7 +1,7 @@
 //! Counting the tracked objects by type.
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use rc_heap::{GcAny, ObjectId, TypeInfo};
@@ -195,12 +195,17 @@ where
 /// few (`get_leaking_objects(Some(&by_type("Session", ..)))`: the sessions nothing on the
 /// heap holds).
 pub fn get_leaking_objects(objects: Option<&[GcAny]>) -> Vec<GcAny> {
-    gen_gc::collect();
-    let mut referenced: HashSet<usize> = HashSet::new();
-    Query::default().for_each(|object| {
-        for referent in object.referents() {
-            referenced.insert(referent.target.addr());
+    /// The addresses of what a value holds, without the labels `referents` builds.
+    struct Targets<'a>(&'a mut rustc_hash::FxHashSet<usize>);
+    impl rc_heap::Visitor for Targets<'_> {
+        fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
+            self.0.insert(edge.header().as_ptr() as usize);
         }
+    }
+    gen_gc::collect();
+    let mut referenced = rustc_hash::FxHashSet::default();
+    Query::default().for_each(|object| {
+        let _ = object.trace_with(&mut Targets(&mut referenced));
     });
     let query = Query { objects, ..Query::default() };
     let mut leaking = Vec::new();
