@@ -222,7 +222,11 @@ impl<O: Objects + ?Sized> Objects for &O {
 }
 
 /// `gc.get_referents(*objs)`: the objects that `objects` (one or several, see [`Objects`])
-/// refer to directly. [`GcAny::referents`] gives the edge labels too.
+/// refer to directly, in the order their `Trace` visits them (fields in order, a `Vec` from
+/// its start, where CPython's lists and tuples report from their end).
+/// [`GcAny::referents`] gives the edge labels too. What sits in a `RefCell` that is
+/// mutably borrowed at the time cannot be read, and is left out (as the collector leaves it
+/// alone while it is lent).
 pub fn get_referents<O: Objects + ?Sized>(objects: &O) -> Vec<GcAny> {
     let mut referents = Vec::new();
     O::for_each_object(objects, &mut |object| {
@@ -232,7 +236,8 @@ pub fn get_referents<O: Objects + ?Sized>(objects: &O) -> Vec<GcAny> {
 }
 
 /// `gc.get_referrers(*objs)`: the tracked objects that refer directly to any of `objects`
-/// (one or several, see [`Objects`]).
+/// (one or several, see [`Objects`]). An object whose reference sits in a `RefCell` that is
+/// mutably borrowed at the time is not found through it (see [`get_referents`]).
 pub fn get_referrers<O: Objects + ?Sized>(objects: &O) -> Vec<GcAny> {
     let mut targets = std::collections::HashSet::new();
     O::for_each_object(objects, &mut |object| {
@@ -268,10 +273,15 @@ pub fn is_tracked(object: &impl Handle) -> bool {
     Handle::to_gc_any(object).is_tracked()
 }
 
-/// `gc.is_finalized(obj)`: whether the object's finalizer has run. `object` is a `Gc<T>`, a
-/// [`GcAny`] or any other [`Handle`].
+/// `gc.is_finalized(obj)`: whether the collector's record says the object's finalizer has
+/// run. `object` is a `Gc<T>`, a [`GcAny`] or any other [`Handle`]. An object the collector
+/// does not track is never finalized in this sense, as CPython's objects outside the
+/// collector are not; [`Gc::is_finalized`](rc_heap::Gc::is_finalized) says whether its
+/// finalizer ran (once: a resurrected untracked object does not run it again, where CPython
+/// runs `__del__` at each death of an object outside its collector).
 pub fn is_finalized(object: &impl Handle) -> bool {
-    Handle::to_gc_any(object).is_finalized()
+    let object = Handle::to_gc_any(object);
+    object.is_tracked() && object.is_finalized()
 }
 
 /// `gc.freeze()`: moves every tracked object to the permanent generation, which no

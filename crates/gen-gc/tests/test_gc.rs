@@ -383,6 +383,28 @@ fn test_is_finalized() {
         }
     }
     assert!(!gen_gc::is_finalized(&Gc::new(3_u32)), "objects not tracked are never finalized");
+    // Nor is one with a finalizer that ran (test_non_gc_resurrect): `gc.is_finalized` is the
+    // collector's record, which an untracked object has none of.
+    thread_local!(static KEPT: RefCell<Option<Gc<Untracked>>> = const { RefCell::new(None) });
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Untracked {
+        #[trace(skip)]
+        me: RefCell<Weak<Untracked>>,
+    }
+    impl Finalize for Untracked {
+        fn finalize(&self) {
+            let me = self.me.borrow().upgrade();
+            KEPT.with(|kept| *kept.borrow_mut() = me);
+        }
+    }
+    let untracked = Gc::new_cyclic(|me| Untracked { me: RefCell::new(me.clone()) });
+    assert!(!gen_gc::is_tracked(&untracked));
+    drop(untracked);
+    let back = KEPT.with(|kept| kept.borrow_mut().take()).expect("its finalizer resurrected it");
+    assert!(Gc::is_finalized(&back), "its finalizer ran");
+    assert!(!gen_gc::is_finalized(&back), "but the collector keeps no record of it");
+    drop(back);
     let lazarus = Gc::new(Lazarus { me: RefCell::new(None), weak_me: RefCell::new(Weak::new()) });
     *lazarus.me.borrow_mut() = Some(lazarus.clone());
     *lazarus.weak_me.borrow_mut() = Gc::downgrade(&lazarus);

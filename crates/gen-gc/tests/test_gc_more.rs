@@ -1115,3 +1115,49 @@ fn the_gc_functions_work_as_a_thread_first_calls_them() {
     .unwrap();
     assert_eq!(collected, 2);
 }
+
+#[test]
+fn collectable_objects_are_listed_before_their_weak_callbacks_and_the_uncollectable_after() {
+    // gc_collect_main's order: the `collectable` lines, then the weak callbacks
+    // (handle_weakrefs), the deletion, then the `uncollectable` lines, and `garbage` gets the
+    // collectable objects (SAVEALL) before the legacy uncollectable ones.
+    let out = common::capture_debug_output();
+    let a = List::new();
+    a.append(any(&a));
+    let seen = Rc::clone(&out);
+    let _weak = Gc::downgrade_with_callback(&a, move |_| seen.borrow_mut().push_str("weak callback\n"));
+    gen_gc::set_debug(gen_gc::DEBUG_COLLECTABLE);
+    drop(a);
+    assert_eq!(gen_gc::collect(), 1);
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    let text = out.borrow().clone();
+    let collectable = text.find("gc: collectable <List").expect("a collectable line");
+    assert!(collectable < text.find("weak callback").expect("the callback ran"), "{text}");
+
+    out.borrow_mut().clear();
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Legacy);
+    gen_gc::set_debug(gen_gc::DEBUG_LEAK);
+    let finalized = Rc::new(Cell::new(0));
+    let d = Del::new(&finalized);
+    d.items.borrow_mut().push(any(&d));
+    let plain = List::new();
+    plain.append(any(&plain));
+    drop((d, plain));
+    gen_gc::collect();
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    gen_gc::set_finalizer_policy(FinalizerPolicy::Pep442);
+    let text = out.borrow().clone();
+    let collectable = text.find("gc: collectable <List").expect("a collectable line");
+    assert!(collectable < text.find("gc: uncollectable <Del").expect("an uncollectable line"), "{text}");
+    let garbage = gen_gc::take_garbage();
+    let names: Vec<String> = garbage.iter().map(|o| o.type_info().short_name()).collect();
+    assert_eq!(names, ["List", "Del"]);
+    for o in &garbage {
+        if let Some(l) = o.downcast::<List>() {
+            l.0.borrow_mut().clear();
+        }
+        if let Some(d) = o.downcast::<Del>() {
+            d.items.borrow_mut().clear();
+        }
+    }
+}

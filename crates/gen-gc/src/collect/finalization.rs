@@ -17,8 +17,31 @@ use crate::debug::{DebugFlags, object_repr};
 use crate::state::State;
 use crate::walk::{for_each, link_all, links_of, report, take_list};
 
+/// What the legacy policy set aside: how many objects, and what is reported of them once
+/// the collectable garbage is dealt with, as CPython reports its uncollectable objects after
+/// `delete_garbage` (debug lines and `garbage` then list the collectable objects first).
+pub(super) struct SetAside {
+    pub(super) count: usize,
+    lines: Vec<String>,
+    garbage: Vec<rc_heap::GcAny>,
+}
+
+impl SetAside {
+    pub(super) fn none() -> SetAside {
+        SetAside { count: 0, lines: Vec::new(), garbage: Vec::new() }
+    }
+
+    /// The `uncollectable` lines, and the objects `garbage` gets.
+    pub(super) fn report(self, state: &State) {
+        for line in &self.lines {
+            state.debug_line(format_args!("gc: uncollectable {line}"));
+        }
+        state.garbage.borrow_mut().extend(self.garbage);
+    }
+}
+
 /// Legacy policy: the objects with finalizers in `unreachable` (of `count` objects), and
-/// everything they reach, are uncollectable: they leave it for `old`. Returns how many.
+/// everything they reach, are uncollectable: they leave it for `old`.
 pub(super) fn set_aside_legacy_finalizers(
     state: &State,
     unreachable: &Links,
@@ -27,13 +50,13 @@ pub(super) fn set_aside_legacy_finalizers(
     tag: usize,
     debug: DebugFlags,
     edges: &mut EdgeList,
-) -> usize {
+) -> SetAside {
     let (collectable, found) = split_legacy_finalizers(state, take_list(unreachable, count), edges);
-    let uncollectable = found.len();
+    let mut aside = SetAside { count: found.len(), lines: Vec::new(), garbage: Vec::new() };
     link_all(unreachable, &collectable);
     for header in found {
         if debug.contains(DebugFlags::UNCOLLECTABLE) {
-            state.debug_line(format_args!("gc: uncollectable {}", object_repr(header)));
+            aside.lines.push(object_repr(header).to_string());
         }
         // As CPython: `garbage` gets the objects with finalizers (everything, with
         // SAVEALL); what they reach stays alive through them.
@@ -42,12 +65,12 @@ pub(super) fn set_aside_legacy_finalizers(
         unsafe {
             old.insert_tagged(Links::of(header), tag);
             if debug.contains(DebugFlags::SAVEALL) || raw::type_info(header).has_finalizer() {
-                state.garbage.borrow_mut().push(raw::handle(header));
+                aside.garbage.push(raw::handle(header));
             }
             raw::release(header);
         }
     }
-    uncollectable
+    aside
 }
 
 /// Legacy policy: splits off the objects with finalizers and everything they reach.

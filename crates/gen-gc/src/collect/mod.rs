@@ -42,7 +42,7 @@ mod finalization;
 mod deletion;
 
 use deletion::{delete, save_all};
-use finalization::{clear_weak_refs, resurrect, run_finalizers, set_aside_legacy_finalizers};
+use finalization::{SetAside, clear_weak_refs, resurrect, run_finalizers, set_aside_legacy_finalizers};
 use marking::{Found, find_unreachable};
 
 /// What one collection found.
@@ -90,18 +90,21 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     let old = region.survivors;
 
     // Legacy policy: finalizer objects and all they reach are uncollectable.
-    let mut uncollectable = 0;
-    if legacy {
-        uncollectable = set_aside_legacy_finalizers(state, &unreachable, count, old, region.tag, debug, &mut edges);
-    }
+    let aside = if legacy {
+        set_aside_legacy_finalizers(state, &unreachable, count, old, region.tag, debug, &mut edges)
+    } else {
+        SetAside::none()
+    };
+    let uncollectable = aside.count;
     let mut collected = count - uncollectable;
 
     // From here on user code runs: the garbage is held (`move_unreachable` held it), so that
     // no count reaching zero frees it, and only this function takes objects out of the list.
-    let callbacks_ran = any_weak && clear_weak_refs(state, &unreachable);
+    // As CPython: the collectable objects are listed before their weak callbacks run.
     if debug.contains(DebugFlags::COLLECTABLE) {
         for_each(&unreachable, |header| state.debug_line(format_args!("gc: collectable {}", object_repr(header))));
     }
+    let callbacks_ran = any_weak && clear_weak_refs(state, &unreachable);
     // Only user code run here can resurrect: a finalizer, or a weak callback that reaches the
     // garbage through something it is held in without the collector's knowing (a shared
     // `std::rc::Rc`, traced while its count is one). Weak references to the garbage are dead
@@ -117,5 +120,6 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     } else {
         delete(state, &unreachable, collected);
     }
+    aside.report(state);
     (Outcome { collected, uncollectable }, candidates)
 }
