@@ -266,6 +266,66 @@ fn a_trace_that_panics_at_any_point_of_a_collection_leaves_the_heap_whole() {
     }
 }
 
+// rust-cc: src/tests/panicking.rs `test_panicking_tracing_root`: a live object whose Trace
+// works while the collector counts and panics while it marks. What it reaches was counted
+// off through it and cannot be marked: the collection frees nothing rather than a live
+// object, whichever call panics, in a young or a full collection.
+#[test]
+fn a_trace_that_panics_only_while_marking_costs_a_collection_not_a_live_object() {
+    #[derive(Trace)]
+    struct Held {
+        data: RefCell<Vec<Gc<u8>>>,
+        partner: RefCell<Option<Gc<Held>>>,
+    }
+    #[derive(Trace)]
+    struct Root {
+        fragile: Gc<Fragile2>,
+    }
+    struct Fragile2 {
+        traces_left: Cell<usize>,
+        held: Gc<Held>,
+    }
+    // SAFETY: visits exactly the `Gc` it owns, once (or panics before visiting anything).
+    unsafe impl Trace for Fragile2 {
+        const TRACKED: bool = true;
+        fn trace<V: Visitor + ?Sized>(&self, visitor: &mut V) {
+            match self.traces_left.get() {
+                0 => panic!("a Trace that gave up"),
+                n => self.traces_left.set(n - 1),
+            }
+            self.held.trace(visitor);
+        }
+    }
+    for young in [false, true] {
+        for budget in 0..4 {
+            gen_gc::collect();
+            let out = common::capture_debug_output();
+            let held = Gc::new(Held { data: RefCell::new(vec![Gc::new(1u8)]), partner: RefCell::new(None) });
+            let partner = Gc::new(Held { data: RefCell::new(Vec::new()), partner: RefCell::new(Some(held.clone())) });
+            *held.partner.borrow_mut() = Some(partner);
+            let root = Gc::new(Root { fragile: Gc::new(Fragile2 { traces_left: Cell::new(budget), held }) });
+            let result = catch_unwind(|| {
+                if young {
+                    gen_gc::collect_generation(0).map(|_| ()).unwrap();
+                } else {
+                    gen_gc::collect();
+                }
+            });
+            gen_gc::set_debug_output(None);
+            assert!(result.is_ok());
+            let held = &root.fragile.held;
+            assert!(!Gc::is_dropped(held), "young {young}, budget {budget}: {}", out.borrow());
+            let partner = held.partner.borrow().clone().expect("intact");
+            assert!(!Gc::is_dropped(&partner), "young {young}, budget {budget}: {}", out.borrow());
+            assert_eq!(*held.data.borrow()[0], 1);
+            root.fragile.traces_left.set(usize::MAX);
+            drop((partner, root));
+            gen_gc::collect();
+        }
+    }
+    assert_eq!(gen_gc::collect(), 0);
+}
+
 /// Resurrects what it holds in its finalizer (rust-cc's `Resurrecter`).
 #[derive(Trace)]
 #[trace(finalize)]

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Gc, Trace, Weak};
+use crate::trace::Trace;
+use crate::{Gc, Weak};
 
 impl<T: ?Sized + Serialize> Serialize for Gc<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -52,7 +52,9 @@ use crate::side::WeakTarget;
 /// The collector defends itself against the common breaches of rule 2 all the same: while it
 /// walks the heap, a `Gc` created by `trace` is left out of its lists, one dropped for the
 /// last time is left for a later collection, a panic is caught, and each is reported through
-/// the collector's debug output. Do not rely on it: the collector's decisions are only right
+/// the collector's debug output. An object whose `trace` panics is kept with all it holds;
+/// one whose `trace` panics on a later call of a collection but not an earlier one makes
+/// the collection free nothing. Do not rely on it: the collector's decisions are only right
 /// when the rules are kept. A `Trace` that visits a reference more often than it owns it
 /// makes a live object look like garbage: its value is dropped, which the collector reports
 /// (`still referenced after their garbage was dropped`), and using it fails with

@@ -157,6 +157,10 @@ fn trace_each<const REVERSE: bool>(
             let header = unsafe { Links::header(cursor) };
             trace_panicked(state, header, panic, edges);
             count(header, edges);
+            // Counted as a root whose edges are unknown: the marking walk does not trace it
+            // again (its edges were not counted off, so what it reaches stays reachable).
+            let links = links_of(header);
+            links.set_prev_word(links.prev_word() | NO_EDGES);
             cursor = step(cursor, &mut prev);
         }
     }

@@ -122,6 +122,9 @@ pub(super) struct Found {
     pub(super) any_weak: bool,
     /// Some object has a finalizer that has not run.
     pub(super) any_finalizer: bool,
+    /// A `Trace` the counting walk ran without a panic panicked in the marking walk: what
+    /// that object reaches was counted off but cannot be marked.
+    pub(super) inconsistent: bool,
 }
 
 /// CPython's `move_unreachable`, in place: one walk of `young` that marks what the roots
@@ -175,6 +178,26 @@ fn move_unreachable(
         walk.forwards(state, young, edges);
     }
     let MarkingWalk { mut found, revived, tentative, .. } = walk;
+    if found.inconsistent {
+        // Whatever the object whose `Trace` failed reaches may be live: nothing is garbage
+        // this time. A `Trace` that breaks its rules costs a collection, never a live object.
+        for &links in &tentative {
+            // SAFETY: the noted objects are elements of `young`, alive, held when noted.
+            unsafe {
+                let word = (*links).prev_word();
+                if word & (COLLECTING | TENTATIVE) == COLLECTING | TENTATIVE {
+                    (*links).set_prev_tagged((*links).prev(), tag);
+                    raw::unhold(Links::header(links));
+                }
+            }
+        }
+        state.debug_line(format_args!(
+            "gc: a Trace impl panicked on a later call after an earlier one of this collection \
+             succeeded; nothing is collected this time"
+        ));
+        found.count = 0;
+        return found;
+    }
     found.count = tentative.len() - revived;
     if revived == tentative.len() {
         // Every object was reachable: no need to read them all again.
@@ -299,7 +322,8 @@ impl MarkingWalk {
                     raw::trace_tracked(Links::header(cursor), edges);
                     self.revived += mark_reached(edges, &mut self.queue, self.tag);
                     if !self.queue.is_empty() {
-                        self.revived += mark_late(state, &mut self.queue, edges, self.tag);
+                        self.revived +=
+                            mark_late(state, &mut self.queue, edges, self.tag, &mut self.found.inconsistent);
                     }
                 }
                 (*cursor).set_prev_tagged(prev, self.tag);
@@ -316,9 +340,10 @@ impl MarkingWalk {
         }
     }
 
-    /// The `Trace` of a reachable object panicked while [`MarkingWalk::visit`] visited it.
-    /// What it reaches was not counted off by it either, unless its `Trace` behaves
-    /// differently from one call to the next, which `Trace`'s rules forbid.
+    /// The `Trace` of a reachable object panicked while [`MarkingWalk::visit`] visited it,
+    /// though it did not in the counting walk (which marks an object whose `Trace` panicked
+    /// there as having no edges to follow): what it reaches was counted off and cannot be
+    /// marked now, so the collection frees nothing (see [`move_unreachable`]).
     ///
     /// # Safety
     /// As for [`MarkingWalk::visit`].
@@ -331,6 +356,7 @@ impl MarkingWalk {
         panic: Panic,
         edges: &mut EdgeList,
     ) {
+        self.found.inconsistent = true;
         // SAFETY: the caller's contract.
         unsafe {
             trace_panicked(state, Links::header(cursor), panic, edges);
@@ -373,10 +399,18 @@ fn mark_reached(edges: &EdgeList, queue: &mut VecDeque<NonNull<ObjHeader>>, tag:
 /// level are independent of each other, so the processor fetches them from memory side by
 /// side (depth first, each object waits for the one before it: twice as slow on a random
 /// tree of a million objects). Returns how many tentative objects it marked.
-fn mark_late(state: &State, queue: &mut VecDeque<NonNull<ObjHeader>>, edges: &mut EdgeList, tag: usize) -> usize {
+fn mark_late(
+    state: &State,
+    queue: &mut VecDeque<NonNull<ObjHeader>>,
+    edges: &mut EdgeList,
+    tag: usize,
+    inconsistent: &mut bool,
+) -> usize {
     let mut revived = 0;
     while let Some(header) = queue.pop_front() {
         trace(state, header, edges);
+        // The counting walk traced it (it was at zero): only a `Trace` that panics now fails.
+        *inconsistent |= edges.is_untraceable();
         revived += mark_reached(edges, queue, tag);
     }
     revived

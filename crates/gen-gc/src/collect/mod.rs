@@ -78,7 +78,7 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     // object made or relinked into the young list before that would be moved with its
     // `IN_YOUNG` bit.
     let deferred = state.defer_debug_lines();
-    let Found { count, any_weak, any_finalizer, candidates } =
+    let Found { count, any_weak, any_finalizer, candidates, .. } =
         find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
     // Every examined object that is not unreachable is still in `region.examined`; the
     // unreachable ones are held.
