@@ -42,6 +42,11 @@ pub trait Callable<A, R = ()> {
 /// stay alive as long as the closure does. That is never unsound, but a listener that
 /// captures its own widget is then a cycle the collector cannot see: a leak. Use `Closure`.
 ///
+/// The arguments and the result are owned types (`A: 'static`, `R: 'static`), as a heap
+/// object outlives any borrow: a listener of `&Event` cannot be a `Closure`. Pass what the
+/// call needs by value (a copy, an `Rc<Event>`, a `Gc<Event>`), or implement [`Callable`]
+/// for a type of your own (with `#[derive(Trace)]`), which may take references.
+///
 /// ```
 /// use std::cell::RefCell;
 /// use rc_heap::{Callable, Closure, Gc, Trace, coerce_gc};
