@@ -271,11 +271,35 @@ impl fmt::Display for Cycle {
     /// component shows its shortest loop through the first object, closed, and how many
     /// objects are not on it: `5 objects: Item -> Session -> Item, and 3 more` (a session
     /// and its four items, each pointing back at it). Every arrow is a reference.
+    ///
+    /// The alternate form (`{:#}`) names the reference each arrow is, and closes every loop:
+    /// `2 objects: Node.owner_table -> Node.children[0] -> Node`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = self.type_names();
         let plural = if names.len() == 1 { "" } else { "s" };
         write!(f, "{} object{plural}: ", names.len())?;
         let ring = self.summary.len() == names.len();
+        if f.alternate() {
+            let mut shown: Vec<String> = Vec::new();
+            for (k, &from) in self.summary.iter().enumerate().take(SUMMARY_NAMES) {
+                let to = &self.objects[self.summary[(k + 1) % self.summary.len()]];
+                let label = self.objects[from]
+                    .referents()
+                    .into_iter()
+                    .find(|referent| referent.target.ptr_eq(to))
+                    .map(|referent| referent.label);
+                shown.push(match label {
+                    Some(label) if !label.is_empty() => format!("{}.{label}", names[from]),
+                    _ => names[from].clone(),
+                });
+            }
+            shown.push(if self.summary.len() > SUMMARY_NAMES { "...".to_owned() } else { names[0].clone() });
+            f.write_str(&shown.join(" -> "))?;
+            if !ring {
+                write!(f, ", and {} more", names.len() - self.summary.len())?;
+            }
+            return Ok(());
+        }
         let mut shown: Vec<&str> = self.summary.iter().take(SUMMARY_NAMES).map(|&i| names[i].as_str()).collect();
         if self.summary.len() > SUMMARY_NAMES {
             shown.push("...");

@@ -95,6 +95,7 @@ fn an_object_referring_to_itself_is_a_cycle_of_one() {
     assert_eq!(cycles.len(), 1);
     assert_eq!(cycles[0].len(), 1);
     assert_eq!(cycles[0].to_string(), "1 object: Node -> Node");
+    assert_eq!(format!("{:#}", cycles[0]), "1 object: Node.next[0] -> Node");
     drop(cycles);
     assert_eq!(gen_gc::collect(), 1);
     gen_gc::enable();
@@ -127,6 +128,11 @@ fn the_summary_walks_the_cycle_from_the_first_type_name() {
     assert_eq!(cycles.len(), 1);
     assert_eq!(cycles[0].type_names(), ["Connection", "Handler", "Logger"]);
     assert_eq!(cycles[0].to_string(), "3 objects: Connection -> Handler -> Logger");
+    // The alternate form names each reference, and closes the ring.
+    assert_eq!(
+        format!("{:#}", cycles[0]),
+        "3 objects: Connection.msg_handlers[0] -> Handler.log -> Logger.connection -> Connection"
+    );
     drop(cycles);
     assert_eq!(gen_gc::collect(), 3);
     gen_gc::enable();

@@ -35,6 +35,9 @@ fn a_cycle_summary_that_is_not_a_ring_shows_a_real_loop_and_how_many_more() {
     assert_eq!(cycles[0].len(), 5);
     // Every arrow is a reference: Item -> Session -> Item, never Item -> Item.
     assert_eq!(cycles[0].to_string(), "5 objects: Item -> Session -> Item, and 3 more");
+    let labelled = format!("{:#}", cycles[0]);
+    assert!(labelled.starts_with("5 objects: Item.session -> Session.items["), "{labelled}");
+    assert!(labelled.ends_with("] -> Item, and 3 more"), "{labelled}");
     drop(cycles);
     assert_eq!(gen_gc::collect(), 5);
     gen_gc::enable();
