@@ -942,6 +942,7 @@ fn a_saved_handle_to_a_dropped_object_is_safe_inside_a_new_object() {
     let escaped = ESCAPE.take().expect("saved by the drop");
     assert!(Gc::is_dropped(&escaped));
     assert!(Gc::try_get(&escaped).is_err());
+    assert!(format!("{:?}", Gc::to_any(&escaped)).starts_with("<dropped Cycle 0x"), "a GcAny says so too");
     let alloc = Gc::new(escaped);
     let alloc2 = alloc.clone();
     drop(alloc);

@@ -365,9 +365,12 @@ impl std::hash::Hash for GcAny {
     }
 }
 
+/// `<Node 0x...>`, and `<dropped Node 0x...>` once the collector has dropped the value (as
+/// `Gc`'s `Debug` says `<dropped Node>`).
 impl fmt::Debug for GcAny {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{} {:#x}>", self.short_type_name(), self.addr())
+        let dropped = if self.is_dropped() { "dropped " } else { "" };
+        write!(f, "<{dropped}{} {:#x}>", self.short_type_name(), self.addr())
     }
 }
 
