@@ -77,6 +77,8 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
         }
     }
 
+    let held_through: Vec<Option<u32>> =
+        members.iter().map(|members| chains.held_through(members[0], &group_of_object)).collect();
     let dominators = Dominators::new(&graph);
     let (group_bytes, retained_bytes) = retained_by_groups(&dominators, &group_of_object, members.len());
 
@@ -106,9 +108,14 @@ pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options:
                 retained_bytes,
                 sites,
                 examples: members.iter().take(options.examples).map(|&i| graph.objects()[i].id()).collect(),
+                held_through: None,
             }
         })
         .collect();
+    let type_names: Vec<String> = groups.iter().map(|group| group.type_name.clone()).collect();
+    for (group, through) in groups.iter_mut().zip(held_through) {
+        group.held_through = through.map(|other| type_names[other as usize].clone());
+    }
     groups.sort_by(|a, b| {
         b.count
             .cmp(&a.count)
@@ -309,6 +316,8 @@ struct Chains<'g> {
     extended: FxHashMap<(u32, String), u32>,
     /// The labels of the references each object on a chain holds, by target address.
     labels: FxHashMap<u32, FxHashMap<usize, String>>,
+    /// The chain shape of every object on a chain to a target ([`NONE`] elsewhere).
+    shape_of: Vec<u32>,
 }
 
 impl<'g> Chains<'g> {
@@ -346,6 +355,7 @@ impl<'g> Chains<'g> {
             root_shapes: FxHashMap::default(),
             extended: FxHashMap::default(),
             labels: FxHashMap::default(),
+            shape_of: Vec::new(),
         }
     }
 
@@ -378,7 +388,24 @@ impl<'g> Chains<'g> {
         for i in order {
             shape_of[i] = self.shape_at(i, &shape_of);
         }
-        targets.iter().map(|&i| shape_of[i]).collect()
+        let prefixes = targets.iter().map(|&i| shape_of[i]).collect();
+        self.shape_of = shape_of;
+        prefixes
+    }
+
+    /// The first object of another group on the chain of object `i` (the chain its group
+    /// shows: through the referrer whose own chain reads first), if any.
+    fn held_through(&self, mut i: usize, group_of_object: &[u32]) -> Option<u32> {
+        let own = group_of_object[i];
+        loop {
+            let closer = self.closer(i);
+            let shape = |p: usize| self.shapes.get(self.shape_of[p] as usize).map(Shape::order_key);
+            i = closer.into_iter().min_by(|&a, &b| shape(a).cmp(&shape(b)).then(a.cmp(&b)))?;
+            let group = group_of_object[i];
+            if group != NONE && group != own {
+                return Some(group);
+            }
+        }
     }
 
     /// The referrers of object `i` one step closer to the roots.

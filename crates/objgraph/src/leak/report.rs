@@ -105,6 +105,10 @@ pub struct LeakGroup {
     pub sites: Vec<(String, usize)>,
     /// The ids of a few of the objects (see [`LeakCheck::examples`](crate::LeakCheck::examples)).
     pub examples: Vec<ObjectId>,
+    /// The type of another group whose leaked objects the chain passes through, if it does:
+    /// these objects are held through that leak (a leaked listener holds its leaked
+    /// document, which holds its nodes), so fixing that group frees them too.
+    pub held_through: Option<String>,
 }
 
 impl LeakGroup {
@@ -216,6 +220,12 @@ impl fmt::Display for LeakReport {
                 writeln!(f, "    {}", group.chain())?;
                 if let Some(hint) = root_hint(group) {
                     writeln!(f, "    ({hint})")?;
+                }
+                if let Some(through) = &group.held_through {
+                    writeln!(
+                        f,
+                        "    (held through a leaked {through}, another group here: fixing that frees these too)"
+                    )?;
                 }
                 for (site, count) in &group.sites {
                     writeln!(f, "    created at {site} ({count})")?;
