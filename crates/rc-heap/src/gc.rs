@@ -1,6 +1,6 @@
 //! `Gc<T>`: the strong, counted handle.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -403,18 +403,39 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
             return write!(f, "<dropped {}>", Gc::type_info(self).short_name());
         };
         let object = Gc::header(self);
-        let mut frame = WRITING_DEBUG.with(Cell::get);
-        while !frame.is_null() {
-            // SAFETY: a frame on the list lives in the stack frame of a `writing` call still
-            // running on this thread, which takes it off the list before it returns or unwinds.
-            let written = unsafe { &*frame };
-            if written.object == object.as_ptr().cast_const() {
-                return write!(f, "<{} ...>", Gc::type_info(self).short_name());
-            }
-            frame = written.outer;
+        if being_written(object) {
+            return write!(f, "<{} ...>", Gc::type_info(self).short_name());
         }
         writing(object, || value.fmt(f))
     }
+}
+
+/// How deep the list of objects being written is walked; past it, a set answers (a walk at
+/// every level of a long chain would cost the square of its length).
+const LISTED_DEPTH: usize = 32;
+
+/// Whether `object`'s text is being written on this thread (a `Gc` to it met inside it).
+fn being_written(object: NonNull<ObjHeader>) -> bool {
+    let head = WRITING_DEBUG.with(Cell::get);
+    // SAFETY: a frame on the list lives in the stack frame of a `writing` call still running
+    // on this thread, which takes it off the list before it returns or unwinds.
+    if !head.is_null() && unsafe { (*head).depth } >= LISTED_DEPTH {
+        // The set holds every frame's object from the depth it was filled at; it is gone only
+        // at thread exit, and then it was never filled either.
+        if let Ok(found) = DEEP_WRITING.try_with(|set| set.borrow().contains(&object.as_ptr().addr())) {
+            return found;
+        }
+    }
+    let mut frame = head;
+    while !frame.is_null() {
+        // SAFETY: as above.
+        let written = unsafe { &*frame };
+        if std::ptr::eq(written.object, object.as_ptr()) {
+            return true;
+        }
+        frame = written.outer;
+    }
+    false
 }
 
 /// Runs `write` with `object` on the list of objects whose text is being written, so that a
@@ -422,9 +443,28 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
 /// object's label, which formats the value itself).
 pub(crate) fn writing<R>(object: NonNull<ObjHeader>, write: impl FnOnce() -> R) -> R {
     let outer = WRITING_DEBUG.with(Cell::get);
-    let this = DebugFrame { object: object.as_ptr().cast_const(), outer };
+    // SAFETY: as in `being_written`.
+    let depth = if outer.is_null() { 0 } else { 1 + unsafe { (*outer).depth } };
+    let this = DebugFrame { object: object.as_ptr().cast_const(), outer, depth };
     WRITING_DEBUG.with(|head| head.set(&this));
-    let _off = TakeOff(outer);
+    let _off = TakeOff { outer, depth, object: this.object.addr() };
+    if depth >= LISTED_DEPTH {
+        let _ = DEEP_WRITING.try_with(|set| {
+            let mut set = set.borrow_mut();
+            if depth == LISTED_DEPTH {
+                // Every object on the list so far, this one included.
+                let mut frame: *const DebugFrame = &this;
+                while !frame.is_null() {
+                    // SAFETY: as in `being_written`.
+                    let written = unsafe { &*frame };
+                    set.insert(written.object.addr());
+                    frame = written.outer;
+                }
+            } else {
+                set.insert(this.object.addr());
+            }
+        });
+    }
     write()
 }
 
@@ -433,21 +473,39 @@ thread_local! {
     /// frames of the `fmt` calls. A plain pointer, so that it has no destructor and works
     /// at thread exit too.
     static WRITING_DEBUG: Cell<*const DebugFrame> = const { Cell::new(std::ptr::null()) };
+    /// The addresses of the objects on that list once it is [`LISTED_DEPTH`] deep.
+    static DEEP_WRITING: RefCell<rustc_hash::FxHashSet<usize>> = RefCell::default();
 }
 
-/// An object whose `Debug` is being written, and the one around it.
+/// An object whose `Debug` is being written, the one around it, and how many are around it.
 struct DebugFrame {
     object: *const ObjHeader,
     outer: *const DebugFrame,
+    depth: usize,
 }
 
 /// Puts the list of objects being written back as it was before a `fmt` call entered its
-/// own, when the call ends or unwinds.
-struct TakeOff(*const DebugFrame);
+/// own, when the call ends or unwinds; a frame deep enough for the set takes its object out
+/// of it (the frame that filled the set empties it).
+struct TakeOff {
+    outer: *const DebugFrame,
+    depth: usize,
+    object: usize,
+}
 
 impl Drop for TakeOff {
     fn drop(&mut self) {
-        WRITING_DEBUG.with(|head| head.set(self.0));
+        WRITING_DEBUG.with(|head| head.set(self.outer));
+        if self.depth >= LISTED_DEPTH {
+            let _ = DEEP_WRITING.try_with(|set| {
+                let mut set = set.borrow_mut();
+                if self.depth == LISTED_DEPTH {
+                    set.clear();
+                } else {
+                    set.remove(&self.object);
+                }
+            });
+        }
     }
 }
 

@@ -24,6 +24,18 @@ impl<'de, T: Trace + Deserialize<'de>> Deserialize<'de> for Gc<T> {
     }
 }
 
+impl<'de> Deserialize<'de> for Gc<str> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Gc::from)
+    }
+}
+
+impl<'de, T: Trace + Deserialize<'de>> Deserialize<'de> for Gc<[T]> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<T>::deserialize(deserializer).map(Gc::from)
+    }
+}
+
 /// Written as `Some(value)` while the object lives, `None` once it is dead.
 impl<T: ?Sized + Serialize> Serialize for Weak<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -288,6 +288,10 @@ impl LabelPath {
             Segment::Key(key) => match key.key_label() {
                 // A long key is cut, as Python's objgraph cuts the text of its labels.
                 Some(label) => match label.char_indices().nth(KEY_LABEL_MAX) {
+                    // A quoted key (a string's `Debug`) keeps its closing quote.
+                    Some((cut, _)) if label.starts_with('"') => {
+                        let _ = write!(self.text, "[{}...\"]", &label[..cut]);
+                    }
                     Some((cut, _)) => {
                         let _ = write!(self.text, "[{}...]", &label[..cut]);
                     }

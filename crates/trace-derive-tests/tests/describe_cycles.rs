@@ -85,3 +85,39 @@ fn a_panicking_debug_inside_a_cycle_leaves_later_descriptions_whole() {
     let a = node("again");
     assert_eq!(format!("{a:?}"), "Node { name: \"again\", next: RefCell { value: None } }");
 }
+
+#[test]
+fn long_rings_and_chains_are_written_once_around() {
+    // Rings longer than the depth the list of objects being written is walked to: the
+    // object met again is found past it as well, at any depth, in every run.
+    for length in [31, 32, 33, 34, 100] {
+        let nodes: Vec<Gc<Node>> = (0..length).map(|i| node(&i.to_string())).collect();
+        for (i, node) in nodes.iter().enumerate() {
+            *node.next.borrow_mut() = Some(nodes[(i + 1) % length].clone());
+        }
+        for start in [0, length / 2, length - 1] {
+            let text = format!("{:?}", nodes[start]);
+            assert_eq!(text.matches("Node {").count(), length, "length {length}, from {start}");
+            assert!(text.contains("Some(<Node ...>)"), "length {length}, from {start}");
+        }
+        // A ring that closes on an object past the depth, not on the first.
+        let tail: Vec<Gc<Node>> = (0..50).map(|i| node(&format!("t{i}"))).collect();
+        for pair in tail.windows(2) {
+            *pair[0].next.borrow_mut() = Some(pair[1].clone());
+        }
+        *tail[49].next.borrow_mut() = Some(tail[40].clone());
+        let text = format!("{:?}", tail[0]);
+        assert_eq!(text.matches("Node {").count(), 50);
+        for node in nodes.iter().chain(&tail) {
+            node.next.borrow_mut().take();
+        }
+    }
+    // A chain deeper than the depth, written twice: nothing of the first is left marked.
+    let mut head = node("end");
+    for i in 0..if cfg!(miri) { 40 } else { 300 } {
+        head = Gc::new(Node { name: i.to_string(), next: RefCell::new(Some(head)) });
+    }
+    let first = format!("{head:?}");
+    assert!(!first.contains("..."));
+    assert_eq!(first, format!("{head:?}"));
+}

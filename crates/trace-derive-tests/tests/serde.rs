@@ -49,4 +49,8 @@ fn heap_objects_round_trip_through_serde() {
     // Unsized values are written too.
     let text: Gc<str> = Gc::from("plain");
     assert_eq!(serde_json::to_string(&text).unwrap(), r#""plain""#);
+    let back: Gc<str> = serde_json::from_str(r#""plain""#).unwrap();
+    assert_eq!(&*back, "plain");
+    let numbers: Gc<[u32]> = serde_json::from_str("[1, 2, 3]").unwrap();
+    assert_eq!(&*numbers, [1, 2, 3]);
 }

@@ -151,6 +151,10 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// assert_eq!(small.iter().map(|size| *size).collect::<Vec<_>>(), [3]);
     /// ```
     ///
+    /// An object whose last handle `keep` drops dies there and then, while the set is
+    /// lent: a `Drop` of it that uses the set fails (its panic is reported by the heap, and
+    /// the rest of that `Drop` does not run). Keep such handles until `retain` returns.
+    ///
     /// # Panics
     /// If `keep` uses the set (it runs while the set lends its entries); the members it
     /// already removed stay removed.

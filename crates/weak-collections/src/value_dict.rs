@@ -251,6 +251,10 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     /// assert_eq!(cache.keys().collect::<Vec<_>>(), ["small"]);
     /// ```
     ///
+    /// An object whose last handle `keep` drops dies there and then, while the map is
+    /// lent: a `Drop` of it that uses the map fails (its panic is reported by the heap, and
+    /// the rest of that `Drop` does not run). Keep such handles until `retain` returns.
+    ///
     /// # Panics
     /// If `keep` uses the map (it runs while the map lends its entries); the entries it
     /// already removed stay removed.

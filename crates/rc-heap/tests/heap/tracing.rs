@@ -62,7 +62,7 @@ fn maps_label_values_by_key() {
     // A long key is cut to its first 40 characters, as objgraph cuts its labels' text.
     let mut long = BTreeMap::new();
     long.insert("é".repeat(10_000), Gc::new(0_u8));
-    assert_eq!(labels(&Gc::into_any(Gc::new(long))), [format!("[\"{}...]", "é".repeat(39))]);
+    assert_eq!(labels(&Gc::into_any(Gc::new(long))), [format!("[\"{}...\"]", "é".repeat(39))]);
 }
 
 #[test]
