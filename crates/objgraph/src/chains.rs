@@ -249,7 +249,9 @@ pub fn find_ref_chain(
     chain_matching(obj, false, &predicate, max_depth, extra_ignore)
 }
 
-/// A chain over a fresh snapshot, ending at an object that satisfies `predicate`.
+/// A chain over a fresh snapshot, taken after a full collection (as objgraph's `_find_chain`
+/// collects first, so that no chain passes through garbage), ending at an object that
+/// satisfies `predicate`.
 fn chain_matching(
     obj: &GcAny,
     backward: bool,
@@ -257,6 +259,7 @@ fn chain_matching(
     max_depth: usize,
     extra_ignore: &[ObjectId],
 ) -> Vec<GcAny> {
+    gen_gc::collect();
     HeapGraph::snapshot().chain(obj, backward, max_depth, extra_ignore, predicate)
 }
 
@@ -267,6 +270,7 @@ fn chain_matching(
 /// when such a handle holds `obj` itself, `obj` is its own root and the answer is `[obj]`
 /// too.
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
+    gen_gc::collect();
     let graph = HeapGraph::snapshot();
     let start = graph.positions_of(std::slice::from_ref(obj))[0];
     let leaf_references = match start {

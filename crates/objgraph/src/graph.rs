@@ -171,7 +171,11 @@ enum Direction {
 /// A graph of what `objs` refer to, directly and indirectly, up to `max_depth` references
 /// away (`objgraph.show_refs`). Start objects have red labels; deeper objects are drawn
 /// darker; objects with a finalizer carry a red `finalize` marker.
+///
+/// Runs a full collection first, as objgraph does, so that cycles already garbage are not
+/// drawn (their finalizers and weak callbacks run).
 pub fn show_refs(objs: &[GcAny], options: &GraphOptions<'_>) -> Graph {
+    gen_gc::collect();
     walk(objs, handle_counts(objs), Direction::Referents, options)
 }
 
@@ -181,7 +185,11 @@ pub fn show_refs(objs: &[GcAny], options: &GraphOptions<'_>) -> Graph {
 /// Objects held from outside the heap (a variable, a static, a thread-local, `gc.garbage`)
 /// are the roots of what is drawn: they are green and say how many outside references they
 /// have, and show their name if they were given one with [`crate::name_root`].
+///
+/// Runs a full collection first, as objgraph does: garbage that still refers to `objs`
+/// would otherwise be drawn as holding them.
 pub fn show_backrefs(objs: &[GcAny], options: &GraphOptions<'_>) -> Graph {
+    gen_gc::collect();
     walk(objs, handle_counts(objs), Direction::Referrers, options)
 }
 
@@ -189,8 +197,10 @@ pub fn show_backrefs(objs: &[GcAny], options: &GraphOptions<'_>) -> Graph {
 /// [`crate::find_ref_chain`] (`objgraph.show_chain`): only the chains' objects are drawn.
 /// With `backrefs` the walk starts at each chain's last object and follows referrers (for
 /// backward chains); otherwise it starts at each chain's first object and follows
-/// referents. `options.filter` and `options.max_depth` are set from the chains.
+/// referents. `options.filter` and `options.max_depth` are set from the chains. Runs a
+/// full collection first, as [`show_refs`] does.
 pub fn show_chain(chains: &[Vec<GcAny>], backrefs: bool, options: &GraphOptions<'_>) -> Graph {
+    gen_gc::collect();
     show_chain_holding(chains, backrefs, options, [])
 }
 

@@ -63,8 +63,14 @@ fn temporary_node_check() -> LeakReport {
 
 #[test]
 fn two_runs_of_a_leak_check_give_equal_reports() {
-    let (first, second) = (temporary_node_check(), temporary_node_check());
+    let (mut first, mut second) = (temporary_node_check(), temporary_node_check());
     assert_eq!(first.groups[0].chain(), "db -> Db.nodes[*] -> Node.inbound[*] -> Edge");
+    // Each run's heap is its own, so their example ids differ (an id names its thread's heap),
+    // though they print alike.
+    assert_eq!(format!("{:?}", first.groups[0].examples), format!("{:?}", second.groups[0].examples));
+    assert_ne!(first.groups[0].examples, second.groups[0].examples);
+    first.groups[0].examples.clear();
+    second.groups[0].examples.clear();
     assert_eq!(first, second);
     let mut fixed = second.clone();
     fixed.groups.clear();

@@ -18,7 +18,8 @@
 //! thread-local destructor of its own (while the thread's other thread-locals may still be
 //! alive, so finalizers can use them), then once every thread-local destructor has run —
 //! on Unix a `pthread` key's destructor, which glibc, musl, macOS and Miri run after the
-//! thread-local destructors. The second pass frees what thread-locals destroyed after the
+//! thread-local destructors (for the main thread, which gets no key destructors, an `atexit`
+//! handler: `exit` runs it after the main thread's thread-local destructors). The second pass frees what thread-locals destroyed after the
 //! first one released, cycles included; it runs again while objects are left, as long as the
 //! C library calls key destructors again (four rounds, POSIX's minimum, at most).
 //!
@@ -185,6 +186,7 @@ mod last_pass {
         if super::is_torn_down() {
             return;
         }
+        main_thread::arm();
         let Some(key) = key() else { return };
         // SAFETY: `key` was created by `pthread_key_create` and is never deleted.
         if unsafe { libc::pthread_getspecific(key) }.is_null() {
@@ -199,6 +201,17 @@ mod last_pass {
 
     extern "C" fn last_pass(value: *mut libc::c_void) {
         let round = value.addr();
+        if pass() > 0
+            && round < ROUNDS
+            && let Some(key) = key()
+        {
+            set_round(key, round + 1);
+        }
+    }
+
+    /// One pass after the thread-local destructors, if anything is left to free; returns
+    /// how many tracked objects are left.
+    fn pass() -> usize {
         let left = std::panic::catch_unwind(|| {
             if super::heap::tracked_objects() == 0 && !super::heap::has_extras() {
                 return super::count_left(0);
@@ -206,16 +219,68 @@ mod last_pass {
             super::exit_pass();
             super::heap::tracked_objects()
         });
-        match left {
-            Ok(left) if left > 0 && round < ROUNDS => {
-                if let Some(key) = key() {
-                    set_round(key, round + 1);
+        // `exit_pass` catches user code's panics; this would be the heap's own.
+        left.unwrap_or_else(|_| std::process::abort())
+    }
+
+    /// The main thread's last pass. The C library calls no key destructor for the main
+    /// thread: returning from `main` (or `std::process::exit`) calls `exit`, which runs the
+    /// main thread's thread-local destructors, then the `atexit` handlers. So the main thread
+    /// registers one, which runs the pass there, after the thread-local destructors, as a key
+    /// destructor would (glibc and musl run the thread-local destructors first; where a C
+    /// library ran them after, the handler would be a pass like the first one).
+    #[cfg(all(not(miri), any(target_os = "linux", target_vendor = "apple")))]
+    mod main_thread {
+        use std::cell::Cell;
+        use std::sync::Once;
+
+        thread_local! {
+            /// Whether this thread has been asked if it is the main thread.
+            static ASKED: Cell<bool> = const { Cell::new(false) };
+        }
+
+        /// Registers the handler if this is the main thread (once per process).
+        pub(super) fn arm() {
+            if ASKED.replace(true) || !is_main_thread() {
+                return;
+            }
+            static REGISTER: Once = Once::new();
+            REGISTER.call_once(|| {
+                // SAFETY: `at_exit` has the signature `atexit` expects and never unwinds.
+                unsafe { libc::atexit(at_exit) };
+            });
+        }
+
+        #[cfg(target_os = "linux")]
+        fn is_main_thread() -> bool {
+            // SAFETY: both calls only read the calling thread's and process's ids.
+            unsafe { libc::gettid() == libc::getpid() }
+        }
+
+        #[cfg(target_vendor = "apple")]
+        fn is_main_thread() -> bool {
+            // SAFETY: only reads whether the calling thread is the main one.
+            unsafe { libc::pthread_main_np() == 1 }
+        }
+
+        /// Runs on the thread that called `exit`: the passes, if that is the main thread (its
+        /// heap is the one whose thread is ending), while objects are left and the rounds a
+        /// key destructor would get last.
+        extern "C" fn at_exit() {
+            if !is_main_thread() {
+                return;
+            }
+            for _ in 0..super::ROUNDS {
+                if super::pass() == 0 {
+                    return;
                 }
             }
-            Ok(_) => {}
-            // `exit_pass` catches user code's panics; this would be the heap's own.
-            Err(_) => std::process::abort(),
         }
+    }
+
+    #[cfg(not(all(not(miri), any(target_os = "linux", target_vendor = "apple"))))]
+    mod main_thread {
+        pub(super) fn arm() {}
     }
 }
 

@@ -13,12 +13,14 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHasher;
 use slotmap::SlotMap;
 
 use crate::ObjectId;
 use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
+use crate::object_id::IdKey;
 use crate::pool::{self, BlockSide, HeapExit, SideRecords, ThreadExit};
 use crate::side::SideEntry;
 
@@ -69,6 +71,8 @@ pub(crate) struct Heap {
     deaths_put_off: Cell<usize>,
     /// Tracked objects created during the current walk, left out of the lists.
     left_unlinked: Cell<usize>,
+    /// This heap's number in the process, which its object ids carry; 0 until the first id.
+    number: Cell<u64>,
 }
 
 /// A panic of user code run while objects die, caught to be raised again later.
@@ -90,7 +94,7 @@ struct CollectHook {
 pub(crate) struct Extras {
     /// The side entries of objects that are not blocks of a pool (see [`with_side`]).
     pub(crate) side: HashMap<usize, SideEntry, BuildHasherDefault<NearbyHasher>>,
-    pub(crate) ids: SlotMap<ObjectId, NonNull<ObjHeader>>,
+    pub(crate) ids: SlotMap<IdKey, NonNull<ObjHeader>>,
     pub(crate) teardown_hooks: Vec<Box<dyn FnOnce()>>,
 }
 
@@ -179,6 +183,7 @@ impl Heap {
             walking: Cell::new(false),
             deaths_put_off: Cell::new(0),
             left_unlinked: Cell::new(0),
+            number: Cell::new(0),
         }
     }
 
@@ -659,16 +664,29 @@ pub(crate) fn take_side(header: NonNull<ObjHeader>) -> Option<SideEntry> {
     Some(entry)
 }
 
-/// The object an id names, if it is still alive.
+/// The object an id names, if it is still alive and the id is this thread's heap's.
 pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
-    with_extras(|extras| extras.ids.get(id).copied())
+    let key = id.key_in(with_heap(|heap| heap.number.get()))?;
+    with_extras(|extras| extras.ids.get(key).copied())
+}
+
+/// This thread's heap's number, unique in the process (numbered on first use, from 1), which
+/// its object ids carry.
+fn number() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    with_heap(|heap| {
+        if heap.number.get() == 0 {
+            heap.number.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        heap.number.get()
+    })
 }
 
 /// Returns the id of an object, assigning one the first time it is asked for.
 pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
     // SAFETY: the caller passes a header of an allocated object.
     unsafe { header.as_ref() }.set(flags::SIDE);
-    if in_pool(header) {
+    let key = if in_pool(header) {
         // SAFETY: `in_pool` holds; the reference lives for this block, which makes no other.
         let entry = unsafe { pool_entry(header) };
         *entry.id.get_or_insert_with(|| with_extras(|extras| extras.ids.insert(header)))
@@ -677,7 +695,8 @@ pub(crate) fn id_of(header: NonNull<ObjHeader>) -> ObjectId {
             let Extras { side, ids, .. } = extras;
             *side.entry(header.as_ptr() as usize).or_default().id.get_or_insert_with(|| ids.insert(header))
         })
-    }
+    };
+    ObjectId::new(number(), key)
 }
 
 /// Counts weak-reference callbacks that may still run.

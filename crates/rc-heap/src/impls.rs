@@ -524,8 +524,8 @@ impl StableKey {
     }
 }
 
-/// Where a map's entry goes: by its key's [`StableKey`], then, for keys that tell nothing of
-/// themselves (leaves without a description), by its value's.
+/// Where a map's entry goes: by its key's [`StableKey`], then, among keys alike, by its
+/// value's.
 type EntryKey = (StableKey, Option<StableKey>);
 
 /// Writes what a value holds as text, one `depth label type description` line per edge, up to
@@ -642,17 +642,17 @@ unsafe impl<K: Trace, T: Trace, S: 'static> Trace for HashMap<K, T, S> {
         if !visitor.wants_stable_order() || !(K::TRACKED || T::TRACKED) {
             return trace_map(self, visitor);
         }
-        // Keys that tell nothing of themselves (leaves without a description) go by what their
-        // values hold.
-        let mut entries: Vec<(EntryKey, (&K, &T))> = self
-            .iter()
-            .map(|entry| {
-                let key = StableKey::of(entry.0);
-                let value = (key.description.is_none() && key.holds.is_empty()).then(|| StableKey::of(entry.1));
-                ((key, value), entry)
-            })
-            .collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        // Entries go by their keys; keys alike (leaves without a description, descriptions
+        // cut alike, `Debug`s that print the same) by what their values hold.
+        let mut entries: Vec<(EntryKey, (&K, &T))> =
+            self.iter().map(|entry| ((StableKey::of(entry.0), None), entry)).collect();
+        entries.sort_by(|a, b| a.0.0.cmp(&b.0.0));
+        for run in entries.chunk_by_mut(|a, b| a.0.0 == b.0.0).filter(|run| run.len() > 1) {
+            for (key, entry) in run.iter_mut() {
+                key.1 = Some(StableKey::of(entry.1));
+            }
+            run.sort_by(|a, b| a.0.1.cmp(&b.0.1));
+        }
         trace_map(entries.into_iter().map(|(_, entry)| entry), visitor);
     }
 }

@@ -157,7 +157,9 @@ impl<T: Trace> Gc<T> {
     }
 
     /// The value, if this is the only strong handle (`Rc::try_unwrap`); the handle back
-    /// otherwise, or while the collector holds the object or walks the heap. Weak
+    /// otherwise, while the collector holds the object or walks the heap, or when the
+    /// collector already dropped the value ([`Gc::is_dropped`]: a handle a `Drop` kept to
+    /// another member of a freed cycle). Weak
     /// references to the object read dead afterwards and their callbacks have run; the
     /// finalizer does not run (the value lives on).
     ///
@@ -220,7 +222,8 @@ impl<T: Trace> Gc<T> {
     }
 
     /// The value, if this is the only strong handle (`Rc::into_inner`); otherwise the
-    /// handle is dropped and the result is `None`.
+    /// handle is dropped and the result is `None`, as it is when the collector already
+    /// dropped the value (see [`Gc::try_unwrap`]).
     pub fn into_inner(this: Self) -> Option<T> {
         Gc::try_unwrap(this).ok()
     }
@@ -255,7 +258,9 @@ impl<T: Trace> Gc<T> {
     /// ```
     ///
     /// # Panics
-    /// When called while the collector walks the heap (from a `Trace` impl).
+    /// When called while the collector walks the heap (from a `Trace` impl), and with
+    /// [`AccessError`](crate::AccessError)'s message when the collector already dropped the
+    /// value ([`Gc::is_dropped`]).
     #[cfg_attr(feature = "alloc-site", track_caller)]
     pub fn make_mut(this: &mut Self) -> GcMut<'_, T>
     where

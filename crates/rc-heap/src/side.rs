@@ -10,8 +10,8 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::ObjectId;
 use crate::header::ObjHeader;
+use crate::object_id::IdKey;
 
 /// The word of a weak reference that names its object: the object's header, null once the
 /// object has died, with [`WeakTarget::BASIC`], [`WeakTarget::OWNER_UNREACHABLE`] and
@@ -113,7 +113,7 @@ impl WeakList {
 /// ready for the next object of its block.
 #[derive(Default)]
 pub(crate) struct SideEntry {
-    pub(crate) id: Option<ObjectId>,
+    pub(crate) id: Option<IdKey>,
     pub(crate) weak: WeakList,
 }
 

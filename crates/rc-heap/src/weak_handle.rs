@@ -31,7 +31,9 @@ pub struct Weak<T: ?Sized> {
 }
 
 impl<T: Trace> Weak<T> {
-    /// A weak reference that points nowhere: `upgrade` always gives `None`.
+    /// A weak reference that points nowhere: `upgrade` always gives `None`. Unlike
+    /// `std::rc::Weak::new`, it is not `const` and allocates: a weak reference is a handle
+    /// to a slot (16 bytes from the thread's pools), and this one's slot reads dead.
     pub fn new() -> Self {
         Weak::from_slot(WeakSlot::never(), NonNull::dangling())
     }

@@ -118,6 +118,25 @@ fn an_id_of_a_dead_object_never_names_a_new_one() {
     }
 }
 
+/// Each thread has its own heap: an id sent to another thread names nothing there, even
+/// where that thread's heap has an object in the same place of its own id map.
+#[test]
+fn an_id_names_nothing_on_another_thread() {
+    let a = Gc::new(String::from("this thread's"));
+    let id = Gc::id(&a);
+    let (theirs, found) = std::thread::spawn(move || {
+        let b = Gc::new(String::from("the other thread's"));
+        let theirs = Gc::id(&b);
+        (theirs, GcAny::from_id(id).is_some())
+    })
+    .join()
+    .expect("the other thread");
+    assert!(!found, "another thread's heap found an object under this thread's id");
+    assert_ne!(theirs, id);
+    assert!(GcAny::from_id(theirs).is_none());
+    assert!(GcAny::from_id(id).expect("alive here").ptr_eq(&Gc::to_any(&a)));
+}
+
 #[test]
 fn gc_any_downcasts_to_its_own_type_only() {
     let any = Gc::into_any(Node::new("a"));
