@@ -76,8 +76,8 @@
 pub use rc_heap::__private;
 pub use rc_heap::__private::TraceTrait as Trace;
 pub use rc_heap::{
-    AccessError, Callable, Closure, Edge, Finalize, Gc, GcAny, GcMut, Handle, KeyLabel, LabelPath, ObjectId, Referent,
-    Segment, TypeInfo, Unraisable, UnraisableHook, Visitor, Weak, WeakEdge, coerce_gc, coerce_weak,
+    ALLOC_SITES, AccessError, Callable, Closure, Edge, Finalize, Gc, GcAny, GcMut, Handle, KeyLabel, LabelPath,
+    ObjectId, Referent, Segment, TypeInfo, Unraisable, UnraisableHook, Visitor, Weak, WeakEdge, coerce_gc, coerce_weak,
     set_unraisable_hook,
 };
 /// Derives [`Trace`](trait@Trace) for use through this facade (no direct `rc-heap`

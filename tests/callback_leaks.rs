@@ -83,7 +83,7 @@ grew in every measured run (objects gained per run):
 leaked: 3 objects in 1 group, retaining {bytes} bytes
   3 TrackedButton, retaining {bytes} bytes
     TrackedButton
-    (held from outside the heap: by a variable, a static, or an owner that no Trace visits)
+    (held from outside the heap: by a variable, a static, or an owner no Trace visits (a skipped field, a shared Rc, a borrowed RefCell))
 "
         )
     );

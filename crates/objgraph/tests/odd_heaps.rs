@@ -957,3 +957,144 @@ fn a_map_whose_keys_describe_alike_draws_the_same_graph_in_every_run() {
         assert_eq!(std::thread::spawn(draw).join().expect("a run"), first);
     }
 }
+
+/// A set of pairs alike but for the second object they hold (the first is shared): each run
+/// draws the same graph, though only the objects' places in the heap tell the pairs apart.
+#[test]
+fn a_set_of_pairs_sharing_their_first_object_draws_the_same_graph_in_every_run() {
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(tracked)]
+    struct Hub {
+        #[trace(skip)]
+        n: u8,
+    }
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(tracked)]
+    struct Leaf {
+        #[trace(skip)]
+        n: u32,
+    }
+    #[derive(Trace)]
+    struct Registry {
+        links: RefCell<std::collections::HashSet<(Gc<Hub>, Gc<Leaf>)>>,
+    }
+    fn draw() -> String {
+        let registry = Gc::new(Registry { links: RefCell::default() });
+        let hub = Gc::new(Hub { n: 0 });
+        let mut kept = Vec::new();
+        for n in 0..6 {
+            let leaf = Gc::new(Leaf { n });
+            // Each leaf is held from outside a different number of times: the graph shows it.
+            kept.extend(std::iter::repeat_n(leaf.clone(), n as usize));
+            registry.links.borrow_mut().insert((hub.clone(), leaf));
+        }
+        let options = GraphOptions { max_depth: 1, too_many: 100, refcounts: true, ..Default::default() };
+        let dot = objgraph::show_refs(&[Gc::to_any(&registry)], &options).to_dot();
+        drop((kept, hub, registry));
+        dot
+    }
+    let first = std::thread::spawn(draw).join().expect("a run");
+    for _ in 0..8 {
+        assert_eq!(std::thread::spawn(draw).join().expect("a run"), first);
+    }
+}
+
+/// Objects alike in a set, spread over several of the thread's arenas, while other threads
+/// allocate and free: each run draws the same graph, as their order follows where they lie in
+/// their own thread's pools, not where the global allocator put the arenas.
+#[test]
+fn alike_objects_over_several_arenas_draw_the_same_graph_while_other_threads_allocate() {
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(tracked)]
+    struct Alike {
+        #[trace(skip)]
+        n: u32,
+        #[trace(skip)]
+        pad: [u64; 40],
+    }
+    #[derive(Trace)]
+    struct Registry {
+        members: RefCell<std::collections::HashSet<Gc<Alike>>>,
+    }
+    fn draw() -> Vec<u32> {
+        let registry = Gc::new(Registry { members: RefCell::default() });
+        let count = scaled(3_000) as u32;
+        for n in 0..count {
+            registry.members.borrow_mut().insert(Gc::new(Alike { n, pad: [0; 40] }));
+        }
+        let order = Gc::to_any(&registry)
+            .referents()
+            .iter()
+            .map(|referent| referent.target.downcast::<Alike>().expect("a member").n)
+            .collect();
+        drop(registry);
+        order
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let noise: Vec<_> = (0..2)
+        .map(|seed| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut kept: Vec<Vec<u8>> = Vec::new();
+                let mut i = seed;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i = (i * 7 + 3) % 64;
+                    kept.push(vec![0; 256 * 1024 + i * 4096]);
+                    if kept.len() > 8 {
+                        kept.remove(i % kept.len());
+                    }
+                }
+            })
+        })
+        .collect();
+    let first = std::thread::spawn(draw).join().expect("a run");
+    let runs: Vec<Vec<u32>> = (0..4).map(|_| std::thread::spawn(draw).join().expect("a run")).collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for thread in noise {
+        thread.join().expect("a noise thread");
+    }
+    assert_eq!(first.len(), scaled(3_000));
+    for run in runs {
+        assert_eq!(run, first);
+    }
+}
+
+/// A `Debug` that panics (objgraph's `repr` that raises): the object's label reads
+/// `(unrepresentable)`, and the graph, the map ordering that reads descriptions and the report
+/// are still made.
+#[test]
+fn a_description_that_panics_reads_unrepresentable() {
+    #[derive(Trace)]
+    #[trace(describe)]
+    struct Bad {
+        kids: RefCell<Vec<Gc<Bad>>>,
+    }
+    impl std::fmt::Debug for Bad {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("repr raises")
+        }
+    }
+    #[derive(Trace)]
+    struct Holder {
+        by_bad: RefCell<std::collections::HashMap<u32, Gc<Bad>>>,
+        set: RefCell<std::collections::HashSet<Gc<Leafish>>>,
+    }
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(describe)]
+    struct Leafish(u32);
+    impl std::fmt::Debug for Leafish {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("repr raises too")
+        }
+    }
+    let bad = Gc::new(Bad { kids: RefCell::new(vec![Gc::new(Bad { kids: RefCell::new(Vec::new()) })]) });
+    let holder = Gc::new(Holder { by_bad: RefCell::default(), set: RefCell::default() });
+    holder.by_bad.borrow_mut().insert(1, bad.clone());
+    holder.set.borrow_mut().extend([Gc::new(Leafish(1)), Gc::new(Leafish(2))]);
+    assert_eq!(Gc::to_any(&bad).describe().as_deref(), Some("(unrepresentable)"));
+    let graph = objgraph::show_refs(&[Gc::to_any(&holder)], &GraphOptions { max_depth: 3, ..Default::default() });
+    assert!(graph.to_dot().contains("(unrepresentable)"), "{}", graph.to_dot());
+    let graph = objgraph::show_backrefs(&[Gc::to_any(&bad)], &GraphOptions::default());
+    assert!(graph.to_dot().contains("(unrepresentable)"), "{}", graph.to_dot());
+    drop((bad, holder));
+}

@@ -245,7 +245,9 @@ impl GcAny {
         self.header.as_ptr() as usize
     }
 
-    /// The value's description ([`Trace::describe`]), if it has one.
+    /// The value's description ([`Trace::describe`]), if it has one. A `describe` (a `Debug`
+    /// impl) that panics gives `(unrepresentable)`, as objgraph labels an object whose `repr`
+    /// raises: the panic is reported by the panic hook and goes no further.
     pub fn describe(&self) -> Option<String> {
         if self.is_dropped() {
             return None;

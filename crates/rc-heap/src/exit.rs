@@ -19,9 +19,11 @@
 //! alive, so finalizers can use them), then once every thread-local destructor has run —
 //! on Unix a `pthread` key's destructor, which glibc, musl, macOS and Miri run after the
 //! thread-local destructors (for the main thread, which gets no key destructors, an `atexit`
-//! handler: `exit` runs it after the main thread's thread-local destructors). The second pass frees what thread-locals destroyed after the
-//! first one released, cycles included; it runs again while objects are left, as long as the
-//! C library calls key destructors again (four rounds, POSIX's minimum, at most).
+//! handler: `exit` runs it after the main thread's thread-local destructors, and before the
+//! `atexit` handlers registered before the heap's first object). The second pass frees what
+//! thread-locals destroyed after the first one released, cycles included; it runs again while
+//! objects are left, as long as the C library calls key destructors again (four rounds,
+//! POSIX's minimum, at most), and on the main thread while a pass frees something.
 //!
 //! What is still alive after the last pass is held by a handle that is never dropped
 //! (`std::mem::forget`, a leaked `Box`, a thread-local first used after the thread-local
@@ -253,8 +255,9 @@ mod last_pass {
 
         #[cfg(target_os = "linux")]
         fn is_main_thread() -> bool {
+            // The system call rather than glibc's `gettid`, which needs glibc 2.30.
             // SAFETY: both calls only read the calling thread's and process's ids.
-            unsafe { libc::gettid() == libc::getpid() }
+            unsafe { libc::syscall(libc::SYS_gettid) == libc::c_long::from(libc::getpid()) }
         }
 
         #[cfg(target_vendor = "apple")]
@@ -270,10 +273,18 @@ mod last_pass {
             if !is_main_thread() {
                 return;
             }
-            for _ in 0..super::ROUNDS {
-                if super::pass() == 0 {
+            // Between two passes here no other destructor runs (unlike between key
+            // destructor rounds): another pass only helps while the last one freed something.
+            let mut left = super::pass();
+            for _ in 1..super::ROUNDS {
+                if left == 0 {
                     return;
                 }
+                let now = super::pass();
+                if now >= left {
+                    return;
+                }
+                left = now;
             }
         }
     }

@@ -23,6 +23,7 @@ use crate::header::{IN_YOUNG, Links, ObjHeader, flags};
 use crate::object_id::IdKey;
 use crate::pool::{self, BlockSide, HeapExit, SideRecords, ThreadExit};
 use crate::side::SideEntry;
+use crate::type_info::in_pool;
 
 /// How many lists the heap keeps. New tracked objects go to list [`YOUNG`]; the collector
 /// gives the others their meaning (CPython's generations 1 and 2, the permanent generation
@@ -563,16 +564,6 @@ pub(crate) fn pop_pending() -> Option<NonNull<ObjHeader>> {
         h.clear(flags::PENDING);
         Some(header)
     })
-}
-
-/// Whether an object is a block of one of this thread's pools, whose array then keeps its
-/// side entry.
-#[inline]
-fn in_pool(header: NonNull<ObjHeader>) -> bool {
-    // SAFETY: the callers pass a header of an allocated object.
-    let info = unsafe { header.as_ref() }.type_info();
-    // SAFETY: as above; a slice's size is read from its own length word.
-    info.pooled && (info.is_sized || unsafe { (info.object_size)(header) } <= pool::MAX_BLOCK)
 }
 
 /// The side entry of an object of a pool, in its pool's array (made if the pool has none).

@@ -13,7 +13,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::header::flags;
+use crate::pool;
 use crate::trace::{Edge, LabelPath, Segment, Trace, Visitor, tracked_as_any_of};
+use crate::type_info::in_pool;
 
 macro_rules! leaf {
     ($($ty:ty),* $(,)?) => {$(
@@ -503,14 +505,15 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
 /// what it holds, two references deep: each edge's label, its target's type and its target's
 /// description. Unlike the hash order, both are the same in every run, so that graphs and
 /// snapshots of the same heap are too. Members alike in both (objects told apart only by
-/// fields the collector does not see) go by the address of the first object they hold,
-/// which follows the order they were allocated in: the same from run to run of a program
-/// that makes its objects in the same order.
+/// fields the collector does not see) go by where the objects they hold lie in the thread's
+/// pools (`pool::placement`: the arena, in the order the thread made them, and the offset):
+/// the same from run to run of a program that makes and frees its objects in the same order,
+/// whatever other threads do. Objects too large for the pools come after, by address.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct StableKey {
     description: Option<String>,
     holds: String,
-    first_held: usize,
+    held: Vec<(u64, usize)>,
 }
 
 impl StableKey {
@@ -520,7 +523,7 @@ impl StableKey {
         if T::TRACKED {
             value.trace(&mut holds);
         }
-        StableKey { description, holds: holds.text, first_held: holds.first_held }
+        StableKey { description, holds: holds.text, held: holds.held }
     }
 }
 
@@ -537,10 +540,11 @@ struct HoldsText {
     text: String,
     depth: usize,
     edges: usize,
-    /// Whether to write the text (else only `first_held` is wanted).
+    /// Whether to write the text and look past the value's own edges (else only `held` is
+    /// wanted).
     text_too: bool,
-    /// The address of the first object met, 0 until then.
-    first_held: usize,
+    /// Where each object met lies (see [`StableKey`]).
+    held: Vec<(u64, usize)>,
 }
 
 impl HoldsText {
@@ -551,13 +555,20 @@ impl HoldsText {
 
 impl Visitor for HoldsText {
     fn visit_edge(&mut self, edge: Edge<'_>) {
-        if self.first_held == 0 {
-            self.first_held = edge.header().as_ptr().addr();
-        }
-        if self.edges == Self::MAX_EDGES || !self.text_too {
+        if self.edges == Self::MAX_EDGES {
             return;
         }
         self.edges += 1;
+        let place = if in_pool(edge.header()) {
+            // SAFETY: the edge's handle keeps its object, a block of this thread's pools.
+            unsafe { pool::placement(edge.header().as_ptr().cast()) }
+        } else {
+            (u64::MAX, edge.header().as_ptr().addr())
+        };
+        self.held.push(place);
+        if !self.text_too {
+            return;
+        }
         // SAFETY: an edge is made from a live handle borrowed for the edge's lifetime, so its
         // header is allocated.
         let header = unsafe { edge.header().as_ref() };

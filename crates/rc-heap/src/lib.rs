@@ -176,6 +176,12 @@ pub use type_info::TypeInfo;
 pub use weak::{DeathWatch, WatchedTags, Watcher};
 pub use weak_handle::Weak;
 
+/// Whether this build records where tracked objects were created (the `alloc-site` feature,
+/// which a workspace's other crates may turn on: Cargo unifies features). A snapshot test
+/// whose text differs with it (objects are a word larger, leak reports list sites) can pick
+/// its snapshot by it: `settings.set_snapshot_suffix("alloc-site")` when it is `true`.
+pub const ALLOC_SITES: bool = cfg!(feature = "alloc-site");
+
 #[doc(hidden)]
 pub mod __private {
     //! The trait alone, so that the facade can pair it with the derive that names the facade,

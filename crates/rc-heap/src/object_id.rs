@@ -34,8 +34,10 @@ impl ObjectId {
     }
 }
 
-/// Shows the key alone (`ObjectId(3v1)`): the heap's number depends on how many threads
-/// made ids before, and a run's output (a snapshot of a report, say) should not.
+/// Shows the key alone (`ObjectId(3v1)`), also in the alternate form (`{:#?}`, which insta's
+/// `assert_debug_snapshot!` uses for a whole report): the heap's number depends on how many
+/// threads made ids before, and a run's output should not. So two threads' ids can print
+/// alike and compare unequal.
 impl fmt::Debug for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ObjectId({:?})", self.key.0)

@@ -121,6 +121,8 @@ const _: () = assert!(POOL_HEADER == 64);
 /// The bookkeeping of one arena.
 struct Arena {
     base: *mut u8,
+    /// The arena's place in the order its thread made its arenas (see [`placement`]).
+    number: u64,
     /// Pools returned to the arena, linked through `Pool::next`.
     free_pools: *mut Pool,
     /// Pools carved from `base` so far.
@@ -152,6 +154,8 @@ struct Pools {
     empty_arenas: Cell<usize>,
     /// Arenas allocated and not freed.
     live_arenas: Cell<usize>,
+    /// Arenas allocated so far, freed or not: the next one's number.
+    arenas_made: Cell<u64>,
     torn_down: Cell<bool>,
 }
 
@@ -164,6 +168,7 @@ thread_local! {
             arenas: Cell::new(null_mut()),
             empty_arenas: Cell::new(0),
             live_arenas: Cell::new(0),
+            arenas_made: Cell::new(0),
             torn_down: Cell::new(false),
         }
     };
@@ -216,6 +221,22 @@ pub(crate) unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
         // SAFETY: allocated by `std::alloc::alloc` with this layout (caller's contract).
         None => unsafe { std::alloc::dealloc(ptr, layout) },
     }
+}
+
+/// Where an address inside a block of this thread's pools lies: its arena's number (arenas
+/// are numbered in the order the thread made them) and its offset in the arena. Unlike the
+/// address, this depends only on what the thread allocated and freed before, not on where
+/// the global allocator put the arenas, so a program that makes and frees its objects in the
+/// same order finds its objects in the same places from run to run.
+///
+/// # Safety
+/// `address` is inside a block of one of this thread's pools.
+pub(crate) unsafe fn placement(address: *const u8) -> (u64, usize) {
+    let pool = address.map_addr(|at| at & !(POOL_SIZE - 1)).cast::<Pool>();
+    // SAFETY: the caller's contract: the pool's header is at the pool's start, and its arena's
+    // bookkeeping lives while the pool is handed out.
+    let arena = unsafe { &*(*pool).arena.get() };
+    (arena.number, address.addr() - arena.base.addr())
 }
 
 #[inline(always)]
@@ -416,8 +437,11 @@ fn new_arena(pools: &Pools) -> Option<*mut Arena> {
     if base.is_null() {
         return None;
     }
+    let number = pools.arenas_made.get();
+    pools.arenas_made.set(number + 1);
     let arena = Box::into_raw(Box::new(Arena {
         base,
+        number,
         free_pools: null_mut(),
         carved: 0,
         in_use: 0,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::ptr::NonNull;
 
 use crate::header::{GcBox, ObjHeader};
+use crate::pool;
 use crate::trace::{Edge, EdgeList, Trace, Visitor};
 
 /// What the heap knows about a type: names, size, and the entry points that let code that
@@ -208,7 +209,19 @@ pub(crate) unsafe fn finalize<T: Trace>(header: NonNull<ObjHeader>) {
 
 pub(crate) unsafe fn describe<T: Trace>(header: NonNull<ObjHeader>) -> Option<String> {
     // SAFETY: as for `trace_dyn`.
-    unsafe { value_ref::<T>(header) }.describe()
+    describe_caught(|| unsafe { value_ref::<T>(header) }.describe())
+}
+
+/// What an object's description is when its `describe` (a `Debug` impl) panics: objgraph's
+/// label of an object whose `repr` raises.
+pub(crate) const UNREPRESENTABLE: &str = "(unrepresentable)";
+
+/// Runs a value's `describe`, catching a panic (reported by the panic hook as any panic is):
+/// a label is no reason to fail a whole graph or report, so the description then reads
+/// [`UNREPRESENTABLE`].
+pub(crate) fn describe_caught(describe: impl FnOnce() -> Option<String>) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe))
+        .unwrap_or_else(|_| Some(UNREPRESENTABLE.to_owned()))
 }
 
 pub(crate) unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {
@@ -216,6 +229,16 @@ pub(crate) unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {
     // SAFETY: called once per object, on a live value, with the DROPPED flag already set so
     // nothing can borrow the value again; the pointer carries the allocation's provenance.
     unsafe { std::ptr::drop_in_place(std::ptr::addr_of_mut!((*boxed).value).cast::<T>()) };
+}
+
+/// Whether an object is a block of one of this thread's pools, whose array then keeps its
+/// side entry.
+#[inline]
+pub(crate) fn in_pool(header: NonNull<ObjHeader>) -> bool {
+    // SAFETY: the callers pass a header of an allocated object.
+    let info = unsafe { header.as_ref() }.type_info();
+    // SAFETY: as above; a slice's size is read from its own length word.
+    info.pooled && (info.is_sized || unsafe { (info.object_size)(header) } <= pool::MAX_BLOCK)
 }
 
 #[cfg(test)]

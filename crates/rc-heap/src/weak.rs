@@ -1031,6 +1031,27 @@ fn watched_after_death(state: &Rc<WatchState>, tag: usize) -> SlotRef {
     WeakSlot::dead()
 }
 
+/// A weak reference with a callback, made to an object already dropped (a `Drop` that runs
+/// while the collector frees the object's cycle registers a callback, or a `finalize`, on
+/// another member): it reads dead from the start, and its callback runs now, during the call,
+/// since the death it waits for has happened (CPython's object, cleared but not yet freed,
+/// would run it when freed, later in the same collection). A panic of the callback's is the
+/// caller's, as a watcher's is in [`watched_after_death`].
+#[cold]
+#[inline(never)]
+fn callback_after_death(header: NonNull<ObjHeader>, make: impl FnOnce() -> Callback) -> SlotRef {
+    let slot = SlotRef::with_callback(header, make);
+    slot.target.clear();
+    // `run_callback` takes back the count of a callback waiting to run.
+    heap::add_pending_callbacks(1);
+    let mut panic = None;
+    run_callback(slot.clone(), &mut panic);
+    if let Some(panic) = panic {
+        std::panic::resume_unwind(panic);
+    }
+    slot
+}
+
 /// [`register_watched`] as a slot with a `Watched` callback, out of line: the object's
 /// shared slot is taken, or the watcher is not deferred.
 #[inline(never)]
@@ -1039,12 +1060,13 @@ fn register_watched_with_callback(header: NonNull<ObjHeader>, state: &Rc<WatchSt
 }
 
 /// A new weak reference to `header` with the callback `make` makes, listed as its newest.
-/// An object already dropped gets a dead weak reference, and `make` is not called.
+/// An object already dropped gets a dead weak reference whose callback runs at once (see
+/// [`callback_after_death`]).
 pub(crate) fn register_with(header: NonNull<ObjHeader>, make: impl FnOnce() -> Callback) -> SlotRef {
     // SAFETY: the caller holds a `Gc` to `header`.
     let h = unsafe { header.as_ref() };
     if h.has(flags::DROPPED) {
-        return WeakSlot::dead();
+        return callback_after_death(header, make);
     }
     let slot = SlotRef::with_callback(header, make);
     heap::with_side(header, |entry| {

@@ -163,6 +163,10 @@ impl<T: ?Sized> Gc<T> {
     /// dropped before the object died, or if the collector finds that garbage holds every
     /// handle of it; once the object has died, it runs even if another callback of the same
     /// death drops the last handle first (as CPython's callbacks do).
+    ///
+    /// Made to an object whose value the collector already dropped (from a `Drop` that runs
+    /// while the collector frees the object's cycle), the weak reference reads dead from the
+    /// start and the callback runs at once, during this call (a panic of it is this call's).
     pub fn downgrade_with_callback(this: &Self, callback: impl FnOnce(Weak<T>) + 'static) -> Weak<T>
     where
         T: 'static,

@@ -15,7 +15,9 @@ use rc_heap::{Gc, Weak};
 ///
 /// The finalizer stays registered whether or not the returned handle is kept, until it has
 /// run or been detached. `func` must not hold a strong handle to `object` (that would keep
-/// it alive forever), exactly as in Python.
+/// it alive forever), exactly as in Python. Registered on an object whose value the collector
+/// already dropped (from a `Drop` that runs while the collector frees the object's cycle),
+/// `func` runs at once, during this call, since the object's death has happened.
 ///
 /// ```
 /// use std::cell::Cell;
@@ -40,13 +42,17 @@ pub fn finalize<T: ?Sized + 'static>(object: &Gc<T>, func: impl FnOnce() + 'stat
         atexit: Cell::new(true),
     });
     let on_death = Rc::downgrade(&inner);
-    *inner.weak.borrow_mut() = Some(Gc::downgrade_with_callback(object, move |_| {
+    let weak = Gc::downgrade_with_callback(object, move |_| {
         if let Some(inner) = on_death.upgrade() {
             inner.call();
         }
-    }));
-    let registry = registry();
-    registry.borrow_mut().insert(index, inner.clone());
+    });
+    *inner.weak.borrow_mut() = Some(weak);
+    // An object the collector already dropped (a `Drop` of its cycle registers this) ran the
+    // callback at once: nothing is left to register.
+    if inner.func.borrow().is_some() {
+        registry().borrow_mut().insert(index, inner.clone());
+    }
     Finalizer { inner }
 }
 

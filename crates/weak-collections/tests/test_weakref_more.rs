@@ -2200,3 +2200,54 @@ fn a_saved_map_counts_no_entry_the_collection_cleared() {
     drop(saved);
     gen_gc::collect();
 }
+
+/// None: a `Drop` that runs while the collector frees a cycle registers a weak callback and a
+/// `finalize` on the other member, whose value is already dropped. Both run (at once, the death
+/// being over) rather than never: CPython runs them when the cleared object is freed, later in
+/// the same collection. The finalizer reads dead and stays in no registry.
+#[test]
+fn callbacks_registered_on_an_object_the_collector_dropped_run() {
+    thread_local! {
+        static RAN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+        static KEPT: RefCell<Vec<Finalizer<Member>>> = const { RefCell::new(Vec::new()) };
+    }
+    #[derive(Trace)]
+    struct Member {
+        name: &'static str,
+        other: RefCell<Option<Gc<Member>>>,
+    }
+    impl Drop for Member {
+        fn drop(&mut self) {
+            let Some(other) = self.other.borrow().clone() else { return };
+            if !Gc::is_dropped(&other) {
+                return;
+            }
+            assert!(Gc::try_get(&other).is_err(), "the value is gone");
+            let name = if self.name == "a" { "b" } else { "a" };
+            let finalizer = finalize(&other, move || RAN.with(|ran| ran.borrow_mut().push(format!("finalize {name}"))));
+            assert!(!finalizer.alive(), "the finalizer ran at once");
+            assert!(finalizer.peek().is_none());
+            KEPT.with(|kept| kept.borrow_mut().push(finalizer));
+            let weak = Gc::downgrade_with_callback(&other, move |dead: Weak<Member>| {
+                assert!(dead.upgrade().is_none());
+                RAN.with(|ran| ran.borrow_mut().push(format!("callback {name}")));
+            });
+            assert!(weak.upgrade().is_none() && !weak.has_callback());
+        }
+    }
+    std::thread::spawn(|| {
+        let a = Gc::new(Member { name: "a", other: RefCell::new(None) });
+        let b = Gc::new(Member { name: "b", other: RefCell::new(Some(a.clone())) });
+        *a.other.borrow_mut() = Some(b);
+        drop(a);
+        assert_eq!(cyclegc::gc::collect(), 2);
+        let ran = RAN.with(|ran| ran.take());
+        assert_eq!(ran.len(), 2, "{ran:?}");
+        let dropped_first = ran[0].strip_prefix("finalize ").expect("the finalizer first");
+        assert_eq!(ran[1], format!("callback {dropped_first}"));
+        KEPT.with(|kept| assert!(kept.borrow().iter().all(|finalizer| !finalizer.alive())));
+        KEPT.with(|kept| kept.borrow_mut().clear());
+    })
+    .join()
+    .expect("the test's thread");
+}

@@ -169,9 +169,10 @@ fn runs(count: usize, kind: &str) -> String {
 /// data: the leaked objects held directly from outside the heap, and `gc.garbage`.
 fn root_hint(group: &LeakGroup) -> Option<&'static str> {
     match &group.root {
-        ChainRoot::HeldFromOutside if group.steps.is_empty() => {
-            Some("held from outside the heap: by a variable, a static, or an owner that no Trace visits")
-        }
+        ChainRoot::HeldFromOutside if group.steps.is_empty() => Some(
+            "held from outside the heap: by a variable, a static, or an owner no Trace visits \
+             (a skipped field, a shared Rc, a borrowed RefCell)",
+        ),
         ChainRoot::Named(name) if name == "gc.garbage" => Some(
             "kept in gc.garbage: everything a collection finds under DEBUG_SAVEALL, cycles with a finalizer \
              under the legacy policy; gen_gc::take_garbage() empties it",
