@@ -70,17 +70,26 @@ pub enum CollectionPolicy {
 
 impl CollectionPolicy {
     /// The policy named by the `CYCLEGC_COLLECTION_POLICY` environment variable
-    /// (`incremental` or `generational`), read once per process; the default otherwise.
-    ///
-    /// # Panics
-    /// When the variable holds another value.
+    /// (`incremental` or `generational`, in any case), read once per process; the default
+    /// otherwise. Another value is reported once on standard error, and the default applies:
+    /// the variable is read where the collector is first used on a thread, which may be any
+    /// allocation, no place for a panic.
     pub fn from_environment() -> CollectionPolicy {
         static POLICY: std::sync::OnceLock<CollectionPolicy> = std::sync::OnceLock::new();
-        *POLICY.get_or_init(|| match std::env::var("CYCLEGC_COLLECTION_POLICY").as_deref() {
-            Err(_) | Ok("") => CollectionPolicy::default(),
-            Ok("incremental") => CollectionPolicy::Incremental,
-            Ok("generational") => CollectionPolicy::Generational,
-            Ok(other) => panic!("CYCLEGC_COLLECTION_POLICY={other:?}: expected \"incremental\" or \"generational\""),
+        *POLICY.get_or_init(|| {
+            let value = std::env::var("CYCLEGC_COLLECTION_POLICY").unwrap_or_default();
+            match value.trim().to_ascii_lowercase().as_str() {
+                "" => CollectionPolicy::default(),
+                "incremental" => CollectionPolicy::Incremental,
+                "generational" => CollectionPolicy::Generational,
+                _ => {
+                    eprintln!(
+                        "gc: CYCLEGC_COLLECTION_POLICY={value:?} is not \"incremental\" or \"generational\"; \
+                         using the default, incremental"
+                    );
+                    CollectionPolicy::default()
+                }
+            }
         })
     }
 }

@@ -27,10 +27,12 @@ use crate::{Gc, Weak, dealloc, heap, pool};
 ///   it lives, the object is out of the collector's lists (a collection that an allocation
 ///   starts meanwhile does not read the value being changed; whatever the value holds counts
 ///   as held from outside until the guard goes) and no handle is made to it from its id.
-///   Dropping the guard puts the object back into the young generation, also an object that
-///   `gen_gc::freeze` had moved to the permanent generation (changing a frozen object in
-///   Python leaves it frozen): after a `freeze` meant to last, share objects rather than
-///   lend them mutably, or freeze again. Forgetting it only
+///   Dropping the guard puts the object back into the young generation, also an object of an
+///   older one (it counts toward the young count and is promoted again by the next
+///   collections) and an object that `gen_gc::freeze` had moved to the permanent generation
+///   (changing a frozen object in Python leaves it frozen): after a `freeze` meant to last,
+///   share objects rather than lend them mutably, or freeze again. An object's list is not
+///   written in it, so the guard cannot find it again at no cost. Forgetting it only
 ///   leaves the object out of the lists (a leak if it is in a cycle, never unsoundness).
 /// - `get_mut` also says `None` while the collector holds the object (it is destroying the
 ///   object's cycle, and a finalizer or `Drop` reached it) or walks the heap.

@@ -2,6 +2,7 @@
 //! live keys ([`Keys`]) and entries ([`Items`]).
 
 use std::fmt;
+use std::iter::FusedIterator;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
@@ -133,6 +134,29 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         self.live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))
     }
 
+    /// Runs `f` on the value of `key`, mutably (`HashMap::get_mut`; Python's
+    /// `d[key].append(x)` or `d[key] += 1`). The key is looked up first, so a by-value key's
+    /// `Hash` and `Eq` may read the map as in any lookup; then the map lends the value.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakKeyDictionary;
+    ///
+    /// let page = Gc::new("home");
+    /// let hits = WeakKeyDictionary::new();
+    /// hits.insert(&page, 0);
+    /// hits.with_value_mut(&page, |count| *count += 1);
+    /// assert_eq!(hits.get(&page), Some(1));
+    /// ```
+    ///
+    /// # Panics
+    /// If `f` uses the map (it runs while the map lends the value).
+    pub fn with_value_mut<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&mut V) -> R) -> Option<R> {
+        let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
+        let mut table = self.shared.table_mut();
+        Some(f(&mut table.entry_mut(slot).value))
+    }
+
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
@@ -216,9 +240,11 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// assert!(!hits.contains_key(&about));
     /// ```
     ///
-    /// An object whose last handle `keep` drops dies there and then, while the map is
-    /// lent: a `Drop` of it that uses the map fails (its panic is reported by the heap, and
-    /// the rest of that `Drop` does not run). Keep such handles until `retain` returns.
+    /// The keys themselves die only after `retain` returns, their `Drop`s free to use the
+    /// map. Another object whose last handle `keep` drops dies there and then, while the
+    /// map is lent: a `Drop` of it that uses the map fails (its panic is reported by the
+    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
+    /// returns.
     ///
     /// # Panics
     /// If `keep` uses the map (it runs while the map lends its entries); the entries it
@@ -334,8 +360,18 @@ pub struct Keys<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
     _mode: PhantomData<fn() -> M>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> FusedIterator for Keys<T, V, M> {}
+
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Iterator for Keys<T, V, M> {
     type Item = Gc<T>;
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<Gc<T>> {
@@ -358,8 +394,18 @@ pub struct Items<T: ?Sized + 'static, V: 'static, M: KeyMode<T> = ByIdentity> {
     _mode: PhantomData<fn() -> M>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> FusedIterator for Items<T, V, M> {}
+
 impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> Iterator for Items<T, V, M> {
     type Item = (Gc<T>, V);
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<(Gc<T>, V)> {
@@ -393,6 +439,8 @@ impl<T: ?Sized + 'static, V: PartialEq + 'static, M: KeyMode<T>> PartialEq for W
             })
     }
 }
+
+impl<T: ?Sized + 'static, V: Eq + 'static, M: KeyMode<T>> Eq for WeakKeyDictionary<T, V, M> {}
 
 impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> Default for WeakKeyDictionary<T, V, M> {
     fn default() -> Self {

@@ -2,6 +2,7 @@
 //! and its iterator ([`Iter`]).
 
 use std::fmt;
+use std::iter::FusedIterator;
 use std::marker::PhantomData;
 use std::rc::Rc;
 
@@ -74,7 +75,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     }
 
     /// Adds `item` (a `Gc<T>` or a reference to one); returns whether it was not already
-    /// there.
+    /// there (`HashSet::insert`).
+    #[doc(alias = "insert")]
     pub fn add(&self, item: impl AsGc<T>) -> bool {
         let item = item.as_gc();
         self.shared.settle();
@@ -151,9 +153,11 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     /// assert_eq!(small.iter().map(|size| *size).collect::<Vec<_>>(), [3]);
     /// ```
     ///
-    /// An object whose last handle `keep` drops dies there and then, while the set is
-    /// lent: a `Drop` of it that uses the set fails (its panic is reported by the heap, and
-    /// the rest of that `Drop` does not run). Keep such handles until `retain` returns.
+    /// The members themselves die only after `retain` returns, their `Drop`s free to use the
+    /// set. Another object whose last handle `keep` drops dies there and then, while the
+    /// set is lent: a `Drop` of it that uses the set fails (its panic is reported by the
+    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
+    /// returns.
     ///
     /// # Panics
     /// If `keep` uses the set (it runs while the set lends its entries); the members it
@@ -189,7 +193,9 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     }
 
     /// Iterates over the live members. Members that die meanwhile are skipped; members
-    /// added meanwhile may or may not be met.
+    /// added meanwhile may or may not be met, and a member removed and added again
+    /// meanwhile may be met twice or not at all (CPython raises `RuntimeError` for a set
+    /// changed during its iteration; collect the members first to change the set safely).
     pub fn iter(&self) -> Iter<T, M> {
         Iter { cursor: self.shared.cursor(), _mode: PhantomData }
     }
@@ -285,8 +291,18 @@ pub struct Iter<T: ?Sized + 'static, M: KeyMode<T> = ByIdentity> {
     _mode: PhantomData<fn() -> M>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<T: ?Sized + 'static, M: KeyMode<T>> FusedIterator for Iter<T, M> {}
+
 impl<T: ?Sized + 'static, M: KeyMode<T>> Iterator for Iter<T, M> {
     type Item = Gc<T>;
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<Gc<T>> {
@@ -329,6 +345,10 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
         self.len() == other.len() && self.is_subset(other)
     }
 }
+
+/// Members compare by their key mode's [`same`](KeyMode::same): identity, or `T`'s `Eq` for
+/// [`ByValue`], an equivalence either way (a key mode of one's own should be one too).
+impl<T: ?Sized + 'static, M: KeyMode<T>> Eq for WeakSet<T, M> {}
 
 impl<T: ?Sized + 'static, M: KeyMode<T>, A: AsGc<T>> FromIterator<A> for WeakSet<T, M> {
     fn from_iter<I: IntoIterator<Item = A>>(items: I) -> Self {

@@ -4,6 +4,7 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::Hash;
+use std::iter::FusedIterator;
 use std::rc::Rc;
 
 use rc_heap::{Gc, Trace, Weak};
@@ -251,9 +252,11 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     /// assert_eq!(cache.keys().collect::<Vec<_>>(), ["small"]);
     /// ```
     ///
-    /// An object whose last handle `keep` drops dies there and then, while the map is
-    /// lent: a `Drop` of it that uses the map fails (its panic is reported by the heap, and
-    /// the rest of that `Drop` does not run). Keep such handles until `retain` returns.
+    /// The values themselves die only after `retain` returns, their `Drop`s free to use the
+    /// map. Another object whose last handle `keep` drops dies there and then, while the
+    /// map is lent: a `Drop` of it that uses the map fails (its panic is reported by the
+    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
+    /// returns.
     ///
     /// # Panics
     /// If `keep` uses the map (it runs while the map lends its entries); the entries it
@@ -294,8 +297,18 @@ pub struct Items<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     cursor: Cursor<K, Weak<T>>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> FusedIterator for Items<K, T> {}
+
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Items<K, T> {
     type Item = (K, Gc<T>);
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<(K, Gc<T>)> {
@@ -317,8 +330,18 @@ pub struct Keys<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     cursor: Cursor<K, Weak<T>>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> FusedIterator for Keys<K, T> {}
+
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Keys<K, T> {
     type Item = K;
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<K> {
@@ -344,8 +367,18 @@ pub struct Values<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> {
     cursor: Cursor<K, Weak<T>>,
 }
 
+/// Ends for good: once it gives `None`, it always does.
+impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> FusedIterator for Values<K, T> {}
+
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Iterator for Values<K, T> {
     type Item = Gc<T>;
+
+    /// At most the slots left to look at: entries that die meanwhile are skipped, and ones
+    /// added meanwhile past the end are not met.
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.cursor.remaining_slots()))
+    }
 
     #[inline]
     fn next(&mut self) -> Option<Gc<T>> {

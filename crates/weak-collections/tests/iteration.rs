@@ -175,3 +175,60 @@ fn a_key_whose_clone_kills_its_own_value_is_not_yielded_by_keys_as_by_items() {
     assert_eq!(items, [1]);
     assert_eq!(keys, items, "keys() yielded a key whose value died as it was cloned");
 }
+
+/// None: every iterator tells the truth about what is left (`size_hint`'s upper bound is the
+/// slots left, never below what it then yields) and stays ended once it has ended.
+#[test]
+fn iterators_bound_what_they_yield_and_stay_ended() {
+    let objects: Vec<Gc<u32>> = (0..10).map(Gc::new).collect();
+    let set: WeakSet<u32> = objects.iter().collect();
+    let keyed = WeakKeyDictionary::new();
+    let valued = WeakValueDictionary::new();
+    for (i, object) in objects.iter().enumerate() {
+        keyed.insert(object, i);
+        valued.insert(i, object);
+    }
+    fn check<I: Iterator>(mut iter: I, expected: usize) {
+        let (low, high) = iter.size_hint();
+        assert_eq!(low, 0);
+        assert!(high.is_some_and(|high| high >= expected), "{high:?} below {expected}");
+        let mut met = 0;
+        while iter.next().is_some() {
+            met += 1;
+            let (_, left) = iter.size_hint();
+            assert!(left.is_some_and(|left| left >= expected - met));
+        }
+        assert_eq!(met, expected);
+        assert!(iter.next().is_none() && iter.next().is_none());
+        assert_eq!(iter.size_hint(), (0, Some(0)));
+    }
+    check(set.iter(), 10);
+    check(keyed.keys(), 10);
+    check(keyed.iter(), 10);
+    check(valued.items(), 10);
+    check(valued.keys(), 10);
+    check(valued.values(), 10);
+    fn fused<I: std::iter::FusedIterator>(_: &I) {}
+    fused(&set.iter());
+    fused(&keyed.keys());
+    fused(&valued.values());
+}
+
+/// None: `with_value_mut` changes a value in place, and finds nothing for a key not in the map.
+#[test]
+fn with_value_mut_changes_the_value_in_place() {
+    let page = Gc::new(String::from("home"));
+    let other = Gc::new(String::from("about"));
+    let hits: WeakKeyDictionary<String, Vec<u32>> = WeakKeyDictionary::new();
+    hits.insert(&page, vec![1]);
+    assert_eq!(
+        hits.with_value_mut(&page, |visits| {
+            visits.push(2);
+            visits.len()
+        }),
+        Some(2)
+    );
+    assert_eq!(hits.get(&page), Some(vec![1, 2]));
+    assert_eq!(hits.with_value_mut(&other, |visits| visits.push(3)), None);
+    assert!(!hits.contains_key(&other));
+}
