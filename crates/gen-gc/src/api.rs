@@ -18,6 +18,7 @@ use crate::walk::{for_each, list, list_len};
 
 /// An argument Python's `gc` would reject with `ValueError`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GcError {
     /// A generation number of 3 or more (`gc.collect(3)`: "invalid generation").
     InvalidGeneration(usize),

@@ -16,6 +16,15 @@ pub(crate) fn report(state: &State, what: &str, panic: Panic) {
     raw::drop_panic(panic);
 }
 
+/// Reports a panic of a finalizer or weak callback that the collection ran (where user code
+/// runs anyway): to the thread's unraisable hook if one is set (Python's
+/// `sys.unraisablehook`, which CPython's collection calls too), else as [`report`] does.
+pub(crate) fn report_unraisable(state: &State, what: &str, panic: Panic) {
+    if let Err(panic) = raw::give_to_unraisable_hook(what, panic) {
+        report(state, what, panic);
+    }
+}
+
 /// The heap list of `generation` (or of the permanent generation).
 pub(crate) fn list(index: usize) -> &'static Links {
     // SAFETY: the heap's list sentinels live as long as the thread, and this reference never

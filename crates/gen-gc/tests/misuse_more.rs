@@ -1198,3 +1198,49 @@ fn make_mut_clones_again_when_a_callback_takes_the_new_object() {
     );
     assert!(!Gc::ptr_eq(&moved[0], &a));
 }
+
+/// CPython's collection gives `__del__` and weak-callback exceptions to `sys.unraisablehook`:
+/// with a hook set, the panics of a finalizer and of a weak callback that a collection runs
+/// go to it, not to the debug output; without one, to the debug output.
+#[test]
+fn a_collections_finalizer_and_callback_panics_go_to_the_unraisable_hook() {
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Brittle {
+        me: RefCell<Option<Gc<Brittle>>>,
+    }
+    impl Finalize for Brittle {
+        fn finalize(&self) {
+            panic!("the finalizer broke");
+        }
+    }
+    fn brittle_cycle() -> cyclegc::Weak<Brittle> {
+        let brittle = Gc::new(Brittle { me: RefCell::new(None) });
+        *brittle.me.borrow_mut() = Some(brittle.clone());
+        let weak = Gc::downgrade_with_callback(&brittle, |_| panic!("the callback broke"));
+        drop(brittle);
+        weak
+    }
+    gen_gc::collect();
+    let out = common::capture_debug_output();
+    let mut kept = None;
+    let seen = unraisable_during(|| {
+        kept = Some(brittle_cycle());
+        assert_eq!(gen_gc::collect(), 1);
+    });
+    // Weak callbacks run before finalizers, as in CPython.
+    let whats: Vec<&str> = seen.iter().map(|(what, _)| what.as_str()).collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!((whats[0], seen[0].1.as_str()), ("a weak reference callback", "the callback broke"));
+    assert!(whats[1].starts_with("the finalizer of <Brittle"), "{whats:?}");
+    assert_eq!(seen[1].1, "the finalizer broke");
+    assert!(!out.borrow().contains("was caught"), "{}", out.borrow());
+    drop(kept);
+
+    // Without a hook: the debug output.
+    let _weak = brittle_cycle();
+    assert_eq!(gen_gc::collect(), 1);
+    let text = out.borrow().clone();
+    assert!(text.contains("a panic in the finalizer of <Brittle") && text.contains("the finalizer broke"), "{text}");
+    assert!(text.contains("a panic in a weak reference callback was caught: the callback broke"), "{text}");
+}

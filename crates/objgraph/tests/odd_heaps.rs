@@ -1097,4 +1097,48 @@ fn a_description_that_panics_reads_unrepresentable() {
     let graph = objgraph::show_backrefs(&[Gc::to_any(&bad)], &GraphOptions::default());
     assert!(graph.to_dot().contains("(unrepresentable)"), "{}", graph.to_dot());
     drop((bad, holder));
+
+    // A map key and a by-value set member whose `Debug` panics: the edge label and the
+    // ordering read `(unrepresentable)` too.
+    #[derive(Trace, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    #[trace(describe)]
+    struct BadKey(u32);
+    impl std::fmt::Debug for BadKey {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("key repr raises")
+        }
+    }
+    #[derive(Trace, PartialEq, Eq, Hash)]
+    #[trace(describe)]
+    struct BadMember {
+        #[trace(skip)]
+        n: u32,
+        held: Gc<Leafish>,
+    }
+    impl std::fmt::Debug for BadMember {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("member repr raises")
+        }
+    }
+    #[derive(Trace)]
+    struct Keyed {
+        ordered: RefCell<BTreeMap<BadKey, Gc<Leafish>>>,
+        hashed: RefCell<std::collections::HashMap<BadKey, Gc<Leafish>>>,
+        members: RefCell<std::collections::HashSet<BadMember>>,
+    }
+    let value = Gc::new(Leafish(3));
+    let keyed = Gc::new(Keyed { ordered: RefCell::default(), hashed: RefCell::default(), members: RefCell::default() });
+    keyed.ordered.borrow_mut().insert(BadKey(1), value.clone());
+    keyed.hashed.borrow_mut().extend([(BadKey(1), value.clone()), (BadKey(2), value.clone())]);
+    keyed
+        .members
+        .borrow_mut()
+        .extend([BadMember { n: 1, held: value.clone() }, BadMember { n: 2, held: Gc::new(Leafish(4)) }]);
+    let labels: Vec<String> = Gc::to_any(&keyed).referents().into_iter().map(|referent| referent.label).collect();
+    assert!(labels.iter().any(|label| label == "ordered[(unrepresentable)]"), "{labels:?}");
+    let dot = objgraph::show_refs(&[Gc::to_any(&keyed)], &GraphOptions::default()).to_dot();
+    assert!(dot.contains("(unrepresentable)"), "{dot}");
+    let dot = objgraph::show_backrefs(&[Gc::to_any(&value)], &GraphOptions::default()).to_dot();
+    assert!(dot.contains("Keyed"), "{dot}");
+    drop((keyed, value));
 }

@@ -568,12 +568,13 @@ thread_local! {
 }
 
 /// Python's `sys.unraisablehook`, for this thread: `hook` is given every panic of a
-/// finalizer or weak-reference callback run by a death by reference counting (see
-/// [`Unraisable`]); `None` restores the default, a line on standard error
-/// (`rc-heap: a panic in the finalizer of Node was caught: ...`). Returns the hook it
-/// replaces. A test that wants such panics to fail it records them with a hook and asserts
-/// afterwards. Panics of the same code run by a collection go to the collector's debug
-/// output instead (`gen_gc::set_debug_output`).
+/// finalizer or weak-reference callback, run by a death by reference counting or by a
+/// collection (see [`Unraisable`]); `None` restores the default, a line on standard error
+/// (`rc-heap: a panic in the finalizer of Node was caught: ...`), or, for a collection's,
+/// on the collector's debug output (`gc: a panic in the finalizer of <Node 0x...> was
+/// caught: ...`, `gen_gc::set_debug_output`). Returns the hook it replaces. A test that wants
+/// such panics to fail it records them with a hook and asserts afterwards. Rust's panic hook
+/// still prints each panic first, as for any panic caught.
 ///
 /// A panic of the hook itself is reported on standard error; a report made while the hook
 /// runs (it dropped an object whose finalizer panicked) goes there too.
@@ -602,6 +603,17 @@ fn report_callback_panic(header: NonNull<ObjHeader>, panic: Panic) {
 #[cold]
 #[inline(never)]
 pub(crate) fn report_unraisable(what: &str, panic: Panic) {
+    if let Err(panic) = give_to_unraisable_hook(what, panic) {
+        eprintln!("rc-heap: a panic in {what} was caught: {}", Unraisable { what, payload: &*panic }.message());
+        forget_if_drop_panics(panic);
+    }
+}
+
+/// Gives a panic of a finalizer or weak callback to the thread's unraisable hook, if one is
+/// set and not running; gives it back otherwise, for the caller's own report (the collector
+/// writes it to its debug output).
+#[cold]
+pub(crate) fn give_to_unraisable_hook(what: &str, panic: Panic) -> Result<(), Panic> {
     let report = Unraisable { what, payload: &*panic };
     let reported = UNRAISABLE_HOOK.try_with(|slot| {
         let Ok(mut slot) = slot.try_borrow_mut() else { return false };
@@ -612,10 +624,12 @@ pub(crate) fn report_unraisable(what: &str, panic: Panic) {
         }
         true
     });
-    if reported != Ok(true) {
-        eprintln!("rc-heap: a panic in {what} was caught: {}", report.message());
+    if reported == Ok(true) {
+        forget_if_drop_panics(panic);
+        Ok(())
+    } else {
+        Err(panic)
     }
-    forget_if_drop_panics(panic);
 }
 
 /// Drops a panic payload, whose own `Drop` may panic too: the payload of that second panic is

@@ -415,7 +415,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
 const LISTED_DEPTH: usize = 32;
 
 /// Whether `object`'s text is being written on this thread (a `Gc` to it met inside it).
-fn being_written(object: NonNull<ObjHeader>) -> bool {
+pub(crate) fn being_written(object: NonNull<ObjHeader>) -> bool {
     let head = WRITING_DEBUG.with(Cell::get);
     // SAFETY: a frame on the list lives in the stack frame of a `writing` call still running
     // on this thread, which takes it off the list before it returns or unwinds.
@@ -509,9 +509,14 @@ impl Drop for TakeOff {
     }
 }
 
+/// The value's `Display`; a handle whose value the collector already dropped (one a `Drop`
+/// meets while the collector frees its cycle) writes `<dropped Type>`, as `Debug` does.
 impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (**self).fmt(f)
+        match Gc::try_get(self) {
+            Ok(value) => value.fmt(f),
+            Err(_) => write!(f, "<dropped {}>", Gc::type_info(self).short_name()),
+        }
     }
 }
 

@@ -518,7 +518,7 @@ struct StableKey {
 
 impl StableKey {
     fn of<T: Trace + ?Sized>(value: &T) -> StableKey {
-        let description = value.describe();
+        let description = crate::trace::describe_caught(|| value.describe());
         let mut holds = HoldsText { text_too: description.is_none(), ..HoldsText::default() };
         if T::TRACKED {
             value.trace(&mut holds);

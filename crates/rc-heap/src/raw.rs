@@ -44,6 +44,13 @@ pub fn drop_panic(payload: Panic) {
     dealloc::forget_if_drop_panics(payload);
 }
 
+/// Gives a panic of a finalizer or weak callback that a collection ran to the thread's
+/// unraisable hook ([`crate::set_unraisable_hook`]), if one is set; gives it back otherwise,
+/// for the collector's own report. Called where user code may run (the hook is user code).
+pub fn give_to_unraisable_hook(what: &str, panic: Panic) -> Result<(), Panic> {
+    dealloc::give_to_unraisable_hook(what, panic)
+}
+
 /// The header's strong count.
 ///
 /// # Safety

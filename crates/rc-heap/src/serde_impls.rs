@@ -2,19 +2,29 @@
 //! feature gives them to `Rc` and `std::rc::Weak`.
 //!
 //! A `Gc` is written as its value and read back as a new object: an object two handles
-//! share is written twice and read back as two objects, and a cycle is written without end
-//! (until the serializer or the stack gives up), as with `Rc`. Leave back-pointers out
-//! (`#[serde(skip)]`) or make them `Weak`, which serde writes as the value if it lives
-//! (`Some`), and reads back as a weak reference that points nowhere.
+//! share is written twice and read back as two objects, as with `Rc`. A cycle, which `Rc`
+//! writes without end until the stack overflows, is an error of the serializer's here
+//! (`a cycle: a Node reached again inside its own serialization`), as is a handle whose value
+//! the collector already dropped. Leave back-pointers out (`#[serde(skip)]`) or make them
+//! `Weak`, which serde writes as the value if it lives (`Some`), and reads back as a weak
+//! reference that points nowhere.
 
+use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::gc::{being_written, writing};
 use crate::trace::Trace;
 use crate::{Gc, Weak};
 
 impl<T: ?Sized + Serialize> Serialize for Gc<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        (**self).serialize(serializer)
+        let value = Gc::try_get(self).map_err(S::Error::custom)?;
+        let object = Gc::header(self);
+        if being_written(object) {
+            let name = Gc::type_info(self).short_name();
+            return Err(S::Error::custom(format_args!("a cycle: a {name} reached again inside its own serialization")));
+        }
+        writing(object, || value.serialize(serializer))
     }
 }
 

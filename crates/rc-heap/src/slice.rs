@@ -367,7 +367,7 @@ unsafe fn slice_finalize(_header: NonNull<ObjHeader>) {}
 
 unsafe fn slice_describe<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) -> Option<String> {
     // SAFETY: as for `slice_trace_dyn`.
-    crate::type_info::describe_caught(|| unsafe { SliceLayout::<S>::value(header) }.describe())
+    crate::trace::describe_caught(|| unsafe { SliceLayout::<S>::value(header) }.describe())
 }
 
 unsafe fn slice_drop_value<S: SliceObject + ?Sized>(header: NonNull<ObjHeader>) {

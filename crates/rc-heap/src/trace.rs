@@ -144,6 +144,18 @@ pub fn describe_debug<T: fmt::Debug + ?Sized>(value: &T) -> String {
 /// How much of a value's `Debug` text [`describe_debug`] keeps, in bytes.
 const DESCRIBE_MAX: usize = 200;
 
+/// What a value's description is when its `describe` (a `Debug` impl) panics: objgraph's
+/// label of an object whose `repr` raises.
+const UNREPRESENTABLE: &str = "(unrepresentable)";
+
+/// Runs a value's `describe`, catching a panic (reported by the panic hook as any panic is):
+/// a label is no reason to fail a whole graph or report, so the description then reads
+/// [`UNREPRESENTABLE`].
+pub(crate) fn describe_caught(describe: impl FnOnce() -> Option<String>) -> Option<String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe))
+        .unwrap_or_else(|_| Some(UNREPRESENTABLE.to_owned()))
+}
+
 /// A type's finalizer, Python's `__del__`, for `#[derive(Trace)]` with `#[trace(finalize)]`.
 ///
 /// `finalize` runs at most once per object, before the object dies (by refcount or by the
@@ -254,7 +266,7 @@ pub trait KeyLabel {
 
 impl<T: Trace + ?Sized> KeyLabel for T {
     fn key_label(&self) -> Option<String> {
-        self.describe()
+        describe_caught(|| self.describe())
     }
 }
 

@@ -209,19 +209,7 @@ pub(crate) unsafe fn finalize<T: Trace>(header: NonNull<ObjHeader>) {
 
 pub(crate) unsafe fn describe<T: Trace>(header: NonNull<ObjHeader>) -> Option<String> {
     // SAFETY: as for `trace_dyn`.
-    describe_caught(|| unsafe { value_ref::<T>(header) }.describe())
-}
-
-/// What an object's description is when its `describe` (a `Debug` impl) panics: objgraph's
-/// label of an object whose `repr` raises.
-pub(crate) const UNREPRESENTABLE: &str = "(unrepresentable)";
-
-/// Runs a value's `describe`, catching a panic (reported by the panic hook as any panic is):
-/// a label is no reason to fail a whole graph or report, so the description then reads
-/// [`UNREPRESENTABLE`].
-pub(crate) fn describe_caught(describe: impl FnOnce() -> Option<String>) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe))
-        .unwrap_or_else(|_| Some(UNREPRESENTABLE.to_owned()))
+    crate::trace::describe_caught(|| unsafe { value_ref::<T>(header) }.describe())
 }
 
 pub(crate) unsafe fn drop_value<T: Trace>(header: NonNull<ObjHeader>) {

@@ -54,3 +54,69 @@ fn heap_objects_round_trip_through_serde() {
     let numbers: Gc<[u32]> = serde_json::from_str("[1, 2, 3]").unwrap();
     assert_eq!(&*numbers, [1, 2, 3]);
 }
+
+/// A cycle is a serializer error naming the type met again (where `Rc` overflows the stack),
+/// and the thread can serialize again afterwards; a value reached twice without a cycle is
+/// written twice, as with `Rc`.
+#[test]
+fn a_cycle_is_a_serializer_error() {
+    #[derive(Trace, Serialize)]
+    struct Node {
+        name: &'static str,
+        next: RefCell<Option<Gc<Node>>>,
+    }
+    let a = Gc::new(Node { name: "a", next: RefCell::new(None) });
+    let b = Gc::new(Node { name: "b", next: RefCell::new(Some(a.clone())) });
+    let shared = vec![b.clone(), b.clone()];
+    assert_eq!(
+        serde_json::to_string(&shared).expect("no cycle yet"),
+        r#"[{"name":"b","next":{"name":"a","next":null}},{"name":"b","next":{"name":"a","next":null}}]"#
+    );
+    *a.next.borrow_mut() = Some(b.clone());
+    let error = serde_json::to_string(&a).expect_err("a cycle");
+    assert!(error.to_string().contains("a cycle: a Node reached again inside its own serialization"), "{error}");
+    *a.next.borrow_mut() = None;
+    assert_eq!(
+        serde_json::to_string(&b).expect("the cycle is broken"),
+        r#"{"name":"b","next":{"name":"a","next":null}}"#
+    );
+}
+
+/// A handle whose value the collector dropped (met by a `Drop` while the collector frees its
+/// cycle) is a serializer error, and writes `<dropped Type>` with `Display`, as with `Debug`.
+#[test]
+fn a_dropped_value_is_a_serializer_error_and_displays_as_dropped() {
+    use std::fmt;
+    thread_local! {
+        static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+    #[derive(Trace, Serialize)]
+    struct Pair {
+        other: RefCell<Option<Gc<Pair>>>,
+    }
+    impl fmt::Display for Pair {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a pair")
+        }
+    }
+    impl Drop for Pair {
+        fn drop(&mut self) {
+            if let Some(other) = self.other.borrow().as_ref()
+                && Gc::is_dropped(other)
+            {
+                let error = serde_json::to_string(other).expect_err("dropped");
+                SEEN.with(|seen| seen.borrow_mut().extend([other.to_string(), error.to_string()]));
+            }
+        }
+    }
+    let a = Gc::new(Pair { other: RefCell::new(None) });
+    let b = Gc::new(Pair { other: RefCell::new(Some(a.clone())) });
+    assert_eq!(b.to_string(), "a pair");
+    *a.other.borrow_mut() = Some(b);
+    drop(a);
+    assert_eq!(gc_facade::gc::collect(), 2);
+    let seen = SEEN.with(|seen| seen.take());
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], "<dropped Pair>");
+    assert!(seen[1].contains("collector"), "{}", seen[1]);
+}

@@ -150,7 +150,8 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// ```
     ///
     /// # Panics
-    /// If `f` uses the map (it runs while the map lends the value).
+    /// If `f` uses the map (it runs while the map lends the value), also through the `Drop`
+    /// of something it drops (an object whose last handle it held).
     pub fn with_value_mut<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&mut V) -> R) -> Option<R> {
         let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
         let mut table = self.shared.table_mut();
@@ -242,9 +243,8 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     ///
     /// The keys themselves die only after `retain` returns, their `Drop`s free to use the
     /// map. Another object whose last handle `keep` drops dies there and then, while the
-    /// map is lent: a `Drop` of it that uses the map fails (its panic is reported by the
-    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
-    /// returns.
+    /// map is lent: a `Drop` of it that uses the map panics, and the
+    /// panic comes out of `retain`. Keep such handles until `retain` returns.
     ///
     /// # Panics
     /// If `keep` uses the map (it runs while the map lends its entries); the entries it

@@ -155,9 +155,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     ///
     /// The members themselves die only after `retain` returns, their `Drop`s free to use the
     /// set. Another object whose last handle `keep` drops dies there and then, while the
-    /// set is lent: a `Drop` of it that uses the set fails (its panic is reported by the
-    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
-    /// returns.
+    /// set is lent: a `Drop` of it that uses the set panics, and the
+    /// panic comes out of `retain`. Keep such handles until `retain` returns.
     ///
     /// # Panics
     /// If `keep` uses the set (it runs while the set lends its entries); the members it

@@ -254,9 +254,8 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     ///
     /// The values themselves die only after `retain` returns, their `Drop`s free to use the
     /// map. Another object whose last handle `keep` drops dies there and then, while the
-    /// map is lent: a `Drop` of it that uses the map fails (its panic is reported by the
-    /// heap, and the rest of that `Drop` does not run). Keep such handles until `retain`
-    /// returns.
+    /// map is lent: a `Drop` of it that uses the map panics, and the
+    /// panic comes out of `retain`. Keep such handles until `retain` returns.
     ///
     /// # Panics
     /// If `keep` uses the map (it runs while the map lends its entries); the entries it

@@ -9,7 +9,7 @@ use rc_heap::raw::{self, Links, ObjHeader};
 
 use crate::debug::object_repr;
 use crate::state::State;
-use crate::walk::{report, take_list};
+use crate::walk::{report, report_unraisable, take_list};
 
 /// `DEBUG_SAVEALL`: the garbage in `unreachable` (of `count` objects) is kept in `garbage`,
 /// and moves to `old`, instead of being freed.
@@ -82,7 +82,7 @@ pub(super) fn delete(state: &State, unreachable: &Links, count: usize) {
                 // Freeing runs the callbacks of weak references a finalizer made to the
                 // object after its own were cleared; their panics are reported like the rest.
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| raw::free(header))) {
-                    report(state, "a weak callback run as a deleted object was freed", panic);
+                    report_unraisable(state, "a weak callback run as a deleted object was freed", panic);
                 }
             } else {
                 let (count, _) = kept.get_or_insert_with(|| (0, object_repr(header)));

@@ -15,7 +15,7 @@ use super::counting::{COLLECTING, REACHABLE, REFS_SHIFT, subtract_internal_refs}
 use super::marking::{mark_from, mark_if_root};
 use crate::debug::{DebugFlags, object_repr};
 use crate::state::State;
-use crate::walk::{for_each, link_all, links_of, report, take_list};
+use crate::walk::{for_each, link_all, links_of, report, report_unraisable, take_list};
 
 /// What the legacy policy set aside: how many objects, and what is reported of them once
 /// the collectable garbage is dealt with, as CPython reports its uncollectable objects after
@@ -130,7 +130,7 @@ pub(super) fn clear_weak_refs(state: &State, unreachable: &Links) -> bool {
     }
     let any_callback = cleared.as_ref().is_some_and(|cleared| !cleared.is_empty());
     if let Some(panic) = cleared.and_then(raw::ClearedWeakRefs::run) {
-        report(state, "a weak reference callback", panic);
+        report_unraisable(state, "a weak reference callback", panic);
     }
     any_callback
 }
@@ -200,7 +200,7 @@ pub(super) fn run_finalizers(state: &State, unreachable: &Links) -> bool {
             if raw::type_info(header).has_finalizer() && !raw::is_finalized(header) {
                 ran = true;
                 if let Some(panic) = raw::finalize(header) {
-                    report(state, &format!("the finalizer of {}", object_repr(header)), panic);
+                    report_unraisable(state, &format!("the finalizer of {}", object_repr(header)), panic);
                 }
             }
         }
