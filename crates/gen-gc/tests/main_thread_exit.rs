@@ -54,6 +54,10 @@ fn main() {
     if std::env::var_os("CYCLEGC_MAIN_THREAD_EXIT_CHILD").is_some() {
         return child();
     }
+    if cfg!(miri) {
+        println!("main_thread_exit: skipped (Miri runs no child process, and the last pass uses atexit)");
+        return;
+    }
     if !cfg!(any(target_os = "linux", target_vendor = "apple")) {
         println!("main_thread_exit: skipped (the main thread's last pass is for Linux and Apple targets)");
         return;
