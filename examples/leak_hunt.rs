@@ -43,7 +43,10 @@ fn handle(request: u32) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out_dir = std::path::Path::new("target/leak_hunt");
+    // Cargo's target directory, wherever the example is run from.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"), std::path::PathBuf::from);
+    let out_dir = &target.join("leak_hunt");
     std::fs::create_dir_all(out_dir)?;
     CACHE.with(|cache| objgraph::name_root(&Gc::to_any(cache), "_cache"));
     let query = objgraph::Query::default();

@@ -554,6 +554,13 @@ impl Unraisable<'_> {
     }
 }
 
+/// The default report's text: `a panic in the finalizer of Node was caught: the message`.
+impl std::fmt::Display for Unraisable<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a panic in {} was caught: {}", self.what, self.message())
+    }
+}
+
 impl std::fmt::Debug for Unraisable<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Unraisable").field("what", &self.what).field("message", &self.message()).finish()
@@ -604,7 +611,7 @@ fn report_callback_panic(header: NonNull<ObjHeader>, panic: Panic) {
 #[inline(never)]
 pub(crate) fn report_unraisable(what: &str, panic: Panic) {
     if let Err(panic) = give_to_unraisable_hook(what, panic) {
-        eprintln!("rc-heap: a panic in {what} was caught: {}", Unraisable { what, payload: &*panic }.message());
+        eprintln!("rc-heap: {}", Unraisable { what, payload: &*panic });
         forget_if_drop_panics(panic);
     }
 }

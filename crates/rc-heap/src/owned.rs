@@ -84,6 +84,12 @@ impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for GcMut<'_, T> {
     }
 }
 
+impl<T: ?Sized + std::fmt::Display> std::fmt::Display for GcMut<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 impl<T: ?Sized> Gc<T> {
     /// The value, mutably, when this is the only handle to the object and no weak reference
     /// to it has a handle left (`Rc::get_mut`); `None` otherwise, or while the collector

@@ -341,3 +341,22 @@ fn from_raw_takes_back_unsized_values_with_their_metadata() {
     drop(shape);
     assert_eq!(drops.get(), 1);
 }
+
+/// An unraisable report displays as the default report's line, and a lent value displays as
+/// the value.
+#[test]
+fn an_unraisable_report_and_a_lent_value_display_as_their_text() {
+    let lines = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = Rc::clone(&lines);
+    let previous =
+        rc_heap::set_unraisable_hook(Some(Box::new(move |report| sink.borrow_mut().push(report.to_string()))));
+    let object = Gc::new(5_u32);
+    let _weak = Gc::downgrade_with_callback(&object, |_| panic!("the callback broke"));
+    drop(object);
+    drop(rc_heap::set_unraisable_hook(previous));
+    assert_eq!(*lines.borrow(), ["a panic in a weak reference callback of a u32 was caught: the callback broke"]);
+
+    let mut text = Gc::new(String::from("lent"));
+    let lent = Gc::get_mut(&mut text).expect("unique");
+    assert_eq!(format!("{lent} {lent:?}"), "lent \"lent\"");
+}
