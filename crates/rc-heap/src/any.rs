@@ -247,10 +247,16 @@ impl GcAny {
 
     /// The value's description ([`Trace::describe`]), if it has one. A `describe` (a `Debug`
     /// impl) that panics gives `(unrepresentable)`, as objgraph labels an object whose `repr`
-    /// raises: the panic is reported by the panic hook and goes no further.
+    /// raises: the panic is reported by the panic hook and goes no further. Asked while the
+    /// object's own text is being written (from its `Debug`), it is `<Type ...>`.
     pub fn describe(&self) -> Option<String> {
         if self.is_dropped() {
             return None;
+        }
+        if crate::gc::being_written(self.header) {
+            // Asked from inside the object's own text (its `Debug`, a serialization): written
+            // as `Gc`'s `Debug` writes an object met again, not again in full, without end.
+            return Some(format!("<{} ...>", self.type_info().short_name()));
         }
         // SAFETY: the value is not dropped and we hold a count.
         crate::gc::writing(self.header, || unsafe { (self.type_info().describe)(self.header) })

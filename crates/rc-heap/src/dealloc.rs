@@ -526,9 +526,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "a non-string panic payload".to_owned())
 }
 
-/// A panic of code the heap ran on its own account when an object died by reference
-/// counting (a finalizer, a weak reference's callback), given to the hook set with
-/// [`set_unraisable_hook`]: Python's "unraisable exception". The `drop` that ended the
+/// A panic of code the heap ran on its own account when an object died (a finalizer, a weak
+/// reference's callback), by reference counting or in a collection, given to the hook set
+/// with [`set_unraisable_hook`]: Python's "unraisable exception". The `drop` that ended the
 /// object did not run that code, and may be a thread-local's destructor at thread exit,
 /// where a panic aborts the process, so the panic is reported, not raised; a panic of the
 /// value's own `Drop` still unwinds from the `drop`, as with `Rc`.
@@ -538,7 +538,10 @@ pub struct Unraisable<'a> {
 }
 
 impl Unraisable<'_> {
-    /// What panicked: `the finalizer of Node`, `a weak reference callback of a Node`.
+    /// What panicked: `the finalizer of Node`, `a weak reference callback of a Node` for a
+    /// death by reference counting; `the finalizer of <Node 0x...>` (with the address, as
+    /// the collector's debug lines write objects) and `a weak reference callback` for a
+    /// collection's.
     pub fn what(&self) -> &str {
         self.what
     }
@@ -639,19 +642,7 @@ pub(crate) fn give_to_unraisable_hook(what: &str, panic: Panic) -> Result<(), Pa
     }
 }
 
-/// Drops a panic payload, whose own `Drop` may panic too: the payload of that second panic is
-/// dropped the same way, and so on a few times; a payload whose drop still panics then is
-/// leaked, since nothing can take it.
-pub(crate) fn forget_if_drop_panics(payload: Panic) {
-    let mut payload = payload;
-    for _ in 0..8 {
-        match catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-            Ok(()) => return,
-            Err(next) => payload = next,
-        }
-    }
-    std::mem::forget(payload);
-}
+pub(crate) use crate::trace::forget_if_drop_panics;
 
 // The entry points of a sized type that end its objects, and its `TypeInfo`, built here
 // because its release and free are this module's.

@@ -447,7 +447,7 @@ pub(crate) fn writing<R>(object: NonNull<ObjHeader>, write: impl FnOnce() -> R) 
     let depth = if outer.is_null() { 0 } else { 1 + unsafe { (*outer).depth } };
     let this = DebugFrame { object: object.as_ptr().cast_const(), outer, depth };
     WRITING_DEBUG.with(|head| head.set(&this));
-    let _off = TakeOff { outer, depth, object: this.object.addr() };
+    let mut off = TakeOff { outer, depth, object: this.object.addr(), listed_here: false };
     if depth >= LISTED_DEPTH {
         let _ = DEEP_WRITING.try_with(|set| {
             let mut set = set.borrow_mut();
@@ -461,7 +461,10 @@ pub(crate) fn writing<R>(object: NonNull<ObjHeader>, write: impl FnOnce() -> R) 
                     frame = written.outer;
                 }
             } else {
-                set.insert(this.object.addr());
+                // An object already in the set (written again inside its own text through a
+                // path that does not ask `being_written`, as `GcAny::describe` does) stays
+                // there until its outer frame ends.
+                off.listed_here = set.insert(this.object.addr());
             }
         });
     }
@@ -491,6 +494,8 @@ struct TakeOff {
     outer: *const DebugFrame,
     depth: usize,
     object: usize,
+    /// Whether this frame put its object into the set (deeper than [`LISTED_DEPTH`]).
+    listed_here: bool,
 }
 
 impl Drop for TakeOff {
@@ -501,7 +506,7 @@ impl Drop for TakeOff {
                 let mut set = set.borrow_mut();
                 if self.depth == LISTED_DEPTH {
                     set.clear();
-                } else {
+                } else if self.listed_here {
                     set.remove(&self.object);
                 }
             });

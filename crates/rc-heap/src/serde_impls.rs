@@ -5,9 +5,9 @@
 //! share is written twice and read back as two objects, as with `Rc`. A cycle, which `Rc`
 //! writes without end until the stack overflows, is an error of the serializer's here
 //! (`a cycle: a Node reached again inside its own serialization`), as is a handle whose value
-//! the collector already dropped. Leave back-pointers out (`#[serde(skip)]`) or make them
-//! `Weak`, which serde writes as the value if it lives (`Some`), and reads back as a weak
-//! reference that points nowhere.
+//! the collector already dropped. Leave back-pointers out (`#[serde(skip)]`): a `Weak` is
+//! written as its value if it lives (`Some`), so a `Weak` back-pointer to an object being
+//! written is a cycle too; it is read back as a weak reference that points nowhere.
 
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -152,8 +152,24 @@ const UNREPRESENTABLE: &str = "(unrepresentable)";
 /// a label is no reason to fail a whole graph or report, so the description then reads
 /// [`UNREPRESENTABLE`].
 pub(crate) fn describe_caught(describe: impl FnOnce() -> Option<String>) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe))
-        .unwrap_or_else(|_| Some(UNREPRESENTABLE.to_owned()))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe)).unwrap_or_else(|panic| {
+        forget_if_drop_panics(panic);
+        Some(UNREPRESENTABLE.to_owned())
+    })
+}
+
+/// Drops a panic payload of user code, whose own `Drop` may panic too: the payload of that
+/// second panic is dropped the same way, and so on a few times; a payload whose drop still
+/// panics then is leaked, since nothing can take it.
+pub(crate) fn forget_if_drop_panics(payload: Box<dyn std::any::Any + Send>) {
+    let mut payload = payload;
+    for _ in 0..8 {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {
+            Ok(()) => return,
+            Err(next) => payload = next,
+        }
+    }
+    std::mem::forget(payload);
 }
 
 /// A type's finalizer, Python's `__del__`, for `#[derive(Trace)]` with `#[trace(finalize)]`.

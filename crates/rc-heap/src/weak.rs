@@ -32,7 +32,7 @@ use std::rc::Rc;
 
 use crate::header::{ObjHeader, flags};
 use crate::side::{WeakList, WeakTarget};
-use crate::trace::{Edge, Segment, Visitor, WeakEdge};
+use crate::trace::{Edge, Segment, Visitor, WeakEdge, forget_if_drop_panics};
 use crate::{heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
@@ -1306,13 +1306,13 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
             && let Err(panic) =
                 catch_unwind(AssertUnwindSafe(|| report.upgrade().map(|watch| watch.died_unreachable(tag))))
         {
-            first_panic.get_or_insert(panic);
+            keep_first(first_panic, panic);
         }
         // The death's handle may be the slot's last (an earlier callback dropped the
         // others): the callback, which does not run, goes with it, and its captures' `Drop`
         // is user code whose panic must not leave the death half done.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(slot))) {
-            first_panic.get_or_insert(panic);
+            keep_first(first_panic, panic);
         }
         return;
     }
@@ -1332,7 +1332,18 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
         Callback::Watched(state, tag) => report_death(&state.report, tag),
     };
     if let Some(panic) = result {
-        first_panic.get_or_insert(panic);
+        keep_first(first_panic, panic);
+    }
+}
+
+/// Keeps `panic` as the death's first panic, to be reported; a later one is dropped, through
+/// [`forget_if_drop_panics`] since its payload's `Drop` is user code too and may panic in the
+/// middle of the death.
+fn keep_first(first_panic: &mut Option<Box<dyn std::any::Any + Send>>, panic: Box<dyn std::any::Any + Send>) {
+    if first_panic.is_none() {
+        *first_panic = Some(panic);
+    } else {
+        forget_if_drop_panics(panic);
     }
 }
 

@@ -121,3 +121,36 @@ fn long_rings_and_chains_are_written_once_around() {
     assert!(!first.contains("..."));
     assert_eq!(first, format!("{head:?}"));
 }
+
+/// A `Debug` that describes its own object deep in a ring: the description asked from inside
+/// the object's own text is `<Loud ...>`, and the ring is written once around, rather than
+/// until the stack overflows.
+#[test]
+fn a_debug_that_describes_itself_deep_in_a_ring_still_stops() {
+    #[derive(Trace)]
+    #[trace(describe)]
+    struct Loud {
+        n: usize,
+        me: RefCell<rc_heap::Weak<Loud>>,
+        next: RefCell<Option<Gc<Loud>>>,
+    }
+    impl std::fmt::Debug for Loud {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            let me = self.me.borrow().upgrade().expect("alive");
+            let label = Gc::to_any(&me).describe().unwrap_or_default();
+            f.debug_struct("Loud").field("n", &self.n).field("label", &label.len()).field("next", &self.next).finish()
+        }
+    }
+    let nodes: Vec<Gc<Loud>> = (0..40)
+        .map(|n| Gc::new(Loud { n, me: RefCell::new(rc_heap::Weak::new()), next: RefCell::new(None) }))
+        .collect();
+    for (i, node) in nodes.iter().enumerate() {
+        *node.me.borrow_mut() = Gc::downgrade(node);
+        *node.next.borrow_mut() = Some(nodes[if i == 39 { 35 } else { i + 1 }].clone());
+    }
+    let text = format!("{:?}", nodes[0]);
+    assert!(text.contains("<Loud ...>"), "{text}");
+    for node in &nodes {
+        node.next.borrow_mut().take();
+    }
+}

@@ -120,3 +120,37 @@ fn a_dropped_value_is_a_serializer_error_and_displays_as_dropped() {
     assert_eq!(seen[0], "<dropped Pair>");
     assert!(seen[1].contains("collector"), "{}", seen[1]);
 }
+
+/// A field serialized as its object's description (`GcAny::describe` of the object being
+/// serialized) in a ring deeper than the list of objects being written is walked: the ring is
+/// still a cycle error, not a stack overflow.
+#[test]
+fn a_description_asked_while_serializing_deep_in_a_ring_is_still_a_cycle_error() {
+    #[derive(Trace, Serialize, Debug)]
+    #[trace(describe)]
+    struct Deep {
+        n: usize,
+        #[serde(serialize_with = "label_of")]
+        #[trace(skip)]
+        me: RefCell<Weak<Deep>>,
+        next: RefCell<Option<Gc<Deep>>>,
+    }
+    fn label_of<S: serde::Serializer>(me: &RefCell<Weak<Deep>>, serializer: S) -> Result<S::Ok, S::Error> {
+        let me = me.borrow().upgrade().expect("alive");
+        serializer.serialize_str(&Gc::to_any(&me).describe().unwrap_or_default())
+    }
+    let nodes: Vec<Gc<Deep>> =
+        (0..40).map(|n| Gc::new(Deep { n, me: RefCell::new(Weak::new()), next: RefCell::new(None) })).collect();
+    for (i, node) in nodes.iter().enumerate() {
+        *node.me.borrow_mut() = Gc::downgrade(node);
+        *node.next.borrow_mut() = Some(nodes[if i == 39 { 35 } else { i + 1 }].clone());
+    }
+    let error = serde_json::to_string(&nodes[0]).expect_err("a cycle");
+    assert!(error.to_string().contains("a cycle: a Deep reached again"), "{error}");
+    nodes[39].next.borrow_mut().take();
+    let text = serde_json::to_string(&nodes[0]).expect("a chain");
+    assert!(text.contains(r#""me":"<Deep ...>""#), "{text}");
+    for node in &nodes {
+        node.next.borrow_mut().take();
+    }
+}
