@@ -672,3 +672,24 @@ fn a_shared_slot_holds_its_deferred_watcher_weakly() {
     drop(again);
     assert_eq!(other.dead_count(), 1);
 }
+
+/// Two callbacks of one death panic with payloads whose own `Drop` panics: the first is
+/// reported, the second dropped without unwinding out of the death (which would abort the
+/// process, a payload being dropped while the panic unwinds).
+#[test]
+fn callbacks_whose_panic_payloads_panic_when_dropped_do_not_abort_the_death() {
+    struct Loud;
+    impl Drop for Loud {
+        fn drop(&mut self) {
+            panic!("the payload's drop");
+        }
+    }
+    let reports = crate::common::unraisable_during(|| {
+        let object = Gc::new(7_u32);
+        let _first = Gc::downgrade_with_callback(&object, |_| std::panic::panic_any(Loud));
+        let _second = Gc::downgrade_with_callback(&object, |_| std::panic::panic_any(Loud));
+        drop(object);
+    });
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].0, "a weak reference callback of a u32");
+}
