@@ -577,9 +577,10 @@ thread_local! {
     static UNRAISABLE_HOOK: std::cell::RefCell<Option<UnraisableHook>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Python's `sys.unraisablehook`, for this thread: `hook` is given every panic of a
-/// finalizer or weak-reference callback, run by a death by reference counting or by a
-/// collection (see [`Unraisable`]); `None` restores the default, a line on standard error
+/// Python's `sys.unraisablehook`, for this thread: `hook` is given the panics of finalizers
+/// and weak-reference callbacks, run by a death by reference counting or by a collection
+/// (see [`Unraisable`]): each finalizer's, and the first of the callbacks one death (or one
+/// collection) runs, the others being dropped (CPython reports each); `None` restores the default, a line on standard error
 /// (`rc-heap: a panic in the finalizer of Node was caught: ...`), or, for a collection's,
 /// on the collector's debug output (`gc: a panic in the finalizer of <Node 0x...> was
 /// caught: ...`, `gen_gc::set_debug_output`). Returns the hook it replaces. A test that wants

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rustc_hash::FxHasher;
 use slotmap::SlotMap;
@@ -73,7 +73,7 @@ pub(crate) struct Heap {
     /// Tracked objects created during the current walk, left out of the lists.
     left_unlinked: Cell<usize>,
     /// This heap's number in the process, which its object ids carry; 0 until the first id.
-    number: Cell<u64>,
+    number: Cell<u32>,
 }
 
 /// A panic of user code run while objects die, caught to be raised again later.
@@ -663,11 +663,16 @@ pub(crate) fn lookup_id(id: ObjectId) -> Option<NonNull<ObjHeader>> {
 
 /// This thread's heap's number, unique in the process (numbered on first use, from 1), which
 /// its object ids carry.
-fn number() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
+fn number() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
     with_heap(|heap| {
         if heap.number.get() == 0 {
-            heap.number.set(NEXT.fetch_add(1, Ordering::Relaxed));
+            // 0 means "not numbered yet": skipped should the count ever wrap.
+            let mut number = NEXT.fetch_add(1, Ordering::Relaxed);
+            if number == 0 {
+                number = NEXT.fetch_add(1, Ordering::Relaxed);
+            }
+            heap.number.set(number);
         }
         heap.number.get()
     })

@@ -18,18 +18,19 @@ slotmap::new_key_type! {
 /// Ids of two threads are never equal, though their `Debug` texts may be.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId {
-    /// The heap's number, unique in the process (numbered on first use).
-    heap: u64,
+    /// The heap's number, unique in the process (numbered on first use; 32 bits keep an id
+    /// at 12 bytes, and a process makes fewer heaps than that, one per thread).
+    heap: u32,
     key: IdKey,
 }
 
 impl ObjectId {
-    pub(crate) fn new(heap: u64, key: IdKey) -> ObjectId {
+    pub(crate) fn new(heap: u32, key: IdKey) -> ObjectId {
         ObjectId { heap, key }
     }
 
     /// The key in its heap's map, if `heap` is the heap that made the id.
-    pub(crate) fn key_in(self, heap: u64) -> Option<IdKey> {
+    pub(crate) fn key_in(self, heap: u32) -> Option<IdKey> {
         (self.heap == heap).then_some(self.key)
     }
 }

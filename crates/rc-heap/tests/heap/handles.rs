@@ -135,6 +135,8 @@ fn an_id_names_nothing_on_another_thread() {
     assert_ne!(theirs, id);
     assert!(GcAny::from_id(theirs).is_none());
     assert!(GcAny::from_id(id).expect("alive here").ptr_eq(&Gc::to_any(&a)));
+    // The heap's number costs four bytes: an id is the slotmap's key and a `u32`.
+    assert_eq!(size_of::<ObjectId>(), 12);
 }
 
 #[test]
