@@ -89,20 +89,77 @@ fn matches(names: &mut (Names, Names), object: &GcAny, typename: &str) -> bool {
     name == typename || (!typename.contains('<') && name.split_once('<').is_some_and(|(base, _)| base == typename))
 }
 
+/// The library's own types by the paths a program writes (the facade's, the crates' roots),
+/// and by the paths `std::any::type_name` gives them, in full type names.
+const PUBLIC_PATHS: &[(&str, &str)] = &[
+    ("cyclegc::Gc", "rc_heap::gc::Gc"),
+    ("rc_heap::Gc", "rc_heap::gc::Gc"),
+    ("cyclegc::Weak", "rc_heap::weak_handle::Weak"),
+    ("rc_heap::Weak", "rc_heap::weak_handle::Weak"),
+    ("cyclegc::Closure", "rc_heap::callable::Closure"),
+    ("rc_heap::Closure", "rc_heap::callable::Closure"),
+    ("cyclegc::GcAny", "rc_heap::any::GcAny"),
+    ("rc_heap::GcAny", "rc_heap::any::GcAny"),
+    ("cyclegc::weakref::WeakSet", "weak_collections::set::WeakSet"),
+    ("cyclegc::weak_collections::WeakSet", "weak_collections::set::WeakSet"),
+    ("weak_collections::WeakSet", "weak_collections::set::WeakSet"),
+    ("cyclegc::weakref::WeakKeyDictionary", "weak_collections::key_dict::WeakKeyDictionary"),
+    ("cyclegc::weak_collections::WeakKeyDictionary", "weak_collections::key_dict::WeakKeyDictionary"),
+    ("weak_collections::WeakKeyDictionary", "weak_collections::key_dict::WeakKeyDictionary"),
+    ("cyclegc::weakref::WeakValueDictionary", "weak_collections::value_dict::WeakValueDictionary"),
+    ("cyclegc::weak_collections::WeakValueDictionary", "weak_collections::value_dict::WeakValueDictionary"),
+    ("weak_collections::WeakValueDictionary", "weak_collections::value_dict::WeakValueDictionary"),
+];
+
+/// `typename` with the library's own types written by their public paths
+/// (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`) put as full type names write them
+/// (`rc_heap::gc::Gc`), so that a full name a program writes matches.
+fn with_type_name_paths(typename: &str) -> std::borrow::Cow<'_, str> {
+    if !typename.contains("::") {
+        return std::borrow::Cow::Borrowed(typename);
+    }
+    let mut out = String::with_capacity(typename.len() + 16);
+    let mut rest = typename;
+    'text: while !rest.is_empty() {
+        // A path starts at the beginning or after a character that cannot be in one.
+        let at_start = out.chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
+        if at_start {
+            for (public, full) in PUBLIC_PATHS {
+                if let Some(after) = rest.strip_prefix(public)
+                    && !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+                {
+                    out.push_str(full);
+                    rest = after;
+                    continue 'text;
+                }
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The number of selected objects of type `typename` (`objgraph.count`); `"Expr"` counts
-/// every `Expr<..>`.
+/// every `Expr<..>`. A full path may name the library's types by the paths a program writes
+/// (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`) or as `type_name` writes them
+/// (`rc_heap::gc::Gc`).
 ///
 /// As in Python, garbage that no collection has freed yet is counted too: a test that drops a
 /// cycle and expects its objects gone calls `gen_gc::collect()` before counting.
 pub fn count(typename: &str, query: &Query<'_>) -> usize {
+    let typename = with_type_name_paths(typename);
     let mut names = (Names::new(false), Names::new(true));
     let mut total = 0;
-    query.for_each(|object| total += usize::from(matches(&mut names, object, typename)));
+    query.for_each(|object| total += usize::from(matches(&mut names, object, &typename)));
     total
 }
 
-/// The selected objects of type `typename` (`objgraph.by_type`).
+/// The selected objects of type `typename` (`objgraph.by_type`), named as for [`count`].
 pub fn by_type(typename: &str, query: &Query<'_>) -> Vec<GcAny> {
+    let typename = with_type_name_paths(typename);
+    let typename = typename.as_ref();
     let mut names = (Names::new(false), Names::new(true));
     let mut found = Vec::new();
     query.for_each(|object| {

@@ -354,3 +354,32 @@ fn show_growth_may_be_called_from_a_finalizer_it_runs() {
     assert_eq!(INNER.with(Cell::get), Some(true), "the finalizer's show_growth ran");
     cyclegc::gen_gc::enable();
 }
+
+/// A cache of entries, generic over what it holds by handle.
+#[derive(Trace)]
+struct Shelf<T: Trace + 'static> {
+    items: RefCell<Vec<T>>,
+}
+
+/// None: a full type name written with the library's public paths (`cyclegc::Gc`, the crate
+/// roots) counts the same objects as the path `type_name` gives (`rc_heap::gc::Gc`); a path
+/// that only starts like one of them does not.
+#[test]
+fn full_names_may_use_the_public_paths_of_the_librarys_types() {
+    let entry = Gc::new(MyClass { name: "entry", attr: RefCell::new(Vec::new()) });
+    let _shelf = Gc::new(Shelf { items: RefCell::new(vec![entry.clone()]) });
+    let _weak_shelf = Gc::new(Shelf { items: RefCell::new(vec![Gc::downgrade(&entry)]) });
+    let query = Query::default();
+    let internal = "test_objgraph_more::Shelf<rc_heap::gc::Gc<test_objgraph_more::MyClass>>";
+    assert_eq!(objgraph::count(internal, &query), 1);
+    for name in [
+        "test_objgraph_more::Shelf<cyclegc::Gc<test_objgraph_more::MyClass>>",
+        "test_objgraph_more::Shelf<rc_heap::Gc<test_objgraph_more::MyClass>>",
+    ] {
+        assert_eq!(objgraph::count(name, &query), 1, "{name}");
+        assert_eq!(objgraph::by_type(name, &query).len(), 1, "{name}");
+    }
+    assert_eq!(objgraph::count("test_objgraph_more::Shelf<cyclegc::Weak<test_objgraph_more::MyClass>>", &query), 1);
+    assert_eq!(objgraph::count("test_objgraph_more::Shelf<my_cyclegc::Gc<test_objgraph_more::MyClass>>", &query), 0);
+    assert_eq!(objgraph::count("test_objgraph_more::Shelf<cyclegc::GcAny>", &query), 0);
+}
