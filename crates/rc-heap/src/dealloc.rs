@@ -131,7 +131,8 @@ unsafe fn die_tracked<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
 #[inline(always)]
 unsafe fn end_value_typed<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>) {
     if SIDE {
-        clear_weak_refs_of_dying(header);
+        // Whether the object is a block of a pool is a constant of its type.
+        clear_weak_refs_of_dying(header, || InfoFor::<T>::INFO.pooled);
     }
     // SAFETY: the caller's contract; DROPPED is set if anything could still find the object.
     unsafe { drop_value_typed::<T>(header) };
@@ -139,10 +140,11 @@ unsafe fn end_value_typed<T: Trace, const SIDE: bool>(header: NonNull<ObjHeader>
 
 /// The weak references of a dying object with a side entry: they read dead, their callbacks
 /// run (a panic is reported, see [`report_unraisable`]), and the object is marked dropped,
-/// since its id can still name it until its memory goes.
+/// since its id can still name it until its memory goes. `pooled` says whether the object is
+/// a block of a pool (see `heap::with_side_if_any_placed`).
 #[inline(always)]
-fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>) {
-    if let Some(panic) = crate::weak::clear_and_run(header) {
+fn clear_weak_refs_of_dying(header: NonNull<ObjHeader>, pooled: impl FnOnce() -> bool) {
+    if let Some(panic) = crate::weak::clear_and_run_placed(header, pooled) {
         report_callback_panic(header, panic);
     }
     // SAFETY: the caller passes an allocated header.

@@ -603,12 +603,26 @@ pub(crate) fn with_side<R>(header: NonNull<ObjHeader>, f: impl FnOnce(&mut SideE
 /// it empty. `f` must not run user code or drop handles.
 #[inline]
 pub(crate) fn with_side_if_any<R>(header: NonNull<ObjHeader>, f: impl FnOnce(&mut SideEntry) -> R) -> Option<R> {
+    with_side_if_any_placed(header, || in_pool(header), f)
+}
+
+/// [`with_side_if_any`], told whether the object is a block of a pool ([`in_pool`]'s answer,
+/// a constant of a sized type that a typed caller knows) by `pooled`, asked only if the object
+/// has a side entry.
+#[inline(always)]
+pub(crate) fn with_side_if_any_placed<R>(
+    header: NonNull<ObjHeader>,
+    pooled: impl FnOnce() -> bool,
+    f: impl FnOnce(&mut SideEntry) -> R,
+) -> Option<R> {
     // SAFETY: the caller passes a header of an allocated object.
     let h = unsafe { header.as_ref() };
     if !h.has(flags::SIDE) {
         return None;
     }
-    if in_pool(header) {
+    let pooled = pooled();
+    debug_assert_eq!(pooled, in_pool(header), "a caller that knows where the object is knows right");
+    if pooled {
         // SAFETY: `in_pool` holds; the reference lives for this block, which makes no other.
         let entry = unsafe { pool_entry(header) };
         let result = f(entry);

@@ -223,6 +223,39 @@ pub(crate) unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
     }
 }
 
+/// Frees many blocks of one layout, as [`dealloc`] does each, finding the thread's pools
+/// once: see [`freeing`].
+pub(crate) struct Freer<'a> {
+    /// The thread's pools, if they serve the layout (else its blocks go to `std::alloc`).
+    pools: Option<&'a Pools>,
+    layout: Layout,
+}
+
+impl Freer<'_> {
+    /// Frees `ptr`, as [`dealloc`] does.
+    ///
+    /// # Safety
+    /// As for [`dealloc`], with the freer's layout.
+    #[inline(always)]
+    pub(crate) unsafe fn free(&self, ptr: *mut u8) {
+        match self.pools {
+            // SAFETY: a block of a pool of this thread (caller's contract).
+            Some(pools) => unsafe { free_block(pools, ptr) },
+            // SAFETY: allocated by `std::alloc::alloc` with this layout (caller's contract).
+            None => unsafe { std::alloc::dealloc(ptr, self.layout) },
+        }
+    }
+}
+
+/// Runs `f` with a [`Freer`] of `layout`'s blocks. `f` may allocate and free otherwise too.
+#[inline(always)]
+pub(crate) fn freeing<R>(layout: Layout, f: impl FnOnce(&Freer<'_>) -> R) -> R {
+    match class_of(layout) {
+        Some(_) => POOLS.with(|pools| f(&Freer { pools: Some(pools), layout })),
+        None => f(&Freer { pools: None, layout }),
+    }
+}
+
 /// Where an address inside a block of this thread's pools lies: its arena's number (arenas
 /// are numbered in the order the thread made them) and its offset in the arena. Unlike the
 /// address, this depends only on what the thread allocated and freed before, not on where

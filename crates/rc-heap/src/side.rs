@@ -53,6 +53,13 @@ impl WeakTarget {
         WeakTarget(Cell::new(word))
     }
 
+    /// Whether the word names no object and has exactly `flags`: one test for a slot's kind
+    /// and its death together.
+    #[inline]
+    pub(crate) fn is_cleared_with(&self, flags: usize) -> bool {
+        self.0.get().addr() == flags
+    }
+
     /// The object, while it is alive.
     #[inline]
     pub(crate) fn get(&self) -> Option<NonNull<ObjHeader>> {

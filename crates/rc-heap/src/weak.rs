@@ -435,6 +435,46 @@ impl Watcher {
         self.0.shrink_to(tags, true);
     }
 
+    /// Drops the handles `slots`, as dropping each does, and frees together the slots of
+    /// the usual ones: this watcher's weak references whose object died and whose last
+    /// handle this is (a container dropping its dead entries). Those run nothing when
+    /// freed, so the blocks go back to their pools in one loop that finds the pools once and
+    /// asks nothing of the slot but its kind, its handle count and its watcher; any other
+    /// handle is dropped as usual.
+    pub(crate) fn drop_slots(&self, slots: impl Iterator<Item = SlotRef>) {
+        let state = Rc::as_ptr(&self.0);
+        pool::freeing(SlotRef::WATCHED, |freer| {
+            for slot in slots {
+                let ptr = slot.0;
+                // A dead watched slot: no object, and the flags of its kind (and no others).
+                let dead_watched = slot.target.is_cleared_with(WeakTarget::BASIC | WeakTarget::OWNER_UNREACHABLE);
+                if slot.handles.get() != 1 || !dead_watched {
+                    drop(slot);
+                    continue;
+                }
+                // SAFETY: a watched slot was allocated as a `WatchedSlot`; the handle keeps
+                // it alive.
+                let watched = unsafe { ptr.cast::<WatchedSlot>().as_ref() };
+                if !std::ptr::eq(watched.state, state) {
+                    drop(slot);
+                    continue;
+                }
+                // The last handle, taken apart here: what `free_watched` does, with the state
+                // known to be alive (this watcher holds it) and the record not naming the
+                // slot (the record names listed slots only, and a death forgets its slot
+                // before it clears the target).
+                std::mem::forget(slot);
+                debug_assert!(!self.is_recorded(watched.tag, ptr.as_ptr()));
+                // SAFETY: the slot's weak count of the state (`SlotRef::watched`), given back
+                // once; this watcher's strong count keeps the allocation, so nothing is freed.
+                drop(unsafe { std::rc::Weak::from_raw(state) });
+                // SAFETY: allocated with `WATCHED` on this thread; no handle refers to it and
+                // what is left is plain words.
+                unsafe { freer.free(ptr.as_ptr().cast()) };
+            }
+        });
+    }
+
     /// Whether two handles are one watcher.
     pub fn ptr_eq(&self, other: &Watcher) -> bool {
         Rc::ptr_eq(&self.0, &other.0)
@@ -1143,7 +1183,18 @@ fn clear_shared(list: WeakList) {
 /// have no callback, the usual case, costs one access to its side entry.
 #[inline(always)]
 pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
-    let list = take_list(header);
+    clear_and_run_placed(header, || crate::type_info::in_pool(header))
+}
+
+/// [`clear_and_run`], told whether the object is a block of a pool (see
+/// [`heap::with_side_if_any_placed`]).
+#[inline(always)]
+pub(crate) fn clear_and_run_placed(
+    header: NonNull<ObjHeader>,
+    pooled: impl FnOnce() -> bool,
+) -> Option<Box<dyn std::any::Any + Send>> {
+    let list =
+        heap::with_side_if_any_placed(header, pooled, |entry| std::mem::take(&mut entry.weak)).unwrap_or_default();
     if list.newest.is_null() {
         // No callback: only the shared slot, plain or a weak container's entry (whose report
         // is a mark).

@@ -246,6 +246,14 @@ impl Watcher {
         // SAFETY: as in `upgrade`.
         !unsafe { weak.ptr.cast::<ObjHeader>().as_ref() }.is_live()
     }
+
+    /// Drops `weaks`, as dropping each one does, faster when they are this watcher's weak
+    /// references to dead objects and each the last handle of its weak reference (a
+    /// container dropping the entries whose objects died): their slots go back to the pools
+    /// together.
+    pub fn drop_weaks<T: ?Sized>(&self, weaks: impl IntoIterator<Item = Weak<T>>) {
+        self.drop_slots(weaks.into_iter().map(|weak| weak.slot));
+    }
 }
 
 /// The weak reference of a [`Weak`] taken apart by `coerce_weak!`, to be put back together

@@ -62,9 +62,16 @@ struct Entry<T: ?Sized + 'static, V> {
 }
 
 impl<T: ?Sized + 'static, V> WeakEntry for Entry<T, V> {
+    type Object = T;
+
     #[inline]
     fn is_dead(&self) -> bool {
         self.weak.is_dead()
+    }
+
+    #[inline]
+    fn into_weak(self) -> Weak<T> {
+        self.weak
     }
 }
 

@@ -455,29 +455,36 @@ impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
     /// reference, which dropping a dead one reads anyway, and no bookkeeping is done per
     /// entry). Dropping a dead entry runs no code of anyone's (see [`Shared::new`]), so it
     /// happens under the borrow.
-    fn drop_dead(&mut self) {
+    fn drop_dead(&mut self, watch: &Watcher) {
         // Empty and dead slots at the slab's end are popped, the whole slab in a container
         // whose entries all died: emptied in place, they would be walked again by the reset.
         // If an entry lives, the slab gets its length back (empty slots), as the index and
-        // the bitmaps know it.
+        // the bitmaps know it. The dead entries' weak references are dropped together
+        // (`Watcher::drop_weaks`), their keys and the rest of them having no drop glue.
         let len = self.slots.len();
-        while let Some(last) = self.slots.last() {
-            if last.as_ref().is_some_and(|held| !held.entry.is_dead()) {
-                break;
+        let slots = &mut self.slots;
+        watch.drop_weaks(std::iter::from_fn(|| {
+            loop {
+                if slots.last()?.as_ref().is_some_and(|held| !held.entry.is_dead()) {
+                    return None;
+                }
+                if let Some(Some(slot)) = slots.pop() {
+                    return Some(slot.entry.into_weak());
+                }
             }
-            self.slots.pop();
-        }
+        }));
         if !self.slots.is_empty() {
             self.slots.resize_with(len, || None);
         }
         let mut kept = 0;
-        for held in &mut self.slots {
-            match held {
-                Some(slot) if slot.entry.is_dead() => *held = None,
-                Some(_) => kept += 1,
-                None => {}
+        watch.drop_weaks(self.slots.iter_mut().filter_map(|held| match held {
+            Some(slot) if slot.entry.is_dead() => held.take().map(|slot| slot.entry.into_weak()),
+            Some(_) => {
+                kept += 1;
+                None
             }
-        }
+            None => None,
+        }));
         self.live = kept;
         if kept == 0 {
             self.reset();
@@ -573,14 +580,27 @@ pub(crate) struct Shared<K, E> {
 
 /// An entry of a container as the shared part sees it: through its weak reference.
 pub(crate) trait WeakEntry {
+    /// The type of the entry's object.
+    type Object: ?Sized + 'static;
+
     /// Whether the entry's object is dead (its weak reference reads dead).
     fn is_dead(&self) -> bool;
+
+    /// The entry's weak reference, the rest of the entry dropped.
+    fn into_weak(self) -> Weak<Self::Object>;
 }
 
 impl<T: ?Sized + 'static> WeakEntry for Weak<T> {
+    type Object = T;
+
     #[inline]
     fn is_dead(&self) -> bool {
         Weak::is_dead(self)
+    }
+
+    #[inline]
+    fn into_weak(self) -> Weak<T> {
+        self
     }
 }
 
@@ -645,7 +665,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
             // in it, finds its word marked, not naming it, and leaves it. A container left
             // with no entry forgets its whole record at once, keeping its memory as the
             // slab keeps its own.
-            table.drop_dead();
+            table.drop_dead(&self.watch);
             if table.live == 0 {
                 self.watch.clear_record();
             } else {

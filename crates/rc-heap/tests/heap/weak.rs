@@ -673,6 +673,51 @@ fn a_shared_slot_holds_its_deferred_watcher_weakly() {
     assert_eq!(other.dead_count(), 1);
 }
 
+#[test]
+fn drop_weaks_drops_every_kind_of_weak_reference_as_dropping_each_does() {
+    let watcher = rc_heap::Watcher::deferred();
+    let other = rc_heap::Watcher::deferred();
+    let called = Rc::new(Cell::new(0));
+    let objects: Vec<Gc<Node>> = (0..8).map(|n| Node::new(&format!("n{n}"))).collect();
+    let mut weaks: Vec<Weak<Node>> =
+        objects.iter().enumerate().map(|(tag, object)| Gc::downgrade_watched(object, &watcher, tag)).collect();
+    // Beside this watcher's entries: a plain handle sharing the slot of entry 1, another
+    // watcher's entry, a plain weak reference of its own, one with a callback, a dead one.
+    let kept = weaks[1].clone();
+    let late = Node::new("late");
+    let _late_plain = Gc::downgrade(&late);
+    weaks.push(Gc::downgrade_watched(&late, &watcher, 8));
+    weaks.push(Gc::downgrade_watched(&objects[2], &other, 0));
+    let plain = Node::new("plain");
+    weaks.push(Gc::downgrade(&plain));
+    let counter = Rc::clone(&called);
+    weaks.push(Gc::downgrade_with_callback(&plain, move |_| counter.set(counter.get() + 1)));
+    weaks.push(Weak::new());
+    // Objects 0 to 3 die (entries 0-3, the shared slot of 1, the other watcher's entry on 2),
+    // 4 to 7, `late` and `plain` live.
+    let mut objects = objects.into_iter().map(Some).collect::<Vec<_>>();
+    for object in &mut objects[..4] {
+        *object = None;
+    }
+    assert_eq!(watcher.dead_count(), 4);
+    watcher.forget_deaths();
+    watcher.drop_weaks(weaks);
+    // The shared slot lives on in its plain handle; the live objects lost their entries.
+    assert!(kept.upgrade().is_none());
+    assert_eq!(Gc::weak_count(objects[5].as_ref().unwrap()), 0);
+    assert_eq!(Gc::weak_count(&late), 1);
+    assert_eq!(Gc::weak_count(&plain), 0);
+    assert_eq!(Gc::watched_tags(objects[4].as_ref().unwrap(), &watcher).count(), 0);
+    // Their deaths now mark nothing, and the callback dropped with its weak reference never runs.
+    drop(objects);
+    drop(late);
+    drop(plain);
+    assert_eq!(watcher.dead_count(), 0);
+    assert_eq!(other.dead_count(), 1);
+    assert_eq!(called.get(), 0);
+    drop(kept);
+}
+
 /// Two callbacks of one death panic with payloads whose own `Drop` panics: the first is
 /// reported, the second dropped without unwinding out of the death (which would abort the
 /// process, a payload being dropped while the panic unwinds).
