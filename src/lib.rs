@@ -13,7 +13,7 @@
 //! `cyclegc::gc::get_objects(None)`), [`weakref`] is [`weak_collections`]
 //! (`cyclegc::weakref::WeakSet`, `cyclegc::weakref::proxy`).
 //!
-//! Your types join the heap with [`#[derive(Trace)]`](derive@Trace): the derive reports the
+//! Your types join the heap with [`#[derive(Trace)]`](derive.Trace.html): the derive reports the
 //! `Gc`s a value owns, so that the collector can find cycles and introspection can name each
 //! reference by its field. `#[trace(skip)]` leaves a field out, `#[trace(finalize)]` gives the
 //! type a finalizer (Python's `__del__`, through [`Finalize`]), `#[trace(describe)]` labels
@@ -80,8 +80,57 @@ pub use rc_heap::{
     ObjectId, Referent, Segment, TypeInfo, Unraisable, UnraisableHook, Visitor, Weak, WeakEdge, coerce_gc, coerce_weak,
     set_unraisable_hook,
 };
-/// Derives [`Trace`](trait@Trace) for use through this facade (no direct `rc-heap`
-/// dependency needed). Its attributes are those of the `trace-derive` crate.
+/// Derives [`Trace`](trait@Trace): the value reports every `Gc` and `Weak` its fields own,
+/// each edge labelled by its field's name (tuple index, enum variant), so that the collector
+/// finds cycles through it and introspection names each reference. A type none of whose
+/// traced fields can hold a `Gc` or a `Weak` is declared a leaf (not tracked).
+///
+/// ```
+/// use std::cell::RefCell;
+/// use cyclegc::{Gc, Trace, Weak};
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     name: String,                         // a leaf: nothing to trace
+///     children: RefCell<Vec<Gc<Node>>>,     // traced: `children[0]`, `children[1]`, ...
+///     parent: RefCell<Option<Weak<Node>>>,  // weak: no cycle of strong handles
+///     #[trace(skip)]
+///     cache: Option<Gc<String>>,            // not traced: held as if from outside
+/// }
+///
+/// fn node(name: &str) -> Gc<Node> {
+///     Gc::new(Node { name: name.into(), children: Default::default(), parent: Default::default(), cache: None })
+/// }
+///
+/// let (root, leaf) = (node("root"), node("leaf"));
+/// *leaf.parent.borrow_mut() = Some(Gc::downgrade(&root));
+/// root.children.borrow_mut().push(leaf);
+/// assert_eq!(Gc::into_any(root).referents()[0].label, "children[0]");
+/// ```
+///
+/// | attribute | on | effect |
+/// |---|---|---|
+/// | `#[trace(skip)]` | field | not traced: what it holds is kept alive as if held from outside (at worst a leak) |
+/// | `#[trace(flatten)]` | field | traced, its edges labelled without the field's name (`list[3]`, not `list.inner[3]`) |
+/// | `#[trace(finalize)]` | type | the type implements [`Finalize`], run once before the object dies (Python's `__del__`) |
+/// | `#[trace(describe)]` | type | graph labels and map-key labels show the value's `Debug` text |
+/// | `#[trace(describe = path)]` | type | labels show `path(&value)`, a `fn(&Self) -> String` |
+/// | `#[trace(tracked)]` | type | always tracked, without inspecting the field types |
+/// | `#[trace(bound = "T: 'static")]` | type | the impl's bounds, replacing the ones the derive infers |
+/// | `#[trace(crate = path)]` | type | where the heap is: `cyclegc` under the name your manifest gives it by default; `mylib::cyclegc` when you reach it through another crate's re-export |
+///
+/// A type parameter a traced field holds by value is bounded by `Trace`; one used only
+/// behind `Gc`, `Weak`, `PhantomData` or the weak containers just by `'static`, so
+/// `Registry<dyn Plugin>` needs no `Trace` of `dyn Plugin`. A parameter passed on to
+/// another generic type of yours (`inner: Registry<P>`) is bounded by `Trace` too, as the
+/// derive cannot see inside that type: write `#[trace(bound = "P: 'static")]` on the outer
+/// type when the parameter is a trait object. A map key is labelled by its `describe`
+/// text (`map["login"]`, `map[7]`); a key type of your own shows as `map[?]` unless it
+/// has `#[trace(describe)]`.
+///
+/// The full reference is the `trace-derive` crate's documentation; `docs/guide.md`
+/// (section 2) shows the derive on a whole program.
+#[doc(inline)]
 pub use trace_derive::__TraceThroughCyclegc as Trace;
 
 pub use gen_gc;

@@ -269,6 +269,11 @@ fn chain_matching(
 /// the caller still holds (drop what `by_type` returned but this object before asking):
 /// when such a handle holds `obj` itself, `obj` is its own root and the answer is `[obj]`
 /// too.
+///
+/// The chain holds a handle on each of its objects: while it lives, they are held from
+/// outside the heap once more (a graph drawn then says `held from outside: 2` of its root,
+/// a collection frees none of them). Keep what you need of it (`show_chain`'s text) and
+/// drop it before drawing or collecting again.
 pub fn find_backref_chain_to_root(obj: &GcAny, max_depth: usize, extra_ignore: &[ObjectId]) -> Vec<GcAny> {
     gen_gc::collect();
     let graph = HeapGraph::snapshot();

@@ -30,7 +30,10 @@ pub struct GraphOptions<'a> {
     pub too_many: usize,
     /// Objects for which this returns `true` are drawn in blue.
     pub highlight: Option<&'a dyn Fn(&GcAny) -> bool>,
-    /// A line of text added to each object's label.
+    /// A line of text added to each object's label. It is given the object as the drawing
+    /// holds it: its `strong_count()` there includes the drawing's own handles (one or two,
+    /// and one more for each in a list the caller holds); `refcounts` shows the count
+    /// without them.
     pub extra_info: Option<&'a dyn Fn(&GcAny) -> String>,
     /// Show each object's reference count, not counting objgraph's own handles, in `[N]`.
     pub refcounts: bool,

@@ -264,6 +264,14 @@ impl WatchState {
         }
     }
 
+    /// Makes room in the record for the tags below `tags`, so that recording them allocates
+    /// nothing.
+    fn reserve(&self, tags: usize) {
+        // SAFETY: as in `record`: no other borrow of the record lives during this call.
+        let live = unsafe { &mut *self.live.get() };
+        live.reserve(tags.saturating_sub(live.len()));
+    }
+
     /// Drops the record's words for `tags` and above and, if `give_back`, gives back the
     /// memory the rest does not use. The weak references whose words go are upgraded
     /// through their slots from then on (a new one made with such a tag is recorded again);
@@ -425,6 +433,13 @@ impl Watcher {
     /// its own slot from then on, and its death is not marked.
     pub fn clear_record(&self) {
         self.0.shrink_to(0, false);
+    }
+
+    /// Makes room in the record for the tags below `tags` (a word each), so that weak
+    /// references made with them are recorded without the record growing: for an owner that
+    /// knows how many entries it is about to hold.
+    pub fn reserve_record(&self, tags: usize) {
+        self.0.reserve(tags);
     }
 
     /// Forgets the record's words for `tags` and above and frees the memory the record

@@ -84,6 +84,16 @@ impl<T: ?Sized> Weak<T> {
         Some(unsafe { Gc::from_box_owned(self.ptr) })
     }
 
+    /// Whether the weak reference has been cleared: its object's death has run. A death the
+    /// death loop queued (an object dropped deep in a chain of deaths) reads dead at once
+    /// ([`is_dead`](Weak::is_dead)) but clears its weak references only when it runs, and a
+    /// finalizer may still resurrect the object then; a weak container removes an entry
+    /// only once it is cleared.
+    #[doc(hidden)]
+    pub fn is_cleared(&self) -> bool {
+        self.slot.target().is_none()
+    }
+
     /// Whether the object has died (`upgrade` gives `None`).
     pub fn is_dead(&self) -> bool {
         match self.slot.target() {

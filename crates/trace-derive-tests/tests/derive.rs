@@ -2,7 +2,7 @@
 //! tracked-ness, finalizers and descriptions.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use rc_heap::{Finalize, Gc, GcAny, Trace, TypeInfo, Weak};
@@ -226,6 +226,29 @@ fn describe_uses_debug_or_a_function() {
     assert_eq!(point.describe().as_deref(), Some("Point { x: 1, y: 2 }"));
     assert_eq!(Gc::into_any(Gc::new(Loud("hi".into()))).describe().as_deref(), Some("HI"));
     assert_eq!(Gc::into_any(Gc::new(Unit)).describe(), None);
+}
+
+/// A key type of the user's own: labelled by its `Debug` text with `describe`, `[?]` without.
+#[derive(Trace, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[trace(describe)]
+struct UserId(u32);
+
+#[derive(Trace, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Opaque(u32);
+
+#[derive(Trace)]
+struct ByUser {
+    described: BTreeMap<UserId, Gc<u8>>,
+    opaque: BTreeMap<Opaque, Gc<u8>>,
+}
+
+#[test]
+fn map_keys_of_a_type_of_ones_own_are_labelled_by_its_description() {
+    let value = ByUser {
+        described: BTreeMap::from([(UserId(7), Gc::new(1))]),
+        opaque: BTreeMap::from([(Opaque(7), Gc::new(2))]),
+    };
+    assert_eq!(labels(value), ["described[UserId(7)]", "opaque[?]"]);
 }
 
 #[derive(Trace)]

@@ -70,6 +70,11 @@ impl<T: ?Sized + 'static, V> WeakEntry for Entry<T, V> {
     }
 
     #[inline]
+    fn is_cleared(&self) -> bool {
+        self.weak.is_cleared()
+    }
+
+    #[inline]
     fn into_weak(self) -> Weak<T> {
         self.weak
     }
@@ -79,6 +84,14 @@ impl<T: ?Sized + 'static, V: 'static> WeakKeyDictionary<T, V> {
     /// An empty map whose keys compare by identity.
     pub fn new() -> Self {
         WeakKeyDictionary::with_key_mode()
+    }
+
+    /// An empty map, keys by identity, with room for `capacity` entries: inserting as many
+    /// allocates nothing for the map (`HashMap::with_capacity`).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let map = WeakKeyDictionary::new();
+        map.reserve(capacity);
+        map
     }
 }
 
@@ -195,6 +208,8 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
     /// Inserts every pair; a key is a `Gc<T>` or a reference to one.
     pub fn update<A: AsGc<T>>(&self, pairs: impl IntoIterator<Item = (A, V)>) {
+        let pairs = pairs.into_iter();
+        self.shared.reserve_for(&pairs);
         for (key, value) in pairs {
             self.insert(key, value);
         }
@@ -221,6 +236,17 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// emptied by a burst of deaths), this returns that room to the allocator.
     pub fn shrink_to_fit(&self) {
         self.shared.shrink_to_fit();
+    }
+
+    /// Makes room for at least `additional` more entries than the map has, so that inserting
+    /// them allocates nothing for the map (`HashMap::reserve`). Entries found dead are
+    /// removed first, as any change does.
+    ///
+    /// # Panics
+    ///
+    /// If the new capacity overflows `usize` or the allocator fails, as `HashMap::reserve`.
+    pub fn reserve(&self, additional: usize) {
+        self.shared.reserve(additional);
     }
 
     /// How many entries the map holds without allocating more memory.

@@ -19,6 +19,10 @@
 //! allocated per entry). Iterating while entries die, even when the loop body triggers a
 //! collection, is safe: entries sit in slots that never move, an iteration walks them by
 //! position and skips the dead ones, and `len` never counts an entry known to be dead.
+//! One window is CPython's too: an object dropped deep in a chain of deaths has its death
+//! queued by the death loop (as CPython's trashcan delays a deallocation); it reads dead at
+//! once, so iteration skips it, but its entry stays, and `len` counts it, until the death
+//! runs, since a finalizer may still resurrect it then (the entry then stays in place).
 //!
 //! When a dead entry's memory goes depends on what the entry holds. A [`WeakSet`], a
 //! [`WeakValueDictionary`] whose keys and a [`WeakKeyDictionary`] whose values have no drop

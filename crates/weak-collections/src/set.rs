@@ -48,6 +48,14 @@ impl<T: ?Sized + 'static> WeakSet<T> {
     pub fn new() -> Self {
         WeakSet::with_key_mode()
     }
+
+    /// An empty set, by identity, with room for `capacity` members: adding as many
+    /// allocates nothing for the set (`HashSet::with_capacity`).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let set = WeakSet::new();
+        set.reserve(capacity);
+        set
+    }
 }
 
 impl<T: ?Sized + 'static + std::hash::Hash + Eq> WeakSet<T, ByValue> {
@@ -135,6 +143,30 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         self.shared.shrink_to_fit();
     }
 
+    /// Makes room for at least `additional` more members than the set has, so that adding
+    /// them allocates nothing for the set (`HashSet::reserve`). Members found dead are
+    /// removed first, as any change does.
+    ///
+    /// ```
+    /// use rc_heap::Gc;
+    /// use weak_collections::WeakSet;
+    ///
+    /// let listeners: Vec<Gc<u32>> = (0..1000).map(Gc::new).collect();
+    /// let set = WeakSet::new();
+    /// set.reserve(listeners.len());
+    /// let room = set.capacity();
+    /// assert!(room >= 1000);
+    /// set.update(&listeners);
+    /// assert_eq!(set.capacity(), room);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the new capacity overflows `usize` or the allocator fails, as `HashSet::reserve`.
+    pub fn reserve(&self, additional: usize) {
+        self.shared.reserve(additional);
+    }
+
     /// How many entries the set holds without allocating more memory.
     pub fn capacity(&self) -> usize {
         self.shared.capacity()
@@ -206,6 +238,8 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Adds every item (`Gc<T>`s or references to them).
     pub fn update<I: IntoIterator<Item: AsGc<T>>>(&self, items: I) {
+        let items = items.into_iter();
+        self.shared.reserve_for(&items);
         for item in items {
             self.add(item);
         }

@@ -408,6 +408,21 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         if self.indexed { self.slots.capacity().min(self.index.capacity()) } else { self.slots.capacity() }
     }
 
+    /// Makes room for `additional` entries more than the table holds, so that as many inserts
+    /// allocate nothing (`HashMap::reserve`); returns the slab's capacity.
+    fn reserve(&mut self, additional: usize) -> usize {
+        let more = self.live.saturating_add(additional).saturating_sub(self.slots.len());
+        self.slots.reserve(more);
+        let words = self.slots.capacity().div_ceil(64);
+        self.occupied.reserve(words.saturating_sub(self.occupied.len()));
+        if self.indexed {
+            self.hashes.reserve(more);
+            let (spread, hashes) = (self.spread, &self.hashes);
+            self.index.reserve(additional, |&entry| spread.full(hashes[entry as usize]));
+        }
+        self.slots.capacity()
+    }
+
     /// Gives back the memory the live entries do not need: sweeps the stale index entries,
     /// cuts the slab after its last entry and shrinks every buffer to its length; returns
     /// the slab's new length.
@@ -450,7 +465,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
 }
 
 impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
-    /// Drops every entry whose object is dead in one pass over the slab, for a deferred
+    /// Drops every entry whose weak reference is cleared (its object's death has run: one
+    /// the death loop queued reads dead before that, and may yet be resurrected by its
+    /// finalizer, so its entry stays) in one pass over the slab, for a deferred
     /// container at least half of whose entries died (the pass reads each entry's weak
     /// reference, which dropping a dead one reads anyway, and no bookkeeping is done per
     /// entry). Dropping a dead entry runs no code of anyone's (see [`Shared::new`]), so it
@@ -465,7 +482,7 @@ impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
         let slots = &mut self.slots;
         watch.drop_weaks(std::iter::from_fn(|| {
             loop {
-                if slots.last()?.as_ref().is_some_and(|held| !held.entry.is_dead()) {
+                if slots.last()?.as_ref().is_some_and(|held| !held.entry.is_cleared()) {
                     return None;
                 }
                 if let Some(Some(slot)) = slots.pop() {
@@ -478,7 +495,7 @@ impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
         }
         let mut kept = 0;
         watch.drop_weaks(self.slots.iter_mut().filter_map(|held| match held {
-            Some(slot) if slot.entry.is_dead() => held.take().map(|slot| slot.entry.into_weak()),
+            Some(slot) if slot.entry.is_cleared() => held.take().map(|slot| slot.entry.into_weak()),
             Some(_) => {
                 kept += 1;
                 None
@@ -586,6 +603,9 @@ pub(crate) trait WeakEntry {
     /// Whether the entry's object is dead (its weak reference reads dead).
     fn is_dead(&self) -> bool;
 
+    /// Whether the entry's weak reference has been cleared (the death happened).
+    fn is_cleared(&self) -> bool;
+
     /// The entry's weak reference, the rest of the entry dropped.
     fn into_weak(self) -> Weak<Self::Object>;
 }
@@ -596,6 +616,11 @@ impl<T: ?Sized + 'static> WeakEntry for Weak<T> {
     #[inline]
     fn is_dead(&self) -> bool {
         Weak::is_dead(self)
+    }
+
+    #[inline]
+    fn is_cleared(&self) -> bool {
+        Weak::is_cleared(self)
     }
 
     #[inline]
@@ -686,7 +711,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     #[inline]
     fn take_if_dead(&self, table: &mut Table<K, E>, slot: usize) -> Option<Slot<K, E>> {
         let entry = &table.slots.get(slot)?.as_ref()?.entry;
-        if !entry.is_dead() {
+        if !entry.is_cleared() {
             return None;
         }
         table.take_dead(slot)
@@ -736,6 +761,21 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         self.pending.borrow_mut().clear();
         drop(old);
         self.watch.shrink_record(0);
+    }
+
+    /// Makes room for `additional` more entries, in the table and the watcher's record.
+    pub(crate) fn reserve(&self, additional: usize) {
+        self.settle();
+        let slots = self.table_mut().reserve(additional);
+        self.watch.reserve_record(slots);
+    }
+
+    /// The room [`Extend`] makes for `items` (`hashbrown`'s rule): all of their lower bound
+    /// in an empty container, half of it in one that has entries (some may be there already).
+    pub(crate) fn reserve_for<I: Iterator>(&self, items: &I) {
+        let lower = items.size_hint().0;
+        let empty = self.table.try_borrow().is_ok_and(|table| table.live == 0);
+        self.reserve(if empty { lower } else { lower.div_ceil(2) });
     }
 
     /// How many entries the container holds without allocating.
@@ -793,7 +833,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> DeathWatch for Shar
         };
         // The entry is moved out of the slab into this frame once, and dropped here after
         // the borrow: what it holds may run code that looks at the container.
-        let held = table.slots.get_mut(slot).filter(|held| held.as_ref().is_some_and(|held| held.entry.is_dead()));
+        let held = table.slots.get_mut(slot).filter(|held| held.as_ref().is_some_and(|held| held.entry.is_cleared()));
         let removed = held.and_then(Option::take);
         if removed.is_some() {
             table.emptied(slot, false);

@@ -52,6 +52,25 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         }
     }
 
+    /// An empty map with room for `capacity` entries: inserting as many allocates nothing
+    /// for the map (`HashMap::with_capacity`).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let map = WeakValueDictionary::new();
+        map.reserve(capacity);
+        map
+    }
+
+    /// Makes room for at least `additional` more entries than the map has, so that inserting
+    /// them allocates nothing for the map (`HashMap::reserve`). Entries found dead are
+    /// removed first, as any change does.
+    ///
+    /// # Panics
+    ///
+    /// If the new capacity overflows `usize` or the allocator fails, as `HashMap::reserve`.
+    pub fn reserve(&self, additional: usize) {
+        self.shared.reserve(additional);
+    }
+
     /// Maps `key` to `value` (a `Gc<T>` or a reference to one); returns the live value it
     /// replaced.
     pub fn insert(&self, key: K, value: impl AsGc<T>) -> Option<Gc<T>> {
@@ -161,6 +180,8 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
 
     /// Inserts every pair; a value is a `Gc<T>` or a reference to one.
     pub fn update<V: AsGc<T>>(&self, pairs: impl IntoIterator<Item = (K, V)>) {
+        let pairs = pairs.into_iter();
+        self.shared.reserve_for(&pairs);
         for (key, value) in pairs {
             self.insert(key, value);
         }

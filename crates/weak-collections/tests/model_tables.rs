@@ -135,6 +135,8 @@ enum Op {
     Pop(u16),
     Clear,
     ShrinkToFit,
+    /// Makes room for this many more entries (a length taken modulo the key count plus one).
+    Reserve(u16),
     /// Iterates; after `after` entries, kills the span's objects (and, for an odd `after`,
     /// shrinks the containers).
     IterateKilling {
@@ -159,6 +161,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u16>().prop_map(Op::Pop),
         1 => Just(Op::Clear),
         2 => Just(Op::ShrinkToFit),
+        1 => any::<u16>().prop_map(Op::Reserve),
         1 => (any::<u16>(), span()).prop_map(|(after, span)| Op::IterateKilling { after, span }),
         1 => (any::<u16>(), span()).prop_map(|(after, span)| Op::IterateInserting { after, span }),
     ]
@@ -367,6 +370,12 @@ fn value_dictionary_case<K: Lookup>(n: usize, ops: &[Op], key_of: impl Fn(usize)
                 if model.values().all(Weak::is_dead) {
                     prop_assert_eq!(dict.capacity(), 0, "an emptied dictionary gives back all it took");
                 }
+            }
+            Op::Reserve(more) => {
+                let more = usize::from(more) % (n + 1);
+                dict.reserve(more);
+                let room = dict.capacity();
+                prop_assert!(room >= dict.len() + more, "room for {} more past {}: {}", more, dict.len(), room);
             }
             Op::IterateKilling { after, span } => {
                 let mut seen = HashSet::new();
@@ -596,6 +605,15 @@ fn keyed_case<K: Eq + Hash + Clone + Debug + 'static>(
                 if current.iter().all(Option::is_none) {
                     prop_assert_eq!(c.set.capacity() + c.dict.capacity() + c.identity.capacity(), 0);
                 }
+            }
+            Op::Reserve(more) => {
+                let more = usize::from(more) % (n + 1);
+                c.set.reserve(more);
+                c.dict.reserve(more);
+                c.identity.reserve(more);
+                prop_assert!(c.set.capacity() >= c.set.len() + more);
+                prop_assert!(c.dict.capacity() >= c.dict.len() + more);
+                prop_assert!(c.identity.capacity() >= c.identity.len() + more);
             }
             Op::IterateKilling { after, span } => {
                 // The three iterations are all under way when the objects die.

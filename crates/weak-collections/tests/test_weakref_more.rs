@@ -1548,6 +1548,71 @@ fn a_map_emptied_by_deaths_gives_its_room_back_on_shrink_to_fit_and_keeps_workin
     assert!(Gc::ptr_eq(&map.get(&7).unwrap(), &again));
 }
 
+/// none: `with_capacity` and `reserve`, as `HashMap`'s: the room is there before the inserts,
+/// and entries whose objects died are removed before the room is counted.
+#[test]
+fn reserved_room_takes_inserts_without_growing_and_dead_entries_go_first() {
+    let objects: Vec<Gc<Object>> = (0..BURST).map(plain_object).collect();
+    let set = WeakSet::with_capacity(BURST as usize);
+    let by_value = WeakSet::by_value();
+    by_value.reserve(BURST as usize);
+    let keys = WeakKeyDictionary::with_capacity(BURST as usize);
+    let values = WeakValueDictionary::with_capacity(BURST as usize);
+    let rooms = [set.capacity(), by_value.capacity(), keys.capacity(), values.capacity()];
+    assert!(rooms.iter().all(|&room| room >= BURST as usize), "{rooms:?}");
+    for object in &objects {
+        set.add(object);
+        by_value.add(object);
+        keys.insert(object, object.arg);
+        values.insert(object.arg, object);
+    }
+    assert_eq!([set.capacity(), by_value.capacity(), keys.capacity(), values.capacity()], rooms);
+    assert_eq!([set.len(), by_value.len(), keys.len(), values.len()], [BURST as usize; 4]);
+
+    // Half the objects die: `reserve` removes their entries before it counts the room.
+    let survivors: Vec<Gc<Object>> = objects.iter().step_by(2).cloned().collect();
+    drop(objects);
+    let more = 3 * BURST as usize;
+    set.reserve(more);
+    by_value.reserve(more);
+    keys.reserve(more);
+    values.reserve(more);
+    let alive = survivors.len();
+    assert_eq!([set.len(), by_value.len(), keys.len(), values.len()], [alive; 4]);
+    assert!(set.capacity() >= alive + more && by_value.capacity() >= alive + more);
+    assert!(keys.capacity() >= alive + more && values.capacity() >= alive + more);
+    for survivor in &survivors {
+        assert!(set.contains(survivor) && by_value.contains(survivor) && keys.contains_key(survivor));
+        assert!(Gc::ptr_eq(&values.get(&survivor.arg).unwrap(), survivor));
+    }
+    // The room reserved is used: new entries, and deaths after them, as in any container.
+    let fresh: Vec<Gc<Object>> = (BURST..2 * BURST).map(plain_object).collect();
+    set.update(&fresh);
+    values.update(fresh.iter().map(|object| (object.arg, object)));
+    assert_eq!(set.len(), alive + fresh.len());
+    assert_eq!(values.len(), alive + fresh.len());
+    drop(fresh);
+    assert_eq!(set.len(), alive);
+    assert_eq!(values.len(), alive);
+    assert_eq!(set.iter().count(), alive);
+}
+
+/// none: `collect` and `extend` make room for the iterator's lower bound, as `HashMap`'s do.
+#[test]
+fn collecting_into_a_container_reserves_for_the_items() {
+    let objects: Vec<Gc<Object>> = (0..BURST).map(plain_object).collect();
+    let set: WeakSet<Object> = objects.iter().collect();
+    assert!(set.capacity() >= BURST as usize);
+    assert_eq!(set.len(), BURST as usize);
+    // An iterator that says it has more than it gives: the room is only room.
+    let mut twice: WeakSet<Object> = WeakSet::new();
+    twice.extend(objects.iter().take(3).chain(objects.iter().take(3)));
+    assert_eq!(twice.len(), 3);
+    let values: WeakValueDictionary<u32, Object> = objects.iter().map(|object| (object.arg, object)).collect();
+    assert!(values.capacity() >= BURST as usize);
+    assert_eq!(values.len(), BURST as usize);
+}
+
 #[test]
 fn shrinking_a_set_and_a_key_dictionary_keeps_their_live_entries_and_their_deaths() {
     let set = WeakSet::new();
