@@ -661,6 +661,9 @@ fn a_resurrected_member_stays_in_the_set_whether_or_not_its_death_was_queued() {
 // MappingTestCase.test_threaded_weak_valued_setdefault / _pop / _consistency, on one thread:
 // the collector runs at (nearly) every allocation instead of in another thread.
 
+/// The rounds of the `test_threaded_*` cases, each collecting at nearly every allocation.
+const THREADED_ROUNDS: usize = if cfg!(miri) { 20 } else { 2000 };
+
 fn with_threshold<R>(th: usize, f: impl FnOnce() -> R) -> R {
     let old = gen_gc::get_threshold();
     gen_gc::set_threshold(th, th, th);
@@ -674,7 +677,7 @@ fn test_threaded_weak_valued_setdefault() {
     with_threshold(1, || {
         let d: WeakValueDictionary<u32, Obj> = WeakValueDictionary::new();
         let e: WeakValueDictionary<String, Obj> = WeakValueDictionary::new();
-        for _ in 0..2000 {
+        for _ in 0..THREADED_ROUNDS {
             let x = d.setdefault(10, cyc(1));
             assert_eq!(x.arg, 1);
             drop(x);
@@ -691,7 +694,7 @@ fn test_threaded_weak_valued_pop() {
     with_threshold(1, || {
         let d: WeakValueDictionary<u32, Obj> = WeakValueDictionary::new();
         let e: WeakValueDictionary<String, Obj> = WeakValueDictionary::new();
-        for i in 0..2000 {
+        for i in 0..THREADED_ROUNDS as u32 {
             d.insert(10, cyc(i));
             let x = d.pop(&10);
             // The value may have been collected between the two lines in CPython too
@@ -712,7 +715,7 @@ fn test_threaded_weak_valued_consistency() {
         let e: WeakValueDictionary<String, Obj> = WeakValueDictionary::new();
         let k: WeakKeyDictionary<Obj, u32> = WeakKeyDictionary::new();
         let s: WeakSet<Obj> = WeakSet::new();
-        for i in 0..2000 {
+        for i in 0..THREADED_ROUNDS as u32 {
             let o = cyc(i);
             d.insert(10, &o);
             e.insert("k".to_owned(), &o);
