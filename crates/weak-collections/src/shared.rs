@@ -238,7 +238,8 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.spread = Spread::Mixed;
         let hashes = &self.hashes;
         let full = |&entry: &u32| Spread::Mixed.full(hashes[entry as usize]);
-        let mut index = HashTable::with_capacity(self.index.len());
+        // The room is kept: a container given room by `reserve` keeps it across the switch.
+        let mut index = HashTable::with_capacity(self.index.capacity());
         for &entry in self.index.iter() {
             index.insert_unique(full(&entry), entry, full);
         }
@@ -411,7 +412,9 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
     /// Makes room for `additional` entries more than the table holds, so that as many inserts
     /// allocate nothing (`HashMap::reserve`); returns the slab's capacity.
     fn reserve(&mut self, additional: usize) -> usize {
-        let more = self.live.saturating_add(additional).saturating_sub(self.slots.len());
+        // A slot a stale index entry points at is not free until the sweep: the slab needs
+        // room past the live entries and those.
+        let more = (self.live + self.stale_keys).saturating_add(additional).saturating_sub(self.slots.len());
         self.slots.reserve(more);
         let words = self.slots.capacity().div_ceil(64);
         self.occupied.reserve(words.saturating_sub(self.occupied.len()));
@@ -774,6 +777,9 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// in an empty container, half of it in one that has entries (some may be there already).
     pub(crate) fn reserve_for<I: Iterator>(&self, items: &I) {
         let lower = items.size_hint().0;
+        if lower == 0 {
+            return;
+        }
         let empty = self.table.try_borrow().is_ok_and(|table| table.live == 0);
         self.reserve(if empty { lower } else { lower.div_ceil(2) });
     }

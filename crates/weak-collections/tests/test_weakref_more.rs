@@ -1597,6 +1597,103 @@ fn reserved_room_takes_inserts_without_growing_and_dead_entries_go_first() {
     assert_eq!(set.iter().count(), alive);
 }
 
+/// The slot a stale index entry points at (left by a death) is reused only after the index
+/// is swept: inserts `n` entries after `reserve(n)` into a container whose index has such
+/// entries, and checks that the room held.
+fn fill_after_deaths_holds_the_room<C>(
+    container: &C,
+    reserve: impl Fn(&C, usize),
+    add: impl Fn(&C, &Gc<Object>),
+    capacity: impl Fn(&C) -> usize,
+) {
+    let objects: Vec<Gc<Object>> = (0..64).map(plain_object).collect();
+    for object in &objects {
+        add(container, object);
+    }
+    let survivors: Vec<Gc<Object>> = objects[20..].to_vec();
+    drop(objects);
+    reserve(container, 200);
+    let room = capacity(container);
+    let fresh: Vec<Gc<Object>> = (1000..1200).map(plain_object).collect();
+    for (i, object) in fresh.iter().enumerate() {
+        add(container, object);
+        assert_eq!(capacity(container), room, "the room reserved grew at insert {i}");
+    }
+    drop(survivors);
+}
+
+/// none: `reserve` counts the slots that deaths left behind stale index entries as taken.
+#[test]
+fn reserved_room_holds_in_a_container_with_stale_index_entries() {
+    let values = WeakValueDictionary::new();
+    fill_after_deaths_holds_the_room(
+        &values,
+        |map, n| map.reserve(n),
+        |map, object| {
+            map.insert(object.arg, object);
+        },
+        WeakValueDictionary::capacity,
+    );
+    let by_value = WeakSet::by_value();
+    fill_after_deaths_holds_the_room(
+        &by_value,
+        |set, n| set.reserve(n),
+        |set, object| {
+            set.add(object);
+        },
+        WeakSet::capacity,
+    );
+    let keys = WeakKeyDictionary::by_value();
+    fill_after_deaths_holds_the_room(
+        &keys,
+        |map, n| map.reserve(n),
+        |map, object| {
+            map.insert(object, object.arg);
+        },
+        WeakKeyDictionary::capacity,
+    );
+}
+
+/// none: keys that crowd the index make it mix every hash and rebuild; the room reserved
+/// stays.
+#[test]
+fn reserved_room_survives_keys_that_crowd_the_index() {
+    let n = if cfg!(miri) { 200 } else { 1500 };
+    let map = WeakValueDictionary::with_capacity(n);
+    let room = map.capacity();
+    let objects: Vec<Gc<Object>> = (0..n as u32).map(plain_object).collect();
+    for object in &objects {
+        // Keys side by side in their stored hashes, 15 << 16 apart: they crowd the index.
+        map.insert(u64::from(object.arg) * (15 << 16), object);
+        assert_eq!(map.capacity(), room, "the room reserved changed at key {}", object.arg);
+    }
+}
+
+/// none: an `update` with nothing to add does nothing, even where changing the map panics
+/// (from a value's `Clone` while the map is iterated).
+#[test]
+fn an_empty_update_from_inside_an_iteration_does_nothing() {
+    /// The map a value's `Clone` updates, once it is set.
+    type Owner = Rc<RefCell<Option<Rc<WeakKeyDictionary<Object, Value>>>>>;
+    #[derive(Default)]
+    struct Value(Owner);
+    impl Clone for Value {
+        fn clone(&self) -> Self {
+            if let Some(map) = self.0.borrow().as_ref() {
+                map.update(Vec::<(Gc<Object>, Value)>::new());
+            }
+            Value(self.0.clone())
+        }
+    }
+    let cell = Rc::new(RefCell::new(None));
+    let map = Rc::new(WeakKeyDictionary::new());
+    let key = plain_object(1);
+    map.insert(&key, Value(cell.clone()));
+    *cell.borrow_mut() = Some(map.clone());
+    assert_eq!(map.items().len(), 1);
+    *cell.borrow_mut() = None;
+}
+
 /// none: `collect` and `extend` make room for the iterator's lower bound, as `HashMap`'s do.
 #[test]
 fn collecting_into_a_container_reserves_for_the_items() {
