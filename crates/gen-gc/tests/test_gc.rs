@@ -1320,8 +1320,8 @@ fn test_incremental_gc_handles_fast_cycle_creation() {
         }
         head
     }
-    // Under Miri, enough rounds for the heap's size to be checked three times.
-    let iterations = if cfg!(miri) { 60 } else { 20_000 };
+    // Under Miri, enough rounds for the heap's size to be checked twice.
+    let iterations = if cfg!(miri) { 40 } else { 20_000 };
     gen_gc::collect();
     gen_gc::set_threshold(200, 10, 10);
     let head = make_ll(1000);

@@ -743,7 +743,10 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         drop(removed);
     }
 
-    /// The number of entries, dead ones whose removal was queued excluded.
+    /// The number of entries, dead ones whose removal was queued excluded. Settled or not
+    /// (a container that lends an entry cannot settle), the count is the same: an entry
+    /// whose death has run is not counted, one whose death the death loop queued is, until
+    /// the death runs (which may resurrect its object instead).
     pub(crate) fn len(&self) -> usize {
         self.settle();
         let table = self.table.borrow();
@@ -751,7 +754,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         if pending.is_empty() && self.watch.dead_count() == 0 {
             return table.len();
         }
-        table.entries().filter(|(_, entry)| !entry.is_dead()).count()
+        table.entries().filter(|(_, entry)| !entry.is_cleared()).count()
     }
 
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them

@@ -113,7 +113,7 @@ fn scale() -> u32 {
 
 fn cases() -> u32 {
     if cfg!(miri) {
-        return 4;
+        return 2;
     }
     if scale() > 1 { (100 / scale()).max(3) } else { 100 }
 }

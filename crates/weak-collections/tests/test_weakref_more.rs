@@ -1807,7 +1807,7 @@ fn keys_of_every_shape_are_found_and_removed() {
         assert!(dict.is_empty());
     }
     // Enough keys for the crowded ones to make the index mix its hashes natively.
-    let n: i64 = if cfg!(miri) { 64 } else { 3_000 };
+    let n: i64 = if cfg!(miri) { 32 } else { 3_000 };
     check((-n..n).collect::<Vec<i64>>());
     check((0..n as u64).map(|k| k << 20).collect());
     // Homes all multiples of 2^20: these crowd the index.

@@ -7,19 +7,20 @@
 
 use rc_heap::{Gc, Weak};
 
-/// Objects per size: several pools' worth of the largest blocks.
+/// Objects per size: several pools' worth of the largest blocks (under Miri, where each object
+/// is an allocation of its own, enough for every phase of the rounds below).
 fn count() -> usize {
-    if cfg!(miri) { 40 } else { 600 }
+    if cfg!(miri) { 16 } else { 600 }
 }
 
 fn pattern(n: usize, at: usize) -> u8 {
     (n.wrapping_mul(31) ^ at) as u8
 }
 
-/// The bytes of an object that carry its pattern: every one natively; under Miri, which
-/// interprets each byte's check, the first of every granule (16 bytes, the blocks' size
-/// step and alignment) and the last, which two blocks that overlapped would share. The
-/// rest hold one byte that differs from the pattern's.
+/// The bytes of an object that carry its pattern: every one natively, where a block that
+/// overlapped another would share some of them; under Miri, which interprets each byte's
+/// check and gives each object an allocation of its own (the pools step aside), the first
+/// of every granule (16 bytes) and the last. The others hold `0xa5`.
 fn patterned(len: usize) -> impl Iterator<Item = usize> {
     let step = if cfg!(miri) { 16 } else { 1 };
     (0..len).step_by(step).chain(len.checked_sub(1))

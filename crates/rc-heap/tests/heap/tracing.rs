@@ -59,9 +59,10 @@ fn maps_label_values_by_key() {
     let mut numbered = BTreeMap::new();
     numbered.insert(7_u32, Gc::new(0_u8));
     assert_eq!(labels(&Gc::into_any(Gc::new(numbered))), ["[7]"]);
-    // A long key is cut to its first 40 characters, as objgraph cuts its labels' text.
+    // A long key is cut to its first 40 characters, as objgraph cuts its labels' text (Miri
+    // interprets each character's formatting: a shorter one there).
     let mut long = BTreeMap::new();
-    long.insert("é".repeat(10_000), Gc::new(0_u8));
+    long.insert("é".repeat(if cfg!(miri) { 100 } else { 10_000 }), Gc::new(0_u8));
     assert_eq!(labels(&Gc::into_any(Gc::new(long))), [format!("[\"{}...\"]", "é".repeat(39))]);
 }
 
