@@ -20,8 +20,11 @@ pub(crate) fn report(state: &State, what: &str, panic: Panic) {
 /// runs anyway): to the thread's unraisable hook if one is set (Python's
 /// `sys.unraisablehook`, which CPython's collection calls too), else as [`report`] does.
 pub(crate) fn report_unraisable(state: &State, what: &str, panic: Panic) {
-    if let Err(panic) = raw::give_to_unraisable_hook(what, panic) {
-        report(state, what, panic);
+    // The panics of several weak callbacks come as one payload: each is reported.
+    for panic in raw::callback_panics(panic) {
+        if let Err(panic) = raw::give_to_unraisable_hook(what, panic) {
+            report(state, what, panic);
+        }
     }
 }
 

@@ -1244,3 +1244,39 @@ fn a_collections_finalizer_and_callback_panics_go_to_the_unraisable_hook() {
     assert!(text.contains("a panic in the finalizer of <Brittle") && text.contains("the finalizer broke"), "{text}");
     assert!(text.contains("a panic in a weak reference callback was caught: the callback broke"), "{text}");
 }
+
+/// A collection whose weak callbacks panic several times reports each panic, in the order
+/// the callbacks ran, to the hook or, without one, to the debug output.
+#[test]
+fn each_panicking_weak_callback_of_a_collection_is_reported() {
+    #[derive(Trace)]
+    struct Ring {
+        me: RefCell<Option<Gc<Ring>>>,
+    }
+    fn ring_with_callbacks(callbacks: usize) -> Vec<cyclegc::Weak<Ring>> {
+        let ring = Gc::new(Ring { me: RefCell::new(None) });
+        *ring.me.borrow_mut() = Some(ring.clone());
+        (0..callbacks).map(|n| Gc::downgrade_with_callback(&ring, move |_| panic!("callback {n}"))).collect()
+    }
+    gen_gc::collect();
+    let out = common::capture_debug_output();
+    let mut kept = Vec::new();
+    let seen = unraisable_during(|| {
+        kept = ring_with_callbacks(3);
+        assert_eq!(gen_gc::collect(), 1);
+    });
+    let messages: Vec<&str> = seen.iter().map(|(_, message)| message.as_str()).collect();
+    assert_eq!(messages, ["callback 2", "callback 1", "callback 0"], "{seen:?}");
+    assert!(seen.iter().all(|(what, _)| what == "a weak reference callback"), "{seen:?}");
+    kept.clear();
+
+    // Without a hook: a line each on the debug output.
+    kept = ring_with_callbacks(2);
+    assert_eq!(gen_gc::collect(), 1);
+    let text = out.borrow().clone();
+    for n in 0..2 {
+        assert!(text.contains(&format!("a panic in a weak reference callback was caught: callback {n}")), "{text}");
+    }
+    drop(kept);
+    gen_gc::set_debug_output(None);
+}

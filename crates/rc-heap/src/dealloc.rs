@@ -581,8 +581,8 @@ thread_local! {
 
 /// Python's `sys.unraisablehook`, for this thread: `hook` is given the panics of finalizers
 /// and weak-reference callbacks, run by a death by reference counting or by a collection
-/// (see [`Unraisable`]): each finalizer's, and the first of the callbacks one death (or one
-/// collection) runs, the others being dropped (CPython reports each); `None` restores the default, a line on standard error
+/// (see [`Unraisable`]): each finalizer's and each callback's, once the callbacks that
+/// panicked have all run (as CPython reports each); `None` restores the default, a line on standard error
 /// (`rc-heap: a panic in the finalizer of Node was caught: ...`), or, for a collection's,
 /// on the collector's debug output (`gc: a panic in the finalizer of <Node 0x...> was
 /// caught: ...`, `gen_gc::set_debug_output`). Returns the hook it replaces. A test that wants
@@ -612,13 +612,16 @@ fn report_callback_panic(header: NonNull<ObjHeader>, panic: Panic) {
 }
 
 /// Gives a panic of a finalizer or weak callback to the thread's unraisable hook, or writes
-/// it on standard error (see [`set_unraisable_hook`]).
+/// it on standard error (see [`set_unraisable_hook`]); the panics of several callbacks of one
+/// death, kept together, each in turn.
 #[cold]
 #[inline(never)]
 pub(crate) fn report_unraisable(what: &str, panic: Panic) {
-    if let Err(panic) = give_to_unraisable_hook(what, panic) {
-        eprintln!("rc-heap: {}", Unraisable { what, payload: &*panic });
-        forget_if_drop_panics(panic);
+    for panic in crate::weak::callback_panics(panic) {
+        if let Err(panic) = give_to_unraisable_hook(what, panic) {
+            eprintln!("rc-heap: {}", Unraisable { what, payload: &*panic });
+            forget_if_drop_panics(panic);
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use std::rc::Rc;
 
 use crate::header::{ObjHeader, flags};
 use crate::side::{WeakList, WeakTarget};
-use crate::trace::{Edge, Segment, Visitor, WeakEdge, forget_if_drop_panics};
+use crate::trace::{Edge, Segment, Visitor, WeakEdge};
 use crate::{heap, pool};
 
 /// A callback of a weak reference's own, given the weak reference's slot.
@@ -1194,7 +1194,7 @@ fn clear_shared(list: WeakList) {
 }
 
 /// Clears every weak reference to a dying object (they read dead from now on), then runs
-/// their callbacks, newest first; returns the first panic. An object whose weak references
+/// their callbacks, newest first; returns their panics (see [`callback_panics`]). An object whose weak references
 /// have no callback, the usual case, costs one access to its side entry.
 #[inline(always)]
 pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
@@ -1338,7 +1338,8 @@ impl ClearedWeakRefs {
     }
 
     /// Runs the callbacks, newest first, skipping those whose weak reference is owned by
-    /// garbage. A panicking callback does not stop the others; the first panic is returned.
+    /// garbage. A panicking callback does not stop the others; their panics are returned
+    /// together, one payload that [`callback_panics`] splits, each to be reported.
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
         let mut first_panic = None;
         let ClearedWeakRefs { first, rest } = self;
@@ -1355,7 +1356,7 @@ impl ClearedWeakRefs {
 }
 
 /// Runs the callback of one cleared weak reference, unless its weak reference is owned by
-/// garbage or the callback has run; keeps the first panic.
+/// garbage or the callback has run; keeps its panic with the death's others.
 #[inline]
 fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + Send>>) {
     if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
@@ -1402,14 +1403,34 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
     }
 }
 
-/// Keeps `panic` as the death's first panic, to be reported; a later one is dropped, through
-/// [`forget_if_drop_panics`] since its payload's `Drop` is user code too and may panic in the
-/// middle of the death.
-fn keep_first(first_panic: &mut Option<Box<dyn std::any::Any + Send>>, panic: Box<dyn std::any::Any + Send>) {
-    if first_panic.is_none() {
-        *first_panic = Some(panic);
-    } else {
-        forget_if_drop_panics(panic);
+/// Keeps `panic` with the panics of the death's callbacks so far: the first as it is (a death
+/// whose callbacks panic at most once, the usual, carries one box), several as one
+/// [`CallbackPanics`], in the order the callbacks ran.
+fn keep_first(panics: &mut Option<Box<dyn std::any::Any + Send>>, panic: Box<dyn std::any::Any + Send>) {
+    match panics.take() {
+        None => *panics = Some(panic),
+        Some(mut kept) => {
+            if let Some(several) = kept.downcast_mut::<CallbackPanics>() {
+                several.0.push(panic);
+                *panics = Some(kept);
+            } else {
+                *panics = Some(Box::new(CallbackPanics(vec![kept, panic])));
+            }
+        }
+    }
+}
+
+/// The panics of several callbacks of one death (or one collection), as one payload; no
+/// callback's payload is of this private type, so it names itself.
+struct CallbackPanics(Vec<Box<dyn std::any::Any + Send>>);
+
+/// The panics that a death's callbacks raised, as [`ClearedWeakRefs::run`] returns them, one
+/// by one, in the order the callbacks ran: each is to be reported, as CPython reports the
+/// exception of each callback.
+pub fn callback_panics(panics: Box<dyn std::any::Any + Send>) -> Vec<Box<dyn std::any::Any + Send>> {
+    match panics.downcast::<CallbackPanics>() {
+        Ok(several) => several.0,
+        Err(one) => vec![one],
     }
 }
 

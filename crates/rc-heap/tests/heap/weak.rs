@@ -735,6 +735,33 @@ fn callbacks_whose_panic_payloads_panic_when_dropped_do_not_abort_the_death() {
         let _second = Gc::downgrade_with_callback(&object, |_| std::panic::panic_any(Loud));
         drop(object);
     });
-    assert_eq!(reports.len(), 1, "{reports:?}");
-    assert_eq!(reports[0].0, "a weak reference callback of a u32");
+    // Each callback's panic is reported, as CPython reports each callback's exception.
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert!(reports.iter().all(|(what, _)| what == "a weak reference callback of a u32"), "{reports:?}");
+}
+
+/// Every panicking callback of one death is reported, newest first as they ran, and the
+/// others run between them.
+#[test]
+fn each_panicking_callback_of_a_death_is_reported_in_the_order_they_ran() {
+    let ran = Rc::new(RefCell::new(Vec::new()));
+    let reports = crate::common::unraisable_during(|| {
+        let object = Gc::new(7_u32);
+        let weaks: Vec<Weak<u32>> = (0..4)
+            .map(|n| {
+                let ran = ran.clone();
+                Gc::downgrade_with_callback(&object, move |_| {
+                    ran.borrow_mut().push(n);
+                    if n != 2 {
+                        panic!("callback {n}");
+                    }
+                })
+            })
+            .collect();
+        drop(object);
+        drop(weaks);
+    });
+    assert_eq!(*ran.borrow(), [3, 2, 1, 0]);
+    let messages: Vec<&str> = reports.iter().map(|(_, message)| message.as_str()).collect();
+    assert_eq!(messages, ["callback 3", "callback 1", "callback 0"]);
 }
