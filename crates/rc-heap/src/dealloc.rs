@@ -582,8 +582,8 @@ thread_local! {
 /// Python's `sys.unraisablehook`, for this thread: `hook` is given the panics of finalizers
 /// and weak-reference callbacks, run by a death by reference counting or by a collection
 /// (see [`Unraisable`]): each finalizer's and each callback's, once the callbacks that
-/// panicked have all run (as CPython reports each); `None` restores the default, a line on standard error
-/// (`rc-heap: a panic in the finalizer of Node was caught: ...`), or, for a collection's,
+/// panicked have all run (as CPython reports each); `None` restores the default, a line on
+/// standard error (`rc-heap: a panic in the finalizer of Node was caught: ...`), or, for a collection's,
 /// on the collector's debug output (`gc: a panic in the finalizer of <Node 0x...> was
 /// caught: ...`, `gen_gc::set_debug_output`). Returns the hook it replaces. A test that wants
 /// such panics to fail it records them with a hook and asserts afterwards. Rust's panic hook

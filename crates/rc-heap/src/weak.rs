@@ -1194,8 +1194,9 @@ fn clear_shared(list: WeakList) {
 }
 
 /// Clears every weak reference to a dying object (they read dead from now on), then runs
-/// their callbacks, newest first; returns their panics (see [`callback_panics`]). An object whose weak references
-/// have no callback, the usual case, costs one access to its side entry.
+/// their callbacks, newest first; returns their panics (see [`callback_panics`]). An object
+/// whose weak references have no callback, the usual case, costs one access to its side
+/// entry.
 #[inline(always)]
 pub(crate) fn clear_and_run(header: NonNull<ObjHeader>) -> Option<Box<dyn std::any::Any + Send>> {
     clear_and_run_placed(header, || crate::type_info::in_pool(header))
@@ -1271,9 +1272,9 @@ fn clear_and_run_callbacks(list: WeakList) -> Option<Box<dyn std::any::Any + Sen
         // SAFETY: as above: the slot is listed; the handle keeps it alive for its callback.
         let slot = unsafe { SlotRef::from_listed(newest.cast()) };
         clear_targets(list);
-        let mut first_panic = None;
-        run_callback(slot, &mut first_panic);
-        return first_panic;
+        let mut panics = None;
+        run_callback(slot, &mut panics);
+        return panics;
     }
     ClearedWeakRefs::clear_list(list).run()
 }
@@ -1341,24 +1342,24 @@ impl ClearedWeakRefs {
     /// garbage. A panicking callback does not stop the others; their panics are returned
     /// together, one payload that [`callback_panics`] splits, each to be reported.
     pub fn run(self) -> Option<Box<dyn std::any::Any + Send>> {
-        let mut first_panic = None;
+        let mut panics = None;
         let ClearedWeakRefs { first, rest } = self;
         if let Some(slot) = first {
-            run_callback(slot, &mut first_panic);
+            run_callback(slot, &mut panics);
         }
         if !rest.is_empty() {
             for slot in rest {
-                run_callback(slot, &mut first_panic);
+                run_callback(slot, &mut panics);
             }
         }
-        first_panic
+        panics
     }
 }
 
 /// Runs the callback of one cleared weak reference, unless its weak reference is owned by
 /// garbage or the callback has run; keeps its panic with the death's others.
 #[inline]
-fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + Send>>) {
+fn run_callback(slot: SlotRef, panics: &mut Option<Box<dyn std::any::Any + Send>>) {
     if slot.target.has(WeakTarget::OWNER_UNREACHABLE) {
         // A watcher owned by garbage is not told as a callback would be, only that the death
         // happened (its owner may outlive the collection: saved or resurrected).
@@ -1373,13 +1374,13 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
             && let Err(panic) =
                 catch_unwind(AssertUnwindSafe(|| report.upgrade().map(|watch| watch.died_unreachable(tag))))
         {
-            keep_first(first_panic, panic);
+            keep_panic(panics, panic);
         }
         // The death's handle may be the slot's last (an earlier callback dropped the
         // others): the callback, which does not run, goes with it, and its captures' `Drop`
         // is user code whose panic must not leave the death half done.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(slot))) {
-            keep_first(first_panic, panic);
+            keep_panic(panics, panic);
         }
         return;
     }
@@ -1399,14 +1400,14 @@ fn run_callback(slot: SlotRef, first_panic: &mut Option<Box<dyn std::any::Any + 
         Callback::Watched(state, tag) => report_death(&state.report, tag),
     };
     if let Some(panic) = result {
-        keep_first(first_panic, panic);
+        keep_panic(panics, panic);
     }
 }
 
 /// Keeps `panic` with the panics of the death's callbacks so far: the first as it is (a death
 /// whose callbacks panic at most once, the usual, carries one box), several as one
 /// [`CallbackPanics`], in the order the callbacks ran.
-fn keep_first(panics: &mut Option<Box<dyn std::any::Any + Send>>, panic: Box<dyn std::any::Any + Send>) {
+fn keep_panic(panics: &mut Option<Box<dyn std::any::Any + Send>>, panic: Box<dyn std::any::Any + Send>) {
     match panics.take() {
         None => *panics = Some(panic),
         Some(mut kept) => {
