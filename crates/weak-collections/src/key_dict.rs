@@ -463,10 +463,13 @@ impl<T: ?Sized + 'static, V: Clone + 'static, M: KeyMode<T>> Clone for WeakKeyDi
 }
 
 /// Two maps are equal when they have the same live keys (compared as `M` says) with equal
-/// values, as Python's mappings compare.
+/// values, as Python's mappings compare. An entry whose key is dying (seen from a weak
+/// callback or a `Drop` that runs before the map removes it) is left out on both sides, as
+/// an iteration leaves it out, though [`len`](WeakKeyDictionary::len) still counts it: a
+/// map equals its own copy.
 impl<T: ?Sized + 'static, V: PartialEq + 'static, M: KeyMode<T>> PartialEq for WeakKeyDictionary<T, V, M> {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len()
+        self.shared.live_len() == other.shared.live_len()
             && self.keys().all(|key| {
                 self.with_value(&key, |value| other.with_value(&key, |theirs| value == theirs)) == Some(Some(true))
             })

@@ -373,9 +373,13 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> Default for WeakSet<T, M> {
     }
 }
 
+/// Two sets are equal when they have the same live members (compared as `M` says). A member
+/// that is dying (seen from a weak callback or a `Drop` that runs before the set removes it)
+/// is left out on both sides, as an iteration leaves it out, though
+/// [`len`](WeakSet::len) still counts it: a set equals its own copy.
 impl<T: ?Sized + 'static, M: KeyMode<T>> PartialEq for WeakSet<T, M> {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.is_subset(other)
+        self.shared.live_len() == other.shared.live_len() && self.is_subset(other)
     }
 }
 

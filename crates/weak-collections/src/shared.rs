@@ -757,6 +757,13 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
         table.entries().filter(|(_, entry)| !entry.is_cleared()).count()
     }
 
+    /// The number of entries whose object lives: what an iteration yields, where
+    /// [`len`](Self::len) still counts an entry whose object is dying (its weak reference
+    /// reads dead) until the death removes it. Equality compares these.
+    pub(crate) fn live_len(&self) -> usize {
+        self.table.borrow().entries().filter(|(_, entry)| !entry.is_dead()).count()
+    }
+
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
     /// may run code that looks at the container.
     pub(crate) fn clear(&self) {

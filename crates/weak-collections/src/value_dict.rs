@@ -423,10 +423,13 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> Clone for WeakValueDic
 }
 
 /// Two maps are equal when they have the same keys with live values, and each key's values
-/// are one object or equal ones (`Gc`'s `PartialEq`), as Python's mappings compare.
+/// are one object or equal ones (`Gc`'s `PartialEq`), as Python's mappings compare. An entry
+/// whose value is dying (seen from a weak callback or a `Drop` that runs before the map
+/// removes it) is left out on both sides, as an iteration leaves it out, though
+/// [`len`](WeakValueDictionary::len) still counts it: a map equals its own copy.
 impl<K: Eq + Hash + Clone + 'static, T: ?Sized + PartialEq + 'static> PartialEq for WeakValueDictionary<K, T> {
     fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len()
+        self.shared.live_len() == other.shared.live_len()
             && self.items().all(|(key, value)| {
                 other.get(&key).is_some_and(|theirs| Gc::ptr_eq(&value, &theirs) || *value == *theirs)
             })

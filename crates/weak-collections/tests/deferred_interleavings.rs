@@ -16,6 +16,13 @@ struct Obj {
     other: RefCell<Option<Gc<Obj>>>,
 }
 
+/// By `arg`, for the maps' equality (which compares values).
+impl PartialEq for Obj {
+    fn eq(&self, other: &Self) -> bool {
+        self.arg == other.arg
+    }
+}
+
 fn obj(arg: u32) -> Gc<Obj> {
     Gc::new(Obj { arg, other: RefCell::new(None) })
 }
@@ -595,6 +602,77 @@ fn a_member_whose_death_is_queued_reads_dead_and_leaves_once_the_death_runs() {
     assert_eq!(count, 5, "the iteration skips it");
     assert_eq!((s.len(), s.iter().count()), (5, 5));
     drop(w);
+}
+
+/// Equality leaves a dying entry out on both sides, as an iteration does, though `len` still
+/// counts it: in the window of a queued death, each container equals its own copy (Python's
+/// mappings compare their items, so its `WeakValueDictionary` and `WeakKeyDictionary` do too).
+#[test]
+fn each_container_equals_its_copy_while_a_death_is_queued() {
+    let set = Rc::new(WeakSet::new());
+    let values = Rc::new(WeakValueDictionary::new());
+    let keys = Rc::new(WeakKeyDictionary::new());
+    let x = obj(100);
+    let members = Rc::new(RefCell::new((0..6).map(obj).collect::<Vec<_>>()));
+    for m in members.borrow().iter() {
+        set.add(m);
+        values.insert(m.arg, m);
+        keys.insert(m, m.arg);
+    }
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let w = {
+        let (set, values, keys, members, seen) =
+            (set.clone(), values.clone(), keys.clone(), members.clone(), seen.clone());
+        Gc::downgrade_with_callback(&x, move |_| {
+            deep(|| {
+                let m = members.borrow_mut().pop();
+                let weak = Gc::downgrade(m.as_ref().unwrap());
+                drop(m);
+                let queued = weak.upgrade().is_none() && set.len() == 6;
+                seen.borrow_mut().push((
+                    queued,
+                    [set.iter().count(), values.items().count(), keys.keys().count()],
+                    [*set == set.copy(), *values == values.copy(), *keys == keys.copy()],
+                    [set.copy() == *set, values.copy() == *values, keys.copy() == *keys],
+                ));
+            })
+        })
+    };
+    drop(x);
+    let (queued, counts, equal, equal_back) = seen.borrow()[0];
+    assert!(queued, "the member's death is queued: it reads dead and the set still counts it");
+    assert_eq!(counts, [5; 3], "the iterations skip it");
+    assert_eq!((equal, equal_back), ([true; 3], [true; 3]), "each container equals its copy");
+    assert_eq!((set.len(), values.len(), keys.len()), (5, 5, 5));
+    drop(w);
+}
+
+/// A map whose entries have drop glue removes an entry at its object's death, after the
+/// weak callbacks made later than the entry: such a callback sees `len` count the entry, the
+/// items leave it out, and the map equals its copy (Python's `Mapping.__eq__` compares items).
+#[test]
+fn a_map_equals_its_copy_in_a_callback_that_runs_before_its_removal() {
+    let values = Rc::new(WeakValueDictionary::<String, Obj>::new());
+    let keys = Rc::new(WeakKeyDictionary::<Obj, String>::new());
+    let (a, b) = (obj(1), obj(2));
+    for (o, name) in [(&a, "a"), (&b, "b")] {
+        values.insert(name.to_owned(), o);
+        keys.insert(o, name.to_owned());
+    }
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let w = {
+        let (values, keys, seen) = (values.clone(), keys.clone(), seen.clone());
+        Gc::downgrade_with_callback(&a, move |_| {
+            seen.borrow_mut().push((
+                [values.len(), values.items().count(), keys.len(), keys.keys().count()],
+                [*values == values.copy(), values.copy() == *values, *keys == keys.copy(), keys.copy() == *keys],
+            ));
+        })
+    };
+    drop(a);
+    assert_eq!(seen.borrow().as_slice(), [([2, 1, 2, 1], [true; 4])]);
+    assert_eq!((values.len(), keys.len()), (1, 1));
+    drop((w, b));
 }
 
 thread_local!(static SURVIVOR: RefCell<Option<Gc<Lazarus>>> = const { RefCell::new(None) });
