@@ -691,8 +691,21 @@ macro_rules! tuple {
                     }
                 )+
             }
+            /// As Python writes a tuple, `(1, "a")`, when every field has a description (a
+            /// map keyed by tuples labels its edges `map[(1, "a")]`).
+            fn describe(&self) -> Option<String> {
+                Some(tuple_description(&[$(self.$index.describe()?),+]))
+            }
         }
     )*};
+}
+
+/// A tuple's description from its fields': `(a, b)`, and `(a,)` for one field.
+fn tuple_description(fields: &[String]) -> String {
+    match fields {
+        [one] => format!("({one},)"),
+        fields => format!("({})", fields.join(", ")),
+    }
 }
 
 tuple! {

@@ -242,6 +242,23 @@ struct ByUser {
     opaque: BTreeMap<Opaque, Gc<u8>>,
 }
 
+#[derive(Trace)]
+struct ByPair {
+    pairs: BTreeMap<(u32, String), Gc<u8>>,
+    singles: BTreeMap<(UserId,), Gc<u8>>,
+    half_opaque: BTreeMap<(u32, Opaque), Gc<u8>>,
+}
+
+#[test]
+fn tuple_keys_are_labelled_as_python_writes_a_tuple_when_each_field_has_a_description() {
+    let value = ByPair {
+        pairs: BTreeMap::from([((1, "a".to_owned()), Gc::new(1))]),
+        singles: BTreeMap::from([((UserId(7),), Gc::new(2))]),
+        half_opaque: BTreeMap::from([((3, Opaque(7)), Gc::new(3))]),
+    };
+    assert_eq!(labels(value), ["pairs[(1, \"a\")]", "singles[(UserId(7),)]", "half_opaque[?]"]);
+}
+
 #[test]
 fn map_keys_of_a_type_of_ones_own_are_labelled_by_its_description() {
     let value = ByUser {
