@@ -113,7 +113,7 @@ fn saving_a_graph_in_a_function_returning_io_result_uses_the_question_mark() {
     let dir = std::env::temp_dir().join(format!("cyclegc-callback-leaks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     write_graphs(&dir, "dot").unwrap();
-    assert!(std::fs::read_to_string(dir.join("button.dot")).unwrap().starts_with("digraph {"));
+    assert!(std::fs::read_to_string(dir.join("button.dot")).unwrap().starts_with("digraph ObjectGraph {"));
     let missing = write_graphs(&dir.join("no such directory"), "svg").unwrap_err();
     assert_eq!(missing.kind(), io::ErrorKind::NotFound, "an I/O failure stays itself");
     std::fs::remove_dir_all(&dir).unwrap();

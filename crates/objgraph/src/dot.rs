@@ -18,9 +18,12 @@ impl Graph {
         out.write_all(&self.dot_bytes())
     }
 
-    /// dot-writer panics on a failed write, so it writes to memory only.
+    /// dot-writer panics on a failed write, so it writes to memory only. The graph is named
+    /// `ObjectGraph`, as objgraph names it (Graphviz titles its SVG with the name), which
+    /// dot-writer has no call for: the name goes in after the keyword it writes first.
     fn dot_bytes(&self) -> Vec<u8> {
-        let mut bytes = Vec::new();
+        let mut bytes = b"digraph ObjectGraph".to_vec();
+        let start = bytes.len();
         {
             let mut writer = DotWriter::from(&mut bytes);
             let mut digraph = writer.digraph();
@@ -82,6 +85,8 @@ impl Graph {
                 }
             }
         }
+        debug_assert!(bytes[start..].starts_with(b"digraph "), "dot-writer writes the keyword first");
+        bytes.drain(start..start + b"digraph".len());
         bytes
     }
 }
