@@ -227,7 +227,9 @@ impl HeapGraph {
 /// (`objgraph.find_backref_chain`). Objects whose ids are in `extra_ignore` are not passed
 /// through. `obj` may be untracked (a leaf, such as a `Gc<String>`): the chain reaches it
 /// through the tracked objects that refer to it. `predicate` is a closure or a function
-/// (`|o| o.is::<Cache>()`, or `&is_cache`).
+/// (`|o| o.is::<Cache>()`, or `&is_cache`). An object that cannot be traced while this runs
+/// (a `RefCell` of it mutably borrowed, a `Mutex` locked) hides its references, so no chain
+/// passes through it: ask outside any `borrow_mut`.
 pub fn find_backref_chain(
     obj: &GcAny,
     predicate: impl Fn(&GcAny) -> bool,

@@ -251,6 +251,10 @@ where
 /// first, and looks for referrers among all tracked objects, also when `objects` selects a
 /// few (`get_leaking_objects(Some(&by_type("Session", ..)))`: the sessions nothing on the
 /// heap holds).
+///
+/// An object that cannot be traced while this runs (a `RefCell` of it mutably borrowed, a
+/// `Mutex` locked) hides its references: what only it holds then shows here too, as held
+/// by nothing on the heap. Ask outside any `borrow_mut` (guide, section 5).
 pub fn get_leaking_objects(objects: Option<&[GcAny]>) -> Vec<GcAny> {
     /// The addresses of what a value holds, without the labels `referents` builds.
     struct Targets<'a>(&'a mut rustc_hash::FxHashSet<usize>);

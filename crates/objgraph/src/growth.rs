@@ -46,15 +46,21 @@ thread_local! {
     static DEFAULT_PEAK: RefCell<PeakStats> = RefCell::new(PeakStats::default());
 }
 
-/// [`growth`] against this thread's own peak statistics, printed as objgraph prints it:
-/// `name`, the count in 9 columns, the growth as `+N` in 9 columns (`objgraph.show_growth()`).
-pub fn show_growth(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
+/// [`growth`] against this thread's own peak statistics, the ones [`show_growth`] keeps
+/// (objgraph's `growth()` and `show_growth()` without `peak_stats` share its one
+/// module-wide dictionary): what grew since the last call of either on this thread.
+pub fn thread_growth(limit: Option<usize>, query: &Query<'_>) -> Vec<(String, usize, usize)> {
     // The collection (finalizers) and the query's filter are user code, which may call this
     // again: the statistics are borrowed only once both have run.
     gen_gc::collect();
     let stats = typestats(query);
-    let rows = DEFAULT_PEAK.with(|peak| grow(stats, limit, &mut peak.borrow_mut()));
-    write_growth_rows(&rows, out)
+    DEFAULT_PEAK.with(|peak| grow(stats, limit, &mut peak.borrow_mut()))
+}
+
+/// [`thread_growth`] printed as objgraph prints it: `name`, the count in 9 columns, the
+/// growth as `+N` in 9 columns (`objgraph.show_growth()`).
+pub fn show_growth(limit: Option<usize>, query: &Query<'_>, out: &mut dyn Write) -> io::Result<()> {
+    write_growth_rows(&thread_growth(limit, query), out)
 }
 
 /// [`show_growth`] against peak statistics of the caller's (`show_growth(peak_stats=...)`).
@@ -118,7 +124,10 @@ impl NewIds {
 /// Records the ids of every tracked object per type and prints, as objgraph does, how many
 /// there were, are, and are new, since the previous call with the same `state`
 /// (`objgraph.get_new_ids`). Runs a full collection first. Returns the new ids per type
-/// (feed a type's set to [`at_addrs`](crate::at_addrs)).
+/// (feed a type's set to [`at_addrs`](crate::at_addrs)): a set, empty or not, for every type
+/// that had objects at this call or the previous one. A type that had none at either has no
+/// entry (objgraph's `defaultdict` gives an empty set), so `get` it rather than index by it
+/// when it may not have been seen.
 pub fn get_new_ids(
     state: &mut NewIds,
     limit: Option<usize>,

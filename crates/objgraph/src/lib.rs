@@ -5,7 +5,7 @@
 //!
 //! - [`count`], [`typestats`], [`most_common_types`], [`show_most_common_types`]: how many
 //!   objects of each type the collector tracks;
-//! - [`growth`], [`show_growth`]: which types gained objects since the last call (peak-based,
+//! - [`growth`], [`thread_growth`], [`show_growth`]: which types gained objects since the last call (peak-based,
 //!   after a full collection, so cycles do not count as growth);
 //! - [`get_new_ids`]: the ids of the objects new since the last call, per type;
 //! - [`by_type`], [`at`], [`at_addrs`] (also [`at_ids`]): the objects themselves;
@@ -283,7 +283,7 @@ pub use counts::{
 pub use cycles::{Cycle, cycles_among, garbage_cycles};
 pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};
 pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
-pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with};
+pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with, thread_growth};
 pub use leak::{ChainRoot, LeakCheck, LeakGroup, LeakReport, TypeGrowth};
 pub use report::{Cell, Report, Table};
 pub use retained::{Dominators, Retainer, retained_size};

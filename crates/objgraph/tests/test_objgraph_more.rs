@@ -115,6 +115,25 @@ fn show_growth_fills_custom_peak_stats() {
 }
 
 #[test]
+fn thread_growth_and_show_growth_share_the_thread_peak() {
+    // objgraph's growth() and show_growth() without peak_stats share one dictionary: what one
+    // reported, the other does not report again.
+    let query = Query::default();
+    objgraph::show_growth(None, &query, &mut Vec::new()).unwrap();
+    let x = my_class("x");
+    let grown = objgraph::thread_growth(None, &query);
+    assert_eq!(grown.iter().filter(|row| row.0 == "MyClass").collect::<Vec<_>>(), [&("MyClass".to_owned(), 1, 1)]);
+    let (y, z) = (my_class("y"), my_class("z"));
+    let mut out = Vec::new();
+    objgraph::show_growth(None, &query, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let row: Vec<&str> = out.lines().find(|line| line.starts_with("MyClass")).expect(&out).split_whitespace().collect();
+    assert_eq!(row, ["MyClass", "3", "+2"]);
+    assert!(objgraph::thread_growth(None, &query).iter().all(|row| row.0 != "MyClass"));
+    drop((x, y, z));
+}
+
+#[test]
 fn growth_reports_one_new_object() {
     // GrowthTest.test_growth.
     let mut peak = PeakStats::default();
