@@ -262,6 +262,14 @@ impl<T: Trace + Clone> From<&[T]> for Gc<[T]> {
     }
 }
 
+impl<T: Trace + Clone> From<&mut [T]> for Gc<[T]> {
+    /// Clones the elements into one new object.
+    #[cfg_attr(feature = "alloc-site", track_caller)]
+    fn from(slice: &mut [T]) -> Self {
+        Gc::from(&*slice)
+    }
+}
+
 impl<T: Trace> FromIterator<T> for Gc<[T]> {
     /// Collects into a vector first when the iterator's length is not exact, as
     /// `Rc<[T]>`'s `collect` does.
@@ -286,6 +294,13 @@ impl From<&str> for Gc<str> {
         unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), builder.first_element(), text.len()) };
         builder.written = text.len();
         builder.finish()
+    }
+}
+
+impl From<&mut str> for Gc<str> {
+    #[cfg_attr(feature = "alloc-site", track_caller)]
+    fn from(text: &mut str) -> Self {
+        Gc::from(&*text)
     }
 }
 

@@ -134,7 +134,9 @@ fn strings_live_in_one_object() {
     let a: Gc<str> = Gc::from("héllo");
     let b: Gc<str> = Gc::from(String::from("world"));
     let empty: Gc<str> = Gc::default();
-    assert_eq!((&*a, &*b, &*empty), ("héllo", "world", ""));
+    let mut owned = String::from("mut");
+    let from_mut: Gc<str> = Gc::from(owned.as_mut_str());
+    assert_eq!((&*a, &*b, &*empty, &*from_mut), ("héllo", "world", "", "mut"));
     assert_eq!(a.len(), 6);
     assert!(!Gc::is_tracked(&a));
     assert_eq!(Gc::type_info(&a).short_name(), "str");
@@ -154,6 +156,9 @@ fn slices_are_made_from_vectors_slices_arrays_and_iterators() {
     let from_vec: Gc<[u32]> = Gc::from(vec![1, 2, 3]);
     let from_slice: Gc<[u32]> = Gc::from(&[4_u32, 5][..]);
     let from_array: Gc<[u32]> = Gc::from([6_u32]);
+    let mut source = [7_u32, 8];
+    let from_mut_slice: Gc<[u32]> = Gc::from(&mut source[..]);
+    assert_eq!((&*from_mut_slice, source), (&[7, 8][..], [7, 8]));
     let from_iter: Gc<[u32]> = (0..4).map(|i| i * 10).collect();
     let from_fn = Gc::<[u32]>::from_fn(3, |i| i as u32 + 100);
     let empty: Gc<[u32]> = Gc::default();
