@@ -560,6 +560,83 @@ fn self_cycle_finalization_test_simple_suicide() {
     assert_eq!(dels.get(), 1);
 }
 
+/// What a finalizer lets go of (an object that broke its own cycle, and what only such
+/// objects hold) is freed by reference counting, as CPython frees it when the finalizer
+/// returns: the collection does not count it as collected and `DEBUG_SAVEALL` does not keep
+/// it. Garbage still in a cycle after the finalizers is counted.
+#[test]
+fn garbage_a_finalizer_let_go_of_is_freed_by_counts_not_counted_nor_saved() {
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Cutter {
+        to: RefCell<Option<Gc<Held>>>,
+        me: RefCell<Option<Gc<Cutter>>>,
+        drops: Rc<std::cell::Cell<usize>>,
+    }
+    impl Finalize for Cutter {
+        fn finalize(&self) {
+            self.me.borrow_mut().take();
+            self.to.borrow_mut().take();
+        }
+    }
+    impl Drop for Cutter {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+        }
+    }
+    #[derive(Trace)]
+    struct Held {
+        back: RefCell<Option<Gc<Cutter>>>,
+        next: RefCell<Option<Gc<Held>>>,
+    }
+    fn held() -> Gc<Held> {
+        Gc::new(Held { back: RefCell::new(None), next: RefCell::new(None) })
+    }
+    let drops = Rc::new(std::cell::Cell::new(0));
+    let cutter =
+        |to: Option<Gc<Held>>| Gc::new(Cutter { to: RefCell::new(to), me: RefCell::new(None), drops: drops.clone() });
+    gen_gc::collect();
+
+    // CPython's test_simple_suicide shape: a self-cycle the finalizer breaks, and an object
+    // only it holds. Beside it, a plain two-object cycle, which is collected.
+    let suicide = cutter(Some(held()));
+    *suicide.me.borrow_mut() = Some(suicide.clone());
+    let (a, b) = (held(), held());
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    let watch = (Gc::downgrade(&suicide), Gc::downgrade(&a));
+    drop((suicide, a, b));
+    assert_eq!(gen_gc::collect(), 2, "only the plain cycle is collected");
+    assert_eq!(drops.get(), 1);
+    assert!(watch.0.upgrade().is_none() && watch.1.upgrade().is_none());
+
+    // A two-object cycle whose finalizer cuts its edge: both are freed by counts.
+    let target = held();
+    let a = cutter(Some(target.clone()));
+    *target.back.borrow_mut() = Some(a.clone());
+    drop((a, target));
+    assert_eq!(gen_gc::collect(), 0);
+    assert_eq!(drops.get(), 2);
+
+    // DEBUG_SAVEALL keeps the garbage, not what the finalizer let go of.
+    gen_gc::set_debug(gen_gc::DEBUG_SAVEALL);
+    let suicide = cutter(None);
+    *suicide.me.borrow_mut() = Some(suicide.clone());
+    drop(suicide);
+    let (a, b) = (held(), held());
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    drop((a, b));
+    let collected = gen_gc::collect();
+    gen_gc::set_debug(gen_gc::DebugFlags::empty());
+    let garbage = gen_gc::take_garbage();
+    assert_eq!((collected, garbage.len(), drops.get()), (2, 2, 3));
+    assert!(garbage.iter().all(|object| object.is::<Held>()));
+    for object in &garbage {
+        object.downcast::<Held>().unwrap().next.borrow_mut().take();
+    }
+}
+
 #[test]
 fn legacy_finalization_test_legacy_self_cycle() {
     // Self-cycles with legacy finalizers end up in `garbage`, not finalized.

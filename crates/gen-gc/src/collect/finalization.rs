@@ -11,11 +11,11 @@ use std::ptr::NonNull;
 use rc_heap::raw::{self, EdgeList, Links, ObjHeader};
 use rc_heap::{Visitor, WeakEdge};
 
-use super::counting::{COLLECTING, REACHABLE, REFS_SHIFT, subtract_internal_refs};
+use super::counting::{COLLECTING, ONE_REF, REACHABLE, REFS_SHIFT, subtract_internal_refs};
 use super::marking::{mark_from, mark_if_root};
 use crate::debug::{DebugFlags, object_repr};
 use crate::state::State;
-use crate::walk::{for_each, link_all, links_of, report, report_unraisable, take_list};
+use crate::walk::{for_each, link_all, links_of, report, report_unraisable, take_list, trace};
 
 /// What the legacy policy set aside: how many objects, and what is reported of them once
 /// the collectable garbage is dealt with, as CPython reports its uncollectable objects after
@@ -209,9 +209,11 @@ pub(super) fn run_finalizers(state: &State, unreachable: &Links) -> bool {
 }
 
 /// After the finalizers: objects referenced from outside the unreachable set again (a
-/// finalizer stored a handle) survive, with everything they reach, into `old`; the rest stay
-/// in `unreachable` (which holds about `count` objects). Returns how many stay: what the
-/// collection frees (CPython since 3.9 does not count resurrected objects as collected).
+/// finalizer stored a handle) survive, with everything they reach, into `old`; so does the
+/// garbage they let go of (below), given back to reference counting, which frees it; the
+/// rest stay in `unreachable` (which holds about `count` objects). Returns how many stay:
+/// what the collection frees (CPython since 3.9 does not count resurrected objects as
+/// collected, nor those a finalizer's return freed).
 pub(super) fn resurrect(
     state: &State,
     unreachable: &Links,
@@ -233,21 +235,65 @@ pub(super) fn resurrect(
     for &header in &objects {
         mark_if_root(state, header, &mut stack, edges);
     }
+    count_let_go(state, &objects, edges);
     let mut still_garbage = 0;
+    let mut released = Vec::new();
     for header in objects {
         let links = links_of(header);
-        let resurrected = links.prev_word() & REACHABLE != 0;
+        let word = links.prev_word();
+        let back_to_counts = word & REACHABLE != 0 || word >> REFS_SHIFT == 0;
         links.set_prev_word(0);
         // SAFETY: the object is alive, in no list, and held by us.
         unsafe {
-            if resurrected {
+            if back_to_counts {
                 old.insert_tagged(Links::of(header), tag);
-                raw::release(header);
+                released.push(header);
             } else {
                 unreachable.insert_before(Links::of(header));
                 still_garbage += 1;
             }
         }
     }
+    // Once every object is in a list with its word reset: a release may free an object, which
+    // runs its `Drop` (user code, which must find the lists whole).
+    for header in released {
+        // SAFETY: the object is alive, in `old`, and held by us.
+        unsafe { raw::release(header) };
+    }
     still_garbage
+}
+
+/// Leaves a count of zero in the word of each unreachable object that user code let go of,
+/// and of what only such objects hold: no handle holds it any more (a finalizer or a callback
+/// broke its cycle), or only handles that such objects own. CPython frees these by reference
+/// counting as the finalizer returns, before it counts the garbage; here they go back to
+/// reference counting together after the recount. The rest of the unreachable objects keep
+/// a count above zero. A `Trace` that reports too many edges can only make an object go
+/// back to reference counting, where it lives or dies by its count as any object does.
+fn count_let_go(state: &State, objects: &[NonNull<ObjHeader>], edges: &mut EdgeList) {
+    let mut let_go = Vec::new();
+    for &header in objects {
+        let links = links_of(header);
+        if links.prev_word() & REACHABLE == 0 {
+            // SAFETY: held garbage is allocated and not queued.
+            let refs = unsafe { raw::strong_count(header) };
+            links.set_prev_word((refs << REFS_SHIFT) | COLLECTING);
+            if refs == 0 {
+                let_go.push(header);
+            }
+        }
+    }
+    while let Some(header) = let_go.pop() {
+        trace(state, header, edges);
+        for &child in edges.edges() {
+            let links = links_of(child);
+            let word = links.prev_word();
+            if word & COLLECTING != 0 && word & REACHABLE == 0 && word >> REFS_SHIFT > 0 {
+                links.set_prev_word(word - ONE_REF);
+                if word >> REFS_SHIFT == 1 {
+                    let_go.push(child);
+                }
+            }
+        }
+    }
 }

@@ -11,8 +11,11 @@
 //!    garbage run ([`finalization`]).
 //! 5. Finalizers run, once per object ([`finalization`]).
 //! 6. Reachability is computed again inside the unreachable set: what a finalizer
-//!    resurrected survives, and is not counted as collected, as in CPython since 3.9
-//!    ([`finalization`], with the walks of [`counting`] and [`marking`]).
+//!    resurrected survives, and is not counted as collected, as in CPython since 3.9; what
+//!    user code let go of (an object that broke its own cycle, and what only such objects
+//!    hold) goes back to reference counting, which frees it, as CPython frees it when the
+//!    finalizer returns, and is not counted either ([`finalization`], with the walks of
+//!    [`counting`] and [`marking`]).
 //! 7. The values of the rest are dropped (breaking the cycles) and their memory freed, or,
 //!    with `DEBUG_SAVEALL`, they are kept in `garbage` ([`deletion`]).
 //!
