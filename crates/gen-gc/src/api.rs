@@ -332,6 +332,26 @@ pub fn take_garbage() -> Vec<GcAny> {
     with_installed_state(|state| std::mem::take(&mut *state.garbage.borrow_mut()))
 }
 
+/// `gc.garbage.append(object)`: puts a handle of one's own in `gc.garbage`, which then keeps
+/// the object until [`take_garbage`] empties it (a non-empty `garbage` at thread exit is
+/// reported, as CPython warns at shutdown).
+pub fn push_garbage(object: GcAny) {
+    with_installed_state(|state| state.garbage.borrow_mut().push(object));
+}
+
+/// `gc.callbacks`, read: the registered callbacks, in the order they run (registration
+/// order). `callbacks().len()` is `len(gc.callbacks)`.
+pub fn callbacks() -> Vec<CallbackId> {
+    with_installed_state(|state| state.callbacks.borrow().iter().map(|(id, _)| *id).collect())
+}
+
+/// `gc.callbacks.clear()`: unregisters every callback; returns how many there were.
+pub fn clear_callbacks() -> usize {
+    // Dropped once the list is no longer borrowed, as in `remove_callback`.
+    let removed = with_installed_state(|state| std::mem::take(&mut *state.callbacks.borrow_mut()));
+    removed.len()
+}
+
 /// `gc.callbacks.append(callback)`: `callback(phase, info)` runs at the start and the stop
 /// of every collection. A panicking callback is caught and reported on the debug output.
 pub fn add_callback(callback: impl Fn(Phase, &CallbackInfo) + 'static) -> CallbackId {

@@ -286,6 +286,39 @@ fn an_automatic_collection_runs_when_the_count_passes_threshold0() {
 }
 
 #[test]
+fn the_callback_list_can_be_read_and_cleared() {
+    // GCCallbackTests' setUp and tearDown: len(gc.callbacks), gc.callbacks.clear().
+    let before = gen_gc::callbacks();
+    let (first, log) = record_callbacks();
+    let (second, _) = record_callbacks();
+    assert_eq!(gen_gc::callbacks(), [before.clone(), vec![first, second]].concat());
+    gen_gc::remove_callback(first);
+    assert_eq!(gen_gc::callbacks(), [before.clone(), vec![second]].concat());
+    assert_eq!(gen_gc::clear_callbacks(), before.len() + 1);
+    assert!(gen_gc::callbacks().is_empty());
+    gen_gc::collect();
+    assert!(log.borrow().is_empty(), "a removed callback is not called");
+    assert!(!gen_gc::remove_callback(second), "cleared");
+}
+
+#[test]
+fn objects_of_ones_own_can_be_put_in_garbage() {
+    // gc.garbage.append(obj): the list keeps the object until it is emptied.
+    let _ = gen_gc::take_garbage();
+    let finalized = Rc::new(Cell::new(0));
+    let kept = Del::new(&finalized);
+    let watch = Gc::downgrade(&kept);
+    gen_gc::push_garbage(any(&kept));
+    drop(kept);
+    gen_gc::collect();
+    assert!(watch.upgrade().is_some(), "garbage keeps it");
+    let taken = gen_gc::take_garbage();
+    assert!(taken.len() == 1 && taken[0].is::<Del>());
+    drop(taken);
+    assert!(watch.upgrade().is_none());
+}
+
+#[test]
 fn callbacks_are_told_what_collect_returns() {
     // GCCallbackTests.test_collect_generation: the stop phase reports the collection's
     // numbers, the start phase zeros, both the generation asked for.
