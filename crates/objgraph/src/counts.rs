@@ -111,20 +111,55 @@ const PUBLIC_PATHS: &[(&str, &str)] = &[
     ("weak_collections::WeakValueDictionary", "weak_collections::value_dict::WeakValueDictionary"),
 ];
 
-/// `typename` with the library's own types written by their public paths
-/// (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`) put as full type names write them
-/// (`rc_heap::gc::Gc`), so that a full name a program writes matches.
+/// std's types by the paths a program writes, and by the paths `std::any::type_name` gives
+/// them, which name the crate and the module that define them (`core::cell::RefCell`,
+/// `std::collections::hash::map::HashMap`) and may change between Rust versions: they are
+/// read from `type_name` itself.
+fn std_paths() -> [(&'static str, &'static str); 20] {
+    fn path<T: ?Sized>() -> &'static str {
+        let name = std::any::type_name::<T>();
+        name.split_once('<').map_or(name, |(base, _)| base)
+    }
+    [
+        ("std::cell::RefCell", path::<std::cell::RefCell<u8>>()),
+        ("std::cell::Cell", path::<std::cell::Cell<u8>>()),
+        ("std::cell::OnceCell", path::<std::cell::OnceCell<u8>>()),
+        ("std::option::Option", path::<Option<u8>>()),
+        ("std::vec::Vec", path::<Vec<u8>>()),
+        ("std::string::String", path::<String>()),
+        ("std::boxed::Box", path::<Box<u8>>()),
+        ("std::rc::Rc", path::<std::rc::Rc<u8>>()),
+        ("std::sync::Arc", path::<std::sync::Arc<u8>>()),
+        ("std::sync::Mutex", path::<std::sync::Mutex<u8>>()),
+        ("std::sync::RwLock", path::<std::sync::RwLock<u8>>()),
+        ("std::collections::HashMap", path::<std::collections::HashMap<u8, u8>>()),
+        ("std::collections::hash_map::HashMap", path::<std::collections::HashMap<u8, u8>>()),
+        ("std::collections::HashSet", path::<std::collections::HashSet<u8>>()),
+        ("std::collections::hash_set::HashSet", path::<std::collections::HashSet<u8>>()),
+        ("std::collections::BTreeMap", path::<std::collections::BTreeMap<u8, u8>>()),
+        ("std::collections::BTreeSet", path::<std::collections::BTreeSet<u8>>()),
+        ("std::collections::VecDeque", path::<std::collections::VecDeque<u8>>()),
+        ("std::collections::BinaryHeap", path::<std::collections::BinaryHeap<u8>>()),
+        ("std::collections::LinkedList", path::<std::collections::LinkedList<u8>>()),
+    ]
+}
+
+/// `typename` with the library's own types and std's written by their public paths
+/// (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`, `std::cell::RefCell<my_app::Node>`) put as
+/// full type names write them (`rc_heap::gc::Gc`, `core::cell::RefCell`), so that a full
+/// name a program writes matches.
 fn with_type_name_paths(typename: &str) -> std::borrow::Cow<'_, str> {
     if !typename.contains("::") {
         return std::borrow::Cow::Borrowed(typename);
     }
+    let std_paths = std_paths();
     let mut out = String::with_capacity(typename.len() + 16);
     let mut rest = typename;
     'text: while !rest.is_empty() {
         // A path starts at the beginning or after a character that cannot be in one.
         let at_start = out.chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == ':'));
         if at_start {
-            for (public, full) in PUBLIC_PATHS {
+            for &(public, full) in PUBLIC_PATHS.iter().chain(&std_paths) {
                 if let Some(after) = rest.strip_prefix(public)
                     && !after.starts_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
                 {
@@ -142,9 +177,10 @@ fn with_type_name_paths(typename: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The number of selected objects of type `typename` (`objgraph.count`); `"Expr"` counts
-/// every `Expr<..>`. A full path may name the library's types by the paths a program writes
-/// (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`) or as `type_name` writes them
-/// (`rc_heap::gc::Gc`).
+/// every `Expr<..>`. A full path may name the library's types and std's by the paths a
+/// program writes (`my_app::Cache<cyclegc::Gc<my_app::Entry>>`, `std::cell::RefCell`,
+/// `std::collections::HashMap`) or as `type_name` writes them (`rc_heap::gc::Gc`,
+/// `core::cell::RefCell`, `std::collections::hash::map::HashMap`).
 ///
 /// As in Python, garbage that no collection has freed yet is counted too: a test that drops a
 /// cycle and expects its objects gone calls `gen_gc::collect()` before counting.

@@ -402,3 +402,28 @@ fn full_names_may_use_the_public_paths_of_the_librarys_types() {
     assert_eq!(objgraph::count("test_objgraph_more::Shelf<my_cyclegc::Gc<test_objgraph_more::MyClass>>", &query), 0);
     assert_eq!(objgraph::count("test_objgraph_more::Shelf<cyclegc::GcAny>", &query), 0);
 }
+
+/// std's types by the paths a program writes (`std::cell::RefCell`,
+/// `std::collections::HashMap`) count the same objects as the paths `type_name` gives them
+/// (`core::cell::RefCell`, `std::collections::hash::map::HashMap`).
+#[test]
+fn full_names_may_use_the_public_paths_of_stds_types() {
+    let entry = Gc::new(MyClass { name: "entry", attr: RefCell::new(Vec::new()) });
+    let cell = Gc::new(RefCell::new(vec![entry.clone()]));
+    let map = Gc::new(std::collections::HashMap::from([(1_u8, entry.clone())]));
+    let query = Query::default();
+    let (cell_type, map_type) = (std::any::type_name_of_val(&*cell), std::any::type_name_of_val(&*map));
+    assert_eq!((objgraph::count(cell_type, &query), objgraph::count(map_type, &query)), (1, 1));
+    for (name, expected) in [
+        ("std::cell::RefCell", 1),
+        ("std::cell::RefCell<std::vec::Vec<cyclegc::Gc<test_objgraph_more::MyClass>>>", 1),
+        ("std::collections::HashMap", 1),
+        ("std::collections::hash_map::HashMap<u8, cyclegc::Gc<test_objgraph_more::MyClass>>", 1),
+        ("std::collections::HashMapping", 0),
+        ("std::cell::RefCell<std::vec::Vec<u8>>", 0),
+    ] {
+        assert_eq!(objgraph::count(name, &query), expected, "{name}");
+        assert_eq!(objgraph::by_type(name, &query).len(), expected, "{name}");
+    }
+    drop((cell, map));
+}
