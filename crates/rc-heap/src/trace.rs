@@ -57,8 +57,12 @@ use crate::side::WeakTarget;
 /// the collection free nothing. Do not rely on it: the collector's decisions are only right
 /// when the rules are kept. A `Trace` that visits a reference more often than it owns it
 /// makes a live object look like garbage: its value is dropped, which the collector reports
-/// (`still referenced after their garbage was dropped`), and using it fails with
-/// [`AccessError`](crate::AccessError).
+/// (`still referenced after their garbage was dropped`), and a later use through a handle
+/// fails with [`AccessError`](crate::AccessError). A reference borrowed from the handle
+/// before the collection (`let r: &T = &handle;`) is left dangling, and no check can stop
+/// it: the collector counts edges by what `trace` reports, so a count that an over-visit
+/// makes match looks exactly like a garbage cycle. That is why the trait is `unsafe` to
+/// implement; `#[derive(Trace)]` and the impls above keep the rules.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Trace`, which a heap object and each of its fields need",
     label = "not `Trace`",
