@@ -261,9 +261,15 @@ where
     ids.into_iter().filter_map(|id| at(*id.borrow())).collect()
 }
 
-/// `objgraph.at_addrs(address_set)`: the live objects among `ids`. Ids play the role of
-/// Python's addresses here (an id never names a new object once its own has died, as an
-/// address may); the same as [`at_ids`].
+/// `objgraph.at_addrs(address_set)`: the live objects among `ids`, in the order of their
+/// ids rather than the order `ids` gives them. Ids play the role of Python's addresses here
+/// (an id never names a new object once its own has died, as an address may).
+///
+/// objgraph returns its objects in the order `gc.get_objects()` meets them, whatever the
+/// set's order; here a `HashSet`'s order changes from run to run (its hasher is seeded
+/// afresh), so the objects are sorted by id: the same program finds them, and draws
+/// `show_backrefs(&at_addrs(&new_ids["Node"]), ..)`, the same way in every run, as a
+/// snapshot test needs. [`at_ids`] keeps the order given.
 ///
 /// ```
 /// use cyclegc::Gc;
@@ -278,6 +284,9 @@ where
     I: IntoIterator,
     I::Item: Borrow<ObjectId>,
 {
+    let mut ids: Vec<ObjectId> = ids.into_iter().map(|id| *id.borrow()).collect();
+    ids.sort_unstable();
+    ids.dedup();
     at_ids(ids)
 }
 

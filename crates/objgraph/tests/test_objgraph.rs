@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use cyclegc::{Gc, GcAny, Trace};
+use cyclegc::{Gc, GcAny, ObjectId, Trace};
 use objgraph::{NewIds, PeakStats, Query, SortBy};
 
 #[derive(Trace)]
@@ -190,9 +190,28 @@ fn test_by_type_and_at() {
     let id = Gc::id(&a);
     assert!(objgraph::at(id).is_some_and(|o| o.ptr_eq(&Gc::to_any(&a))));
     assert_eq!(objgraph::at_ids([id]).len(), 1);
-    assert_eq!(objgraph::at_addrs(vec![id, id]).len(), 2, "as many as asked for, in order");
+    assert_eq!(objgraph::at_ids(vec![id, id]).len(), 2, "as many as asked for, in order");
+    assert_eq!(objgraph::at_addrs(vec![id, id]).len(), 1, "each object once, as from a set");
     drop((a, found));
     assert!(objgraph::at(id).is_none(), "an id of a dead object names nothing");
+}
+
+/// objgraph's `at_addrs` walks `gc.get_objects()`, so the order of the set it is given does
+/// not show; a `HashSet`'s order changes from run to run, so `at_addrs` sorts by id.
+#[test]
+fn at_addrs_gives_the_same_order_whatever_the_order_of_the_ids() {
+    let objects: Vec<Gc<MyClass>> = (0..8).map(|_| my_class()).collect();
+    let ids: Vec<ObjectId> = objects.iter().map(Gc::id).collect();
+    let forward = objgraph::at_addrs(&ids);
+    let backward = objgraph::at_addrs(ids.iter().rev());
+    let hashed = objgraph::at_addrs(&ids.iter().copied().collect::<std::collections::HashSet<_>>());
+    assert_eq!(forward.len(), 8);
+    for other in [&backward, &hashed] {
+        assert!(forward.iter().zip(other.iter()).all(|(a, b)| a.ptr_eq(b)), "one order");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert!(forward.iter().zip(&sorted).all(|(o, &id)| o.id() == id), "in the order of their ids");
 }
 
 #[test]
