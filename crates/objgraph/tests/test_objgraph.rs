@@ -204,7 +204,7 @@ fn at_addrs_gives_the_same_order_whatever_the_order_of_the_ids() {
     let ids: Vec<ObjectId> = objects.iter().map(Gc::id).collect();
     let forward = objgraph::at_addrs(&ids);
     let backward = objgraph::at_addrs(ids.iter().rev());
-    let hashed = objgraph::at_addrs(&ids.iter().copied().collect::<std::collections::HashSet<_>>());
+    let hashed = objgraph::at_addrs(ids.iter().copied().collect::<std::collections::HashSet<_>>());
     assert_eq!(forward.len(), 8);
     for other in [&backward, &hashed] {
         assert!(forward.iter().zip(other.iter()).all(|(a, b)| a.ptr_eq(b)), "one order");
