@@ -188,4 +188,7 @@ pub mod __private {
     //! and what the derive's expansion calls.
     pub use crate::trace::Trace as TraceTrait;
     pub use crate::trace::describe_debug;
+    /// `String`, named through the heap crate so that a derive in a `#![no_std]` crate (with
+    /// `alloc`) finds it.
+    pub use std::string::String;
 }

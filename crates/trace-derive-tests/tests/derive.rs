@@ -387,3 +387,31 @@ fn leaf_fields_of_any_kind_make_a_leaf() {
     let named = OddlyNamed { value: Some(Gc::new(3_u8)) };
     assert_eq!(labels(named), ["value"]);
 }
+
+/// A request handler as apps store it: function pointers whose arguments are references
+/// (higher-ranked, so no `Trace` impl covers them) hold nothing, and are left untraced.
+#[derive(Trace)]
+struct Route {
+    path: String,
+    handler: fn(&str) -> String,
+    check: fn(&mut Vec<u8>, &[u8]) -> bool,
+    next: RefCell<Option<Gc<Route>>>,
+}
+
+#[test]
+fn function_pointer_fields_with_reference_arguments_are_not_traced() {
+    fn upper(text: &str) -> String {
+        text.to_uppercase()
+    }
+    fn check(out: &mut Vec<u8>, input: &[u8]) -> bool {
+        out.extend_from_slice(input);
+        true
+    }
+    let route = Gc::new(Route { path: "/a".into(), handler: upper, check, next: RefCell::new(None) });
+    *route.next.borrow_mut() = Some(route.clone());
+    assert!(tracked::<Route>());
+    assert_eq!(Gc::to_any(&route).referents().into_iter().map(|r| r.label).collect::<Vec<_>>(), ["next"]);
+    assert_eq!((route.handler)(&route.path), "/A");
+    assert!((route.check)(&mut Vec::new(), b"x"));
+    *route.next.borrow_mut() = None;
+}

@@ -263,6 +263,9 @@ impl<'a> Variant<'a> {
                 if skip && flatten {
                     errors.at(field.ty.span(), "a #[trace(skip)] field has no edges to flatten");
                 }
+                // A function pointer holds nothing to trace, and one with reference arguments
+                // (`fn(&str) -> String`, higher-ranked) has no `Trace` impl: not traced.
+                let skip = skip || (!flatten && is_function_pointer(&field.ty));
                 Field { member, ty: &field.ty, skip, flatten }
             })
             .collect();
@@ -271,6 +274,16 @@ impl<'a> Variant<'a> {
 
     pub(crate) fn traced(&self) -> impl Iterator<Item = (usize, &Field<'a>)> {
         self.fields.iter().enumerate().filter(|(_, field)| !field.skip)
+    }
+}
+
+/// Whether `ty` is a function pointer (`fn(&Request) -> Response`), in parentheses or not.
+fn is_function_pointer(ty: &Type) -> bool {
+    match ty {
+        Type::BareFn(_) => true,
+        Type::Group(group) => is_function_pointer(&group.elem),
+        Type::Paren(paren) => is_function_pointer(&paren.elem),
+        _ => false,
     }
 }
 

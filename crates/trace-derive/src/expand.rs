@@ -9,12 +9,28 @@ use crate::ast::{Body, Container, Describe, Style, Variant, mentions_self};
 use crate::bounds::Inferred;
 
 pub(crate) fn derive(input: TokenStream, default_crate: TokenStream) -> TokenStream {
+    derive_with_crate(input, Some(default_crate))
+}
+
+/// [`derive`], where `default_crate` is `None` when the facade is not among the package's
+/// dependencies: then the type must say where the heap is.
+pub(crate) fn derive_with_crate(input: TokenStream, default_crate: Option<TokenStream>) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {
         Ok(input) => input,
         Err(error) => return error.into_compile_error(),
     };
     match Container::parse(&input) {
-        Ok(container) => expand(&container, default_crate),
+        Ok(container) => match (default_crate, &container.crate_path) {
+            (Some(default_crate), _) => expand(&container, default_crate),
+            (None, Some(path)) => expand(&container, quote!(#path)),
+            (None, None) => syn::Error::new(
+                input.ident.span(),
+                "#[derive(Trace)] came through the `cyclegc` facade, but this package does not depend on \
+                 `cyclegc` under any name, so `::cyclegc` does not resolve here: if a crate of yours re-exports \
+                 it, say where with `#[trace(crate = my_lib::cyclegc)]` on the type (the path of the re-export)",
+            )
+            .into_compile_error(),
+        },
         Err(error) => error.into_compile_error(),
     }
 }
@@ -39,7 +55,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
                 // `Debug`'s own derive bounds the parameters by `Debug`: so does the
                 // description, which formats the value.
                 let (_, ty_generics, _) = input.generics.split_for_impl();
-                generics.make_where_clause().predicates.push(parse_quote!(#ident #ty_generics: ::std::fmt::Debug));
+                generics.make_where_clause().predicates.push(parse_quote!(#ident #ty_generics: ::core::fmt::Debug));
             }
         }
     }
@@ -62,8 +78,8 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
             Describe::With(path) => quote!(#path(self)),
         };
         quote! {
-            fn describe(&self) -> ::std::option::Option<::std::string::String> {
-                ::std::option::Option::Some(#text)
+            fn describe(&self) -> ::core::option::Option<#krate::__private::String> {
+                ::core::option::Option::Some(#text)
             }
         }
     });
@@ -77,7 +93,7 @@ fn expand(container: &Container<'_>, default_crate: TokenStream) -> TokenStream 
             #finalizer
 
             #[inline]
-            fn trace<__CyclegcVisitor: #krate::Visitor + ?::std::marker::Sized>(&self, __visitor: &mut __CyclegcVisitor) {
+            fn trace<__CyclegcVisitor: #krate::Visitor + ?::core::marker::Sized>(&self, __visitor: &mut __CyclegcVisitor) {
                 #body
             }
 
@@ -218,4 +234,40 @@ fn visits(variant: &Variant<'_>, krate: &TokenStream) -> TokenStream {
         }
     });
     quote!(#(#visits)*)
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::derive_with_crate;
+
+    /// Through a crate that re-exports the facade, `::cyclegc` names nothing: the derive says
+    /// so and names the attribute that fixes it, unless the type already uses it.
+    #[test]
+    fn a_derive_without_the_facade_among_the_dependencies_asks_for_the_crate_attribute() {
+        let output = derive_with_crate(
+            quote!(
+                struct Plain {
+                    value: u32,
+                }
+            ),
+            None,
+        )
+        .to_string();
+        assert!(output.contains("compile_error"), "{output}");
+        assert!(output.contains("#[trace(crate = my_lib::cyclegc)]"), "{output}");
+        let output = derive_with_crate(
+            quote!(
+                #[trace(crate = my_lib::cyclegc)]
+                struct Plain {
+                    value: u32,
+                }
+            ),
+            None,
+        )
+        .to_string();
+        assert!(!output.contains("compile_error"), "{output}");
+        assert!(output.contains("unsafe impl my_lib :: cyclegc :: Trace for Plain"), "{output}");
+    }
 }

@@ -39,6 +39,10 @@
 //! with `#[trace(describe)]` on a generic type, the impl also requires the type to be `Debug`
 //! (`Node<T>: Debug`, so `T: Debug` where `Debug` is derived).
 //!
+//! A field whose type is a function pointer (`fn(&Request) -> Response`) holds nothing and is
+//! not traced, whatever its signature (`Trace` is implemented for `fn(A, ..) -> R`, not for
+//! the higher-ranked pointers that take references).
+//!
 //! Lifetimes and unions are rejected: heap values are `'static` and a union cannot say
 //! which of its fields is live. So are the traced fields of a `#[repr(packed)]` struct,
 //! which may be unaligned and cannot be borrowed.
@@ -65,6 +69,12 @@ pub fn derive_trace_through_cyclegc(input: TokenStream) -> TokenStream {
         Ok(proc_macro_crate::FoundCrate::Name(name)) => {
             let name = quote::format_ident!("{name}");
             quote::quote!(::#name::rc_heap)
+        }
+        // The manifest was read and names no `cyclegc`: the derive came through a crate that
+        // re-exports it, where `::cyclegc` does not resolve. Said plainly, unless the type
+        // says where the heap is with `#[trace(crate = ...)]`.
+        Err(proc_macro_crate::Error::CrateNotFound { .. }) => {
+            return expand::derive_with_crate(input.into(), None).into();
         }
         _ => quote::quote!(::cyclegc::rc_heap),
     };
