@@ -119,7 +119,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
         let watch = self.shared.watch();
         // A by-value key's `Hash` and `Eq` run under a shared borrow, so that they may read
         // the map.
-        let found = self.find(&self.shared.table.borrow(), key);
+        let found = self.find(&self.shared.table(), key);
         let mut table = self.shared.table_mut();
         match found {
             Ok(slot) => Some(std::mem::replace(&mut table.entry_mut(slot).value, value)),
@@ -142,7 +142,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
 
     /// Whether `key` is in the map.
     pub fn contains_key(&self, key: impl AsGc<T>) -> bool {
-        self.live_slot(&self.shared.table.borrow(), key.as_gc()).is_some()
+        self.live_slot(&self.shared.table(), key.as_gc()).is_some()
     }
 
     /// Runs `f` on the value of `key`.
@@ -150,7 +150,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// # Panics
     /// If `f` changes the map (reading it is fine).
     pub fn with_value<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&V) -> R) -> Option<R> {
-        let table = self.shared.table.borrow();
+        let table = self.shared.table();
         self.live_slot(&table, key.as_gc()).map(|slot| f(&table.entry(slot).value))
     }
 
@@ -173,7 +173,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// If `f` uses the map (it runs while the map lends the value), also through the `Drop`
     /// of something it drops (an object whose last handle it held).
     pub fn with_value_mut<R>(&self, key: impl AsGc<T>, f: impl FnOnce(&mut V) -> R) -> Option<R> {
-        let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
+        let slot = self.live_slot(&self.shared.table(), key.as_gc())?;
         let mut table = self.shared.table_mut();
         Some(f(&mut table.entry_mut(slot).value))
     }
@@ -181,7 +181,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// Removes `key`; returns its value (Python's `pop`).
     pub fn remove(&self, key: impl AsGc<T>) -> Option<V> {
         self.shared.settle();
-        let slot = self.live_slot(&self.shared.table.borrow(), key.as_gc())?;
+        let slot = self.live_slot(&self.shared.table(), key.as_gc())?;
         let (_, entry) = self.shared.table_mut().take(slot);
         Some(entry.value)
     }
@@ -306,7 +306,7 @@ impl<T: ?Sized + 'static, V: 'static, M: KeyMode<T>> WeakKeyDictionary<T, V, M> 
     /// Python's `keyrefs()`: the weak references to the keys.
     pub fn keyrefs(&self) -> Vec<Weak<T>> {
         self.shared.settle();
-        self.shared.table.borrow().entries().map(|(_, entry)| entry.weak.clone()).collect()
+        self.shared.table().entries().map(|(_, entry)| entry.weak.clone()).collect()
     }
 }
 

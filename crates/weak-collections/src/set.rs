@@ -91,7 +91,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
         let watch = self.shared.watch();
         // A by-value member's `Hash` and `Eq` run under a shared borrow, so that they may
         // read the set.
-        let Err(hash) = self.find(&self.shared.table.borrow(), item) else {
+        let Err(hash) = self.find(&self.shared.table(), item) else {
             return false;
         };
         self.shared.table_mut().push_key(hash, |slot| Gc::downgrade_watched(item, watch, slot));
@@ -102,7 +102,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
     pub fn remove(&self, item: impl AsGc<T>) -> bool {
         let item = item.as_gc();
         self.shared.settle();
-        let Some(slot) = self.live_slot(&self.shared.table.borrow(), item) else {
+        let Some(slot) = self.live_slot(&self.shared.table(), item) else {
             return false;
         };
         let removed = self.shared.table_mut().take(slot);
@@ -117,7 +117,7 @@ impl<T: ?Sized + 'static, M: KeyMode<T>> WeakSet<T, M> {
 
     /// Whether `item` is in the set.
     pub fn contains(&self, item: impl AsGc<T>) -> bool {
-        self.live_slot(&self.shared.table.borrow(), item.as_gc()).is_some()
+        self.live_slot(&self.shared.table(), item.as_gc()).is_some()
     }
 
     /// The number of members (members known to be dead excluded).

@@ -15,7 +15,7 @@
 //! queued and applied by the next operation.
 
 use std::borrow::Borrow;
-use std::cell::{RefCell, RefMut};
+use std::cell::{Ref, RefCell, RefMut};
 use std::hash::Hash;
 use std::rc::Rc;
 
@@ -660,7 +660,19 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     pub(crate) fn table_mut(&self) -> RefMut<'_, Table<K, E>> {
         match self.table.try_borrow_mut() {
             Ok(table) => table,
-            Err(_) => changed_while_read(self.kind),
+            Err(_) if self.table.try_borrow().is_ok() => changed_while_read(self.kind),
+            Err(_) => used_while_changed(self.kind),
+        }
+    }
+
+    /// The table, to read. User code that runs while the table is changed (the closure given
+    /// to `retain` or `with_value_mut`, the `Drop` of an object whose last handle it drops)
+    /// cannot read the container: that panics, naming the misuse.
+    #[track_caller]
+    pub(crate) fn table(&self) -> Ref<'_, Table<K, E>> {
+        match self.table.try_borrow() {
+            Ok(table) => table,
+            Err(_) => used_while_changed(self.kind),
         }
     }
 
@@ -749,7 +761,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// the death runs (which may resurrect its object instead).
     pub(crate) fn len(&self) -> usize {
         self.settle();
-        let table = self.table.borrow();
+        let table = self.table();
         let pending = self.pending.borrow();
         if pending.is_empty() && self.watch.dead_count() == 0 {
             return table.len();
@@ -761,7 +773,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// [`len`](Self::len) still counts an entry whose object is dying (its weak reference
     /// reads dead) until the death removes it. Equality compares these.
     pub(crate) fn live_len(&self) -> usize {
-        self.table.borrow().entries().filter(|(_, entry)| !entry.is_dead()).count()
+        self.table().entries().filter(|(_, entry)| !entry.is_dead()).count()
     }
 
     /// Removes every entry. The entries are dropped after the borrow ends: dropping them
@@ -796,7 +808,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
 
     /// How many entries the container holds without allocating.
     pub(crate) fn capacity(&self) -> usize {
-        self.table.borrow().capacity()
+        self.table().capacity()
     }
 
     /// Gives back the memory the live entries do not need (a container that held many more
@@ -812,7 +824,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     /// loop that adds entries still ends.
     pub(crate) fn cursor(self: &Rc<Self>) -> Cursor<K, E> {
         self.settle();
-        let end = self.table.borrow().slots.len();
+        let end = self.table().slots.len();
         Cursor { shared: Rc::clone(self), next: 0, end }
     }
 }
@@ -820,6 +832,17 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
 /// "entry" or "entries", for a count of `len` in a container's `Debug` text.
 pub(crate) fn entries(len: usize) -> &'static str {
     if len == 1 { "entry" } else { "entries" }
+}
+
+/// The panic of a container used by user code that runs while it is changed.
+#[cold]
+#[track_caller]
+fn used_while_changed(kind: &str) -> ! {
+    panic!(
+        "a {kind} was used from code it ran while it was being changed (the closure given to `retain` or \
+         `with_value_mut`, or the `Drop` of an object whose last handle that closure dropped); keep what the \
+         closure needs from the {kind} in locals, and drop handles after the call returns"
+    )
 }
 
 /// The panic of a container changed by user code that runs while it is read.
@@ -876,7 +899,7 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Cursor<K, E> {
     /// handles.
     #[inline]
     pub(crate) fn find_map<R>(&mut self, mut f: impl FnMut(&Watcher, usize, &K, &E) -> Option<R>) -> Option<R> {
-        let table = self.shared.table.borrow();
+        let table = self.shared.table();
         let watch = &self.shared.watch;
         // The slab may have been emptied since the iteration began.
         let end = self.end.min(table.slots.len());

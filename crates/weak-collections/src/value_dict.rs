@@ -78,7 +78,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         self.shared.settle();
         let watch = self.shared.watch();
         // The key's `Hash` and `Eq` run under a shared borrow, so that they may read the map.
-        let found = self.shared.table.borrow().find_or_hash(&key);
+        let found = self.shared.table().find_or_hash(&key);
         let mut table = self.shared.table_mut();
         let old = match found {
             Ok(slot) => Some(table.replace(slot, |slot| Gc::downgrade_watched(value, watch, slot))),
@@ -99,7 +99,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     {
         // Through the weak reference's own slot: the watcher's record pays off in an
         // iteration, which reads it in order, not in a lookup of one entry (measured slower).
-        self.shared.table.borrow().get(key)?.upgrade()
+        self.shared.table().get(key)?.upgrade()
     }
 
     /// Whether `key` (or a borrowed form of it) maps to a live value.
@@ -107,7 +107,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     where
         K: Borrow<Q>,
     {
-        self.shared.table.borrow().get(key).is_some_and(|weak| !weak.is_dead())
+        self.shared.table().get(key).is_some_and(|weak| !weak.is_dead())
     }
 
     /// Removes `key` (or a borrowed form of it); returns its live value (Python's `pop`).
@@ -116,7 +116,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
         K: Borrow<Q>,
     {
         self.shared.settle();
-        let slot = self.shared.table.borrow().find(key)?;
+        let slot = self.shared.table().find(key)?;
         let removed = self.shared.table_mut().take(slot);
         removed.1.upgrade()
     }
@@ -299,7 +299,7 @@ impl<K: Eq + Hash + Clone + 'static, T: ?Sized + 'static> WeakValueDictionary<K,
     /// Python's `valuerefs()`: the weak references to the values.
     pub fn valuerefs(&self) -> Vec<Weak<T>> {
         self.shared.settle();
-        self.shared.table.borrow().entries().map(|(_, weak)| weak.clone()).collect()
+        self.shared.table().entries().map(|(_, weak)| weak.clone()).collect()
     }
 
     /// A new map with the same entries.

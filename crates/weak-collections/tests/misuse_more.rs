@@ -554,3 +554,40 @@ fn members_whose_hash_changes_in_the_set_are_lost_to_lookups_but_counted_and_rem
     drop(first);
     assert!(set.is_empty());
 }
+
+/// Reading a container from the closure of an operation that changes it (`retain`,
+/// `with_value_mut`) panics with a message that names the misuse, not the `RefCell` inside,
+/// and leaves the container whole.
+#[test]
+fn reading_a_container_from_a_closure_that_changes_it_names_the_misuse() {
+    #[derive(Trace)]
+    struct Obj(u32);
+    let a = Gc::new(Obj(1));
+    let set: WeakSet<Obj> = [&a].into_iter().collect();
+    let values: WeakValueDictionary<u32, Obj> = [(1, &a)].into_iter().collect();
+    let keys: WeakKeyDictionary<Obj, u32> = [(&a, 1)].into_iter().collect();
+    let messages = [
+        panics(|| set.retain(|member| set.contains(member))),
+        panics(|| set.retain(|_| !set.is_empty())),
+        panics(|| values.retain(|_, _| !format!("{values:?}").is_empty())),
+        panics(|| values.retain(|key, _| values.get(key).is_some())),
+        panics(|| {
+            keys.with_value_mut(&a, |value| *value += keys.len() as u32);
+        }),
+        panics(|| {
+            keys.with_value_mut(&a, |value| *value += keys.get(&a).unwrap_or(0));
+        }),
+    ];
+    for (message, kind) in messages.iter().zip(
+        ["WeakSet", "WeakSet", "WeakValueDictionary", "WeakValueDictionary"]
+            .into_iter()
+            .chain(["WeakKeyDictionary"; 2]),
+    ) {
+        assert!(
+            message.starts_with(&format!("a {kind} was used from code it ran while it was being changed")),
+            "{message}"
+        );
+    }
+    assert!(set.contains(&a) && values.get(&1).is_some() && keys.get(&a) == Some(1), "each container is whole");
+    assert_eq!((set.len(), values.len(), keys.len()), (1, 1, 1));
+}
