@@ -31,8 +31,13 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 ///
 /// [`LeakCheck::run`] calls the scenario `warmup` times, then `runs` more times (the measured
 /// runs), with a full collection (`gen_gc::collect()`) after each call, and counts the
-/// tracked objects of each type after the warm-up (the baseline) and after every measured
-/// run.
+/// objects of each type after the warm-up (the baseline) and after every measured run: the
+/// tracked objects, and the untracked ones they hold. A type that holds no `Gc` is a leaf
+/// the heap does not track (unless it has `#[trace(tracked)]`); its objects are counted
+/// through the tracked objects that hold them, each once, so that a leak of them is still a
+/// leak ([`TypeGrowth::tracked`] is `false`), but they have no group or chain: put
+/// `#[trace(tracked)]` on the type for those. A leaf held only from outside the heap (a
+/// `Vec<Gc<String>>` in a static) is not seen at all.
 ///
 /// **The rule.** A type leaks when its count grew in *every* measured run, by at least one
 /// object each time. A cache that fills once, a table built on first use, a pool that
@@ -69,7 +74,8 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// keeps its state in locals only, so nothing is left behind: its collection callback is
 /// removed while the panic unwinds, and the heap is as the scenario left it.
 ///
-/// **Cost.** Each run costs a full collection and a count of the tracked objects. Telling new
+/// **Cost.** Each run costs a full collection and a count of the tracked objects (with a
+/// trace of each, to find the leaves they hold). Telling new
 /// objects from old costs in proportion to what the scenario creates, not to the heap, so a
 /// million unrelated live objects cost only those counts and collections until something
 /// leaks; then one snapshot of the heap gives the chains and the retained sizes, in time
@@ -253,8 +259,8 @@ fn settle_young_generations() {
     }
 }
 
-/// The count of tracked objects per type at each census (the baseline, then after each
-/// measured run).
+/// The count of objects per type at each census (the baseline, then after each measured
+/// run): every tracked object, and every untracked one a tracked object holds.
 #[derive(Default)]
 struct TypeCounts {
     rows: Vec<(&'static TypeInfo, Vec<usize>)>,
@@ -262,17 +268,36 @@ struct TypeCounts {
     censuses: usize,
 }
 
+/// The untracked objects tracked objects hold, each once: a type that holds no `Gc` (a
+/// leaf) is not in the collector's lists, so its objects are found through their holders.
+struct HeldLeaves<'a> {
+    seen: &'a mut FxHashSet<usize>,
+    found: &'a mut Vec<&'static TypeInfo>,
+}
+
+impl rc_heap::Visitor for HeldLeaves<'_> {
+    fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
+        if !edge.is_tracked() && self.seen.insert(edge.header().as_ptr() as usize) {
+            self.found.push(edge.type_info());
+        }
+    }
+}
+
 impl TypeCounts {
-    /// Counts every tracked object by type.
+    /// Counts every tracked object by type, and the untracked objects they hold.
     fn take(&mut self) {
         for (_, counts) in &mut self.rows {
             counts.push(0);
         }
         let objects = gen_gc::get_objects(None);
+        let (mut seen, mut leaves) = (FxHashSet::default(), Vec::new());
+        for object in &objects {
+            // A dropped value (legacy garbage after its finalizer) holds nothing.
+            let _ = object.trace_with(&mut HeldLeaves { seen: &mut seen, found: &mut leaves });
+        }
         // Objects of one type often follow each other: skip the map for a run of them.
         let mut last: Option<(&'static TypeInfo, usize)> = None;
-        for object in &objects {
-            let info = object.type_info();
+        for info in objects.iter().map(rc_heap::GcAny::type_info).chain(leaves) {
             let row = match last {
                 Some((last_info, row)) if std::ptr::eq(last_info, info) => row,
                 _ => {
@@ -305,6 +330,7 @@ impl TypeCounts {
                     type_name: info.short_name(),
                     full_type_name: info.name(),
                     type_id: info.type_id(),
+                    tracked: info.is_tracked(),
                     counts: counts.clone(),
                 };
                 if steady { growing.push(growth) } else { unsteady.push(growth) }

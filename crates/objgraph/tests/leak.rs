@@ -96,6 +96,55 @@ fn assert_no_leaks_panics_with_the_report() {
     assert!(message.contains("    _cache -> Cache.items[*] -> Request\n"), "{message}");
 }
 
+/// A type that holds no `Gc` and lacks `#[trace(tracked)]` is a leaf the heap does not
+/// track: its leaked objects are still counted, through the tracked objects that hold them,
+/// and the report says how to get their chain. A leaf held twice is counted once, and the
+/// leaves a scenario lets go are not counted.
+#[test]
+fn a_leak_of_untracked_objects_held_by_tracked_ones_is_reported() {
+    #[derive(Trace)]
+    struct Session {
+        user: String,
+    }
+    #[derive(Trace)]
+    struct Registry {
+        sessions: RefCell<Vec<Gc<Session>>>,
+        recent: RefCell<Option<Gc<Session>>>,
+    }
+    let registry = Gc::new(Registry { sessions: RefCell::new(Vec::new()), recent: RefCell::new(None) });
+    assert!(!TypeInfo::of::<Session>().is_tracked());
+    objgraph::name_root(&Gc::to_any(&registry), "registry");
+    let report = LeakCheck::new().sites(false).run(|| {
+        let session = Gc::new(Session { user: "ada".to_owned() });
+        registry.sessions.borrow_mut().push(session.clone());
+        *registry.recent.borrow_mut() = Some(session);
+        drop(Gc::new(Session { user: "temporary".to_owned() }));
+    });
+    assert!(!report.is_clean());
+    assert_eq!(report.growing.len(), 1);
+    let growth = &report.growing[0];
+    assert_eq!((growth.type_name.as_str(), growth.tracked), ("Session", false));
+    assert_eq!(growth.counts, [1, 2, 3, 4], "one per run, the one held twice counted once");
+    assert!(report.groups.is_empty(), "no chain for objects the heap does not track");
+    insta::assert_snapshot!(report.to_string(), @r"
+    leak check: 1 warm-up run, 3 measured runs
+
+    grew in every measured run (objects gained per run):
+      Session  +1 +1 +1
+
+    Session holds no Gc, so the heap does not track its objects:
+    counted through the tracked objects that hold them, they have no chain here;
+    `#[trace(tracked)]` on the type gives them one
+    ");
+    assert!(registry.sessions.borrow().iter().all(|session| session.user == "ada"));
+
+    let clean = LeakCheck::new().run(|| {
+        registry.sessions.borrow_mut().push(Gc::new(Session { user: "bob".to_owned() }));
+        registry.sessions.borrow_mut().pop();
+    });
+    assert!(clean.is_clean(), "{clean}");
+}
+
 /// A cache filled on the first call only: the warm-up run fills it, the baseline includes it.
 #[test]
 fn a_one_off_fill_during_the_warmup_is_not_a_leak() {

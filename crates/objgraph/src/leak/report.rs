@@ -48,7 +48,12 @@ pub struct TypeGrowth {
     pub full_type_name: &'static str,
     /// The type.
     pub type_id: TypeId,
-    /// Its tracked objects at the baseline, then after each measured run.
+    /// Whether the heap tracks the type's objects. An untracked type (one that holds no `Gc`,
+    /// without `#[trace(tracked)]`) is counted through the tracked objects that hold its
+    /// objects, each once, and its leaked objects get no group: `#[trace(tracked)]` gives
+    /// them one.
+    pub tracked: bool,
+    /// Its objects at the baseline, then after each measured run.
     pub counts: Vec<usize>,
 }
 
@@ -219,7 +224,26 @@ impl fmt::Display for LeakReport {
             writeln!(f, "grew, but not in every measured run (not counted as a leak):")?;
             write_growth(f, &self.unsteady)?;
         }
-        if !self.growing.is_empty() {
+        let untracked: Vec<&str> =
+            self.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect();
+        if !untracked.is_empty() {
+            writeln!(f)?;
+            let (names, one) = (untracked.join(", "), untracked.len() == 1);
+            writeln!(
+                f,
+                "{names} hold{} no Gc, so the heap does not track {}:",
+                if one { "s" } else { "" },
+                if one { "its objects" } else { "theirs" }
+            )?;
+            writeln!(f, "counted through the tracked objects that hold them, they have no chain here;")?;
+            writeln!(
+                f,
+                "`#[trace(tracked)]` on {} gives {} one",
+                if one { "the type" } else { "each type" },
+                if one { "them" } else { "its objects" }
+            )?;
+        }
+        if self.growing.iter().any(|row| row.tracked) {
             writeln!(f)?;
             let groups = self.groups.len();
             writeln!(

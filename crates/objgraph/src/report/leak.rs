@@ -69,7 +69,19 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
         unsteady: report.unsteady.iter().map(growth_data).collect(),
         groups: report.groups.iter().zip(example_chains).map(|(group, examples)| group_data(group, examples)).collect(),
     };
-    let mut blocks = vec![paragraph(introduction(&data)), Block::Ready(model::Block::LeakCheck(data))];
+    let untracked: Vec<&str> =
+        report.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect();
+    let mut text = introduction(&data);
+    if !untracked.is_empty() {
+        text.push_str(&format!(
+            " {} {} no Gc, so the heap does not track {}: counted through the tracked objects that hold them, \
+             they have no group here; `#[trace(tracked)]` on the type gives them one.",
+            untracked.join(", "),
+            plural(untracked.len(), "holds", "hold"),
+            plural(untracked.len(), "its objects", "their objects"),
+        ));
+    }
+    let mut blocks = vec![paragraph(text), Block::Ready(model::Block::LeakCheck(data))];
 
     for (k, chain) in &to_draw {
         let group = &report.groups[*k];
