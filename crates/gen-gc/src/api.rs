@@ -393,6 +393,15 @@ pub fn get_debug() -> DebugFlags {
 }
 
 /// Where the `DEBUG_*` lines go: `None` for standard error (the default).
+///
+/// The writer runs during collections, on the `gc: collectable` lines before the garbage's
+/// weak references are cleared: if it upgrades one of them (or reaches the garbage another
+/// way), the collection recounts, as after a finalizer, and what the writer holds survives,
+/// not counted as collected.
+///
+/// # Panics
+/// When called from the debug writer's own `write` (the collector then reports the writer
+/// as panicking and writes to standard error from then on).
 pub fn set_debug_output(writer: Option<Box<dyn Write>>) {
     with_installed_state(|state| state.set_writer(writer));
 }

@@ -157,7 +157,11 @@ pub(crate) fn freeze(state: &State) {
         // SAFETY: distinct sentinels of this thread's heap.
         unsafe { Links::splice_all(list(index), list(PERMANENT)) };
     }
-    state.older_counts.set([0; NUM_GENERATIONS]);
+    // CPython 3.11's `gc.freeze()` zeroes the young count only, so the older generations'
+    // counts of collections go on; 3.14's zeroes every count of its incremental spaces.
+    if state.collection_policy.get() == CollectionPolicy::Incremental {
+        state.older_counts.set([0; NUM_GENERATIONS]);
+    }
     raw::set_young_count(0);
 }
 

@@ -198,6 +198,10 @@ pub(crate) struct State {
     /// Lines kept for later while the lists hold counts instead of links: the writer (and a
     /// `tracing` subscriber) is user code, which may drop or create objects.
     deferred: RefCell<Option<Vec<String>>>,
+    /// Debug lines handed to user code (the writer, a `tracing` subscriber), ever: a
+    /// collection that wrote some while its garbage was held recounts it, as the code may
+    /// have upgraded a weak reference to it.
+    user_lines: Cell<u64>,
 }
 
 /// CPython's default thresholds.
@@ -233,6 +237,7 @@ impl State {
             next_callback: Cell::new(0),
             writer: RefCell::new(None),
             deferred: RefCell::new(None),
+            user_lines: Cell::new(0),
         }
     }
 
@@ -264,11 +269,18 @@ impl State {
     /// The writer and a `tracing` subscriber are user code, called in the middle of a
     /// collection: one that panics is caught here, so that the collection can finish; the
     /// writer is then dropped and debug output goes to stderr.
+    /// How many debug lines went to user code so far (see `user_lines`).
+    pub(crate) fn user_lines(&self) -> u64 {
+        self.user_lines.get()
+    }
+
     pub(crate) fn debug_line(&self, line: std::fmt::Arguments<'_>) {
         if let Some(deferred) = self.deferred.borrow_mut().as_mut() {
             deferred.push(line.to_string());
             return;
         }
+        #[cfg(feature = "tracing")]
+        self.user_lines.set(self.user_lines.get() + 1);
         #[cfg(feature = "tracing")]
         if let Err(panic) = std::panic::catch_unwind(|| tracing::debug!(target: "gen_gc", "{}", line)) {
             eprintln!("gen_gc: a tracing subscriber panicked on a debug line: {line}");
@@ -283,6 +295,7 @@ impl State {
             to_stderr(line);
             return;
         };
+        self.user_lines.set(self.user_lines.get() + 1);
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(writeln!(user, "{line}"))));
         if let Err(panic) = written {
             let dropped = writer.take();
@@ -311,7 +324,15 @@ impl State {
         // The writer is dropped at thread exit, with the exit collection.
         rc_heap::raw::keep_exit_passes();
         // The old writer is dropped after the borrow ends: its drop may run user code.
-        drop(self.writer.replace(writer));
+        let Ok(mut current) = self.writer.try_borrow_mut() else {
+            panic!(
+                "gen_gc::set_debug_output was called from the debug writer while it writes a line; \
+                 change the writer outside its own `write`"
+            )
+        };
+        let old = std::mem::replace(&mut *current, writer);
+        drop(current);
+        drop(old);
     }
 
     /// Takes the debug writer out, for the thread's exit to drop.

@@ -343,7 +343,10 @@ fn a_trace_that_drops_and_creates_objects_leaves_the_heap_whole() {
     assert!(report.contains("gc: 1 objects lost their last handle inside a Trace impl"), "{report}");
     assert!(report.contains("tracked objects were created inside a Trace impl"), "{report}");
     assert!(!dropped.get(), "the orphan waits for a collection");
-    assert!(gen_gc::collect() >= 1);
+    // Freed, whether counted as collected or, as here (the debug writer is user code that ran
+    // while the garbage was held, so the collection recounts it), given back to reference
+    // counting with no handle left, as CPython frees an object whose count reached zero.
+    gen_gc::collect();
     assert!(dropped.get(), "a later collection freed the orphan");
     let made = meddler.made.borrow().len();
     assert!(made >= 2, "one object per trace, {made}");

@@ -1280,3 +1280,107 @@ fn each_panicking_weak_callback_of_a_collection_is_reported() {
     drop(kept);
     gen_gc::set_debug_output(None);
 }
+
+/// A debug writer that swaps itself out from its own `write` gets a panic that says so (the
+/// collector catches it, drops the writer and goes on to standard error), not a bare
+/// `RefCell` message; the collection's result is unchanged.
+#[test]
+fn a_debug_writer_that_replaces_itself_while_writing_gets_a_clear_panic() {
+    thread_local! {
+        static MESSAGES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+    struct Swapper(Rc<Cell<bool>>);
+    impl std::io::Write for Swapper {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            gen_gc::set_debug_output(None);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Drop for Swapper {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let me = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == me {
+            let message = info.payload_as_str().unwrap_or_default().to_owned();
+            MESSAGES.with(|messages| messages.borrow_mut().push(message));
+        }
+    }));
+    let dropped = Rc::new(Cell::new(false));
+    gen_gc::set_debug_output(Some(Box::new(Swapper(dropped.clone()))));
+    gen_gc::set_debug(gen_gc::DEBUG_STATS);
+    let collected = gen_gc::collect();
+    gen_gc::set_debug(gen_gc::DebugFlags::default());
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(previous);
+    assert_eq!(collected, 0);
+    assert!(dropped.get(), "the writer was dropped");
+    let messages = MESSAGES.with(|messages| messages.take());
+    assert!(
+        messages.iter().any(|m| m.starts_with("gen_gc::set_debug_output was called from the debug writer")),
+        "{messages:?}"
+    );
+}
+
+/// The debug writer is user code that runs on the `gc: collectable` lines, while the garbage
+/// is held and before its weak references are cleared: one that upgrades a weak reference
+/// there brings the cycle back, as a finalizer may. The collection then finds it held from
+/// outside and frees nothing of it, as for a resurrection by a finalizer: the handles stay
+/// usable, the weak references read dead, and the next collection frees the cycle once the
+/// handles go.
+#[test]
+fn a_debug_writer_that_upgrades_a_weak_reference_to_garbage_resurrects_it() {
+    #[derive(Trace)]
+    struct Link {
+        #[trace(skip)]
+        value: u32,
+        next: RefCell<Option<Gc<Link>>>,
+    }
+    thread_local! {
+        static WEAKS: RefCell<Vec<Weak<Link>>> = const { RefCell::new(Vec::new()) };
+        static KEPT: RefCell<Vec<Gc<Link>>> = const { RefCell::new(Vec::new()) };
+    }
+    struct Upgrader;
+    impl std::io::Write for Upgrader {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if String::from_utf8_lossy(buf).contains("collectable") {
+                for weak in WEAKS.with(|weaks| weaks.borrow().clone()) {
+                    if let Some(strong) = weak.upgrade() {
+                        KEPT.with(|kept| kept.borrow_mut().push(strong));
+                    }
+                }
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    gen_gc::collect();
+    {
+        let a = Gc::new(Link { value: 1, next: RefCell::new(None) });
+        let b = Gc::new(Link { value: 2, next: RefCell::new(Some(a.clone())) });
+        *a.next.borrow_mut() = Some(b.clone());
+        WEAKS.with(|weaks| weaks.borrow_mut().extend([Gc::downgrade(&a), Gc::downgrade(&b)]));
+    }
+    gen_gc::set_debug_output(Some(Box::new(Upgrader)));
+    gen_gc::set_debug(gen_gc::DEBUG_COLLECTABLE);
+    let collected = gen_gc::collect();
+    gen_gc::set_debug(gen_gc::DebugFlags::default());
+    gen_gc::set_debug_output(None);
+    let kept = KEPT.with(|kept| kept.take());
+    assert_eq!(collected, 0, "what the writer brought back is not collected");
+    assert_eq!(kept.len(), 2 * 2, "the writer saw two collectable lines, and upgraded both each time");
+    assert!(kept.iter().all(|link| Gc::try_get(link).is_ok()), "the values were not dropped");
+    assert_eq!(kept.iter().map(|link| link.value).sum::<u32>(), 2 * 3);
+    assert!(WEAKS.with(|weaks| weaks.borrow().iter().all(|weak| weak.upgrade().is_none())), "cleared");
+    drop(kept);
+    assert_eq!(gen_gc::collect(), 2);
+    WEAKS.with(|weaks| weaks.borrow_mut().clear());
+}

@@ -233,6 +233,24 @@ fn get_count_counts_the_collections_of_the_younger_generation() {
 }
 
 #[test]
+fn freeze_zeroes_the_young_count_only_under_the_generational_policy() {
+    // CPython 3.11's gc_freeze_impl resets generations[0].count and nothing else.
+    gen_gc::set_collection_policy(CollectionPolicy::Generational);
+    gen_gc::collect();
+    let keep: Vec<_> = (0..3).map(|_| List::new()).collect();
+    gen_gc::collect_generation(1).unwrap();
+    gen_gc::collect_generation(0).unwrap();
+    let more: Vec<_> = (0..2).map(|_| List::new()).collect();
+    assert_eq!(gen_gc::get_count(), (2, 1, 1));
+    gen_gc::freeze();
+    assert_eq!(gen_gc::get_count(), (0, 1, 1));
+    gen_gc::unfreeze();
+    gen_gc::collect();
+    assert_eq!(gen_gc::get_count(), (0, 0, 0));
+    drop((keep, more));
+}
+
+#[test]
 fn get_count_goes_down_when_young_objects_die() {
     // GCTests.test_get_count: CPython 3.11 takes a dying young object off the count.
     gen_gc::collect();

@@ -81,6 +81,8 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
     // object made or relinked into the young list before that would be moved with its
     // `IN_YOUNG` bit.
     let deferred = state.defer_debug_lines();
+    // Lines written from here on reach user code while the garbage is held.
+    let user_lines = state.user_lines();
     let Found { count, any_weak, any_finalizer, candidates, .. } =
         find_unreachable(state, region.examined, &unreachable, &mut edges, region.tag);
     // Every examined object that is not unreachable is still in `region.examined`; the
@@ -108,13 +110,16 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
         for_each(&unreachable, |header| state.debug_line(format_args!("gc: collectable {}", object_repr(header))));
     }
     let callbacks_ran = any_weak && clear_weak_refs(state, &unreachable);
-    // Only user code run here can resurrect: a finalizer, or a weak callback that reaches the
+    // Only user code run here can resurrect: a finalizer, a weak callback that reaches the
     // garbage through something it is held in without the collector's knowing (a shared
-    // `std::rc::Rc`, traced while its count is one). Weak references to the garbage are dead
-    // and ids of held objects are not handed out, so with neither the recount is skipped, as
-    // CPython's `handle_resurrected_objects` finds nothing then.
+    // `std::rc::Rc`, traced while its count is one), or the debug writer (or a `tracing`
+    // subscriber), which ran before the weak references were cleared and may have upgraded
+    // one. Weak references to the garbage are dead and ids of held objects are not handed
+    // out, so with none of them the recount is skipped, as CPython's
+    // `handle_resurrected_objects` finds nothing then.
     let finalized = any_finalizer && run_finalizers(state, &unreachable);
-    if finalized || callbacks_ran {
+    let wrote = state.user_lines() != user_lines;
+    if finalized || callbacks_ran || wrote {
         collected = resurrect(state, &unreachable, collected, old, region.tag, &mut edges);
     }
 
