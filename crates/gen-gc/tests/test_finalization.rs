@@ -687,3 +687,40 @@ fn a_weak_callback_that_keeps_a_garbage_object_resurrects_it() {
     drop(back);
     assert_eq!(gen_gc::collect(), 1);
 }
+
+/// A finalizer run because the last handle went (not by a collection) runs on a tracked
+/// object, as CPython re-tracks an object around `__del__`: `get_objects` lists it,
+/// `get_referrers` finds it holding what it holds, and a collection it starts keeps it and
+/// all it holds. Once the finalizer returns, the object dies as usual.
+#[test]
+fn a_finalizer_run_by_reference_counting_sees_its_object_tracked() {
+    #[derive(Trace)]
+    struct Child {
+        _edges: RefCell<Vec<Gc<Child>>>,
+    }
+    #[derive(Trace)]
+    #[trace(finalize)]
+    struct Parent {
+        child: Gc<Child>,
+        seen: Rc<RefCell<Vec<(bool, usize, usize)>>>,
+    }
+    impl Finalize for Parent {
+        fn finalize(&self) {
+            let listed = gen_gc::get_objects(None).iter().any(|object| object.is::<Parent>());
+            let referrers = gen_gc::get_referrers(&self.child).len();
+            let collected = gen_gc::collect();
+            self.seen.borrow_mut().push((listed, referrers, collected));
+        }
+    }
+    gen_gc::collect();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let child = Gc::new(Child { _edges: RefCell::new(Vec::new()) });
+    let parent = Gc::new(Parent { child: child.clone(), seen: seen.clone() });
+    let weak = Gc::downgrade(&parent);
+    drop(parent);
+    assert_eq!(*seen.borrow(), [(true, 1, 0)], "listed, the child's referrer, nothing collected");
+    assert!(weak.upgrade().is_none(), "dead once the finalizer returned");
+    assert!(gen_gc::get_objects(None).iter().all(|object| !object.is::<Parent>()), "unlinked");
+    assert_eq!(gen_gc::get_referrers(&child).len(), 0);
+    assert_eq!(gen_gc::collect(), 0);
+}

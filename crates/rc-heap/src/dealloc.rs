@@ -425,16 +425,23 @@ unsafe fn die(header: NonNull<ObjHeader>) {
         // The finalizer's own temporary handle: while it runs, a weak reference can
         // resurrect the object.
         h.set_strong(1);
+        // Tracked again while the finalizer runs, as CPython re-tracks an object around its
+        // `__del__`: `get_objects` and `get_referrers` asked from it see the object, and a
+        // collection it starts finds the object held (by the temporary handle), so alive.
+        if info.is_tracked() {
+            heap::relink_young(header);
+        }
         // SAFETY: the value is intact and the object alive for the finalizer's duration.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.finalize)(header) }));
         if let Err(panic) = result {
             report_unraisable(&format!("the finalizer of {}", info.short_name()), panic);
         }
         if !h.dec_strong() {
-            if info.is_tracked() {
-                heap::relink_young(header);
-            }
+            // Resurrected: it stays in the list it is in.
             return;
+        }
+        if info.is_tracked() {
+            heap::unlink_finalized(header);
         }
     }
 

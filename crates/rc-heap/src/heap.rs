@@ -530,6 +530,23 @@ pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
     });
 }
 
+/// Takes a tracked object whose finalizer ran, relinked by [`relink_young`] for its
+/// duration, back out of its list (wherever a collection meanwhile moved it) and the young
+/// count, to go on dying.
+pub(crate) fn unlink_finalized(header: NonNull<ObjHeader>) {
+    with_heap(|heap| {
+        // SAFETY: only called for tracked objects, which have links in front of the header;
+        // a linked object is in a valid list of this thread's heap.
+        unsafe {
+            let links = Links::of(header).as_ref();
+            if links.is_linked() {
+                links.unlink();
+            }
+        }
+        count_death(heap);
+    });
+}
+
 /// The current head of the death queue, to pass to [`reverse_pending_since`].
 pub(crate) fn pending_mark() -> *mut ObjHeader {
     with_heap(|heap| heap.pending.get())
