@@ -1,7 +1,8 @@
 """CPython's pauses on the program of crates/gen-gc/benches/pauses.rs.
 
 An old generation of 10^6 or 10^7 live objects (a chain built backwards, held by its last
-node; a random binary tree built from its leaves up, held by its root), then a churn of
+node; a random binary tree built from its leaves up, held by its root; a dict of entries
+each holding one more object), then a churn of
 short-lived objects, one in ten a self-cycle; automatic collection on; gc.callbacks time
 each collection, in wall-clock time (perf_counter) and in the thread's CPU time
 (thread_time). Prints one JSON object per heap: {"shape", "max_ms", "p99_ms", "max_cpu_ms",
@@ -15,6 +16,16 @@ import time
 from collect import Node, backward_chain, random_tree
 
 CHURN = 3_000_000
+
+
+def hashed_cache(n):
+    # A dict of n / 2 entries, each holding one more object (the Rust side's HashMap).
+    cache = {}
+    for key in range(n // 2):
+        entry = Node()
+        entry.next = Node()
+        cache[key] = entry
+    return cache
 
 
 def churn():
@@ -69,7 +80,8 @@ def main():
     gc.collect()
     for size in sizes:
         exponent = round(len(str(size)) - 1)
-        for shape, build in (("backward_chain", backward_chain), ("random_tree", random_tree)):
+        shapes = (("backward_chain", backward_chain), ("random_tree", random_tree), ("hashed_cache", hashed_cache))
+        for shape, build in shapes:
             result = run(lambda: build(size))
             print(json.dumps({"shape": f"{shape}_1e{exponent}", **result}), flush=True)
 

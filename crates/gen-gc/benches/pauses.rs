@@ -1,8 +1,8 @@
 //! Pauses of automatic collection under a large live heap.
 //!
 //! A program builds an old generation of 10^6 or 10^7 live objects (a chain built backwards,
-//! held by its last node, or a random binary tree built from its leaves up, held by its
-//! root), then keeps allocating: a churn of short-lived objects, one in ten of them a
+//! held by its last node, a random binary tree built from its leaves up, held by its root,
+//! or a cache: a `HashMap` of entries each holding one more object), then keeps allocating: a churn of short-lived objects, one in ten of them a
 //! self-cycle that only the collector frees. Automatic collection stays on throughout, and a
 //! collection callback records how long each collection took. Printed per heap: the longest
 //! pause, the 99th percentile, the collector's total time and the program's wall time, as
@@ -36,6 +36,24 @@ fn chain_of(n: usize) -> Box<dyn std::any::Any> {
 
 fn tree_of(n: usize) -> Box<dyn std::any::Any> {
     Box::new(random_tree(n))
+}
+
+/// A cache: one object whose `HashMap` holds `n / 2` entries, each holding one more object,
+/// filled the way a program caches what it returns (the entry made, a clone stored, the
+/// handle dropped). The map reports its entries in hash order, all over memory.
+#[derive(cyclegc::Trace)]
+struct Cache {
+    entries: RefCell<std::collections::HashMap<u64, cyclegc::Gc<shapes::Node>>>,
+}
+
+fn cache_of(n: usize) -> Box<dyn std::any::Any> {
+    let cache = cyclegc::Gc::new(Cache { entries: RefCell::new(std::collections::HashMap::new()) });
+    for key in 0..(n / 2) as u64 {
+        let entry = node();
+        *entry.next.borrow_mut() = Some(node());
+        cache.entries.borrow_mut().insert(key, entry.clone());
+    }
+    Box::new(cache)
 }
 
 /// Makes an old generation of about the given size and returns what holds it.
@@ -118,7 +136,8 @@ fn main() {
     gen_gc::collect();
     for size in sizes {
         let exponent = (size as f64).log10().round();
-        let shapes: [(&str, Build); 2] = [("backward_chain", chain_of), ("random_tree", tree_of)];
+        let shapes: [(&str, Build); 3] =
+            [("backward_chain", chain_of), ("random_tree", tree_of), ("hashed_cache", cache_of)];
         for ((shape, build), policy) in shapes
             .into_iter()
             .flat_map(|shape| [CollectionPolicy::Incremental, CollectionPolicy::Generational].map(|p| (shape, p)))
