@@ -428,16 +428,49 @@ fn neighbours(
                 .into_iter()
                 .map(|(referrer, position)| {
                     let mut label = JoinedLabel::new(too_many);
-                    for referent in referrer.referents() {
-                        if referent.target.ptr_eq(object) {
-                            label.join(&referent.label);
-                        }
+                    for text in labels_to(&referrer, object) {
+                        label.join(&text);
                     }
                     (referrer, position, label.text())
                 })
                 .collect()
         }
     }
+}
+
+/// The labels of the references from `from` to `to`, in the order `referents` gives them.
+///
+/// A referrer may be a map of a million entries: labelling every one of its references, in
+/// the stable order `referents` sorts them into, to keep those to one object is most of the
+/// time of a chain or a graph through it. The references are looked for first without that
+/// order and without labels but theirs; only when there are several, whose order then shows,
+/// does it ask `referents`.
+pub(crate) fn labels_to(from: &GcAny, to: &GcAny) -> Vec<String> {
+    struct LabelsTo {
+        path: rc_heap::LabelPath,
+        target: usize,
+        labels: Vec<String>,
+    }
+    impl rc_heap::Visitor for LabelsTo {
+        fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
+            if edge.header().as_ptr() as usize == self.target {
+                self.labels.push(self.path.as_str().to_owned());
+            }
+        }
+        fn enter(&mut self, segment: rc_heap::Segment<'_>) {
+            self.path.enter(segment);
+        }
+        fn leave(&mut self) {
+            self.path.leave();
+        }
+    }
+    let mut visitor = LabelsTo { path: rc_heap::LabelPath::default(), target: to.addr(), labels: Vec::new() };
+    // A dropped value (legacy garbage after its finalizer) holds nothing.
+    let _ = from.trace_with(&mut visitor);
+    if visitor.labels.len() <= 1 {
+        return visitor.labels;
+    }
+    from.referents().into_iter().filter(|referent| referent.target.ptr_eq(to)).map(|referent| referent.label).collect()
 }
 
 /// The label of an edge that stands for every reference from one object to another: theirs,

@@ -277,8 +277,7 @@ pub(super) fn object_label(object: &GcAny, names: &HashMap<usize, String>) -> Ob
 
 /// The labels of the references from `from` to `to`, joined on one line: `items[0], cache`.
 fn reference_label(from: &GcAny, to: &GcAny) -> String {
-    let labels: Vec<String> =
-        from.referents().into_iter().filter(|referent| referent.target.ptr_eq(to)).map(|r| visible(&r.label)).collect();
+    let labels: Vec<String> = crate::graph::labels_to(from, to).iter().map(|label| visible(label)).collect();
     labels.join(", ")
 }
 
