@@ -151,7 +151,7 @@ impl HeapSnapshot {
                 bytes: 0,
             });
             total.count += 1;
-            total.bytes += object.size;
+            total.bytes = total.bytes.saturating_add(object.size);
         }
         totals
     }
@@ -178,9 +178,9 @@ impl HeapSnapshot {
                 type_name: short.to_owned(),
                 full_type_name: name.to_owned(),
                 count,
-                count_delta: count as i64 - old_count as i64,
+                count_delta: delta(count, old_count),
                 bytes,
-                bytes_delta: bytes as i64 - old_bytes as i64,
+                bytes_delta: delta(bytes, old_bytes),
             });
         }
         rows.sort_by(|a, b| {
@@ -192,6 +192,12 @@ impl HeapSnapshot {
         });
         SnapshotDiff { rows }
     }
+}
+
+/// `new - old`, held within `i64` (a snapshot read from a file may carry any sizes).
+fn delta(new: usize, old: usize) -> i64 {
+    let delta = new as i128 - old as i128;
+    i64::try_from(delta).unwrap_or(if delta < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// How many objects of one type a snapshot holds, and their bytes.

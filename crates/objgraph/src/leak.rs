@@ -6,8 +6,8 @@
 //! a side-table entry per object, kept until it dies): after the baseline's full collection
 //! every survivor is in the oldest generation, so an object later found in a younger one was
 //! created since. The check records the young generations whenever an object could leave
-//! them without dying — at the start of every collection of generation 1 or 2, through a
-//! collection callback — and once after the last run. Two live objects never share an
+//! them without dying — at the start of every collection, through a collection callback —
+//! and once after the last run. Two live objects never share an
 //! address, so an object alive at the end is new exactly when its address was recorded.
 //! The cost follows what the scenario creates, not the size of the heap.
 
@@ -68,6 +68,12 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// list's first node): the new objects of one list or tree are one group. Each group has its count, its retained size (the bytes freed if its
 /// objects were gone, from the dominator tree: see [`Dominators`](crate::Dominators)), a few
 /// example objects, and with the `alloc-site` feature the places its objects were created.
+///
+/// **What a scenario should leave alone.** The check finds new objects through a collection
+/// callback of its own: a scenario that clears the callbacks (`gen_gc::clear_callbacks`)
+/// removes it, and its leaked objects then go unlisted, and one that freezes the heap
+/// (`gen_gc::freeze`) makes every frozen object look new. Collections, policies and debug
+/// flags are the scenario's to change.
 ///
 /// **Panics.** A scenario that panics stops the check: the panic goes on to the caller with
 /// its own payload, after a line on standard error that says which run panicked. The check
@@ -376,8 +382,11 @@ impl NewObjects {
     fn watch() -> Self {
         let addresses = Rc::new(RefCell::new(FxHashSet::default()));
         let recorded = addresses.clone();
-        let callback = gen_gc::add_callback(move |phase, info| {
-            if phase == Phase::Start && info.generation > 0 {
+        // Every collection, young ones too: under the incremental policy a young collection
+        // the scenario asks for (`collect_generation(0)`) moves its survivors to the recent
+        // survivors, which `get_objects` counts with the oldest generation.
+        let callback = gen_gc::add_callback(move |phase, _| {
+            if phase == Phase::Start {
                 record_young(&recorded);
             }
         });

@@ -35,13 +35,15 @@ const PRUNE_FROM: usize = 64;
 /// ```
 pub fn name_root(object: &GcAny, name: impl Into<String>) {
     let id = object.id();
+    // The conversion is user code, which may ask for names: done before the table is lent.
+    let name = name.into();
     NAMES.with(|names| {
         let mut names = names.borrow_mut();
         if names.by_id.len() >= (2 * names.pruned_len).max(PRUNE_FROM) {
             names.by_id.retain(|&id, _| GcAny::from_id(id).is_some());
             names.pruned_len = names.by_id.len();
         }
-        names.by_id.insert(id, name.into());
+        names.by_id.insert(id, name);
     });
 }
 

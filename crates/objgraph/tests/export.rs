@@ -127,3 +127,19 @@ fn a_diff_names_two_types_of_one_short_name_in_full() {
     assert!(text.contains(std::any::type_name::<b::Node>()), "{text}");
     drop(made);
 }
+
+/// A snapshot read from a file may carry any sizes: totals and differences saturate rather
+/// than overflow.
+#[test]
+fn a_snapshot_with_huge_sizes_totals_and_diffs_without_overflowing() {
+    let huge = r#"{"objects":[
+      {"index":0,"type_name":"a::T","short_type_name":"T","size":18446744073709551615,"outside_refs":0,"edges":[]},
+      {"index":1,"type_name":"a::T","short_type_name":"T","size":1,"outside_refs":0,"edges":[]}]}"#;
+    let empty = r#"{"objects":[]}"#;
+    let (huge, empty) = (HeapSnapshot::from_json(huge).unwrap(), HeapSnapshot::from_json(empty).unwrap());
+    assert_eq!(huge.type_totals()["a::T"].bytes, usize::MAX);
+    let grew = HeapSnapshot::diff(&empty, &huge);
+    assert_eq!(grew.rows[0].bytes_delta, i64::MAX);
+    let shrank = HeapSnapshot::diff(&huge, &empty);
+    assert_eq!(shrank.rows[0].bytes_delta, i64::MIN);
+}

@@ -145,6 +145,23 @@ fn a_leak_of_untracked_objects_held_by_tracked_ones_is_reported() {
     assert!(clean.is_clean(), "{clean}");
 }
 
+/// A scenario that runs a young collection itself (under the incremental policy its
+/// survivors go straight to the recent survivors, outside the young generations) still has
+/// its leaked objects found: the check records the young generations at every collection.
+#[test]
+fn a_scenario_that_collects_the_young_generation_itself_has_its_leaks_found() {
+    let cache = named_cache("_cache");
+    for id in 1000..1005 {
+        cache.items.borrow_mut().push(Gc::new(Request { id }));
+    }
+    let report = LeakCheck::new().sites(false).run(|| {
+        cache.items.borrow_mut().push(Gc::new(Request { id: 1 }));
+        cyclegc::gen_gc::collect_generation(0).unwrap();
+    });
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.leaked_objects(), 3, "the measured runs' requests, not the old ones: {report}");
+}
+
 /// A cache filled on the first call only: the warm-up run fills it, the baseline includes it.
 #[test]
 fn a_one_off_fill_during_the_warmup_is_not_a_leak() {

@@ -1142,3 +1142,53 @@ fn a_description_that_panics_reads_unrepresentable() {
     assert!(dot.contains("Keyed"), "{dot}");
     drop((keyed, value));
 }
+
+thread_local! {
+    static GRAPHED: RefCell<Option<cyclegc::GcAny>> = const { RefCell::new(None) };
+}
+
+/// A map key whose description draws a graph of the map holding it.
+#[derive(Trace, PartialEq, Eq, Hash)]
+#[trace(describe = graphing_key)]
+struct GraphingKey(u32);
+
+fn graphing_key(key: &GraphingKey) -> String {
+    match GRAPHED.with(|graphed| graphed.borrow().clone()) {
+        Some(holder) => {
+            let nodes = objgraph::show_refs(&[holder], &GraphOptions::default()).node_count();
+            format!("key {} of a graph of {nodes}", key.0)
+        }
+        None => format!("key {}", key.0),
+    }
+}
+
+#[derive(Trace)]
+struct KeyHolder {
+    map: RefCell<std::collections::HashMap<GraphingKey, Gc<KeyHolder>>>,
+}
+
+/// A description that draws a graph which describes it again recurses until the stack
+/// overflows, an abort; past four descriptions inside each other the innermost reads
+/// `(unrepresentable)` instead (objgraph's `_safe_repr` turns Python's `RecursionError` into a
+/// label), and the graph is drawn. Naming a root with a name whose conversion asks for names
+/// works too.
+#[test]
+fn a_key_whose_description_draws_its_holder_is_labelled_without_recursing_forever() {
+    let holder = Gc::new(KeyHolder { map: RefCell::new(std::collections::HashMap::new()) });
+    holder.map.borrow_mut().insert(GraphingKey(1), holder.clone());
+    GRAPHED.with(|graphed| *graphed.borrow_mut() = Some(Gc::to_any(&holder)));
+    let dot = objgraph::show_refs(&[Gc::to_any(&holder)], &GraphOptions::default()).to_dot();
+    GRAPHED.with(|graphed| graphed.borrow_mut().take());
+    assert!(dot.contains("map[key 1 of a graph of 1]"), "{dot}");
+
+    struct Name(cyclegc::GcAny);
+    impl From<Name> for String {
+        fn from(name: Name) -> String {
+            format!("named {:?}", objgraph::root_name(&name.0))
+        }
+    }
+    let any = Gc::to_any(&holder);
+    objgraph::name_root(&any, Name(any.clone()));
+    assert_eq!(objgraph::root_name(&any).as_deref(), Some("named None"));
+    holder.map.borrow_mut().clear();
+}

@@ -156,12 +156,31 @@ const UNREPRESENTABLE: &str = "(unrepresentable)";
 /// Runs a value's `describe`, catching a panic (reported by the panic hook as any panic is):
 /// a label is no reason to fail a whole graph or report, so the description then reads
 /// [`UNREPRESENTABLE`].
+///
+/// A description that asks for descriptions (a key's `Debug` that draws a graph of the map
+/// holding it, which labels that key again) would recurse until the stack overflows; past
+/// [`MAX_DESCRIBE_NESTING`] descriptions inside each other, the innermost reads
+/// [`UNREPRESENTABLE`] instead, as objgraph's `_safe_repr` turns Python's `RecursionError`
+/// into a label.
 pub(crate) fn describe_caught(describe: impl FnOnce() -> Option<String>) -> Option<String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe)).unwrap_or_else(|panic| {
+    thread_local! {
+        static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let depth = NESTING.with(std::cell::Cell::get);
+    if depth >= MAX_DESCRIBE_NESTING {
+        return Some(UNREPRESENTABLE.to_owned());
+    }
+    NESTING.with(|nesting| nesting.set(depth + 1));
+    let described = std::panic::catch_unwind(std::panic::AssertUnwindSafe(describe)).unwrap_or_else(|panic| {
         forget_if_drop_panics(panic);
         Some(UNREPRESENTABLE.to_owned())
-    })
+    });
+    NESTING.with(|nesting| nesting.set(depth));
+    described
 }
+
+/// How many descriptions may run inside each other (see [`describe_caught`]).
+const MAX_DESCRIBE_NESTING: usize = 4;
 
 /// Drops a panic payload of user code, whose own `Drop` may panic too: the payload of that
 /// second panic is dropped the same way, and so on a few times; a payload whose drop still

@@ -45,7 +45,7 @@ fn advance(c: char) -> u32 {
 pub(crate) fn wrap(line: &str, font_size: f64, max_width: f64) -> Vec<String> {
     let mut lines = Vec::new();
     let mut rest = line;
-    while text_width(rest, font_size) > max_width {
+    while wider_than(rest, font_size, max_width) {
         let Some(cut) = break_before(rest, font_size, max_width) else { break };
         let (head, tail) = rest.split_at(cut);
         lines.push(head.trim_end().to_owned());
@@ -55,6 +55,18 @@ pub(crate) fn wrap(line: &str, font_size: f64, max_width: f64) -> Vec<String> {
         lines.push(rest.to_owned());
     }
     lines
+}
+
+/// Whether `text` is wider than `max_width`, reading it only until it is: a label of a
+/// hundred kilobytes is wrapped in time linear in its length, not one width of the rest per
+/// line made.
+fn wider_than(text: &str, font_size: f64, max_width: f64) -> bool {
+    // Summed as `text_width` sums, in hundredths, for the same answer at the boundary.
+    let mut hundredths = 0_u32;
+    text.chars().any(|c| {
+        hundredths = hundredths.saturating_add(advance(c));
+        f64::from(hundredths) / 100.0 * font_size * SAFETY > max_width
+    })
 }
 
 /// The byte offset of the last break point of `text` that keeps the text before it within
@@ -109,6 +121,15 @@ mod tests {
     #[test]
     fn wide_characters_take_an_em() {
         assert!((text_width("缓存", 10.0) - 20.0 * SAFETY).abs() < 1e-9);
+    }
+
+    #[test]
+    fn wider_than_answers_as_the_whole_width_does() {
+        for text in ["", "Node", "msg_handlers[\"login\"].Bound.0", "缓存 cache", &"word ".repeat(500)] {
+            for max_width in [0.0, 10.0, 99.5, 250.0, 1e6] {
+                assert_eq!(wider_than(text, 14.0, max_width), text_width(text, 14.0) > max_width, "{text} {max_width}");
+            }
+        }
     }
 
     #[test]
