@@ -312,8 +312,15 @@ fn take_out_dying(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
         // zero, for a collection to free.
         return false;
     }
-    // SAFETY: the caller passes a dying tracked object, which has links in front of its
-    // header; a linked object is in a valid list of this thread's heap.
+    unlink_counted(heap, header);
+    true
+}
+
+/// Takes a tracked object out of its list, if it is in one, and out of the young count.
+#[inline]
+fn unlink_counted(heap: &Heap, header: NonNull<ObjHeader>) {
+    // SAFETY: callers pass a tracked object, which has links in front of its header; a
+    // linked object is in a valid list of this thread's heap.
     unsafe {
         let links = Links::of(header).as_ref();
         if links.is_linked() {
@@ -321,7 +328,6 @@ fn take_out_dying(heap: &Heap, header: NonNull<ObjHeader>) -> bool {
         }
     }
     count_death(heap);
-    true
 }
 
 /// Who runs a death that [`begin_death`] started.
@@ -534,17 +540,7 @@ pub(crate) fn relink_young(header: NonNull<ObjHeader>) {
 /// duration, back out of its list (wherever a collection meanwhile moved it) and the young
 /// count, to go on dying.
 pub(crate) fn unlink_finalized(header: NonNull<ObjHeader>) {
-    with_heap(|heap| {
-        // SAFETY: only called for tracked objects, which have links in front of the header;
-        // a linked object is in a valid list of this thread's heap.
-        unsafe {
-            let links = Links::of(header).as_ref();
-            if links.is_linked() {
-                links.unlink();
-            }
-        }
-        count_death(heap);
-    });
+    with_heap(|heap| unlink_counted(heap, header));
 }
 
 /// The current head of the death queue, to pass to [`reverse_pending_since`].

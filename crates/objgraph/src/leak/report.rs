@@ -155,6 +155,11 @@ impl LeakGroup {
 }
 
 impl LeakReport {
+    /// The names of the growing types the heap does not track (see [`TypeGrowth::tracked`]).
+    pub(crate) fn untracked_growing(&self) -> Vec<&str> {
+        self.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect()
+    }
+
     /// Whether no type grew in every measured run.
     pub fn is_clean(&self) -> bool {
         self.growing.is_empty()
@@ -224,8 +229,7 @@ impl fmt::Display for LeakReport {
             writeln!(f, "grew, but not in every measured run (not counted as a leak):")?;
             write_growth(f, &self.unsteady)?;
         }
-        let untracked: Vec<&str> =
-            self.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect();
+        let untracked = self.untracked_growing();
         if !untracked.is_empty() {
             writeln!(f)?;
             let (names, one) = (untracked.join(", "), untracked.len() == 1);

@@ -69,8 +69,7 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
         unsteady: report.unsteady.iter().map(growth_data).collect(),
         groups: report.groups.iter().zip(example_chains).map(|(group, examples)| group_data(group, examples)).collect(),
     };
-    let untracked: Vec<&str> =
-        report.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect();
+    let untracked = report.untracked_growing();
     let mut text = introduction(&data);
     if !untracked.is_empty() {
         text.push_str(&format!(
