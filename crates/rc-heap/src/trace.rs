@@ -373,15 +373,17 @@ impl LabelPath {
 ///
 /// Filled by [`raw::trace_tracked`](crate::raw::trace_tracked), which calls a monomorphic
 /// trace function, so visiting an edge is a store and leaf edges cost nothing. Visiting never
-/// allocates: an edge past the list's capacity only marks it incomplete, and `trace_tracked`
-/// makes room and traces the value again. Without allocation, a type's trace function calls
-/// nothing, which spares it saving registers on every call.
+/// allocates: an edge past the list's capacity is only counted as missed, and `trace_tracked`
+/// makes room for exactly the edges the value reported and traces it once more. Without
+/// allocation, a type's trace function calls nothing, which spares it saving registers on
+/// every call; counting the missed edges bounds the traces of a value to two, however many
+/// edges it has (a map of a million entries, met by a list that had room for a few).
 #[derive(Debug, Default)]
 pub struct EdgeList {
     edges: Vec<NonNull<ObjHeader>>,
     untraceable: bool,
-    /// An edge did not fit: the list misses some.
-    incomplete: bool,
+    /// How many edges did not fit since the last `clear`: the list misses them.
+    missed: usize,
 }
 
 impl EdgeList {
@@ -394,7 +396,7 @@ impl EdgeList {
     pub fn clear(&mut self) {
         self.edges.clear();
         self.untraceable = false;
-        self.incomplete = false;
+        self.missed = 0;
     }
 
     /// The headers of the tracked objects visited since the last `clear`.
@@ -415,15 +417,17 @@ impl EdgeList {
     /// Whether an edge did not fit since the last `clear` (a value traced directly into the
     /// list, not through `raw::trace_tracked`, which makes room and traces again).
     pub fn is_incomplete(&self) -> bool {
-        self.incomplete
+        self.missed != 0
     }
 
-    /// Forgets the edges from `len` on and makes room for at least twice as many.
+    /// Forgets the edges from `len` on and makes room for as many as were visited from
+    /// there, those that fitted and those missed, so that tracing the same value again
+    /// fits.
     pub(crate) fn grow_from(&mut self, len: usize) {
-        let wanted = (self.edges.capacity() - len).max(8) * 2;
+        let wanted = self.edges.len() - len + self.missed;
         self.edges.truncate(len);
         self.edges.reserve(wanted);
-        self.incomplete = false;
+        self.missed = 0;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -444,7 +448,7 @@ impl Visitor for EdgeList {
                     self.edges.set_len(len + 1);
                 }
             } else {
-                self.incomplete = true;
+                self.missed += 1;
             }
         }
     }
