@@ -68,6 +68,7 @@ use crate::side::WeakTarget;
     label = "not `Trace`",
     note = "derive it with `#[derive(Trace)]` if it is your type",
     note = "a field the collector cannot trace (a foreign type, a handle to something outside the heap) can be marked `#[trace(skip)]`: whatever it holds is then kept alive as if held from outside",
+    note = "a trait object that holds `Gc`s (`Box<dyn Plugin>`) should be a heap object itself, a `Gc<dyn Plugin>` made with `coerce_gc!(Gc::new(plugin))`, which the type it was made from traces",
     note = "a callback that captures `Gc`s should be a `Closure` (a `Gc<dyn Callable>`), whose captures the collector traces: a skipped boxed closure that captures its owner is a cycle never collected",
     note = "a type parameter (`dyn Plugin` in `Outer<dyn Plugin>`) that a derived type passes on to another generic type of yours is bounded by `Trace`: `#[trace(bound = \"P: 'static\")]` on the outer type replaces that bound"
 )]

@@ -134,7 +134,31 @@ impl<'a> Container<'a> {
             }
         };
         container.reject_packed_fields(&mut errors);
+        container.reject_cells_of_handles(&mut errors);
         errors.finish().map(|()| container)
+    }
+
+    /// A `Cell` is traced only when its value is `Copy`, and no handle is: a traced
+    /// `Cell<Option<Gc<T>>>` (how `Rc` links are often written) would fail with rustc's
+    /// "`Gc<T>: Copy` is not satisfied", which names neither the cause nor the fix.
+    fn reject_cells_of_handles(&self, errors: &mut Errors) {
+        let variants: Vec<&Variant<'_>> = match &self.body {
+            Body::Struct(variant) => vec![variant],
+            Body::Enum(variants) => variants.iter().collect(),
+        };
+        for (_, field) in variants.iter().flat_map(|variant| variant.traced()) {
+            if let Some((cell, handle)) = cell_of_handle(field.ty) {
+                errors.at(
+                    cell.span(),
+                    format!(
+                        "a `Cell` cannot hold a `{handle}` here: `Cell<T>` is traced only when `T` is `Copy`, \
+                         and a `{handle}` is not (it counts its clones); use a `RefCell` in its place \
+                         (`RefCell<Option<{handle}<..>>>` for a link that may be empty), or a `OnceCell` for \
+                         a value set once"
+                    ),
+                );
+            }
+        }
     }
 
     /// A packed type's fields may be unaligned, and tracing borrows each traced field.
@@ -317,6 +341,33 @@ pub(crate) fn mentions_self(ty: &Type, own: &Ident) -> bool {
     let mut finder = Finder { own, found: false };
     finder.visit_type(ty);
     finder.found
+}
+
+/// The `Cell` segment of a type that is a `Cell` holding a handle (`Gc`, `Weak`, `GcAny`)
+/// somewhere in its value, with the handle's name.
+fn cell_of_handle(ty: &Type) -> Option<(&Ident, String)> {
+    use syn::visit::Visit;
+
+    struct Finder(Option<String>);
+
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            let name = segment.ident.to_string();
+            if matches!(name.as_str(), "Gc" | "Weak" | "GcAny") {
+                self.0.get_or_insert(name);
+            }
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Cell" {
+        return None;
+    }
+    let mut finder = Finder(None);
+    finder.visit_path_arguments(&last.arguments);
+    finder.0.map(|handle| (&last.ident, handle))
 }
 
 /// Reports a value given to an option that is a flag (`finalize = f`, `skip = true`,
