@@ -50,16 +50,24 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// with the types that grew but not in every run, not as a leak, however many runs are
 /// made; a scenario meant to catch it does every path in each run.
 ///
-/// **Leaked objects** are the objects of a leaking type that were created after the baseline
-/// and are alive at the end. An old object that a finalizer resurrects during the runs
-/// counts as new, as if the run had created it again. An object the last run made that the
-/// next would have replaced (a "current request" slot) is among them too, as it was created
-/// and is alive: its group reads as a leak of one.
+/// **Leaked objects** are found by where they are held. The objects of a leaking type are
+/// grouped by their chain (below), and a group leaks when it holds more of them at the end
+/// than after the first measured run: a bounded cache holding its newest entries, or a slot
+/// whose object each run replaces (a "current request"), holds as many as before, so its new
+/// objects are not reported. A leaking group's leaked objects are those created after the
+/// baseline and alive at the end; when the group grew by more than those (an LRU cache's
+/// evicted entries, created before the baseline, moved each run to a list never trimmed),
+/// as many of its older objects as it grew by beyond them. Its growth in the first run is
+/// its type's, shared among the type's leaking groups as they grew after it. An old object
+/// that a finalizer resurrects during the runs counts as new, as if the run had created it
+/// again. A leaking type none of whose groups grew (its chains read differently from one run
+/// to the next) is reported by its new objects.
 ///
 /// **Groups.** Leaked objects are grouped by the shape of their shortest chain from a root:
 /// the types along it and the fields that hold the next object, indices and map keys
 /// written `[*]`, so that a thousand requests in one list are one group. The chain starts at
-/// a root: an object held from outside the heap (a local, a static, a thread-local), shown
+/// a root: an object held from outside the heap (a local, a static, a thread-local, or an
+/// owner no `Trace` visits: a skipped field, a shared `Rc`), shown
 /// by its type, or an object named with [`name_root`](crate::name_root), shown by its name
 /// (`_cache -> Cache.items[*] -> Obj`). Among shortest chains, one from a named root wins,
 /// then the one that reads first alphabetically, so the text does not depend on hash-map
@@ -84,8 +92,9 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// trace of each, to find the leaves they hold). Telling new
 /// objects from old costs in proportion to what the scenario creates, not to the heap, so a
 /// million unrelated live objects cost only those counts and collections until something
-/// leaks; then one snapshot of the heap gives the chains and the retained sizes, in time
-/// linear in the heap.
+/// grows; a type that grows in the first measured run costs a snapshot of the heap then
+/// (the chains of its objects), and a leak one more at the end for the chains and the
+/// retained sizes, each in time linear in the heap.
 ///
 /// Each thread has its own heap, so checks on different threads (tests run in parallel)
 /// never see each other's objects.
@@ -205,21 +214,29 @@ impl LeakCheck {
         let mut counts = TypeCounts::default();
         counts.take();
         let new_objects = NewObjects::watch();
+        let mut after_first = groups::Census::default();
         for run in 0..self.runs {
             call(&mut scenario, Run::Measured { run, of: self.runs });
             gen_gc::collect();
             counts.take();
+            if run == 0 {
+                // Only a type that grew in the first run can grow in every run.
+                after_first = groups::census(&counts.grew_in_last_run());
+            }
         }
         // What finalizers created during the last collection is new too.
         new_objects.record();
         let new_addresses = new_objects.into_addresses();
 
         let (growing, unsteady) = counts.growth();
-        let leaking: FxHashSet<TypeId> = growing.iter().map(|growth| growth.type_id).collect();
+        // Each leaking type, with its growth in the first measured run.
+        let leaking: FxHashMap<TypeId, usize> =
+            growing.iter().map(|growth| (growth.type_id, growth.counts[1] - growth.counts[0])).collect();
         let found = if leaking.is_empty() {
             groups::Found::default()
         } else {
-            groups::find(&leaking, &new_addresses, &groups::Options { sites: self.sites, examples: self.examples })
+            let options = groups::Options { sites: self.sites, examples: self.examples };
+            groups::find(&leaking, &new_addresses, &after_first, &options)
         };
         LeakReport {
             warmup_runs: self.warmup,
@@ -321,6 +338,17 @@ impl TypeCounts {
             self.rows[row].1[self.censuses] += 1;
         }
         self.censuses += 1;
+    }
+
+    /// The tracked types whose count grew in the last census.
+    fn grew_in_last_run(&self) -> FxHashSet<TypeId> {
+        self.rows
+            .iter()
+            .filter(|(info, counts)| {
+                info.is_tracked() && counts.len() >= 2 && counts[counts.len() - 1] > counts[counts.len() - 2]
+            })
+            .map(|(info, _)| info.type_id())
+            .collect()
     }
 
     /// The types that grew in every measured run, and those that grew over the measured

@@ -145,6 +145,42 @@ fn a_leak_of_untracked_objects_held_by_tracked_ones_is_reported() {
     assert!(clean.is_clean(), "{clean}");
 }
 
+/// A leak of leaves of the standard library (`Gc<str>` labels) and of a type of the
+/// program's: the report does not tell the user to annotate `str`, which cannot take the
+/// attribute, but to hold it in a type of their own.
+#[test]
+fn a_leak_of_standard_leaves_says_how_to_give_them_a_chain() {
+    #[derive(Trace)]
+    struct Note {
+        text: String,
+    }
+    #[derive(Trace)]
+    struct Board {
+        labels: RefCell<Vec<Gc<str>>>,
+        notes: RefCell<Vec<Gc<Note>>>,
+    }
+    let board = Gc::new(Board { labels: RefCell::new(Vec::new()), notes: RefCell::new(Vec::new()) });
+    let report = LeakCheck::new().sites(false).run(|| {
+        board.labels.borrow_mut().push(Gc::from("label"));
+        board.notes.borrow_mut().push(Gc::new(Note { text: "note".to_owned() }));
+    });
+    let growing: Vec<(&str, bool)> = report.growing.iter().map(|row| (row.type_name.as_str(), row.tracked)).collect();
+    assert_eq!(growing, [("Note", false), ("str", false)]);
+    insta::assert_snapshot!(report.to_string(), @r"
+    leak check: 1 warm-up run, 3 measured runs
+
+    grew in every measured run (objects gained per run):
+      Note  +1 +1 +1
+      str   +1 +1 +1
+
+    Note, str hold no Gc, so the heap does not track theirs:
+    counted through the tracked objects that hold them, they have no chain here;
+    `#[trace(tracked)]` on Note gives its objects one
+    str cannot take the attribute: a type of yours that has it and holds the value (`Gc<Label>` for a `Gc<str>`) gives its objects one
+    ");
+    assert!(board.notes.borrow().iter().all(|note| note.text == "note"));
+}
+
 /// A scenario that runs a young collection itself (under the incremental policy its
 /// survivors go straight to the recent survivors, outside the young generations) still has
 /// its leaked objects found: the check records the young generations at every collection.
@@ -625,4 +661,64 @@ fn two_leaking_types_of_one_short_name_are_told_apart() {
     assert!(names.iter().all(|name| name.ends_with("::Node") && name.contains("two_leaking_types")), "{names:?}");
     assert_ne!(names[0], names[1]);
     KEPT.with(|kept| kept.borrow_mut().clear());
+}
+
+/// An LRU cache: a bounded map of the newest entries, and the leak, a list of every entry
+/// it evicted, never trimmed.
+#[derive(Trace)]
+struct Lru {
+    map: RefCell<std::collections::BTreeMap<u32, Gc<Request>>>,
+    evicted: RefCell<Vec<Gc<Request>>>,
+}
+
+impl Lru {
+    fn insert(&self, key: u32, capacity: u32) {
+        self.map.borrow_mut().insert(key, Gc::new(Request { id: key }));
+        while self.map.borrow().len() > capacity as usize {
+            let (_, oldest) = self.map.borrow_mut().pop_first().expect("a full map");
+            self.evicted.borrow_mut().push(oldest);
+        }
+    }
+}
+
+/// The entries a bounded cache holds are new, but the cache holds as many as before: the
+/// leak is the list its evicted entries go to, older entries each run. Counting the new
+/// objects alone named the cache and missed the list.
+#[test]
+fn a_bounded_cache_is_not_the_leak_the_list_of_its_evicted_entries_is() {
+    let lru = Gc::new(Lru { map: RefCell::new(Default::default()), evicted: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&lru), "lru");
+    let mut next = 0;
+    let report = LeakCheck::new().sites(false).warmup(5).run(|| {
+        next += 1;
+        lru.insert(next, 4);
+    });
+    assert_eq!(report.growing.len(), 1);
+    assert_eq!(report.growing[0].deltas(), [1, 1, 1]);
+    let groups: Vec<(String, usize)> = report.groups.iter().map(|group| (group.chain(), group.count)).collect();
+    assert_eq!(groups, [("lru -> Lru.evicted[*] -> Request".to_owned(), 3)]);
+    // The evicted entries are the warm-up's: none of them was created in a measured run.
+    let ids: Vec<u32> =
+        report.groups[0].objects().iter().map(|object| object.downcast::<Request>().unwrap().id).collect();
+    assert!(ids.iter().all(|&id| id <= 5), "{ids:?}");
+}
+
+/// A slot whose object each run replaces holds one object however many runs there are: its
+/// new object is not a leak, the list beside it is.
+#[test]
+fn a_replaced_slot_is_not_a_leak() {
+    #[derive(Trace)]
+    struct Hub {
+        slot: RefCell<Option<Gc<Request>>>,
+        history: RefCell<Vec<Gc<Request>>>,
+    }
+    let hub = Gc::new(Hub { slot: RefCell::new(None), history: RefCell::new(Vec::new()) });
+    objgraph::name_root(&Gc::to_any(&hub), "hub");
+    let report = LeakCheck::new().sites(false).run(|| {
+        *hub.slot.borrow_mut() = Some(Gc::new(Request { id: 1 }));
+        hub.history.borrow_mut().push(Gc::new(Request { id: 2 }));
+    });
+    let groups: Vec<(String, usize)> = report.groups.iter().map(|group| (group.chain(), group.count)).collect();
+    assert_eq!(groups, [("hub -> Hub.history[*] -> Request".to_owned(), 3)]);
+    assert_eq!(report.leaked_objects(), 3);
 }

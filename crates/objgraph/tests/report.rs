@@ -457,3 +457,22 @@ fn the_leak_check_section_says_where_leaked_objects_were_created() {
     assert!(text.contains("created at crates/objgraph/tests/report.rs:"), "{text}");
     assert!(report.to_json().contains("\"sites\": ["), "{}", report.to_json());
 }
+
+/// Leaked objects held directly from outside the heap: the section says what can hold them
+/// there, a field no `Trace` visits among it, as the check's own text does.
+#[test]
+fn the_leak_check_section_names_what_holds_from_outside() {
+    let mut outside: Vec<Gc<Node>> = Vec::new();
+    let check = LeakCheck::new().sites(false).run(|| outside.push(Gc::new(Node { next: RefCell::new(None) })));
+    assert_eq!(check.groups.len(), 1);
+    assert_eq!(check.groups[0].chain(), "Node");
+    let mut report = Report::new("t");
+    report.leak_report(&check);
+    let text = report.to_text();
+    assert!(
+        text.contains("chain from an object held from outside the heap (by a variable, a static, or an owner no Trace visits: a skipped field"),
+        "{text}"
+    );
+    assert!(check.to_string().contains("an owner no Trace visits (a skipped field"), "{check}");
+    drop(outside);
+}

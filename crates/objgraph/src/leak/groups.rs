@@ -32,34 +32,139 @@ pub(super) struct Found {
     pub(super) retained_bytes: usize,
 }
 
-/// Groups the live objects whose type is in `leaking` and whose address is in `new`.
-pub(super) fn find(leaking: &FxHashSet<TypeId>, new: &FxHashSet<usize>, options: &Options) -> Found {
+/// A chain's shape as two snapshots can compare it: its root, its steps, the type it leads
+/// to.
+type ShapeKey = (ChainRoot, Vec<String>, TypeId);
+
+/// How many live objects each chain shape led to, for some types, at one moment of a check.
+#[derive(Default)]
+pub(super) struct Census(FxHashMap<ShapeKey, usize>);
+
+/// The census of the live objects whose type is in `types`, by the shape of their chain.
+pub(super) fn census(types: &FxHashSet<TypeId>) -> Census {
+    if types.is_empty() {
+        return Census::default();
+    }
     let graph = HeapGraph::snapshot();
-    let leaked: Vec<usize> = (0..graph.len())
-        .filter(|&i| {
-            let object = &graph.objects()[i];
-            new.contains(&object.addr()) && leaking.contains(&object.type_info().type_id())
-        })
-        .collect();
-    if leaked.is_empty() {
+    let targets: Vec<usize> =
+        (0..graph.len()).filter(|&i| types.contains(&graph.objects()[i].type_info().type_id())).collect();
+    let mut chains = Chains::new(&graph);
+    let prefixes = chains.prefixes_of(&targets);
+    let mut counts: FxHashMap<ShapeKey, usize> = FxHashMap::default();
+    for (&i, &prefix) in targets.iter().zip(&prefixes) {
+        *counts.entry(chains.key(prefix, graph.objects()[i].type_info().type_id())).or_insert(0) += 1;
+    }
+    Census(counts)
+}
+
+/// Groups the leaked objects among the live objects whose type is in `leaking`.
+///
+/// A group (a chain shape, the shapes of one list or tree made one) leaks when it leads to
+/// more objects now than it did at `before` (the census after the first measured run): a
+/// structure that holds as many objects as before (a bounded cache, a slot whose object was
+/// replaced) is left out, even though its objects are new. A group's leaked objects are its
+/// new objects (in `new`), and when it grew by more than that (older objects moved to it: a
+/// cache's evicted entries kept in a list), as many of its older objects as it grew by
+/// beyond them; its growth is that since the first run, and its part of its type's growth
+/// in the first run (`leaking` maps each leaking type to that growth), shared among the
+/// type's growing groups in proportion. A leaking type none of whose groups grew (a chain read differently at the
+/// two moments) keeps its new objects, grouped by shape.
+pub(super) fn find(
+    leaking: &FxHashMap<TypeId, usize>,
+    new: &FxHashSet<usize>,
+    before: &Census,
+    options: &Options,
+) -> Found {
+    let graph = HeapGraph::snapshot();
+    let candidates: Vec<usize> =
+        (0..graph.len()).filter(|&i| leaking.contains_key(&graph.objects()[i].type_info().type_id())).collect();
+    if candidates.is_empty() {
         return Found::default();
     }
 
     let mut chains = Chains::new(&graph);
-    let prefixes = chains.prefixes_of(&leaked);
-    let mut names = Names::new(false);
-    // One group per chain shape and type, the shapes of one list or tree made one (`Runs`).
+    let prefixes = chains.prefixes_of(&candidates);
+    // One group per chain shape and type, with its new objects and its older ones.
     let mut group_of_key: FxHashMap<(u32, TypeId), usize> = FxHashMap::default();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    let mut group_prefix: Vec<u32> = Vec::new();
-    for (&i, &prefix) in leaked.iter().zip(&prefixes) {
+    let mut shapes: Vec<(u32, TypeId)> = Vec::new();
+    let mut fresh: Vec<Vec<usize>> = Vec::new();
+    let mut old: Vec<Vec<usize>> = Vec::new();
+    for (&i, &prefix) in candidates.iter().zip(&prefixes) {
         let key = (prefix, graph.objects()[i].type_info().type_id());
         let group = *group_of_key.entry(key).or_insert_with(|| {
-            members.push(Vec::new());
-            group_prefix.push(prefix);
-            members.len() - 1
+            shapes.push(key);
+            fresh.push(Vec::new());
+            old.push(Vec::new());
+            shapes.len() - 1
         });
-        members[group].push(i);
+        if new.contains(&graph.objects()[i].addr()) { fresh[group].push(i) } else { old[group].push(i) }
+    }
+    let mut names = Names::new(false);
+    // Which groups grew: the shapes of one list or tree made one (`Runs`), every object of
+    // the leaking types counted.
+    let group_prefix: Vec<u32> = shapes.iter().map(|&(prefix, _)| prefix).collect();
+    let grouped = Runs::of(&chains.shapes, &group_prefix, |group| {
+        let first = &graph.objects()[*fresh[group].first().unwrap_or_else(|| &old[group][0])];
+        (first.type_info().type_id(), names.of(first).to_owned())
+    });
+    let merged_count = grouped.steps.len();
+    let (mut merged_fresh, mut merged_old) = (vec![Vec::new(); merged_count], vec![Vec::new(); merged_count]);
+    let mut then = vec![0usize; merged_count];
+    let mut merged_type = vec![None; merged_count];
+    for (group, &(prefix, type_id)) in shapes.iter().enumerate() {
+        let merged = grouped.merged[group];
+        merged_fresh[merged].extend(&fresh[group]);
+        merged_old[merged].extend(&old[group]);
+        then[merged] += before.0.get(&chains.key(prefix, type_id)).copied().unwrap_or(0);
+        merged_type[merged] = Some(type_id);
+    }
+    // A group that leads to more objects than it did after the first run leaks: its new
+    // objects, and as many older ones as it grew by beyond them, the first run's growth of
+    // its type shared among the type's growing groups as they grew since.
+    let growth: Vec<usize> = (0..merged_count)
+        .map(|merged| (merged_fresh[merged].len() + merged_old[merged].len()).saturating_sub(then[merged]))
+        .collect();
+    let mut growth_of_type: FxHashMap<TypeId, usize> = FxHashMap::default();
+    for merged in 0..merged_count {
+        *growth_of_type.entry(merged_type[merged].expect("every group has a shape")).or_insert(0) += growth[merged];
+    }
+    let mut kept: Vec<Option<Vec<usize>>> = vec![None; merged_count];
+    let mut covered: FxHashSet<TypeId> = FxHashSet::default();
+    for merged in 0..merged_count {
+        if growth[merged] == 0 {
+            continue;
+        }
+        let type_id = merged_type[merged].expect("every group has a shape");
+        let first_run = leaking.get(&type_id).copied().unwrap_or(0);
+        let of_type = growth_of_type[&type_id];
+        let count = growth[merged] + (first_run * growth[merged] + of_type / 2) / of_type;
+        let (fresh, old) = (&merged_fresh[merged], &merged_old[merged]);
+        let extra = count.saturating_sub(fresh.len()).min(old.len());
+        kept[merged] = Some(fresh.iter().chain(&old[..extra]).copied().collect());
+        covered.insert(type_id);
+    }
+    // A leaking type none of whose groups grew keeps its new objects.
+    for merged in 0..merged_count {
+        let type_id = merged_type[merged].expect("every group has a shape");
+        if kept[merged].is_none() && !covered.contains(&type_id) && !merged_fresh[merged].is_empty() {
+            kept[merged] = Some(std::mem::take(&mut merged_fresh[merged]));
+        }
+    }
+    let leaked: FxHashSet<usize> = kept.into_iter().flatten().flatten().collect();
+    if leaked.is_empty() {
+        return Found::default();
+    }
+
+    // The leaked objects grouped as a report shows them: their own shapes made one.
+    let mut group_prefix: Vec<u32> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (group, &(prefix, _)) in shapes.iter().enumerate() {
+        let objects: Vec<usize> =
+            fresh[group].iter().chain(&old[group]).copied().filter(|i| leaked.contains(i)).collect();
+        if !objects.is_empty() {
+            group_prefix.push(prefix);
+            members.push(objects);
+        }
     }
     let runs = Runs::of(&chains.shapes, &group_prefix, |group| {
         let first = &graph.objects()[members[group][0]];
@@ -475,6 +580,12 @@ impl<'g> Chains<'g> {
         let shape = self.push(Shape { root: root.clone(), steps: Vec::new(), repeated: false, text });
         self.root_shapes.insert(root, shape);
         shape
+    }
+
+    /// The comparable form of chain `shape` leading to an object of type `type_id`.
+    fn key(&self, shape: u32, type_id: TypeId) -> ShapeKey {
+        let shape = &self.shapes[shape as usize];
+        (shape.root.clone(), shape.steps.clone(), type_id)
     }
 
     /// The shape of chain `parent` followed by `step`. A step that repeats the last one

@@ -160,6 +160,33 @@ impl LeakReport {
         self.growing.iter().filter(|row| !row.tracked).map(|row| row.type_name.as_str()).collect()
     }
 
+    /// What gives the objects of the untracked growing types a chain, a line each:
+    /// `#[trace(tracked)]` on the type, or, for a type of the standard library or a primitive
+    /// (`str`, `String`, `Vec<u8>`), which cannot take the attribute, on a type of the
+    /// program's that holds the value in its place.
+    pub(crate) fn untracked_remedy(&self) -> Vec<String> {
+        let untracked: Vec<&TypeGrowth> = self.growing.iter().filter(|row| !row.tracked).collect();
+        let (foreign, own): (Vec<&TypeGrowth>, Vec<&TypeGrowth>) =
+            untracked.into_iter().partition(|row| is_foreign(row.full_type_name));
+        let mut lines = Vec::new();
+        match own.len() {
+            0 => {}
+            1 if foreign.is_empty() => lines.push("`#[trace(tracked)]` on the type gives them one".to_owned()),
+            1 => lines.push(format!("`#[trace(tracked)]` on {} gives its objects one", own[0].type_name)),
+            _ => lines.push("`#[trace(tracked)]` on each type gives its objects one".to_owned()),
+        }
+        if !foreign.is_empty() {
+            let names: Vec<&str> = foreign.iter().map(|row| row.type_name.as_str()).collect();
+            lines.push(format!(
+                "{} cannot take the attribute: a type of yours that has it and holds the value \
+                 (`Gc<Label>` for a `Gc<str>`) gives {} one",
+                names.join(", "),
+                if names.len() == 1 { "its objects" } else { "their objects" }
+            ));
+        }
+        lines
+    }
+
     /// Whether no type grew in every measured run.
     pub fn is_clean(&self) -> bool {
         self.growing.is_empty()
@@ -240,12 +267,9 @@ impl fmt::Display for LeakReport {
                 if one { "its objects" } else { "theirs" }
             )?;
             writeln!(f, "counted through the tracked objects that hold them, they have no chain here;")?;
-            writeln!(
-                f,
-                "`#[trace(tracked)]` on {} gives {} one",
-                if one { "the type" } else { "each type" },
-                if one { "them" } else { "its objects" }
-            )?;
+            for line in self.untracked_remedy() {
+                writeln!(f, "{line}")?;
+            }
         }
         if self.growing.iter().any(|row| row.tracked) {
             writeln!(f)?;
@@ -275,5 +299,15 @@ impl fmt::Display for LeakReport {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a type comes from the standard library or is a primitive, a slice, a tuple or a
+/// reference (by its full name), so that no `#[trace(...)]` can be put on it.
+fn is_foreign(full_type_name: &str) -> bool {
+    let outer = full_type_name.split('<').next().unwrap_or(full_type_name);
+    match outer.split_once("::") {
+        Some((krate, _)) => matches!(krate, "core" | "alloc" | "std"),
+        None => true,
     }
 }

@@ -74,10 +74,11 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
     if !untracked.is_empty() {
         text.push_str(&format!(
             " {} {} no Gc, so the heap does not track {}: counted through the tracked objects that hold them, \
-             they have no group here; `#[trace(tracked)]` on the type gives them one.",
+             they have no group here; {}.",
             untracked.join(", "),
             plural(untracked.len(), "holds", "hold"),
             plural(untracked.len(), "its objects", "their objects"),
+            report.untracked_remedy().join("; "),
         ));
     }
     let mut blocks = vec![paragraph(text), Block::Ready(model::Block::LeakCheck(data))];
@@ -224,7 +225,9 @@ fn group_details(group: &LeakGroupData) -> String {
     let mut text = match &group.root {
         LeakRoot::Named(name) => format!("chain from the root named {}:\n", crate::graph::visible(name)),
         LeakRoot::HeldFromOutside => {
-            "chain from an object held from outside the heap (a local, a static, a thread-local):\n".to_owned()
+            "chain from an object held from outside the heap (by a variable, a static, or an owner no Trace \
+             visits: a skipped field, a shared Rc, a borrowed RefCell):\n"
+                .to_owned()
         }
         LeakRoot::Unreachable => "no root reaches them: garbage the check's collections could not free:\n".to_owned(),
     };
