@@ -334,12 +334,11 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         self.live -= 1;
         if self.indexed && !unindex {
             self.stale_keys += 1;
-            if !self.reset_if_empty() {
-                if slot / 64 >= self.stale.len() {
-                    self.stale.resize(self.occupied.len(), 0);
-                }
-                self.stale[slot / 64] |= 1 << (slot % 64);
+            if slot / 64 >= self.stale.len() {
+                self.stale.resize(self.occupied.len(), 0);
             }
+            self.stale[slot / 64] |= 1 << (slot % 64);
+            self.reset_if_empty();
             return;
         }
         if self.indexed
@@ -385,9 +384,43 @@ impl<K: Eq + Hash + Clone, E> Table<K, E> {
         true
     }
 
+    /// Removes the index entries one by one when they are few for the index's size, so that
+    /// the reset finds the index empty: clearing it writes every bucket, which a table left
+    /// with a lone entry after a peak (a cache that keeps one object, inserted and dying
+    /// again and again) would pay at every death. An index entry's slot has its bit in one
+    /// of the bitmaps (its entry's, or the stale bit of an emptied slot); one not found is
+    /// cleared with the rest.
+    fn unindex_few(&mut self) {
+        let mut left = self.index.len();
+        if left == 0 || left * 16 >= self.index.capacity() {
+            return;
+        }
+        for word in 0..self.occupied.len().max(self.stale.len()) {
+            let mut bits = self.occupied.get(word).copied().unwrap_or(0) | self.stale.get(word).copied().unwrap_or(0);
+            while bits != 0 {
+                let slot = word * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(&hash) = self.hashes.get(slot) else { continue };
+                if let Ok(indexed) = self.index.find_entry(self.spread.full(hash), |&indexed| indexed as usize == slot)
+                {
+                    indexed.remove();
+                    left -= 1;
+                }
+            }
+            if left == 0 {
+                return;
+            }
+        }
+    }
+
     /// Drops the stale index entries and the slab of a table with no entry left.
     #[inline(never)]
     fn reset(&mut self) {
+        self.unindex_few();
+        #[cfg(test)]
+        if !self.index.is_empty() {
+            tests::count_work(self.index.num_buckets());
+        }
         self.index.clear();
         self.slots.clear();
         self.hashes.clear();
@@ -476,6 +509,8 @@ impl<K: Eq + Hash + Clone, E: WeakEntry> Table<K, E> {
     /// entry). Dropping a dead entry runs no code of anyone's (see [`Shared::new`]), so it
     /// happens under the borrow.
     fn drop_dead(&mut self, watch: &Watcher) {
+        #[cfg(test)]
+        tests::count_work(self.slots.len());
         // Empty and dead slots at the slab's end are popped, the whole slab in a container
         // whose entries all died: emptied in place, they would be walked again by the reset.
         // If an entry lives, the slab gets its length back (empty slots), as the index and
@@ -696,11 +731,14 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Shared<K, E> {
     fn settle_pending(&self) {
         let Ok(mut table) = self.table.try_borrow_mut() else { return };
         // A deferred container's dead entries are dropped as they are taken: dropping one
-        // runs no code of anyone's (see `new`). Once half of them or more died, one pass
-        // over the slab finds them (the marks are forgotten), as CPython's `WeakSet` clears
-        // its pending removals in one go; fewer are taken one by one.
+        // runs no code of anyone's (see `new`). Once they are half the slab or more, one
+        // pass over the slab finds them (the marks are forgotten), as CPython's `WeakSet`
+        // clears its pending removals in one go; fewer are taken one by one. The pass is
+        // measured against the slab, which keeps its length after a peak, not against the
+        // live entries: a container left with a few after a burst would walk its whole
+        // slab at every death.
         let dead = self.watch.dead_count();
-        if dead > 0 && dead * 2 >= table.live {
+        if dead > 0 && dead * 2 >= table.slots.len() {
             // The marks are forgotten after the pass: a dead entry's weak reference, freed
             // in it, finds its word marked, not naming it, and leaves it. A container left
             // with no entry forgets its whole record at once, keeping its memory as the
@@ -924,7 +962,67 @@ impl<K: Eq + Hash + Clone + 'static, E: WeakEntry + 'static> Cursor<K, E> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
+    use rc_heap::Gc;
+
     use super::{Slot, Spread, Table};
+    use crate::{WeakKeyDictionary, WeakSet, WeakValueDictionary};
+
+    thread_local! {
+        /// The slots walked by passes over a slab and the buckets written by clearing an
+        /// index, on this thread.
+        static WORK: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(super) fn count_work(amount: usize) {
+        WORK.with(|work| work.set(work.get() + amount));
+    }
+
+    fn work() -> usize {
+        WORK.with(Cell::get)
+    }
+
+    /// After a burst of entries dies, a container left with few (or none) does work in
+    /// proportion to what it holds, not to its peak: its slab keeps the peak's length and
+    /// its index the peak's buckets, and a pass over the slab at every death, or a clear of
+    /// the index at every emptying, made each insert and death after the peak cost the
+    /// peak.
+    #[test]
+    fn a_container_after_a_peak_works_in_proportion_to_what_it_holds() {
+        const PEAK: u64 = if cfg!(miri) { 300 } else { 100_000 };
+        const AFTER: u64 = if cfg!(miri) { 50 } else { 2_000 };
+        for keep_one in [true, false] {
+            let values = WeakValueDictionary::new();
+            let keys = WeakKeyDictionary::by_value();
+            let set = WeakSet::new();
+            let kept = Gc::new(u64::MAX);
+            if keep_one {
+                values.insert(u64::MAX, &kept);
+                keys.insert(&kept, 0);
+                set.add(&kept);
+            }
+            let burst: Vec<Gc<u64>> = (0..PEAK).map(Gc::new).collect();
+            for object in &burst {
+                values.insert(**object, object);
+                keys.insert(object, 1);
+                set.add(object);
+            }
+            drop(burst);
+            assert_eq!(values.len() + keys.len() + set.len(), if keep_one { 3 } else { 0 });
+            let before = work();
+            for n in 0..AFTER {
+                let object = Gc::new(n);
+                values.insert(PEAK + n, &object);
+                keys.insert(&object, 2);
+                set.add(&object);
+                drop(object);
+                assert_eq!(values.len() + keys.len() + set.len(), if keep_one { 3 } else { 0 });
+            }
+            let done = work() - before;
+            assert!(done < 64 * AFTER as usize, "{done} slots and buckets for {AFTER} inserts and deaths");
+        }
+    }
 
     /// Adds `key` with `value` unless it has an entry; returns the slot of the one it has.
     fn find_or_push(table: &mut Table<u64, u64>, key: u64, value: u64) -> Option<usize> {
