@@ -21,7 +21,8 @@ pub(crate) fn report(state: &State, what: &str, panic: Panic) {
 /// `sys.unraisablehook`, which CPython's collection calls too), else as [`report`] does.
 pub(crate) fn report_unraisable(state: &State, what: &str, panic: Panic) {
     // The panics of several weak callbacks come as one payload: each is reported.
-    for panic in raw::callback_panics(panic) {
+    for (named, panic) in raw::callback_panics(panic) {
+        let what = named.as_deref().unwrap_or(what);
         if let Err(panic) = raw::give_to_unraisable_hook(what, panic) {
             report(state, what, panic);
         }

@@ -550,7 +550,8 @@ impl Unraisable<'_> {
     /// What panicked: `the finalizer of Node`, `a weak reference callback of a Node` for a
     /// death by reference counting; `the finalizer of <Node 0x...>` (with the address, as
     /// the collector's debug lines write objects) and `a weak reference callback` for a
-    /// collection's.
+    /// collection's; `the finalize function of a Node` for a `weakref.finalize` function,
+    /// either way.
     pub fn what(&self) -> &str {
         self.what
     }
@@ -624,7 +625,8 @@ fn report_callback_panic(header: NonNull<ObjHeader>, panic: Panic) {
 #[cold]
 #[inline(never)]
 pub(crate) fn report_unraisable(what: &str, panic: Panic) {
-    for panic in crate::weak::callback_panics(panic) {
+    for (named, panic) in crate::weak::callback_panics(panic) {
+        let what = named.as_deref().unwrap_or(what);
         if let Err(panic) = give_to_unraisable_hook(what, panic) {
             eprintln!("rc-heap: {}", Unraisable { what, payload: &*panic });
             forget_if_drop_panics(panic);

@@ -27,7 +27,7 @@ pub use crate::heap::{
     set_young_count, set_young_limit, take_uncounted_deaths, weak_callbacks_pending, young_count,
 };
 pub use crate::trace::EdgeList;
-pub use crate::weak::{ClearedWeakRefs, callback_panics};
+pub use crate::weak::{ClearedWeakRefs, callback_panics, name_callback_panic};
 
 use crate::header::flags;
 use crate::trace::Visitor;

@@ -1428,11 +1428,34 @@ struct CallbackPanics(Vec<Box<dyn std::any::Any + Send>>);
 /// The panics that a death's callbacks raised, as [`ClearedWeakRefs::run`] returns them, one
 /// by one, in the order the callbacks ran: each is to be reported, as CPython reports the
 /// exception of each callback.
-pub fn callback_panics(panics: Box<dyn std::any::Any + Send>) -> Vec<Box<dyn std::any::Any + Send>> {
-    match panics.downcast::<CallbackPanics>() {
+/// A callback names what panicked, when it is not a plain weak reference's (a `finalize`
+/// function), by wrapping its panic with [`name_callback_panic`].
+pub fn callback_panics(panics: Box<dyn std::any::Any + Send>) -> Vec<(Option<String>, Box<dyn std::any::Any + Send>)> {
+    let panics = match panics.downcast::<CallbackPanics>() {
         Ok(several) => several.0,
         Err(one) => vec![one],
-    }
+    };
+    panics
+        .into_iter()
+        .map(|panic| match panic.downcast::<NamedPanic>() {
+            Ok(named) => (Some(named.what), named.payload),
+            Err(panic) => (None, panic),
+        })
+        .collect()
+}
+
+/// A callback's panic with the name of what panicked.
+struct NamedPanic {
+    what: String,
+    payload: Box<dyn std::any::Any + Send>,
+}
+
+/// Wraps `payload`, the panic of a weak reference's callback, so that its report names
+/// `what` (`the finalize function of a Node`) instead of a weak reference callback; for a
+/// callback that runs a function of the user's registered otherwise (`weakref.finalize`).
+/// [`callback_panics`] unwraps it: the unraisable hook sees the payload itself.
+pub fn name_callback_panic(what: String, payload: Box<dyn std::any::Any + Send>) -> Box<dyn std::any::Any + Send> {
+    Box::new(NamedPanic { what, payload })
 }
 
 /// Tells a watcher, if it is still there, that the object of the weak reference made with

@@ -43,8 +43,12 @@ pub fn finalize<T: ?Sized + 'static>(object: &Gc<T>, func: impl FnOnce() + 'stat
     });
     let on_death = Rc::downgrade(&inner);
     let weak = Gc::downgrade_with_callback(object, move |_| {
-        if let Some(inner) = on_death.upgrade() {
-            inner.call();
+        if let Some(inner) = on_death.upgrade()
+            && let Err(panic) = catch_unwind(AssertUnwindSafe(|| inner.call()))
+        {
+            // Reported as the finalize function's, not as a weak reference's callback.
+            let what = format!("the finalize function of a {}", rc_heap::TypeInfo::short_name_of::<T>());
+            resume_unwind(rc_heap::raw::name_callback_panic(what, panic));
         }
     });
     *inner.weak.borrow_mut() = Some(weak);

@@ -591,3 +591,39 @@ fn reading_a_container_from_a_closure_that_changes_it_names_the_misuse() {
     assert!(set.contains(&a) && values.get(&1).is_some() && keys.get(&a) == Some(1), "each container is whole");
     assert_eq!((set.len(), values.len(), keys.len()), (1, 1, 1));
 }
+
+/// A `finalize` function that panics is reported as the finalize function's, with its own
+/// message, whether its object died by reference counting or in a collection; called by
+/// hand, its panic is the caller's, as it was.
+#[test]
+fn a_panicking_finalize_function_is_reported_under_its_own_name() {
+    #[derive(Trace)]
+    struct Node {
+        me: RefCell<Option<Gc<Node>>>,
+    }
+    let reports: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let seen = reports.clone();
+    let previous = cyclegc::set_unraisable_hook(Some(Box::new(move |report| {
+        seen.borrow_mut().push((report.what().to_owned(), report.message()));
+    })));
+    let node = Gc::new(Node { me: RefCell::new(None) });
+    let _finalizer = finalize(&node, || panic!("closing failed"));
+    drop(node);
+    let cycle = Gc::new(Node { me: RefCell::new(None) });
+    *cycle.me.borrow_mut() = Some(cycle.clone());
+    let _finalizer = finalize(&cycle, || panic!("closing the cycle failed"));
+    drop(cycle);
+    cyclegc::gc::collect();
+    let by_hand = Gc::new(Node { me: RefCell::new(None) });
+    let finalizer = finalize(&by_hand, || panic!("called by hand"));
+    let panic = catch_unwind(AssertUnwindSafe(|| finalizer.call())).expect_err("the call panics");
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"called by hand"));
+    cyclegc::set_unraisable_hook(previous);
+    assert_eq!(
+        *reports.borrow(),
+        [
+            ("the finalize function of a Node".to_owned(), "closing failed".to_owned()),
+            ("the finalize function of a Node".to_owned(), "closing the cycle failed".to_owned()),
+        ]
+    );
+}
