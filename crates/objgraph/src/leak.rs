@@ -25,7 +25,7 @@ use gen_gc::{CallbackId, NUM_GENERATIONS, Phase};
 use rc_heap::TypeInfo;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
+pub use report::{ChainRoot, DeadWeakRefs, LeakGroup, LeakReport, TypeGrowth};
 
 /// A leak check: runs a scenario repeatedly and reports what grew in every run.
 ///
@@ -62,6 +62,14 @@ pub use report::{ChainRoot, LeakGroup, LeakReport, TypeGrowth};
 /// that a finalizer resurrects during the runs counts as new, as if the run had created it
 /// again. A leaking type none of whose groups grew (its chains read differently from one run
 /// to the next) is reported by its new objects.
+///
+/// **Weak references to dead objects.** A `Weak` is not an object of the heap, so no type
+/// grows when a list of them is never pruned (listeners long gone, each `Weak` keeping its
+/// weak reference's memory). The check counts the weak handles tracked objects hold whose
+/// objects died, as objgraph counts `weakref` objects; when they grow in every measured run
+/// the report is not clean, and says which types hold them
+/// ([`LeakReport::dead_weak`]). Handles held outside the heap (a local `Vec<Weak<T>>`) are
+/// not seen, as leaves held there are not.
 ///
 /// **Groups.** Leaked objects are grouped by the shape of their shortest chain from a root:
 /// the types along it and the fields that hold the next object, indices and map keys
@@ -245,6 +253,7 @@ impl LeakCheck {
             unsteady,
             groups: found.groups,
             retained_bytes: found.retained_bytes,
+            dead_weak: counts.dead_weak_refs(),
         }
     }
 
@@ -289,19 +298,31 @@ struct TypeCounts {
     rows: Vec<(&'static TypeInfo, Vec<usize>)>,
     row_of: FxHashMap<TypeId, usize>,
     censuses: usize,
+    /// The weak handles to dead objects that tracked objects hold, at each census.
+    dead_weak: Vec<usize>,
+    /// Their holders' types at the last census, with how many each holds.
+    dead_weak_holders: FxHashMap<TypeId, (&'static TypeInfo, usize)>,
 }
 
 /// The untracked objects tracked objects hold, each once: a type that holds no `Gc` (a
 /// leaf) is not in the collector's lists, so its objects are found through their holders.
+/// And the weak handles they hold whose objects died.
 struct HeldLeaves<'a> {
     seen: &'a mut FxHashSet<usize>,
     found: &'a mut Vec<&'static TypeInfo>,
+    dead_weak: usize,
 }
 
 impl rc_heap::Visitor for HeldLeaves<'_> {
     fn visit_edge(&mut self, edge: rc_heap::Edge<'_>) {
         if !edge.is_tracked() && self.seen.insert(edge.header().as_ptr() as usize) {
             self.found.push(edge.type_info());
+        }
+    }
+
+    fn visit_weak(&mut self, weak: rc_heap::WeakEdge<'_>) {
+        if weak.target().is_none() {
+            self.dead_weak += 1;
         }
     }
 }
@@ -314,10 +335,19 @@ impl TypeCounts {
         }
         let objects = gen_gc::get_objects(None);
         let (mut seen, mut leaves) = (FxHashSet::default(), Vec::new());
+        let mut dead_weak = 0;
+        self.dead_weak_holders.clear();
         for object in &objects {
+            let mut held = HeldLeaves { seen: &mut seen, found: &mut leaves, dead_weak: 0 };
             // A dropped value (legacy garbage after its finalizer) holds nothing.
-            let _ = object.trace_with(&mut HeldLeaves { seen: &mut seen, found: &mut leaves });
+            let _ = object.trace_with(&mut held);
+            if held.dead_weak > 0 {
+                dead_weak += held.dead_weak;
+                let info = object.type_info();
+                self.dead_weak_holders.entry(info.type_id()).or_insert((info, 0)).1 += held.dead_weak;
+            }
         }
+        self.dead_weak.push(dead_weak);
         // Objects of one type often follow each other: skip the map for a run of them.
         let mut last: Option<(&'static TypeInfo, usize)> = None;
         for info in objects.iter().map(rc_heap::GcAny::type_info).chain(leaves) {
@@ -338,6 +368,14 @@ impl TypeCounts {
             self.rows[row].1[self.censuses] += 1;
         }
         self.censuses += 1;
+    }
+
+    /// The weak handles to dead objects at each census, with their holders at the last.
+    fn dead_weak_refs(&self) -> DeadWeakRefs {
+        let mut holders: Vec<(String, usize)> =
+            self.dead_weak_holders.values().map(|(info, count)| (info.short_name(), *count)).collect();
+        holders.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        DeadWeakRefs { counts: self.dead_weak.clone(), holders }
     }
 
     /// The tracked types whose count grew in the last census.

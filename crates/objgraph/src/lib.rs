@@ -284,7 +284,7 @@ pub use cycles::{Cycle, cycles_among, garbage_cycles};
 pub use export::{EdgeRecord, HeapSnapshot, ObjectRecord, SnapshotDiff, TypeDelta, TypeTotal};
 pub use graph::{Graph, GraphOptions, NodeAttrs, show_backrefs, show_chain, show_refs};
 pub use growth::{NewIds, PeakStats, SortBy, get_new_ids, growth, show_growth, show_growth_with, thread_growth};
-pub use leak::{ChainRoot, LeakCheck, LeakGroup, LeakReport, TypeGrowth};
+pub use leak::{ChainRoot, DeadWeakRefs, LeakCheck, LeakGroup, LeakReport, TypeGrowth};
 pub use report::{Cell, Report, Table};
 pub use retained::{Dominators, Retainer, retained_size};
 pub use roots::{forget_root_name, name_root, root_name};

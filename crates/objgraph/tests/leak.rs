@@ -722,3 +722,53 @@ fn a_replaced_slot_is_not_a_leak() {
     assert_eq!(groups, [("hub -> Hub.history[*] -> Request".to_owned(), 3)]);
     assert_eq!(report.leaked_objects(), 3);
 }
+
+/// A listener list that keeps the `Weak`s of listeners long gone: no type grows (the
+/// listeners die), but the weak references to them pile up, each keeping its memory; the
+/// check counts them, as objgraph counts `weakref` objects, and names their holder. A list
+/// pruned of its dead references, and a `WeakSet`, are clean.
+#[test]
+fn weak_references_to_dead_objects_that_pile_up_are_a_leak() {
+    #[derive(Trace)]
+    #[trace(tracked)]
+    struct Listener {
+        id: u32,
+    }
+    #[derive(Trace)]
+    struct Bus {
+        listeners: RefCell<Vec<cyclegc::Weak<Listener>>>,
+        set: cyclegc::weak_collections::WeakSet<Listener>,
+    }
+    let bus = Gc::new(Bus { listeners: RefCell::new(Vec::new()), set: Default::default() });
+    let report = LeakCheck::new().sites(false).run(|| {
+        let listener = Gc::new(Listener { id: 1 });
+        bus.listeners.borrow_mut().push(Gc::downgrade(&listener));
+        assert_eq!(listener.id, 1);
+    });
+    assert!(!report.is_clean());
+    assert!(report.growing.is_empty());
+    assert_eq!(report.dead_weak.counts, [1, 2, 3, 4]);
+    assert_eq!(report.dead_weak.holders, [("Bus".to_owned(), 4)]);
+    insta::assert_snapshot!(report.to_string(), @r"
+    leak check: 1 warm-up run, 3 measured runs
+
+    no type grew in every measured run
+
+    weak references to dead objects grew in every measured run: +1 +1 +1
+    held by: Bus (4)
+    a list of weak references that is never pruned: drop each `Weak` once `upgrade()` gives `None`, or keep them in a `WeakSet`, which drops its dead entries
+    ");
+
+    let pruned = LeakCheck::new().run(|| {
+        let listener = Gc::new(Listener { id: 2 });
+        bus.listeners.borrow_mut().push(Gc::downgrade(&listener));
+        drop(listener);
+        bus.listeners.borrow_mut().retain(|weak| weak.upgrade().is_some());
+    });
+    assert!(pruned.is_clean(), "{pruned}");
+    let in_a_set = LeakCheck::new().run(|| {
+        let listener = Gc::new(Listener { id: 3 });
+        bus.set.add(&listener);
+    });
+    assert!(in_a_set.is_clean(), "{in_a_set}");
+}

@@ -33,6 +33,47 @@ pub struct LeakReport {
     pub groups: Vec<LeakGroup>,
     /// The bytes all leaked objects keep alive together, each byte counted once.
     pub retained_bytes: usize,
+    /// The weak handles to dead objects that tracked objects hold: a list of weak
+    /// references never pruned leaks them (each keeps its weak reference's memory), though
+    /// the objects they referred to are gone.
+    pub dead_weak: DeadWeakRefs,
+}
+
+/// The weak handles (`Weak`) to objects that died, held by tracked objects, counted at the
+/// baseline and after each measured run, as objgraph counts `weakref` objects: a listener
+/// list that keeps the `Weak`s of listeners long gone grows by them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeadWeakRefs {
+    /// Their number at the baseline, then after each measured run.
+    pub counts: Vec<usize>,
+    /// The types of the objects holding them after the last run, with how many each type's
+    /// objects hold. Most first, then by name.
+    pub holders: Vec<(String, usize)>,
+}
+
+impl DeadWeakRefs {
+    /// Whether their number grew in every measured run: a leak.
+    pub fn grew_every_run(&self) -> bool {
+        self.counts.len() >= 2 && self.counts.windows(2).all(|pair| pair[1] > pair[0])
+    }
+
+    /// What each measured run added.
+    pub fn deltas(&self) -> Vec<isize> {
+        self.counts.windows(2).map(|pair| pair[1] as isize - pair[0] as isize).collect()
+    }
+
+    /// The lines a report writes of them when they leak.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let deltas: Vec<String> = self.deltas().iter().map(|delta| format!("{delta:+}")).collect();
+        let holders: Vec<String> = self.holders.iter().map(|(name, count)| format!("{name} ({count})")).collect();
+        vec![
+            format!("weak references to dead objects grew in every measured run: {}", deltas.join(" ")),
+            format!("held by: {}", holders.join(", ")),
+            "a list of weak references that is never pruned: drop each `Weak` once `upgrade()` gives `None`, \
+             or keep them in a `WeakSet`, which drops its dead entries"
+                .to_owned(),
+        ]
+    }
 }
 
 /// How the count of one type changed during a leak check.
@@ -189,7 +230,7 @@ impl LeakReport {
 
     /// Whether no type grew in every measured run.
     pub fn is_clean(&self) -> bool {
-        self.growing.is_empty()
+        self.growing.is_empty() && !self.dead_weak.grew_every_run()
     }
 
     /// The number of leaked objects, all groups together.
@@ -245,8 +286,10 @@ impl fmt::Display for LeakReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "leak check: {}, {}", runs(self.warmup_runs, "warm-up"), runs(self.measured_runs, "measured"))?;
         writeln!(f)?;
-        if self.growing.is_empty() {
+        if self.is_clean() {
             writeln!(f, "no type grew in every measured run: no leak")?;
+        } else if self.growing.is_empty() {
+            writeln!(f, "no type grew in every measured run")?;
         } else {
             writeln!(f, "grew in every measured run (objects gained per run):")?;
             write_growth(f, &self.growing)?;
@@ -255,6 +298,12 @@ impl fmt::Display for LeakReport {
             writeln!(f)?;
             writeln!(f, "grew, but not in every measured run (not counted as a leak):")?;
             write_growth(f, &self.unsteady)?;
+        }
+        if self.dead_weak.grew_every_run() {
+            writeln!(f)?;
+            for line in self.dead_weak.lines() {
+                writeln!(f, "{line}")?;
+            }
         }
         let untracked = self.untracked_growing();
         if !untracked.is_empty() {

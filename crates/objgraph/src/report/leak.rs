@@ -70,7 +70,7 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
         groups: report.groups.iter().zip(example_chains).map(|(group, examples)| group_data(group, examples)).collect(),
     };
     let untracked = report.untracked_growing();
-    let mut text = introduction(&data);
+    let mut text = introduction(&data, report.dead_weak.grew_every_run());
     if !untracked.is_empty() {
         text.push_str(&format!(
             " {} {} no Gc, so the heap does not track {}: counted through the tracked objects that hold them, \
@@ -80,6 +80,9 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
             plural(untracked.len(), "its objects", "their objects"),
             report.untracked_remedy().join("; "),
         ));
+    }
+    if report.dead_weak.grew_every_run() {
+        text.push_str(&format!(" {}.", report.dead_weak.lines().join("; ")));
     }
     let mut blocks = vec![paragraph(text), Block::Ready(model::Block::LeakCheck(data))];
 
@@ -104,7 +107,7 @@ pub(super) fn leak_check(report: &LeakReport) -> Vec<Block> {
 }
 
 /// What the check did and found, in a paragraph.
-fn introduction(data: &LeakCheckData) -> String {
+fn introduction(data: &LeakCheckData, dead_weak_leak: bool) -> String {
     let mut text = format!(
         "{} {}, then {} measured {}, with a full collection after each. ",
         data.warmup_runs,
@@ -112,13 +115,15 @@ fn introduction(data: &LeakCheckData) -> String {
         data.measured_runs,
         plural(data.measured_runs, "run", "runs"),
     );
-    if data.growing.is_empty() {
+    if data.growing.is_empty() && !dead_weak_leak {
         text.push_str("No type grew in every measured run: no leak.");
+    } else if data.growing.is_empty() {
+        text.push_str("No type grew in every measured run.");
     } else {
         let groups = data.groups.len();
         text.push_str(&format!(
-            "{} {} grew in every measured run: the leaks. Their objects created after the baseline and still alive, \
-             {} in all, are grouped by the shape of their chain from a root ({groups} {}) and retain {} bytes \
+            "{} {} grew in every measured run: the leaks. Their leaked objects (created after the baseline and still alive, or moved \
+             there from before it), {} in all, are grouped by the shape of their chain from a root ({groups} {}) and retain {} bytes \
              together. Unfold a group to read its chain step by step, where its objects were created and the \
              chains of a few of them.",
             data.growing.len(),
