@@ -73,7 +73,9 @@ fn report_garbage(state: &State) {
     }
     let count = garbage.len();
     if state.debug.get().contains(DebugFlags::UNCOLLECTABLE) {
-        state.debug_line(format_args!("gc: {count} uncollectable objects at thread exit: [{}]", garbage.join(", ")));
+        // CPython's layout: the count, then the list on a line of its own, indented.
+        state.debug_line(format_args!("gc: {count} uncollectable objects at thread exit"));
+        state.debug_line(format_args!("      [{}]", garbage.join(", ")));
     } else {
         state.debug_line(format_args!(
             "gc: {count} uncollectable objects at thread exit; use gen_gc::set_debug(gen_gc::DEBUG_UNCOLLECTABLE) \

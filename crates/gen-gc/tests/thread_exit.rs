@@ -381,7 +381,7 @@ fn legacy_garbage_is_listed_at_exit_under_debug_uncollectable() {
         assert_eq!(gen_gc::collect(), 1);
     });
     let output = output.lock().unwrap().clone();
-    assert!(output.contains("gc: 1 uncollectable objects at thread exit: [<"), "{output}");
+    assert!(output.contains("gc: 1 uncollectable objects at thread exit\n      [<"), "{output}");
     assert_eq!(counters.dropped(), 1);
 }
 

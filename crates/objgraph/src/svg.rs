@@ -122,7 +122,9 @@ impl Graph {
             "svg" => self.to_svg()?.into_bytes(),
             format => self.graphviz(format)?,
         };
-        std::fs::write(path, bytes)?;
+        std::fs::write(path, bytes).map_err(|error| {
+            std::io::Error::new(error.kind(), format!("could not write {}: {error}", path.display()))
+        })?;
         Ok(())
     }
 

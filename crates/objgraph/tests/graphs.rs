@@ -320,6 +320,10 @@ fn graphs_render_as_svg_without_graphviz() {
     graph.save(dir.join("refs.svg")).unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("refs.dot")).unwrap(), graph.to_dot());
     assert!(std::fs::read_to_string(dir.join("refs.svg")).unwrap().contains("<svg"));
+    // A file that cannot be written is named in the error.
+    let missing = dir.join("no such directory").join("refs.dot");
+    let error = graph.save(&missing).unwrap_err().to_string();
+    assert!(error.contains(&missing.display().to_string()), "{error}");
     std::fs::remove_dir_all(&dir).unwrap();
     a.next.borrow_mut().clear();
 }
