@@ -30,6 +30,8 @@ pub(crate) fn collect_at_exit() -> usize {
         }
         // Dropped after the borrow ends: what the callbacks captured may run user code.
         state.exiting.set(true);
+        // The walks' list is not kept from here on (see `State::keep_edges`).
+        drop(state.take_edges());
         let callbacks = std::mem::take(&mut *state.callbacks.borrow_mut());
         drop(callbacks);
         unfreeze(state);

@@ -53,7 +53,7 @@
 //! Frozen objects carry the visited space's bit, renewed when the spaces swap, so that no
 //! increment takes them.
 
-use rc_heap::raw::{self, EdgeList, Links};
+use rc_heap::raw::{self, Links};
 
 use crate::collect::{Outcome, Region, collect_region};
 use crate::state::{NEWCOMERS, NUM_GENERATIONS, PERMANENT, RECENT, State};
@@ -312,7 +312,7 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
     let source = space_list(pending);
     let pending_tag = space_tag(pending);
     let end: *const Links = source;
-    let mut edges = EdgeList::new();
+    let mut edges = state.take_edges();
     let mut taken = 0;
     // Debug lines (the writer is user code) wait until the lists are as they will stay.
     let deferred = state.defer_debug_lines();
@@ -346,6 +346,7 @@ fn take_increment(state: &State, increment: &Links, pending: usize, tag: usize, 
         }
     }
     report_walk(state, walk.finish());
+    state.keep_edges(edges);
     drop(deferred);
     if taken > SORT_ABOVE {
         sort_by_address(increment, tag);

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use rc_heap::GcAny;
+use rc_heap::raw::EdgeList;
 
 use crate::debug::{DebugFlags, describe_panic};
 
@@ -202,6 +203,11 @@ pub(crate) struct State {
     /// collection that wrote some while its garbage was held recounts it, as the code may
     /// have upgraded a weak reference to it.
     user_lines: Cell<u64>,
+    /// The list the walks trace values into, kept from one collection to the next with the
+    /// room its largest value needed: a value with a million edges (a cache's map) is then
+    /// traced once per walk, not once more in the first walk of each collection to make
+    /// that room again.
+    edges: Cell<EdgeList>,
 }
 
 /// CPython's default thresholds.
@@ -238,7 +244,24 @@ impl State {
             writer: RefCell::new(None),
             deferred: RefCell::new(None),
             user_lines: Cell::new(0),
+            edges: Cell::new(EdgeList::new()),
         }
+    }
+
+    /// The walks' list of edges, with the room it has, for one collection (a nested one
+    /// gets an empty list).
+    pub(crate) fn take_edges(&self) -> EdgeList {
+        self.edges.take()
+    }
+
+    /// Keeps `edges` for the next collection; once the thread is exiting, frees it (the
+    /// state has no destructor, and its memory would outlive the thread).
+    pub(crate) fn keep_edges(&self, mut edges: EdgeList) {
+        if self.exiting.get() {
+            return;
+        }
+        edges.clear();
+        self.edges.set(edges);
     }
 
     /// Generation counts, generation 0's read from the heap.

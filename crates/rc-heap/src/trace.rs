@@ -389,8 +389,8 @@ pub struct EdgeList {
 
 impl EdgeList {
     /// An empty list.
-    pub fn new() -> Self {
-        EdgeList::default()
+    pub const fn new() -> Self {
+        EdgeList { edges: Vec::new(), untraceable: false, missed: 0 }
     }
 
     /// Empties the list, keeping its memory.

@@ -33,7 +33,7 @@
 //! writes them ([`counting`]); the heap's lists, tracing and the reports of panics are
 //! `crate::walk`'s. Each phase uses only the phases before it, and none uses this module.
 
-use rc_heap::raw::{EdgeList, Links};
+use rc_heap::raw::Links;
 
 use crate::debug::{DebugFlags, object_repr};
 use crate::state::{FinalizerPolicy, State};
@@ -71,7 +71,7 @@ pub(crate) struct Region<'a> {
 /// Returns what it found and how many objects it examined.
 pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, usize) {
     let debug = state.debug.get();
-    let mut edges = EdgeList::new();
+    let mut edges = state.take_edges();
     let legacy = state.policy.get() == FinalizerPolicy::Legacy;
     // The garbage is kept in this list until it is freed; the sentinel stays here, where it
     // does not move.
@@ -129,5 +129,6 @@ pub(crate) fn collect_region(state: &State, region: &Region<'_>) -> (Outcome, us
         delete(state, &unreachable, collected);
     }
     aside.report(state);
+    state.keep_edges(edges);
     (Outcome { collected, uncollectable }, candidates)
 }
