@@ -68,8 +68,9 @@ pub use report::{ChainRoot, DeadWeakRefs, LeakGroup, LeakReport, TypeGrowth};
 /// weak reference's memory). The check counts the weak handles tracked objects hold whose
 /// objects died, as objgraph counts `weakref` objects; when they grow in every measured run
 /// the report is not clean, and says which types hold them
-/// ([`LeakReport::dead_weak`]). Handles held outside the heap (a local `Vec<Weak<T>>`) are
-/// not seen, as leaves held there are not.
+/// ([`LeakReport::dead_weak`]). A weak container's entries whose objects died are not
+/// counted: the container removes them at its next operation. Handles held outside the heap
+/// (a local `Vec<Weak<T>>`) are not seen, as leaves held there are not.
 ///
 /// **Groups.** Leaked objects are grouped by the shape of their shortest chain from a root:
 /// the types along it and the fields that hold the next object, indices and map keys
@@ -321,7 +322,8 @@ impl rc_heap::Visitor for HeldLeaves<'_> {
     }
 
     fn visit_weak(&mut self, weak: rc_heap::WeakEdge<'_>) {
-        if weak.target().is_none() {
+        // A weak container's dead entries wait for its next operation, which removes them.
+        if weak.target().is_none() && !weak.is_deferred_entry() {
             self.dead_weak += 1;
         }
     }

@@ -1614,4 +1614,13 @@ impl WeakEdge<'_> {
     pub fn key(&self) -> usize {
         std::ptr::from_ref(self.target).addr()
     }
+
+    /// Whether this is a deferred watcher's weak reference (a weak container's entry, see
+    /// [`Watcher::deferred`]) with one handle, the container's: once its object dies, the
+    /// container removes it at its next operation, however long that takes. (The slot is
+    /// shared with later plain downgrades of its object, so a lone plain handle left after
+    /// the container removed its entry reads as one too.)
+    pub fn is_deferred_entry(&self) -> bool {
+        self.handles == 1 && self.target.has(WeakTarget::BASIC) && self.target.has(WeakTarget::OWNER_UNREACHABLE)
+    }
 }
